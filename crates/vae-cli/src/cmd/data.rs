@@ -1,0 +1,48 @@
+//! `vae data fetch` and `vae data list`.
+
+use crate::cli::DataCommand;
+use anyhow::{Context, Result};
+use vae::data::datasets::{download_root, locate, NAMED};
+use vae::data::fetch::fetch;
+use vae::data::DatasetSpec;
+
+pub fn run(command: DataCommand) -> Result<()> {
+    match command {
+        DataCommand::Fetch { name, data_dir } => {
+            let DatasetSpec::Named(dataset) = DatasetSpec::parse(&name)? else {
+                anyhow::bail!(
+                    "`{name}` is a local directory, not a data set that can be downloaded"
+                );
+            };
+            let root = download_root(data_dir.as_deref())?;
+            let report = fetch(dataset, &root, &mut |line| eprintln!("{line}"))
+                .with_context(|| format!("fetching {name}"))?;
+            for (file, source) in &report.fetched {
+                println!("{file}: verified, from {source}");
+            }
+            println!(
+                "{}: {} files fetched, {} already present, in {}",
+                dataset.name,
+                report.fetched.len(),
+                report.already_present,
+                report.directory.display()
+            );
+            Ok(())
+        }
+        DataCommand::List { data_dir } => {
+            for dataset in NAMED {
+                println!("{}", dataset.name);
+                for file in &dataset.files {
+                    match locate(dataset, file, data_dir.as_deref()) {
+                        Some(path) => println!("  {:<26} {}", file.name, path.display()),
+                        None => println!(
+                            "  {:<26} missing (vae data fetch {})",
+                            file.name, dataset.name
+                        ),
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}

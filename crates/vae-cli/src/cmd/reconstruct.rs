@@ -1,0 +1,47 @@
+//! `vae reconstruct`: test images above their reconstructions through the encoder's mean.
+
+use super::common::{dataset_for_model, open_model, write_grid};
+use crate::cli::ReconstructArgs;
+use anyhow::{bail, Result};
+use vae::kernels::rng::{permutation, stream, Purpose};
+use vae::model::VaeWorkspace;
+use vae::render::interleave_rows;
+use vae::train::evaluation_split;
+
+pub fn run(args: ReconstructArgs) -> Result<()> {
+    if args.n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let (config, model, _) = open_model(&args.model)?;
+    let dataset = dataset_for_model(&args.data, &config)?;
+    let test = evaluation_split(dataset.test, config.train.binarize);
+    if args.n > test.len() {
+        bail!("--n {} is more than the {} test images", args.n, test.len());
+    }
+    let indices: Vec<usize> = match args.seed {
+        Some(seed) => {
+            permutation(&mut stream(seed, Purpose::Select, &[]), test.len())[..args.n].to_vec()
+        }
+        None => (0..args.n).collect(),
+    };
+    let inputs: Vec<f32> = indices
+        .iter()
+        .flat_map(|&i| test.image(i).iter().map(|&v| v as f32 / 255.0))
+        .collect();
+    let mut outputs = Vec::new();
+    model.reconstruct(&mut VaeWorkspace::default(), &inputs, args.n, &mut outputs)?;
+    let pixels = config.model.image.len();
+    let pairs = interleave_rows(&inputs, &outputs, pixels, args.grid.columns.max(1));
+    let path = write_grid(
+        &pairs,
+        config.model.image,
+        &args.grid,
+        args.model.join("reconstructions.png"),
+    )?;
+    println!(
+        "wrote {} ({} images, each above its reconstruction)",
+        path.display(),
+        args.n
+    );
+    Ok(())
+}

@@ -1,0 +1,347 @@
+//! `vae train`: a fresh run or a resumed one, checkpointed after every epoch.
+
+use super::common::{check_shape, load_dataset, progress_bar, thread_pool};
+use crate::cli::{ActivationArg, BinarizeArg, LikelihoodArg, OptimizerArg, TrainArgs};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use vae::checkpoint::{self, atomic_write, METRICS_FILE};
+use vae::data::DatasetSpec;
+use vae::kernels::rng::{stream, Purpose};
+use vae::model::VaeWorkspace;
+use vae::render::{interleave_rows, save_png, tile, GridLayout};
+use vae::train::{train, EpochReport, TrainingData};
+use vae::{
+    Activation, Binarize, ImageShape, LikelihoodKind, ModelConfig, Objective, Optimizer,
+    OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Vae,
+};
+
+/// A run ready to train: where it stands and where it writes.
+struct Run {
+    config: RunConfig,
+    model: Vae<f32>,
+    optimizer: Optimizer<f32>,
+    start_epoch: usize,
+    dir: PathBuf,
+    metrics: Vec<String>,
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let pool = thread_pool(args.threads)?;
+    let data_dir = args.data.data_dir.as_deref();
+    let (mut run, dataset) = match args.resume.clone() {
+        Some(dir) => {
+            let run = resume(&args, &dir)?;
+            let dataset = load_dataset(&run.config.dataset, data_dir)?;
+            check_shape(&dataset, run.config.model.image)?;
+            (run, dataset)
+        }
+        None => {
+            let spec = args.data.dataset.clone().unwrap_or_else(|| "mnist".into());
+            let dir = fresh_dir(&args, &spec)?;
+            let dataset = load_dataset(&spec, data_dir)?;
+            (fresh(&args, spec, dataset.shape, dir)?, dataset)
+        }
+    };
+    let train_config = run.config.train.clone();
+    if run.start_epoch >= train_config.epochs {
+        println!(
+            "{} has already completed {} of {} epochs; pass a larger --epochs to continue",
+            run.dir.display(),
+            run.start_epoch,
+            train_config.epochs
+        );
+        return Ok(());
+    }
+    std::fs::create_dir_all(&run.dir).with_context(|| format!("creating {}", run.dir.display()))?;
+    println!(
+        "training {} on {} ({} train / {} test images, {}) for epochs {}..={} on {} threads; writing {}",
+        describe(&run.config.model),
+        dataset.name,
+        dataset.train.len(),
+        dataset.test.len(),
+        dataset.shape,
+        run.start_epoch + 1,
+        train_config.epochs,
+        pool.current_num_threads(),
+        run.dir.display()
+    );
+    let data = TrainingData::prepare(dataset, train_config.binarize, train_config.seed);
+    let batches = data.train.len().div_ceil(train_config.batch_size) as u64;
+    let bar = progress_bar(
+        batches,
+        "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
+    );
+    let mut epoch_started = Instant::now();
+    let Run {
+        config,
+        model,
+        optimizer,
+        start_epoch,
+        dir,
+        metrics,
+    } = &mut run;
+    pool.install(|| {
+        train(
+            model,
+            optimizer,
+            &data,
+            &train_config,
+            *start_epoch,
+            &mut |p| {
+                if let Some(bar) = &bar {
+                    if p.batch == 1 {
+                        bar.reset();
+                        bar.set_prefix(format!("{}/{}", p.epoch, train_config.epochs));
+                        epoch_started = Instant::now();
+                    }
+                    bar.set_position(p.batch as u64);
+                    let rate = p.images as f64 / epoch_started.elapsed().as_secs_f64().max(1e-9);
+                    bar.set_message(format!("loss {:.2}  {:.0} img/s", p.loss_per_image, rate));
+                }
+            },
+            &mut |model, optimizer, report| {
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
+                print_epoch(report, train_config.epochs);
+                metrics.push(metrics_line(report));
+                atomic_write(
+                    &dir.join(METRICS_FILE),
+                    (metrics.join("\n") + "\n").as_bytes(),
+                )?;
+                checkpoint::save(dir, config, model, optimizer, report.epoch)
+            },
+        )
+    })
+    .context("training failed")?;
+    write_pictures(&run.model, &data, &run.dir, train_config.seed)?;
+    println!("done: {}", run.dir.display());
+    Ok(())
+}
+
+fn describe(model: &ModelConfig) -> String {
+    let widths: Vec<String> = std::iter::once(model.image.len())
+        .chain(model.hidden.iter().copied())
+        .chain(std::iter::once(model.latent))
+        .map(|w| w.to_string())
+        .collect();
+    format!(
+        "a VAE {} ({:?}, {:?} decoder)",
+        widths.join("-"),
+        model.activation,
+        model.likelihood
+    )
+    .to_lowercase()
+}
+
+fn print_epoch(report: &EpochReport, epochs: usize) {
+    println!(
+        "epoch {:>3}/{epochs}  train loss {:8.3} (rec {:7.3} + kl {:6.3})  test loss {:8.3} (rec {:7.3} + kl {:6.3})  {:5.1} s  {:6.0} img/s",
+        report.epoch,
+        report.train.loss_per_image(),
+        report.train.reconstruction_per_image(),
+        report.train.kl_per_image(),
+        report.test.loss_per_image(),
+        report.test.reconstruction_per_image(),
+        report.test.kl_per_image(),
+        report.train_seconds,
+        report.images_per_second,
+    );
+}
+
+fn metrics_line(report: &EpochReport) -> String {
+    serde_json::json!({
+        "epoch": report.epoch,
+        "train_elbo": -report.train.loss_per_image(),
+        "train_reconstruction": report.train.reconstruction_per_image(),
+        "train_kl": report.train.kl_per_image(),
+        "test_elbo": -report.test.loss_per_image(),
+        "test_reconstruction": report.test.reconstruction_per_image(),
+        "test_kl": report.test.kl_per_image(),
+        "train_seconds": report.train_seconds,
+        "images_per_second": report.images_per_second,
+    })
+    .to_string()
+}
+
+/// The directory a new run writes to; refuses one that already holds a run.
+fn fresh_dir(args: &TrainArgs, spec: &str) -> Result<PathBuf> {
+    let dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => next_run_dir(&run_name(&DatasetSpec::parse(spec)?)),
+    };
+    if dir.join(checkpoint::CONFIG_FILE).exists() {
+        bail!(
+            "{} already holds a run; pass --resume {} to continue it, or choose another --out",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// A new run from the command-line options, for images of shape `image`.
+fn fresh(args: &TrainArgs, spec: String, image: ImageShape, dir: PathBuf) -> Result<Run> {
+    let optimizer_kind = match args.optimizer.unwrap_or(OptimizerArg::Adam) {
+        OptimizerArg::Adam => OptimizerKind::Adam,
+        OptimizerArg::Adagrad => OptimizerKind::Adagrad,
+    };
+    let mut optimizer = OptimizerConfig::default_for(optimizer_kind);
+    optimizer.lr = args.lr.unwrap_or(optimizer.lr);
+    optimizer.weight_decay = args.weight_decay.unwrap_or(0.0);
+    let defaults = TrainConfig::default();
+    let train = TrainConfig {
+        epochs: args.epochs.unwrap_or(defaults.epochs),
+        batch_size: args.batch_size.unwrap_or(defaults.batch_size),
+        optimizer,
+        seed: args.seed.unwrap_or(defaults.seed),
+        binarize: match args.binarize.unwrap_or(BinarizeArg::Dynamic) {
+            BinarizeArg::Dynamic => Binarize::Dynamic,
+            BinarizeArg::Static => Binarize::Static,
+            BinarizeArg::None => Binarize::None,
+        },
+        samples: args.samples.unwrap_or(defaults.samples),
+    };
+    let model_defaults = ModelConfig::default();
+    let model = ModelConfig {
+        image,
+        hidden: args.hidden.clone().unwrap_or(model_defaults.hidden),
+        latent: args.latent.unwrap_or(model_defaults.latent),
+        activation: match args.activation.unwrap_or(ActivationArg::Relu) {
+            ActivationArg::Relu => Activation::Relu,
+            ActivationArg::Tanh => Activation::Tanh,
+        },
+        likelihood: match args.likelihood.unwrap_or(LikelihoodArg::Bernoulli) {
+            LikelihoodArg::Bernoulli => LikelihoodKind::Bernoulli,
+            LikelihoodArg::Gaussian => LikelihoodKind::Gaussian,
+        },
+        min_log_var: model_defaults.min_log_var,
+    };
+    let config = RunConfig {
+        format: RunConfig::FORMAT,
+        dataset: spec,
+        model,
+        train,
+    };
+    config.validate()?;
+    let model = Vae::new(&config.model, config.train.seed)?;
+    let optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
+    Ok(Run {
+        config,
+        model,
+        optimizer,
+        start_epoch: 0,
+        dir,
+        metrics: Vec::new(),
+    })
+}
+
+fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
+    let fixed = [
+        ("--dataset", args.data.dataset.is_some()),
+        ("--batch-size", args.batch_size.is_some()),
+        ("--lr", args.lr.is_some()),
+        ("--optimizer", args.optimizer.is_some()),
+        ("--weight-decay", args.weight_decay.is_some()),
+        ("--hidden", args.hidden.is_some()),
+        ("--latent", args.latent.is_some()),
+        ("--activation", args.activation.is_some()),
+        ("--likelihood", args.likelihood.is_some()),
+        ("--binarize", args.binarize.is_some()),
+        ("--samples", args.samples.is_some()),
+        ("--seed", args.seed.is_some()),
+    ];
+    let given: Vec<&str> = fixed.iter().filter(|(_, g)| *g).map(|(f, _)| *f).collect();
+    if !given.is_empty() {
+        bail!(
+            "{} cannot change when resuming: the run's config.json fixes them (only --epochs, --threads, --data-dir and --out may be given)",
+            given.join(", ")
+        );
+    }
+    let resumed =
+        checkpoint::load_for_resume(dir).with_context(|| format!("resuming {}", dir.display()))?;
+    let mut config = resumed.config;
+    if let Some(epochs) = args.epochs {
+        config.train.epochs = epochs;
+    }
+    config.validate()?;
+    let start_epoch = resumed.state.epoch;
+    let metrics = std::fs::read_to_string(dir.join(METRICS_FILE))
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v["epoch"].as_u64())
+                .is_some_and(|e| e as usize <= start_epoch)
+        })
+        .map(str::to_string)
+        .collect();
+    let out = args.out.clone().unwrap_or_else(|| dir.to_path_buf());
+    Ok(Run {
+        config,
+        model: resumed.model,
+        optimizer: resumed.optimizer,
+        start_epoch,
+        dir: out,
+        metrics,
+    })
+}
+
+fn run_name(spec: &DatasetSpec) -> String {
+    match spec {
+        DatasetSpec::Named(named) => named.name.to_string(),
+        DatasetSpec::IdxDir(dir) => dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "idx".into()),
+    }
+}
+
+/// `runs/NAME-1`, `runs/NAME-2`, ...: the first that does not exist yet.
+fn next_run_dir(name: &str) -> PathBuf {
+    (1..)
+        .map(|n| PathBuf::from("runs").join(format!("{name}-{n}")))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| PathBuf::from("runs").join(name))
+}
+
+/// `samples.png` (64 prior draws) and `reconstructions.png` (32 test images over their
+/// reconstructions) in the run directory.
+fn write_pictures(model: &Vae<f32>, data: &TrainingData, dir: &Path, seed: u64) -> Result<()> {
+    let shape = model.config().image;
+    let layout = GridLayout {
+        columns: 8,
+        scale: 2,
+        separator: 1,
+    };
+    let mut ws = VaeWorkspace::default();
+    let mut images = Vec::new();
+    model.sample(
+        &mut ws,
+        64,
+        &mut stream(seed, Purpose::Sample, &[]),
+        &mut images,
+    )?;
+    save_png(&tile(&images, shape, layout)?, &dir.join("samples.png"))?;
+
+    let n = 32.min(data.test.len());
+    let inputs: Vec<f32> = data.test.images[..n * shape.len()]
+        .iter()
+        .map(|&v| v as f32 / 255.0)
+        .collect();
+    let mut outputs = Vec::new();
+    model.reconstruct(&mut ws, &inputs, n, &mut outputs)?;
+    let pairs = interleave_rows(&inputs, &outputs, shape.len(), layout.columns);
+    save_png(
+        &tile(&pairs, shape, layout)?,
+        &dir.join("reconstructions.png"),
+    )?;
+    println!(
+        "wrote {} and {}",
+        dir.join("samples.png").display(),
+        dir.join("reconstructions.png").display()
+    );
+    Ok(())
+}

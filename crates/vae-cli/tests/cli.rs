@@ -1,0 +1,352 @@
+//! The real `vae` binary end to end, on a tiny synthetic IDX data set made in a temp directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use vae::data::idx::write_idx;
+
+fn vae(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vae"))
+        .args(args)
+        // Keep the tests off the user's data directories and the network.
+        .env("VAE_DATA_DIR", "/nonexistent-vae-test-data")
+        .output()
+        .expect("the vae binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = vae(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "vae {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Runs a command that must fail with a one-line error containing `needle`.
+fn fails(args: &[&str], needle: &str) {
+    let out = vae(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "vae {args:?} succeeded");
+    assert!(
+        stderr.contains(needle),
+        "vae {args:?}: expected `{needle}` in:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "vae {args:?} panicked:\n{stderr}"
+    );
+}
+
+/// Four IDX files in MNIST's names: 7 x 5 images of two classes (bright left / bright right).
+fn synthetic_idx(dir: &Path, train: usize, test: usize) {
+    let make = |n: usize, offset: usize| -> (Vec<u8>, Vec<u8>) {
+        let mut images = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..n {
+            let label = ((i + offset) % 2) as u8;
+            for y in 0..7 {
+                for x in 0..5 {
+                    let bright = if label == 0 { x < 2 } else { x > 2 };
+                    let jitter = ((i * 31 + y * 7 + x * 3) % 40) as u8;
+                    images.push(if bright { 200 + jitter / 2 } else { jitter });
+                }
+            }
+            labels.push(label);
+        }
+        (images, labels)
+    };
+    let (train_images, train_labels) = make(train, 0);
+    let (test_images, test_labels) = make(test, 1);
+    write_idx(
+        &dir.join("train-images-idx3-ubyte"),
+        &[train, 7, 5],
+        &train_images,
+    )
+    .expect("write");
+    write_idx(
+        &dir.join("train-labels-idx1-ubyte"),
+        &[train],
+        &train_labels,
+    )
+    .expect("write");
+    write_idx(
+        &dir.join("t10k-images-idx3-ubyte"),
+        &[test, 7, 5],
+        &test_images,
+    )
+    .expect("write");
+    write_idx(&dir.join("t10k-labels-idx1-ubyte"), &[test], &test_labels).expect("write");
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    dataset: String,
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().to_path_buf();
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    synthetic_idx(&data, 256, 40);
+    Fixture {
+        dataset: format!("idx:{}", data.display()),
+        root,
+        _tmp: tmp,
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+fn train_args<'a>(f: &'a Fixture, out: &'a str, epochs: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--dataset",
+        &f.dataset,
+        "--epochs",
+        epochs,
+        "--hidden",
+        "16",
+        "--latent",
+        "2",
+        "--batch-size",
+        "32",
+        "--threads",
+        "2",
+        "--out",
+        out,
+    ]
+}
+
+#[test]
+fn train_eval_sample_reconstruct() {
+    let f = fixture();
+    let run = f.root.join("run");
+    let stdout = ok(&train_args(&f, path(&run), "2"));
+    assert!(stdout.contains("epoch   2/2"), "{stdout}");
+    for file in [
+        "config.json",
+        "model.safetensors",
+        "optimizer.safetensors",
+        "state.json",
+        "samples.png",
+        "reconstructions.png",
+    ] {
+        assert!(run.join(file).is_file(), "{file} missing");
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).expect("metrics");
+    let lines: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for key in ["train_elbo", "test_elbo", "test_reconstruction", "test_kl"] {
+        assert!(lines[1][key].as_f64().is_some_and(f64::is_finite), "{key}");
+    }
+
+    let json = ok(&[
+        "eval",
+        "--model",
+        path(&run),
+        "--iw-samples",
+        "20",
+        "--json",
+    ]);
+    let eval: serde_json::Value = serde_json::from_str(json.trim()).expect("eval prints JSON");
+    for key in [
+        "elbo",
+        "reconstruction",
+        "kl",
+        "log_likelihood",
+        "log_likelihood_stderr",
+    ] {
+        assert!(
+            eval[key].as_f64().is_some_and(f64::is_finite),
+            "{key} in {eval}"
+        );
+    }
+    assert_eq!(eval["iw_samples"], 20);
+    assert_eq!(eval["images"], 40);
+    let elbo = eval["elbo"].as_f64().unwrap_or(f64::NAN);
+    let log_px = eval["log_likelihood"].as_f64().unwrap_or(f64::NAN);
+    assert!(
+        log_px > elbo,
+        "log p(x) {log_px} should exceed the ELBO {elbo}"
+    );
+    let text = ok(&[
+        "eval",
+        "--model",
+        path(&run),
+        "--iw-samples",
+        "5",
+        "--split",
+        "train",
+        "--limit",
+        "10",
+    ]);
+    assert!(
+        text.contains("10 images") && text.contains("log p(x)"),
+        "{text}"
+    );
+
+    let samples = f.root.join("s.png");
+    ok(&[
+        "sample",
+        "--model",
+        path(&run),
+        "--n",
+        "10",
+        "--columns",
+        "4",
+        "--scale",
+        "3",
+        "--out",
+        path(&samples),
+    ]);
+    let img = image::open(&samples).expect("a PNG");
+    // 4 columns of 5·3 pixels and 3 rows of 7·3 pixels, 1-pixel separators around every tile.
+    assert_eq!((img.width(), img.height()), (4 * 15 + 5, 3 * 21 + 4));
+
+    let recon = f.root.join("r.png");
+    ok(&[
+        "reconstruct",
+        "--model",
+        path(&run),
+        "--n",
+        "8",
+        "--columns",
+        "4",
+        "--scale",
+        "1",
+        "--out",
+        path(&recon),
+    ]);
+    let img = image::open(&recon).expect("a PNG");
+    assert_eq!((img.width(), img.height()), (4 * 5 + 5, 4 * 7 + 5));
+}
+
+#[test]
+fn resuming_from_the_command_line_equals_a_straight_run() {
+    let f = fixture();
+    let straight = f.root.join("straight");
+    ok(&train_args(&f, path(&straight), "3"));
+    let resumed = f.root.join("resumed");
+    ok(&train_args(&f, path(&resumed), "1"));
+    ok(&[
+        "train",
+        "--resume",
+        path(&resumed),
+        "--epochs",
+        "3",
+        "--threads",
+        "2",
+    ]);
+    let read = |dir: &Path, file: &str| std::fs::read(dir.join(file)).expect("file");
+    assert!(read(&straight, "model.safetensors") == read(&resumed, "model.safetensors"));
+    assert!(read(&straight, "optimizer.safetensors") == read(&resumed, "optimizer.safetensors"));
+    let metrics = String::from_utf8(read(&resumed, "metrics.jsonl")).expect("utf-8");
+    assert_eq!(metrics.lines().count(), 3);
+    // Nothing left to do.
+    let out = ok(&["train", "--resume", path(&resumed), "--epochs", "3"]);
+    assert!(out.contains("already completed 3 of 3"), "{out}");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let f = fixture();
+    let run = f.root.join("run");
+    ok(&train_args(&f, path(&run), "1"));
+
+    fails(
+        &["eval", "--model", path(&f.root)],
+        "config.json is missing",
+    );
+    fails(
+        &["eval", "--model", path(&run), "--iw-samples", "0"],
+        "--iw-samples must be at least 1",
+    );
+    fails(
+        &["sample", "--model", path(&run), "--n", "0"],
+        "--n must be at least 1",
+    );
+    fails(
+        &[
+            "sample",
+            "--model",
+            path(&run),
+            "--out",
+            "/proc/no-such-dir/x.png",
+        ],
+        "x.png",
+    );
+    fails(
+        &["reconstruct", "--model", path(&run), "--n", "1000"],
+        "more than the 40 test images",
+    );
+    fails(&train_args(&f, path(&run), "1"), "already holds a run");
+    fails(
+        &["train", "--resume", path(&run), "--latent", "3"],
+        "--latent cannot change when resuming",
+    );
+    fails(&["train", "--dataset", "cifar"], "unknown data set `cifar`");
+    fails(
+        &[
+            "train",
+            "--dataset",
+            &f.dataset,
+            "--latent",
+            "0",
+            "--out",
+            path(&f.root.join("x")),
+        ],
+        "latent size must be at least 1",
+    );
+    fails(
+        &[
+            "train",
+            "--dataset",
+            &f.dataset,
+            "--lr",
+            "nan",
+            "--out",
+            path(&f.root.join("y")),
+        ],
+        "learning rate NaN",
+    );
+    fails(
+        &["train", "--activation", "sigmoid"],
+        "invalid value 'sigmoid'",
+    );
+    fails(&["data", "fetch", "cifar"], "unknown data set");
+
+    // A truncated image file in the data set.
+    let data = f.root.join("data");
+    let images = data.join("t10k-images-idx3-ubyte");
+    let bytes = std::fs::read(&images).expect("read");
+    std::fs::write(&images, &bytes[..bytes.len() - 10]).expect("truncate");
+    fails(&["eval", "--model", path(&run)], "truncated");
+    // Labels that do not match the images.
+    synthetic_idx(&data, 256, 40);
+    write_idx(&data.join("t10k-labels-idx1-ubyte"), &[39], &[0; 39]).expect("write");
+    fails(&["eval", "--model", path(&run)], "39 labels for 40 images");
+}
+
+#[test]
+fn checkpoint_with_nan_weights_is_refused() {
+    let f = fixture();
+    let run = f.root.join("run");
+    ok(&train_args(&f, path(&run), "1"));
+    let model = run.join("model.safetensors");
+    let mut bytes = std::fs::read(&model).expect("read");
+    // The last four bytes are the last f32 of the last tensor: make it NaN.
+    let n = bytes.len();
+    bytes[n - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&model, &bytes).expect("write");
+    fails(&["sample", "--model", path(&run)], "NaN");
+}

@@ -1,0 +1,291 @@
+//! A run directory: `config.json`, `model.safetensors` (weights by module path, `[out, in]` linear
+//! weights as PyTorch stores them), and for resuming `optimizer.safetensors` + `state.json`.
+//!
+//! Every file is written to a temporary name and renamed, `state.json` last: a crash leaves the
+//! previous checkpoint readable, and the epoch recorded in each file's metadata tells a resume
+//! whether the set is consistent.
+
+use crate::config::RunConfig;
+use crate::error::{Error, Result};
+use crate::model::Vae;
+use crate::objective::Objective;
+use crate::optim::Optimizer;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub const CONFIG_FILE: &str = "config.json";
+pub const MODEL_FILE: &str = "model.safetensors";
+pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+pub const STATE_FILE: &str = "state.json";
+pub const METRICS_FILE: &str = "metrics.jsonl";
+
+/// Where training stands, saved beside the weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingState {
+    /// Epochs completed.
+    pub epoch: usize,
+    pub optimizer_steps: u64,
+    /// How the random streams are derived; nothing else is needed to continue them.
+    pub rng: String,
+}
+
+impl TrainingState {
+    pub fn new(epoch: usize, optimizer_steps: u64) -> Self {
+        TrainingState {
+            epoch,
+            optimizer_steps,
+            rng: "counter-based: every stream is named by (seed, purpose, epoch, batch)".into(),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
+/// readers see the old file or the new one, never a torn one.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+fn checkpoint_err(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+fn to_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Serialises named f32 tensors with `metadata`.
+fn write_safetensors(
+    path: &Path,
+    tensors: &[(String, Vec<usize>, &[f32])],
+    metadata: HashMap<String, String>,
+) -> Result<()> {
+    let bytes: Vec<Vec<u8>> = tensors.iter().map(|(_, _, v)| to_bytes(v)).collect();
+    let views = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((name, shape, _), data)| {
+            TensorView::new(Dtype::F32, shape.clone(), data)
+                .map(|view| (name.clone(), view))
+                .map_err(|e| checkpoint_err(path, e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let serialized = safetensors::serialize(views, &Some(metadata))
+        .map_err(|e| checkpoint_err(path, e.to_string()))?;
+    atomic_write(path, &serialized)
+}
+
+/// Reads every tensor of a safetensors file as `(name, shape, values)` plus its metadata.
+type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+fn read_safetensors(path: &Path) -> Result<(Tensors, HashMap<String, String>)> {
+    let bytes = read(path)?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| checkpoint_err(path, format!("not a safetensors file: {e}")))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let file = SafeTensors::deserialize(&bytes)
+        .map_err(|e| checkpoint_err(path, format!("not a safetensors file: {e}")))?;
+    let mut tensors = Vec::new();
+    for (name, view) in file.tensors() {
+        if view.dtype() != Dtype::F32 {
+            return Err(checkpoint_err(
+                path,
+                format!("tensor `{name}` is {:?}, expected F32", view.dtype()),
+            ));
+        }
+        let values = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        tensors.push((name, view.shape().to_vec(), values));
+    }
+    Ok((tensors, metadata))
+}
+
+/// One key only: safetensors writes its metadata map in hash order, and a single key keeps the
+/// file's bytes reproducible.
+fn epoch_metadata(epoch: usize) -> HashMap<String, String> {
+    HashMap::from([("epoch".to_string(), epoch.to_string())])
+}
+
+fn metadata_epoch(path: &Path, metadata: &HashMap<String, String>) -> Result<usize> {
+    metadata
+        .get("epoch")
+        .and_then(|e| e.parse().ok())
+        .ok_or_else(|| checkpoint_err(path, "metadata has no epoch"))
+}
+
+/// Saves configuration, weights and training state; `state.json` is renamed into place last.
+pub fn save(
+    dir: &Path,
+    config: &RunConfig,
+    model: &Vae<f32>,
+    optimizer: &Optimizer<f32>,
+    epoch: usize,
+) -> Result<()> {
+    save_model(dir, config, model, epoch)?;
+    let state: Vec<(String, Vec<usize>, &[f32])> = optimizer
+        .state()
+        .into_iter()
+        .map(|(name, values)| (name.to_string(), vec![values.len()], values))
+        .collect();
+    write_safetensors(&dir.join(OPTIMIZER_FILE), &state, epoch_metadata(epoch))?;
+    let state = TrainingState::new(epoch, optimizer.steps());
+    let json = serde_json::to_vec_pretty(&state).map_err(|e| checkpoint_err(dir, e.to_string()))?;
+    atomic_write(&dir.join(STATE_FILE), &json)
+}
+
+/// Saves `config.json` and `model.safetensors` only (an exported model, no resume state).
+pub fn save_model(dir: &Path, config: &RunConfig, model: &Vae<f32>, epoch: usize) -> Result<()> {
+    let json = serde_json::to_vec_pretty(config).map_err(|e| checkpoint_err(dir, e.to_string()))?;
+    atomic_write(&dir.join(CONFIG_FILE), &json)?;
+    let params = model.parameters();
+    let tensors: Vec<(String, Vec<usize>, &[f32])> = params
+        .entries()
+        .iter()
+        .map(|e| {
+            (
+                e.name.clone(),
+                e.shape.clone(),
+                &params.values()[e.range.clone()],
+            )
+        })
+        .collect();
+    write_safetensors(&dir.join(MODEL_FILE), &tensors, epoch_metadata(epoch))
+}
+
+/// Reads and validates `config.json`.
+pub fn load_config(dir: &Path) -> Result<RunConfig> {
+    let path = dir.join(CONFIG_FILE);
+    if !path.is_file() {
+        return Err(checkpoint_err(
+            dir,
+            format!("not a model directory: {CONFIG_FILE} is missing"),
+        ));
+    }
+    let config: RunConfig =
+        serde_json::from_slice(&read(&path)?).map_err(|e| checkpoint_err(&path, e.to_string()))?;
+    config
+        .validate()
+        .map_err(|e| checkpoint_err(&path, e.to_string()))?;
+    Ok(config)
+}
+
+/// Rebuilds the model from `config.json` and loads `model.safetensors` into it, checking every
+/// tensor's name and shape. Returns the epoch recorded with the weights.
+pub fn load_model(dir: &Path) -> Result<(RunConfig, Vae<f32>, usize)> {
+    let config = load_config(dir)?;
+    let path = dir.join(MODEL_FILE);
+    let (tensors, metadata) = read_safetensors(&path)?;
+    let mut model = Vae::<f32>::new(&config.model, 0)?;
+    let params = model.parameters_mut();
+    let entries = params.entries().to_vec();
+    for (name, shape, values) in &tensors {
+        let Some(entry) = entries.iter().find(|e| &e.name == name) else {
+            return Err(checkpoint_err(
+                &path,
+                format!("unexpected tensor `{name}` for this configuration"),
+            ));
+        };
+        if &entry.shape != shape {
+            return Err(checkpoint_err(
+                &path,
+                format!(
+                    "tensor `{name}` has shape {shape:?}, the configuration needs {:?}",
+                    entry.shape
+                ),
+            ));
+        }
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(checkpoint_err(
+                &path,
+                format!("tensor `{name}` holds NaN or infinite values"),
+            ));
+        }
+        params.values_mut()[entry.range.clone()].copy_from_slice(values);
+    }
+    if let Some(missing) = entries
+        .iter()
+        .find(|e| !tensors.iter().any(|(n, _, _)| n == &e.name))
+    {
+        return Err(checkpoint_err(
+            &path,
+            format!("tensor `{}` is missing", missing.name),
+        ));
+    }
+    let epoch = metadata_epoch(&path, &metadata)?;
+    Ok((config, model, epoch))
+}
+
+/// Everything needed to continue training where it stopped.
+pub struct Resume {
+    pub config: RunConfig,
+    pub model: Vae<f32>,
+    pub optimizer: Optimizer<f32>,
+    pub state: TrainingState,
+}
+
+pub fn load_for_resume(dir: &Path) -> Result<Resume> {
+    let (config, model, model_epoch) = load_model(dir)?;
+    let state_path = dir.join(STATE_FILE);
+    if !state_path.is_file() {
+        return Err(checkpoint_err(
+            dir,
+            format!("{STATE_FILE} is missing: this model cannot be resumed"),
+        ));
+    }
+    let state: TrainingState = serde_json::from_slice(&read(&state_path)?)
+        .map_err(|e| checkpoint_err(&state_path, e.to_string()))?;
+    let opt_path = dir.join(OPTIMIZER_FILE);
+    let (tensors, metadata) = read_safetensors(&opt_path)?;
+    let opt_epoch = metadata_epoch(&opt_path, &metadata)?;
+    if model_epoch != state.epoch || opt_epoch != state.epoch {
+        return Err(checkpoint_err(
+            dir,
+            format!(
+                "files from different epochs (weights {model_epoch}, optimizer {opt_epoch}, state {}): an interrupted save?",
+                state.epoch
+            ),
+        ));
+    }
+    let mut optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
+    let tensors: Vec<(String, Vec<f32>)> = tensors.into_iter().map(|(n, _, v)| (n, v)).collect();
+    optimizer
+        .restore(state.optimizer_steps, &tensors)
+        .map_err(|e| checkpoint_err(&opt_path, e.to_string()))?;
+    Ok(Resume {
+        config,
+        model,
+        optimizer,
+        state,
+    })
+}

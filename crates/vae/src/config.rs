@@ -1,0 +1,230 @@
+//! Everything needed to rebuild a model and repeat its training, saved as `config.json` beside the
+//! weights. Validated once, here, so the rest of the code can trust it.
+
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::Activation;
+use serde::{Deserialize, Serialize};
+
+/// Height x width x channels of one image; pixels are stored channel-last (`[h, w, c]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageShape {
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+}
+
+impl ImageShape {
+    pub const MNIST: ImageShape = ImageShape {
+        height: 28,
+        width: 28,
+        channels: 1,
+    };
+
+    /// Values per image.
+    pub fn len(&self) -> usize {
+        self.height * self.width * self.channels
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Display for ImageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.height, self.width, self.channels)
+    }
+}
+
+/// The decoder's observation model p(x | z).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LikelihoodKind {
+    /// Independent Bernoulli pixels on logits: a true likelihood for binary data.
+    Bernoulli,
+    /// Independent Gaussian pixels, mean sigmoid(logits), learned per-pixel log-variance.
+    Gaussian,
+}
+
+/// The model's architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub image: ImageShape,
+    /// Hidden widths of the encoder; the decoder mirrors them.
+    pub hidden: Vec<usize>,
+    pub latent: usize,
+    pub activation: Activation,
+    pub likelihood: LikelihoodKind,
+    /// Floor on the Gaussian decoder's log-variance, so the density cannot grow without bound.
+    #[serde(default = "default_min_log_var")]
+    pub min_log_var: f64,
+}
+
+fn default_min_log_var() -> f64 {
+    // Variance 1e-4: a standard deviation of 1% of the pixel range.
+    (1e-4f64).ln()
+}
+
+impl Default for ModelConfig {
+    /// The pytorch/examples VAE: 784-400-20, ReLU, Bernoulli decoder.
+    fn default() -> Self {
+        ModelConfig {
+            image: ImageShape::MNIST,
+            hidden: vec![400],
+            latent: 20,
+            activation: Activation::Relu,
+            likelihood: LikelihoodKind::Bernoulli,
+            min_log_var: default_min_log_var(),
+        }
+    }
+}
+
+impl ModelConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.image.is_empty() {
+            return Err(Error::Config(format!(
+                "image shape {} has no pixels",
+                self.image
+            )));
+        }
+        if self.latent == 0 {
+            return Err(Error::Config("latent size must be at least 1".into()));
+        }
+        if let Some(pos) = self.hidden.iter().position(|&h| h == 0) {
+            return Err(Error::Config(format!("hidden layer {pos} has width 0")));
+        }
+        if self.activation == Activation::Identity && !self.hidden.is_empty() {
+            return Err(Error::Config(
+                "hidden layers need a nonlinearity (relu or tanh)".into(),
+            ));
+        }
+        if !self.min_log_var.is_finite() {
+            return Err(Error::Config(format!(
+                "min_log_var {} is not finite",
+                self.min_log_var
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// How grey levels in [0, 1] become training targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Binarize {
+    /// A fresh Bernoulli draw per epoch (Burda et al. 2015); the test set is binarized once.
+    Dynamic,
+    /// One Bernoulli draw per image, fixed for the whole run.
+    Static,
+    /// Train on grey levels, as pytorch/examples does.
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Adam,
+    Adagrad,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerConfig {
+    pub kind: OptimizerKind,
+    pub lr: f64,
+    /// L2 penalty added to the gradient, as PyTorch's `weight_decay`.
+    pub weight_decay: f64,
+}
+
+impl OptimizerConfig {
+    /// PyTorch's defaults: Adam 1e-3, Adagrad 1e-2.
+    pub fn default_for(kind: OptimizerKind) -> Self {
+        let lr = match kind {
+            OptimizerKind::Adam => 1e-3,
+            OptimizerKind::Adagrad => 1e-2,
+        };
+        OptimizerConfig {
+            kind,
+            lr,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+/// How the model is trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerConfig,
+    pub seed: u64,
+    pub binarize: Binarize,
+    /// Latent samples per image in the ELBO estimate (L in Kingma & Welling 2013, eq. 7).
+    pub samples: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 10,
+            batch_size: 128,
+            optimizer: OptimizerConfig::default_for(OptimizerKind::Adam),
+            seed: 0,
+            binarize: Binarize::Dynamic,
+            samples: 1,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::Config("epochs must be at least 1".into()));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::Config("batch size must be at least 1".into()));
+        }
+        if self.samples == 0 {
+            return Err(Error::Config("samples must be at least 1".into()));
+        }
+        let lr = self.optimizer.lr;
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::Config(format!(
+                "learning rate {lr} must be positive and finite"
+            )));
+        }
+        let wd = self.optimizer.weight_decay;
+        if !(wd.is_finite() && wd >= 0.0) {
+            return Err(Error::Config(format!(
+                "weight decay {wd} must be non-negative and finite"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `config.json`: the model, its training, and the data it was trained on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Bumped when the checkpoint layout changes.
+    pub format: u32,
+    /// Data set specification as given to `--dataset` (`mnist`, `fashion-mnist`, `idx:DIR`).
+    pub dataset: String,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+}
+
+impl RunConfig {
+    pub const FORMAT: u32 = 1;
+
+    pub fn validate(&self) -> Result<()> {
+        if self.format != Self::FORMAT {
+            return Err(Error::Config(format!(
+                "checkpoint format {} is not supported (this build reads format {})",
+                self.format,
+                Self::FORMAT
+            )));
+        }
+        self.model.validate()?;
+        self.train.validate()
+    }
+}

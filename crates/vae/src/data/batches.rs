@@ -1,0 +1,74 @@
+//! Minibatches: bytes to floats in [0, 1], one batch at a time, with optional dynamic binarization.
+
+use super::split::{bernoulli_thresholds, Split};
+use crate::kernels::rng::{next_u24_pair, Rng};
+
+/// A batch of images `[rows, pixels]` with their labels.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a, T> {
+    pub x: &'a [T],
+    pub labels: &'a [u8],
+    pub rows: usize,
+}
+
+/// Reused buffers that turn a list of image indices into a `Batch`.
+#[derive(Clone, Debug)]
+pub struct BatchLoader {
+    x: Vec<f32>,
+    labels: Vec<u8>,
+    thresholds: [u32; 256],
+}
+
+impl Default for BatchLoader {
+    fn default() -> Self {
+        BatchLoader {
+            x: Vec::new(),
+            labels: Vec::new(),
+            thresholds: bernoulli_thresholds(),
+        }
+    }
+}
+
+impl BatchLoader {
+    /// The images `indices` of `split` as grey levels v / 255, or, with `binarize`, as a fresh
+    /// Bernoulli draw per pixel (Burda et al. 2015's dynamic binarization).
+    pub fn load<'a>(
+        &'a mut self,
+        split: &Split,
+        indices: &[usize],
+        binarize: Option<&mut Rng>,
+    ) -> Batch<'a, f32> {
+        let pixels = split.shape.len();
+        self.x.clear();
+        self.labels.clear();
+        match binarize {
+            None => {
+                for &i in indices {
+                    self.x
+                        .extend(split.image(i).iter().map(|&v| v as f32 * (1.0 / 255.0)));
+                }
+            }
+            Some(rng) => {
+                for &i in indices {
+                    for pair in split.image(i).chunks(2) {
+                        let (a, b) = next_u24_pair(rng);
+                        for (&v, u) in pair.iter().zip([a, b]) {
+                            self.x.push(if u < self.thresholds[v as usize] {
+                                1.0
+                            } else {
+                                0.0
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        self.labels.extend(indices.iter().map(|&i| split.labels[i]));
+        debug_assert_eq!(self.x.len(), indices.len() * pixels);
+        Batch {
+            x: &self.x,
+            labels: &self.labels,
+            rows: indices.len(),
+        }
+    }
+}

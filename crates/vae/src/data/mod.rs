@@ -1,0 +1,11 @@
+//! Data: the IDX reader, named data sets with checksums, downloads, and minibatches.
+
+pub mod batches;
+pub mod datasets;
+pub mod fetch;
+pub mod idx;
+pub mod split;
+
+pub use batches::{Batch, BatchLoader};
+pub use datasets::{load, Dataset, DatasetSpec, NamedDataset, FASHION_MNIST, MNIST};
+pub use split::Split;

@@ -1,0 +1,128 @@
+//! One split (train or test) of an image data set, kept as bytes.
+
+use super::idx::IdxArray;
+use crate::config::ImageShape;
+use crate::error::{Error, Result};
+use crate::kernels::rng::{next_u24_pair, Rng};
+use std::path::Path;
+
+#[derive(Clone, Debug)]
+pub struct Split {
+    pub shape: ImageShape,
+    /// `[len, height, width, channels]`, one byte per value.
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+}
+
+impl Split {
+    /// Pairs an image array (`[n, h, w]` or `[n, h, w, c]`) with its label array (`[n]`).
+    pub fn from_idx(
+        images: IdxArray,
+        labels: IdxArray,
+        image_path: &Path,
+        label_path: &Path,
+    ) -> Result<Self> {
+        let shape = match images.dims[..] {
+            [_, height, width] => ImageShape {
+                height,
+                width,
+                channels: 1,
+            },
+            [_, height, width, channels] => ImageShape {
+                height,
+                width,
+                channels,
+            },
+            _ => {
+                return Err(Error::bad_file(
+                    image_path,
+                    format!(
+                        "images must be [n, height, width(, channels)], got dimensions {:?}",
+                        images.dims
+                    ),
+                ))
+            }
+        };
+        if shape.is_empty() {
+            return Err(Error::bad_file(
+                image_path,
+                format!("images have no pixels: {shape}"),
+            ));
+        }
+        if labels.dims.len() != 1 {
+            return Err(Error::bad_file(
+                label_path,
+                format!(
+                    "labels must be one-dimensional, got dimensions {:?}",
+                    labels.dims
+                ),
+            ));
+        }
+        if labels.dims[0] != images.dims[0] {
+            return Err(Error::bad_file(
+                label_path,
+                format!(
+                    "{} labels for {} images in {}",
+                    labels.dims[0],
+                    images.dims[0],
+                    image_path.display()
+                ),
+            ));
+        }
+        Ok(Split {
+            shape,
+            images: images.data,
+            labels: labels.data,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn image(&self, index: usize) -> &[u8] {
+        let n = self.shape.len();
+        &self.images[index * n..(index + 1) * n]
+    }
+
+    /// A copy with every pixel replaced by one Bernoulli draw (0 or 255) with probability
+    /// pixel / 255.
+    pub fn binarized(&self, rng: &mut Rng) -> Split {
+        let thresholds = bernoulli_thresholds();
+        let mut images = Vec::with_capacity(self.images.len());
+        for pair in self.images.chunks(2) {
+            let (a, b) = next_u24_pair(rng);
+            for (&v, u) in pair.iter().zip([a, b]) {
+                images.push(if u < thresholds[v as usize] { 255 } else { 0 });
+            }
+        }
+        Split {
+            shape: self.shape,
+            images,
+            labels: self.labels.clone(),
+        }
+    }
+
+    /// The first `n` images (for quick runs and tests).
+    pub fn truncated(&self, n: usize) -> Split {
+        let n = n.min(self.len());
+        Split {
+            shape: self.shape,
+            images: self.images[..n * self.shape.len()].to_vec(),
+            labels: self.labels[..n].to_vec(),
+        }
+    }
+}
+
+/// `threshold[v] = round(v / 255 · 2^24)`: a uniform 24-bit draw below it has probability v / 255.
+pub(crate) fn bernoulli_thresholds() -> [u32; 256] {
+    let mut t = [0u32; 256];
+    for (v, slot) in t.iter_mut().enumerate() {
+        *slot = ((v as f64 / 255.0) * (1u64 << 24) as f64).round() as u32;
+    }
+    t
+}

@@ -1,0 +1,215 @@
+//! Decoder log-likelihoods with their gradients, computed in one pass over the decoder output.
+//!
+//! `outputs` is `[rows, cols]`, `targets` is `[target_rows, cols]`, and output row `r` is scored
+//! against target row `r % target_rows`: the S latent samples of one image share its target.
+//! Losses are negative log-likelihoods in nats, one per output row.
+
+use super::elementwise::sigmoid;
+use super::{rows_per_task, vectorized};
+use crate::scalar::Scalar;
+use rayon::prelude::*;
+
+const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// Runs `row_fn(row, nll_row, grad_row)` for every output row, in parallel for large passes,
+/// each task compiled for the CPU's widest vector instructions.
+fn for_each_output_row<T, F>(
+    rows: usize,
+    cols: usize,
+    nll: &mut [T],
+    grad: Option<&mut [T]>,
+    row_fn: F,
+) where
+    T: Scalar,
+    F: Fn(usize, &mut T, Option<&mut [T]>) + Sync + Send,
+{
+    let nll = &mut nll[..rows];
+    // One call site for `row_fn`, so it is inlined into each instruction-set variant.
+    let run = |first: usize, nll: &mut [T], mut grad: Option<&mut [T]>| {
+        vectorized(
+            #[inline(always)]
+            || {
+                for (i, n) in nll.iter_mut().enumerate() {
+                    let g = grad
+                        .as_deref_mut()
+                        .map(|g| &mut g[i * cols..(i + 1) * cols]);
+                    row_fn(first + i, n, g);
+                }
+            },
+        )
+    };
+    match (grad, rows_per_task(rows, cols)) {
+        (Some(grad), Some(task_rows)) => nll
+            .par_chunks_mut(task_rows)
+            .zip(grad.par_chunks_mut(task_rows * cols))
+            .enumerate()
+            .for_each(|(task, (nll, grad))| run(task * task_rows, nll, Some(grad))),
+        (None, Some(task_rows)) => nll
+            .par_chunks_mut(task_rows)
+            .enumerate()
+            .for_each(|(task, nll)| run(task * task_rows, nll, None)),
+        (grad, None) => run(0, nll, grad),
+    }
+}
+
+/// Independent partial sums, one per vector lane, added in a fixed order at the end: the loop
+/// vectorises, and the result is the same whatever the vector width.
+const LANES: usize = 16;
+
+fn sum_lanes<T: Scalar>(acc: [T; LANES]) -> T {
+    let mut width = LANES / 2;
+    let mut acc = acc;
+    while width > 0 {
+        for i in 0..width {
+            acc[i] += acc[i + width];
+        }
+        width /= 2;
+    }
+    acc[0]
+}
+
+/// One pixel of the Bernoulli loss: `(nll, sigmoid(l))`.
+#[inline(always)]
+fn bernoulli_pixel<T: Scalar>(l: T, x: T) -> (T, T) {
+    let (e, log1p_e) = T::exp_log1p_neg_abs(l);
+    let nll = l.max(T::zero()) - x * l + log1p_e;
+    let inv = T::one() / (T::one() + e);
+    let p = if l >= T::zero() { inv } else { e * inv };
+    (nll, p)
+}
+
+/// Bernoulli decoder on logits: `−log p(x | l) = Σ_d softplus(l_d) − x_d l_d`, in the stable form
+/// `max(l, 0) − x l + log(1 + e^{−|l|})`. With `grad = Some((g, scale))`, writes
+/// `g = scale · (sigmoid(l) − x)`, the gradient of `scale · nll` with respect to the logits.
+pub fn bernoulli_nll<T: Scalar>(
+    logits: &[T],
+    targets: &[T],
+    cols: usize,
+    nll: &mut [T],
+    grad: Option<(&mut [T], T)>,
+) {
+    let rows = logits.len() / cols;
+    let target_rows = targets.len() / cols;
+    let scale = grad.as_ref().map_or(T::one(), |g| g.1);
+    for_each_output_row(
+        rows,
+        cols,
+        nll,
+        grad.map(|g| g.0),
+        #[inline(always)]
+        |r, nll, grad| {
+            let l_row = &logits[r * cols..(r + 1) * cols];
+            let t = (r % target_rows) * cols;
+            let x_row = &targets[t..t + cols];
+            let mut acc = [T::zero(); LANES];
+            let whole = cols - cols % LANES;
+            match grad {
+                Some(g_row) => {
+                    for ((l, x), g) in l_row
+                        .chunks_exact(LANES)
+                        .zip(x_row.chunks_exact(LANES))
+                        .zip(g_row.chunks_exact_mut(LANES))
+                    {
+                        for i in 0..LANES {
+                            let (n, p) = bernoulli_pixel(l[i], x[i]);
+                            acc[i] += n;
+                            g[i] = scale * (p - x[i]);
+                        }
+                    }
+                    for d in whole..cols {
+                        let (n, p) = bernoulli_pixel(l_row[d], x_row[d]);
+                        acc[d - whole] += n;
+                        g_row[d] = scale * (p - x_row[d]);
+                    }
+                }
+                None => {
+                    for (l, x) in l_row.chunks_exact(LANES).zip(x_row.chunks_exact(LANES)) {
+                        for i in 0..LANES {
+                            acc[i] += bernoulli_pixel(l[i], x[i]).0;
+                        }
+                    }
+                    for d in whole..cols {
+                        acc[d - whole] += bernoulli_pixel(l_row[d], x_row[d]).0;
+                    }
+                }
+            }
+            *nll = sum_lanes(acc);
+        },
+    );
+}
+
+/// Gaussian decoder: mean `m = sigmoid(l)`, per-pixel log-variance `max(log_var, floor)`:
+/// `−log p(x | l) = ½ Σ_d [log 2π + log σ²_d + (x_d − m_d)² / σ²_d]`. With `grad`, writes the
+/// gradient of `scale · nll` with respect to the logits: `−scale (x − m) m (1 − m) / σ²`.
+pub fn gaussian_nll<T: Scalar>(
+    logits: &[T],
+    log_var: &[T],
+    floor: T,
+    targets: &[T],
+    nll: &mut [T],
+    grad: Option<(&mut [T], T)>,
+) {
+    let cols = log_var.len();
+    let rows = logits.len() / cols;
+    let target_rows = targets.len() / cols;
+    let scale = grad.as_ref().map_or(T::one(), |g| g.1);
+    let half = T::of(0.5);
+    let floored_sum: T = log_var.iter().map(|&v| v.max(floor)).sum();
+    let constant = half * (T::of(LN_2PI) * T::of(cols as f64) + floored_sum);
+    for_each_output_row(
+        rows,
+        cols,
+        nll,
+        grad.map(|g| g.0),
+        #[inline(always)]
+        |r, nll, mut grad| {
+            let l_row = &logits[r * cols..(r + 1) * cols];
+            let t = (r % target_rows) * cols;
+            let x_row = &targets[t..t + cols];
+            let mut sum = T::zero();
+            for d in 0..cols {
+                let m = sigmoid(l_row[d]);
+                let precision = (-log_var[d].max(floor)).exp();
+                let residual = x_row[d] - m;
+                sum += residual * residual * precision;
+                if let Some(g) = grad.as_deref_mut() {
+                    g[d] = -scale * residual * precision * m * (T::one() - m);
+                }
+            }
+            *nll = constant + half * sum;
+        },
+    );
+}
+
+/// `dst[d] += scale · ∂(Σ_r nll_r)/∂log σ²_d = scale · ½ Σ_r (1 − (x_d − m_d)² / σ²_d)` for the
+/// Gaussian decoder; zero where the floor holds the variance. Split by pixel, so the sum order does
+/// not depend on the thread count.
+pub fn gaussian_log_var_grad<T: Scalar>(
+    logits: &[T],
+    log_var: &[T],
+    floor: T,
+    targets: &[T],
+    scale: T,
+    dst: &mut [T],
+) {
+    let cols = log_var.len();
+    let rows = logits.len() / cols;
+    let target_rows = targets.len() / cols;
+    let half = T::of(0.5);
+    dst.par_iter_mut()
+        .enumerate()
+        .with_min_len(64)
+        .for_each(|(d, out)| {
+            if log_var[d] < floor {
+                return;
+            }
+            let precision = (-log_var[d]).exp();
+            let mut sum = T::zero();
+            for r in 0..rows {
+                let m = sigmoid(logits[r * cols + d]);
+                let residual = targets[(r % target_rows) * cols + d] - m;
+                sum += T::one() - residual * residual * precision;
+            }
+            *out += scale * half * sum;
+        });
+}

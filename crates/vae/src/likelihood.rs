@@ -1,0 +1,94 @@
+//! The decoder's observation model p(x | z), applied to the decoder's raw outputs (logits).
+
+use crate::config::LikelihoodKind;
+use crate::kernels::{elementwise, loss};
+use crate::nn::{Init, ParamBuilder};
+use crate::scalar::Scalar;
+use std::ops::Range;
+
+#[derive(Clone, Debug)]
+pub enum Likelihood {
+    /// Bernoulli pixels with probabilities sigmoid(logits).
+    Bernoulli,
+    /// Gaussian pixels, mean sigmoid(logits), per-pixel learned log-variance `decoder.log_var`
+    /// floored at `min_log_var`.
+    Gaussian {
+        log_var: Range<usize>,
+        min_log_var: f64,
+    },
+}
+
+impl Likelihood {
+    /// Registers the likelihood's own parameters (the Gaussian log-variance, initialised at 0).
+    pub fn new<T: Scalar>(
+        b: &mut ParamBuilder<'_, T>,
+        kind: LikelihoodKind,
+        pixels: usize,
+        min_log_var: f64,
+    ) -> Self {
+        match kind {
+            LikelihoodKind::Bernoulli => Likelihood::Bernoulli,
+            LikelihoodKind::Gaussian => Likelihood::Gaussian {
+                log_var: b.add("log_var", &[pixels], Init::Constant(0.0)),
+                min_log_var,
+            },
+        }
+    }
+
+    /// −log p(x | logits) per output row into `nll`; with `grad = Some((g, scale))` also the
+    /// gradient of `scale · Σ nll` with respect to the logits. See `kernels::loss` for the layout.
+    pub fn nll<T: Scalar>(
+        &self,
+        params: &[T],
+        logits: &[T],
+        targets: &[T],
+        pixels: usize,
+        nll: &mut [T],
+        grad: Option<(&mut [T], T)>,
+    ) {
+        match self {
+            Likelihood::Bernoulli => loss::bernoulli_nll(logits, targets, pixels, nll, grad),
+            Likelihood::Gaussian {
+                log_var,
+                min_log_var,
+            } => loss::gaussian_nll(
+                logits,
+                &params[log_var.clone()],
+                T::of(*min_log_var),
+                targets,
+                nll,
+                grad,
+            ),
+        }
+    }
+
+    /// Accumulates the gradient of `scale · Σ nll` with respect to the likelihood's own parameters.
+    pub fn backward_params<T: Scalar>(
+        &self,
+        params: &[T],
+        grads: &mut [T],
+        logits: &[T],
+        targets: &[T],
+        scale: T,
+    ) {
+        if let Likelihood::Gaussian {
+            log_var,
+            min_log_var,
+        } = self
+        {
+            loss::gaussian_log_var_grad(
+                logits,
+                &params[log_var.clone()],
+                T::of(*min_log_var),
+                targets,
+                scale,
+                &mut grads[log_var.clone()],
+            );
+        }
+    }
+
+    /// The decoded image: the mean of p(x | z), sigmoid(logits) for both models.
+    pub fn mean<T: Scalar>(&self, logits: &[T], out: &mut [T]) {
+        elementwise::sigmoid_into(logits, out);
+    }
+}

@@ -1,0 +1,145 @@
+//! All of a model's parameters in one contiguous buffer, with their gradients in a second one.
+//!
+//! Layers keep index ranges into the buffer; the optimizer sees one flat slice; checkpoints see
+//! named tensors (`encoder.hidden.0.weight`, ...) because every range is registered under its
+//! module path, as candle's `VarBuilder::pp` does.
+
+use crate::kernels::rng::Rng;
+use crate::scalar::Scalar;
+use rand::Rng as _;
+use std::ops::Range;
+
+/// One named tensor inside the flat buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamEntry {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub range: Range<usize>,
+}
+
+/// A model's parameters and their gradients.
+#[derive(Clone, Debug, Default)]
+pub struct Parameters<T> {
+    values: Vec<T>,
+    grads: Vec<T>,
+    entries: Vec<ParamEntry>,
+}
+
+impl<T: Scalar> Parameters<T> {
+    pub fn values(&self) -> &[T] {
+        &self.values
+    }
+
+    pub fn values_mut(&mut self) -> &mut [T] {
+        &mut self.values
+    }
+
+    pub fn grads(&self) -> &[T] {
+        &self.grads
+    }
+
+    /// Values to read and gradients to accumulate into, borrowed together for a backward pass.
+    pub fn split_mut(&mut self) -> (&[T], &mut [T]) {
+        (&self.values, &mut self.grads)
+    }
+
+    /// Values to update and gradients to read, for the optimizer.
+    pub fn update_view(&mut self) -> (&mut [T], &[T]) {
+        (&mut self.values, &self.grads)
+    }
+
+    pub fn zero_grads(&mut self) {
+        self.grads.fill(T::zero());
+    }
+
+    pub fn entries(&self) -> &[ParamEntry] {
+        &self.entries
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub fn entry(&self, name: &str) -> Option<&ParamEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// The same parameters in another precision (f32 weights checked in f64, for example).
+    pub fn cast<U: Scalar>(&self) -> Parameters<U> {
+        Parameters {
+            values: self.values.iter().map(|v| U::of(v.as_f64())).collect(),
+            grads: self.grads.iter().map(|v| U::of(v.as_f64())).collect(),
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+/// How a new tensor is initialised.
+#[derive(Clone, Copy, Debug)]
+pub enum Init {
+    /// Uniform on `[-bound, bound]`: PyTorch's `nn.Linear` uses `bound = 1/sqrt(fan_in)` for both
+    /// weight and bias (kaiming_uniform with a = sqrt(5)).
+    Uniform(f64),
+    Constant(f64),
+}
+
+/// Registers tensors under a module path and initialises them.
+pub struct ParamBuilder<'a, T> {
+    params: &'a mut Parameters<T>,
+    rng: &'a mut Rng,
+    prefix: String,
+}
+
+impl<'a, T: Scalar> ParamBuilder<'a, T> {
+    pub fn new(params: &'a mut Parameters<T>, rng: &'a mut Rng) -> Self {
+        ParamBuilder {
+            params,
+            rng,
+            prefix: String::new(),
+        }
+    }
+
+    /// A builder for the sub-module `name` (`encoder` -> `encoder.hidden` -> ...).
+    pub fn pp(&mut self, name: impl std::fmt::Display) -> ParamBuilder<'_, T> {
+        let prefix = if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        };
+        ParamBuilder {
+            params: self.params,
+            rng: self.rng,
+            prefix,
+        }
+    }
+
+    /// Appends the tensor `prefix.name` of `shape` and returns its range in the flat buffer.
+    /// Consecutive calls return adjacent ranges.
+    pub fn add(&mut self, name: &str, shape: &[usize], init: Init) -> Range<usize> {
+        let len: usize = shape.iter().product();
+        let start = self.params.values.len();
+        for _ in 0..len {
+            let value = match init {
+                Init::Uniform(bound) => self.rng.gen_range(-bound..=bound),
+                Init::Constant(value) => value,
+            };
+            self.params.values.push(T::of(value));
+        }
+        self.params.grads.resize(start + len, T::zero());
+        let full_name = if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        };
+        self.params.entries.push(ParamEntry {
+            name: full_name,
+            shape: shape.to_vec(),
+            range: start..start + len,
+        });
+        start..start + len
+    }
+}

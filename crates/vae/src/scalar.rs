@@ -1,0 +1,66 @@
+//! The floating-point types the kernels run on: `f32` for training, `f64` for gradient checks.
+
+use crate::kernels::fastmath;
+use std::fmt::Debug;
+use std::iter::Sum;
+use std::ops::{AddAssign, MulAssign, SubAssign};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// `f32` or `f64`. Sealed: `gemm` dispatches on exactly these two types.
+pub trait Scalar:
+    num_traits::Float
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + Sum
+    + Default
+    + Debug
+    + Send
+    + Sync
+    + 'static
+    + sealed::Sealed
+{
+    fn of(value: f64) -> Self;
+    fn as_f64(self) -> f64;
+
+    /// `(e^{−|v|}, log(1 + e^{−|v|}))`: the transcendental parts of a stable softplus and
+    /// sigmoid. Vectorisable approximations for f32, `std` for f64.
+    fn exp_log1p_neg_abs(v: Self) -> (Self, Self);
+}
+
+impl Scalar for f32 {
+    #[inline(always)]
+    fn of(value: f64) -> Self {
+        value as f32
+    }
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn exp_log1p_neg_abs(v: Self) -> (Self, Self) {
+        let e = fastmath::exp_nonpositive(-v.abs());
+        (e, fastmath::log1p_unit(e))
+    }
+}
+
+impl Scalar for f64 {
+    #[inline(always)]
+    fn of(value: f64) -> Self {
+        value
+    }
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn exp_log1p_neg_abs(v: Self) -> (Self, Self) {
+        let e = (-v.abs()).exp();
+        (e, e.ln_1p())
+    }
+}

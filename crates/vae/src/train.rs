@@ -1,0 +1,208 @@
+//! The training loop: one plain loop for every model that implements `Objective`. It returns
+//! statistics through callbacks and prints nothing.
+
+use crate::config::{Binarize, TrainConfig};
+use crate::data::{BatchLoader, Dataset, Split};
+use crate::error::{Error, Result};
+use crate::kernels::reduce::all_finite;
+use crate::kernels::rng::{permutation, stream, Purpose};
+use crate::objective::{LossTerms, Objective};
+use crate::optim::Optimizer;
+use std::time::Instant;
+
+/// The training and test splits after the chosen binarization.
+#[derive(Clone, Debug)]
+pub struct TrainingData {
+    pub train: Split,
+    /// Fixed for the whole run (binarized once when training on binary data), so test numbers are
+    /// comparable across epochs and across models.
+    pub test: Split,
+    /// Whether each training batch is drawn afresh from the grey levels.
+    pub dynamic: bool,
+}
+
+impl TrainingData {
+    pub fn prepare(dataset: Dataset, binarize: Binarize, seed: u64) -> Self {
+        let test = evaluation_split(dataset.test, binarize);
+        match binarize {
+            Binarize::None => TrainingData {
+                train: dataset.train,
+                test,
+                dynamic: false,
+            },
+            Binarize::Dynamic => TrainingData {
+                train: dataset.train,
+                test,
+                dynamic: true,
+            },
+            Binarize::Static => TrainingData {
+                train: dataset
+                    .train
+                    .binarized(&mut stream(seed, Purpose::Binarize, &[u64::MAX])),
+                test,
+                dynamic: false,
+            },
+        }
+    }
+}
+
+/// A split as it is scored: grey levels for models trained on grey levels, otherwise one fixed
+/// binarization that does not depend on the training seed, so every model trained on binary data
+/// is scored on the same binary images.
+pub fn evaluation_split(split: Split, binarize: Binarize) -> Split {
+    match binarize {
+        Binarize::None => split,
+        Binarize::Dynamic | Binarize::Static => {
+            split.binarized(&mut stream(0, Purpose::TestBinarize, &[]))
+        }
+    }
+}
+
+/// Where an epoch stands, reported after every batch.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// 1-based.
+    pub epoch: usize,
+    pub batch: usize,
+    pub batches: usize,
+    /// Running negative ELBO per image over the epoch so far.
+    pub loss_per_image: f64,
+    pub images: usize,
+}
+
+/// One finished epoch.
+#[derive(Clone, Copy, Debug)]
+pub struct EpochReport {
+    /// 1-based: epochs completed so far.
+    pub epoch: usize,
+    pub train: LossTerms,
+    pub test: LossTerms,
+    /// Seconds spent in the training pass (not the test pass).
+    pub train_seconds: f64,
+    pub images_per_second: f64,
+}
+
+/// Called after every epoch with the model, the optimizer and the epoch's numbers: where a caller
+/// saves checkpoints and metrics. An error stops training.
+pub type OnEpoch<'a, M> = dyn FnMut(&M, &Optimizer<f32>, &EpochReport) -> Result<()> + 'a;
+
+/// Trains from epoch `start_epoch` (epochs completed so far) to `config.epochs`.
+/// Every random draw comes from a stream named by the seed, epoch and batch, so a run resumed
+/// at an epoch boundary continues exactly as an uninterrupted one.
+#[allow(clippy::too_many_arguments)]
+pub fn train<M: Objective<f32>>(
+    model: &mut M,
+    optimizer: &mut Optimizer<f32>,
+    data: &TrainingData,
+    config: &TrainConfig,
+    start_epoch: usize,
+    on_batch: &mut dyn FnMut(&Progress),
+    on_epoch: &mut OnEpoch<'_, M>,
+) -> Result<()> {
+    config.validate()?;
+    let mut workspace = M::Workspace::default();
+    let mut loader = BatchLoader::default();
+    for epoch in start_epoch..config.epochs {
+        let started = Instant::now();
+        let train = train_epoch(
+            model,
+            optimizer,
+            &mut workspace,
+            &mut loader,
+            data,
+            config,
+            epoch,
+            on_batch,
+        )?;
+        let train_seconds = started.elapsed().as_secs_f64();
+        let test = evaluate_loss(
+            model,
+            &mut workspace,
+            &mut loader,
+            &data.test,
+            config.batch_size.max(500),
+            config.seed,
+        )?;
+        let report = EpochReport {
+            epoch: epoch + 1,
+            train,
+            test,
+            train_seconds,
+            images_per_second: train.images as f64 / train_seconds.max(1e-9),
+        };
+        on_epoch(model, optimizer, &report)?;
+    }
+    Ok(())
+}
+
+/// One pass over the shuffled training set. `epoch` is 0-based.
+#[allow(clippy::too_many_arguments)]
+fn train_epoch<M: Objective<f32>>(
+    model: &mut M,
+    optimizer: &mut Optimizer<f32>,
+    workspace: &mut M::Workspace,
+    loader: &mut BatchLoader,
+    data: &TrainingData,
+    config: &TrainConfig,
+    epoch: usize,
+    on_batch: &mut dyn FnMut(&Progress),
+) -> Result<LossTerms> {
+    let seed = config.seed;
+    let order = permutation(
+        &mut stream(seed, Purpose::Shuffle, &[epoch as u64]),
+        data.train.len(),
+    );
+    let batches = order.len().div_ceil(config.batch_size);
+    let mut totals = LossTerms::default();
+    for (b, indices) in order.chunks(config.batch_size).enumerate() {
+        let coordinates = [epoch as u64, b as u64];
+        let mut binarize = data
+            .dynamic
+            .then(|| stream(seed, Purpose::Binarize, &coordinates));
+        let batch = loader.load(&data.train, indices, binarize.as_mut());
+        model.parameters_mut().zero_grads();
+        let mut noise = stream(seed, Purpose::Noise, &coordinates);
+        let terms = model.loss_and_grad(workspace, &batch, config.samples, &mut noise)?;
+        let diverged = |what| Error::NonFinite {
+            epoch: epoch + 1,
+            batch: b + 1,
+            what,
+        };
+        if !terms.loss().is_finite() {
+            return Err(diverged("the loss"));
+        }
+        if !all_finite(model.parameters().grads()) {
+            return Err(diverged("a gradient"));
+        }
+        let (values, grads) = model.parameters_mut().update_view();
+        optimizer.step(values, grads)?;
+        totals.add(&terms);
+        on_batch(&Progress {
+            epoch: epoch + 1,
+            batch: b + 1,
+            batches,
+            loss_per_image: totals.loss_per_image(),
+            images: totals.images,
+        });
+    }
+    Ok(totals)
+}
+
+/// The one-sample negative ELBO over a split, with fixed noise so epochs are comparable.
+pub fn evaluate_loss<M: Objective<f32>>(
+    model: &M,
+    workspace: &mut M::Workspace,
+    loader: &mut BatchLoader,
+    split: &Split,
+    batch_size: usize,
+    seed: u64,
+) -> Result<LossTerms> {
+    let mut totals = LossTerms::default();
+    let indices: Vec<usize> = (0..split.len()).collect();
+    for (b, chunk) in indices.chunks(batch_size.max(1)).enumerate() {
+        let batch = loader.load(split, chunk, None);
+        let mut noise = stream(seed, Purpose::Evaluate, &[b as u64]);
+        totals.add(&model.loss(workspace, &batch, 1, &mut noise)?);
+    }
+    Ok(totals)
+}

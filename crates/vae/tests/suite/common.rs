@@ -1,0 +1,48 @@
+//! Fixtures shared by the integration tests: a tiny synthetic image data set in memory.
+
+use vae::config::ImageShape;
+use vae::data::{Dataset, Split};
+use vae::kernels::rng::{stream, Purpose};
+
+/// `n` images of 6 x 5 pixels in two classes: class 0 bright on the left, class 1 on the right,
+/// with noisy grey levels.
+pub fn split(n: usize, seed: u64) -> Split {
+    use rand::Rng as _;
+    let shape = ImageShape {
+        height: 6,
+        width: 5,
+        channels: 1,
+    };
+    let mut rng = stream(seed, Purpose::Sample, &[]);
+    let mut images = Vec::with_capacity(n * shape.len());
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let label = (i % 2) as u8;
+        for _ in 0..shape.height {
+            for x in 0..shape.width {
+                let bright = (x < 2 && label == 0) || (x >= 3 && label == 1);
+                let base: f64 = if bright { 0.85 } else { 0.1 };
+                let v = (base + rng.gen_range(-0.1..0.1)).clamp(0.0, 1.0);
+                images.push((v * 255.0).round() as u8);
+            }
+        }
+        labels.push(label);
+    }
+    Split {
+        shape,
+        images,
+        labels,
+    }
+}
+
+pub fn dataset() -> Dataset {
+    let train = split(300, 1);
+    let test = split(60, 2);
+    Dataset {
+        name: "synthetic".into(),
+        shape: train.shape,
+        train,
+        test,
+        class_names: vec!["left".into(), "right".into()],
+    }
+}

@@ -1,0 +1,303 @@
+//! Every analytic gradient against central finite differences in f64.
+
+use vae::config::{ImageShape, LikelihoodKind, ModelConfig};
+use vae::data::Batch;
+use vae::gaussian::DiagonalGaussian;
+use vae::kernels::elementwise::Activation;
+use vae::kernels::loss::{bernoulli_nll, gaussian_log_var_grad, gaussian_nll};
+use vae::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
+use vae::nn::{Linear, Mlp, MlpBuffers, ParamBuilder, Parameters};
+use vae::{Objective, Result, Vae};
+
+const H: f64 = 1e-6;
+
+fn uniform(rng: &mut Rng, n: usize, low: f64, high: f64) -> Vec<f64> {
+    use rand::Rng as _;
+    (0..n).map(|_| rng.gen_range(low..high)).collect()
+}
+
+/// Central difference of `f` at `x` in coordinate `i`.
+fn central(f: &mut dyn FnMut(&[f64]) -> f64, x: &[f64], i: usize) -> f64 {
+    let mut plus = x.to_vec();
+    let mut minus = x.to_vec();
+    plus[i] += H;
+    minus[i] -= H;
+    (f(&plus) - f(&minus)) / (2.0 * H)
+}
+
+/// Asserts that `analytic` matches finite differences of `f` at `x` in every coordinate listed.
+fn check(
+    name: &str,
+    f: &mut dyn FnMut(&[f64]) -> f64,
+    x: &[f64],
+    analytic: &[f64],
+    coords: &[usize],
+) {
+    for &i in coords {
+        let numeric = central(f, x, i);
+        let err = (numeric - analytic[i]).abs() / (1.0 + numeric.abs().max(analytic[i].abs()));
+        assert!(
+            err < 1e-6,
+            "{name}[{i}]: analytic {} vs numeric {numeric}",
+            analytic[i]
+        );
+    }
+}
+
+fn all(n: usize) -> Vec<usize> {
+    (0..n).collect()
+}
+
+/// The loss `Σ c ⊙ output` turns any vector-valued function into a scalar with gradient `c`.
+fn weights(n: usize, seed: u64) -> Vec<f64> {
+    uniform(&mut stream(seed, Purpose::Sample, &[]), n, -1.0, 1.0)
+}
+
+#[test]
+fn linear_layer() -> Result<()> {
+    let (rows, in_dim, out_dim) = (5, 4, 3);
+    for activation in [Activation::Identity, Activation::Tanh] {
+        let mut params = Parameters::<f64>::default();
+        let mut rng = stream(1, Purpose::Init, &[]);
+        let layer = Linear::new(
+            &mut ParamBuilder::new(&mut params, &mut rng),
+            in_dim,
+            out_dim,
+        );
+        let x = uniform(&mut rng, rows * in_dim, -1.0, 1.0);
+        let c = weights(rows * out_dim, 2);
+        let loss = |p: &[f64], x: &[f64]| -> f64 {
+            let mut y = vec![0.0; rows * out_dim];
+            layer
+                .forward(p, x, rows, activation, &mut y)
+                .expect("shapes match");
+            y.iter().zip(&c).map(|(a, b)| a * b).sum()
+        };
+        let mut y = vec![0.0; rows * out_dim];
+        layer.forward(params.values(), &x, rows, activation, &mut y)?;
+        // Gradient with respect to the pre-activation output: c ⊙ activation'.
+        let dy: Vec<f64> = match activation {
+            Activation::Tanh => c.iter().zip(&y).map(|(c, y)| c * (1.0 - y * y)).collect(),
+            _ => c.clone(),
+        };
+        let mut dx = vec![0.0; rows * in_dim];
+        let (values, grads) = params.split_mut();
+        layer.backward(values, grads, &x, &dy, rows, Some(&mut dx))?;
+        let p0 = params.values().to_vec();
+        check(
+            "linear dparams",
+            &mut |p| loss(p, &x),
+            &p0,
+            params.grads(),
+            &all(p0.len()),
+        );
+        check("linear dx", &mut |x| loss(&p0, x), &x, &dx, &all(x.len()));
+    }
+    Ok(())
+}
+
+#[test]
+fn mlp_relu_and_tanh() -> Result<()> {
+    let (rows, in_dim) = (6, 5);
+    for activation in [Activation::Relu, Activation::Tanh] {
+        let mut params = Parameters::<f64>::default();
+        let mut rng = stream(3, Purpose::Init, &[]);
+        let mut b = ParamBuilder::new(&mut params, &mut rng);
+        let mlp = Mlp::new(&mut b, in_dim, &[7, 6], activation, |b, w| {
+            Linear::heads(b, &["a", "b"], w, 2)
+        });
+        let x = uniform(&mut rng, rows * in_dim, -1.0, 1.0);
+        let c = weights(rows * 4, 4);
+        let loss = |p: &[f64], x: &[f64]| -> f64 {
+            let mut buffers = MlpBuffers::default();
+            mlp.forward(p, x, rows, &mut buffers).expect("shapes match");
+            buffers.output().iter().zip(&c).map(|(a, b)| a * b).sum()
+        };
+        let mut buffers = MlpBuffers::default();
+        mlp.forward(params.values(), &x, rows, &mut buffers)?;
+        let mut dx = vec![0.0; rows * in_dim];
+        let (values, grads) = params.split_mut();
+        mlp.backward(values, grads, &x, rows, &mut buffers, &c, Some(&mut dx))?;
+        let p0 = params.values().to_vec();
+        check(
+            "mlp dparams",
+            &mut |p| loss(p, &x),
+            &p0,
+            params.grads(),
+            &all(p0.len()),
+        );
+        check("mlp dx", &mut |x| loss(&p0, x), &x, &dx, &all(x.len()));
+    }
+    Ok(())
+}
+
+#[test]
+fn bernoulli_loss() {
+    let (rows, cols, targets_rows) = (6, 5, 3);
+    let mut rng = stream(5, Purpose::Init, &[]);
+    // Include large logits to exercise the stable branch.
+    let mut logits = uniform(&mut rng, rows * cols, -4.0, 4.0);
+    logits[0] = 30.0;
+    logits[1] = -30.0;
+    let targets = uniform(&mut rng, targets_rows * cols, 0.0, 1.0);
+    let loss = |l: &[f64]| -> f64 {
+        let mut nll = vec![0.0; rows];
+        bernoulli_nll(l, &targets, cols, &mut nll, None);
+        nll.iter().sum::<f64>() * 0.7
+    };
+    let mut nll = vec![0.0; rows];
+    let mut grad = vec![0.0; rows * cols];
+    bernoulli_nll(&logits, &targets, cols, &mut nll, Some((&mut grad, 0.7)));
+    check(
+        "bernoulli dlogits",
+        &mut |l| loss(l),
+        &logits,
+        &grad,
+        &all(logits.len()),
+    );
+    // Closed form at one pixel: softplus(l) - x l.
+    let (l, x) = (logits[7], targets[7]);
+    let direct = (1.0 + l.exp()).ln() - x * l;
+    let mut one = vec![0.0; 1];
+    bernoulli_nll(&[l], &[x], 1, &mut one, None);
+    assert!((one[0] - direct).abs() < 1e-12);
+}
+
+#[test]
+fn gaussian_loss() {
+    let (rows, cols, targets_rows) = (4, 5, 2);
+    let floor = -3.0;
+    let mut rng = stream(6, Purpose::Init, &[]);
+    let logits = uniform(&mut rng, rows * cols, -3.0, 3.0);
+    let targets = uniform(&mut rng, targets_rows * cols, 0.0, 1.0);
+    // One log-variance sits below the floor, where its gradient must be zero.
+    let log_var = vec![-1.0, 0.5, -5.0, -2.0, 1.0];
+    let loss = |l: &[f64], lv: &[f64]| -> f64 {
+        let mut nll = vec![0.0; rows];
+        gaussian_nll(l, lv, floor, &targets, &mut nll, None);
+        nll.iter().sum::<f64>() * 0.5
+    };
+    let mut nll = vec![0.0; rows];
+    let mut grad = vec![0.0; rows * cols];
+    gaussian_nll(
+        &logits,
+        &log_var,
+        floor,
+        &targets,
+        &mut nll,
+        Some((&mut grad, 0.5)),
+    );
+    let mut d_log_var = vec![0.0; cols];
+    gaussian_log_var_grad(&logits, &log_var, floor, &targets, 0.5, &mut d_log_var);
+    check(
+        "gaussian dlogits",
+        &mut |l| loss(l, &log_var),
+        &logits,
+        &grad,
+        &all(logits.len()),
+    );
+    check(
+        "gaussian dlog_var",
+        &mut |lv| loss(&logits, lv),
+        &log_var,
+        &d_log_var,
+        &all(cols),
+    );
+    assert_eq!(d_log_var[2], 0.0);
+    // Closed form of one row: the log-density of N(x; sigmoid(l), exp(lv)).
+    let direct: f64 = (0..cols)
+        .map(|d| {
+            let m = 1.0 / (1.0 + (-logits[d]).exp());
+            let var = log_var[d].max(floor).exp();
+            0.5 * (2.0 * std::f64::consts::PI * var).ln() + (targets[d] - m).powi(2) / (2.0 * var)
+        })
+        .sum();
+    assert!((nll[0] - direct).abs() < 1e-12, "{} vs {direct}", nll[0]);
+}
+
+#[test]
+fn reparameterization_and_kl() {
+    let (rows, dim, samples) = (3, 4, 2);
+    let mut rng = stream(7, Purpose::Init, &[]);
+    let params = uniform(&mut rng, rows * 2 * dim, -1.5, 1.0);
+    let mut eps = vec![0.0; samples * rows * dim];
+    fill_standard_normal(&mut rng, &mut eps);
+    let c = weights(samples * rows * dim, 8);
+    let loss = |p: &[f64]| -> f64 {
+        let q = DiagonalGaussian::new(p, dim);
+        let mut z = vec![0.0; samples * rows * dim];
+        q.rsample(&eps, &mut z);
+        let mut kl = vec![0.0; rows];
+        q.kl_to_standard_normal(&mut kl);
+        z.iter().zip(&c).map(|(a, b)| a * b).sum::<f64>() + 0.3 * kl.iter().sum::<f64>()
+    };
+    let q = DiagonalGaussian::new(&params, dim);
+    let mut d = vec![0.0; params.len()];
+    q.backward_rsample(&eps, &c, &mut d);
+    q.backward_kl(0.3, &mut d);
+    check(
+        "rsample + kl",
+        &mut |p| loss(p),
+        &params,
+        &d,
+        &all(params.len()),
+    );
+}
+
+fn model_config(activation: Activation, likelihood: LikelihoodKind) -> ModelConfig {
+    ModelConfig {
+        image: ImageShape {
+            height: 2,
+            width: 3,
+            channels: 1,
+        },
+        hidden: vec![7, 5],
+        latent: 3,
+        activation,
+        likelihood,
+        min_log_var: -4.0,
+    }
+}
+
+/// The whole negative ELBO with S = 2 samples, ε held fixed by reusing the same stream.
+#[test]
+fn whole_elbo() -> Result<()> {
+    for (activation, likelihood) in [
+        (Activation::Tanh, LikelihoodKind::Bernoulli),
+        (Activation::Relu, LikelihoodKind::Bernoulli),
+        (Activation::Tanh, LikelihoodKind::Gaussian),
+    ] {
+        let config = model_config(activation, likelihood);
+        let mut model = Vae::<f64>::new(&config, 9)?;
+        let rows = 4;
+        let x = uniform(&mut stream(10, Purpose::Init, &[]), rows * 6, 0.0, 1.0);
+        let batch = Batch {
+            x: &x,
+            labels: &[],
+            rows,
+        };
+        let noise = || stream(11, Purpose::Noise, &[]);
+        let mut ws = Default::default();
+        model.parameters_mut().zero_grads();
+        model.loss_and_grad(&mut ws, &batch, 2, &mut noise())?;
+        let analytic = model.parameters().grads().to_vec();
+        let p0 = model.parameters().values().to_vec();
+        let mut probe = model.clone();
+        let mut loss = |p: &[f64]| -> f64 {
+            probe.parameters_mut().values_mut().copy_from_slice(p);
+            let mut ws = Default::default();
+            probe
+                .loss_and_grad(&mut ws, &batch, 2, &mut noise())
+                .expect("shapes match")
+                .loss()
+        };
+        check(
+            &format!("elbo {activation:?} {likelihood:?}"),
+            &mut loss,
+            &p0,
+            &analytic,
+            &all(p0.len()),
+        );
+    }
+    Ok(())
+}

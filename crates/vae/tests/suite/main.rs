@@ -1,0 +1,7 @@
+//! The library's integration tests, built into one binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod gradients;
+mod objective;
+mod training;

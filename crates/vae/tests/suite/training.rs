@@ -1,0 +1,227 @@
+//! The training loop end to end in the library: determinism, resume equivalence, checkpoint
+//! round trips, divergence handling.
+
+use super::common;
+
+use std::path::Path;
+use vae::checkpoint::{self, load_for_resume, load_model};
+use vae::config::{Binarize, ModelConfig, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig};
+use vae::kernels::rng::{stream, Purpose};
+use vae::model::VaeWorkspace;
+use vae::train::{train, TrainingData};
+use vae::{Error, Objective, Optimizer, Result, Vae};
+
+fn run_config(epochs: usize) -> RunConfig {
+    let data = common::dataset();
+    RunConfig {
+        format: RunConfig::FORMAT,
+        dataset: "synthetic".into(),
+        model: ModelConfig {
+            image: data.shape,
+            hidden: vec![12],
+            latent: 2,
+            ..ModelConfig::default()
+        },
+        train: TrainConfig {
+            epochs,
+            batch_size: 32,
+            optimizer: OptimizerConfig::default_for(OptimizerKind::Adam),
+            seed: 5,
+            binarize: Binarize::Dynamic,
+            samples: 2,
+        },
+    }
+}
+
+fn data(config: &RunConfig) -> TrainingData {
+    TrainingData::prepare(common::dataset(), config.train.binarize, config.train.seed)
+}
+
+/// Trains from `start` to `config.train.epochs`, saving a checkpoint into `dir` after every epoch.
+fn train_from(
+    config: &RunConfig,
+    model: &mut Vae<f32>,
+    optimizer: &mut Optimizer<f32>,
+    start: usize,
+    dir: &Path,
+) -> Result<Vec<f64>> {
+    let mut losses = Vec::new();
+    train(
+        model,
+        optimizer,
+        &data(config),
+        &config.train,
+        start,
+        &mut |_| {},
+        &mut |m, o, report| {
+            losses.push(report.train.loss_per_image());
+            checkpoint::save(dir, config, m, o, report.epoch)
+        },
+    )?;
+    Ok(losses)
+}
+
+fn fresh(config: &RunConfig) -> Result<(Vae<f32>, Optimizer<f32>)> {
+    let model = Vae::<f32>::new(&config.model, config.train.seed)?;
+    let optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
+    Ok((model, optimizer))
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+#[test]
+fn training_lowers_the_loss_and_is_deterministic() -> Result<()> {
+    let config = run_config(4);
+    let dir = tempdir();
+    let (mut a, mut opt_a) = fresh(&config)?;
+    let losses = train_from(&config, &mut a, &mut opt_a, 0, dir.path())?;
+    assert!(losses[3] < losses[0], "loss did not fall: {losses:?}");
+    let (mut b, mut opt_b) = fresh(&config)?;
+    train_from(&config, &mut b, &mut opt_b, 0, dir.path())?;
+    assert_eq!(a.parameters().values(), b.parameters().values());
+    Ok(())
+}
+
+#[test]
+fn resuming_equals_training_straight_through() -> Result<()> {
+    let straight_dir = tempdir();
+    let config = run_config(3);
+    let (mut straight, mut opt) = fresh(&config)?;
+    train_from(&config, &mut straight, &mut opt, 0, straight_dir.path())?;
+
+    let resumed_dir = tempdir();
+    let (mut first, mut opt) = fresh(&run_config(1))?;
+    train_from(&run_config(1), &mut first, &mut opt, 0, resumed_dir.path())?;
+    let resume = load_for_resume(resumed_dir.path())?;
+    assert_eq!(resume.state.epoch, 1);
+    let (mut model, mut optimizer) = (resume.model, resume.optimizer);
+    train_from(
+        &config,
+        &mut model,
+        &mut optimizer,
+        resume.state.epoch,
+        resumed_dir.path(),
+    )?;
+
+    assert_eq!(model.parameters().values(), straight.parameters().values());
+    let read = |dir: &Path, file| std::fs::read(dir.join(file)).expect("checkpoint file");
+    for file in [
+        checkpoint::MODEL_FILE,
+        checkpoint::OPTIMIZER_FILE,
+        checkpoint::STATE_FILE,
+    ] {
+        assert!(
+            read(straight_dir.path(), file) == read(resumed_dir.path(), file),
+            "{file} differs"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn checkpoint_round_trip_is_bitwise() -> Result<()> {
+    let config = run_config(1);
+    let dir = tempdir();
+    let (mut model, mut opt) = fresh(&config)?;
+    train_from(&config, &mut model, &mut opt, 0, dir.path())?;
+    let (loaded_config, loaded, epoch) = load_model(dir.path())?;
+    assert_eq!(loaded_config, config);
+    assert_eq!(epoch, 1);
+    assert_eq!(loaded.parameters().values(), model.parameters().values());
+    // Same weights, same noise: the same images, bit for bit.
+    let decode = |m: &Vae<f32>| -> Result<Vec<f32>> {
+        let mut out = Vec::new();
+        m.sample(
+            &mut VaeWorkspace::default(),
+            16,
+            &mut stream(3, Purpose::Sample, &[]),
+            &mut out,
+        )?;
+        Ok(out)
+    };
+    assert_eq!(decode(&model)?, decode(&loaded)?);
+    // The weights are stored under their module paths with PyTorch's [out, in] layout.
+    let bytes = std::fs::read(dir.path().join(checkpoint::MODEL_FILE)).expect("model file");
+    let st = safetensors::SafeTensors::deserialize(&bytes).expect("valid safetensors");
+    let shape = |name: &str| st.tensor(name).expect("tensor present").shape().to_vec();
+    assert_eq!(shape("encoder.hidden.0.weight"), vec![12, 30]);
+    assert_eq!(shape("encoder.mean.weight"), vec![2, 12]);
+    assert_eq!(shape("encoder.log_var.bias"), vec![2]);
+    assert_eq!(shape("decoder.hidden.0.weight"), vec![12, 2]);
+    assert_eq!(shape("decoder.output.weight"), vec![30, 12]);
+    Ok(())
+}
+
+#[test]
+fn divergence_stops_training_and_keeps_the_last_checkpoint() -> Result<()> {
+    let config = run_config(1);
+    let dir = tempdir();
+    let (mut model, mut opt) = fresh(&config)?;
+    train_from(&config, &mut model, &mut opt, 0, dir.path())?;
+    let before = std::fs::read(dir.path().join(checkpoint::MODEL_FILE)).expect("model file");
+
+    let mut wild = run_config(3);
+    wild.train.optimizer.lr = 1e30;
+    let mut optimizer = Optimizer::new(wild.train.optimizer, model.parameters().len());
+    let result = train_from(&wild, &mut model, &mut optimizer, 1, dir.path());
+    match result {
+        Err(Error::NonFinite {
+            epoch: 2, batch, ..
+        }) => assert!(batch >= 1),
+        other => panic!("expected divergence in epoch 2, got {other:?}"),
+    }
+    let after = std::fs::read(dir.path().join(checkpoint::MODEL_FILE)).expect("model file");
+    assert!(before == after, "the checkpoint changed");
+    assert_eq!(load_for_resume(dir.path())?.state.epoch, 1);
+    Ok(())
+}
+
+#[test]
+fn inconsistent_checkpoint_files_are_refused() -> Result<()> {
+    let config = run_config(2);
+    let dir = tempdir();
+    let (mut model, mut opt) = fresh(&config)?;
+    train_from(&config, &mut model, &mut opt, 0, dir.path())?;
+    // Simulate a save interrupted after the weights: state.json still says epoch 1.
+    let state = std::fs::read_to_string(dir.path().join(checkpoint::STATE_FILE)).expect("state");
+    std::fs::write(
+        dir.path().join(checkpoint::STATE_FILE),
+        state.replace("\"epoch\": 2", "\"epoch\": 1"),
+    )
+    .expect("write");
+    let err = load_for_resume(dir.path())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("different epochs"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn corrupt_or_mismatched_weights_are_refused() -> Result<()> {
+    let config = run_config(1);
+    let dir = tempdir();
+    let (mut model, mut opt) = fresh(&config)?;
+    train_from(&config, &mut model, &mut opt, 0, dir.path())?;
+    let model_path = dir.path().join(checkpoint::MODEL_FILE);
+    let bytes = std::fs::read(&model_path).expect("model file");
+    std::fs::write(&model_path, &bytes[..bytes.len() / 2]).expect("truncate");
+    assert!(load_model(dir.path()).is_err());
+    std::fs::write(&model_path, &bytes).expect("restore");
+    // A config that asks for another architecture than the weights hold.
+    let mut other = config.clone();
+    other.model.latent = 3;
+    std::fs::write(
+        dir.path().join(checkpoint::CONFIG_FILE),
+        serde_json::to_vec(&other).expect("json"),
+    )
+    .expect("write");
+    let err = load_model(dir.path())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("shape"), "{err}");
+    Ok(())
+}
