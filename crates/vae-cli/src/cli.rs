@@ -25,6 +25,19 @@ pub enum Command {
     Sample(SampleArgs),
     /// Show test images beside their reconstructions.
     Reconstruct(ReconstructArgs),
+    /// Decode a grid over two latent dimensions spaced by the inverse Gaussian CDF (Kingma &
+    /// Welling 2013, Fig. 4).
+    Manifold(ManifoldArgs),
+    /// Plot the test set's encoder means in 2-D, coloured by label.
+    Scatter(ScatterArgs),
+    /// Decode the path between the encodings of two test images.
+    Interpolate(InterpolateArgs),
+    /// Vary each latent dimension in turn around the encoding of one test image.
+    Traverse(TraverseArgs),
+    /// Plot train and test ELBO, reconstruction and KL per epoch from metrics.jsonl.
+    Curves(CurvesArgs),
+    /// Write report.html: configuration, numbers and every figure on one self-contained page.
+    Report(ReportArgs),
     /// Download or list data sets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -164,6 +177,143 @@ pub struct ReconstructArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub grid: GridArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ManifoldArgs {
+    /// Run directory of the model
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Tiles per side
+    #[arg(long, default_value_t = 20)]
+    pub grid: usize,
+    /// The two latent dimensions to vary, horizontal,vertical; the others are held at 0
+    #[arg(long, value_parser = parse_dims, default_value = "0,1")]
+    pub dims: (usize, usize),
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageArgs {
+    /// Output PNG file [default: in the model directory]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Pixel size in the output (each image pixel becomes SCALE x SCALE)
+    #[arg(long, default_value_t = 1)]
+    pub scale: u32,
+}
+
+/// `A,B`: two latent dimensions.
+fn parse_dims(text: &str) -> Result<(usize, usize), String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    match parts[..] {
+        [a, b] => match (a.parse(), b.parse()) {
+            (Ok(a), Ok(b)) => Ok((a, b)),
+            _ => Err(format!("`{text}` is not two dimension numbers like 0,1")),
+        },
+        _ => Err(format!("`{text}` is not two dimension numbers like 0,1")),
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProjectArg {
+    /// The first two principal components of the means
+    Pca,
+    /// Two latent dimensions chosen with --dims
+    Dims,
+}
+
+#[derive(Args, Debug)]
+pub struct ScatterArgs {
+    /// Run directory of the model
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// How to reduce a latent of more than 2 dimensions [default: dims for a 2-D latent, else pca]
+    #[arg(long, value_enum)]
+    pub project: Option<ProjectArg>,
+    /// The two latent dimensions to plot, x,y (implies --project dims)
+    #[arg(long, value_parser = parse_dims)]
+    pub dims: Option<(usize, usize)>,
+    /// Plot only the first N test images
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Output PNG file [default: DIR/scatter.png]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathArg {
+    Linear,
+    Slerp,
+}
+
+#[derive(Args, Debug)]
+pub struct InterpolateArgs {
+    /// Run directory of the model
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Index of the first test image
+    #[arg(long, default_value_t = 0)]
+    pub from: usize,
+    /// Index of the second test image
+    #[arg(long, default_value_t = 1)]
+    pub to: usize,
+    /// Decoded points along the path, end points included
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Straight line or spherical interpolation
+    #[arg(long, value_enum, default_value_t = PathArg::Linear)]
+    pub path: PathArg,
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TraverseArgs {
+    /// Run directory of the model
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Index of the test image whose encoding is the starting point
+    #[arg(long, default_value_t = 0)]
+    pub image: usize,
+    /// Values per dimension, evenly spaced over [-RANGE, RANGE]
+    #[arg(long, default_value_t = 9)]
+    pub steps: usize,
+    /// How far each dimension is moved
+    #[arg(long, default_value_t = 3.0)]
+    pub range: f32,
+    #[command(flatten)]
+    pub output: ImageArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CurvesArgs {
+    /// Run directory of the model
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Output PNG file [default: DIR/curves.png]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Run directory of the model
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output HTML file [default: DIR/report.html]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

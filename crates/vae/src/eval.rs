@@ -5,13 +5,13 @@ use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
 use crate::kernels::rng::{stream, Purpose};
 use crate::model::{ImageScore, Vae, VaeWorkspace};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Decoder outputs held at once: K samples × images per chunk × pixels stays below this.
 const VALUES_PER_CHUNK: usize = 16 << 20;
 const MAX_IMAGES_PER_CHUNK: usize = 500;
 
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Mean ELBO per image (the negative of the training loss).
     pub elbo: f64,

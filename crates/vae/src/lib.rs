@@ -21,12 +21,16 @@ pub mod error;
 pub mod eval;
 pub mod gaussian;
 pub mod kernels;
+pub mod latent;
 pub mod likelihood;
+pub mod metrics;
 pub mod model;
 pub mod nn;
 pub mod objective;
 pub mod optim;
+pub mod plot;
 pub mod render;
+pub mod report;
 pub mod scalar;
 pub mod train;
 

@@ -103,13 +103,18 @@ pub fn interleave_rows(
     out
 }
 
-/// Encodes to PNG in memory and writes atomically.
-pub fn save_png(image: &DynamicImage, path: &Path) -> Result<()> {
+/// The image encoded as PNG.
+pub fn png_bytes(image: &DynamicImage) -> Result<Vec<u8>> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     image
         .write_to(&mut bytes, ImageFormat::Png)
         .map_err(|e| Error::Image(e.to_string()))?;
-    atomic_write(path, bytes.get_ref())
+    Ok(bytes.into_inner())
+}
+
+/// Encodes to PNG in memory and writes atomically.
+pub fn save_png(image: &DynamicImage, path: &Path) -> Result<()> {
+    atomic_write(path, &png_bytes(image)?)
 }
 
 #[cfg(test)]

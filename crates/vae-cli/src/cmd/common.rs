@@ -1,14 +1,15 @@
 //! Helpers shared by the subcommands: threads, data sets (fetched when missing), models, progress.
 
-use crate::cli::{DataArgs, GridArgs};
+use crate::cli::DataArgs;
 use anyhow::{bail, Context, Result};
+use image::DynamicImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use vae::data::datasets::{download_root, missing_files};
 use vae::data::fetch::fetch;
 use vae::data::{Dataset, DatasetSpec};
-use vae::render::{save_png, tile, GridLayout};
+use vae::render::save_png;
 use vae::{ImageShape, RunConfig, Vae};
 
 /// A rayon pool with `threads` workers (all cores when `None`).
@@ -83,20 +84,14 @@ pub fn progress_bar(len: u64, template: &str) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Tiles images into a PNG as the grid options say; `default` is used when `--out` is absent.
-pub fn write_grid(
-    images: &[f32],
-    shape: ImageShape,
-    grid: &GridArgs,
-    default: PathBuf,
+/// Saves a figure to `out`, or to `dir/default_name` when no `--out` was given.
+pub fn save_figure(
+    image: &DynamicImage,
+    out: Option<&Path>,
+    dir: &Path,
+    default_name: &str,
 ) -> Result<PathBuf> {
-    let path = grid.out.clone().unwrap_or(default);
-    let layout = GridLayout {
-        columns: grid.columns,
-        scale: grid.scale,
-        separator: 1,
-    };
-    let image = tile(images, shape, layout)?;
-    save_png(&image, &path).with_context(|| format!("writing {}", path.display()))?;
+    let path = out.map_or_else(|| dir.join(default_name), Path::to_path_buf);
+    save_png(image, &path).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }

@@ -47,6 +47,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
         bar.finish_and_clear();
     }
     let seconds = started.elapsed().as_secs_f64();
+    // The report shows log p(x) only for the whole test set.
+    if args.split == SplitArg::Test && args.limit.is_none() {
+        let json = serde_json::to_vec_pretty(&result)?;
+        vae::checkpoint::atomic_write(&args.model.join(super::report::EVALUATION_FILE), &json)?;
+    }
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());

@@ -1,11 +1,18 @@
 //! One file per subcommand; `common` holds what several of them share.
 
 mod common;
+mod curves;
 mod data;
 mod eval;
+mod figures;
+mod interpolate;
+mod manifold;
 mod reconstruct;
+mod report;
 mod sample;
+mod scatter;
 mod train;
+mod traverse;
 
 use crate::cli::{Cli, Command};
 
@@ -15,6 +22,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),
+        Command::Manifold(args) => manifold::run(args),
+        Command::Scatter(args) => scatter::run(args),
+        Command::Interpolate(args) => interpolate::run(args),
+        Command::Traverse(args) => traverse::run(args),
+        Command::Curves(args) => curves::run(args),
+        Command::Report(args) => report::run(args),
         Command::Data(command) => data::run(command),
     }
 }

@@ -1,11 +1,10 @@
 //! `vae reconstruct`: test images above their reconstructions through the encoder's mean.
 
-use super::common::{dataset_for_model, open_model, write_grid};
+use super::common::{dataset_for_model, open_model, save_figure};
+use super::figures;
 use crate::cli::ReconstructArgs;
 use anyhow::{bail, Result};
 use vae::kernels::rng::{permutation, stream, Purpose};
-use vae::model::VaeWorkspace;
-use vae::render::interleave_rows;
 use vae::train::evaluation_split;
 
 pub fn run(args: ReconstructArgs) -> Result<()> {
@@ -24,19 +23,18 @@ pub fn run(args: ReconstructArgs) -> Result<()> {
         }
         None => (0..args.n).collect(),
     };
-    let inputs: Vec<f32> = indices
-        .iter()
-        .flat_map(|&i| test.image(i).iter().map(|&v| v as f32 / 255.0))
-        .collect();
-    let mut outputs = Vec::new();
-    model.reconstruct(&mut VaeWorkspace::default(), &inputs, args.n, &mut outputs)?;
-    let pixels = config.model.image.len();
-    let pairs = interleave_rows(&inputs, &outputs, pixels, args.grid.columns.max(1));
-    let path = write_grid(
-        &pairs,
-        config.model.image,
-        &args.grid,
-        args.model.join("reconstructions.png"),
+    let image = figures::reconstructions(
+        &model,
+        &test,
+        &indices,
+        args.grid.columns.max(1),
+        args.grid.scale,
+    )?;
+    let path = save_figure(
+        &image,
+        args.grid.out.as_deref(),
+        &args.model,
+        "reconstructions.png",
     )?;
     println!(
         "wrote {} ({} images, each above its reconstruction)",

@@ -1,29 +1,23 @@
 //! `vae sample`: decode draws from the prior N(0, I).
 
-use super::common::{open_model, write_grid};
+use super::common::{open_model, save_figure};
+use super::figures;
 use crate::cli::SampleArgs;
 use anyhow::{bail, Result};
-use vae::kernels::rng::{stream, Purpose};
-use vae::model::VaeWorkspace;
 
 pub fn run(args: SampleArgs) -> Result<()> {
     if args.n == 0 {
         bail!("--n must be at least 1");
     }
-    let (config, model, _) = open_model(&args.model)?;
-    let mut images = Vec::new();
-    model.sample(
-        &mut VaeWorkspace::default(),
+    let (_, model, _) = open_model(&args.model)?;
+    let image = figures::samples(
+        &model,
         args.n,
-        &mut stream(args.seed, Purpose::Sample, &[]),
-        &mut images,
+        args.seed,
+        args.grid.columns,
+        args.grid.scale,
     )?;
-    let path = write_grid(
-        &images,
-        config.model.image,
-        &args.grid,
-        args.model.join("samples.png"),
-    )?;
+    let path = save_figure(&image, args.grid.out.as_deref(), &args.model, "samples.png")?;
     println!("wrote {} ({} samples)", path.display(), args.n);
     Ok(())
 }

@@ -1,15 +1,16 @@
 //! `vae train`: a fresh run or a resumed one, checkpointed after every epoch.
 
 use super::common::{check_shape, load_dataset, progress_bar, thread_pool};
+use super::{figures, report};
 use crate::cli::{ActivationArg, BinarizeArg, LikelihoodArg, OptimizerArg, TrainArgs};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vae::checkpoint::{self, atomic_write, METRICS_FILE};
 use vae::data::DatasetSpec;
-use vae::kernels::rng::{stream, Purpose};
-use vae::model::VaeWorkspace;
-use vae::render::{interleave_rows, save_png, tile, GridLayout};
+use vae::data::Split;
+use vae::metrics::{read_metrics, to_jsonl, EpochMetrics};
+use vae::render::save_png;
 use vae::train::{train, EpochReport, TrainingData};
 use vae::{
     Activation, Binarize, ImageShape, LikelihoodKind, ModelConfig, Objective, Optimizer,
@@ -23,7 +24,7 @@ struct Run {
     optimizer: Optimizer<f32>,
     start_epoch: usize,
     dir: PathBuf,
-    metrics: Vec<String>,
+    metrics: Vec<EpochMetrics>,
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
@@ -66,6 +67,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         pool.current_num_threads(),
         run.dir.display()
     );
+    let class_names = dataset.class_names.clone();
     let data = TrainingData::prepare(dataset, train_config.binarize, train_config.seed);
     let batches = data.train.len().div_ceil(train_config.batch_size) as u64;
     let bar = progress_bar(
@@ -105,17 +107,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     bar.finish_and_clear();
                 }
                 print_epoch(report, train_config.epochs);
-                metrics.push(metrics_line(report));
-                atomic_write(
-                    &dir.join(METRICS_FILE),
-                    (metrics.join("\n") + "\n").as_bytes(),
-                )?;
+                metrics.push(EpochMetrics::from(report));
+                atomic_write(&dir.join(METRICS_FILE), to_jsonl(metrics).as_bytes())?;
                 checkpoint::save(dir, config, model, optimizer, report.epoch)
             },
         )
     })
     .context("training failed")?;
-    write_pictures(&run.model, &data, &run.dir, train_config.seed)?;
+    write_pictures(&run, &data.test, &class_names)?;
     println!("done: {}", run.dir.display());
     Ok(())
 }
@@ -148,21 +147,6 @@ fn print_epoch(report: &EpochReport, epochs: usize) {
         report.train_seconds,
         report.images_per_second,
     );
-}
-
-fn metrics_line(report: &EpochReport) -> String {
-    serde_json::json!({
-        "epoch": report.epoch,
-        "train_elbo": -report.train.loss_per_image(),
-        "train_reconstruction": report.train.reconstruction_per_image(),
-        "train_kl": report.train.kl_per_image(),
-        "test_elbo": -report.test.loss_per_image(),
-        "test_reconstruction": report.test.reconstruction_per_image(),
-        "test_kl": report.test.kl_per_image(),
-        "train_seconds": report.train_seconds,
-        "images_per_second": report.images_per_second,
-    })
-    .to_string()
 }
 
 /// The directory a new run writes to; refuses one that already holds a run.
@@ -267,17 +251,13 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
     }
     config.validate()?;
     let start_epoch = resumed.state.epoch;
-    let metrics = std::fs::read_to_string(dir.join(METRICS_FILE))
-        .unwrap_or_default()
-        .lines()
-        .filter(|line| {
-            serde_json::from_str::<serde_json::Value>(line)
-                .ok()
-                .and_then(|v| v["epoch"].as_u64())
-                .is_some_and(|e| e as usize <= start_epoch)
-        })
-        .map(str::to_string)
-        .collect();
+    // Lines past the checkpoint's epoch come from a save that did not finish.
+    let mut metrics = match read_metrics(&dir.join(METRICS_FILE)) {
+        Ok(m) => m,
+        Err(vae::Error::Io { .. }) => Vec::new(),
+        Err(e) => return Err(e).context("reading the run's metrics"),
+    };
+    metrics.retain(|m| m.epoch <= start_epoch);
     let out = args.out.clone().unwrap_or_else(|| dir.to_path_buf());
     Ok(Run {
         config,
@@ -307,41 +287,32 @@ fn next_run_dir(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("runs").join(name))
 }
 
-/// `samples.png` (64 prior draws) and `reconstructions.png` (32 test images over their
-/// reconstructions) in the run directory.
-fn write_pictures(model: &Vae<f32>, data: &TrainingData, dir: &Path, seed: u64) -> Result<()> {
-    let shape = model.config().image;
-    let layout = GridLayout {
-        columns: 8,
-        scale: 2,
-        separator: 1,
-    };
-    let mut ws = VaeWorkspace::default();
-    let mut images = Vec::new();
-    model.sample(
-        &mut ws,
-        64,
-        &mut stream(seed, Purpose::Sample, &[]),
-        &mut images,
-    )?;
-    save_png(&tile(&images, shape, layout)?, &dir.join("samples.png"))?;
-
-    let n = 32.min(data.test.len());
-    let inputs: Vec<f32> = data.test.images[..n * shape.len()]
-        .iter()
-        .map(|&v| v as f32 / 255.0)
-        .collect();
-    let mut outputs = Vec::new();
-    model.reconstruct(&mut ws, &inputs, n, &mut outputs)?;
-    let pairs = interleave_rows(&inputs, &outputs, shape.len(), layout.columns);
+/// `samples.png` (64 prior draws), `reconstructions.png` (32 test images over their
+/// reconstructions) and `report.html` in the run directory.
+fn write_pictures(run: &Run, test: &Split, class_names: &[String]) -> Result<()> {
+    let (model, dir) = (&run.model, &run.dir);
+    let samples = figures::samples(model, 64, run.config.train.seed, 8, 2)?;
+    save_png(&samples, &dir.join("samples.png"))?;
+    let first: Vec<usize> = (0..32.min(test.len())).collect();
     save_png(
-        &tile(&pairs, shape, layout)?,
+        &figures::reconstructions(model, test, &first, 8, 2)?,
         &dir.join("reconstructions.png"),
     )?;
+    let epoch = run.config.train.epochs;
+    report::write(
+        dir,
+        &dir.join("report.html"),
+        &run.config,
+        model,
+        epoch,
+        test,
+        class_names,
+    )?;
     println!(
-        "wrote {} and {}",
+        "wrote {}, {} and {}",
         dir.join("samples.png").display(),
-        dir.join("reconstructions.png").display()
+        dir.join("reconstructions.png").display(),
+        dir.join("report.html").display()
     );
     Ok(())
 }

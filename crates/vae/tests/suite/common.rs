@@ -46,3 +46,37 @@ pub fn dataset() -> Dataset {
         class_names: vec!["left".into(), "right".into()],
     }
 }
+
+/// `n` images of 8 x 8 pixels in four classes, each bright in its own quadrant.
+pub fn quadrants(n: usize, seed: u64) -> Split {
+    use rand::Rng as _;
+    let shape = ImageShape {
+        height: 8,
+        width: 8,
+        channels: 1,
+    };
+    let mut rng = stream(seed, Purpose::Sample, &[]);
+    let mut images = Vec::with_capacity(n * shape.len());
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let label = (i % 4) as u8;
+        for y in 0..8 {
+            for x in 0..8 {
+                let quadrant = (y / 4) * 2 + x / 4;
+                let base: f64 = if quadrant == label as usize {
+                    0.9
+                } else {
+                    0.05
+                };
+                let v = (base + rng.gen_range(-0.05..0.05)).clamp(0.0, 1.0);
+                images.push((v * 255.0).round() as u8);
+            }
+        }
+        labels.push(label);
+    }
+    Split {
+        shape,
+        images,
+        labels,
+    }
+}

@@ -1,0 +1,229 @@
+//! The pictures of a model, shared by the one-figure commands, `vae train` and the report.
+
+use anyhow::{bail, Result};
+use image::{DynamicImage, RgbImage};
+use std::path::Path;
+use vae::data::Split;
+use vae::kernels::rng::{stream, Purpose};
+use vae::latent::{
+    self, check_dims, interpolate, linspace, manifold_points, pca_2d, select_dims,
+    traversal as traversal_points,
+};
+use vae::metrics::read_metrics;
+use vae::model::VaeWorkspace;
+use vae::plot;
+use vae::render::{interleave_rows, tile, GridLayout};
+use vae::Vae;
+
+/// Images per encoder pass when encoding a whole split.
+const ENCODE_BATCH: usize = 1000;
+
+/// Grey levels of the chosen images in [0, 1], `[n, pixels]`.
+pub fn images(split: &Split, indices: &[usize]) -> Vec<f32> {
+    indices
+        .iter()
+        .flat_map(|&i| split.image(i).iter().map(|&v| v as f32 / 255.0))
+        .collect()
+}
+
+/// Errors unless `index` names an image of the split.
+pub fn check_index(split: &Split, index: usize, flag: &str) -> Result<()> {
+    if index >= split.len() {
+        bail!(
+            "{flag} {index} is beyond the {} test images (0..={})",
+            split.len(),
+            split.len().saturating_sub(1)
+        );
+    }
+    Ok(())
+}
+
+/// The encoder's means for the chosen images, `[n, latent]`.
+pub fn encode(model: &Vae<f32>, split: &Split, indices: &[usize]) -> Result<Vec<f32>> {
+    let mut ws = VaeWorkspace::default();
+    let mut means = Vec::with_capacity(indices.len() * model.latent());
+    let mut chunk_means = Vec::new();
+    for chunk in indices.chunks(ENCODE_BATCH) {
+        model.encode_means(
+            &mut ws,
+            &images(split, chunk),
+            chunk.len(),
+            &mut chunk_means,
+        )?;
+        means.extend_from_slice(&chunk_means);
+    }
+    Ok(means)
+}
+
+fn decode(model: &Vae<f32>, z: &[f32]) -> Result<Vec<f32>> {
+    let mut out = Vec::new();
+    model.decode(
+        &mut VaeWorkspace::default(),
+        z,
+        z.len() / model.latent(),
+        &mut out,
+    )?;
+    Ok(out)
+}
+
+fn grid(columns: usize, scale: u32) -> GridLayout {
+    GridLayout {
+        columns,
+        scale,
+        separator: 1,
+    }
+}
+
+/// `n` decoded draws from the prior.
+pub fn samples(
+    model: &Vae<f32>,
+    n: usize,
+    seed: u64,
+    columns: usize,
+    scale: u32,
+) -> Result<DynamicImage> {
+    let mut out = Vec::new();
+    model.sample(
+        &mut VaeWorkspace::default(),
+        n,
+        &mut stream(seed, Purpose::Sample, &[]),
+        &mut out,
+    )?;
+    Ok(tile(&out, model.config().image, grid(columns, scale))?)
+}
+
+/// Each row of chosen test images above the row of their reconstructions.
+pub fn reconstructions(
+    model: &Vae<f32>,
+    split: &Split,
+    indices: &[usize],
+    columns: usize,
+    scale: u32,
+) -> Result<DynamicImage> {
+    let inputs = images(split, indices);
+    let mut outputs = Vec::new();
+    model.reconstruct(
+        &mut VaeWorkspace::default(),
+        &inputs,
+        indices.len(),
+        &mut outputs,
+    )?;
+    let pairs = interleave_rows(&inputs, &outputs, model.pixels(), columns);
+    Ok(tile(&pairs, model.config().image, grid(columns, scale))?)
+}
+
+/// The decoded manifold over two latent dimensions.
+pub fn manifold(
+    model: &Vae<f32>,
+    side: usize,
+    dims: (usize, usize),
+    scale: u32,
+) -> Result<DynamicImage> {
+    let z = manifold_points(side, model.latent(), dims)?;
+    Ok(tile(
+        &decode(model, &z)?,
+        model.config().image,
+        grid(side, scale),
+    )?)
+}
+
+/// How encodings become 2-D points.
+#[derive(Clone, Copy, Debug)]
+pub enum Projection {
+    Dims(usize, usize),
+    Pca,
+}
+
+/// The encoder means of the first `limit` images of `split`, coloured by label.
+pub fn scatter(
+    model: &Vae<f32>,
+    split: &Split,
+    limit: usize,
+    class_names: &[String],
+    projection: Projection,
+) -> Result<RgbImage> {
+    let indices: Vec<usize> = (0..limit.min(split.len())).collect();
+    let means = encode(model, split, &indices)?;
+    let labels = &split.labels[..indices.len()];
+    let latent = model.latent();
+    let (points, title, axes) = match projection {
+        Projection::Dims(a, b) => {
+            check_dims(latent, &[a, b])?;
+            (
+                select_dims(&means, latent, (a, b))?,
+                format!("encoder means, {} images", indices.len()),
+                (format!("z{a}"), format!("z{b}")),
+            )
+        }
+        Projection::Pca => {
+            let (points, explained) = pca_2d(&means, latent)?;
+            (
+                points,
+                format!(
+                    "encoder means, first two principal components, {} images",
+                    indices.len()
+                ),
+                (
+                    format!("PC 1 ({:.0}% of variance)", 100.0 * explained[0]),
+                    format!("PC 2 ({:.0}%)", 100.0 * explained[1]),
+                ),
+            )
+        }
+    };
+    Ok(plot::scatter(
+        &points,
+        labels,
+        class_names,
+        &title,
+        (&axes.0, &axes.1),
+    )?)
+}
+
+/// Test image `from`, the decoded path between the two encodings, then test image `to`.
+pub fn interpolation(
+    model: &Vae<f32>,
+    split: &Split,
+    from: usize,
+    to: usize,
+    steps: usize,
+    path: latent::Path,
+    scale: u32,
+) -> Result<DynamicImage> {
+    check_index(split, from, "--from")?;
+    check_index(split, to, "--to")?;
+    let ends = encode(model, split, &[from, to])?;
+    let (a, b) = ends.split_at(model.latent());
+    let mut row = images(split, &[from]);
+    row.extend(decode(model, &interpolate(a, b, steps, path)?)?);
+    row.extend(images(split, &[to]));
+    Ok(tile(&row, model.config().image, grid(steps + 2, scale))?)
+}
+
+/// One row per latent dimension: that dimension swept over [-range, range] from the encoding of
+/// test image `index`, the others held.
+pub fn traversal(
+    model: &Vae<f32>,
+    split: &Split,
+    index: usize,
+    steps: usize,
+    range: f32,
+    scale: u32,
+) -> Result<DynamicImage> {
+    check_index(split, index, "--image")?;
+    if steps == 0 || !(range.is_finite() && range > 0.0) {
+        bail!("--steps must be at least 1 and --range positive and finite");
+    }
+    let base = encode(model, split, &[index])?;
+    let z = traversal_points(&base, &linspace(-range, range, steps));
+    Ok(tile(
+        &decode(model, &z)?,
+        model.config().image,
+        grid(steps, scale),
+    )?)
+}
+
+/// Training curves from the run's metrics.
+pub fn curves(dir: &Path) -> Result<RgbImage> {
+    let metrics = read_metrics(&dir.join(vae::checkpoint::METRICS_FILE))?;
+    Ok(plot::curves(&metrics)?)
+}

@@ -1,0 +1,42 @@
+//! `vae interpolate`: decode the path between the encodings of two test images.
+
+use super::common::{dataset_for_model, open_model, save_figure};
+use super::figures;
+use crate::cli::{InterpolateArgs, PathArg};
+use anyhow::Result;
+use vae::latent::Path;
+use vae::train::evaluation_split;
+
+pub fn run(args: InterpolateArgs) -> Result<()> {
+    let (config, model, _) = open_model(&args.model)?;
+    let dataset = dataset_for_model(&args.data, &config)?;
+    let test = evaluation_split(dataset.test, config.train.binarize);
+    let path = match args.path {
+        PathArg::Linear => Path::Linear,
+        PathArg::Slerp => Path::Slerp,
+    };
+    let image = figures::interpolation(
+        &model,
+        &test,
+        args.from,
+        args.to,
+        args.steps,
+        path,
+        args.image.scale,
+    )?;
+    let out = save_figure(
+        &image,
+        args.image.out.as_deref(),
+        &args.model,
+        "interpolation.png",
+    )?;
+    println!(
+        "wrote {} (test image {}, {} steps along a {:?} path, test image {})",
+        out.display(),
+        args.from,
+        args.steps,
+        path,
+        args.to
+    );
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Running the binary and building the synthetic data set the tests train on.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use vae::data::idx::write_idx;
+
+pub fn vae(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vae"))
+        .args(args)
+        // Keep the tests off the user's data directories and the network.
+        .env("VAE_DATA_DIR", "/nonexistent-vae-test-data")
+        .output()
+        .expect("the vae binary runs")
+}
+
+pub fn ok(args: &[&str]) -> String {
+    let out = vae(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "vae {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Runs a command that must fail with a one-line error containing `needle`.
+pub fn fails(args: &[&str], needle: &str) {
+    let out = vae(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "vae {args:?} succeeded");
+    assert!(
+        stderr.contains(needle),
+        "vae {args:?}: expected `{needle}` in:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "vae {args:?} panicked:\n{stderr}"
+    );
+}
+
+/// Four IDX files in MNIST's names: 7 x 5 images of two classes (bright left / bright right).
+pub fn synthetic_idx(dir: &Path, train: usize, test: usize) {
+    let make = |n: usize, offset: usize| -> (Vec<u8>, Vec<u8>) {
+        let mut images = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..n {
+            let label = ((i + offset) % 2) as u8;
+            for y in 0..7 {
+                for x in 0..5 {
+                    let bright = if label == 0 { x < 2 } else { x > 2 };
+                    let jitter = ((i * 31 + y * 7 + x * 3) % 40) as u8;
+                    images.push(if bright { 200 + jitter / 2 } else { jitter });
+                }
+            }
+            labels.push(label);
+        }
+        (images, labels)
+    };
+    let (train_images, train_labels) = make(train, 0);
+    let (test_images, test_labels) = make(test, 1);
+    write_idx(
+        &dir.join("train-images-idx3-ubyte"),
+        &[train, 7, 5],
+        &train_images,
+    )
+    .expect("write");
+    write_idx(
+        &dir.join("train-labels-idx1-ubyte"),
+        &[train],
+        &train_labels,
+    )
+    .expect("write");
+    write_idx(
+        &dir.join("t10k-images-idx3-ubyte"),
+        &[test, 7, 5],
+        &test_images,
+    )
+    .expect("write");
+    write_idx(&dir.join("t10k-labels-idx1-ubyte"), &[test], &test_labels).expect("write");
+}
+
+pub struct Fixture {
+    _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub dataset: String,
+}
+
+pub fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().to_path_buf();
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    synthetic_idx(&data, 256, 40);
+    Fixture {
+        dataset: format!("idx:{}", data.display()),
+        root,
+        _tmp: tmp,
+    }
+}
+
+pub fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+pub fn train_args<'a>(f: &'a Fixture, out: &'a str, epochs: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--dataset",
+        &f.dataset,
+        "--epochs",
+        epochs,
+        "--hidden",
+        "16",
+        "--latent",
+        "2",
+        "--batch-size",
+        "32",
+        "--threads",
+        "2",
+        "--out",
+        out,
+    ]
+}

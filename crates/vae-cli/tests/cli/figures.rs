@@ -1,0 +1,184 @@
+//! The latent-space commands and the report on a trained synthetic run.
+
+use super::common::*;
+
+#[test]
+fn latent_space_figures_and_report() {
+    let f = fixture();
+    let run = f.root.join("run");
+    ok(&train_args(&f, path(&run), "2"));
+    // Training leaves the report behind.
+    let report = std::fs::read_to_string(run.join("report.html")).expect("report.html");
+    assert!(report.contains("data:image/png;base64,"));
+    assert!(
+        !report.contains("http://") && !report.contains("https://"),
+        "the report must not load anything from the network"
+    );
+
+    let out = |name: &str| f.root.join(name);
+    let dims = |img: &image::DynamicImage| (img.width(), img.height());
+
+    ok(&[
+        "manifold",
+        "--model",
+        path(&run),
+        "--grid",
+        "6",
+        "--scale",
+        "2",
+        "--out",
+        path(&out("m.png")),
+    ]);
+    // 6 tiles of 5·2 x 7·2 pixels per side, 1-pixel separators.
+    assert_eq!(
+        dims(&image::open(out("m.png")).expect("png")),
+        (6 * 10 + 7, 6 * 14 + 7)
+    );
+
+    ok(&[
+        "interpolate",
+        "--model",
+        path(&run),
+        "--from",
+        "3",
+        "--to",
+        "4",
+        "--steps",
+        "5",
+        "--path",
+        "slerp",
+        "--out",
+        path(&out("i.png")),
+    ]);
+    // Start image, 5 path points, end image: 7 tiles in one row at scale 1.
+    assert_eq!(
+        dims(&image::open(out("i.png")).expect("png")),
+        (7 * 5 + 8, 7 + 2)
+    );
+
+    ok(&[
+        "traverse",
+        "--model",
+        path(&run),
+        "--image",
+        "2",
+        "--steps",
+        "4",
+        "--out",
+        path(&out("t.png")),
+    ]);
+    // One row per latent dimension (2), 4 values each.
+    assert_eq!(
+        dims(&image::open(out("t.png")).expect("png")),
+        (4 * 5 + 5, 2 * 7 + 3)
+    );
+
+    ok(&[
+        "scatter",
+        "--model",
+        path(&run),
+        "--out",
+        path(&out("s.png")),
+    ]);
+    ok(&[
+        "scatter",
+        "--model",
+        path(&run),
+        "--dims",
+        "1,0",
+        "--limit",
+        "10",
+        "--out",
+        path(&out("s2.png")),
+    ]);
+    ok(&[
+        "curves",
+        "--model",
+        path(&run),
+        "--out",
+        path(&out("c.png")),
+    ]);
+    for name in ["s.png", "s2.png", "c.png"] {
+        let (w, h) = dims(&image::open(out(name)).expect("png"));
+        assert!(w >= 800 && h >= 400, "{name} is {w}x{h}");
+    }
+    ok(&[
+        "report",
+        "--model",
+        path(&run),
+        "--out",
+        path(&out("r.html")),
+    ]);
+    let page = std::fs::read_to_string(out("r.html")).expect("report");
+    for section in [
+        "Training curves",
+        "Samples",
+        "Reconstructions",
+        "Manifold",
+        "Latent scatter",
+        "Interpolation",
+    ] {
+        assert!(page.contains(section), "report lacks {section}");
+    }
+    // After `vae eval` on the whole test set, the report shows log p(x).
+    assert!(page.contains("not evaluated yet"));
+    ok(&["eval", "--model", path(&run), "--iw-samples", "10"]);
+    ok(&[
+        "report",
+        "--model",
+        path(&run),
+        "--out",
+        path(&out("r.html")),
+    ]);
+    let page = std::fs::read_to_string(out("r.html")).expect("report");
+    assert!(
+        page.contains("importance-sampled, K = 10"),
+        "no log p(x) in the report"
+    );
+}
+
+#[test]
+fn latent_space_commands_reject_bad_input() {
+    let f = fixture();
+    let run = f.root.join("run");
+    ok(&train_args(&f, path(&run), "1"));
+    fails(
+        &["manifold", "--model", path(&f.root)],
+        "config.json is missing",
+    );
+    fails(
+        &["manifold", "--model", path(&run), "--dims", "0,2"],
+        "latent dimension 2 does not exist",
+    );
+    fails(
+        &["manifold", "--model", path(&run), "--grid", "1"],
+        "--grid 1 must be between 2 and 100",
+    );
+    fails(
+        &["scatter", "--model", path(&run), "--dims", "0,5"],
+        "latent dimension 5 does not exist",
+    );
+    fails(
+        &["interpolate", "--model", path(&run), "--from", "40"],
+        "--from 40 is beyond the 40 test images",
+    );
+    fails(
+        &["interpolate", "--model", path(&run), "--steps", "1"],
+        "--steps 1 must be at least 2",
+    );
+    fails(
+        &["traverse", "--model", path(&run), "--image", "99"],
+        "--image 99 is beyond",
+    );
+    fails(
+        &[
+            "manifold",
+            "--model",
+            path(&run),
+            "--out",
+            "/proc/no-such-dir/m.png",
+        ],
+        "m.png",
+    );
+    fails(&["curves", "--model", path(&f.root)], "metrics.jsonl");
+}

@@ -1,0 +1,8 @@
+//! The real `vae` binary end to end, on a tiny synthetic IDX data set made in a temp directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod browser;
+mod commands;
+mod common;
+mod figures;
+mod webdriver;

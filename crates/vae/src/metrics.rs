@@ -1,0 +1,58 @@
+//! `metrics.jsonl`: one line per epoch, written by training and read by plots and reports.
+
+use crate::error::{Error, Result};
+use crate::train::EpochReport;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One epoch's numbers, per image, in nats (ELBO values are negative; the loss is −ELBO).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub train_elbo: f64,
+    pub train_reconstruction: f64,
+    pub train_kl: f64,
+    pub test_elbo: f64,
+    pub test_reconstruction: f64,
+    pub test_kl: f64,
+    pub train_seconds: f64,
+    pub images_per_second: f64,
+}
+
+impl From<&EpochReport> for EpochMetrics {
+    fn from(r: &EpochReport) -> Self {
+        EpochMetrics {
+            epoch: r.epoch,
+            train_elbo: -r.train.loss_per_image(),
+            train_reconstruction: r.train.reconstruction_per_image(),
+            train_kl: r.train.kl_per_image(),
+            test_elbo: -r.test.loss_per_image(),
+            test_reconstruction: r.test.reconstruction_per_image(),
+            test_kl: r.test.kl_per_image(),
+            train_seconds: r.train_seconds,
+            images_per_second: r.images_per_second,
+        }
+    }
+}
+
+/// Reads every line of a metrics file; a malformed line is an error naming its number.
+pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .map_err(|e| Error::bad_file(path, format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+/// The lines as written to `metrics.jsonl`.
+pub fn to_jsonl(metrics: &[EpochMetrics]) -> String {
+    metrics
+        .iter()
+        .filter_map(|m| serde_json::to_string(m).ok())
+        .map(|line| line + "\n")
+        .collect()
+}

@@ -1,0 +1,236 @@
+//! Charts with plotters: training curves and latent scatter plots, drawn into an RGB image with an
+//! embedded font (DejaVu Sans), so nothing depends on the fonts installed on the machine.
+
+use crate::error::{Error, Result};
+use crate::metrics::EpochMetrics;
+use image::RgbImage;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::sync::OnceLock;
+
+/// Matplotlib's `tab10` palette: ten colours told apart by most readers.
+pub const PALETTE: [(u8, u8, u8); 10] = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+];
+
+fn color(i: usize) -> RGBColor {
+    let (r, g, b) = PALETTE[i % PALETTE.len()];
+    RGBColor(r, g, b)
+}
+
+fn fonts() -> Result<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+            .is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Image("the embedded font could not be loaded".into()))
+    }
+}
+
+fn plot_err(e: impl std::fmt::Display) -> Error {
+    Error::Image(format!("drawing the chart: {e}"))
+}
+
+/// Draws with `draw` on a white `width x height` canvas and returns the pixels.
+fn canvas(
+    width: u32,
+    height: u32,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
+) -> Result<RgbImage> {
+    fonts()?;
+    let mut buffer = vec![255u8; (width * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        draw(&root)?;
+        root.present().map_err(plot_err)?;
+    }
+    RgbImage::from_raw(width, height, buffer)
+        .ok_or_else(|| Error::Image("canvas size mismatch".into()))
+}
+
+/// `[min, max]` of the values, widened by 5% (and made non-empty).
+fn padded_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        return 0.0..1.0;
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-3 * hi.abs().max(1.0));
+    (lo - pad)..(hi + pad)
+}
+
+type Series<'a> = (&'a str, RGBColor, bool, fn(&EpochMetrics) -> f64);
+
+fn line_panel(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    title: &str,
+    metrics: &[EpochMetrics],
+    series: &[Series<'_>],
+) -> Result<()> {
+    let last = metrics.last().map_or(1, |m| m.epoch).max(2) as f64;
+    let first = metrics.first().map_or(1, |m| m.epoch) as f64;
+    let y = padded_range(series.iter().flat_map(|(_, _, _, f)| metrics.iter().map(f)));
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(first.min(last - 1.0)..last, y)
+        .map_err(plot_err)?;
+    let epochs = (last - first.min(last - 1.0)) as usize + 1;
+    chart
+        .configure_mesh()
+        .x_labels(epochs.min(12))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_desc("epoch")
+        .y_desc("nats per image")
+        .axis_desc_style(("sans-serif", 15))
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(plot_err)?;
+    for &(name, c, dashed, f) in series {
+        let points: Vec<(f64, f64)> = metrics.iter().map(|m| (m.epoch as f64, f(m))).collect();
+        let style = c.stroke_width(2);
+        let drawn = if dashed {
+            chart.draw_series(DashedLineSeries::new(points.clone(), 6, 4, style))
+        } else {
+            chart.draw_series(LineSeries::new(points.clone(), style))
+        };
+        drawn.map_err(plot_err)?.label(name).legend(move |(x, y)| {
+            // Dashed series get a dashed key.
+            let gap = if dashed { (8, 13) } else { (10, 10) };
+            EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, 0), (gap.0, 0)], c.stroke_width(2))
+                + PathElement::new(vec![(gap.1, 0), (20, 0)], c.stroke_width(2))
+        });
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))
+            .map_err(plot_err)?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(plot_err)?;
+    Ok(())
+}
+
+/// Train (solid) and test (dashed) ELBO per epoch, and its two terms, each on its own scale.
+pub fn curves(metrics: &[EpochMetrics]) -> Result<RgbImage> {
+    if metrics.is_empty() {
+        return Err(Error::InvalidArgument(
+            "no epochs to plot: metrics.jsonl is empty".into(),
+        ));
+    }
+    canvas(1500, 450, |root| {
+        let panels = root.split_evenly((1, 3));
+        line_panel(
+            &panels[0],
+            "ELBO",
+            metrics,
+            &[
+                ("train", color(0), false, |m| m.train_elbo),
+                ("test", color(1), true, |m| m.test_elbo),
+            ],
+        )?;
+        line_panel(
+            &panels[1],
+            "reconstruction  −E[log p(x|z)]",
+            metrics,
+            &[
+                ("train", color(0), false, |m| m.train_reconstruction),
+                ("test", color(1), true, |m| m.test_reconstruction),
+            ],
+        )?;
+        line_panel(
+            &panels[2],
+            "KL(q(z|x) || p(z))",
+            metrics,
+            &[
+                ("train", color(0), false, |m| m.train_kl),
+                ("test", color(1), true, |m| m.test_kl),
+            ],
+        )
+    })
+}
+
+/// Points coloured by class, with a legend to the right; `axes` names the two coordinates.
+pub fn scatter(
+    points: &[[f32; 2]],
+    labels: &[u8],
+    class_names: &[String],
+    title: &str,
+    axes: (&str, &str),
+) -> Result<RgbImage> {
+    if points.is_empty() || points.len() != labels.len() {
+        return Err(Error::shape(
+            "scatter points and labels",
+            points.len(),
+            labels.len(),
+        ));
+    }
+    let x = padded_range(points.iter().map(|p| p[0] as f64));
+    let y = padded_range(points.iter().map(|p| p[1] as f64));
+    let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+    canvas(900, 720, |root| {
+        let (plot_area, legend_area) = root.split_horizontally(740);
+        let mut chart = ChartBuilder::on(&plot_area)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(x, y)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(axes.0)
+            .y_desc(axes.1)
+            .axis_desc_style(("sans-serif", 15))
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(plot_err)?;
+        for class in 0..classes {
+            let c = color(class);
+            let members = points
+                .iter()
+                .zip(labels)
+                .filter(|(_, &l)| l as usize == class)
+                .map(|(p, _)| Circle::new((p[0] as f64, p[1] as f64), 2, c.mix(0.6).filled()));
+            chart.draw_series(members).map_err(plot_err)?;
+        }
+        let font = ("sans-serif", 15).into_font();
+        for class in 0..classes {
+            let name = class_names
+                .get(class)
+                .cloned()
+                .unwrap_or_else(|| class.to_string());
+            let y = 60 + 26 * class as i32;
+            legend_area
+                .draw(&Circle::new((12, y), 6, color(class).filled()))
+                .map_err(plot_err)?;
+            legend_area
+                .draw(&Text::new(name, (26, y - 8), font.clone()))
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    })
+}

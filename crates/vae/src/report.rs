@@ -1,0 +1,149 @@
+//! `report.html`: one self-contained page per run (images embedded as data URIs, no network),
+//! with the configuration, the final numbers and the figures.
+
+use crate::config::RunConfig;
+use crate::eval::Evaluation;
+use crate::metrics::EpochMetrics;
+use base64::Engine;
+use std::fmt::Write;
+
+/// One picture on the page.
+pub struct Figure {
+    pub title: String,
+    pub caption: String,
+    pub png: Vec<u8>,
+}
+
+pub struct ReportInput<'a> {
+    pub run: &'a str,
+    pub config: &'a RunConfig,
+    pub epoch: usize,
+    pub metrics: &'a [EpochMetrics],
+    /// From `eval.json`, when `vae eval` has scored the full test set.
+    pub evaluation: Option<&'a Evaluation>,
+    pub figures: &'a [Figure],
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&#39;".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;max-width:1250px;margin:2em auto;padding:0 1em;color:#222}\
+h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}\
+table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .9em;border-bottom:1px solid #eee;text-align:left}\
+td.num{text-align:right;font-variant-numeric:tabular-nums}figure{margin:1em 0}\
+figure img{max-width:100%;image-rendering:pixelated;border:1px solid #ddd}figcaption{color:#555;font-size:.92em;margin-top:.3em}\
+pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}.grid{display:flex;flex-wrap:wrap;gap:1.5em}";
+
+/// The page as a string.
+pub fn html(input: &ReportInput<'_>) -> String {
+    let c = input.config;
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>vae report: {run}</title><style>{STYLE}</style></head><body>\n\
+         <h1>VAE run <code>{run}</code></h1>\n",
+        run = escape(input.run)
+    );
+    let hidden: Vec<String> = c.model.hidden.iter().map(|h| h.to_string()).collect();
+    let rows = [
+        ("data set", c.dataset.clone()),
+        ("image", c.model.image.to_string()),
+        (
+            "architecture",
+            format!(
+                "{}-{}-{} ({:?}), decoder mirrored",
+                c.model.image.len(),
+                hidden.join("-"),
+                c.model.latent,
+                c.model.activation
+            ),
+        ),
+        ("likelihood", format!("{:?}", c.model.likelihood)),
+        ("binarization", format!("{:?}", c.train.binarize)),
+        (
+            "optimizer",
+            format!(
+                "{:?}, lr {}, weight decay {}",
+                c.train.optimizer.kind, c.train.optimizer.lr, c.train.optimizer.weight_decay
+            ),
+        ),
+        (
+            "training",
+            format!(
+                "{} of {} epochs, batch {}, {} latent sample(s) per image, seed {}",
+                input.epoch, c.train.epochs, c.train.batch_size, c.train.samples, c.train.seed
+            ),
+        ),
+    ];
+    page.push_str("<h2>Configuration</h2>\n<table>\n");
+    for (k, v) in rows {
+        let _ = writeln!(
+            page,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape(k),
+            escape(&v)
+        );
+    }
+    page.push_str("</table>\n");
+
+    page.push_str("<h2>Numbers</h2>\n<table>\n<tr><th></th><th>nats per image</th></tr>\n");
+    if let Some(m) = input.metrics.last() {
+        let numbers = [
+            (format!("test ELBO (epoch {})", m.epoch), m.test_elbo),
+            (
+                "test reconstruction −E<sub>q</sub>[log p(x|z)]".to_string(),
+                m.test_reconstruction,
+            ),
+            ("test KL(q(z|x) ‖ p(z))".to_string(), m.test_kl),
+            ("train ELBO".to_string(), m.train_elbo),
+        ];
+        for (k, v) in numbers {
+            let _ = writeln!(page, "<tr><td>{k}</td><td class=\"num\">{v:.3}</td></tr>");
+        }
+    }
+    match input.evaluation {
+        Some(e) => {
+            let _ = writeln!(
+                page,
+                "<tr><td>test log p(x), importance-sampled, K = {}</td><td class=\"num\">{:.3} ± {:.3}</td></tr>",
+                e.iw_samples, e.log_likelihood, e.log_likelihood_stderr
+            );
+        }
+        None => {
+            let _ = writeln!(
+                page,
+                "<tr><td>test log p(x)</td><td>not evaluated yet: <code>vae eval --model {}</code></td></tr>",
+                escape(input.run)
+            );
+        }
+    }
+    page.push_str("</table>\n");
+
+    page.push_str("<h2>Figures</h2>\n<div class=\"grid\">\n");
+    let engine = base64::engine::general_purpose::STANDARD;
+    for f in input.figures {
+        let _ = writeln!(
+            page,
+            "<figure><h3>{title}</h3><img alt=\"{title}\" src=\"data:image/png;base64,{data}\"><figcaption>{caption}</figcaption></figure>",
+            title = escape(&f.title),
+            caption = escape(&f.caption),
+            data = engine.encode(&f.png)
+        );
+    }
+    page.push_str("</div>\n<h2>config.json</h2>\n<pre>");
+    page.push_str(&escape(
+        &serde_json::to_string_pretty(c).unwrap_or_default(),
+    ));
+    page.push_str("</pre>\n</body></html>\n");
+    page
+}
