@@ -145,14 +145,7 @@ impl<T: Scalar> Vae<T> {
         let latent = encoder.latent();
         let pixels = decoder.pixels();
         let n = samples * rows;
-        let q = encoder.forward(values, x, rows, &mut ws.encoder)?;
-        ws.eps.resize(n * latent, T::zero());
-        fill_standard_normal(rng, &mut ws.eps);
-        ws.z.resize(n * latent, T::zero());
-        q.rsample(&ws.eps, &mut ws.z);
-        ws.kl.resize(rows, T::zero());
-        q.kl_to_standard_normal(&mut ws.kl);
-
+        encode_and_sample(encoder, values, ws, x, rows, samples, rng)?;
         decoder.forward(values, &ws.z, n, &mut ws.decoder)?;
         let logits = ws.decoder.output();
         ws.nll.resize(n, T::zero());
@@ -217,13 +210,8 @@ impl<T: Scalar> Vae<T> {
         let latent = self.latent();
         let pixels = self.pixels();
         let n = k * rows;
-        let q = self.encoder.forward(values, x, rows, &mut ws.encoder)?;
-        ws.eps.resize(n * latent, T::zero());
-        fill_standard_normal(rng, &mut ws.eps);
-        ws.z.resize(n * latent, T::zero());
-        q.rsample(&ws.eps, &mut ws.z);
-        ws.kl.resize(rows, T::zero());
-        q.kl_to_standard_normal(&mut ws.kl);
+        encode_and_sample(&self.encoder, values, ws, x, rows, k, rng)?;
+        let q = DiagonalGaussian::new(ws.encoder.output(), latent);
         ws.log_posterior.resize(n, T::zero());
         q.log_prob_of_noise(&ws.eps, &mut ws.log_posterior);
         ws.log_prior.resize(n, T::zero());
@@ -318,6 +306,28 @@ impl<T: Scalar> Vae<T> {
         self.encode_means(ws, x, rows, &mut means)?;
         self.decode(ws, &means, rows, out)
     }
+}
+
+/// Encodes `x`, draws `samples` latent points per image into `ws.z` (sample-major, noise kept in
+/// `ws.eps`) and the analytic KL per image into `ws.kl`. q(z | x) stays in the encoder's buffers.
+fn encode_and_sample<T: Scalar>(
+    encoder: &Encoder,
+    values: &[T],
+    ws: &mut VaeWorkspace<T>,
+    x: &[T],
+    rows: usize,
+    samples: usize,
+    rng: &mut Rng,
+) -> Result<()> {
+    let n = samples * rows * encoder.latent();
+    let q = encoder.forward(values, x, rows, &mut ws.encoder)?;
+    ws.eps.resize(n, T::zero());
+    fill_standard_normal(rng, &mut ws.eps);
+    ws.z.resize(n, T::zero());
+    q.rsample(&ws.eps, &mut ws.z);
+    ws.kl.resize(rows, T::zero());
+    q.kl_to_standard_normal(&mut ws.kl);
+    Ok(())
 }
 
 impl<T: Scalar> Objective<T> for Vae<T> {
