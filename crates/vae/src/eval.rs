@@ -57,6 +57,7 @@ pub fn evaluate(
         model.score(
             &mut workspace,
             batch.x,
+            batch.labels,
             batch.rows,
             k,
             &mut noise,

@@ -26,6 +26,24 @@ pub fn images(split: &Split, indices: &[usize]) -> Vec<f32> {
         .collect()
 }
 
+/// The labels of the chosen images.
+pub fn labels(split: &Split, indices: &[usize]) -> Vec<u8> {
+    indices.iter().map(|&i| split.labels[i]).collect()
+}
+
+/// Labels to decode `n` images with: none for an unconditional model; `label` for all of them,
+/// or every class in turn, for a conditional one.
+pub fn decode_labels(model: &Vae<f32>, label: Option<u8>, n: usize) -> Result<Vec<u8>> {
+    let classes = model.classes();
+    match (classes, label) {
+        (0, Some(_)) => bail!("--label needs a conditional model (trained with --model cvae); this one is unconditional"),
+        (0, None) => Ok(Vec::new()),
+        (_, Some(l)) if l as usize >= classes => bail!("--label {l} is out of range: the model knows {classes} classes (0..={})", classes - 1),
+        (_, Some(l)) => Ok(vec![l; n]),
+        (_, None) => Ok((0..n).map(|i| (i % classes) as u8).collect()),
+    }
+}
+
 /// Errors unless `index` names an image of the split.
 pub fn check_index(split: &Split, index: usize, flag: &str) -> Result<()> {
     if index >= split.len() {
@@ -47,6 +65,7 @@ pub fn encode(model: &Vae<f32>, split: &Split, indices: &[usize]) -> Result<Vec<
         model.encode_means(
             &mut ws,
             &images(split, chunk),
+            &labels(split, chunk),
             chunk.len(),
             &mut chunk_means,
         )?;
@@ -55,14 +74,15 @@ pub fn encode(model: &Vae<f32>, split: &Split, indices: &[usize]) -> Result<Vec<
     Ok(means)
 }
 
-fn decode(model: &Vae<f32>, z: &[f32]) -> Result<Vec<f32>> {
+/// Decodes `z`; `label` conditions every point for a conditional model.
+fn decode(model: &Vae<f32>, z: &[f32], label: Option<u8>) -> Result<Vec<f32>> {
+    let n = z.len() / model.latent();
+    let labels = match model.classes() {
+        0 => Vec::new(),
+        _ => vec![label.unwrap_or(0); n],
+    };
     let mut out = Vec::new();
-    model.decode(
-        &mut VaeWorkspace::default(),
-        z,
-        z.len() / model.latent(),
-        &mut out,
-    )?;
+    model.decode(&mut VaeWorkspace::default(), z, &labels, n, &mut out)?;
     Ok(out)
 }
 
@@ -74,18 +94,22 @@ fn grid(columns: usize, scale: u32) -> GridLayout {
     }
 }
 
-/// `n` decoded draws from the prior.
+/// `n` decoded draws from the prior (of class `label`, or of every class in turn, for a
+/// conditional model).
 pub fn samples(
     model: &Vae<f32>,
     n: usize,
+    label: Option<u8>,
     seed: u64,
     columns: usize,
     scale: u32,
 ) -> Result<DynamicImage> {
+    let labels = decode_labels(model, label, n)?;
     let mut out = Vec::new();
     model.sample(
         &mut VaeWorkspace::default(),
         n,
+        &labels,
         &mut stream(seed, Purpose::Sample, &[]),
         &mut out,
     )?;
@@ -105,6 +129,7 @@ pub fn reconstructions(
     model.reconstruct(
         &mut VaeWorkspace::default(),
         &inputs,
+        &labels(split, indices),
         indices.len(),
         &mut outputs,
     )?;
@@ -112,16 +137,19 @@ pub fn reconstructions(
     Ok(tile(&pairs, model.config().image, grid(columns, scale))?)
 }
 
-/// The decoded manifold over two latent dimensions.
+/// The decoded manifold over two latent dimensions (for class `label`, 0 by default, when the
+/// model is conditional).
 pub fn manifold(
     model: &Vae<f32>,
     side: usize,
     dims: (usize, usize),
+    label: Option<u8>,
     scale: u32,
 ) -> Result<DynamicImage> {
+    decode_labels(model, label, 1)?;
     let z = manifold_points(side, model.latent(), dims)?;
     Ok(tile(
-        &decode(model, &z)?,
+        &decode(model, &z, label)?,
         model.config().image,
         grid(side, scale),
     )?)
@@ -194,7 +222,12 @@ pub fn interpolation(
     let ends = encode(model, split, &[from, to])?;
     let (a, b) = ends.split_at(model.latent());
     let mut row = images(split, &[from]);
-    row.extend(decode(model, &interpolate(a, b, steps, path)?)?);
+    // A conditional model decodes the whole path with the first image's label: the style moves.
+    row.extend(decode(
+        model,
+        &interpolate(a, b, steps, path)?,
+        Some(split.labels[from]),
+    )?);
     row.extend(images(split, &[to]));
     Ok(tile(&row, model.config().image, grid(steps + 2, scale))?)
 }
@@ -216,7 +249,7 @@ pub fn traversal(
     let base = encode(model, split, &[index])?;
     let z = traversal_points(&base, &linspace(-range, range, steps));
     Ok(tile(
-        &decode(model, &z)?,
+        &decode(model, &z, Some(split.labels[index]))?,
         model.config().image,
         grid(steps, scale),
     )?)

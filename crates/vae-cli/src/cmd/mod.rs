@@ -11,6 +11,7 @@ mod reconstruct;
 mod report;
 mod sample;
 mod scatter;
+mod serve;
 mod train;
 mod traverse;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Traverse(args) => traverse::run(args),
         Command::Curves(args) => curves::run(args),
         Command::Report(args) => report::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Data(command) => data::run(command),
     }
 }

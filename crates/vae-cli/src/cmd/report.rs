@@ -64,7 +64,7 @@ pub fn write(
     figures.push(Figure {
         title: "Samples".into(),
         caption: "64 draws z ~ N(0, I), decoded to the mean of p(x|z).".into(),
-        png: png(&figures::samples(model, 64, config.train.seed, 8, 2)?)?,
+        png: png(&figures::samples(model, 64, None, config.train.seed, 8, 2)?)?,
     });
     let first: Vec<usize> = (0..32.min(test.len())).collect();
     figures.push(Figure {
@@ -81,7 +81,7 @@ pub fn write(
         figures.push(Figure {
             title: "Manifold".into(),
             caption: format!("A 20 x 20 grid over {what}, spaced by the inverse Gaussian CDF (Kingma & Welling 2013, Fig. 4)."),
-            png: png(&figures::manifold(model, 20, (0, 1), 1)?)?,
+            png: png(&figures::manifold(model, 20, (0, 1), None, 1)?)?,
         });
         let projection = if model.latent() == 2 {
             Projection::Dims(0, 1)

@@ -13,6 +13,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let image = figures::samples(
         &model,
         args.n,
+        args.label,
         args.seed,
         args.grid.columns,
         args.grid.scale,

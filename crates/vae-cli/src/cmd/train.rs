@@ -2,7 +2,7 @@
 
 use super::common::{check_shape, load_dataset, progress_bar, thread_pool};
 use super::{figures, report};
-use crate::cli::{ActivationArg, BinarizeArg, LikelihoodArg, OptimizerArg, TrainArgs};
+use crate::cli::{ActivationArg, BinarizeArg, LikelihoodArg, ModelArg, OptimizerArg, TrainArgs};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -41,7 +41,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             let spec = args.data.dataset.clone().unwrap_or_else(|| "mnist".into());
             let dir = fresh_dir(&args, &spec)?;
             let dataset = load_dataset(&spec, data_dir)?;
-            (fresh(&args, spec, dataset.shape, dir)?, dataset)
+            let classes = dataset.class_names.len();
+            (fresh(&args, spec, dataset.shape, classes, dir)?, dataset)
         }
     };
     let train_config = run.config.train.clone();
@@ -125,8 +126,13 @@ fn describe(model: &ModelConfig) -> String {
         .chain(std::iter::once(model.latent))
         .map(|w| w.to_string())
         .collect();
+    let kind = if model.classes > 0 {
+        format!("conditional VAE ({} classes)", model.classes)
+    } else {
+        "VAE".into()
+    };
     format!(
-        "a VAE {} ({:?}, {:?} decoder)",
+        "a {kind} {} ({:?}, {:?} decoder)",
         widths.join("-"),
         model.activation,
         model.likelihood
@@ -165,8 +171,14 @@ fn fresh_dir(args: &TrainArgs, spec: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// A new run from the command-line options, for images of shape `image`.
-fn fresh(args: &TrainArgs, spec: String, image: ImageShape, dir: PathBuf) -> Result<Run> {
+/// A new run from the command-line options, for images of shape `image` in `classes` classes.
+fn fresh(
+    args: &TrainArgs,
+    spec: String,
+    image: ImageShape,
+    classes: usize,
+    dir: PathBuf,
+) -> Result<Run> {
     let optimizer_kind = match args.optimizer.unwrap_or(OptimizerArg::Adam) {
         OptimizerArg::Adam => OptimizerKind::Adam,
         OptimizerArg::Adagrad => OptimizerKind::Adagrad,
@@ -192,6 +204,10 @@ fn fresh(args: &TrainArgs, spec: String, image: ImageShape, dir: PathBuf) -> Res
         image,
         hidden: args.hidden.clone().unwrap_or(model_defaults.hidden),
         latent: args.latent.unwrap_or(model_defaults.latent),
+        classes: match args.kind.unwrap_or(ModelArg::Vae) {
+            ModelArg::Vae => 0,
+            ModelArg::Cvae => classes,
+        },
         activation: match args.activation.unwrap_or(ActivationArg::Relu) {
             ActivationArg::Relu => Activation::Relu,
             ActivationArg::Tanh => Activation::Tanh,
@@ -224,6 +240,7 @@ fn fresh(args: &TrainArgs, spec: String, image: ImageShape, dir: PathBuf) -> Res
 fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
     let fixed = [
         ("--dataset", args.data.dataset.is_some()),
+        ("--model", args.kind.is_some()),
         ("--batch-size", args.batch_size.is_some()),
         ("--lr", args.lr.is_some()),
         ("--optimizer", args.optimizer.is_some()),
@@ -291,7 +308,7 @@ fn next_run_dir(name: &str) -> PathBuf {
 /// reconstructions) and `report.html` in the run directory.
 fn write_pictures(run: &Run, test: &Split, class_names: &[String]) -> Result<()> {
     let (model, dir) = (&run.model, &run.dir);
-    let samples = figures::samples(model, 64, run.config.train.seed, 8, 2)?;
+    let samples = figures::samples(model, 64, None, run.config.train.seed, 8, 2)?;
     save_png(&samples, &dir.join("samples.png"))?;
     let first: Vec<usize> = (0..32.min(test.len())).collect();
     save_png(

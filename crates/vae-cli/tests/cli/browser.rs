@@ -39,3 +39,110 @@ fn report_opens_in_chromium_with_every_image_shown() {
     assert!(shot.width() > 0 && shot.height() > 0);
     std::fs::write(f.root.join("report-screenshot.png"), &png).expect("write screenshot");
 }
+
+/// The decoded image's pixels as a data URL: equal exactly when the image is the same.
+const FINGERPRINT: &str = "const img = document.getElementById('decoded'); \
+    const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight; \
+    c.getContext('2d').drawImage(img, 0, 0); return c.toDataURL();";
+
+fn decoded_version(browser: &Browser) -> u64 {
+    browser
+        .execute(
+            "return Number(document.getElementById('decoded').dataset.version);",
+            json!([]),
+        )
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Waits until a decode newer than `version` is shown.
+fn wait_for_decode_after(browser: &Browser, version: u64) {
+    browser.wait_for(
+        &format!("Number(document.getElementById('decoded').dataset.version) > {version} && document.getElementById('decoded').complete && document.getElementById('decoded').naturalWidth > 0"),
+        20,
+    );
+}
+
+#[test]
+fn explorer_drag_draw_and_switch_labels() {
+    if !available() {
+        return;
+    }
+    let server = Server::start(&[]);
+    let browser = Browser::start();
+    browser.open(&format!("{}/", server.url));
+    wait_for_decode_after(&browser, 0);
+
+    // A slider moves the decoded image.
+    let before = browser.execute(FINGERPRINT, json!([]));
+    let version = decoded_version(&browser);
+    browser.execute(
+        "const s = document.querySelector('input.z[data-dim=\"0\"]'); s.value = '2.5'; s.dispatchEvent(new Event('input', {bubbles: true}));",
+        json!([]),
+    );
+    wait_for_decode_after(&browser, version);
+    let moved = browser.execute(FINGERPRINT, json!([]));
+    assert_ne!(before, moved, "moving a slider did not change the image");
+
+    // A stroke on the drawing canvas is encoded, and the sliders jump to its encoding.
+    let canvas = browser.find("#draw");
+    browser.pointer(json!([
+        {"type": "pointerMove", "origin": canvas, "x": -10, "y": -90},
+        {"type": "pointerDown", "button": 0},
+        {"type": "pointerMove", "origin": canvas, "x": -5, "y": -30, "duration": 60},
+        {"type": "pointerMove", "origin": canvas, "x": 0, "y": 30, "duration": 60},
+        {"type": "pointerMove", "origin": canvas, "x": 5, "y": 90, "duration": 60},
+        {"type": "pointerUp", "button": 0},
+    ]));
+    browser.wait_for(
+        "document.getElementById('encoding').textContent.startsWith('mean of q(z|x)')",
+        20,
+    );
+    browser.wait_for(
+        "document.getElementById('reconstruction').naturalWidth > 0",
+        20,
+    );
+    let slider = browser.execute(
+        "return parseFloat(document.querySelector('input.z[data-dim=\"0\"]').value);",
+        json!([]),
+    );
+    assert_ne!(
+        slider,
+        json!(2.5),
+        "the sliders did not move to the drawing's encoding"
+    );
+
+    // A label button keeps the style and changes the digit.
+    let before = browser.execute(FINGERPRINT, json!([]));
+    let version = decoded_version(&browser);
+    browser.execute(
+        "document.querySelector('button.label[data-label=\"7\"]').click();",
+        json!([]),
+    );
+    wait_for_decode_after(&browser, version);
+    let relabelled = browser.execute(FINGERPRINT, json!([]));
+    assert_ne!(
+        before, relabelled,
+        "switching the label did not change the image"
+    );
+    let active = browser.execute(
+        "return document.querySelector('button.label.active').dataset.label;",
+        json!([]),
+    );
+    assert_eq!(active, json!("7"));
+    assert_eq!(
+        browser.execute(
+            "return document.getElementById('status').textContent;",
+            json!([])
+        ),
+        json!("")
+    );
+
+    let png = browser.screenshot();
+    let shot = image::load_from_memory(&png).expect("the screenshot is a PNG");
+    assert!(shot.width() > 0 && shot.height() > 0);
+    if let Some(dir) = std::env::var_os("VAE_SCREENSHOT_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join("explorer.png"), &png)
+            .expect("write screenshot");
+    }
+}

@@ -230,3 +230,55 @@ fn checkpoint_with_nan_weights_is_refused() {
     std::fs::write(&model, &bytes).expect("write");
     fails(&["sample", "--model", path(&run)], "NaN");
 }
+
+#[test]
+fn conditional_model_from_the_command_line() {
+    let f = fixture();
+    let run = f.root.join("cvae");
+    let mut args = train_args(&f, path(&run), "2");
+    args.extend(["--model", "cvae"]);
+    let out = ok(&args);
+    assert!(out.contains("conditional vae (2 classes)"), "{out}");
+    let config = std::fs::read_to_string(run.join("config.json")).expect("config");
+    assert!(config.contains("\"classes\": 2"), "{config}");
+    let samples = f.root.join("ones.png");
+    ok(&[
+        "sample",
+        "--model",
+        path(&run),
+        "--label",
+        "1",
+        "--n",
+        "4",
+        "--out",
+        path(&samples),
+    ]);
+    assert!(image::open(&samples).is_ok());
+    ok(&["eval", "--model", path(&run), "--iw-samples", "5"]);
+    ok(&[
+        "manifold",
+        "--model",
+        path(&run),
+        "--label",
+        "1",
+        "--grid",
+        "3",
+        "--out",
+        path(&f.root.join("m.png")),
+    ]);
+    fails(
+        &["sample", "--model", path(&run), "--label", "2"],
+        "--label 2 is out of range",
+    );
+    fails(
+        &["train", "--resume", path(&run), "--model", "vae"],
+        "--model cannot change when resuming",
+    );
+
+    let plain = f.root.join("vae");
+    ok(&train_args(&f, path(&plain), "1"));
+    fails(
+        &["sample", "--model", path(&plain), "--label", "1"],
+        "--label needs a conditional model",
+    );
+}

@@ -122,3 +122,56 @@ pub fn train_args<'a>(f: &'a Fixture, out: &'a str, epochs: &'a str) -> Vec<&'a 
         out,
     ]
 }
+
+/// A `vae serve` child process on a free port, stopped when dropped.
+pub struct Server {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Server {
+    pub fn start(extra: &[&str]) -> Server {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vae"))
+            .args(["serve", "--port", "0"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("vae serve starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut first = String::new();
+        let mut reader = BufReader::new(stdout);
+        reader
+            .read_line(&mut first)
+            .expect("vae serve prints its address");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in `{first}`"))
+            .trim_end_matches('/')
+            .to_string();
+        Server { child, url }
+    }
+
+    /// Sends SIGINT (Ctrl-C) and returns whether the server exited cleanly.
+    pub fn interrupt(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        let status = self.child.wait().expect("the server exits");
+        sent && status.success()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -5,4 +5,5 @@ mod browser;
 mod commands;
 mod common;
 mod figures;
+mod serve;
 mod webdriver;

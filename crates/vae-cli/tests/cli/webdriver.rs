@@ -1,5 +1,5 @@
 //! A minimal W3C WebDriver client over HTTP (chromedriver + headless Chromium), enough to open a
-//! page, run a script and take a screenshot.
+//! page, run a script, move the pointer and take a screenshot.
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -145,6 +145,22 @@ impl Browser {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// A reference to the first element matching `css`, for pointer actions.
+    pub fn find(&self, css: &str) -> Value {
+        self.post(
+            &self.session_path("/element"),
+            json!({"using": "css selector", "value": css}),
+        )
+    }
+
+    /// Pointer actions (W3C `actions`), e.g. a drag on a canvas.
+    pub fn pointer(&self, actions: Value) {
+        self.post(
+            &self.session_path("/actions"),
+            json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": actions}]}),
+        );
     }
 
     /// A PNG of the viewport.

@@ -1,6 +1,7 @@
 //! The variational autoencoder of Kingma & Welling 2013: Gaussian encoder, reparameterized
 //! sampling, decoder likelihood and analytic KL, with the gradient of the negative ELBO computed
-//! layer by layer.
+//! layer by layer. With `classes > 0` it is the conditional VAE (Sohn et al. 2015; Doersch 2016,
+//! Sec. 4): encoder q(z | x, y) and decoder p(x | z, y) both read the one-hot label y.
 
 use super::{Decoder, Encoder};
 use crate::config::ModelConfig;
@@ -26,6 +27,9 @@ pub struct Vae<T> {
 pub struct VaeWorkspace<T> {
     encoder: MlpBuffers<T>,
     decoder: MlpBuffers<T>,
+    /// `[x | one-hot y]` and `[z | one-hot y]` for conditional models.
+    encoder_input: Vec<T>,
+    decoder_input: Vec<T>,
     /// `[samples * rows, latent]`, sample-major.
     eps: Vec<T>,
     z: Vec<T>,
@@ -36,9 +40,11 @@ pub struct VaeWorkspace<T> {
     /// Per image: the analytic KL.
     kl: Vec<T>,
     d_logits: Vec<T>,
+    d_decoder_input: Vec<T>,
     d_z: Vec<T>,
     d_posterior: Vec<T>,
     log_weights: Vec<T>,
+    means: Vec<T>,
 }
 
 /// Per-image evaluation numbers, in nats.
@@ -47,8 +53,30 @@ pub struct ImageScore {
     /// −E_q[log p(x | z)], averaged over the K samples.
     pub reconstruction: f64,
     pub kl: f64,
-    /// The importance-weighted estimate of log p(x) with K samples.
+    /// The importance-weighted estimate of log p(x) (log p(x | y) for a conditional model).
     pub log_likelihood: f64,
+}
+
+/// `x` (`rows x width`) with the one-hot code of each row's label appended; row `r` takes
+/// `labels[r % labels.len()]`, so the S samples of an image share its label. Returns `x` itself
+/// when there are no classes.
+fn with_one_hot<'a, T: Scalar>(
+    x: &'a [T],
+    width: usize,
+    labels: &[u8],
+    classes: usize,
+    buffer: &'a mut Vec<T>,
+) -> &'a [T] {
+    if classes == 0 {
+        return x;
+    }
+    buffer.clear();
+    for (r, row) in x.chunks_exact(width).enumerate() {
+        buffer.extend_from_slice(row);
+        let label = labels[r % labels.len()] as usize;
+        buffer.extend((0..classes).map(|c| if c == label { T::one() } else { T::zero() }));
+    }
+    buffer
 }
 
 impl<T: Scalar> Vae<T> {
@@ -59,9 +87,10 @@ impl<T: Scalar> Vae<T> {
         let mut rng = stream(seed, Purpose::Init, &[]);
         let mut b = ParamBuilder::new(&mut params, &mut rng);
         let pixels = config.image.len();
+        let classes = config.classes;
         let encoder = Encoder::new(
             &mut b.pp("encoder"),
-            pixels,
+            pixels + classes,
             &config.hidden,
             config.latent,
             config.activation,
@@ -69,7 +98,7 @@ impl<T: Scalar> Vae<T> {
         let decoder_hidden: Vec<usize> = config.hidden.iter().rev().copied().collect();
         let decoder = Decoder::new(
             &mut b.pp("decoder"),
-            config.latent,
+            config.latent + classes,
             &decoder_hidden,
             pixels,
             config.activation,
@@ -107,6 +136,11 @@ impl<T: Scalar> Vae<T> {
         self.config.image.len()
     }
 
+    /// Label classes the model is conditioned on; 0 for an unconditional VAE.
+    pub fn classes(&self) -> usize {
+        self.config.classes
+    }
+
     /// The same model in another precision.
     pub fn cast<U: Scalar>(&self) -> Vae<U> {
         Vae {
@@ -117,13 +151,34 @@ impl<T: Scalar> Vae<T> {
         }
     }
 
-    fn check_batch(&self, x: &[T], rows: usize) -> Result<()> {
+    fn check_batch(&self, x: &[T], labels: &[u8], rows: usize) -> Result<()> {
         if x.len() != rows * self.pixels() {
             return Err(Error::shape(
                 "batch of images",
                 rows * self.pixels(),
                 x.len(),
             ));
+        }
+        self.check_labels(labels, rows)
+    }
+
+    /// Conditional models need one label in range per row; others ignore labels.
+    pub fn check_labels(&self, labels: &[u8], rows: usize) -> Result<()> {
+        let classes = self.classes();
+        if classes == 0 {
+            return Ok(());
+        }
+        if labels.len() != rows {
+            return Err(Error::InvalidArgument(format!(
+                "a conditional model needs one label per image: {} labels for {rows} images",
+                labels.len()
+            )));
+        }
+        if let Some(bad) = labels.iter().find(|&&l| l as usize >= classes) {
+            return Err(Error::InvalidArgument(format!(
+                "label {bad} is out of range: the model knows {classes} classes (0..={})",
+                classes - 1
+            )));
         }
         Ok(())
     }
@@ -135,8 +190,10 @@ impl<T: Scalar> Vae<T> {
         params: &mut Parameters<T>,
         encoder: &Encoder,
         decoder: &Decoder,
+        classes: usize,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        labels: &[u8],
         rows: usize,
         samples: usize,
         rng: &mut Rng,
@@ -145,79 +202,112 @@ impl<T: Scalar> Vae<T> {
         let latent = encoder.latent();
         let pixels = decoder.pixels();
         let n = samples * rows;
-        encode_and_sample(encoder, values, ws, x, rows, samples, rng)?;
-        decoder.forward(values, &ws.z, n, &mut ws.decoder)?;
-        let logits = ws.decoder.output();
-        ws.nll.resize(n, T::zero());
+        encode_and_sample(encoder, values, classes, ws, x, labels, rows, samples, rng)?;
+        let VaeWorkspace {
+            encoder: encoder_buffers,
+            decoder: decoder_buffers,
+            encoder_input,
+            decoder_input,
+            eps,
+            z,
+            nll,
+            kl,
+            d_logits,
+            d_decoder_input,
+            d_z,
+            d_posterior,
+            ..
+        } = ws;
+        let decoder_in = with_one_hot(z, latent, labels, classes, decoder_input);
+        decoder.forward(values, decoder_in, n, decoder_buffers)?;
+        let logits = decoder_buffers.output();
+        nll.resize(n, T::zero());
         // The reconstruction term is the mean over samples: each sample row carries weight 1/S.
         let scale = T::one() / T::of(samples as f64);
-        let kl = ws.kl.iter().map(|v| v.as_f64()).sum();
-        ws.d_logits.resize(n * pixels, T::zero());
-        decoder.likelihood.nll(
-            values,
-            logits,
-            x,
-            pixels,
-            &mut ws.nll,
-            Some((&mut ws.d_logits, scale)),
-        );
+        d_logits.resize(n * pixels, T::zero());
+        decoder
+            .likelihood
+            .nll(values, logits, x, pixels, nll, Some((d_logits, scale)));
         decoder
             .likelihood
             .backward_params(values, grads, logits, x, scale);
-        let reconstruction = ws.nll.iter().map(|v| v.as_f64()).sum::<f64>() / samples as f64;
+        let reconstruction = nll.iter().map(|v| v.as_f64()).sum::<f64>() / samples as f64;
+        let kl_sum = kl.iter().map(|v| v.as_f64()).sum();
 
-        ws.d_z.resize(n * latent, T::zero());
+        let decoder_width = latent + classes;
+        d_decoder_input.resize(n * decoder_width, T::zero());
         decoder.backward(
             values,
             grads,
-            &ws.z,
+            decoder_in,
             n,
-            &mut ws.decoder,
-            &ws.d_logits,
-            &mut ws.d_z,
+            decoder_buffers,
+            d_logits,
+            d_decoder_input,
         )?;
-        ws.d_posterior.clear();
-        ws.d_posterior.resize(rows * 2 * latent, T::zero());
-        let q = DiagonalGaussian::new(ws.encoder.output(), latent);
-        q.backward_rsample(&ws.eps, &ws.d_z, &mut ws.d_posterior);
-        q.backward_kl(T::one(), &mut ws.d_posterior);
-        encoder.backward(values, grads, x, rows, &mut ws.encoder, &ws.d_posterior)?;
+        // Only the z part of the decoder's input gradient flows on; the label is data.
+        let d_z: &[T] = if classes == 0 {
+            d_decoder_input
+        } else {
+            d_z.clear();
+            for row in d_decoder_input.chunks_exact(decoder_width) {
+                d_z.extend_from_slice(&row[..latent]);
+            }
+            d_z
+        };
+        d_posterior.clear();
+        d_posterior.resize(rows * 2 * latent, T::zero());
+        let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
+        q.backward_rsample(eps, d_z, d_posterior);
+        q.backward_kl(T::one(), d_posterior);
+        let encoder_in = with_one_hot(x, pixels, labels, classes, encoder_input);
+        encoder.backward(
+            values,
+            grads,
+            encoder_in,
+            rows,
+            encoder_buffers,
+            d_posterior,
+        )?;
         Ok(LossTerms {
             images: rows,
             reconstruction,
-            kl,
+            kl: kl_sum,
         })
     }
 
     /// Per-image ELBO terms and the importance-weighted log p(x) with `k` samples per image,
     /// all `k · rows` samples decoded as one product.
+    #[allow(clippy::too_many_arguments)]
     pub fn score(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        labels: &[u8],
         rows: usize,
         k: usize,
         rng: &mut Rng,
         out: &mut Vec<ImageScore>,
     ) -> Result<()> {
-        self.check_batch(x, rows)?;
+        self.check_batch(x, labels, rows)?;
         if k == 0 {
             return Err(Error::InvalidArgument(
                 "importance samples must be at least 1".into(),
             ));
         }
         let values = self.params.values();
-        let latent = self.latent();
-        let pixels = self.pixels();
+        let (latent, pixels, classes) = (self.latent(), self.pixels(), self.classes());
         let n = k * rows;
-        encode_and_sample(&self.encoder, values, ws, x, rows, k, rng)?;
+        encode_and_sample(&self.encoder, values, classes, ws, x, labels, rows, k, rng)?;
         let q = DiagonalGaussian::new(ws.encoder.output(), latent);
         ws.log_posterior.resize(n, T::zero());
         q.log_prob_of_noise(&ws.eps, &mut ws.log_posterior);
         ws.log_prior.resize(n, T::zero());
         standard_normal_log_prob(&ws.z, latent, &mut ws.log_prior);
 
-        self.decoder.forward(values, &ws.z, n, &mut ws.decoder)?;
+        let decoder_in = with_one_hot(&ws.z, latent, labels, classes, &mut ws.decoder_input);
+        self.decoder
+            .forward(values, decoder_in, n, &mut ws.decoder)?;
         ws.nll.resize(n, T::zero());
         let logits = ws.decoder.output();
         self.decoder
@@ -241,28 +331,63 @@ impl<T: Scalar> Vae<T> {
         Ok(())
     }
 
-    /// The encoder's means for `x [rows, pixels]`, `[rows, latent]` into `out`.
+    /// q(z | x) for `x [rows, pixels]`: `[rows, 2 latent]` into `out`, each row the means then the
+    /// log-variances.
+    pub fn encode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        self.check_batch(x, labels, rows)?;
+        let input = with_one_hot(
+            x,
+            self.pixels(),
+            labels,
+            self.classes(),
+            &mut ws.encoder_input,
+        );
+        self.encoder
+            .forward(self.params.values(), input, rows, &mut ws.encoder)?;
+        out.clear();
+        out.extend_from_slice(ws.encoder.output());
+        Ok(())
+    }
+
+    /// The encoder's means for `x [rows, pixels]` (with their labels, for a conditional model),
+    /// `[rows, latent]` into `out`.
     pub fn encode_means(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        labels: &[u8],
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
-        self.check_batch(x, rows)?;
+        self.check_batch(x, labels, rows)?;
+        let input = with_one_hot(
+            x,
+            self.pixels(),
+            labels,
+            self.classes(),
+            &mut ws.encoder_input,
+        );
         let q = self
             .encoder
-            .forward(self.params.values(), x, rows, &mut ws.encoder)?;
+            .forward(self.params.values(), input, rows, &mut ws.encoder)?;
         out.resize(rows * self.latent(), T::zero());
         q.means_into(out);
         Ok(())
     }
 
-    /// Decoded images (means of p(x | z), in [0, 1]) for `z [rows, latent]`.
+    /// Decoded images (means of p(x | z, y), in [0, 1]) for `z [rows, latent]`.
     pub fn decode(
         &self,
         ws: &mut VaeWorkspace<T>,
         z: &[T],
+        labels: &[u8],
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
@@ -274,24 +399,34 @@ impl<T: Scalar> Vae<T> {
                 "latent value {bad:?} is not finite"
             )));
         }
+        self.check_labels(labels, rows)?;
+        let input = with_one_hot(
+            z,
+            self.latent(),
+            labels,
+            self.classes(),
+            &mut ws.decoder_input,
+        );
         self.decoder
-            .forward(self.params.values(), z, rows, &mut ws.decoder)?;
+            .forward(self.params.values(), input, rows, &mut ws.decoder)?;
         out.resize(rows * self.pixels(), T::zero());
         self.decoder.likelihood.mean(ws.decoder.output(), out);
         Ok(())
     }
 
-    /// `n` images decoded from prior draws z ~ N(0, I), `[n, pixels]` into `out`.
+    /// `labels.len()` images (or `n` for an unconditional model, which ignores labels) decoded
+    /// from prior draws z ~ N(0, I), `[n, pixels]` into `out`.
     pub fn sample(
         &self,
         ws: &mut VaeWorkspace<T>,
         n: usize,
+        labels: &[u8],
         rng: &mut Rng,
         out: &mut Vec<T>,
     ) -> Result<()> {
         let mut z = vec![T::zero(); n * self.latent()];
         fill_standard_normal(rng, &mut z);
-        self.decode(ws, &z, n, out)
+        self.decode(ws, &z, labels, n, out)
     }
 
     /// Reconstructions through the encoder's mean (no sampling): decode(mean of q(z | x)).
@@ -299,28 +434,38 @@ impl<T: Scalar> Vae<T> {
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        labels: &[u8],
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
-        let mut means = Vec::new();
-        self.encode_means(ws, x, rows, &mut means)?;
-        self.decode(ws, &means, rows, out)
+        let mut means = std::mem::take(&mut ws.means);
+        let result = self
+            .encode_means(ws, x, labels, rows, &mut means)
+            .and_then(|()| self.decode(ws, &means, labels, rows, out));
+        ws.means = means;
+        result
     }
 }
 
-/// Encodes `x`, draws `samples` latent points per image into `ws.z` (sample-major, noise kept in
-/// `ws.eps`) and the analytic KL per image into `ws.kl`. q(z | x) stays in the encoder's buffers.
+/// Encodes `x` (with its labels when conditional), draws `samples` latent points per image into
+/// `ws.z` (sample-major, noise kept in `ws.eps`) and the analytic KL per image into `ws.kl`.
+/// q(z | x) stays in the encoder's buffers.
+#[allow(clippy::too_many_arguments)]
 fn encode_and_sample<T: Scalar>(
     encoder: &Encoder,
     values: &[T],
+    classes: usize,
     ws: &mut VaeWorkspace<T>,
     x: &[T],
+    labels: &[u8],
     rows: usize,
     samples: usize,
     rng: &mut Rng,
 ) -> Result<()> {
     let n = samples * rows * encoder.latent();
-    let q = encoder.forward(values, x, rows, &mut ws.encoder)?;
+    let pixels = x.len() / rows.max(1);
+    let input = with_one_hot(x, pixels, labels, classes, &mut ws.encoder_input);
+    let q = encoder.forward(values, input, rows, &mut ws.encoder)?;
     ws.eps.resize(n, T::zero());
     fill_standard_normal(rng, &mut ws.eps);
     ws.z.resize(n, T::zero());
@@ -348,7 +493,8 @@ impl<T: Scalar> Objective<T> for Vae<T> {
         samples: usize,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
-        self.check_batch(batch.x, batch.rows)?;
+        self.check_batch(batch.x, batch.labels, batch.rows)?;
+        let classes = self.classes();
         let Vae {
             params,
             encoder,
@@ -356,7 +502,16 @@ impl<T: Scalar> Objective<T> for Vae<T> {
             ..
         } = self;
         Vae::elbo_and_grad(
-            params, encoder, decoder, ws, batch.x, batch.rows, samples, rng,
+            params,
+            encoder,
+            decoder,
+            classes,
+            ws,
+            batch.x,
+            batch.labels,
+            batch.rows,
+            samples,
+            rng,
         )
     }
 
@@ -367,9 +522,16 @@ impl<T: Scalar> Objective<T> for Vae<T> {
         samples: usize,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
-        self.check_batch(batch.x, batch.rows)?;
         let mut scores = Vec::with_capacity(batch.rows);
-        self.score(ws, batch.x, batch.rows, samples, rng, &mut scores)?;
+        self.score(
+            ws,
+            batch.x,
+            batch.labels,
+            batch.rows,
+            samples,
+            rng,
+            &mut scores,
+        )?;
         let mut terms = LossTerms {
             images: batch.rows,
             ..LossTerms::default()

@@ -28,7 +28,7 @@ fn manifold_tiles_decode_their_grid_points() -> Result<()> {
     let z = manifold_points(side, 3, (2, 1))?;
     let mut ws = VaeWorkspace::default();
     let mut decoded = Vec::new();
-    model.decode(&mut ws, &z, side * side, &mut decoded)?;
+    model.decode(&mut ws, &z, &[], side * side, &mut decoded)?;
     assert!(
         decoded.iter().all(|v| (0.0..=1.0).contains(v)),
         "means outside [0, 1]"
@@ -52,7 +52,7 @@ fn manifold_tiles_decode_their_grid_points() -> Result<()> {
             // Decode the expected point independently: dim 2 grows to the right, dim 1 upwards.
             let point = [0.0, coords[side - 1 - row] as f32, coords[col] as f32];
             let mut expected = Vec::new();
-            model.decode(&mut ws, &point, 1, &mut expected)?;
+            model.decode(&mut ws, &point, &[], 1, &mut expected)?;
             for y in 0..3 {
                 for x in 0..4 {
                     let px = 1 + col as u32 * (4 * scale + 1) + x * scale + 1;
@@ -110,7 +110,13 @@ fn a_trained_2d_latent_space_separates_the_classes() -> Result<()> {
 
     let x: Vec<f32> = test.images.iter().map(|&v| v as f32 / 255.0).collect();
     let mut means = Vec::new();
-    model.encode_means(&mut VaeWorkspace::default(), &x, test.len(), &mut means)?;
+    model.encode_means(
+        &mut VaeWorkspace::default(),
+        &x,
+        &[],
+        test.len(),
+        &mut means,
+    )?;
     let mut centre = [[0f64; 2]; 4];
     let mut count = [0usize; 4];
     for (m, &l) in means.chunks_exact(2).zip(&test.labels) {

@@ -244,7 +244,7 @@ fn reparameterization_and_kl() {
     );
 }
 
-fn model_config(activation: Activation, likelihood: LikelihoodKind) -> ModelConfig {
+fn model_config(activation: Activation, likelihood: LikelihoodKind, classes: usize) -> ModelConfig {
     ModelConfig {
         image: ImageShape {
             height: 2,
@@ -253,27 +253,31 @@ fn model_config(activation: Activation, likelihood: LikelihoodKind) -> ModelConf
         },
         hidden: vec![7, 5],
         latent: 3,
+        classes,
         activation,
         likelihood,
         min_log_var: -4.0,
     }
 }
 
-/// The whole negative ELBO with S = 2 samples, ε held fixed by reusing the same stream.
+/// The whole negative ELBO with S = 2 samples, ε held fixed by reusing the same stream; the
+/// last case is a conditional VAE, whose encoder and decoder also read one-hot labels.
 #[test]
 fn whole_elbo() -> Result<()> {
-    for (activation, likelihood) in [
-        (Activation::Tanh, LikelihoodKind::Bernoulli),
-        (Activation::Relu, LikelihoodKind::Bernoulli),
-        (Activation::Tanh, LikelihoodKind::Gaussian),
+    for (activation, likelihood, classes) in [
+        (Activation::Tanh, LikelihoodKind::Bernoulli, 0),
+        (Activation::Relu, LikelihoodKind::Bernoulli, 0),
+        (Activation::Tanh, LikelihoodKind::Gaussian, 0),
+        (Activation::Tanh, LikelihoodKind::Bernoulli, 3),
     ] {
-        let config = model_config(activation, likelihood);
+        let config = model_config(activation, likelihood, classes);
         let mut model = Vae::<f64>::new(&config, 9)?;
         let rows = 4;
         let x = uniform(&mut stream(10, Purpose::Init, &[]), rows * 6, 0.0, 1.0);
+        let labels: &[u8] = if classes > 0 { &[2, 0, 1, 2] } else { &[] };
         let batch = Batch {
             x: &x,
-            labels: &[],
+            labels,
             rows,
         };
         let noise = || stream(11, Purpose::Noise, &[]);
@@ -292,7 +296,7 @@ fn whole_elbo() -> Result<()> {
                 .loss()
         };
         check(
-            &format!("elbo {activation:?} {likelihood:?}"),
+            &format!("elbo {activation:?} {likelihood:?} classes {classes}"),
             &mut loss,
             &p0,
             &analytic,

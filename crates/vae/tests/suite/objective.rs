@@ -41,6 +41,7 @@ fn scores(
     model.score(
         &mut VaeWorkspace::default(),
         x,
+        &[],
         rows,
         k,
         &mut stream(seed, Purpose::Evaluate, &[]),

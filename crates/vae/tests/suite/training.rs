@@ -136,6 +136,7 @@ fn checkpoint_round_trip_is_bitwise() -> Result<()> {
         m.sample(
             &mut VaeWorkspace::default(),
             16,
+            &[],
             &mut stream(3, Purpose::Sample, &[]),
             &mut out,
         )?;

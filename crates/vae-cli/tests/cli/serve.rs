@@ -1,0 +1,277 @@
+//! `vae serve` as a real service: its API, its errors, clean shutdown, and a bounded load test.
+
+use super::common::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn post(url: &str, body: &str) -> (u16, Vec<u8>, Option<String>) {
+    let response = ureq::post(url)
+        .set("Content-Type", "application/json")
+        .send_string(body);
+    let (code, response) = match response {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(code, r)) => (code, r),
+        Err(e) => panic!("POST {url}: {e}"),
+    };
+    let timing = response.header("server-timing").map(str::to_string);
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes).expect("a body");
+    (code, bytes, timing)
+}
+
+fn get(url: &str) -> (u16, Vec<u8>) {
+    let (code, response) = match ureq::get(url).call() {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(code, r)) => (code, r),
+        Err(e) => panic!("GET {url}: {e}"),
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes).expect("a body");
+    (code, bytes)
+}
+
+/// Asserts a 4xx answer whose JSON `error` contains `needle`.
+fn refused(code: u16, body: &[u8], status: u16, needle: &str) {
+    let text = String::from_utf8_lossy(body);
+    assert_eq!(code, status, "{text}");
+    let value: Value = serde_json::from_slice(body).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    let message = value["error"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(needle),
+        "expected `{needle}` in `{message}`"
+    );
+}
+
+#[test]
+fn built_in_model_api_and_errors() {
+    let server = Server::start(&[]);
+    let u = |path: &str| format!("{}{}", server.url, path);
+
+    let (code, body) = get(&u("/api/model"));
+    assert_eq!(code, 200);
+    let info: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(info["latent_dim"], 2);
+    assert_eq!(info["conditional"], true);
+    assert_eq!(info["dataset"], "mnist");
+    assert!(info["metrics"]["test_elbo"].as_f64().is_some());
+
+    let (code, page) = get(&u("/"));
+    assert_eq!(code, 200);
+    let page = String::from_utf8(page).expect("utf-8");
+    assert!(page.contains("Digit Fantasies"));
+    assert!(
+        !page.contains("src=\"http"),
+        "the page must not load anything from the network"
+    );
+
+    let (code, png, timing) = post(&u("/api/decode"), r#"{"z": [0.3, -1.2], "label": 7}"#);
+    assert_eq!(code, 200);
+    let image = image::load_from_memory(&png).expect("a PNG");
+    assert_eq!((image.width(), image.height()), (28, 28));
+    assert!(timing.is_some_and(|t| t.starts_with("queue;dur=") && t.contains(", decode;dur=")));
+    // Another label, the same z: another image.
+    let (_, other, _) = post(&u("/api/decode"), r#"{"z": [0.3, -1.2], "label": 1}"#);
+    assert_ne!(png, other);
+
+    let mut stroke = vec![0.0f32; 784];
+    for r in 6..22 {
+        stroke[r * 28 + 14] = 1.0;
+    }
+    let (code, body, _) = post(
+        &u("/api/encode"),
+        &json!({"pixels": stroke, "label": 1}).to_string(),
+    );
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    let encoded: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(encoded["mean"].as_array().map(Vec::len), Some(2));
+    assert_eq!(encoded["log_var"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        encoded["reconstruction"].as_array().map(Vec::len),
+        Some(784)
+    );
+    assert!(encoded["reconstruction_png"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("data:image/png;base64,")));
+    assert_eq!(encoded["label"], 1);
+    // Without a label, the conditional model reads the vertical stroke as a one.
+    let (code, body, _) = post(&u("/api/encode"), &json!({ "pixels": stroke }).to_string());
+    assert_eq!(code, 200);
+    let guessed: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(guessed["label"], 1, "{}", guessed["label_log_likelihoods"]);
+    assert_eq!(
+        guessed["label_log_likelihoods"].as_array().map(Vec::len),
+        Some(10)
+    );
+
+    let (code, png) = get(&u("/api/manifold?label=3&grid=5"));
+    assert_eq!(code, 200);
+    let image = image::load_from_memory(&png).expect("a PNG");
+    assert_eq!((image.width(), image.height()), (5 * 28, 5 * 28));
+
+    let decode = u("/api/decode");
+    let (c, b, _) = post(&decode, r#"{"z": [0.3], "label": 1}"#);
+    refused(c, &b, 422, "has 1 values");
+    let (c, b, _) = post(&decode, r#"{"z": [0.3, 0.1]}"#);
+    refused(c, &b, 422, "give a \"label\"");
+    let (c, b, _) = post(&decode, r#"{"z": [0.3, 0.1], "label": 10}"#);
+    refused(c, &b, 422, "label 10 is out of range");
+    let (c, b, _) = post(&decode, r#"{"z": [0.3, 1e9], "label": 1}"#);
+    refused(c, &b, 422, "outside [-10, 10]");
+    let (c, b, _) = post(&decode, r#"{"z": [0.3, 0.1], "label": 1, "extra": 1}"#);
+    refused(c, &b, 422, "unknown field");
+    let (c, b, _) = post(&decode, "{not json");
+    refused(c, &b, 400, "JSON");
+    let (c, b, _) = post(
+        &decode,
+        &format!(
+            r#"{{"z": [{}], "label": 1}}"#,
+            vec!["0.5"; 80_000].join(",")
+        ),
+    );
+    refused(c, &b, 413, "length limit");
+    let (c, b, _) = post(
+        &u("/api/encode"),
+        &json!({"pixels": vec![0.5; 783], "label": 1}).to_string(),
+    );
+    refused(c, &b, 422, "has 783 values");
+    let (c, b, _) = post(
+        &u("/api/encode"),
+        &json!({"pixels": vec![1.5; 784], "label": 1}).to_string(),
+    );
+    refused(c, &b, 422, "outside [0, 1]");
+    let (c, b) = get(&u("/api/manifold?label=1&grid=1000"));
+    refused(c, &b, 422, "grid 1000");
+    let (c, b) = get(&u("/no/such/page"));
+    refused(c, &b, 404, "no such page");
+
+    assert!(server.interrupt(), "Ctrl-C did not stop the server cleanly");
+}
+
+#[test]
+fn a_trained_unconditional_model_is_served_too() {
+    let f = fixture();
+    let run = f.root.join("run");
+    ok(&train_args(&f, path(&run), "1"));
+    let server = Server::start(&["--model", path(&run)]);
+    let (code, body) = get(&format!("{}/api/model", server.url));
+    assert_eq!(code, 200);
+    let info: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(info["conditional"], false);
+    assert_eq!(info["image"]["height"], 7);
+    let (code, png, _) = post(
+        &format!("{}/api/decode", server.url),
+        r#"{"z": [0.1, 0.2]}"#,
+    );
+    assert_eq!(code, 200);
+    let image = image::load_from_memory(&png).expect("a PNG");
+    assert_eq!((image.width(), image.height()), (5, 7));
+    let (c, b, _) = post(
+        &format!("{}/api/decode", server.url),
+        r#"{"z": [0.1, 0.2], "label": 1}"#,
+    );
+    refused(c, &b, 422, "not conditional");
+    fails(
+        &["serve", "--model", path(&f.root)],
+        "config.json is missing",
+    );
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Milliseconds of the `name` metric in a Server-Timing header.
+fn timing_of(header: &str, name: &str) -> Option<f64> {
+    header
+        .split(',')
+        .map(str::trim)
+        .find_map(|part| part.strip_prefix(name)?.strip_prefix(";dur=")?.parse().ok())
+}
+
+/// 50 clients decoding as fast as they can for three seconds, on the same two cores as the
+/// server: no request may fail. Prints the latency percentiles (the server's decode time, its
+/// queue, the client's round trip); the README quotes a run of this test.
+#[test]
+fn fifty_concurrent_clients() {
+    let server = Server::start(&[]);
+    let url = format!("{}/api/decode", server.url);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let clients: Vec<_> = (0..50)
+        .map(|c| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new()
+                    .timeout(Duration::from_secs(10))
+                    .build();
+                let mut round_trips = Vec::new();
+                let mut server_side = Vec::new();
+                let mut queued = Vec::new();
+                let mut errors = 0;
+                let mut i = 0u32;
+                while Instant::now() < deadline {
+                    let z = [
+                        ((c * 7 + i as usize) % 40) as f32 / 10.0 - 2.0,
+                        (i % 30) as f32 / 10.0 - 1.5,
+                    ];
+                    let body = json!({"z": z, "label": i % 10}).to_string();
+                    let started = Instant::now();
+                    match agent
+                        .post(&url)
+                        .set("Content-Type", "application/json")
+                        .send_string(&body)
+                    {
+                        Ok(r) if r.status() == 200 => {
+                            let header = r.header("server-timing").unwrap_or_default().to_string();
+                            let mut png = Vec::new();
+                            let read =
+                                std::io::Read::read_to_end(&mut r.into_reader(), &mut png).is_ok();
+                            round_trips.push(started.elapsed().as_secs_f64() * 1e3);
+                            match (timing_of(&header, "decode"), timing_of(&header, "queue")) {
+                                (Some(decode), Some(queue)) if read && !png.is_empty() => {
+                                    server_side.push(decode);
+                                    queued.push(queue);
+                                }
+                                _ => errors += 1,
+                            }
+                        }
+                        _ => errors += 1,
+                    }
+                    i += 1;
+                }
+                (round_trips, server_side, queued, errors)
+            })
+        })
+        .collect();
+    let mut round_trips = Vec::new();
+    let mut server_side = Vec::new();
+    let mut queued = Vec::new();
+    let mut errors = 0;
+    for client in clients {
+        let (r, s, q, e) = client.join().expect("client thread");
+        round_trips.extend(r);
+        server_side.extend(s);
+        queued.extend(q);
+        errors += e;
+    }
+    assert_eq!(errors, 0, "{errors} failed requests");
+    assert!(
+        round_trips.len() >= 50,
+        "only {} requests completed",
+        round_trips.len()
+    );
+    round_trips.sort_by(f64::total_cmp);
+    server_side.sort_by(f64::total_cmp);
+    queued.sort_by(f64::total_cmp);
+    eprintln!(
+        "load test: {} decodes by 50 clients in 3 s ({:.0}/s); server-side decode p50 {:.3} ms, p99 {:.3} ms; queue for a compute thread p50 {:.2} ms, p99 {:.2} ms; round trip p50 {:.2} ms, p99 {:.2} ms",
+        round_trips.len(),
+        round_trips.len() as f64 / 3.0,
+        percentile(&server_side, 0.5),
+        percentile(&server_side, 0.99),
+        percentile(&queued, 0.5),
+        percentile(&queued, 0.99),
+        percentile(&round_trips, 0.5),
+        percentile(&round_trips, 0.99),
+    );
+    assert!(server.interrupt(), "Ctrl-C did not stop the server cleanly");
+}
