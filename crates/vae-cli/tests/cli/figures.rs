@@ -182,3 +182,145 @@ fn latent_space_commands_reject_bad_input() {
     );
     fails(&["curves", "--model", path(&f.root)], "metrics.jsonl");
 }
+
+/// A folder of non-square RGB images goes through training and every picture command.
+#[test]
+fn rgb_folder_of_non_square_images() {
+    let f = fixture();
+    let images = f.root.join("colours");
+    for (class, rgb) in [("red", [220u8, 30, 30]), ("blue", [30u8, 30, 220])] {
+        let dir = images.join(class);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for i in 0..12u32 {
+            image::RgbImage::from_fn(12, 8, |x, _| {
+                image::Rgb([rgb[0], (x * 20 + i) as u8, rgb[2]])
+            })
+            .save(dir.join(format!("{i}.png")))
+            .expect("write PNG");
+        }
+    }
+    std::fs::write(images.join("red").join("corrupt.png"), b"not a png").expect("write");
+    let spec = format!("folder:{}", images.display());
+    let run = f.root.join("run");
+    let out = vae(&[
+        "train",
+        "--dataset",
+        &spec,
+        "--size",
+        "6x4",
+        "--epochs",
+        "2",
+        "--hidden",
+        "16",
+        "--latent",
+        "2",
+        "--batch-size",
+        "8",
+        "--out",
+        path(&run),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("corrupt.png"),
+        "the broken file is not reported: {stderr}"
+    );
+    assert!(stderr.contains("1 files skipped"), "{stderr}");
+    let config = std::fs::read_to_string(run.join("config.json")).expect("config");
+    assert!(
+        config.contains("\"likelihood\": \"gaussian\""),
+        "folders default to a Gaussian decoder: {config}"
+    );
+    assert!(config.contains("\"channels\": 3"));
+
+    let out_png = |name: &str| f.root.join(name);
+    let rgb = |name: &str| {
+        let img = image::open(out_png(name)).expect("png");
+        assert_eq!(img.color(), image::ColorType::Rgb8, "{name} is not RGB");
+        (img.width(), img.height())
+    };
+    // Tiles are 4 wide and 6 high (x scale), with 1-pixel separators.
+    ok(&[
+        "sample",
+        "--model",
+        path(&run),
+        "--n",
+        "6",
+        "--columns",
+        "3",
+        "--scale",
+        "2",
+        "--out",
+        path(&out_png("s.png")),
+    ]);
+    assert_eq!(rgb("s.png"), (3 * 8 + 4, 2 * 12 + 3));
+    ok(&[
+        "reconstruct",
+        "--model",
+        path(&run),
+        "--n",
+        "2",
+        "--columns",
+        "2",
+        "--scale",
+        "1",
+        "--out",
+        path(&out_png("r.png")),
+    ]);
+    assert_eq!(rgb("r.png"), (2 * 4 + 3, 2 * 6 + 3));
+    ok(&[
+        "manifold",
+        "--model",
+        path(&run),
+        "--grid",
+        "3",
+        "--out",
+        path(&out_png("m.png")),
+    ]);
+    assert_eq!(rgb("m.png"), (3 * 4 + 4, 3 * 6 + 4));
+    ok(&[
+        "interpolate",
+        "--model",
+        path(&run),
+        "--steps",
+        "3",
+        "--out",
+        path(&out_png("i.png")),
+    ]);
+    assert_eq!(rgb("i.png"), (5 * 4 + 6, 6 + 2));
+    ok(&[
+        "traverse",
+        "--model",
+        path(&run),
+        "--steps",
+        "2",
+        "--out",
+        path(&out_png("t.png")),
+    ]);
+    assert_eq!(rgb("t.png"), (2 * 4 + 3, 2 * 6 + 3));
+    ok(&[
+        "report",
+        "--model",
+        path(&run),
+        "--out",
+        path(&out_png("report.html")),
+    ]);
+    // The second run reads the decoded images from the cache.
+    let again = vae(&["eval", "--model", path(&run), "--iw-samples", "4"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("read from the cache"));
+
+    fails(
+        &["train", "--dataset", "mnist", "--size", "8x8"],
+        "--channels and --size apply to folder: data sets only",
+    );
+    fails(
+        &[
+            "train",
+            "--dataset",
+            &format!("folder:{}", f.root.join("nowhere").display()),
+            "--out",
+            path(&f.root.join("x")),
+        ],
+        "is not a directory",
+    );
+}

@@ -1,8 +1,9 @@
 //! Named data sets, where their files are looked for, and loading them into memory as bytes.
 
+use super::folder::{FolderOptions, FolderReport};
 use super::idx::read_idx;
 use super::split::Split;
-use crate::config::ImageShape;
+use crate::config::{Binarize, ImageShape, LikelihoodKind};
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -115,11 +116,14 @@ pub const NAMED: [&NamedDataset; 2] = [&MNIST, &FASHION_MNIST];
 /// `/usr/share/datasets/fashion-mnist/*.gz`.
 const SYSTEM_ROOTS: [&str; 1] = ["/usr/share/datasets"];
 
-/// What `--dataset` names: a known data set, or a directory of four IDX files (`idx:DIR`).
+/// What `--dataset` names: a known IDX data set, the Frey faces, a directory of four IDX files
+/// (`idx:DIR`), or a directory of images (`folder:DIR`).
 #[derive(Debug)]
 pub enum DatasetSpec {
     Named(&'static NamedDataset),
+    Frey,
     IdxDir(PathBuf),
+    Folder(PathBuf),
 }
 
 impl DatasetSpec {
@@ -127,15 +131,39 @@ impl DatasetSpec {
         if let Some(dir) = spec.strip_prefix("idx:") {
             return Ok(DatasetSpec::IdxDir(PathBuf::from(dir)));
         }
+        if let Some(dir) = spec.strip_prefix("folder:") {
+            return Ok(DatasetSpec::Folder(PathBuf::from(dir)));
+        }
+        if spec == super::frey::NAME {
+            return Ok(DatasetSpec::Frey);
+        }
         NAMED
             .iter()
             .find(|d| d.name == spec)
             .map(|d| DatasetSpec::Named(d))
             .ok_or_else(|| {
                 Error::InvalidArgument(format!(
-                    "unknown data set `{spec}`; known: mnist, fashion-mnist, or idx:DIR (a directory of the four IDX files)"
+                    "unknown data set `{spec}`; known: mnist, fashion-mnist, frey, idx:DIR (a directory of the four IDX files) or folder:DIR (PNG/JPEG images)"
                 ))
             })
+    }
+}
+
+impl DatasetSpec {
+    /// Grey-level photographs are continuous data: a Gaussian decoder on grey levels. Digits and
+    /// clothes are near-binary: a Bernoulli decoder on binarized pixels.
+    pub fn default_likelihood(&self) -> LikelihoodKind {
+        match self {
+            DatasetSpec::Named(_) | DatasetSpec::IdxDir(_) => LikelihoodKind::Bernoulli,
+            DatasetSpec::Frey | DatasetSpec::Folder(_) => LikelihoodKind::Gaussian,
+        }
+    }
+
+    pub fn default_binarize(&self) -> Binarize {
+        match self {
+            DatasetSpec::Named(_) | DatasetSpec::IdxDir(_) => Binarize::Dynamic,
+            DatasetSpec::Frey | DatasetSpec::Folder(_) => Binarize::None,
+        }
     }
 }
 
@@ -220,11 +248,23 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Loads a data set. Named data sets are checksum-verified; `idx:DIR` is read as it is.
-pub fn load(spec: &str, data_dir: Option<&Path>) -> Result<Dataset> {
+/// Loads a data set. Named data sets and Frey are checksum-verified; `idx:DIR` is read as it is;
+/// `folder:DIR` is decoded with `folder` options (and cached under the download root), and
+/// reports what it skipped.
+pub fn load(
+    spec: &str,
+    data_dir: Option<&Path>,
+    folder: &FolderOptions,
+) -> Result<(Dataset, Option<FolderReport>)> {
     match DatasetSpec::parse(spec)? {
-        DatasetSpec::Named(named) => load_named(named, data_dir),
-        DatasetSpec::IdxDir(dir) => load_idx_dir(spec, &dir),
+        DatasetSpec::Named(named) => Ok((load_named(named, data_dir)?, None)),
+        DatasetSpec::Frey => Ok((super::frey::load(data_dir)?, None)),
+        DatasetSpec::IdxDir(dir) => Ok((load_idx_dir(spec, &dir)?, None)),
+        DatasetSpec::Folder(dir) => {
+            let cache = download_root(data_dir).ok();
+            let (dataset, report) = super::folder::load(spec, &dir, folder, cache.as_deref())?;
+            Ok((dataset, Some(report)))
+        }
     }
 }
 

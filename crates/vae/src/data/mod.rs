@@ -3,6 +3,8 @@
 pub mod batches;
 pub mod datasets;
 pub mod fetch;
+pub mod folder;
+pub mod frey;
 pub mod idx;
 pub mod split;
 

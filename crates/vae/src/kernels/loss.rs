@@ -138,7 +138,8 @@ pub fn bernoulli_nll<T: Scalar>(
     );
 }
 
-/// Gaussian decoder: mean `m = sigmoid(l)`, per-pixel log-variance `max(log_var, floor)`:
+/// Gaussian decoder: mean `m = sigmoid(l)`, log-variance `max(log_var, floor)` per pixel, or one
+/// shared by all pixels when `log_var` has a single entry:
 /// `−log p(x | l) = ½ Σ_d [log 2π + log σ²_d + (x_d − m_d)² / σ²_d]`. With `grad`, writes the
 /// gradient of `scale · nll` with respect to the logits: `−scale (x − m) m (1 − m) / σ²`.
 pub fn gaussian_nll<T: Scalar>(
@@ -146,15 +147,17 @@ pub fn gaussian_nll<T: Scalar>(
     log_var: &[T],
     floor: T,
     targets: &[T],
+    cols: usize,
     nll: &mut [T],
     grad: Option<(&mut [T], T)>,
 ) {
-    let cols = log_var.len();
     let rows = logits.len() / cols;
     let target_rows = targets.len() / cols;
     let scale = grad.as_ref().map_or(T::one(), |g| g.1);
     let half = T::of(0.5);
-    let floored_sum: T = log_var.iter().map(|&v| v.max(floor)).sum();
+    let shared = log_var.len() == 1;
+    let floored = |d: usize| log_var[if shared { 0 } else { d }].max(floor);
+    let floored_sum: T = (0..cols).map(floored).sum();
     let constant = half * (T::of(LN_2PI) * T::of(cols as f64) + floored_sum);
     for_each_output_row(
         rows,
@@ -169,7 +172,7 @@ pub fn gaussian_nll<T: Scalar>(
             let mut sum = T::zero();
             for d in 0..cols {
                 let m = sigmoid(l_row[d]);
-                let precision = (-log_var[d].max(floor)).exp();
+                let precision = (-floored(d)).exp();
                 let residual = x_row[d] - m;
                 sum += residual * residual * precision;
                 if let Some(g) = grad.as_deref_mut() {
@@ -182,34 +185,47 @@ pub fn gaussian_nll<T: Scalar>(
 }
 
 /// `dst[d] += scale · ∂(Σ_r nll_r)/∂log σ²_d = scale · ½ Σ_r (1 − (x_d − m_d)² / σ²_d)` for the
-/// Gaussian decoder; zero where the floor holds the variance. Split by pixel, so the sum order does
-/// not depend on the thread count.
+/// Gaussian decoder, summed over all pixels into `dst[0]` when the variance is shared; zero where
+/// the floor holds the variance. Split by pixel, so the sum order does not depend on the thread
+/// count.
 pub fn gaussian_log_var_grad<T: Scalar>(
     logits: &[T],
     log_var: &[T],
     floor: T,
     targets: &[T],
+    cols: usize,
     scale: T,
     dst: &mut [T],
 ) {
-    let cols = log_var.len();
     let rows = logits.len() / cols;
     let target_rows = targets.len() / cols;
     let half = T::of(0.5);
-    dst.par_iter_mut()
-        .enumerate()
-        .with_min_len(64)
-        .for_each(|(d, out)| {
-            if log_var[d] < floor {
-                return;
-            }
-            let precision = (-log_var[d]).exp();
-            let mut sum = T::zero();
-            for r in 0..rows {
-                let m = sigmoid(logits[r * cols + d]);
-                let residual = targets[(r % target_rows) * cols + d] - m;
-                sum += T::one() - residual * residual * precision;
-            }
-            *out += scale * half * sum;
-        });
+    let shared = log_var.len() == 1;
+    let pixel = |d: usize| -> T {
+        let lv = log_var[if shared { 0 } else { d }];
+        if lv < floor {
+            return T::zero();
+        }
+        let precision = (-lv).exp();
+        let mut sum = T::zero();
+        for r in 0..rows {
+            let m = sigmoid(logits[r * cols + d]);
+            let residual = targets[(r % target_rows) * cols + d] - m;
+            sum += T::one() - residual * residual * precision;
+        }
+        scale * half * sum
+    };
+    if shared {
+        let per_pixel: Vec<T> = (0..cols)
+            .into_par_iter()
+            .with_min_len(64)
+            .map(pixel)
+            .collect();
+        dst[0] += per_pixel.into_iter().sum::<T>();
+    } else {
+        dst.par_iter_mut()
+            .enumerate()
+            .with_min_len(64)
+            .for_each(|(d, out)| *out += pixel(d));
+    }
 }

@@ -102,7 +102,15 @@ impl<T: Scalar> Vae<T> {
             &decoder_hidden,
             pixels,
             config.activation,
-            |b| Likelihood::new(b, config.likelihood, pixels, config.min_log_var),
+            |b| {
+                Likelihood::new(
+                    b,
+                    config.likelihood,
+                    config.gaussian_variance,
+                    pixels,
+                    config.min_log_var,
+                )
+            },
         );
         Ok(Vae {
             config: config.clone(),
@@ -230,7 +238,7 @@ impl<T: Scalar> Vae<T> {
             .nll(values, logits, x, pixels, nll, Some((d_logits, scale)));
         decoder
             .likelihood
-            .backward_params(values, grads, logits, x, scale);
+            .backward_params(values, grads, logits, x, pixels, scale);
         let reconstruction = nll.iter().map(|v| v.as_f64()).sum::<f64>() / samples as f64;
         let kl_sum = kl.iter().map(|v| v.as_f64()).sum();
 

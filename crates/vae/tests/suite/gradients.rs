@@ -174,7 +174,7 @@ fn gaussian_loss() {
     let log_var = vec![-1.0, 0.5, -5.0, -2.0, 1.0];
     let loss = |l: &[f64], lv: &[f64]| -> f64 {
         let mut nll = vec![0.0; rows];
-        gaussian_nll(l, lv, floor, &targets, &mut nll, None);
+        gaussian_nll(l, lv, floor, &targets, cols, &mut nll, None);
         nll.iter().sum::<f64>() * 0.5
     };
     let mut nll = vec![0.0; rows];
@@ -184,11 +184,20 @@ fn gaussian_loss() {
         &log_var,
         floor,
         &targets,
+        cols,
         &mut nll,
         Some((&mut grad, 0.5)),
     );
     let mut d_log_var = vec![0.0; cols];
-    gaussian_log_var_grad(&logits, &log_var, floor, &targets, 0.5, &mut d_log_var);
+    gaussian_log_var_grad(
+        &logits,
+        &log_var,
+        floor,
+        &targets,
+        cols,
+        0.5,
+        &mut d_log_var,
+    );
     check(
         "gaussian dlogits",
         &mut |l| loss(l, &log_var),
@@ -213,6 +222,36 @@ fn gaussian_loss() {
         })
         .sum();
     assert!((nll[0] - direct).abs() < 1e-12, "{} vs {direct}", nll[0]);
+
+    // One log-variance shared by every pixel: its gradient is the sum over pixels.
+    let shared = vec![-1.5];
+    let mut d_shared = vec![0.0];
+    gaussian_log_var_grad(&logits, &shared, floor, &targets, cols, 0.5, &mut d_shared);
+    check(
+        "gaussian shared dlog_var",
+        &mut |lv| loss(&logits, lv),
+        &shared,
+        &d_shared,
+        &[0],
+    );
+    let mut nll_shared = vec![0.0; rows];
+    let mut grad_shared = vec![0.0; rows * cols];
+    gaussian_nll(
+        &logits,
+        &shared,
+        floor,
+        &targets,
+        cols,
+        &mut nll_shared,
+        Some((&mut grad_shared, 0.5)),
+    );
+    check(
+        "gaussian shared dlogits",
+        &mut |l| loss(l, &shared),
+        &logits,
+        &grad_shared,
+        &all(logits.len()),
+    );
 }
 
 #[test]
@@ -256,6 +295,7 @@ fn model_config(activation: Activation, likelihood: LikelihoodKind, classes: usi
         classes,
         activation,
         likelihood,
+        gaussian_variance: vae::GaussianVariance::Pixel,
         min_log_var: -4.0,
     }
 }

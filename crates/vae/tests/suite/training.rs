@@ -16,6 +16,7 @@ fn run_config(epochs: usize) -> RunConfig {
     RunConfig {
         format: RunConfig::FORMAT,
         dataset: "synthetic".into(),
+        folder: Default::default(),
         model: ModelConfig {
             image: data.shape,
             hidden: vec![12],
