@@ -7,7 +7,7 @@ use crate::cli::{
 };
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use vae::checkpoint::{self, atomic_write, METRICS_FILE};
 use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
@@ -19,6 +19,9 @@ use vae::{
     Activation, Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, Objective,
     Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Vae,
 };
+
+/// The longest stretch of training a crash can lose.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
 
 /// A run ready to train: where it stands and where it writes.
 struct Run {
@@ -83,6 +86,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
     );
     let mut epoch_started = Instant::now();
+    let mut last_save: Option<Instant> = None;
     let Run {
         config,
         model,
@@ -116,8 +120,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 }
                 print_epoch(report, train_config.epochs);
                 metrics.push(EpochMetrics::from(report));
-                atomic_write(&dir.join(METRICS_FILE), to_jsonl(metrics).as_bytes())?;
-                checkpoint::save(dir, config, model, optimizer, report.epoch)
+                // Checkpoint after the last epoch, and before it at most every CHECKPOINT_EVERY:
+                // thousands of sub-second epochs (Frey) would otherwise spend their time in fsync.
+                let last = report.epoch == train_config.epochs;
+                if last || last_save.is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY) {
+                    atomic_write(&dir.join(METRICS_FILE), to_jsonl(metrics).as_bytes())?;
+                    checkpoint::save(dir, config, model, optimizer, report.epoch)?;
+                    last_save = Some(Instant::now());
+                }
+                Ok(())
             },
         )
     })
