@@ -32,7 +32,7 @@ impl Default for GridLayout {
 /// Tiles `images` (`[n, height, width, channels]`, values in [0, 1]) row by row.
 pub fn tile(images: &[f32], shape: ImageShape, layout: GridLayout) -> Result<DynamicImage> {
     let per_image = shape.len();
-    if per_image == 0 || images.len() % per_image != 0 || images.is_empty() {
+    if per_image == 0 || !images.len().is_multiple_of(per_image) || images.is_empty() {
         return Err(Error::shape(
             "images to tile",
             format!("a multiple of {per_image}"),
