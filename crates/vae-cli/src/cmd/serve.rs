@@ -12,8 +12,9 @@ use super::common::open_model;
 use crate::cli::ServeArgs;
 use anyhow::{Context, Result};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -132,7 +133,26 @@ fn router(state: Shared) -> Router {
         .route("/api/manifold", get(manifold))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such page or endpoint") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(refuse_announced_oversize))
         .with_state(state)
+}
+
+/// Refuses a body whose announced length is over the limit before reading any of it. (The body
+/// limit alone reads 256 KiB before it answers, while the client is still sending.)
+async fn refuse_announced_oversize(request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match announced {
+        Some(length) if length > BODY_LIMIT as u64 => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body of {length} bytes is over the length limit of {BODY_LIMIT}"),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 /// A 4xx (or 500) answer with a JSON body `{"error": message}`.
@@ -216,6 +236,16 @@ thread_local! {
     static WORKSPACE: RefCell<VaeWorkspace<f32>> = RefCell::new(VaeWorkspace::default());
 }
 
+/// Runs `work` with this thread's workspace. The workspace is taken out for the duration, not
+/// borrowed: a large decode runs parallel loops, and while it waits for them rayon may run another
+/// request's job on this same thread, which then simply starts from an empty workspace.
+fn with_workspace<T>(work: impl FnOnce(&mut VaeWorkspace<f32>) -> T) -> T {
+    let mut workspace = WORKSPACE.take();
+    let result = work(&mut workspace);
+    WORKSPACE.set(workspace);
+    result
+}
+
 /// Runs model work on the rayon pool (one thread per core), off the reactor threads. A fixed
 /// pool, unlike tokio's growing blocking pool, keeps 50 concurrent requests from becoming 50
 /// threads fighting over two cores: the queue is FIFO and the tail latency stays short.
@@ -239,7 +269,14 @@ async fn timed<T: Send + 'static>(
     let submitted = Instant::now();
     rayon::spawn_fifo(move || {
         let started = Instant::now();
-        let result = work();
+        // A panic would abort the whole server from inside rayon; answer 500 instead.
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|_| {
+                Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the request failed inside the model",
+                ))
+            });
         let timing = Timing {
             queued: started - submitted,
             working: started.elapsed(),
@@ -290,7 +327,7 @@ async fn decode(
     let labels = label_for(&s, request.label)?;
     let shared = s.clone();
     let (png, timing) = timed(move || {
-        WORKSPACE.with_borrow_mut(|ws| {
+        with_workspace(|ws| {
             let mut out = Vec::new();
             shared
                 .model
@@ -354,7 +391,7 @@ async fn encode(
     };
     let shared = s.clone();
     blocking(move || {
-        WORKSPACE.with_borrow_mut(|ws| {
+        with_workspace(|ws| {
             let model = &shared.model;
             let bad = |e: vae::Error| ApiError::bad(e.to_string());
             let (labels, scores) = if guess {
@@ -444,8 +481,7 @@ async fn manifold(
         let z = manifold_points(grid, 2, (0, 1)).map_err(|e| ApiError::bad(e.to_string()))?;
         let labels = label.first().map_or(Vec::new(), |&l| vec![l; grid * grid]);
         let mut images = Vec::new();
-        WORKSPACE
-            .with_borrow_mut(|ws| model.decode(ws, &z, &labels, grid * grid, &mut images))
+        with_workspace(|ws| model.decode(ws, &z, &labels, grid * grid, &mut images))
             .map_err(internal)?;
         let image = tile(
             &images,

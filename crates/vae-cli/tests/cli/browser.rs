@@ -55,12 +55,17 @@ fn decoded_version(browser: &Browser) -> u64 {
         .unwrap_or(0)
 }
 
-/// Waits until a decode newer than `version` is shown.
+/// Waits until a decode newer than `version` is shown and no other decode is on its way.
 fn wait_for_decode_after(browser: &Browser, version: u64) {
     browser.wait_for(
-        &format!("Number(document.getElementById('decoded').dataset.version) > {version} && document.getElementById('decoded').complete && document.getElementById('decoded').naturalWidth > 0"),
-        20,
+        &format!("Number(document.getElementById('decoded').dataset.version) > {version} && document.getElementById('decoded').complete && document.getElementById('decoded').naturalWidth > 0 && !state.inFlight && !state.pending"),
+        30,
     );
+}
+
+/// Waits until the page has no decode in flight or queued.
+fn wait_until_idle(browser: &Browser) {
+    browser.wait_for("!state.inFlight && !state.pending", 30);
 }
 
 #[test]
@@ -96,12 +101,13 @@ fn explorer_drag_draw_and_switch_labels() {
     ]));
     browser.wait_for(
         "document.getElementById('encoding').textContent.startsWith('mean of q(z|x)')",
-        20,
+        30,
     );
     browser.wait_for(
         "document.getElementById('reconstruction').naturalWidth > 0",
-        20,
+        30,
     );
+    wait_until_idle(&browser);
     let slider = browser.execute(
         "return parseFloat(document.querySelector('input.z[data-dim=\"0\"]').value);",
         json!([]),
