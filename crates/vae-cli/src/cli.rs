@@ -40,6 +40,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve the interactive latent-space explorer (Digit Fantasies) and its JSON API.
     Serve(ServeArgs),
+    /// Measure this machine's fp32 matrix-product peak with the kernels training uses (the
+    /// reference bench/compare.sh reports achieved throughput against).
+    Bench(BenchArgs),
     /// Download or list data sets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -365,6 +368,19 @@ pub struct ServeArgs {
     /// Port to listen on (0: any free port, printed at start)
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Side of the square matrices multiplied
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    /// Products timed (the median is reported)
+    #[arg(long, default_value_t = 20)]
+    pub repeats: usize,
+    /// Worker threads [default: all cores]
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -100,6 +100,20 @@ impl Default for ModelConfig {
 }
 
 impl ModelConfig {
+    /// Floating-point operations of one image's forward pass through the matrix products
+    /// (2 per multiply-add), encoder and decoder: the unit the benchmarks count in.
+    pub fn forward_flops_per_image(&self) -> f64 {
+        let mut widths = vec![self.image.len() + self.classes];
+        widths.extend(&self.hidden);
+        let mut encoder: f64 = widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum();
+        encoder += (widths[widths.len() - 1] * 2 * self.latent) as f64;
+        let mut decoder_widths = vec![self.latent + self.classes];
+        decoder_widths.extend(self.hidden.iter().rev());
+        decoder_widths.push(self.image.len());
+        let decoder: f64 = decoder_widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum();
+        2.0 * (encoder + decoder)
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.image.is_empty() {
             return Err(Error::Config(format!(
@@ -256,5 +270,16 @@ impl RunConfig {
         }
         self.model.validate()?;
         self.train.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forward_flops_of_the_default_model() {
+        // 784-400-(20+20) encoder, 20-400-784 decoder: 2 * (313600 + 16000 + 8000 + 313600).
+        assert_eq!(ModelConfig::default().forward_flops_per_image(), 1_302_400.0);
     }
 }

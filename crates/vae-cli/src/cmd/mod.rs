@@ -1,5 +1,6 @@
 //! One file per subcommand; `common` holds what several of them share.
 
+mod bench;
 mod common;
 mod curves;
 mod data;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Curves(args) => curves::run(args),
         Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Data(command) => data::run(command),
     }
 }
