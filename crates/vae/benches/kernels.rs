@@ -29,24 +29,53 @@ fn linear(c: &mut Criterion) {
     let dy = random(BATCH * 400, 3);
     let mut y = vec![0f32; BATCH * 400];
     let mut dx = vec![0f32; BATCH * 784];
-    c.bench_function("linear 784->400 forward, batch 128 (bias + relu fused)", |b| {
-        b.iter(|| layer.forward(params.values(), black_box(&x), BATCH, Activation::Relu, &mut y).unwrap())
-    });
-    c.bench_function("linear 784->400 backward with input gradient, batch 128", |b| {
-        b.iter(|| {
-            let (values, grads) = params.split_mut();
-            layer.backward(values, grads, black_box(&x), &dy, BATCH, Some(&mut dx)).unwrap()
-        })
-    });
+    c.bench_function(
+        "linear 784->400 forward, batch 128 (bias + relu fused)",
+        |b| {
+            b.iter(|| {
+                layer
+                    .forward(
+                        params.values(),
+                        black_box(&x),
+                        BATCH,
+                        Activation::Relu,
+                        &mut y,
+                    )
+                    .unwrap()
+            })
+        },
+    );
+    c.bench_function(
+        "linear 784->400 backward with input gradient, batch 128",
+        |b| {
+            b.iter(|| {
+                let (values, grads) = params.split_mut();
+                layer
+                    .backward(values, grads, black_box(&x), &dy, BATCH, Some(&mut dx))
+                    .unwrap()
+            })
+        },
+    );
 }
 
 fn loss(c: &mut Criterion) {
     let logits = random(BATCH * 784, 4);
-    let targets: Vec<f32> = random(BATCH * 784, 5).iter().map(|v| (*v > 0.0) as u8 as f32).collect();
+    let targets: Vec<f32> = random(BATCH * 784, 5)
+        .iter()
+        .map(|v| (*v > 0.0) as u8 as f32)
+        .collect();
     let mut nll = vec![0f32; BATCH];
     let mut grad = vec![0f32; BATCH * 784];
     c.bench_function("Bernoulli loss and gradient, 128 x 784", |b| {
-        b.iter(|| bernoulli_nll(black_box(&logits), &targets, 784, &mut nll, Some((&mut grad, 1.0))))
+        b.iter(|| {
+            bernoulli_nll(
+                black_box(&logits),
+                &targets,
+                784,
+                &mut nll,
+                Some((&mut grad, 1.0)),
+            )
+        })
     });
 }
 
@@ -55,27 +84,45 @@ fn adam(c: &mut Criterion) {
     let mut params = random(n, 6);
     let grads = random(n, 7);
     let mut optimizer = Optimizer::new(OptimizerConfig::default_for(OptimizerKind::Adam), n);
-    c.bench_function("Adam step, 652,824 parameters", |b| b.iter(|| optimizer.step(&mut params, black_box(&grads)).unwrap()));
+    c.bench_function("Adam step, 652,824 parameters", |b| {
+        b.iter(|| optimizer.step(&mut params, black_box(&grads)).unwrap())
+    });
 }
 
 fn model(c: &mut Criterion) {
     let config = ModelConfig::default();
     let mut vae = Vae::<f32>::new(&config, 0).unwrap();
-    let x: Vec<f32> = random(BATCH * 784, 8).iter().map(|v| (*v > 0.0) as u8 as f32).collect();
-    let batch = Batch { x: &x, labels: &[], rows: BATCH };
+    let x: Vec<f32> = random(BATCH * 784, 8)
+        .iter()
+        .map(|v| (*v > 0.0) as u8 as f32)
+        .collect();
+    let batch = Batch {
+        x: &x,
+        labels: &[],
+        rows: BATCH,
+    };
     let mut ws = VaeWorkspace::default();
     let mut rng = stream(9, Purpose::Noise, &[]);
-    c.bench_function("VAE loss and gradient, batch 128 (one training step without the update)", |b| {
-        b.iter(|| {
-            vae.parameters_mut().zero_grads();
-            vae.loss_and_grad(&mut ws, &batch, 1, &mut rng).unwrap()
-        })
-    });
+    c.bench_function(
+        "VAE loss and gradient, batch 128 (one training step without the update)",
+        |b| {
+            b.iter(|| {
+                vae.parameters_mut().zero_grads();
+                vae.loss_and_grad(&mut ws, &batch, 1, &mut rng).unwrap()
+            })
+        },
+    );
     let z = random(config.latent, 10);
     let mut image = Vec::new();
-    c.bench_function("decode one latent vector to an image (the explorer's path)", |b| {
-        b.iter(|| vae.decode(&mut ws, black_box(&z), &[], 1, &mut image).unwrap())
-    });
+    c.bench_function(
+        "decode one latent vector to an image (the explorer's path)",
+        |b| {
+            b.iter(|| {
+                vae.decode(&mut ws, black_box(&z), &[], 1, &mut image)
+                    .unwrap()
+            })
+        },
+    );
 }
 
 criterion_group!(benches, linear, loss, adam, model);

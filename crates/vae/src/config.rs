@@ -110,7 +110,10 @@ impl ModelConfig {
         let mut decoder_widths = vec![self.latent + self.classes];
         decoder_widths.extend(self.hidden.iter().rev());
         decoder_widths.push(self.image.len());
-        let decoder: f64 = decoder_widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum();
+        let decoder: f64 = decoder_widths
+            .windows(2)
+            .map(|w| (w[0] * w[1]) as f64)
+            .sum();
         2.0 * (encoder + decoder)
     }
 
@@ -280,6 +283,9 @@ mod tests {
     #[test]
     fn forward_flops_of_the_default_model() {
         // 784-400-(20+20) encoder, 20-400-784 decoder: 2 * (313600 + 16000 + 8000 + 313600).
-        assert_eq!(ModelConfig::default().forward_flops_per_image(), 1_302_400.0);
+        assert_eq!(
+            ModelConfig::default().forward_flops_per_image(),
+            1_302_400.0
+        );
     }
 }

@@ -4,11 +4,12 @@
 use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
 use crate::kernels::rng::{stream, Purpose};
+use crate::model::vae::SCORE_ROWS;
 use crate::model::{ImageScore, Vae, VaeWorkspace};
 use serde::{Deserialize, Serialize};
 
-/// Decoder outputs held at once: K samples × images per chunk × pixels stays below this.
-const VALUES_PER_CHUNK: usize = 16 << 20;
+/// Images encoded together; their K samples are decoded in blocks of `SCORE_ROWS` rows.
+const MIN_IMAGES_PER_CHUNK: usize = 16;
 const MAX_IMAGES_PER_CHUNK: usize = 500;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -45,8 +46,7 @@ pub fn evaluate(
             "nothing to evaluate: the split is empty".into(),
         ));
     }
-    let images_per_chunk =
-        (VALUES_PER_CHUNK / (k * model.pixels()).max(1)).clamp(1, MAX_IMAGES_PER_CHUNK);
+    let images_per_chunk = (SCORE_ROWS / k).clamp(MIN_IMAGES_PER_CHUNK, MAX_IMAGES_PER_CHUNK);
     let mut workspace = VaeWorkspace::default();
     let mut loader = BatchLoader::default();
     let mut scores: Vec<ImageScore> = Vec::with_capacity(split.len());

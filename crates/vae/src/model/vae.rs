@@ -14,6 +14,9 @@ use crate::nn::{MlpBuffers, ParamBuilder, Parameters};
 use crate::objective::{importance_weighted_log_likelihood, LossTerms, Objective};
 use crate::scalar::Scalar;
 
+/// Decoder rows per product when scoring with many importance samples.
+pub const SCORE_ROWS: usize = 2048;
+
 #[derive(Clone, Debug)]
 pub struct Vae<T> {
     config: ModelConfig,
@@ -305,35 +308,61 @@ impl<T: Scalar> Vae<T> {
         }
         let values = self.params.values();
         let (latent, pixels, classes) = (self.latent(), self.pixels(), self.classes());
-        let n = k * rows;
-        encode_and_sample(&self.encoder, values, classes, ws, x, labels, rows, k, rng)?;
-        let q = DiagonalGaussian::new(ws.encoder.output(), latent);
-        ws.log_posterior.resize(n, T::zero());
-        q.log_prob_of_noise(&ws.eps, &mut ws.log_posterior);
-        ws.log_prior.resize(n, T::zero());
-        standard_normal_log_prob(&ws.z, latent, &mut ws.log_prior);
-
-        let decoder_in = with_one_hot(&ws.z, latent, labels, classes, &mut ws.decoder_input);
-        self.decoder
-            .forward(values, decoder_in, n, &mut ws.decoder)?;
-        ws.nll.resize(n, T::zero());
-        let logits = ws.decoder.output();
-        self.decoder
-            .likelihood
-            .nll(values, logits, x, pixels, &mut ws.nll, None);
-
-        ws.log_weights.resize(k, T::zero());
-        for r in 0..rows {
-            let mut reconstruction = 0.0;
-            for s in 0..k {
-                let i = s * rows + r;
-                reconstruction += ws.nll[i].as_f64();
-                ws.log_weights[s] = -ws.nll[i] + ws.log_prior[i] - ws.log_posterior[i];
+        let VaeWorkspace {
+            encoder,
+            decoder,
+            encoder_input,
+            decoder_input,
+            eps,
+            z,
+            nll,
+            log_prior,
+            log_posterior,
+            kl,
+            log_weights,
+            ..
+        } = ws;
+        let input = with_one_hot(x, pixels, labels, classes, encoder_input);
+        let q = self.encoder.forward(values, input, rows, encoder)?;
+        kl.resize(rows, T::zero());
+        q.kl_to_standard_normal(kl);
+        // The K samples go through the decoder in blocks of about SCORE_ROWS rows: enough for
+        // efficient products, few enough that the decoder's buffers stay in cache.
+        let block = (SCORE_ROWS / rows).clamp(1, k);
+        log_weights.resize(rows * k, T::zero());
+        let mut reconstruction = vec![0f64; rows];
+        for first in (0..k).step_by(block) {
+            let samples = block.min(k - first);
+            let n = samples * rows;
+            eps.resize(n * latent, T::zero());
+            fill_standard_normal(rng, eps);
+            z.resize(n * latent, T::zero());
+            q.rsample(eps, z);
+            log_posterior.resize(n, T::zero());
+            q.log_prob_of_noise(eps, log_posterior);
+            log_prior.resize(n, T::zero());
+            standard_normal_log_prob(z, latent, log_prior);
+            let decoder_in = with_one_hot(z, latent, labels, classes, decoder_input);
+            self.decoder.forward(values, decoder_in, n, decoder)?;
+            nll.resize(n, T::zero());
+            self.decoder
+                .likelihood
+                .nll(values, decoder.output(), x, pixels, nll, None);
+            // Sample-major rows: row i is sample first + i / rows of image i % rows.
+            for i in 0..n {
+                let (r, s) = (i % rows, first + i / rows);
+                reconstruction[r] += nll[i].as_f64();
+                log_weights[r * k + s] = -nll[i] + log_prior[i] - log_posterior[i];
             }
+        }
+        for r in 0..rows {
             out.push(ImageScore {
-                reconstruction: reconstruction / k as f64,
-                kl: ws.kl[r].as_f64(),
-                log_likelihood: importance_weighted_log_likelihood(&ws.log_weights).as_f64(),
+                reconstruction: reconstruction[r] / k as f64,
+                kl: kl[r].as_f64(),
+                log_likelihood: importance_weighted_log_likelihood(
+                    &log_weights[r * k..(r + 1) * k],
+                )
+                .as_f64(),
             });
         }
         Ok(())
