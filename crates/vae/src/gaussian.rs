@@ -21,6 +21,11 @@ impl<'a, T: Scalar> DiagonalGaussian<'a, T> {
         DiagonalGaussian { params, dim }
     }
 
+    /// The rows `[mean | log_var]` as one slice.
+    pub fn params(&self) -> &'a [T] {
+        self.params
+    }
+
     pub fn rows(&self) -> usize {
         self.params.len() / (2 * self.dim)
     }

@@ -368,6 +368,26 @@ impl<T: Scalar> Vae<T> {
         Ok(())
     }
 
+    /// q(z | x) (q(z | x, y) when conditional) for `x [rows, pixels]`, held in `ws`.
+    fn posterior<'w>(
+        &self,
+        ws: &'w mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+    ) -> Result<DiagonalGaussian<'w, T>> {
+        self.check_batch(x, labels, rows)?;
+        let input = with_one_hot(
+            x,
+            self.pixels(),
+            labels,
+            self.classes(),
+            &mut ws.encoder_input,
+        );
+        self.encoder
+            .forward(self.params.values(), input, rows, &mut ws.encoder)
+    }
+
     /// q(z | x) for `x [rows, pixels]`: `[rows, 2 latent]` into `out`, each row the means then the
     /// log-variances.
     pub fn encode(
@@ -378,18 +398,9 @@ impl<T: Scalar> Vae<T> {
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
-        self.check_batch(x, labels, rows)?;
-        let input = with_one_hot(
-            x,
-            self.pixels(),
-            labels,
-            self.classes(),
-            &mut ws.encoder_input,
-        );
-        self.encoder
-            .forward(self.params.values(), input, rows, &mut ws.encoder)?;
+        let q = self.posterior(ws, x, labels, rows)?;
         out.clear();
-        out.extend_from_slice(ws.encoder.output());
+        out.extend_from_slice(q.params());
         Ok(())
     }
 
@@ -403,17 +414,7 @@ impl<T: Scalar> Vae<T> {
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
-        self.check_batch(x, labels, rows)?;
-        let input = with_one_hot(
-            x,
-            self.pixels(),
-            labels,
-            self.classes(),
-            &mut ws.encoder_input,
-        );
-        let q = self
-            .encoder
-            .forward(self.params.values(), input, rows, &mut ws.encoder)?;
+        let q = self.posterior(ws, x, labels, rows)?;
         out.resize(rows * self.latent(), T::zero());
         q.means_into(out);
         Ok(())
