@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use vae::data::datasets::{download_root, missing_files};
 use vae::data::fetch::fetch;
 use vae::data::folder::FolderOptions;
-use vae::data::{frey, Dataset, DatasetSpec};
+use vae::data::{frey, Dataset, DatasetSpec, Split};
 use vae::render::save_png;
 use vae::{ImageShape, RunConfig, Vae};
 
@@ -95,6 +95,13 @@ pub fn dataset_for_model(args: &DataArgs, config: &RunConfig) -> Result<Dataset>
     let dataset = load_dataset(spec, args.data_dir.as_deref(), &config.folder)?;
     check_shape(&dataset, config.model.image)?;
     Ok(dataset)
+}
+
+/// The model's test split as it is scored (binarized as in training), with the class names.
+pub fn test_split_for_model(args: &DataArgs, config: &RunConfig) -> Result<(Split, Vec<String>)> {
+    let dataset = dataset_for_model(args, config)?;
+    let test = vae::train::evaluation_split(dataset.test, config.train.binarize);
+    Ok((test, dataset.class_names))
 }
 
 pub fn check_shape(dataset: &Dataset, expected: ImageShape) -> Result<()> {

@@ -1,16 +1,14 @@
 //! `vae interpolate`: decode the path between the encodings of two test images.
 
-use super::common::{dataset_for_model, open_model, save_figure};
+use super::common::{open_model, save_figure, test_split_for_model};
 use super::figures;
 use crate::cli::{InterpolateArgs, PathArg};
 use anyhow::Result;
 use vae::latent::Path;
-use vae::train::evaluation_split;
 
 pub fn run(args: InterpolateArgs) -> Result<()> {
     let (config, model, _) = open_model(&args.model)?;
-    let dataset = dataset_for_model(&args.data, &config)?;
-    let test = evaluation_split(dataset.test, config.train.binarize);
+    let (test, _) = test_split_for_model(&args.data, &config)?;
     let path = match args.path {
         PathArg::Linear => Path::Linear,
         PathArg::Slerp => Path::Slerp,

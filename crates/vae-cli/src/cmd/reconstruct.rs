@@ -1,19 +1,17 @@
 //! `vae reconstruct`: test images above their reconstructions through the encoder's mean.
 
-use super::common::{dataset_for_model, open_model, save_figure};
+use super::common::{open_model, save_figure, test_split_for_model};
 use super::figures;
 use crate::cli::ReconstructArgs;
 use anyhow::{bail, Result};
 use vae::kernels::rng::{permutation, stream, Purpose};
-use vae::train::evaluation_split;
 
 pub fn run(args: ReconstructArgs) -> Result<()> {
     if args.n == 0 {
         bail!("--n must be at least 1");
     }
     let (config, model, _) = open_model(&args.model)?;
-    let dataset = dataset_for_model(&args.data, &config)?;
-    let test = evaluation_split(dataset.test, config.train.binarize);
+    let (test, _) = test_split_for_model(&args.data, &config)?;
     if args.n > test.len() {
         bail!("--n {} is more than the {} test images", args.n, test.len());
     }

@@ -1,6 +1,6 @@
 //! `vae report` (and the end of `vae train`): report.html with every figure embedded.
 
-use super::common::{dataset_for_model, open_model};
+use super::common::{open_model, test_split_for_model};
 use super::figures::{self, Projection};
 use crate::cli::ReportArgs;
 use anyhow::{Context, Result};
@@ -19,8 +19,7 @@ pub const EVALUATION_FILE: &str = "eval.json";
 
 pub fn run(args: ReportArgs) -> Result<()> {
     let (config, model, epoch) = open_model(&args.model)?;
-    let dataset = dataset_for_model(&args.data, &config)?;
-    let test = vae::train::evaluation_split(dataset.test, config.train.binarize);
+    let (test, class_names) = test_split_for_model(&args.data, &config)?;
     let out = args
         .out
         .clone()
@@ -32,7 +31,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         &model,
         epoch,
         &test,
-        &dataset.class_names,
+        &class_names,
     )?;
     println!("wrote {}", out.display());
     Ok(())

@@ -1,10 +1,9 @@
 //! `vae scatter`: the test set's encoder means in 2-D, coloured by label.
 
-use super::common::{dataset_for_model, open_model, save_figure};
+use super::common::{open_model, save_figure, test_split_for_model};
 use super::figures::{self, Projection};
 use crate::cli::{ProjectArg, ScatterArgs};
 use anyhow::{bail, Result};
-use vae::train::evaluation_split;
 
 pub fn run(args: ScatterArgs) -> Result<()> {
     let (config, model, _) = open_model(&args.model)?;
@@ -25,10 +24,9 @@ pub fn run(args: ScatterArgs) -> Result<()> {
     if args.limit == Some(0) {
         bail!("--limit must be at least 1");
     }
-    let dataset = dataset_for_model(&args.data, &config)?;
-    let test = evaluation_split(dataset.test, config.train.binarize);
+    let (test, class_names) = test_split_for_model(&args.data, &config)?;
     let limit = args.limit.unwrap_or(test.len());
-    let image = figures::scatter(&model, &test, limit, &dataset.class_names, projection)?;
+    let image = figures::scatter(&model, &test, limit, &class_names, projection)?;
     let path = save_figure(
         &image.into(),
         args.out.as_deref(),

@@ -1,15 +1,13 @@
 //! `vae traverse`: one row per latent dimension, swept around the encoding of one test image.
 
-use super::common::{dataset_for_model, open_model, save_figure};
+use super::common::{open_model, save_figure, test_split_for_model};
 use super::figures;
 use crate::cli::TraverseArgs;
 use anyhow::Result;
-use vae::train::evaluation_split;
 
 pub fn run(args: TraverseArgs) -> Result<()> {
     let (config, model, _) = open_model(&args.model)?;
-    let dataset = dataset_for_model(&args.data, &config)?;
-    let test = evaluation_split(dataset.test, config.train.binarize);
+    let (test, _) = test_split_for_model(&args.data, &config)?;
     let image = figures::traversal(
         &model,
         &test,
