@@ -96,11 +96,7 @@ fn model(c: &mut Criterion) {
         .iter()
         .map(|v| (*v > 0.0) as u8 as f32)
         .collect();
-    let batch = Batch {
-        x: &x,
-        labels: &[],
-        rows: BATCH,
-    };
+    let batch = Batch::new(&x, &[], BATCH);
     let mut ws = VaeWorkspace::default();
     let mut rng = stream(9, Purpose::Noise, &[]);
     c.bench_function(

@@ -57,9 +57,24 @@ pub enum GaussianVariance {
     Image,
 }
 
+/// Which member of the family: the VAE (conditional when `classes > 0`), the plain autoencoder
+/// with the same networks, or the semi-supervised M2 of Kingma, Rezende, Mohamed & Welling 2014.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    #[default]
+    Vae,
+    /// Deterministic code z = f(x), reconstruction loss only: no noise, no KL.
+    Ae,
+    /// Classifier q(y | x), encoder q(z | x, y), decoder p(x | y, z); learns from few labels.
+    M2,
+}
+
 /// The model's architecture.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
+    #[serde(default)]
+    pub kind: ModelKind,
     pub image: ImageShape,
     /// Hidden widths of the encoder; the decoder mirrors them.
     pub hidden: Vec<usize>,
@@ -68,6 +83,9 @@ pub struct ModelConfig {
     /// encoder and decoder); 0 for an unconditional one.
     #[serde(default)]
     pub classes: usize,
+    /// Hidden widths of M2's classifier q(y | x).
+    #[serde(default)]
+    pub classifier_hidden: Vec<usize>,
     pub activation: Activation,
     pub likelihood: LikelihoodKind,
     /// Per-pixel or per-image log-variance, for the Gaussian likelihood.
@@ -87,10 +105,12 @@ impl Default for ModelConfig {
     /// The pytorch/examples VAE: 784-400-20, ReLU, Bernoulli decoder.
     fn default() -> Self {
         ModelConfig {
+            kind: ModelKind::Vae,
             image: ImageShape::MNIST,
             hidden: vec![400],
             latent: 20,
             classes: 0,
+            classifier_hidden: Vec::new(),
             activation: Activation::Relu,
             likelihood: LikelihoodKind::Bernoulli,
             gaussian_variance: GaussianVariance::Pixel,
@@ -134,6 +154,29 @@ impl ModelConfig {
             return Err(Error::Config(format!(
                 "a conditional model needs 2 to 256 classes, not {}",
                 self.classes
+            )));
+        }
+        match self.kind {
+            ModelKind::Ae if self.classes > 0 => {
+                return Err(Error::Config(
+                    "the plain autoencoder is unconditional: classes must be 0".into(),
+                ))
+            }
+            ModelKind::M2 if self.classes == 0 => {
+                return Err(Error::Config(
+                    "the M2 model needs labelled classes (classes >= 2)".into(),
+                ))
+            }
+            _ => {}
+        }
+        if self.kind != ModelKind::M2 && !self.classifier_hidden.is_empty() {
+            return Err(Error::Config(
+                "classifier_hidden applies to the m2 model only".into(),
+            ));
+        }
+        if let Some(pos) = self.classifier_hidden.iter().position(|&h| h == 0) {
+            return Err(Error::Config(format!(
+                "classifier hidden layer {pos} has width 0"
             )));
         }
         if self.activation == Activation::Identity && !self.hidden.is_empty() {
@@ -203,6 +246,14 @@ pub struct TrainConfig {
     pub binarize: Binarize,
     /// Latent samples per image in the ELBO estimate (L in Kingma & Welling 2013, eq. 7).
     pub samples: usize,
+    /// M2: the size of the class-balanced labelled subset; the other training images are used
+    /// without their labels.
+    #[serde(default)]
+    pub labels: Option<usize>,
+    /// M2: the weight α of the classification term α · E[−log q(y | x)] over labelled data
+    /// (Kingma et al. 2014, eq. 9); `None` is the paper's 0.1 · N, N the training images.
+    #[serde(default)]
+    pub alpha: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -214,6 +265,8 @@ impl Default for TrainConfig {
             seed: 0,
             binarize: Binarize::Dynamic,
             samples: 1,
+            labels: None,
+            alpha: None,
         }
     }
 }
@@ -234,6 +287,16 @@ impl TrainConfig {
             return Err(Error::Config(format!(
                 "learning rate {lr} must be positive and finite"
             )));
+        }
+        if self.labels == Some(0) {
+            return Err(Error::Config("labels must be at least 1".into()));
+        }
+        if let Some(alpha) = self.alpha {
+            if !(alpha.is_finite() && alpha >= 0.0) {
+                return Err(Error::Config(format!(
+                    "alpha {alpha} must be non-negative and finite"
+                )));
+            }
         }
         let wd = self.optimizer.weight_decay;
         if !(wd.is_finite() && wd >= 0.0) {

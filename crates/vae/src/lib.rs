@@ -35,7 +35,7 @@ pub mod scalar;
 pub mod train;
 
 pub use config::{
-    Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, OptimizerConfig,
+    Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, ModelKind, OptimizerConfig,
     OptimizerKind, RunConfig, TrainConfig,
 };
 pub use error::{Error, Result};

@@ -17,20 +17,24 @@ pub struct EpochMetrics {
     pub test_kl: f64,
     pub train_seconds: f64,
     pub images_per_second: f64,
+    /// M2: the classifier's test error, a fraction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_error: Option<f64>,
 }
 
 impl From<&EpochReport> for EpochMetrics {
     fn from(r: &EpochReport) -> Self {
         EpochMetrics {
             epoch: r.epoch,
-            train_elbo: -r.train.loss_per_image(),
+            train_elbo: -r.train.negative_elbo_per_image(),
             train_reconstruction: r.train.reconstruction_per_image(),
             train_kl: r.train.kl_per_image(),
-            test_elbo: -r.test.loss_per_image(),
+            test_elbo: -r.test.negative_elbo_per_image(),
             test_reconstruction: r.test.reconstruction_per_image(),
             test_kl: r.test.kl_per_image(),
             train_seconds: r.train_seconds,
             images_per_second: r.images_per_second,
+            test_error: r.test.error_rate(),
         }
     }
 }

@@ -14,20 +14,39 @@ pub struct LossTerms {
     pub images: usize,
     /// Σ −E_q[log p(x | z)], each expectation estimated with the step's latent samples.
     pub reconstruction: f64,
-    /// Σ KL(q(z | x) || p(z)), analytic.
+    /// Σ KL(q(z | x) || p(z)), analytic. For M2 also the label's part, KL(q(y | x) || p(y)).
     pub kl: f64,
+    /// M2: Σ over labelled images of the weighted classification loss α' · (−log q(y | x)).
+    pub classification: f64,
+    /// Images whose label was predicted, and how many of those predictions were wrong.
+    pub classified: usize,
+    pub errors: usize,
 }
 
 impl LossTerms {
-    /// The negative ELBO summed over the images (Kingma & Welling 2013, eq. 10).
+    /// What training minimises, summed over the images: the negative ELBO (Kingma & Welling
+    /// 2013, eq. 10), plus M2's classification term.
     pub fn loss(&self) -> f64 {
-        self.reconstruction + self.kl
+        self.reconstruction + self.kl + self.classification
     }
 
     pub fn add(&mut self, other: &LossTerms) {
         self.images += other.images;
         self.reconstruction += other.reconstruction;
         self.kl += other.kl;
+        self.classification += other.classification;
+        self.classified += other.classified;
+        self.errors += other.errors;
+    }
+
+    /// Negative ELBO per image, without any classification term.
+    pub fn negative_elbo_per_image(&self) -> f64 {
+        self.per_image(self.reconstruction + self.kl)
+    }
+
+    /// The fraction of classified images whose predicted label was wrong.
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.classified > 0).then(|| self.errors as f64 / self.classified as f64)
     }
 
     fn per_image(&self, total: f64) -> f64 {

@@ -2,7 +2,7 @@
 //! statistics through callbacks and prints nothing.
 
 use crate::config::{Binarize, TrainConfig};
-use crate::data::{BatchLoader, Dataset, Split};
+use crate::data::{BatchLoader, Dataset, LabelledSubset, Split};
 use crate::error::{Error, Result};
 use crate::kernels::reduce::all_finite;
 use crate::kernels::rng::{permutation, stream, Purpose};
@@ -19,6 +19,18 @@ pub struct TrainingData {
     pub test: Split,
     /// Whether each training batch is drawn afresh from the grey levels.
     pub dynamic: bool,
+    /// Semi-supervised training: which training images keep their labels.
+    pub semi_supervised: Option<SemiSupervised>,
+}
+
+/// How M2 sees the training set: an epoch is one pass over the unlabelled images, and every batch
+/// also takes `batch size` labelled images (all of them when there are fewer), drawn afresh, so the
+/// few labels are seen at every step.
+#[derive(Clone, Debug)]
+pub struct SemiSupervised {
+    pub subset: LabelledSubset,
+    /// α / N_l: each labelled image's share of α · E[−log q(y | x)].
+    pub classification_weight: f64,
 }
 
 impl TrainingData {
@@ -29,11 +41,13 @@ impl TrainingData {
                 train: dataset.train,
                 test,
                 dynamic: false,
+                semi_supervised: None,
             },
             Binarize::Dynamic => TrainingData {
                 train: dataset.train,
                 test,
                 dynamic: true,
+                semi_supervised: None,
             },
             Binarize::Static => TrainingData {
                 train: dataset
@@ -41,8 +55,46 @@ impl TrainingData {
                     .binarized(&mut stream(seed, Purpose::Binarize, &[u64::MAX])),
                 test,
                 dynamic: false,
+                semi_supervised: None,
             },
         }
+    }
+
+    /// Keeps the labels of `labels` training images, `labels / classes` per class chosen with
+    /// the seed; α defaults to Kingma et al.'s 0.1 · N.
+    pub fn semi_supervised(
+        mut self,
+        labels: usize,
+        classes: usize,
+        alpha: Option<f64>,
+        seed: u64,
+    ) -> Result<Self> {
+        let subset = LabelledSubset::balanced(
+            &self.train.labels,
+            labels,
+            classes,
+            &mut stream(seed, Purpose::Select, &[u64::MAX]),
+        )?;
+        let alpha = alpha.unwrap_or(0.1 * self.train.len() as f64);
+        self.semi_supervised = Some(SemiSupervised {
+            classification_weight: alpha / labels as f64,
+            subset,
+        });
+        Ok(self)
+    }
+
+    /// The images one epoch passes over, in index order.
+    fn epoch_pool(&self) -> Vec<usize> {
+        match &self.semi_supervised {
+            Some(s) if !s.subset.unlabelled.is_empty() => s.subset.unlabelled.clone(),
+            Some(s) => s.subset.labelled.clone(),
+            None => (0..self.train.len()).collect(),
+        }
+    }
+
+    /// Training steps per epoch at this batch size.
+    pub fn batches_per_epoch(&self, batch_size: usize) -> usize {
+        self.epoch_pool().len().div_ceil(batch_size.max(1))
     }
 }
 
@@ -148,18 +200,43 @@ fn train_epoch<M: Objective<f32>>(
     on_batch: &mut dyn FnMut(&Progress),
 ) -> Result<LossTerms> {
     let seed = config.seed;
-    let order = permutation(
+    let pool = data.epoch_pool();
+    let order: Vec<usize> = permutation(
         &mut stream(seed, Purpose::Shuffle, &[epoch as u64]),
-        data.train.len(),
-    );
+        pool.len(),
+    )
+    .into_iter()
+    .map(|i| pool[i])
+    .collect();
+    // Labelled images added to every batch of unlabelled ones.
+    let extra = data
+        .semi_supervised
+        .as_ref()
+        .filter(|s| !s.subset.unlabelled.is_empty());
     let batches = order.len().div_ceil(config.batch_size);
     let mut totals = LossTerms::default();
-    for (b, indices) in order.chunks(config.batch_size).enumerate() {
+    let mut indices = Vec::new();
+    for (b, chunk) in order.chunks(config.batch_size).enumerate() {
         let coordinates = [epoch as u64, b as u64];
+        indices.clear();
+        indices.extend_from_slice(chunk);
+        if let Some(s) = extra {
+            let labelled = &s.subset.labelled;
+            let draw = permutation(&mut stream(seed, Purpose::Select, &coordinates), labelled.len());
+            indices.extend(
+                draw.iter()
+                    .take(config.batch_size.min(labelled.len()))
+                    .map(|&i| labelled[i]),
+            );
+        }
         let mut binarize = data
             .dynamic
             .then(|| stream(seed, Purpose::Binarize, &coordinates));
-        let batch = loader.load(&data.train, indices, binarize.as_mut());
+        let mut batch = loader.load(&data.train, &indices, binarize.as_mut());
+        if let Some(s) = &data.semi_supervised {
+            batch.unlabelled = if extra.is_some() { chunk.len() } else { 0 };
+            batch.classification_weight = s.classification_weight;
+        }
         model.parameters_mut().zero_grads();
         let mut noise = stream(seed, Purpose::Noise, &coordinates);
         let terms = model.loss_and_grad(workspace, &batch, config.samples, &mut noise)?;

@@ -9,6 +9,23 @@ pub struct Batch<'a, T> {
     pub x: &'a [T],
     pub labels: &'a [u8],
     pub rows: usize,
+    /// Semi-supervised training: the first `unlabelled` rows are used without their labels.
+    pub unlabelled: usize,
+    /// Semi-supervised training: the weight of each labelled row's −log q(y | x).
+    pub classification_weight: f64,
+}
+
+impl<'a, T> Batch<'a, T> {
+    /// A fully labelled batch.
+    pub fn new(x: &'a [T], labels: &'a [u8], rows: usize) -> Self {
+        Batch {
+            x,
+            labels,
+            rows,
+            unlabelled: 0,
+            classification_weight: 0.0,
+        }
+    }
 }
 
 /// Reused buffers that turn a list of image indices into a `Batch`.
@@ -65,10 +82,6 @@ impl BatchLoader {
         }
         self.labels.extend(indices.iter().map(|&i| split.labels[i]));
         debug_assert_eq!(self.x.len(), indices.len() * pixels);
-        Batch {
-            x: &self.x,
-            labels: &self.labels,
-            rows: indices.len(),
-        }
+        Batch::new(&self.x, &self.labels, indices.len())
     }
 }

@@ -6,8 +6,10 @@ pub mod fetch;
 pub mod folder;
 pub mod frey;
 pub mod idx;
+pub mod labelled;
 pub mod split;
 
 pub use batches::{Batch, BatchLoader};
 pub use datasets::{load, Dataset, DatasetSpec, NamedDataset, FASHION_MNIST, MNIST};
+pub use labelled::LabelledSubset;
 pub use split::Split;

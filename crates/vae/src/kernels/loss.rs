@@ -229,3 +229,19 @@ pub fn gaussian_log_var_grad<T: Scalar>(
             .for_each(|(d, out)| *out += pixel(d));
     }
 }
+
+/// `log softmax` of every row of `logits [rows, classes]` into `log_probs`, shifted by the row's
+/// maximum so no exponential overflows: log π_c = l_c − log Σ_k e^{l_k}.
+pub fn log_softmax<T: Scalar>(logits: &[T], classes: usize, log_probs: &mut [T]) {
+    for (row, out) in logits
+        .chunks_exact(classes)
+        .zip(log_probs.chunks_exact_mut(classes))
+    {
+        let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+        let sum: T = row.iter().map(|&l| (l - max).exp()).sum();
+        let log_norm = max + sum.ln();
+        for (o, &l) in out.iter_mut().zip(row) {
+            *o = l - log_norm;
+        }
+    }
+}

@@ -1,6 +1,7 @@
-//! q(z | x): an MLP whose output row is `[mean | log_var]` of a diagonal Gaussian.
+//! q(z | x): an MLP whose output row is `[mean | log_var]` of a diagonal Gaussian, or, for the
+//! plain autoencoder, the deterministic code z = f(x).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
 use crate::kernels::elementwise::Activation;
 use crate::nn::{Linear, Mlp, MlpBuffers, ParamBuilder};
@@ -10,22 +11,34 @@ use crate::scalar::Scalar;
 pub struct Encoder {
     mlp: Mlp,
     latent: usize,
+    /// False for the autoencoder: one head `encoder.code`, no variance.
+    stochastic: bool,
 }
 
 impl Encoder {
     /// `encoder.hidden.{i}`, then the heads `encoder.mean` and `encoder.log_var`, computed as one
-    /// product.
+    /// product; a deterministic encoder has the single head `encoder.code`.
     pub fn new<T: Scalar>(
         b: &mut ParamBuilder<'_, T>,
         in_dim: usize,
         hidden: &[usize],
         latent: usize,
         activation: Activation,
+        stochastic: bool,
     ) -> Self {
+        let heads: &[&str] = if stochastic {
+            &["mean", "log_var"]
+        } else {
+            &["code"]
+        };
         let mlp = Mlp::new(b, in_dim, hidden, activation, |b, width| {
-            Linear::heads(b, &["mean", "log_var"], width, latent)
+            Linear::heads(b, heads, width, latent)
         });
-        Encoder { mlp, latent }
+        Encoder {
+            mlp,
+            latent,
+            stochastic,
+        }
     }
 
     pub fn latent(&self) -> usize {
@@ -40,12 +53,34 @@ impl Encoder {
         rows: usize,
         buffers: &'b mut MlpBuffers<T>,
     ) -> Result<DiagonalGaussian<'b, T>> {
+        if !self.stochastic {
+            return Err(Error::InvalidArgument(
+                "a deterministic encoder has no posterior distribution".into(),
+            ));
+        }
         self.mlp.forward(params, x, rows, buffers)?;
         Ok(DiagonalGaussian::new(buffers.output(), self.latent))
     }
 
+    /// The deterministic code `[rows, latent]` of `x [rows, in]`, borrowing `buffers`.
+    pub fn forward_code<'b, T: Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        buffers: &'b mut MlpBuffers<T>,
+    ) -> Result<&'b [T]> {
+        if self.stochastic {
+            return Err(Error::InvalidArgument(
+                "a variational encoder has no deterministic code".into(),
+            ));
+        }
+        self.mlp.forward(params, x, rows, buffers)?;
+        Ok(buffers.output())
+    }
+
     /// Backpropagates `d_params` (`[rows, 2 latent]`, gradient with respect to mean and
-    /// log-variance) into the encoder's weights. The input gradient is not needed.
+    /// log-variance; `[rows, latent]` for a deterministic code) into the encoder's weights. The input gradient is not needed.
     pub fn backward<T: Scalar>(
         &self,
         params: &[T],

@@ -1,9 +1,13 @@
-//! Models built from the `nn` layers: the Gaussian encoder, the decoder and the VAE itself.
+//! Models built from the `nn` layers: the Gaussian encoder, the decoder, the classifier, and the
+//! VAE family that combines them (VAE, conditional VAE, autoencoder, M2).
 
+pub mod classifier;
 pub mod decoder;
 pub mod encoder;
+mod semi_supervised;
 pub mod vae;
 
+pub use classifier::Classifier;
 pub use decoder::Decoder;
 pub use encoder::Encoder;
 pub use vae::{ImageScore, Vae, VaeWorkspace};

@@ -2,9 +2,13 @@
 //! sampling, decoder likelihood and analytic KL, with the gradient of the negative ELBO computed
 //! layer by layer. With `classes > 0` it is the conditional VAE (Sohn et al. 2015; Doersch 2016,
 //! Sec. 4): encoder q(z | x, y) and decoder p(x | z, y) both read the one-hot label y.
+//!
+//! Its relatives share these networks: the plain autoencoder (`ModelKind::Ae`, a deterministic
+//! code and the reconstruction loss only) and M2 (`ModelKind::M2`, a conditional VAE with a
+//! classifier q(y | x); its objective is in `semi_supervised.rs`).
 
-use super::{Decoder, Encoder};
-use crate::config::ModelConfig;
+use super::{Classifier, Decoder, Encoder};
+use crate::config::{ModelConfig, ModelKind};
 use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
@@ -19,35 +23,49 @@ pub const SCORE_ROWS: usize = 2048;
 
 #[derive(Clone, Debug)]
 pub struct Vae<T> {
-    config: ModelConfig,
-    params: Parameters<T>,
-    encoder: Encoder,
-    decoder: Decoder,
+    pub(super) config: ModelConfig,
+    pub(super) params: Parameters<T>,
+    pub(super) encoder: Encoder,
+    pub(super) decoder: Decoder,
+    /// M2's q(y | x).
+    pub(super) classifier: Option<Classifier>,
 }
 
 /// Buffers for one batch size, reused from step to step.
 #[derive(Clone, Debug, Default)]
 pub struct VaeWorkspace<T> {
-    encoder: MlpBuffers<T>,
-    decoder: MlpBuffers<T>,
+    pub(super) encoder: MlpBuffers<T>,
+    pub(super) decoder: MlpBuffers<T>,
     /// `[x | one-hot y]` and `[z | one-hot y]` for conditional models.
-    encoder_input: Vec<T>,
-    decoder_input: Vec<T>,
+    pub(super) encoder_input: Vec<T>,
+    pub(super) decoder_input: Vec<T>,
     /// `[samples * rows, latent]`, sample-major.
-    eps: Vec<T>,
-    z: Vec<T>,
+    pub(super) eps: Vec<T>,
+    pub(super) z: Vec<T>,
     /// Per sample row: −log p(x | z), log p(z), log q(z | x).
-    nll: Vec<T>,
-    log_prior: Vec<T>,
-    log_posterior: Vec<T>,
+    pub(super) nll: Vec<T>,
+    pub(super) log_prior: Vec<T>,
+    pub(super) log_posterior: Vec<T>,
     /// Per image: the analytic KL.
-    kl: Vec<T>,
-    d_logits: Vec<T>,
-    d_decoder_input: Vec<T>,
-    d_z: Vec<T>,
-    d_posterior: Vec<T>,
-    log_weights: Vec<T>,
-    means: Vec<T>,
+    pub(super) kl: Vec<T>,
+    pub(super) d_logits: Vec<T>,
+    pub(super) d_decoder_input: Vec<T>,
+    pub(super) d_z: Vec<T>,
+    pub(super) d_posterior: Vec<T>,
+    pub(super) log_weights: Vec<T>,
+    pub(super) means: Vec<T>,
+    /// Per row of the latest ELBO: −E_q[log p(x | z)] + KL, unweighted.
+    pub(super) row_loss: Vec<T>,
+    /// The autoencoder's code as a point mass: `[code | −∞]` per row.
+    pub(super) point_mass: Vec<T>,
+    /// M2: the classifier's buffers, log q(y | x), its logits' gradient, and the batch with every
+    /// unlabelled image repeated once per class, with its labels and weights q(y | x).
+    pub(super) classifier: MlpBuffers<T>,
+    pub(super) log_probs: Vec<T>,
+    pub(super) d_class_logits: Vec<T>,
+    pub(super) expanded_x: Vec<T>,
+    pub(super) expanded_labels: Vec<u8>,
+    pub(super) row_weights: Vec<T>,
 }
 
 /// Per-image evaluation numbers, in nats.
@@ -97,6 +115,7 @@ impl<T: Scalar> Vae<T> {
             &config.hidden,
             config.latent,
             config.activation,
+            config.kind != ModelKind::Ae,
         );
         let decoder_hidden: Vec<usize> = config.hidden.iter().rev().copied().collect();
         let decoder = Decoder::new(
@@ -115,11 +134,21 @@ impl<T: Scalar> Vae<T> {
                 )
             },
         );
+        let classifier = (config.kind == ModelKind::M2).then(|| {
+            Classifier::new(
+                &mut b.pp("classifier"),
+                pixels,
+                &config.classifier_hidden,
+                classes,
+                config.activation,
+            )
+        });
         Ok(Vae {
             config: config.clone(),
             params,
             encoder,
             decoder,
+            classifier,
         })
     }
 
@@ -152,6 +181,10 @@ impl<T: Scalar> Vae<T> {
         self.config.classes
     }
 
+    pub fn kind(&self) -> ModelKind {
+        self.config.kind
+    }
+
     /// The same model in another precision.
     pub fn cast<U: Scalar>(&self) -> Vae<U> {
         Vae {
@@ -159,6 +192,7 @@ impl<T: Scalar> Vae<T> {
             params: self.params.cast(),
             encoder: self.encoder.clone(),
             decoder: self.decoder.clone(),
+            classifier: self.classifier.clone(),
         }
     }
 
@@ -195,9 +229,10 @@ impl<T: Scalar> Vae<T> {
     }
 
     /// The negative ELBO of `x` with `samples` latent draws per image, its gradient accumulated
-    /// into the parameters' gradients. `rng` supplies ε.
+    /// into the parameters' gradients; with `weights`, image `r` counts `weights[r]` times. `rng`
+    /// supplies ε. Each image's own (unweighted) negative ELBO is left in `ws.row_loss`.
     #[allow(clippy::too_many_arguments)]
-    fn elbo_and_grad(
+    pub(super) fn elbo_and_grad(
         params: &mut Parameters<T>,
         encoder: &Encoder,
         decoder: &Decoder,
@@ -208,6 +243,7 @@ impl<T: Scalar> Vae<T> {
         rows: usize,
         samples: usize,
         rng: &mut Rng,
+        weights: Option<&[T]>,
     ) -> Result<LossTerms> {
         let (values, grads) = params.split_mut();
         let latent = encoder.latent();
@@ -227,6 +263,7 @@ impl<T: Scalar> Vae<T> {
             d_decoder_input,
             d_z,
             d_posterior,
+            row_loss,
             ..
         } = ws;
         let decoder_in = with_one_hot(z, latent, labels, classes, decoder_input);
@@ -239,11 +276,42 @@ impl<T: Scalar> Vae<T> {
         decoder
             .likelihood
             .nll(values, logits, x, pixels, nll, Some((d_logits, scale)));
-        decoder
-            .likelihood
-            .backward_params(values, grads, logits, x, pixels, scale);
-        let reconstruction = nll.iter().map(|v| v.as_f64()).sum::<f64>() / samples as f64;
-        let kl_sum = kl.iter().map(|v| v.as_f64()).sum();
+        let weight = |i: usize| weights.map_or(T::one(), |w| w[i % rows]);
+        match weights {
+            None => decoder
+                .likelihood
+                .backward_params(values, grads, logits, x, pixels, scale),
+            Some(_) => {
+                for (i, (g, l)) in d_logits
+                    .chunks_exact_mut(pixels)
+                    .zip(logits.chunks_exact(pixels))
+                    .enumerate()
+                {
+                    let w = weight(i);
+                    g.iter_mut().for_each(|v| *v = *v * w);
+                    let target = &x[(i % rows) * pixels..(i % rows + 1) * pixels];
+                    decoder
+                        .likelihood
+                        .backward_params(values, grads, l, target, pixels, scale * w);
+                }
+            }
+        }
+        row_loss.clear();
+        row_loss.extend_from_slice(kl);
+        for (i, &v) in nll.iter().enumerate() {
+            row_loss[i % rows] += v * scale;
+        }
+        let reconstruction = nll
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (weight(i) * *v).as_f64())
+            .sum::<f64>()
+            / samples as f64;
+        let kl_sum = kl
+            .iter()
+            .enumerate()
+            .map(|(r, v)| (weight(r) * *v).as_f64())
+            .sum();
 
         let decoder_width = latent + classes;
         d_decoder_input.resize(n * decoder_width, T::zero());
@@ -270,7 +338,7 @@ impl<T: Scalar> Vae<T> {
         d_posterior.resize(rows * 2 * latent, T::zero());
         let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
         q.backward_rsample(eps, d_z, d_posterior);
-        q.backward_kl(T::one(), d_posterior);
+        q.backward_kl(weights, d_posterior);
         let encoder_in = with_one_hot(x, pixels, labels, classes, encoder_input);
         encoder.backward(
             values,
@@ -284,11 +352,61 @@ impl<T: Scalar> Vae<T> {
             images: rows,
             reconstruction,
             kl: kl_sum,
+            ..LossTerms::default()
         })
     }
 
-    /// Per-image ELBO terms and the importance-weighted log p(x) with `k` samples per image,
-    /// all `k · rows` samples decoded as one product.
+    /// The autoencoder's loss: −log p(x | z = f(x)) summed over the batch, its gradient
+    /// accumulated into the parameters' gradients.
+    fn reconstruction_and_grad(
+        &mut self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+    ) -> Result<LossTerms> {
+        let (latent, pixels) = (self.latent(), self.pixels());
+        let Vae {
+            params,
+            encoder,
+            decoder,
+            ..
+        } = self;
+        let (values, grads) = params.split_mut();
+        let VaeWorkspace {
+            encoder: encoder_buffers,
+            decoder: decoder_buffers,
+            z,
+            nll,
+            d_logits,
+            d_z,
+            ..
+        } = ws;
+        let code = encoder.forward_code(values, x, rows, encoder_buffers)?;
+        z.clear();
+        z.extend_from_slice(code);
+        decoder.forward(values, z, rows, decoder_buffers)?;
+        let logits = decoder_buffers.output();
+        nll.resize(rows, T::zero());
+        d_logits.resize(rows * pixels, T::zero());
+        decoder
+            .likelihood
+            .nll(values, logits, x, pixels, nll, Some((d_logits, T::one())));
+        decoder
+            .likelihood
+            .backward_params(values, grads, logits, x, pixels, T::one());
+        d_z.resize(rows * latent, T::zero());
+        decoder.backward(values, grads, z, rows, decoder_buffers, d_logits, d_z)?;
+        encoder.backward(values, grads, x, rows, encoder_buffers, d_z)?;
+        Ok(LossTerms {
+            images: rows,
+            reconstruction: nll.iter().map(|v| v.as_f64()).sum(),
+            ..LossTerms::default()
+        })
+    }
+
+    /// Per-image ELBO terms and the importance-weighted log p(x) with `k` samples per image
+    /// (log p(x | y) for a conditional VAE; M2 sums over y and ignores `labels`). The autoencoder
+    /// has no likelihood: its score is the reconstruction loss, with KL 0 and log p(x) NaN.
     #[allow(clippy::too_many_arguments)]
     pub fn score(
         &self,
@@ -300,12 +418,58 @@ impl<T: Scalar> Vae<T> {
         rng: &mut Rng,
         out: &mut Vec<ImageScore>,
     ) -> Result<()> {
-        self.check_batch(x, labels, rows)?;
         if k == 0 {
             return Err(Error::InvalidArgument(
                 "importance samples must be at least 1".into(),
             ));
         }
+        match self.kind() {
+            ModelKind::Vae => {
+                self.check_batch(x, labels, rows)?;
+                self.score_given_labels(ws, x, labels, rows, k, rng, out)
+            }
+            ModelKind::Ae => self.score_reconstruction(ws, x, rows, out),
+            ModelKind::M2 => self.score_marginal(ws, x, rows, k, rng, out),
+        }
+    }
+
+    fn score_reconstruction(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<ImageScore>,
+    ) -> Result<()> {
+        self.check_batch(x, &[], rows)?;
+        let values = self.params.values();
+        let code = self
+            .encoder
+            .forward_code(values, x, rows, &mut ws.encoder)?;
+        self.decoder.forward(values, code, rows, &mut ws.decoder)?;
+        ws.nll.resize(rows, T::zero());
+        self.decoder
+            .likelihood
+            .nll(values, ws.decoder.output(), x, self.pixels(), &mut ws.nll, None);
+        out.extend(ws.nll.iter().map(|v| ImageScore {
+            reconstruction: v.as_f64(),
+            kl: 0.0,
+            log_likelihood: f64::NAN,
+        }));
+        Ok(())
+    }
+
+    /// `score` for a VAE, conditional or not, given each image's label.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn score_given_labels(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        k: usize,
+        rng: &mut Rng,
+        out: &mut Vec<ImageScore>,
+    ) -> Result<()> {
         let values = self.params.values();
         let (latent, pixels, classes) = (self.latent(), self.pixels(), self.classes());
         let VaeWorkspace {
@@ -377,6 +541,20 @@ impl<T: Scalar> Vae<T> {
         rows: usize,
     ) -> Result<DiagonalGaussian<'w, T>> {
         self.check_batch(x, labels, rows)?;
+        if self.kind() == ModelKind::Ae {
+            // The autoencoder's code as a Gaussian of variance 0, so encoding reads alike.
+            let code = self
+                .encoder
+                .forward_code(self.params.values(), x, rows, &mut ws.encoder)?;
+            let latent = self.latent();
+            ws.point_mass.clear();
+            for row in code.chunks_exact(latent) {
+                ws.point_mass.extend_from_slice(row);
+                ws.point_mass
+                    .extend(std::iter::repeat_n(T::neg_infinity(), latent));
+            }
+            return Ok(DiagonalGaussian::new(&ws.point_mass, latent));
+        }
         let input = with_one_hot(
             x,
             self.pixels(),
@@ -389,7 +567,7 @@ impl<T: Scalar> Vae<T> {
     }
 
     /// q(z | x) for `x [rows, pixels]`: `[rows, 2 latent]` into `out`, each row the means then the
-    /// log-variances.
+    /// log-variances (−∞ for the autoencoder's deterministic code).
     pub fn encode(
         &self,
         ws: &mut VaeWorkspace<T>,
@@ -531,26 +709,32 @@ impl<T: Scalar> Objective<T> for Vae<T> {
         samples: usize,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
-        self.check_batch(batch.x, batch.labels, batch.rows)?;
-        let classes = self.classes();
-        let Vae {
-            params,
-            encoder,
-            decoder,
-            ..
-        } = self;
-        Vae::elbo_and_grad(
-            params,
-            encoder,
-            decoder,
-            classes,
-            ws,
-            batch.x,
-            batch.labels,
-            batch.rows,
-            samples,
-            rng,
-        )
+        if batch.unlabelled > 0 && self.kind() != ModelKind::M2 {
+            return Err(Error::InvalidArgument(
+                "only the m2 model learns from unlabelled images".into(),
+            ));
+        }
+        match self.kind() {
+            ModelKind::Ae => {
+                self.check_batch(batch.x, &[], batch.rows)?;
+                self.reconstruction_and_grad(ws, batch.x, batch.rows)
+            }
+            ModelKind::M2 => self.semi_supervised_loss_and_grad(ws, batch, samples, rng),
+            ModelKind::Vae => {
+                self.check_batch(batch.x, batch.labels, batch.rows)?;
+                let classes = self.classes();
+                let Vae {
+                    params,
+                    encoder,
+                    decoder,
+                    ..
+                } = self;
+                Vae::elbo_and_grad(
+                    params, encoder, decoder, classes, ws, batch.x, batch.labels, batch.rows,
+                    samples, rng, None,
+                )
+            }
+        }
     }
 
     fn loss(
@@ -577,6 +761,16 @@ impl<T: Scalar> Objective<T> for Vae<T> {
         for s in &scores {
             terms.reconstruction += s.reconstruction;
             terms.kl += s.kl;
+        }
+        if self.kind() == ModelKind::M2 {
+            let mut predicted = Vec::with_capacity(batch.rows);
+            self.classify(ws, batch.x, batch.rows, &mut predicted)?;
+            terms.classified = batch.rows;
+            terms.errors = predicted
+                .iter()
+                .zip(batch.labels)
+                .filter(|(p, l)| p != l)
+                .count();
         }
         Ok(terms)
     }

@@ -88,6 +88,7 @@ fn a_trained_2d_latent_space_separates_the_classes() -> Result<()> {
         seed: 3,
         binarize: Binarize::None,
         samples: 1,
+        ..TrainConfig::default()
     };
     let model_config = ModelConfig {
         image: dataset.shape,

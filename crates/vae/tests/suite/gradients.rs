@@ -7,7 +7,7 @@ use vae::kernels::elementwise::Activation;
 use vae::kernels::loss::{bernoulli_nll, gaussian_log_var_grad, gaussian_nll};
 use vae::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use vae::nn::{Linear, Mlp, MlpBuffers, ParamBuilder, Parameters};
-use vae::{Objective, Result, Vae};
+use vae::{ModelKind, Objective, Result, Vae};
 
 const H: f64 = 1e-6;
 
@@ -268,12 +268,14 @@ fn reparameterization_and_kl() {
         q.rsample(&eps, &mut z);
         let mut kl = vec![0.0; rows];
         q.kl_to_standard_normal(&mut kl);
-        z.iter().zip(&c).map(|(a, b)| a * b).sum::<f64>() + 0.3 * kl.iter().sum::<f64>()
+        let kl_weights = [0.3, 0.7, 1.1];
+        z.iter().zip(&c).map(|(a, b)| a * b).sum::<f64>()
+            + kl.iter().zip(kl_weights).map(|(k, w)| w * k).sum::<f64>()
     };
     let q = DiagonalGaussian::new(&params, dim);
     let mut d = vec![0.0; params.len()];
     q.backward_rsample(&eps, &c, &mut d);
-    q.backward_kl(0.3, &mut d);
+    q.backward_kl(Some(&[0.3, 0.7, 1.1]), &mut d);
     check(
         "rsample + kl",
         &mut |p| loss(p),
@@ -297,7 +299,65 @@ fn model_config(activation: Activation, likelihood: LikelihoodKind, classes: usi
         likelihood,
         gaussian_variance: vae::GaussianVariance::Pixel,
         min_log_var: -4.0,
+        ..ModelConfig::default()
     }
+}
+
+/// The plain autoencoder's reconstruction loss, and M2's objective over a batch of two unlabelled
+/// images (the sum over y, q(y | x)'s weights and entropy) and two labelled ones (their ELBO and
+/// the weighted −log q(y | x)), with both decoders.
+#[test]
+fn relatives_objectives() -> Result<()> {
+    for (kind, likelihood, classes) in [
+        (ModelKind::Ae, LikelihoodKind::Bernoulli, 0),
+        (ModelKind::Ae, LikelihoodKind::Gaussian, 0),
+        (ModelKind::M2, LikelihoodKind::Bernoulli, 3),
+        (ModelKind::M2, LikelihoodKind::Gaussian, 3),
+    ] {
+        let config = ModelConfig {
+            kind,
+            classifier_hidden: if kind == ModelKind::M2 { vec![4] } else { vec![] },
+            ..model_config(Activation::Tanh, likelihood, classes)
+        };
+        let mut model = Vae::<f64>::new(&config, 12)?;
+        let rows = 4;
+        let x = uniform(&mut stream(13, Purpose::Init, &[]), rows * 6, 0.0, 1.0);
+        let labels: &[u8] = if classes > 0 { &[1, 0, 2, 1] } else { &[] };
+        let batch = Batch {
+            unlabelled: if kind == ModelKind::M2 { 2 } else { 0 },
+            classification_weight: 1.7,
+            ..Batch::new(&x, labels, rows)
+        };
+        let noise = || stream(14, Purpose::Noise, &[]);
+        let mut ws = Default::default();
+        model.parameters_mut().zero_grads();
+        let terms = model.loss_and_grad(&mut ws, &batch, 2, &mut noise())?;
+        if kind == ModelKind::M2 {
+            assert_eq!(terms.classified, 2);
+            assert!(terms.classification > 0.0);
+        } else {
+            assert_eq!(terms.kl, 0.0);
+        }
+        let analytic = model.parameters().grads().to_vec();
+        let p0 = model.parameters().values().to_vec();
+        let mut probe = model.clone();
+        let mut loss = |p: &[f64]| -> f64 {
+            probe.parameters_mut().values_mut().copy_from_slice(p);
+            let mut ws = Default::default();
+            probe
+                .loss_and_grad(&mut ws, &batch, 2, &mut noise())
+                .expect("shapes match")
+                .loss()
+        };
+        check(
+            &format!("{kind:?} {likelihood:?}"),
+            &mut loss,
+            &p0,
+            &analytic,
+            &all(p0.len()),
+        );
+    }
+    Ok(())
 }
 
 /// The whole negative ELBO with S = 2 samples, ε held fixed by reusing the same stream; the
@@ -315,11 +375,7 @@ fn whole_elbo() -> Result<()> {
         let rows = 4;
         let x = uniform(&mut stream(10, Purpose::Init, &[]), rows * 6, 0.0, 1.0);
         let labels: &[u8] = if classes > 0 { &[2, 0, 1, 2] } else { &[] };
-        let batch = Batch {
-            x: &x,
-            labels,
-            rows,
-        };
+        let batch = Batch::new(&x, labels, rows);
         let noise = || stream(11, Purpose::Noise, &[]);
         let mut ws = Default::default();
         model.parameters_mut().zero_grads();

@@ -6,4 +6,5 @@ mod data;
 mod figures;
 mod gradients;
 mod objective;
+mod relatives;
 mod training;

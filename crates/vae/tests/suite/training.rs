@@ -30,6 +30,7 @@ fn run_config(epochs: usize) -> RunConfig {
             seed: 5,
             binarize: Binarize::Dynamic,
             samples: 2,
+            ..TrainConfig::default()
         },
     }
 }

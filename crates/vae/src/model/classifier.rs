@@ -1,0 +1,80 @@
+//! q(y | x): an MLP from an image to class logits, read through a softmax. M2's inference network
+//! for the label (Kingma, Rezende, Mohamed & Welling 2014, eq. 4).
+
+use crate::error::Result;
+use crate::kernels::elementwise::Activation;
+use crate::kernels::loss::log_softmax;
+use crate::nn::{Linear, Mlp, MlpBuffers, ParamBuilder};
+use crate::scalar::Scalar;
+
+#[derive(Clone, Debug)]
+pub struct Classifier {
+    mlp: Mlp,
+    classes: usize,
+}
+
+impl Classifier {
+    /// `hidden.{i}` and `output` under the builder's prefix.
+    pub fn new<T: Scalar>(
+        b: &mut ParamBuilder<'_, T>,
+        in_dim: usize,
+        hidden: &[usize],
+        classes: usize,
+        activation: Activation,
+    ) -> Self {
+        let mlp = Mlp::new(b, in_dim, hidden, activation, |b, width| {
+            Linear::new(&mut b.pp("output"), width, classes)
+        });
+        Classifier { mlp, classes }
+    }
+
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// log q(y | x) for `x [rows, in]` into `log_probs` `[rows, classes]`; the logits stay in
+    /// `buffers` for the backward pass.
+    pub fn forward<T: Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        buffers: &mut MlpBuffers<T>,
+        log_probs: &mut Vec<T>,
+    ) -> Result<()> {
+        self.mlp.forward(params, x, rows, buffers)?;
+        log_probs.resize(rows * self.classes, T::zero());
+        log_softmax(buffers.output(), self.classes, log_probs);
+        Ok(())
+    }
+
+    /// Backpropagates `d_logits` `[rows, classes]` into the classifier's weights.
+    pub fn backward<T: Scalar>(
+        &self,
+        params: &[T],
+        grads: &mut [T],
+        x: &[T],
+        rows: usize,
+        buffers: &mut MlpBuffers<T>,
+        d_logits: &[T],
+    ) -> Result<()> {
+        self.mlp
+            .backward(params, grads, x, rows, buffers, d_logits, None)
+    }
+}
+
+/// The most probable class of each row of `log_probs` `[rows, classes]`.
+pub fn argmax_rows<T: Scalar>(log_probs: &[T], classes: usize) -> impl Iterator<Item = u8> + '_ {
+    log_probs.chunks_exact(classes).map(|row| {
+        row.iter()
+            .enumerate()
+            .fold((0, T::neg_infinity()), |best, (c, &v)| {
+                if v > best.1 {
+                    (c, v)
+                } else {
+                    best
+                }
+            })
+            .0 as u8
+    })
+}

@@ -1,0 +1,147 @@
+//! The VAE's relatives learn what they should: M2 classifies from a handful of labels, the
+//! labelled subset is class-balanced and reproducible, and the autoencoder reconstructs.
+
+use crate::common;
+use vae::config::{Binarize, ModelConfig, ModelKind, OptimizerConfig, OptimizerKind, TrainConfig};
+use vae::data::{Dataset, LabelledSubset};
+use vae::kernels::rng::{stream, Purpose};
+use vae::model::VaeWorkspace;
+use vae::train::{train, TrainingData};
+use vae::{Error, Objective, Optimizer, Result, Vae};
+
+fn quadrants() -> Dataset {
+    let train = common::quadrants(800, 1);
+    let test = common::quadrants(200, 2);
+    Dataset {
+        name: "quadrants".into(),
+        shape: train.shape,
+        train,
+        test,
+        class_names: (0..4).map(|c| c.to_string()).collect(),
+    }
+}
+
+fn train_config(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch_size: 32,
+        optimizer: OptimizerConfig::default_for(OptimizerKind::Adam),
+        seed: 7,
+        binarize: Binarize::None,
+        samples: 1,
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn labelled_subset_is_balanced_and_reproducible() -> Result<()> {
+    let labels: Vec<u8> = (0..1000).map(|i| (i * 7 % 10) as u8).collect();
+    let pick = |seed| LabelledSubset::balanced(&labels, 100, 10, &mut stream(seed, Purpose::Select, &[]));
+    let a = pick(1)?;
+    assert_eq!(a, pick(1)?, "same seed, same subset");
+    assert_ne!(a.labelled, pick(2)?.labelled, "another seed, another subset");
+    for c in 0..10u8 {
+        assert_eq!(a.labelled.iter().filter(|&&i| labels[i] == c).count(), 10);
+    }
+    assert_eq!(a.labelled.len() + a.unlabelled.len(), labels.len());
+    assert!(a.unlabelled.iter().all(|i| !a.labelled.contains(i)));
+
+    let mut rng = stream(1, Purpose::Select, &[]);
+    for (n, needle) in [(105, "not a multiple"), (1010, "between 1 and"), (0, "between 1 and")] {
+        match LabelledSubset::balanced(&labels, n, 10, &mut rng) {
+            Err(Error::InvalidArgument(m)) => assert!(m.contains(needle), "{m}"),
+            other => panic!("--labels {n}: expected an error, got {other:?}"),
+        }
+    }
+    // Class 9 with only 5 images cannot give 10.
+    let scarce: Vec<u8> = (0..1000)
+        .map(|i| if i % 10 == 9 && i >= 50 { 0 } else { (i % 10) as u8 })
+        .collect();
+    match LabelledSubset::balanced(&scarce, 100, 10, &mut rng) {
+        Err(Error::InvalidArgument(m)) => assert!(m.contains("class"), "{m}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    Ok(())
+}
+
+/// Two labels per class out of 800 images: M2 must classify the held-out quadrants far better
+/// than chance (75% error), the unlabelled images carrying the rest.
+#[test]
+fn m2_learns_to_classify_from_eight_labels() -> Result<()> {
+    let config = train_config(20);
+    let model_config = ModelConfig {
+        kind: ModelKind::M2,
+        image: quadrants().shape,
+        hidden: vec![32],
+        latent: 2,
+        classes: 4,
+        classifier_hidden: vec![32],
+        ..ModelConfig::default()
+    };
+    let mut model = Vae::<f32>::new(&model_config, 7)?;
+    let mut optimizer = Optimizer::new(config.optimizer, model.parameters().len());
+    let data = TrainingData::prepare(quadrants(), config.binarize, config.seed)
+        .semi_supervised(8, 4, None, config.seed)?;
+    assert_eq!(data.batches_per_epoch(32), (792usize).div_ceil(32));
+    let mut test_errors = Vec::new();
+    train(
+        &mut model,
+        &mut optimizer,
+        &data,
+        &config,
+        0,
+        &mut |_| {},
+        &mut |_, _, report| {
+            test_errors.extend(report.test.error_rate());
+            Ok(())
+        },
+    )?;
+    let last = *test_errors.last().expect("an error rate per epoch");
+    assert!(last < 0.25, "test error {last} after 20 epochs (chance is 0.75)");
+
+    let mut predicted = Vec::new();
+    let x: Vec<f32> = data.test.images.iter().map(|&v| v as f32 / 255.0).collect();
+    model.classify(&mut VaeWorkspace::default(), &x, data.test.len(), &mut predicted)?;
+    let wrong = predicted.iter().zip(&data.test.labels).filter(|(p, l)| p != l).count();
+    assert_eq!(wrong as f64 / data.test.len() as f64, last);
+    Ok(())
+}
+
+#[test]
+fn autoencoder_reconstructs_without_kl() -> Result<()> {
+    let config = train_config(10);
+    let model_config = ModelConfig {
+        kind: ModelKind::Ae,
+        image: quadrants().shape,
+        hidden: vec![32],
+        latent: 2,
+        ..ModelConfig::default()
+    };
+    let mut model = Vae::<f32>::new(&model_config, 7)?;
+    let mut optimizer = Optimizer::new(config.optimizer, model.parameters().len());
+    let data = TrainingData::prepare(quadrants(), config.binarize, config.seed);
+    let mut reports = Vec::new();
+    train(
+        &mut model,
+        &mut optimizer,
+        &data,
+        &config,
+        0,
+        &mut |_| {},
+        &mut |_, _, report| {
+            reports.push(*report);
+            Ok(())
+        },
+    )?;
+    let (first, last) = (reports[0], reports[reports.len() - 1]);
+    assert_eq!(last.test.kl, 0.0);
+    assert!(last.test.reconstruction_per_image() < first.test.reconstruction_per_image());
+    // The code is a point: encoding gives log-variance −∞ and decoding the mean reconstructs.
+    let mut posterior = Vec::new();
+    let x: Vec<f32> = data.test.images[..64].iter().map(|&v| v as f32 / 255.0).collect();
+    model.encode(&mut VaeWorkspace::default(), &x, &[], 1, &mut posterior)?;
+    assert!(posterior[2..].iter().all(|v| *v == f32::NEG_INFINITY));
+    assert!(model.parameters().entry("encoder.log_var.weight").is_none());
+    assert!(model.parameters().entry("encoder.code.weight").is_some());
+    Ok(())
+}
