@@ -32,6 +32,8 @@ pub enum Command {
     Scatter(ScatterArgs),
     /// Decode the path between the encodings of two test images.
     Interpolate(InterpolateArgs),
+    /// The same handwriting, another digit: test images re-decoded with every label (cvae, m2).
+    Analogy(AnalogyArgs),
     /// Vary each latent dimension in turn around the encoding of one test image.
     Traverse(TraverseArgs),
     /// Plot train and test ELBO, reconstruction and KL per epoch from metrics.jsonl.
@@ -46,6 +48,40 @@ pub enum Command {
     /// Download or list data sets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// The reference classifier that checks what conditional models generate.
+    #[command(subcommand)]
+    Classifier(ClassifierCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClassifierCommand {
+    /// Train an MLP classifier on a labelled data set's training images (grey levels) and report
+    /// its test error; `vae eval --classifier DIR` then scores conditional samples with it.
+    Train(ClassifierTrainArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ClassifierTrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Hidden layer widths, comma-separated
+    #[arg(long, value_delimiter = ',', default_value = "500")]
+    pub hidden: Vec<usize>,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Adam learning rate
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads [default: all cores]
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Directory to write [default: runs/classifier-DATASET-N, the first N not yet used]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -65,10 +101,22 @@ pub struct DataArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Model: vae, or cvae (conditioned on the label: encoder q(z|x,y), decoder p(x|z,y))
-    /// [default: vae]
+    /// Model: vae; ae (the plain autoencoder: same networks, no noise, no KL); cvae (conditioned
+    /// on the label: encoder q(z|x,y), decoder p(x|z,y)); m2 (semi-supervised: classifier q(y|x)
+    /// learns from --labels labelled images and the rest unlabelled) [default: vae]
     #[arg(long = "model", value_enum)]
     pub kind: Option<ModelArg>,
+    /// m2: labelled training images, class-balanced, picked with --seed; the others are used
+    /// without labels [default: 100]
+    #[arg(long)]
+    pub labels: Option<usize>,
+    /// m2: weight α of the classification term α·E[−log q(y|x)] over labelled images
+    /// [default: 0.1 × training images, as Kingma et al. 2014]
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// m2: hidden layer widths of the classifier q(y|x), comma-separated [default: --hidden]
+    #[arg(long, value_delimiter = ',')]
+    pub classifier_hidden: Option<Vec<usize>>,
     /// Total number of epochs (when resuming: the total to reach) [default: 10]
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -154,6 +202,13 @@ pub struct EvalArgs {
     /// Print one JSON object instead of a table
     #[arg(long)]
     pub json: bool,
+    /// Reference classifier (from `vae classifier train`): also report how often samples drawn
+    /// for each label of a conditional model are classified as that label
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// Samples per label for --classifier
+    #[arg(long, default_value_t = 1000)]
+    pub per_class: usize,
 }
 
 #[derive(Args, Debug)]
@@ -316,6 +371,20 @@ pub struct InterpolateArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct AnalogyArgs {
+    /// Run directory of a conditional model (cvae or m2)
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Test image indices, comma-separated: one row each
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2,3,4,5,6,7")]
+    pub images: Vec<usize>,
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct TraverseArgs {
     /// Run directory of the model
     #[arg(long)]
@@ -405,7 +474,9 @@ pub enum DataCommand {
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelArg {
     Vae,
+    Ae,
     Cvae,
+    M2,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -5,9 +5,10 @@
 //! previous checkpoint readable, and the epoch recorded in each file's metadata tells a resume
 //! whether the set is consistent.
 
-use crate::config::RunConfig;
+use crate::config::{ClassifierRunConfig, RunConfig};
 use crate::error::{Error, Result};
-use crate::model::Vae;
+use crate::model::{ReferenceClassifier, Vae};
+use crate::nn::Parameters;
 use crate::objective::Objective;
 use crate::optim::Optimizer;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -170,9 +171,27 @@ pub fn save(
 
 /// Saves `config.json` and `model.safetensors` only (an exported model, no resume state).
 pub fn save_model(dir: &Path, config: &RunConfig, model: &Vae<f32>, epoch: usize) -> Result<()> {
+    save_parameters(dir, config, model.parameters(), epoch)
+}
+
+/// Saves a reference classifier: `config.json` and `model.safetensors`.
+pub fn save_classifier(
+    dir: &Path,
+    config: &ClassifierRunConfig,
+    classifier: &ReferenceClassifier<f32>,
+    epoch: usize,
+) -> Result<()> {
+    save_parameters(dir, config, classifier.parameters(), epoch)
+}
+
+fn save_parameters(
+    dir: &Path,
+    config: &impl Serialize,
+    params: &Parameters<f32>,
+    epoch: usize,
+) -> Result<()> {
     let json = serde_json::to_vec_pretty(config).map_err(|e| checkpoint_err(dir, e.to_string()))?;
     atomic_write(&dir.join(CONFIG_FILE), &json)?;
-    let params = model.parameters();
     let tensors: Vec<(String, Vec<usize>, &[f32])> = params
         .entries()
         .iter()
@@ -200,6 +219,12 @@ pub fn load_config(dir: &Path) -> Result<RunConfig> {
 }
 
 fn parse_config(bytes: &[u8], path: &Path) -> Result<RunConfig> {
+    if is_classifier(bytes) {
+        return Err(checkpoint_err(
+            path,
+            "this is a reference classifier (from `vae classifier train`), not a generative model",
+        ));
+    }
     let config: RunConfig =
         serde_json::from_slice(bytes).map_err(|e| checkpoint_err(path, e.to_string()))?;
     config
@@ -234,13 +259,60 @@ pub fn load_model_from_bytes(
     Ok((config, model, epoch))
 }
 
+fn is_classifier(config_bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(config_bytes)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_owned)))
+        .is_some_and(|k| k == ClassifierRunConfig::KIND)
+}
+
+/// Reads a reference classifier written by `save_classifier`.
+pub fn load_classifier(dir: &Path) -> Result<(ClassifierRunConfig, ReferenceClassifier<f32>)> {
+    let path = dir.join(CONFIG_FILE);
+    if !path.is_file() {
+        return Err(checkpoint_err(
+            dir,
+            format!("not a classifier directory: {CONFIG_FILE} is missing"),
+        ));
+    }
+    let bytes = read(&path)?;
+    if !is_classifier(&bytes) {
+        return Err(checkpoint_err(
+            &path,
+            "not a reference classifier (train one with `vae classifier train`)",
+        ));
+    }
+    let config: ClassifierRunConfig =
+        serde_json::from_slice(&bytes).map_err(|e| checkpoint_err(&path, e.to_string()))?;
+    config
+        .validate()
+        .map_err(|e| checkpoint_err(&path, e.to_string()))?;
+    let mut classifier = ReferenceClassifier::new(&config.classifier, 0);
+    let weights = dir.join(MODEL_FILE);
+    load_parameters(
+        classifier.parameters_mut(),
+        read_safetensors(&weights)?,
+        &weights,
+    )?;
+    Ok((config, classifier))
+}
+
 fn model_from_tensors(
     config: &RunConfig,
-    (tensors, metadata): (Tensors, HashMap<String, String>),
+    tensors: (Tensors, HashMap<String, String>),
     path: &Path,
 ) -> Result<(Vae<f32>, usize)> {
     let mut model = Vae::<f32>::new(&config.model, 0)?;
-    let params = model.parameters_mut();
+    let epoch = load_parameters(model.parameters_mut(), tensors, path)?;
+    Ok((model, epoch))
+}
+
+/// Fills `params` from the tensors, checking every name and shape; returns the saved epoch.
+fn load_parameters(
+    params: &mut Parameters<f32>,
+    (tensors, metadata): (Tensors, HashMap<String, String>),
+    path: &Path,
+) -> Result<usize> {
     let entries = params.entries().to_vec();
     for (name, shape, values) in &tensors {
         let Some(entry) = entries.iter().find(|e| &e.name == name) else {
@@ -275,8 +347,7 @@ fn model_from_tensors(
             format!("tensor `{}` is missing", missing.name),
         ));
     }
-    let epoch = metadata_epoch(path, &metadata)?;
-    Ok((model, epoch))
+    metadata_epoch(path, &metadata)
 }
 
 /// Everything needed to continue training where it stopped.

@@ -339,6 +339,51 @@ impl RunConfig {
     }
 }
 
+/// The reference classifier that scores generated images: an MLP from pixels to class logits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    pub image: ImageShape,
+    pub hidden: Vec<usize>,
+    pub classes: usize,
+    pub activation: Activation,
+}
+
+/// `config.json` of a reference classifier's directory. `kind` tells it apart from a model's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierRunConfig {
+    pub format: u32,
+    /// Always `"classifier"`.
+    pub kind: String,
+    pub dataset: String,
+    #[serde(default)]
+    pub folder: crate::data::folder::FolderOptions,
+    pub classifier: ClassifierConfig,
+    pub train: TrainConfig,
+}
+
+impl ClassifierRunConfig {
+    pub const KIND: &'static str = "classifier";
+
+    pub fn validate(&self) -> Result<()> {
+        if self.format != RunConfig::FORMAT || self.kind != Self::KIND {
+            return Err(Error::Config(format!(
+                "not a reference classifier of format {} (kind {:?}, format {})",
+                RunConfig::FORMAT,
+                self.kind,
+                self.format
+            )));
+        }
+        let c = &self.classifier;
+        if c.image.is_empty() || c.classes < 2 || c.hidden.contains(&0) {
+            return Err(Error::Config(format!(
+                "classifier for {} images, hidden {:?}, {} classes is not a valid network",
+                c.image, c.hidden, c.classes
+            )));
+        }
+        self.train.validate()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

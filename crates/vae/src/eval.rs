@@ -1,18 +1,19 @@
 //! Held-out evaluation in nats per image: the ELBO with its two terms, and log p(x) estimated by
 //! importance sampling with K samples (Burda et al. 2015), with its standard error.
 
+use crate::config::ModelKind;
 use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
 use crate::kernels::rng::{stream, Purpose};
 use crate::model::vae::SCORE_ROWS;
-use crate::model::{ImageScore, Vae, VaeWorkspace};
+use crate::model::{ClassifierWorkspace, ImageScore, ReferenceClassifier, Vae, VaeWorkspace};
 use serde::{Deserialize, Serialize};
 
 /// Images encoded together; their K samples are decoded in blocks of `SCORE_ROWS` rows.
 const MIN_IMAGES_PER_CHUNK: usize = 16;
 const MAX_IMAGES_PER_CHUNK: usize = 500;
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Mean ELBO per image (the negative of the training loss).
     pub elbo: f64,
@@ -25,6 +26,13 @@ pub struct Evaluation {
     pub log_likelihood_stderr: f64,
     pub iw_samples: usize,
     pub images: usize,
+    /// M2: the classifier's error rate on these images, a fraction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification_error: Option<f64>,
+    /// Conditional models scored by a reference classifier: per label, the fraction of samples
+    /// drawn with that label that it reads as that label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditional_accuracy: Option<Vec<f64>>,
 }
 
 /// Scores every image of `split` (already binarized as in training) with `k` importance samples.
@@ -51,6 +59,8 @@ pub fn evaluate(
     let mut loader = BatchLoader::default();
     let mut scores: Vec<ImageScore> = Vec::with_capacity(split.len());
     let indices: Vec<usize> = (0..split.len()).collect();
+    let classifies = model.kind() == ModelKind::M2;
+    let (mut predicted, mut errors) = (Vec::new(), 0usize);
     for (c, chunk) in indices.chunks(images_per_chunk).enumerate() {
         let batch = loader.load(split, chunk, None);
         let mut noise = stream(seed, Purpose::Evaluate, &[k as u64, c as u64]);
@@ -63,9 +73,65 @@ pub fn evaluate(
             &mut noise,
             &mut scores,
         )?;
+        if classifies {
+            model.classify(&mut workspace, batch.x, batch.rows, &mut predicted)?;
+            errors += predicted
+                .iter()
+                .zip(batch.labels)
+                .filter(|(p, l)| p != l)
+                .count();
+        }
         progress(scores.len(), split.len());
     }
-    Ok(summarise(&scores, k))
+    let mut evaluation = summarise(&scores, k);
+    evaluation.classification_error = classifies.then(|| errors as f64 / split.len() as f64);
+    Ok(evaluation)
+}
+
+/// How often `per_class` images generated for each class (prior draws z ~ N(0, I) decoded with
+/// that label) are read as that class by the reference `classifier`; one fraction per class.
+pub fn conditional_accuracy(
+    model: &Vae<f32>,
+    classifier: &ReferenceClassifier<f32>,
+    per_class: usize,
+    seed: u64,
+) -> Result<Vec<f64>> {
+    let classes = model.classes();
+    if classes == 0 {
+        return Err(Error::InvalidArgument(
+            "generation by class needs a conditional model (cvae or m2); this one is unconditional"
+                .into(),
+        ));
+    }
+    let c = classifier.config();
+    if c.classes != classes || c.image != model.config().image {
+        return Err(Error::InvalidArgument(format!(
+            "the classifier reads {} images in {} classes, the model makes {} images in {classes}",
+            c.image,
+            c.classes,
+            model.config().image
+        )));
+    }
+    if per_class == 0 {
+        return Err(Error::InvalidArgument(
+            "--per-class must be at least 1".into(),
+        ));
+    }
+    let (mut ws, mut classifier_ws) = (VaeWorkspace::default(), ClassifierWorkspace::default());
+    let (mut images, mut predicted) = (Vec::new(), Vec::new());
+    let mut accuracy = Vec::with_capacity(classes);
+    for label in 0..classes as u8 {
+        let mut correct = 0;
+        for (chunk, first) in (0..per_class).step_by(MAX_IMAGES_PER_CHUNK).enumerate() {
+            let n = MAX_IMAGES_PER_CHUNK.min(per_class - first);
+            let mut rng = stream(seed, Purpose::Sample, &[label as u64, chunk as u64]);
+            model.sample(&mut ws, n, &vec![label; n], &mut rng, &mut images)?;
+            classifier.predict(&mut classifier_ws, &images, n, &mut predicted)?;
+            correct += predicted.iter().filter(|&&p| p == label).count();
+        }
+        accuracy.push(correct as f64 / per_class as f64);
+    }
+    Ok(accuracy)
 }
 
 fn summarise(scores: &[ImageScore], k: usize) -> Evaluation {
@@ -87,5 +153,7 @@ fn summarise(scores: &[ImageScore], k: usize) -> Evaluation {
         log_likelihood_stderr: (variance / n).sqrt(),
         iw_samples: k,
         images: scores.len(),
+        classification_error: None,
+        conditional_accuracy: None,
     }
 }

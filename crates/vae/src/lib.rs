@@ -35,8 +35,8 @@ pub mod scalar;
 pub mod train;
 
 pub use config::{
-    Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, ModelKind, OptimizerConfig,
-    OptimizerKind, RunConfig, TrainConfig,
+    Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, ModelKind,
+    OptimizerConfig, OptimizerKind, RunConfig, TrainConfig,
 };
 pub use error::{Error, Result};
 pub use kernels::elementwise::Activation;

@@ -222,7 +222,10 @@ fn train_epoch<M: Objective<f32>>(
         indices.extend_from_slice(chunk);
         if let Some(s) = extra {
             let labelled = &s.subset.labelled;
-            let draw = permutation(&mut stream(seed, Purpose::Select, &coordinates), labelled.len());
+            let draw = permutation(
+                &mut stream(seed, Purpose::Select, &coordinates),
+                labelled.len(),
+            );
             indices.extend(
                 draw.iter()
                     .take(config.batch_size.min(labelled.len()))

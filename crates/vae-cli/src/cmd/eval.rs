@@ -4,8 +4,9 @@ use super::common::{dataset_for_model, open_model, progress_bar, thread_pool};
 use crate::cli::{EvalArgs, SplitArg};
 use anyhow::{bail, Result};
 use std::time::Instant;
-use vae::eval::evaluate;
+use vae::eval::{conditional_accuracy, evaluate};
 use vae::train::evaluation_split;
+use vae::ModelKind;
 
 pub fn run(args: EvalArgs) -> Result<()> {
     if args.iw_samples == 0 {
@@ -13,6 +14,17 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let pool = thread_pool(args.threads)?;
     let (config, model, epoch) = open_model(&args.model)?;
+    // Checked before the long evaluation, so a wrong directory fails at once.
+    let classifier = match &args.classifier {
+        Some(dir) => {
+            let (_, classifier) = vae::checkpoint::load_classifier(dir)?;
+            if model.classes() == 0 {
+                bail!("--classifier scores samples drawn by label, which needs a conditional model (cvae or m2); this one is unconditional");
+            }
+            Some(classifier)
+        }
+        None => None,
+    };
     let dataset = dataset_for_model(&args.data, &config)?;
     let (split_name, split) = match args.split {
         SplitArg::Test => ("test", dataset.test),
@@ -30,7 +42,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         "scoring [{bar:30}] {pos}/{len} images ETA {eta}",
     );
     let started = Instant::now();
-    let result = pool.install(|| {
+    let mut result = pool.install(|| {
         evaluate(
             &model,
             &split,
@@ -47,8 +59,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
         bar.finish_and_clear();
     }
     let seconds = started.elapsed().as_secs_f64();
-    // The report shows log p(x) only for the whole test set.
-    if args.split == SplitArg::Test && args.limit.is_none() {
+    if let Some(classifier) = &classifier {
+        result.conditional_accuracy = Some(
+            pool.install(|| conditional_accuracy(&model, classifier, args.per_class, args.seed))?,
+        );
+    }
+    let autoencoder = config.model.kind == ModelKind::Ae;
+    // The report shows log p(x) only for the whole test set; an autoencoder has none.
+    if args.split == SplitArg::Test && args.limit.is_none() && !autoencoder {
         let json = serde_json::to_vec_pretty(&result)?;
         vae::checkpoint::atomic_write(&args.model.join(super::report::EVALUATION_FILE), &json)?;
     }
@@ -64,6 +82,34 @@ pub fn run(args: EvalArgs) -> Result<()> {
         result.iw_samples,
         seconds
     );
+    if autoencoder {
+        println!(
+            "  reconstruction  {:10.3} nats per image (−log p(x | z = f(x)); a plain autoencoder has no ELBO or log p(x))",
+            result.reconstruction
+        );
+        return Ok(());
+    }
+    if let Some(accuracy) = &result.conditional_accuracy {
+        let mean = accuracy.iter().sum::<f64>() / accuracy.len() as f64;
+        println!(
+            "  samples classified as their label: {:.2}% ({} per label, by the reference classifier)",
+            100.0 * mean,
+            args.per_class,
+        );
+        let per_label: Vec<String> = accuracy
+            .iter()
+            .enumerate()
+            .map(|(c, a)| format!("{c}: {:.1}%", 100.0 * a))
+            .collect();
+        println!("    {}", per_label.join("  "));
+    }
+    if let Some(error) = result.classification_error {
+        println!(
+            "  classification error {:6.2}% (q(y | x), {} images)",
+            100.0 * error,
+            result.images
+        );
+    }
     println!("  ELBO            {:10.3} nats per image", result.elbo);
     println!("    reconstruction {:9.3}", result.reconstruction);
     println!("    KL             {:9.3}", result.kl);

@@ -36,7 +36,7 @@ pub fn labels(split: &Split, indices: &[usize]) -> Vec<u8> {
 pub fn decode_labels(model: &Vae<f32>, label: Option<u8>, n: usize) -> Result<Vec<u8>> {
     let classes = model.classes();
     match (classes, label) {
-        (0, Some(_)) => bail!("--label needs a conditional model (trained with --model cvae); this one is unconditional"),
+        (0, Some(_)) => bail!("--label needs a conditional model (trained with --model cvae or m2); this one is unconditional"),
         (0, None) => Ok(Vec::new()),
         (_, Some(l)) if l as usize >= classes => bail!("--label {l} is out of range: the model knows {classes} classes (0..={})", classes - 1),
         (_, Some(l)) => Ok(vec![l; n]),
@@ -253,6 +253,39 @@ pub fn traversal(
         model.config().image,
         grid(steps, scale),
     )?)
+}
+
+/// "The same handwriting, another digit" (Kingma et al. 2014, Fig. 1): each chosen test image,
+/// then its encoding z ~ q(z | x, y) under its own label decoded with every label in turn.
+pub fn analogy(
+    model: &Vae<f32>,
+    split: &Split,
+    indices: &[usize],
+    scale: u32,
+) -> Result<DynamicImage> {
+    let classes = model.classes();
+    if classes == 0 {
+        bail!("analogies need a conditional model (trained with --model cvae or m2); this one is unconditional");
+    }
+    for &i in indices {
+        check_index(split, i, "--images")?;
+    }
+    let styles = encode(model, split, indices)?;
+    let mut rows = Vec::with_capacity(indices.len() * (classes + 1) * model.pixels());
+    for (&i, style) in indices.iter().zip(styles.chunks_exact(model.latent())) {
+        rows.extend(images(split, &[i]));
+        let z: Vec<f32> = style
+            .iter()
+            .copied()
+            .cycle()
+            .take(classes * style.len())
+            .collect();
+        let labels: Vec<u8> = (0..classes as u8).collect();
+        let mut out = Vec::new();
+        model.decode(&mut VaeWorkspace::default(), &z, &labels, classes, &mut out)?;
+        rows.extend(out);
+    }
+    Ok(tile(&rows, model.config().image, grid(classes + 1, scale))?)
 }
 
 /// Training curves from the run's metrics.

@@ -1,6 +1,8 @@
 //! One file per subcommand; `common` holds what several of them share.
 
+mod analogy;
 mod bench;
+mod classifier;
 mod common;
 mod curves;
 mod data;
@@ -27,11 +29,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Manifold(args) => manifold::run(args),
         Command::Scatter(args) => scatter::run(args),
         Command::Interpolate(args) => interpolate::run(args),
+        Command::Analogy(args) => analogy::run(args),
         Command::Traverse(args) => traverse::run(args),
         Command::Curves(args) => curves::run(args),
         Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Data(command) => data::run(command),
+        Command::Classifier(command) => classifier::run(command),
     }
 }

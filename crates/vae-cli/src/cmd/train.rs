@@ -16,9 +16,12 @@ use vae::metrics::{read_metrics, to_jsonl, EpochMetrics};
 use vae::render::save_png;
 use vae::train::{train, EpochReport, TrainingData};
 use vae::{
-    Activation, Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, Objective,
-    Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Vae,
+    Activation, Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, ModelKind,
+    Objective, Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Vae,
 };
+
+/// M2's labelled images when --labels is not given: the paper's headline setting.
+const DEFAULT_LABELS: usize = 100;
 
 /// The longest stretch of training a crash can lose.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
@@ -79,8 +82,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
         run.dir.display()
     );
     let class_names = dataset.class_names.clone();
-    let data = TrainingData::prepare(dataset, train_config.binarize, train_config.seed);
-    let batches = data.train.len().div_ceil(train_config.batch_size) as u64;
+    let mut data = TrainingData::prepare(dataset, train_config.binarize, train_config.seed);
+    if run.config.model.kind == ModelKind::M2 {
+        let labels = train_config.labels.unwrap_or(DEFAULT_LABELS);
+        data = data.semi_supervised(
+            labels,
+            run.config.model.classes,
+            train_config.alpha,
+            train_config.seed,
+        )?;
+        println!(
+            "{labels} labelled images ({} per class), {} unlabelled",
+            labels / run.config.model.classes,
+            data.train.len() - labels
+        );
+    }
+    let batches = data.batches_per_epoch(train_config.batch_size) as u64;
     let bar = progress_bar(
         batches,
         "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
@@ -144,10 +161,13 @@ fn describe(model: &ModelConfig) -> String {
         .chain(std::iter::once(model.latent))
         .map(|w| w.to_string())
         .collect();
-    let kind = if model.classes > 0 {
-        format!("conditional VAE ({} classes)", model.classes)
-    } else {
-        "VAE".into()
+    let kind = match model.kind {
+        ModelKind::Ae => "plain autoencoder".to_string(),
+        ModelKind::M2 => format!("semi-supervised M2 ({} classes)", model.classes),
+        ModelKind::Vae if model.classes > 0 => {
+            format!("conditional VAE ({} classes)", model.classes)
+        }
+        ModelKind::Vae => "VAE".into(),
     };
     format!(
         "a {kind} {} ({:?}, {:?} decoder)",
@@ -159,8 +179,13 @@ fn describe(model: &ModelConfig) -> String {
 }
 
 fn print_epoch(report: &EpochReport, epochs: usize) {
+    let error = report
+        .test
+        .error_rate()
+        .map(|e| format!("  test error {:5.2}%", 100.0 * e))
+        .unwrap_or_default();
     println!(
-        "epoch {:>3}/{epochs}  train loss {:8.3} (rec {:7.3} + kl {:6.3})  test loss {:8.3} (rec {:7.3} + kl {:6.3})  {:5.1} s  {:6.0} img/s",
+        "epoch {:>3}/{epochs}  train loss {:8.3} (rec {:7.3} + kl {:6.3})  test loss {:8.3} (rec {:7.3} + kl {:6.3}){error}  {:5.1} s  {:6.0} img/s",
         report.epoch,
         report.train.loss_per_image(),
         report.train.reconstruction_per_image(),
@@ -238,15 +263,41 @@ fn fresh(
             Some(BinarizeArg::None) => Binarize::None,
         },
         samples: args.samples.unwrap_or(defaults.samples),
+        labels: args.labels,
+        alpha: args.alpha,
     };
+    let kind = args.kind.unwrap_or(ModelArg::Vae);
+    if kind != ModelArg::M2 {
+        let given = [
+            ("--labels", args.labels.is_some()),
+            ("--alpha", args.alpha.is_some()),
+            ("--classifier-hidden", args.classifier_hidden.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+            bail!("{flag} applies to --model m2 only");
+        }
+    }
+    if classes == 0 && matches!(kind, ModelArg::Cvae | ModelArg::M2) {
+        bail!("--model {kind:?} needs labelled classes, and this data set has none");
+    }
     let model_defaults = ModelConfig::default();
+    let hidden = args.hidden.clone().unwrap_or(model_defaults.hidden);
     let model = ModelConfig {
+        kind: match kind {
+            ModelArg::Vae | ModelArg::Cvae => ModelKind::Vae,
+            ModelArg::Ae => ModelKind::Ae,
+            ModelArg::M2 => ModelKind::M2,
+        },
         image,
-        hidden: args.hidden.clone().unwrap_or(model_defaults.hidden),
+        classifier_hidden: match kind {
+            ModelArg::M2 => args.classifier_hidden.clone().unwrap_or(hidden.clone()),
+            _ => Vec::new(),
+        },
+        hidden,
         latent: args.latent.unwrap_or(model_defaults.latent),
-        classes: match args.kind.unwrap_or(ModelArg::Vae) {
-            ModelArg::Vae => 0,
-            ModelArg::Cvae => classes,
+        classes: match kind {
+            ModelArg::Vae | ModelArg::Ae => 0,
+            ModelArg::Cvae | ModelArg::M2 => classes,
         },
         activation: match args.activation.unwrap_or(ActivationArg::Relu) {
             ActivationArg::Relu => Activation::Relu,
@@ -287,6 +338,9 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
     let fixed = [
         ("--dataset", args.data.dataset.is_some()),
         ("--model", args.kind.is_some()),
+        ("--labels", args.labels.is_some()),
+        ("--alpha", args.alpha.is_some()),
+        ("--classifier-hidden", args.classifier_hidden.is_some()),
         ("--channels", args.channels.is_some()),
         ("--size", args.size.is_some()),
         ("--gaussian-variance", args.gaussian_variance.is_some()),
@@ -335,7 +389,7 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
     })
 }
 
-fn run_name(spec: &DatasetSpec) -> String {
+pub(super) fn run_name(spec: &DatasetSpec) -> String {
     match spec {
         DatasetSpec::Named(named) => named.name.to_string(),
         DatasetSpec::Frey => vae::data::frey::NAME.to_string(),
@@ -347,7 +401,7 @@ fn run_name(spec: &DatasetSpec) -> String {
 }
 
 /// `runs/NAME-1`, `runs/NAME-2`, ...: the first that does not exist yet.
-fn next_run_dir(name: &str) -> PathBuf {
+pub(super) fn next_run_dir(name: &str) -> PathBuf {
     (1..)
         .map(|n| PathBuf::from("runs").join(format!("{name}-{n}")))
         .find(|p| !p.exists())

@@ -5,5 +5,6 @@ mod browser;
 mod commands;
 mod common;
 mod figures;
+mod relatives;
 mod serve;
 mod webdriver;

@@ -27,7 +27,7 @@ impl LabelledSubset {
                 labels.len()
             )));
         }
-        if n % classes != 0 {
+        if !n.is_multiple_of(classes) {
             return Err(Error::InvalidArgument(format!(
                 "--labels {n} is not a multiple of the {classes} classes, so the subset cannot be class-balanced"
             )));

@@ -4,10 +4,12 @@
 pub mod classifier;
 pub mod decoder;
 pub mod encoder;
+pub mod reference;
 mod semi_supervised;
 pub mod vae;
 
 pub use classifier::Classifier;
 pub use decoder::Decoder;
 pub use encoder::Encoder;
+pub use reference::{ClassifierWorkspace, ReferenceClassifier};
 pub use vae::{ImageScore, Vae, VaeWorkspace};

@@ -288,7 +288,7 @@ impl<T: Scalar> Vae<T> {
                     .enumerate()
                 {
                     let w = weight(i);
-                    g.iter_mut().for_each(|v| *v = *v * w);
+                    g.iter_mut().for_each(|v| *v *= w);
                     let target = &x[(i % rows) * pixels..(i % rows + 1) * pixels];
                     decoder
                         .likelihood
@@ -447,9 +447,14 @@ impl<T: Scalar> Vae<T> {
             .forward_code(values, x, rows, &mut ws.encoder)?;
         self.decoder.forward(values, code, rows, &mut ws.decoder)?;
         ws.nll.resize(rows, T::zero());
-        self.decoder
-            .likelihood
-            .nll(values, ws.decoder.output(), x, self.pixels(), &mut ws.nll, None);
+        self.decoder.likelihood.nll(
+            values,
+            ws.decoder.output(),
+            x,
+            self.pixels(),
+            &mut ws.nll,
+            None,
+        );
         out.extend(ws.nll.iter().map(|v| ImageScore {
             reconstruction: v.as_f64(),
             kl: 0.0,
@@ -730,8 +735,17 @@ impl<T: Scalar> Objective<T> for Vae<T> {
                     ..
                 } = self;
                 Vae::elbo_and_grad(
-                    params, encoder, decoder, classes, ws, batch.x, batch.labels, batch.rows,
-                    samples, rng, None,
+                    params,
+                    encoder,
+                    decoder,
+                    classes,
+                    ws,
+                    batch.x,
+                    batch.labels,
+                    batch.rows,
+                    samples,
+                    rng,
+                    None,
                 )
             }
         }

@@ -316,7 +316,11 @@ fn relatives_objectives() -> Result<()> {
     ] {
         let config = ModelConfig {
             kind,
-            classifier_hidden: if kind == ModelKind::M2 { vec![4] } else { vec![] },
+            classifier_hidden: if kind == ModelKind::M2 {
+                vec![4]
+            } else {
+                vec![]
+            },
             ..model_config(Activation::Tanh, likelihood, classes)
         };
         let mut model = Vae::<f64>::new(&config, 12)?;

@@ -36,10 +36,15 @@ fn train_config(epochs: usize) -> TrainConfig {
 #[test]
 fn labelled_subset_is_balanced_and_reproducible() -> Result<()> {
     let labels: Vec<u8> = (0..1000).map(|i| (i * 7 % 10) as u8).collect();
-    let pick = |seed| LabelledSubset::balanced(&labels, 100, 10, &mut stream(seed, Purpose::Select, &[]));
+    let pick =
+        |seed| LabelledSubset::balanced(&labels, 100, 10, &mut stream(seed, Purpose::Select, &[]));
     let a = pick(1)?;
     assert_eq!(a, pick(1)?, "same seed, same subset");
-    assert_ne!(a.labelled, pick(2)?.labelled, "another seed, another subset");
+    assert_ne!(
+        a.labelled,
+        pick(2)?.labelled,
+        "another seed, another subset"
+    );
     for c in 0..10u8 {
         assert_eq!(a.labelled.iter().filter(|&&i| labels[i] == c).count(), 10);
     }
@@ -47,7 +52,11 @@ fn labelled_subset_is_balanced_and_reproducible() -> Result<()> {
     assert!(a.unlabelled.iter().all(|i| !a.labelled.contains(i)));
 
     let mut rng = stream(1, Purpose::Select, &[]);
-    for (n, needle) in [(105, "not a multiple"), (1010, "between 1 and"), (0, "between 1 and")] {
+    for (n, needle) in [
+        (105, "not a multiple"),
+        (1010, "between 1 and"),
+        (0, "between 1 and"),
+    ] {
         match LabelledSubset::balanced(&labels, n, 10, &mut rng) {
             Err(Error::InvalidArgument(m)) => assert!(m.contains(needle), "{m}"),
             other => panic!("--labels {n}: expected an error, got {other:?}"),
@@ -55,7 +64,13 @@ fn labelled_subset_is_balanced_and_reproducible() -> Result<()> {
     }
     // Class 9 with only 5 images cannot give 10.
     let scarce: Vec<u8> = (0..1000)
-        .map(|i| if i % 10 == 9 && i >= 50 { 0 } else { (i % 10) as u8 })
+        .map(|i| {
+            if i % 10 == 9 && i >= 50 {
+                0
+            } else {
+                (i % 10) as u8
+            }
+        })
         .collect();
     match LabelledSubset::balanced(&scarce, 100, 10, &mut rng) {
         Err(Error::InvalidArgument(m)) => assert!(m.contains("class"), "{m}"),
@@ -80,8 +95,12 @@ fn m2_learns_to_classify_from_eight_labels() -> Result<()> {
     };
     let mut model = Vae::<f32>::new(&model_config, 7)?;
     let mut optimizer = Optimizer::new(config.optimizer, model.parameters().len());
-    let data = TrainingData::prepare(quadrants(), config.binarize, config.seed)
-        .semi_supervised(8, 4, None, config.seed)?;
+    let data = TrainingData::prepare(quadrants(), config.binarize, config.seed).semi_supervised(
+        8,
+        4,
+        None,
+        config.seed,
+    )?;
     assert_eq!(data.batches_per_epoch(32), (792usize).div_ceil(32));
     let mut test_errors = Vec::new();
     train(
@@ -97,12 +116,24 @@ fn m2_learns_to_classify_from_eight_labels() -> Result<()> {
         },
     )?;
     let last = *test_errors.last().expect("an error rate per epoch");
-    assert!(last < 0.25, "test error {last} after 20 epochs (chance is 0.75)");
+    assert!(
+        last < 0.25,
+        "test error {last} after 20 epochs (chance is 0.75)"
+    );
 
     let mut predicted = Vec::new();
     let x: Vec<f32> = data.test.images.iter().map(|&v| v as f32 / 255.0).collect();
-    model.classify(&mut VaeWorkspace::default(), &x, data.test.len(), &mut predicted)?;
-    let wrong = predicted.iter().zip(&data.test.labels).filter(|(p, l)| p != l).count();
+    model.classify(
+        &mut VaeWorkspace::default(),
+        &x,
+        data.test.len(),
+        &mut predicted,
+    )?;
+    let wrong = predicted
+        .iter()
+        .zip(&data.test.labels)
+        .filter(|(p, l)| p != l)
+        .count();
     assert_eq!(wrong as f64 / data.test.len() as f64, last);
     Ok(())
 }
@@ -138,7 +169,10 @@ fn autoencoder_reconstructs_without_kl() -> Result<()> {
     assert!(last.test.reconstruction_per_image() < first.test.reconstruction_per_image());
     // The code is a point: encoding gives log-variance −∞ and decoding the mean reconstructs.
     let mut posterior = Vec::new();
-    let x: Vec<f32> = data.test.images[..64].iter().map(|&v| v as f32 / 255.0).collect();
+    let x: Vec<f32> = data.test.images[..64]
+        .iter()
+        .map(|&v| v as f32 / 255.0)
+        .collect();
     model.encode(&mut VaeWorkspace::default(), &x, &[], 1, &mut posterior)?;
     assert!(posterior[2..].iter().all(|v| *v == f32::NEG_INFINITY));
     assert!(model.parameters().entry("encoder.log_var.weight").is_none());

@@ -1,0 +1,155 @@
+//! The reference classifier: an MLP trained with labels on real images, used to check what a
+//! conditional model generates ("is a sample drawn as a 7 read as a 7?"). It shares the
+//! classifier network with M2 and trains through the same loop.
+
+use super::classifier::{argmax_rows, Classifier};
+use crate::config::ClassifierConfig;
+use crate::data::Batch;
+use crate::error::{Error, Result};
+use crate::kernels::rng::{stream, Purpose, Rng};
+use crate::nn::{MlpBuffers, ParamBuilder, Parameters};
+use crate::objective::{LossTerms, Objective};
+use crate::scalar::Scalar;
+
+#[derive(Clone, Debug)]
+pub struct ReferenceClassifier<T> {
+    config: ClassifierConfig,
+    params: Parameters<T>,
+    net: Classifier,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ClassifierWorkspace<T> {
+    buffers: MlpBuffers<T>,
+    log_probs: Vec<T>,
+    d_logits: Vec<T>,
+}
+
+impl<T: Scalar> ReferenceClassifier<T> {
+    /// Weights under `classifier.`, drawn from the stream `(seed, Init)`.
+    pub fn new(config: &ClassifierConfig, seed: u64) -> Self {
+        let mut params = Parameters::default();
+        let mut rng = stream(seed, Purpose::Init, &[]);
+        let mut b = ParamBuilder::new(&mut params, &mut rng);
+        let net = Classifier::new(
+            &mut b.pp("classifier"),
+            config.image.len(),
+            &config.hidden,
+            config.classes,
+            config.activation,
+        );
+        ReferenceClassifier {
+            config: config.clone(),
+            params,
+            net,
+        }
+    }
+
+    pub fn config(&self) -> &ClassifierConfig {
+        &self.config
+    }
+
+    /// The most probable class of each image of `x [rows, pixels]`.
+    pub fn predict(
+        &self,
+        ws: &mut ClassifierWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        predict(&self.net, self.params.values(), ws, x, rows, out)
+    }
+}
+
+fn predict<T: Scalar>(
+    net: &Classifier,
+    values: &[T],
+    ws: &mut ClassifierWorkspace<T>,
+    x: &[T],
+    rows: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    net.forward(values, x, rows, &mut ws.buffers, &mut ws.log_probs)?;
+    out.clear();
+    out.extend(argmax_rows(&ws.log_probs, net.classes()));
+    Ok(())
+}
+
+/// Σ −log q(y | x) over the batch, with errors counted; the gradient accumulated into `grads`
+/// when given.
+fn cross_entropy<T: Scalar>(
+    net: &Classifier,
+    values: &[T],
+    ws: &mut ClassifierWorkspace<T>,
+    batch: &Batch<'_, T>,
+    grads: Option<&mut [T]>,
+) -> Result<LossTerms> {
+    let (rows, classes) = (batch.rows, net.classes());
+    if batch.labels.len() != rows {
+        return Err(Error::shape("batch labels", rows, batch.labels.len()));
+    }
+    if let Some(bad) = batch.labels.iter().find(|&&l| l as usize >= classes) {
+        return Err(Error::InvalidArgument(format!(
+            "label {bad} is out of range for {classes} classes"
+        )));
+    }
+    let mut predicted = Vec::with_capacity(rows);
+    predict(net, values, ws, batch.x, rows, &mut predicted)?;
+    let mut terms = LossTerms {
+        images: rows,
+        classified: rows,
+        ..LossTerms::default()
+    };
+    ws.d_logits.clear();
+    for (r, (&y, &p)) in batch.labels.iter().zip(&predicted).enumerate() {
+        let lp = &ws.log_probs[r * classes..(r + 1) * classes];
+        terms.classification -= lp[y as usize].as_f64();
+        terms.errors += usize::from(p != y);
+        // ∂(−log softmax_y)/∂logit_c = π_c − [c = y].
+        ws.d_logits.extend(
+            lp.iter()
+                .enumerate()
+                .map(|(c, &l)| l.exp() - if c == y as usize { T::one() } else { T::zero() }),
+        );
+    }
+    if let Some(grads) = grads {
+        let ClassifierWorkspace {
+            buffers, d_logits, ..
+        } = ws;
+        net.backward(values, grads, batch.x, rows, buffers, d_logits)?;
+    }
+    Ok(terms)
+}
+
+impl<T: Scalar> Objective<T> for ReferenceClassifier<T> {
+    type Workspace = ClassifierWorkspace<T>;
+
+    fn parameters(&self) -> &Parameters<T> {
+        &self.params
+    }
+
+    fn parameters_mut(&mut self) -> &mut Parameters<T> {
+        &mut self.params
+    }
+
+    fn loss_and_grad(
+        &mut self,
+        ws: &mut ClassifierWorkspace<T>,
+        batch: &Batch<'_, T>,
+        _samples: usize,
+        _rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        let (values, grads) = self.params.split_mut();
+        cross_entropy(&self.net, values, ws, batch, Some(grads))
+    }
+
+    fn loss(
+        &self,
+        ws: &mut ClassifierWorkspace<T>,
+        batch: &Batch<'_, T>,
+        _samples: usize,
+        _rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        cross_entropy(&self.net, self.params.values(), ws, batch, None)
+    }
+}
