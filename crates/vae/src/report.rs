@@ -1,7 +1,7 @@
 //! `report.html`: one self-contained page per run (images embedded as data URIs, no network),
 //! with the configuration, the final numbers and the figures.
 
-use crate::config::RunConfig;
+use crate::config::{ModelKind, RunConfig};
 use crate::eval::Evaluation;
 use crate::metrics::EpochMetrics;
 use base64::Engine;
@@ -57,6 +57,18 @@ pub fn html(input: &ReportInput<'_>) -> String {
     let hidden: Vec<String> = c.model.hidden.iter().map(|h| h.to_string()).collect();
     let rows = [
         ("data set", c.dataset.clone()),
+        (
+            "model",
+            match (c.model.kind, c.model.classes) {
+                (ModelKind::Ae, _) => "plain autoencoder (no noise, no KL: its \"ELBO\" below is minus the reconstruction loss)".to_string(),
+                (ModelKind::M2, k) => format!(
+                    "semi-supervised M2, {k} classes, {} labelled training images",
+                    c.train.labels.map_or("?".to_string(), |n| n.to_string())
+                ),
+                (ModelKind::Vae, 0) => "VAE".to_string(),
+                (ModelKind::Vae, k) => format!("conditional VAE, {k} classes"),
+            },
+        ),
         ("image", c.model.image.to_string()),
         (
             "architecture",
@@ -109,6 +121,13 @@ pub fn html(input: &ReportInput<'_>) -> String {
         ];
         for (k, v) in numbers {
             let _ = writeln!(page, "<tr><td>{k}</td><td class=\"num\">{v:.3}</td></tr>");
+        }
+        if let Some(error) = m.test_error {
+            let _ = writeln!(
+                page,
+                "<tr><td>test classification error of q(y|x)</td><td class=\"num\">{:.2}%</td></tr>",
+                100.0 * error
+            );
         }
     }
     match input.evaluation {

@@ -247,6 +247,7 @@ fn fresh(
         OptimizerArg::Adam => OptimizerKind::Adam,
         OptimizerArg::Adagrad => OptimizerKind::Adagrad,
     };
+    let kind = args.kind.unwrap_or(ModelArg::Vae);
     let mut optimizer = OptimizerConfig::default_for(optimizer_kind);
     optimizer.lr = args.lr.unwrap_or(optimizer.lr);
     optimizer.weight_decay = args.weight_decay.unwrap_or(0.0);
@@ -263,10 +264,9 @@ fn fresh(
             Some(BinarizeArg::None) => Binarize::None,
         },
         samples: args.samples.unwrap_or(defaults.samples),
-        labels: args.labels,
+        labels: (kind == ModelArg::M2).then(|| args.labels.unwrap_or(DEFAULT_LABELS)),
         alpha: args.alpha,
     };
-    let kind = args.kind.unwrap_or(ModelArg::Vae);
     if kind != ModelArg::M2 {
         let given = [
             ("--labels", args.labels.is_some()),
