@@ -29,7 +29,7 @@ pub struct TrainingData {
 #[derive(Clone, Debug)]
 pub struct SemiSupervised {
     pub subset: LabelledSubset,
-    /// α / N_l: each labelled image's share of α · E[−log q(y | x)].
+    /// The weight of each labelled row's −log q(y | x) in a batch's loss (see `semi_supervised`).
     pub classification_weight: f64,
 }
 
@@ -62,11 +62,18 @@ impl TrainingData {
 
     /// Keeps the labels of `labels` training images, `labels / classes` per class chosen with
     /// the seed; α defaults to Kingma et al.'s 0.1 · N.
+    ///
+    /// Eq. 9 of the paper, J = Σ_unlabelled −U + Σ_labelled −L + α · mean_labelled(−log q(y | x)),
+    /// is estimated per batch of `b_u` unlabelled and `b_l` labelled images at the unlabelled
+    /// images' scale, so each labelled −log q(y | x) weighs α · b_u / (N_u · b_l): about 0.1 with
+    /// the defaults. The labelled images' own bound −L counts 1 each, like an unlabelled image's:
+    /// more than eq. 9 gives it, so that the decoder learns what the labels mean from the start.
     pub fn semi_supervised(
         mut self,
         labels: usize,
         classes: usize,
         alpha: Option<f64>,
+        batch_size: usize,
         seed: u64,
     ) -> Result<Self> {
         let subset = LabelledSubset::balanced(
@@ -76,8 +83,16 @@ impl TrainingData {
             &mut stream(seed, Purpose::Select, &[u64::MAX]),
         )?;
         let alpha = alpha.unwrap_or(0.1 * self.train.len() as f64);
+        let unlabelled = subset.unlabelled.len();
+        let classification_weight = if unlabelled == 0 {
+            // Every image labelled: batches estimate J at the labelled images' scale.
+            alpha / labels as f64
+        } else {
+            let labelled_per_batch = batch_size.min(labels).max(1);
+            alpha * batch_size as f64 / (unlabelled as f64 * labelled_per_batch as f64)
+        };
         self.semi_supervised = Some(SemiSupervised {
-            classification_weight: alpha / labels as f64,
+            classification_weight,
             subset,
         });
         Ok(self)

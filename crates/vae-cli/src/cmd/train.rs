@@ -89,6 +89,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             labels,
             run.config.model.classes,
             train_config.alpha,
+            train_config.batch_size,
             train_config.seed,
         )?;
         println!(

@@ -99,6 +99,7 @@ fn m2_learns_to_classify_from_eight_labels() -> Result<()> {
         8,
         4,
         None,
+        32,
         config.seed,
     )?;
     assert_eq!(data.batches_per_epoch(32), (792usize).div_ceil(32));
