@@ -2,11 +2,18 @@
 //! labelled subset is class-balanced and reproducible, and the autoencoder reconstructs.
 
 use crate::common;
-use vae::config::{Binarize, ModelConfig, ModelKind, OptimizerConfig, OptimizerKind, TrainConfig};
+use vae::checkpoint;
+use vae::config::{
+    Binarize, ClassifierConfig, ClassifierRunConfig, ModelConfig, ModelKind, OptimizerConfig,
+    OptimizerKind, TrainConfig,
+};
 use vae::data::{Dataset, LabelledSubset};
+use vae::eval::conditional_accuracy;
 use vae::kernels::rng::{stream, Purpose};
+use vae::model::ReferenceClassifier;
 use vae::model::VaeWorkspace;
 use vae::train::{train, TrainingData};
+use vae::Activation;
 use vae::{Error, Objective, Optimizer, Result, Vae};
 
 fn quadrants() -> Dataset {
@@ -179,4 +186,99 @@ fn autoencoder_reconstructs_without_kl() -> Result<()> {
     assert!(model.parameters().entry("encoder.log_var.weight").is_none());
     assert!(model.parameters().entry("encoder.code.weight").is_some());
     Ok(())
+}
+
+/// A conditional VAE on the quadrants draws each requested class, as read by a reference
+/// classifier trained on the real images; the classifier survives a checkpoint round trip.
+#[test]
+fn conditional_samples_are_read_as_their_label() -> Result<()> {
+    let config = train_config(60);
+    let data = TrainingData::prepare(quadrants(), config.binarize, config.seed);
+    let mut cvae = Vae::<f32>::new(
+        &ModelConfig {
+            image: data.train.shape,
+            hidden: vec![32],
+            latent: 2,
+            classes: 4,
+            ..ModelConfig::default()
+        },
+        7,
+    )?;
+    let classifier_config = ClassifierConfig {
+        image: data.train.shape,
+        hidden: vec![16],
+        classes: 4,
+        activation: Activation::Relu,
+    };
+    let mut classifier = ReferenceClassifier::<f32>::new(&classifier_config, 7);
+    let mut test_error = None;
+    for model in [&mut cvae as &mut dyn TrainOnce, &mut classifier] {
+        model.train_once(&data, &config, &mut test_error)?;
+    }
+    assert!(
+        test_error.is_some_and(|e| e < 0.05),
+        "classifier test error {test_error:?}"
+    );
+
+    let accuracy = conditional_accuracy(&cvae, &classifier, 50, 3)?;
+    assert_eq!(accuracy.len(), 4);
+    assert!(
+        accuracy.iter().all(|&a| a >= 0.9),
+        "per-class accuracy {accuracy:?}"
+    );
+
+    let dir = tempfile::tempdir().map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let run = ClassifierRunConfig {
+        format: vae::RunConfig::FORMAT,
+        kind: ClassifierRunConfig::KIND.into(),
+        dataset: "quadrants".into(),
+        folder: Default::default(),
+        classifier: classifier_config,
+        train: config,
+    };
+    checkpoint::save_classifier(dir.path(), &run, &classifier, 15)?;
+    let (loaded_config, loaded) = checkpoint::load_classifier(dir.path())?;
+    assert_eq!(loaded_config, run);
+    assert_eq!(
+        loaded.parameters().values(),
+        classifier.parameters().values()
+    );
+    match checkpoint::load_model(dir.path()) {
+        Err(e) => assert!(e.to_string().contains("reference classifier"), "{e}"),
+        Ok(_) => panic!("a classifier directory loaded as a VAE"),
+    }
+    Ok(())
+}
+
+/// Both kinds of model train through the one loop; the last epoch's test error is kept.
+trait TrainOnce {
+    fn train_once(
+        &mut self,
+        data: &TrainingData,
+        config: &TrainConfig,
+        test_error: &mut Option<f64>,
+    ) -> Result<()>;
+}
+
+impl<M: Objective<f32>> TrainOnce for M {
+    fn train_once(
+        &mut self,
+        data: &TrainingData,
+        config: &TrainConfig,
+        test_error: &mut Option<f64>,
+    ) -> Result<()> {
+        let mut optimizer = Optimizer::new(config.optimizer, self.parameters().len());
+        train(
+            self,
+            &mut optimizer,
+            data,
+            config,
+            0,
+            &mut |_| {},
+            &mut |_, _, report| {
+                *test_error = report.test.error_rate();
+                Ok(())
+            },
+        )
+    }
 }
