@@ -93,6 +93,14 @@ pub fn write(
             png: png(&figures::scatter(model, test, test.len(), class_names, projection)?.into())?,
         });
     }
+    if model.classes() > 0 {
+        let rows: Vec<usize> = (0..8.min(test.len())).collect();
+        figures.push(Figure {
+            title: "Analogies".into(),
+            caption: "Each test image, then its encoding z ~ q(z|x,y) under its own label decoded with every label in turn: the same style, another class (Kingma et al. 2014, Fig. 1).".into(),
+            png: png(&figures::analogy(model, test, &rows, 2)?)?,
+        });
+    }
     // Interpolate from the first test image to the first one with another label.
     let other = (1..test.len())
         .find(|&i| test.labels[i] != test.labels[0])
