@@ -68,26 +68,13 @@ fn sum_lanes<T: Scalar>(acc: [T; LANES]) -> T {
     acc[0]
 }
 
-/// Probabilities below this are returned as 0 in the gradient. A saturated background pixel has
-/// sigmoid(l) ≈ 1e−38; scaled by a sample or class weight, or multiplied by a weight in the
-/// backward product, that becomes a subnormal number, which x86 processes some hundred times
-/// slower (M2's epochs slowed threefold as its decoder saturated). Added to any gradient sum of f32
-/// it is a no-op anyway.
-const NEGLIGIBLE_PROBABILITY: f64 = 1e-20;
-
-/// One pixel of the Bernoulli loss: `(nll, sigmoid(l))`, the probability flushed to 0 below
-/// `NEGLIGIBLE_PROBABILITY`.
+/// One pixel of the Bernoulli loss: `(nll, sigmoid(l))`.
 #[inline(always)]
 fn bernoulli_pixel<T: Scalar>(l: T, x: T) -> (T, T) {
     let (e, log1p_e) = T::exp_log1p_neg_abs(l);
     let nll = l.max(T::zero()) - x * l + log1p_e;
     let inv = T::one() / (T::one() + e);
     let p = if l >= T::zero() { inv } else { e * inv };
-    let p = if p < T::of(NEGLIGIBLE_PROBABILITY) {
-        T::zero()
-    } else {
-        p
-    };
     (nll, p)
 }
 
@@ -185,11 +172,6 @@ pub fn gaussian_nll<T: Scalar>(
             let mut sum = T::zero();
             for d in 0..cols {
                 let m = sigmoid(l_row[d]);
-                let m = if m < T::of(NEGLIGIBLE_PROBABILITY) {
-                    T::zero()
-                } else {
-                    m
-                };
                 let precision = (-floored(d)).exp();
                 let residual = x_row[d] - m;
                 sum += residual * residual * precision;
