@@ -7,6 +7,12 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Every thread that runs kernels flushes subnormal floats to zero: this one, rayon's global
+    // pool (commands that do not build their own) and each command's pool.
+    vae::kernels::denormals::flush_to_zero();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .start_handler(|_| vae::kernels::denormals::flush_to_zero())
+        .build_global();
     let cli = cli::Cli::parse();
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

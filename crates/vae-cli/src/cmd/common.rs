@@ -10,16 +10,19 @@ use vae::data::datasets::{download_root, missing_files};
 use vae::data::fetch::fetch;
 use vae::data::folder::FolderOptions;
 use vae::data::{frey, Dataset, DatasetSpec, Split};
+use vae::kernels::denormals::flush_to_zero;
 use vae::render::save_png;
 use vae::{ImageShape, RunConfig, Vae};
 
-/// A rayon pool with `threads` workers (all cores when `None`).
+/// A rayon pool with `threads` workers (all cores when `None`), subnormal floats flushed to zero on
+/// each (see `vae::kernels::denormals`).
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     if threads == Some(0) {
         bail!("--threads must be at least 1");
     }
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
+        .start_handler(|_| flush_to_zero())
         .build()
         .context("starting the thread pool")
 }
