@@ -68,7 +68,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
         );
         return Ok(());
     }
-    std::fs::create_dir_all(&run.dir).with_context(|| format!("creating {}", run.dir.display()))?;
     println!(
         "training {} on {} ({} train / {} test images, {}) for epochs {}..={} on {} threads; writing {}",
         describe(&run.config.model),
@@ -98,6 +97,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             data.train.len() - labels
         );
     }
+    std::fs::create_dir_all(&run.dir).with_context(|| format!("creating {}", run.dir.display()))?;
     let batches = data.batches_per_epoch(train_config.batch_size) as u64;
     let bar = progress_bar(
         batches,
