@@ -123,6 +123,7 @@ fn m2_with_few_labels_analogy_and_reference_classifier() {
         let mut args = train_args(&f, path(&bad), "1");
         args.extend(["--model", "m2", "--labels", labels]);
         fails(&args, needle);
+        assert!(!bad.exists(), "a refused run left {} behind", bad.display());
     }
     fails(
         &["sample", "--model", path(&run), "--label", "10"],
