@@ -23,22 +23,18 @@ use crate::kernels::rng::Rng;
 use crate::objective::LossTerms;
 use crate::scalar::Scalar;
 
+fn no_classifier() -> Error {
+    Error::InvalidArgument("this model has no classifier (only m2 models do)".into())
+}
+
 impl<T: Scalar> Vae<T> {
     fn classifier_or_err(&self) -> Result<&super::Classifier> {
-        self.classifier.as_ref().ok_or_else(|| {
-            Error::InvalidArgument("this model has no classifier (only m2 models do)".into())
-        })
+        self.classifier.as_ref().ok_or_else(no_classifier)
     }
 
     /// log q(y | x) `[rows, classes]` into `ws.log_probs`.
     fn class_log_probs(&self, ws: &mut VaeWorkspace<T>, x: &[T], rows: usize) -> Result<()> {
-        if x.len() != rows * self.pixels() {
-            return Err(Error::shape(
-                "batch of images",
-                rows * self.pixels(),
-                x.len(),
-            ));
-        }
+        self.check_images(x, rows)?;
         let classifier = self.classifier_or_err()?;
         classifier.forward(
             self.params.values(),
@@ -105,10 +101,10 @@ impl<T: Scalar> Vae<T> {
                 "{u} unlabelled rows in a batch of {rows}"
             )));
         }
-        self.check_labels(&batch.labels[u.min(batch.labels.len())..], rows - u)?;
         if batch.labels.len() != rows {
             return Err(Error::shape("batch labels", rows, batch.labels.len()));
         }
+        self.check_labels(&batch.labels[u..], rows - u)?;
         let weight = T::of(batch.classification_weight);
         self.class_log_probs(ws, batch.x, rows)?;
         self.expand_over_classes(ws, batch);
@@ -176,9 +172,7 @@ impl<T: Scalar> Vae<T> {
                 terms.errors += usize::from(predicted != Some(y));
             }
         }
-        let classifier = classifier.as_ref().ok_or_else(|| {
-            Error::InvalidArgument("this model has no classifier (only m2 models do)".into())
-        })?;
+        let classifier = classifier.as_ref().ok_or_else(no_classifier)?;
         let (values, grads) = params.split_mut();
         classifier.backward(
             values,

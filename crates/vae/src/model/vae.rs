@@ -197,6 +197,12 @@ impl<T: Scalar> Vae<T> {
     }
 
     fn check_batch(&self, x: &[T], labels: &[u8], rows: usize) -> Result<()> {
+        self.check_images(x, rows)?;
+        self.check_labels(labels, rows)
+    }
+
+    /// `x` must hold `rows` images of the model's shape.
+    pub(super) fn check_images(&self, x: &[T], rows: usize) -> Result<()> {
         if x.len() != rows * self.pixels() {
             return Err(Error::shape(
                 "batch of images",
@@ -204,7 +210,7 @@ impl<T: Scalar> Vae<T> {
                 x.len(),
             ));
         }
-        self.check_labels(labels, rows)
+        Ok(())
     }
 
     /// Conditional models need one label in range per row; others ignore labels.
@@ -440,7 +446,7 @@ impl<T: Scalar> Vae<T> {
         rows: usize,
         out: &mut Vec<ImageScore>,
     ) -> Result<()> {
-        self.check_batch(x, &[], rows)?;
+        self.check_images(x, rows)?;
         let values = self.params.values();
         let code = self
             .encoder
@@ -721,7 +727,7 @@ impl<T: Scalar> Objective<T> for Vae<T> {
         }
         match self.kind() {
             ModelKind::Ae => {
-                self.check_batch(batch.x, &[], batch.rows)?;
+                self.check_images(batch.x, batch.rows)?;
                 self.reconstruction_and_grad(ws, batch.x, batch.rows)
             }
             ModelKind::M2 => self.semi_supervised_loss_and_grad(ws, batch, samples, rng),
