@@ -1,8 +1,10 @@
 //! Fixtures shared by the integration tests: a tiny synthetic image data set in memory.
 
-use vae::config::ImageShape;
+use vae::config::{ImageShape, TrainConfig};
 use vae::data::{Dataset, Split};
 use vae::kernels::rng::{stream, Purpose};
+use vae::train::{train, EpochReport, TrainingData};
+use vae::{Objective, Optimizer, Result};
 
 /// `n` images of 6 x 5 pixels in two classes: class 0 bright on the left, class 1 on the right,
 /// with noisy grey levels.
@@ -79,4 +81,27 @@ pub fn quadrants(n: usize, seed: u64) -> Split {
         images,
         labels,
     }
+}
+
+/// Trains `model` from scratch with a fresh optimizer for `config.epochs`; every epoch's report.
+pub fn train_reports<M: Objective<f32>>(
+    model: &mut M,
+    data: &TrainingData,
+    config: &TrainConfig,
+) -> Result<Vec<EpochReport>> {
+    let mut optimizer = Optimizer::new(config.optimizer, model.parameters().len());
+    let mut reports = Vec::new();
+    train(
+        model,
+        &mut optimizer,
+        data,
+        config,
+        0,
+        &mut |_| {},
+        &mut |_, _, report| {
+            reports.push(*report);
+            Ok(())
+        },
+    )?;
+    Ok(reports)
 }

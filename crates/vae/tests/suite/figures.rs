@@ -7,8 +7,8 @@ use vae::data::Dataset;
 use vae::latent::{grid_coordinates, manifold_points};
 use vae::model::VaeWorkspace;
 use vae::render::{tile, GridLayout};
-use vae::train::{train, TrainingData};
-use vae::{Objective, Optimizer, Result, Vae};
+use vae::train::TrainingData;
+use vae::{Result, Vae};
 
 #[test]
 fn manifold_tiles_decode_their_grid_points() -> Result<()> {
@@ -97,17 +97,8 @@ fn a_trained_2d_latent_space_separates_the_classes() -> Result<()> {
         ..ModelConfig::default()
     };
     let mut model = Vae::<f32>::new(&model_config, 3)?;
-    let mut optimizer = Optimizer::new(config.optimizer, model.parameters().len());
     let data = TrainingData::prepare(dataset, config.binarize, config.seed);
-    train(
-        &mut model,
-        &mut optimizer,
-        &data,
-        &config,
-        0,
-        &mut |_| {},
-        &mut |_, _, _| Ok(()),
-    )?;
+    common::train_reports(&mut model, &data, &config)?;
 
     let x: Vec<f32> = test.images.iter().map(|&v| v as f32 / 255.0).collect();
     let mut means = Vec::new();

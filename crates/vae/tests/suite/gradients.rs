@@ -7,7 +7,7 @@ use vae::kernels::elementwise::Activation;
 use vae::kernels::loss::{bernoulli_nll, gaussian_log_var_grad, gaussian_nll};
 use vae::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use vae::nn::{Linear, Mlp, MlpBuffers, ParamBuilder, Parameters};
-use vae::{ModelKind, Objective, Result, Vae};
+use vae::{LossTerms, ModelKind, Objective, Result, Vae};
 
 const H: f64 = 1e-6;
 
@@ -332,36 +332,43 @@ fn relatives_objectives() -> Result<()> {
             classification_weight: 1.7,
             ..Batch::new(&x, labels, rows)
         };
-        let noise = || stream(14, Purpose::Noise, &[]);
-        let mut ws = Default::default();
-        model.parameters_mut().zero_grads();
-        let terms = model.loss_and_grad(&mut ws, &batch, 2, &mut noise())?;
+        let terms =
+            check_model_gradient(&format!("{kind:?} {likelihood:?}"), &mut model, &batch, 14)?;
         if kind == ModelKind::M2 {
             assert_eq!(terms.classified, 2);
             assert!(terms.classification > 0.0);
         } else {
             assert_eq!(terms.kl, 0.0);
         }
-        let analytic = model.parameters().grads().to_vec();
-        let p0 = model.parameters().values().to_vec();
-        let mut probe = model.clone();
-        let mut loss = |p: &[f64]| -> f64 {
-            probe.parameters_mut().values_mut().copy_from_slice(p);
-            let mut ws = Default::default();
-            probe
-                .loss_and_grad(&mut ws, &batch, 2, &mut noise())
-                .expect("shapes match")
-                .loss()
-        };
-        check(
-            &format!("{kind:?} {likelihood:?}"),
-            &mut loss,
-            &p0,
-            &analytic,
-            &all(p0.len()),
-        );
     }
     Ok(())
+}
+
+/// Checks the model's analytic gradient of its loss on `batch` (S = 2 samples) against f64
+/// central differences, ε held fixed by drawing it from the same stream `noise_seed` each time.
+fn check_model_gradient(
+    name: &str,
+    model: &mut Vae<f64>,
+    batch: &Batch<'_, f64>,
+    noise_seed: u64,
+) -> Result<LossTerms> {
+    let noise = || stream(noise_seed, Purpose::Noise, &[]);
+    let mut ws = Default::default();
+    model.parameters_mut().zero_grads();
+    let terms = model.loss_and_grad(&mut ws, batch, 2, &mut noise())?;
+    let analytic = model.parameters().grads().to_vec();
+    let p0 = model.parameters().values().to_vec();
+    let mut probe = model.clone();
+    let mut loss = |p: &[f64]| -> f64 {
+        probe.parameters_mut().values_mut().copy_from_slice(p);
+        let mut ws = Default::default();
+        probe
+            .loss_and_grad(&mut ws, batch, 2, &mut noise())
+            .expect("shapes match")
+            .loss()
+    };
+    check(name, &mut loss, &p0, &analytic, &all(p0.len()));
+    Ok(terms)
 }
 
 /// The whole negative ELBO with S = 2 samples, ε held fixed by reusing the same stream; the
@@ -380,28 +387,12 @@ fn whole_elbo() -> Result<()> {
         let x = uniform(&mut stream(10, Purpose::Init, &[]), rows * 6, 0.0, 1.0);
         let labels: &[u8] = if classes > 0 { &[2, 0, 1, 2] } else { &[] };
         let batch = Batch::new(&x, labels, rows);
-        let noise = || stream(11, Purpose::Noise, &[]);
-        let mut ws = Default::default();
-        model.parameters_mut().zero_grads();
-        model.loss_and_grad(&mut ws, &batch, 2, &mut noise())?;
-        let analytic = model.parameters().grads().to_vec();
-        let p0 = model.parameters().values().to_vec();
-        let mut probe = model.clone();
-        let mut loss = |p: &[f64]| -> f64 {
-            probe.parameters_mut().values_mut().copy_from_slice(p);
-            let mut ws = Default::default();
-            probe
-                .loss_and_grad(&mut ws, &batch, 2, &mut noise())
-                .expect("shapes match")
-                .loss()
-        };
-        check(
+        check_model_gradient(
             &format!("elbo {activation:?} {likelihood:?} classes {classes}"),
-            &mut loss,
-            &p0,
-            &analytic,
-            &all(p0.len()),
-        );
+            &mut model,
+            &batch,
+            11,
+        )?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The VAE's relatives learn what they should: M2 classifies from a handful of labels, the
 //! labelled subset is class-balanced and reproducible, and the autoencoder reconstructs.
 
-use crate::common;
+use crate::common::{self, train_reports};
 use vae::checkpoint;
 use vae::config::{
     Binarize, ClassifierConfig, ClassifierRunConfig, ModelConfig, ModelKind, OptimizerConfig,
@@ -12,9 +12,9 @@ use vae::eval::conditional_accuracy;
 use vae::kernels::rng::{stream, Purpose};
 use vae::model::ReferenceClassifier;
 use vae::model::VaeWorkspace;
-use vae::train::{train, TrainingData};
+use vae::train::TrainingData;
 use vae::Activation;
-use vae::{Error, Objective, Optimizer, Result, Vae};
+use vae::{Error, Objective, Result, Vae};
 
 fn quadrants() -> Dataset {
     let train = common::quadrants(800, 1);
@@ -101,7 +101,6 @@ fn m2_learns_to_classify_from_eight_labels() -> Result<()> {
         ..ModelConfig::default()
     };
     let mut model = Vae::<f32>::new(&model_config, 7)?;
-    let mut optimizer = Optimizer::new(config.optimizer, model.parameters().len());
     let data = TrainingData::prepare(quadrants(), config.binarize, config.seed).semi_supervised(
         8,
         4,
@@ -110,20 +109,11 @@ fn m2_learns_to_classify_from_eight_labels() -> Result<()> {
         config.seed,
     )?;
     assert_eq!(data.batches_per_epoch(32), (792usize).div_ceil(32));
-    let mut test_errors = Vec::new();
-    train(
-        &mut model,
-        &mut optimizer,
-        &data,
-        &config,
-        0,
-        &mut |_| {},
-        &mut |_, _, report| {
-            test_errors.extend(report.test.error_rate());
-            Ok(())
-        },
-    )?;
-    let last = *test_errors.last().expect("an error rate per epoch");
+    let reports = train_reports(&mut model, &data, &config)?;
+    let last = reports
+        .last()
+        .and_then(|r| r.test.error_rate())
+        .expect("an error rate per epoch");
     assert!(
         last < 0.25,
         "test error {last} after 20 epochs (chance is 0.75)"
@@ -157,21 +147,8 @@ fn autoencoder_reconstructs_without_kl() -> Result<()> {
         ..ModelConfig::default()
     };
     let mut model = Vae::<f32>::new(&model_config, 7)?;
-    let mut optimizer = Optimizer::new(config.optimizer, model.parameters().len());
     let data = TrainingData::prepare(quadrants(), config.binarize, config.seed);
-    let mut reports = Vec::new();
-    train(
-        &mut model,
-        &mut optimizer,
-        &data,
-        &config,
-        0,
-        &mut |_| {},
-        &mut |_, _, report| {
-            reports.push(*report);
-            Ok(())
-        },
-    )?;
+    let reports = train_reports(&mut model, &data, &config)?;
     let (first, last) = (reports[0], reports[reports.len() - 1]);
     assert_eq!(last.test.kl, 0.0);
     assert!(last.test.reconstruction_per_image() < first.test.reconstruction_per_image());
@@ -211,10 +188,10 @@ fn conditional_samples_are_read_as_their_label() -> Result<()> {
         activation: Activation::Relu,
     };
     let mut classifier = ReferenceClassifier::<f32>::new(&classifier_config, 7);
-    let mut test_error = None;
-    for model in [&mut cvae as &mut dyn TrainOnce, &mut classifier] {
-        model.train_once(&data, &config, &mut test_error)?;
-    }
+    train_reports(&mut cvae, &data, &config)?;
+    let test_error = train_reports(&mut classifier, &data, &config)?
+        .last()
+        .and_then(|r| r.test.error_rate());
     assert!(
         test_error.is_some_and(|e| e < 0.05),
         "classifier test error {test_error:?}"
@@ -248,37 +225,4 @@ fn conditional_samples_are_read_as_their_label() -> Result<()> {
         Ok(_) => panic!("a classifier directory loaded as a VAE"),
     }
     Ok(())
-}
-
-/// Both kinds of model train through the one loop; the last epoch's test error is kept.
-trait TrainOnce {
-    fn train_once(
-        &mut self,
-        data: &TrainingData,
-        config: &TrainConfig,
-        test_error: &mut Option<f64>,
-    ) -> Result<()>;
-}
-
-impl<M: Objective<f32>> TrainOnce for M {
-    fn train_once(
-        &mut self,
-        data: &TrainingData,
-        config: &TrainConfig,
-        test_error: &mut Option<f64>,
-    ) -> Result<()> {
-        let mut optimizer = Optimizer::new(config.optimizer, self.parameters().len());
-        train(
-            self,
-            &mut optimizer,
-            data,
-            config,
-            0,
-            &mut |_| {},
-            &mut |_, _, report| {
-                *test_error = report.test.error_rate();
-                Ok(())
-            },
-        )
-    }
 }
