@@ -489,6 +489,7 @@ pub enum OptimizerArg {
 pub enum ActivationArg {
     Relu,
     Tanh,
+    Softplus,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -303,6 +303,7 @@ fn fresh(
         activation: match args.activation.unwrap_or(ActivationArg::Relu) {
             ActivationArg::Relu => Activation::Relu,
             ActivationArg::Tanh => Activation::Tanh,
+            ActivationArg::Softplus => Activation::Softplus,
         },
         likelihood: match args.likelihood {
             None => parsed.default_likelihood(),

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub enum Activation {
     Relu,
     Tanh,
+    /// log(1 + e^v): the smooth ReLU Kingma et al. 2014 used in M2's networks.
+    Softplus,
     Identity,
 }
 
@@ -20,6 +22,10 @@ impl Activation {
         match self {
             Activation::Relu => v.max(T::zero()),
             Activation::Tanh => v.tanh(),
+            Activation::Softplus => {
+                let (_, log1p) = T::exp_log1p_neg_abs(v);
+                v.max(T::zero()) + log1p
+            }
             Activation::Identity => v,
         }
     }
@@ -36,6 +42,8 @@ impl Activation {
                 }
             }
             Activation::Tanh => T::one() - y * y,
+            // softplus'(v) = sigmoid(v) = 1 − e^{−softplus(v)}.
+            Activation::Softplus => T::one() - (-y).exp(),
             Activation::Identity => T::one(),
         }
     }
@@ -113,13 +121,33 @@ mod tests {
         let input: Vec<f64> = (0..rows * cols)
             .map(|i| ((i % 13) as f64 - 6.0) / 3.0)
             .collect();
-        for activation in [Activation::Relu, Activation::Tanh, Activation::Identity] {
+        for activation in [
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Softplus,
+            Activation::Identity,
+        ] {
             let mut y = input.clone();
             bias_activation(&mut y, &bias, activation);
             for (i, v) in y.iter().enumerate() {
                 let expected = activation.apply(input[i] + bias[i % cols]);
                 assert_eq!(*v, expected);
             }
+        }
+    }
+
+    #[test]
+    fn softplus_and_its_derivative_match_closed_forms() {
+        for v in [-40.0f64, -3.0, -0.5, 0.0, 0.7, 5.0, 60.0] {
+            let y = Activation::Softplus.apply(v);
+            assert!((y - v.exp().ln_1p()).abs() < 1e-12, "softplus({v}) = {y}");
+            let d = Activation::Softplus.derivative_from_output(y);
+            assert!((d - sigmoid(v)).abs() < 1e-12, "softplus'({v}) = {d}");
+        }
+        // The f32 path uses the fast exp/log1p approximations.
+        for v in [-20.0f32, -2.0, 0.0, 3.0, 30.0] {
+            let exact = (v as f64).exp().ln_1p();
+            assert!((Activation::Softplus.apply(v) as f64 - exact).abs() < 1e-5);
         }
     }
 

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
 use crate::kernels::elementwise::Activation;
-use crate::nn::{Linear, Mlp, MlpBuffers, ParamBuilder};
+use crate::nn::{Linear, Mlp, MlpBuffers, MlpInput, ParamBuilder};
 use crate::scalar::Scalar;
 
 #[derive(Clone, Debug)]
@@ -45,11 +45,12 @@ impl Encoder {
         self.latent
     }
 
-    /// Encodes `x [rows, in]`; the distribution borrows `buffers`.
-    pub fn forward<'b, T: Scalar>(
+    /// Encodes `x [rows, in]` (or labelled rows sharing images); the distribution borrows
+    /// `buffers`.
+    pub fn forward<'b, 'x, T: Scalar>(
         &self,
         params: &[T],
-        x: &[T],
+        x: impl Into<MlpInput<'x, T>>,
         rows: usize,
         buffers: &'b mut MlpBuffers<T>,
     ) -> Result<DiagonalGaussian<'b, T>> {
@@ -58,7 +59,7 @@ impl Encoder {
                 "a deterministic encoder has no posterior distribution".into(),
             ));
         }
-        self.mlp.forward(params, x, rows, buffers)?;
+        self.mlp.forward_input(params, x.into(), rows, buffers)?;
         Ok(DiagonalGaussian::new(buffers.output(), self.latent))
     }
 
@@ -81,16 +82,16 @@ impl Encoder {
 
     /// Backpropagates `d_params` (`[rows, 2 latent]`, gradient with respect to mean and
     /// log-variance; `[rows, latent]` for a deterministic code) into the encoder's weights. The input gradient is not needed.
-    pub fn backward<T: Scalar>(
+    pub fn backward<'x, T: Scalar>(
         &self,
         params: &[T],
         grads: &mut [T],
-        x: &[T],
+        x: impl Into<MlpInput<'x, T>>,
         rows: usize,
         buffers: &mut MlpBuffers<T>,
         d_params: &[T],
     ) -> Result<()> {
         self.mlp
-            .backward(params, grads, x, rows, buffers, d_params, None)
+            .backward_input(params, grads, x.into(), rows, buffers, d_params, None)
     }
 }

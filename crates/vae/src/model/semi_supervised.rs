@@ -14,7 +14,7 @@
 //! Σ_y ∂π_y/∂a_k vanishes because the π sum to one.
 
 use super::classifier::argmax_rows;
-use super::vae::{Vae, VaeWorkspace};
+use super::vae::{ElboRows, SharedImages, Vae, VaeWorkspace};
 use super::ImageScore;
 use crate::data::Batch;
 use crate::error::{Error, Result};
@@ -60,7 +60,8 @@ impl<T: Scalar> Vae<T> {
     }
 
     /// `x` with each of the first `unlabelled` rows repeated once per class (labels 0..C, weights
-    /// q(y | x)), then the labelled rows with their own labels and weight 1, into `ws`.
+    /// q(y | x)), then the labelled rows with their own labels and weight 1, into `ws`, with the
+    /// image each row repeats.
     fn expand_over_classes(&self, ws: &mut VaeWorkspace<T>, batch: &Batch<'_, T>) {
         let (pixels, classes) = (self.pixels(), self.classes());
         let u = batch.unlabelled;
@@ -68,22 +69,26 @@ impl<T: Scalar> Vae<T> {
             expanded_x,
             expanded_labels,
             row_weights,
+            image_of_row,
             log_probs,
             ..
         } = ws;
         expanded_x.clear();
         expanded_labels.clear();
         row_weights.clear();
+        image_of_row.clear();
         for (r, image) in batch.x.chunks_exact(pixels).take(u).enumerate() {
             for c in 0..classes {
                 expanded_x.extend_from_slice(image);
                 expanded_labels.push(c as u8);
                 row_weights.push(log_probs[r * classes + c].exp());
+                image_of_row.push(r);
             }
         }
         expanded_x.extend_from_slice(&batch.x[u * pixels..]);
         expanded_labels.extend_from_slice(&batch.labels[u..]);
         row_weights.extend(std::iter::repeat_n(T::one(), batch.rows - u));
+        image_of_row.extend(u..batch.rows);
     }
 
     /// The M2 objective of the module comment over one batch, its gradient accumulated into the
@@ -112,6 +117,7 @@ impl<T: Scalar> Vae<T> {
         let x = std::mem::take(&mut ws.expanded_x);
         let labels = std::mem::take(&mut ws.expanded_labels);
         let weights = std::mem::take(&mut ws.row_weights);
+        let image_of_row = std::mem::take(&mut ws.image_of_row);
         let Vae {
             params,
             encoder,
@@ -119,22 +125,23 @@ impl<T: Scalar> Vae<T> {
             classifier,
             ..
         } = self;
+        let expanded = ElboRows {
+            x: &x,
+            labels: &labels,
+            rows: expanded_rows,
+            weights: Some(&weights),
+            shared: Some(SharedImages {
+                images: batch.x,
+                image_of_row: &image_of_row,
+            }),
+        };
         let result = Vae::elbo_and_grad(
-            params,
-            encoder,
-            decoder,
-            classes,
-            ws,
-            &x,
-            &labels,
-            expanded_rows,
-            samples,
-            rng,
-            Some(&weights),
+            params, encoder, decoder, classes, ws, &expanded, samples, rng,
         );
         ws.expanded_x = x;
         ws.expanded_labels = labels;
         ws.row_weights = weights;
+        ws.image_of_row = image_of_row;
         let mut terms = result?;
         terms.images = rows;
         // −log p(y) for every image.

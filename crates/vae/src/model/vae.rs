@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use crate::likelihood::Likelihood;
-use crate::nn::{MlpBuffers, ParamBuilder, Parameters};
+use crate::nn::{LabelledRows, MlpBuffers, MlpInput, ParamBuilder, Parameters};
 use crate::objective::{importance_weighted_log_likelihood, LossTerms, Objective};
 use crate::scalar::Scalar;
 
@@ -66,6 +66,28 @@ pub struct VaeWorkspace<T> {
     pub(super) expanded_x: Vec<T>,
     pub(super) expanded_labels: Vec<u8>,
     pub(super) row_weights: Vec<T>,
+    /// Which of the batch's images each expanded row repeats.
+    pub(super) image_of_row: Vec<usize>,
+}
+
+/// The rows one ELBO gradient step trains on.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ElboRows<'a, T> {
+    /// Targets `[rows, pixels]`.
+    pub x: &'a [T],
+    pub labels: &'a [u8],
+    pub rows: usize,
+    /// Row r counts `weights[r]` times (M2's q(y | x)); once each when absent.
+    pub weights: Option<&'a [T]>,
+    /// Set when rows repeat images (M2), so the encoder's first layer runs once per image.
+    pub shared: Option<SharedImages<'a, T>>,
+}
+
+/// The distinct images `[images, pixels]` behind a batch's rows, and the one each row reads.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SharedImages<'a, T> {
+    pub images: &'a [T],
+    pub image_of_row: &'a [usize],
 }
 
 /// Per-image evaluation numbers, in nats.
@@ -234,9 +256,9 @@ impl<T: Scalar> Vae<T> {
         Ok(())
     }
 
-    /// The negative ELBO of `x` with `samples` latent draws per image, its gradient accumulated
-    /// into the parameters' gradients; with `weights`, image `r` counts `weights[r]` times. `rng`
-    /// supplies ε. Each image's own (unweighted) negative ELBO is left in `ws.row_loss`.
+    /// The negative ELBO of `batch` with `samples` latent draws per image, its gradient
+    /// accumulated into the parameters' gradients. `rng` supplies ε. Each row's own (unweighted)
+    /// negative ELBO is left in `ws.row_loss`.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn elbo_and_grad(
         params: &mut Parameters<T>,
@@ -244,18 +266,22 @@ impl<T: Scalar> Vae<T> {
         decoder: &Decoder,
         classes: usize,
         ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
+        batch: &ElboRows<'_, T>,
         samples: usize,
         rng: &mut Rng,
-        weights: Option<&[T]>,
     ) -> Result<LossTerms> {
         let (values, grads) = params.split_mut();
         let latent = encoder.latent();
         let pixels = decoder.pixels();
+        let ElboRows {
+            x,
+            labels,
+            rows,
+            weights,
+            shared,
+        } = *batch;
         let n = samples * rows;
-        encode_and_sample(encoder, values, classes, ws, x, labels, rows, samples, rng)?;
+        encode_and_sample(encoder, values, classes, ws, batch, samples, rng)?;
         let VaeWorkspace {
             encoder: encoder_buffers,
             decoder: decoder_buffers,
@@ -345,7 +371,7 @@ impl<T: Scalar> Vae<T> {
         let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
         q.backward_rsample(eps, d_z, d_posterior);
         q.backward_kl(weights, d_posterior);
-        let encoder_in = with_one_hot(x, pixels, labels, classes, encoder_input);
+        let encoder_in = encoder_rows(x, pixels, labels, classes, shared, encoder_input);
         encoder.backward(
             values,
             grads,
@@ -674,31 +700,58 @@ impl<T: Scalar> Vae<T> {
     }
 }
 
-/// Encodes `x` (with its labels when conditional), draws `samples` latent points per image into
-/// `ws.z` (sample-major, noise kept in `ws.eps`) and the analytic KL per image into `ws.kl`.
-/// q(z | x) stays in the encoder's buffers.
-#[allow(clippy::too_many_arguments)]
+/// The encoder's input for `x`'s rows: written out with the one-hot label appended when
+/// conditional, or, when the rows repeat images (M2), the distinct images read once each.
+fn encoder_rows<'a, T: Scalar>(
+    x: &'a [T],
+    pixels: usize,
+    labels: &'a [u8],
+    classes: usize,
+    shared: Option<SharedImages<'a, T>>,
+    buffer: &'a mut Vec<T>,
+) -> MlpInput<'a, T> {
+    match shared {
+        Some(s) if classes > 0 => MlpInput::Labelled(LabelledRows {
+            images: s.images,
+            image_of_row: s.image_of_row,
+            labels,
+            classes,
+        }),
+        _ => MlpInput::Dense(with_one_hot(x, pixels, labels, classes, buffer)),
+    }
+}
+
+/// Encodes the batch's rows (with their labels when conditional), draws `samples` latent points
+/// per row into `ws.z` (sample-major, noise kept in `ws.eps`) and the analytic KL per row into
+/// `ws.kl`. q(z | x) stays in the encoder's buffers.
 fn encode_and_sample<T: Scalar>(
     encoder: &Encoder,
     values: &[T],
     classes: usize,
     ws: &mut VaeWorkspace<T>,
-    x: &[T],
-    labels: &[u8],
-    rows: usize,
+    batch: &ElboRows<'_, T>,
     samples: usize,
     rng: &mut Rng,
 ) -> Result<()> {
+    let rows = batch.rows;
     let n = samples * rows * encoder.latent();
-    let pixels = x.len() / rows.max(1);
-    let input = with_one_hot(x, pixels, labels, classes, &mut ws.encoder_input);
-    let q = encoder.forward(values, input, rows, &mut ws.encoder)?;
-    ws.eps.resize(n, T::zero());
-    fill_standard_normal(rng, &mut ws.eps);
-    ws.z.resize(n, T::zero());
-    q.rsample(&ws.eps, &mut ws.z);
-    ws.kl.resize(rows, T::zero());
-    q.kl_to_standard_normal(&mut ws.kl);
+    let pixels = batch.x.len() / rows.max(1);
+    let VaeWorkspace {
+        encoder: buffers,
+        encoder_input: buffer,
+        eps,
+        z,
+        kl,
+        ..
+    } = ws;
+    let input = encoder_rows(batch.x, pixels, batch.labels, classes, batch.shared, buffer);
+    let q = encoder.forward(values, input, rows, buffers)?;
+    eps.resize(n, T::zero());
+    fill_standard_normal(rng, eps);
+    z.resize(n, T::zero());
+    q.rsample(eps, z);
+    kl.resize(rows, T::zero());
+    q.kl_to_standard_normal(kl);
     Ok(())
 }
 
@@ -740,19 +793,14 @@ impl<T: Scalar> Objective<T> for Vae<T> {
                     decoder,
                     ..
                 } = self;
-                Vae::elbo_and_grad(
-                    params,
-                    encoder,
-                    decoder,
-                    classes,
-                    ws,
-                    batch.x,
-                    batch.labels,
-                    batch.rows,
-                    samples,
-                    rng,
-                    None,
-                )
+                let rows = ElboRows {
+                    x: batch.x,
+                    labels: batch.labels,
+                    rows: batch.rows,
+                    weights: None,
+                    shared: None,
+                };
+                Vae::elbo_and_grad(params, encoder, decoder, classes, ws, &rows, samples, rng)
             }
         }
     }

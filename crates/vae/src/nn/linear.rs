@@ -12,8 +12,8 @@ use std::ops::Range;
 pub struct Linear {
     pub in_dim: usize,
     pub out_dim: usize,
-    weight: Range<usize>,
-    bias: Range<usize>,
+    pub(super) weight: Range<usize>,
+    pub(super) bias: Range<usize>,
 }
 
 impl Linear {

@@ -1,5 +1,6 @@
 //! A multi-layer perceptron: affine layers with an activation between them, the last one affine.
 
+use super::labelled_rows::{LabelledScratch, MlpInput};
 use super::linear::Linear;
 use super::params::ParamBuilder;
 use crate::error::{Error, Result};
@@ -20,6 +21,8 @@ pub struct MlpBuffers<T> {
     /// Ping-pong gradient buffers for the backward pass.
     grad: Vec<T>,
     grad_next: Vec<T>,
+    /// The first layer's buffers for labelled rows sharing images.
+    labelled: LabelledScratch<T>,
 }
 
 impl<T: Scalar> MlpBuffers<T> {
@@ -73,16 +76,42 @@ impl Mlp {
         rows: usize,
         buffers: &mut MlpBuffers<T>,
     ) -> Result<()> {
-        if x.len() != rows * self.in_dim() {
-            return Err(Error::shape("MLP input", rows * self.in_dim(), x.len()));
+        self.forward_input(params, MlpInput::Dense(x), rows, buffers)
+    }
+
+    /// `forward` for either kind of input rows.
+    pub fn forward_input<T: Scalar>(
+        &self,
+        params: &[T],
+        x: MlpInput<'_, T>,
+        rows: usize,
+        buffers: &mut MlpBuffers<T>,
+    ) -> Result<()> {
+        match x {
+            MlpInput::Dense(x) if x.len() != rows * self.in_dim() => {
+                return Err(Error::shape("MLP input", rows * self.in_dim(), x.len()));
+            }
+            MlpInput::Labelled(l) if l.image_of_row.len() != rows => {
+                return Err(Error::shape("MLP input rows", rows, l.image_of_row.len()));
+            }
+            _ => {}
         }
-        buffers.outputs.resize_with(self.layers.len(), Vec::new);
+        let MlpBuffers {
+            outputs, labelled, ..
+        } = buffers;
+        outputs.resize_with(self.layers.len(), Vec::new);
         for (i, layer) in self.layers.iter().enumerate() {
-            let (before, rest) = buffers.outputs.split_at_mut(i);
-            let input = before.last().map_or(x, |v| v.as_slice());
+            let (before, rest) = outputs.split_at_mut(i);
             let out = &mut rest[0];
             out.resize(rows * layer.out_dim, T::zero());
-            layer.forward(params, input, rows, self.activation_after(i), out)?;
+            let activation = self.activation_after(i);
+            match (before.last(), x) {
+                (Some(input), _) => layer.forward(params, input, rows, activation, out)?,
+                (None, MlpInput::Dense(x)) => layer.forward(params, x, rows, activation, out)?,
+                (None, MlpInput::Labelled(l)) => {
+                    layer.forward_labelled(params, &l, activation, labelled, out)?
+                }
+            }
         }
         Ok(())
     }
@@ -99,6 +128,29 @@ impl Mlp {
         rows: usize,
         buffers: &mut MlpBuffers<T>,
         d_output: &[T],
+        dx: Option<&mut [T]>,
+    ) -> Result<()> {
+        self.backward_input(
+            params,
+            grads,
+            MlpInput::Dense(x),
+            rows,
+            buffers,
+            d_output,
+            dx,
+        )
+    }
+
+    /// `backward` for either kind of input rows; labelled rows are data and get no `dx`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_input<T: Scalar>(
+        &self,
+        params: &[T],
+        grads: &mut [T],
+        x: MlpInput<'_, T>,
+        rows: usize,
+        buffers: &mut MlpBuffers<T>,
+        d_output: &[T],
         mut dx: Option<&mut [T]>,
     ) -> Result<()> {
         if buffers.outputs.len() != self.layers.len() {
@@ -112,12 +164,25 @@ impl Mlp {
             outputs,
             grad,
             grad_next,
+            labelled,
         } = buffers;
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate().rev() {
             let dy: &[T] = if i == last { d_output } else { grad };
             if i == 0 {
-                layer.backward(params, grads, x, dy, rows, dx.as_deref_mut())?;
+                match x {
+                    MlpInput::Dense(x) => {
+                        layer.backward(params, grads, x, dy, rows, dx.as_deref_mut())?
+                    }
+                    MlpInput::Labelled(l) if dx.is_none() => {
+                        layer.backward_labelled(grads, &l, dy, labelled)?
+                    }
+                    MlpInput::Labelled(_) => {
+                        return Err(Error::InvalidArgument(
+                            "labelled input rows are data: they have no gradient".into(),
+                        ))
+                    }
+                }
             } else {
                 let input = &outputs[i - 1];
                 grad_next.resize(rows * layer.in_dim, T::zero());

@@ -56,7 +56,7 @@ fn weights(n: usize, seed: u64) -> Vec<f64> {
 #[test]
 fn linear_layer() -> Result<()> {
     let (rows, in_dim, out_dim) = (5, 4, 3);
-    for activation in [Activation::Identity, Activation::Tanh] {
+    for activation in [Activation::Identity, Activation::Tanh, Activation::Softplus] {
         let mut params = Parameters::<f64>::default();
         let mut rng = stream(1, Purpose::Init, &[]);
         let layer = Linear::new(
@@ -78,6 +78,11 @@ fn linear_layer() -> Result<()> {
         // Gradient with respect to the pre-activation output: c ⊙ activation'.
         let dy: Vec<f64> = match activation {
             Activation::Tanh => c.iter().zip(&y).map(|(c, y)| c * (1.0 - y * y)).collect(),
+            Activation::Softplus => c
+                .iter()
+                .zip(&y)
+                .map(|(c, y)| c * (1.0 - (-y).exp()))
+                .collect(),
             _ => c.clone(),
         };
         let mut dx = vec![0.0; rows * in_dim];
@@ -97,9 +102,9 @@ fn linear_layer() -> Result<()> {
 }
 
 #[test]
-fn mlp_relu_and_tanh() -> Result<()> {
+fn mlp_every_activation() -> Result<()> {
     let (rows, in_dim) = (6, 5);
-    for activation in [Activation::Relu, Activation::Tanh] {
+    for activation in [Activation::Relu, Activation::Tanh, Activation::Softplus] {
         let mut params = Parameters::<f64>::default();
         let mut rng = stream(3, Purpose::Init, &[]);
         let mut b = ParamBuilder::new(&mut params, &mut rng);
