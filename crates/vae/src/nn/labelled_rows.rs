@@ -35,12 +35,6 @@ impl<'a, T> From<&'a [T]> for MlpInput<'a, T> {
     }
 }
 
-impl<'a, T> From<&'a Vec<T>> for MlpInput<'a, T> {
-    fn from(x: &'a Vec<T>) -> Self {
-        MlpInput::Dense(x)
-    }
-}
-
 /// Buffers of the shared-image products, reused from batch to batch.
 #[derive(Clone, Debug, Default)]
 pub struct LabelledScratch<T> {
