@@ -1,11 +1,14 @@
 //! `vae bench`: the machine's fp32 matrix-product peak, measured with the same `gemm` kernels
 //! training uses, as JSON. bench/compare.sh divides achieved training throughput by it.
+//! With `--epoch-products B` it also times the products alone of one training epoch at batch B:
+//! the floor an epoch can reach with these kernels at those (thin) shapes.
 
 use super::common::thread_pool;
 use crate::cli::BenchArgs;
 use anyhow::{bail, Result};
 use std::time::Instant;
 use vae::kernels::matmul::{matmul, MatRef};
+use vae::model::vae::SCORE_ROWS;
 
 pub fn run(args: BenchArgs) -> Result<()> {
     if !(64..=8192).contains(&args.size) || args.repeats == 0 {
@@ -32,14 +35,121 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let median = sorted[sorted.len() / 2];
     let best = sorted[0];
     let flops = 2.0 * (n as f64).powi(3);
-    println!(
-        "{}",
-        serde_json::json!({
-            "size": n,
-            "threads": pool.current_num_threads(),
-            "median_gflops": flops / median / 1e9,
-            "best_gflops": flops / best / 1e9,
-        })
-    );
+    let mut report = serde_json::json!({
+        "size": n,
+        "threads": pool.current_num_threads(),
+        "median_gflops": flops / median / 1e9,
+        "best_gflops": flops / best / 1e9,
+    });
+    if let Some(batch) = args.epoch_products {
+        if !(1..=TRAINING_IMAGES).contains(&batch) {
+            bail!("--epoch-products must be a minibatch size in 1..={TRAINING_IMAGES}");
+        }
+        // The median of three epochs, after one untimed epoch.
+        let mut epochs = pool
+            .install(|| -> Result<Vec<f64>> { (0..4).map(|_| epoch_products(batch)).collect() })?;
+        epochs.remove(0);
+        epochs.sort_by(f64::total_cmp);
+        let seconds = epochs[epochs.len() / 2];
+        let flops = 3.0 * 2.0 * forward_macs() as f64 * TRAINING_IMAGES as f64;
+        report["epoch_products"] = serde_json::json!({
+            "batch_size": batch,
+            "seconds": seconds,
+            "gflops": flops / seconds / 1e9,
+        });
+    }
+    if let Some(k) = args.score_products {
+        if !(1..=100_000).contains(&k) {
+            bail!("--score-products must be a sample count in 1..=100000");
+        }
+        let seconds = pool.install(|| score_products(k))?;
+        let flops = 2.0 * decoder_macs() as f64 * (k * TEST_IMAGES) as f64;
+        report["score_products"] = serde_json::json!({
+            "samples": k,
+            "seconds": seconds,
+            "gflops": flops / seconds / 1e9,
+        });
+    }
+    println!("{report}");
     Ok(())
+}
+
+/// The default VAE's layers as (inputs, outputs): encoder 784-400 and the `[mean | log_var]`
+/// head, decoder 20-400 and 400-784.
+const LAYERS: [(usize, usize); 4] = [(784, 400), (400, 40), (20, 400), (400, 784)];
+const TRAINING_IMAGES: usize = 60_000;
+const TEST_IMAGES: usize = 10_000;
+/// The decoder's layers; importance sampling runs the encoder once per image, the decoder K times.
+const DECODER: [(usize, usize); 2] = [LAYERS[2], LAYERS[3]];
+
+fn forward_macs() -> usize {
+    LAYERS.iter().map(|(i, o)| i * o).sum()
+}
+
+fn decoder_macs() -> usize {
+    DECODER.iter().map(|(i, o)| i * o).sum()
+}
+
+/// Seconds for the products of one epoch, with the layouts `nn::Linear` uses: forward
+/// `x · Wᵀ`, weight gradient `dyᵀ · x`, input gradient `dy · W` (not for the first layer, whose
+/// input is the data).
+fn epoch_products(batch: usize) -> Result<f64> {
+    let fill =
+        |len: usize| -> Vec<f32> { (0..len).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect() };
+    let weights: Vec<Vec<f32>> = LAYERS.iter().map(|(i, o)| fill(i * o)).collect();
+    let mut grads: Vec<Vec<f32>> = LAYERS.iter().map(|(i, o)| vec![0.0; i * o]).collect();
+    let inputs: Vec<Vec<f32>> = LAYERS.iter().map(|(i, _)| fill(batch * i)).collect();
+    let mut outputs: Vec<Vec<f32>> = LAYERS.iter().map(|(_, o)| vec![0.0; batch * o]).collect();
+    let mut input_grads: Vec<Vec<f32>> = LAYERS.iter().map(|(i, _)| vec![0.0; batch * i]).collect();
+    let started = Instant::now();
+    let mut done = 0;
+    while done < TRAINING_IMAGES {
+        let rows = batch.min(TRAINING_IMAGES - done);
+        for (l, &(i, o)) in LAYERS.iter().enumerate() {
+            let x = MatRef::new(&inputs[l][..rows * i], rows, i);
+            let w = MatRef::new(&weights[l], o, i);
+            matmul(&mut outputs[l][..rows * o], x, w.t(), false)?;
+        }
+        for (l, &(i, o)) in LAYERS.iter().enumerate().rev() {
+            // The forward outputs stand in for the gradients flowing back: same shapes.
+            let dy = MatRef::new(&outputs[l][..rows * o], rows, o);
+            let x = MatRef::new(&inputs[l][..rows * i], rows, i);
+            matmul(&mut grads[l], dy.t(), x, true)?;
+            if l > 0 {
+                let w = MatRef::new(&weights[l], o, i);
+                matmul(&mut input_grads[l][..rows * i], dy, w, false)?;
+            }
+        }
+        done += rows;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Seconds for the decoder's forward products of `k` samples of each of the 10,000 test images,
+/// timed on 100 images and scaled, in blocks of `SCORE_ROWS` rows as `Vae::score` decodes them.
+fn score_products(k: usize) -> Result<f64> {
+    const TIMED_IMAGES: usize = 100;
+    let block = SCORE_ROWS;
+    let fill =
+        |len: usize| -> Vec<f32> { (0..len).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect() };
+    let weights: Vec<Vec<f32>> = DECODER.iter().map(|(i, o)| fill(i * o)).collect();
+    let inputs: Vec<Vec<f32>> = DECODER.iter().map(|(i, _)| fill(block * i)).collect();
+    let mut outputs: Vec<Vec<f32>> = DECODER.iter().map(|(_, o)| vec![0.0; block * o]).collect();
+    let decode = |rows: usize, outputs: &mut [Vec<f32>]| -> Result<()> {
+        for (l, &(i, o)) in DECODER.iter().enumerate() {
+            let x = MatRef::new(&inputs[l][..rows * i], rows, i);
+            let w = MatRef::new(&weights[l], o, i);
+            matmul(&mut outputs[l][..rows * o], x, w.t(), false)?;
+        }
+        Ok(())
+    };
+    decode(block, &mut outputs)?;
+    let started = Instant::now();
+    let mut left = TIMED_IMAGES * k;
+    while left > 0 {
+        let rows = block.min(left);
+        decode(rows, &mut outputs)?;
+        left -= rows;
+    }
+    Ok(started.elapsed().as_secs_f64() * (TEST_IMAGES / TIMED_IMAGES) as f64)
 }

@@ -204,6 +204,14 @@ fn bad_input_gets_a_clear_error() {
         "invalid value 'sigmoid'",
     );
     fails(&["data", "fetch", "cifar"], "unknown data set");
+    fails(
+        &["bench", "--size", "64", "--epoch-products", "0"],
+        "--epoch-products must be a minibatch size",
+    );
+    fails(
+        &["bench", "--size", "64", "--score-products", "0"],
+        "--score-products must be a sample count",
+    );
 
     // A truncated image file in the data set.
     let data = f.root.join("data");
@@ -215,6 +223,29 @@ fn bad_input_gets_a_clear_error() {
     synthetic_idx(&data, 256, 40);
     write_idx(&data.join("t10k-labels-idx1-ubyte"), &[39], &[0; 39]).expect("write");
     fails(&["eval", "--model", path(&run)], "39 labels for 40 images");
+}
+
+#[test]
+fn bench_times_the_peak_and_the_products_alone() {
+    let out = ok(&[
+        "bench",
+        "--size",
+        "64",
+        "--repeats",
+        "2",
+        "--threads",
+        "1",
+        "--score-products",
+        "3",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("bench prints JSON");
+    for field in ["median_gflops", "best_gflops"] {
+        assert!(report[field].as_f64().is_some_and(|v| v > 0.0), "{out}");
+    }
+    let score = &report["score_products"];
+    assert_eq!(score["samples"], 3, "{out}");
+    assert!(score["seconds"].as_f64().is_some_and(|v| v > 0.0), "{out}");
+    assert!(report.get("epoch_products").is_none(), "{out}");
 }
 
 #[test]
