@@ -4,7 +4,6 @@
 use crate::config::{Binarize, TrainConfig};
 use crate::data::{BatchLoader, Dataset, LabelledSubset, Split};
 use crate::error::{Error, Result};
-use crate::kernels::reduce::all_finite;
 use crate::kernels::rng::{permutation, stream, Purpose};
 use crate::objective::{LossTerms, Objective};
 use crate::optim::Optimizer;
@@ -255,7 +254,10 @@ fn train_epoch<M: Objective<f32>>(
             batch.unlabelled = if extra.is_some() { chunk.len() } else { 0 };
             batch.classification_weight = s.classification_weight;
         }
-        model.parameters_mut().zero_grads();
+        if b == 0 {
+            // Afterwards each optimizer step leaves the gradients zeroed.
+            model.parameters_mut().zero_grads();
+        }
         let mut noise = stream(seed, Purpose::Noise, &coordinates);
         let terms = model.loss_and_grad(workspace, &batch, config.samples, &mut noise)?;
         let diverged = |what| Error::NonFinite {
@@ -266,11 +268,10 @@ fn train_epoch<M: Objective<f32>>(
         if !terms.loss().is_finite() {
             return Err(diverged("the loss"));
         }
-        if !all_finite(model.parameters().grads()) {
+        let (values, grads) = model.parameters_mut().update_view();
+        if !optimizer.step(values, grads)? {
             return Err(diverged("a gradient"));
         }
-        let (values, grads) = model.parameters_mut().update_view();
-        optimizer.step(values, grads)?;
         totals.add(&terms);
         on_batch(&Progress {
             epoch: epoch + 1,

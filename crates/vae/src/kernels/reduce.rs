@@ -55,30 +55,32 @@ pub fn log_sum_exp<T: Scalar>(values: &[T]) -> T {
     max + sum.ln()
 }
 
-/// True when no element is NaN or ±∞. `v · 0` is 0 for finite `v` and NaN otherwise, so one
-/// vectorised sum answers for a whole chunk.
+/// True when no element is NaN or ±∞, checked in parallel over large slices.
 pub fn all_finite<T: Scalar>(values: &[T]) -> bool {
-    let chunk_finite = |chunk: &[T]| {
-        super::vectorized(
-            #[inline(always)]
-            || {
-                let mut acc = [T::zero(); 16];
-                let mut lanes = chunk.chunks_exact(16);
-                for c in &mut lanes {
-                    for i in 0..16 {
-                        acc[i] += c[i] * T::zero();
-                    }
-                }
-                acc.iter().copied().sum::<T>().is_finite()
-                    && lanes.remainder().iter().all(|v| v.is_finite())
-            },
-        )
-    };
     if values.len() < super::PARALLEL_MIN_ELEMENTS || rayon::current_num_threads() == 1 {
-        chunk_finite(values)
+        slice_is_finite(values)
     } else {
-        values.par_chunks(1 << 16).all(chunk_finite)
+        values.par_chunks(1 << 16).all(slice_is_finite)
     }
+}
+
+/// `all_finite` on the calling thread. `v · 0` is 0 for finite `v` and NaN otherwise, so one
+/// vectorised sum answers for the whole slice.
+pub fn slice_is_finite<T: Scalar>(values: &[T]) -> bool {
+    super::vectorized(
+        #[inline(always)]
+        || {
+            let mut acc = [T::zero(); 16];
+            let mut lanes = values.chunks_exact(16);
+            for c in &mut lanes {
+                for i in 0..16 {
+                    acc[i] += c[i] * T::zero();
+                }
+            }
+            acc.iter().copied().sum::<T>().is_finite()
+                && lanes.remainder().iter().all(|v| v.is_finite())
+        },
+    )
 }
 
 #[cfg(test)]

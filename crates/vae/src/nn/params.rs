@@ -44,8 +44,8 @@ impl<T: Scalar> Parameters<T> {
     }
 
     /// Values to update and gradients to read, for the optimizer.
-    pub fn update_view(&mut self) -> (&mut [T], &[T]) {
-        (&mut self.values, &self.grads)
+    pub fn update_view(&mut self) -> (&mut [T], &mut [T]) {
+        (&mut self.values, &mut self.grads)
     }
 
     pub fn zero_grads(&mut self) {
