@@ -453,12 +453,12 @@ pub struct BenchArgs {
     /// Also time the matrix products alone of one training epoch of the default VAE
     /// (784-400-20, 60,000 images) at this minibatch size: the floor an epoch can reach with
     /// these kernels, everything else (activations, loss, optimizer) taken away
-    #[arg(long)]
+    #[arg(long, value_name = "BATCH")]
     pub epoch_products: Option<usize>,
     /// Also time the decoder products alone of importance sampling with this many samples per
     /// image (blocks of 2,048 rows, as `vae eval` decodes them), scaled to the 10,000 test images
     /// from 100: the floor `vae eval --iw-samples K` can reach with these kernels
-    #[arg(long)]
+    #[arg(long, value_name = "K")]
     pub score_products: Option<usize>,
 }
 
