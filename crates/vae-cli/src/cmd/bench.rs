@@ -1,7 +1,8 @@
 //! `vae bench`: the machine's fp32 matrix-product peak, measured with the same `gemm` kernels
 //! training uses, as JSON. bench/compare.sh divides achieved training throughput by it.
-//! With `--epoch-products B` it also times the products alone of one training epoch at batch B:
-//! the floor an epoch can reach with these kernels at those (thin) shapes.
+//! With `--epoch-products B` it also times the products alone of one training epoch at batch B,
+//! and with `--score-products K` those of K-sample importance sampling over the test set: the
+//! floors training and evaluation can reach with these kernels at those (thin) shapes.
 
 use super::common::thread_pool;
 use crate::cli::BenchArgs;
