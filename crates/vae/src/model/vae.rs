@@ -281,7 +281,6 @@ impl<T: Scalar> Vae<T> {
             shared,
         } = *batch;
         let n = samples * rows;
-        encode_and_sample(encoder, values, classes, ws, batch, samples, rng)?;
         let VaeWorkspace {
             encoder: encoder_buffers,
             decoder: decoder_buffers,
@@ -298,6 +297,18 @@ impl<T: Scalar> Vae<T> {
             row_loss,
             ..
         } = ws;
+        // Encode the rows (with their labels when conditional), built once for forward and
+        // backward; draw `samples` latent points per row into `z` (sample-major, noise kept in
+        // `eps`) and the analytic KL per row into `kl`. q(z | x) stays in the encoder's buffers.
+        let encoder_in = encoder_rows(x, pixels, labels, classes, shared, encoder_input);
+        let q = encoder.forward(values, encoder_in, rows, encoder_buffers)?;
+        eps.resize(n * latent, T::zero());
+        fill_standard_normal(rng, eps);
+        z.resize(n * latent, T::zero());
+        q.rsample(eps, z);
+        kl.resize(rows, T::zero());
+        q.kl_to_standard_normal(kl);
+
         let decoder_in = with_one_hot(z, latent, labels, classes, decoder_input);
         decoder.forward(values, decoder_in, n, decoder_buffers)?;
         let logits = decoder_buffers.output();
@@ -371,7 +382,6 @@ impl<T: Scalar> Vae<T> {
         let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
         q.backward_rsample(eps, d_z, d_posterior);
         q.backward_kl(weights, d_posterior);
-        let encoder_in = encoder_rows(x, pixels, labels, classes, shared, encoder_input);
         encoder.backward(
             values,
             grads,
@@ -719,40 +729,6 @@ fn encoder_rows<'a, T: Scalar>(
         }),
         _ => MlpInput::Dense(with_one_hot(x, pixels, labels, classes, buffer)),
     }
-}
-
-/// Encodes the batch's rows (with their labels when conditional), draws `samples` latent points
-/// per row into `ws.z` (sample-major, noise kept in `ws.eps`) and the analytic KL per row into
-/// `ws.kl`. q(z | x) stays in the encoder's buffers.
-fn encode_and_sample<T: Scalar>(
-    encoder: &Encoder,
-    values: &[T],
-    classes: usize,
-    ws: &mut VaeWorkspace<T>,
-    batch: &ElboRows<'_, T>,
-    samples: usize,
-    rng: &mut Rng,
-) -> Result<()> {
-    let rows = batch.rows;
-    let n = samples * rows * encoder.latent();
-    let pixels = batch.x.len() / rows.max(1);
-    let VaeWorkspace {
-        encoder: buffers,
-        encoder_input: buffer,
-        eps,
-        z,
-        kl,
-        ..
-    } = ws;
-    let input = encoder_rows(batch.x, pixels, batch.labels, classes, batch.shared, buffer);
-    let q = encoder.forward(values, input, rows, buffers)?;
-    eps.resize(n, T::zero());
-    fill_standard_normal(rng, eps);
-    z.resize(n, T::zero());
-    q.rsample(eps, z);
-    kl.resize(rows, T::zero());
-    q.kl_to_standard_normal(kl);
-    Ok(())
 }
 
 impl<T: Scalar> Objective<T> for Vae<T> {
