@@ -7,6 +7,7 @@
 
 use crate::config::{ClassifierRunConfig, RunConfig};
 use crate::error::{Error, Result};
+use crate::kernels::reduce::all_finite;
 use crate::model::{ReferenceClassifier, Vae};
 use crate::nn::Parameters;
 use crate::objective::Objective;
@@ -330,7 +331,7 @@ fn load_parameters(
                 ),
             ));
         }
-        if values.iter().any(|v| !v.is_finite()) {
+        if !all_finite(values) {
             return Err(checkpoint_err(
                 path,
                 format!("tensor `{name}` holds NaN or infinite values"),

@@ -53,8 +53,8 @@ impl<T: Scalar> Optimizer<T> {
     /// is bound by memory traffic, not arithmetic.
     ///
     /// Returns `Ok(false)` when a gradient is NaN or infinite. The check runs chunk by chunk in
-    /// the same pass, so other chunks may already have been updated: the caller must stop and
-    /// reload the last checkpoint, as training does.
+    /// the same pass, so other chunks may already have been updated (and the rest are left
+    /// alone): the caller must stop and reload the last checkpoint, as training does.
     pub fn step(&mut self, params: &mut [T], grads: &mut [T]) -> Result<bool> {
         if params.len() != self.first.len() || grads.len() != params.len() {
             return Err(Error::shape(
@@ -79,7 +79,7 @@ impl<T: Scalar> Optimizer<T> {
                     .zip(grads.par_chunks_mut(CHUNK))
                     .zip(self.first.par_chunks_mut(CHUNK))
                     .zip(self.second.par_chunks_mut(CHUNK))
-                    .map(|(((p, g), m), v)| {
+                    .all(|(((p, g), m), v)| {
                         if !slice_is_finite(g) {
                             return false;
                         }
@@ -100,7 +100,6 @@ impl<T: Scalar> Optimizer<T> {
                         );
                         true
                     })
-                    .reduce(|| true, |a, b| a && b)
             }
             OptimizerKind::Adagrad => {
                 let (lr, eps) = (T::of(lr), T::of(ADAGRAD_EPS));
@@ -108,7 +107,7 @@ impl<T: Scalar> Optimizer<T> {
                     .par_chunks_mut(CHUNK)
                     .zip(grads.par_chunks_mut(CHUNK))
                     .zip(self.first.par_chunks_mut(CHUNK))
-                    .map(|((p, g), sum)| {
+                    .all(|((p, g), sum)| {
                         if !slice_is_finite(g) {
                             return false;
                         }
@@ -125,7 +124,6 @@ impl<T: Scalar> Optimizer<T> {
                         );
                         true
                     })
-                    .reduce(|| true, |a, b| a && b)
             }
         };
         Ok(finite)

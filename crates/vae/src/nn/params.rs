@@ -43,7 +43,7 @@ impl<T: Scalar> Parameters<T> {
         (&self.values, &mut self.grads)
     }
 
-    /// Values to update and gradients to read, for the optimizer.
+    /// Values to update and gradients to consume, for the optimizer (its step zeroes them).
     pub fn update_view(&mut self) -> (&mut [T], &mut [T]) {
         (&mut self.values, &mut self.grads)
     }
