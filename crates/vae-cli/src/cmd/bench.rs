@@ -83,6 +83,11 @@ const TEST_IMAGES: usize = 10_000;
 /// The decoder's layers; importance sampling runs the encoder once per image, the decoder K times.
 const DECODER: [(usize, usize); 2] = [LAYERS[2], LAYERS[3]];
 
+/// Small nonzero operands for the timed products.
+fn fill(len: usize) -> Vec<f32> {
+    (0..len).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect()
+}
+
 fn forward_macs() -> usize {
     LAYERS.iter().map(|(i, o)| i * o).sum()
 }
@@ -95,8 +100,6 @@ fn decoder_macs() -> usize {
 /// `x · Wᵀ`, weight gradient `dyᵀ · x`, input gradient `dy · W` (not for the first layer, whose
 /// input is the data).
 fn epoch_products(batch: usize) -> Result<f64> {
-    let fill =
-        |len: usize| -> Vec<f32> { (0..len).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect() };
     let weights: Vec<Vec<f32>> = LAYERS.iter().map(|(i, o)| fill(i * o)).collect();
     let mut grads: Vec<Vec<f32>> = LAYERS.iter().map(|(i, o)| vec![0.0; i * o]).collect();
     let inputs: Vec<Vec<f32>> = LAYERS.iter().map(|(i, _)| fill(batch * i)).collect();
@@ -131,8 +134,6 @@ fn epoch_products(batch: usize) -> Result<f64> {
 fn score_products(k: usize) -> Result<f64> {
     const TIMED_IMAGES: usize = 100;
     let block = SCORE_ROWS;
-    let fill =
-        |len: usize| -> Vec<f32> { (0..len).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect() };
     let weights: Vec<Vec<f32>> = DECODER.iter().map(|(i, o)| fill(i * o)).collect();
     let inputs: Vec<Vec<f32>> = DECODER.iter().map(|(i, _)| fill(block * i)).collect();
     let mut outputs: Vec<Vec<f32>> = DECODER.iter().map(|(_, o)| vec![0.0; block * o]).collect();
