@@ -226,8 +226,7 @@ fn parse_config(bytes: &[u8], path: &Path) -> Result<RunConfig> {
             "this is a reference classifier (from `vae classifier train`), not a generative model",
         ));
     }
-    let config: RunConfig =
-        serde_json::from_slice(bytes).map_err(|e| checkpoint_err(path, e.to_string()))?;
+    let config = RunConfig::from_json(bytes).map_err(|e| checkpoint_err(path, e.to_string()))?;
     config
         .validate()
         .map_err(|e| checkpoint_err(path, e.to_string()))?;
@@ -283,12 +282,13 @@ pub fn load_classifier(dir: &Path) -> Result<(ClassifierRunConfig, ReferenceClas
             "not a reference classifier (train one with `vae classifier train`)",
         ));
     }
-    let config: ClassifierRunConfig =
-        serde_json::from_slice(&bytes).map_err(|e| checkpoint_err(&path, e.to_string()))?;
+    let config =
+        ClassifierRunConfig::from_json(&bytes).map_err(|e| checkpoint_err(&path, e.to_string()))?;
     config
         .validate()
         .map_err(|e| checkpoint_err(&path, e.to_string()))?;
-    let mut classifier = ReferenceClassifier::new(&config.classifier, 0);
+    let mut classifier = ReferenceClassifier::new(&config.classifier, 0)
+        .map_err(|e| checkpoint_err(&path, e.to_string()))?;
     let weights = dir.join(MODEL_FILE);
     load_parameters(
         classifier.parameters_mut(),

@@ -54,7 +54,6 @@ pub fn html(input: &ReportInput<'_>) -> String {
          <h1>VAE run <code>{run}</code></h1>\n",
         run = escape(input.run)
     );
-    let hidden: Vec<String> = c.model.hidden.iter().map(|h| h.to_string()).collect();
     let rows = [
         ("data set", c.dataset.clone()),
         (
@@ -72,13 +71,7 @@ pub fn html(input: &ReportInput<'_>) -> String {
         ("image", c.model.image.to_string()),
         (
             "architecture",
-            format!(
-                "{}-{}-{} ({:?}), decoder mirrored",
-                c.model.image.len(),
-                hidden.join("-"),
-                c.model.latent,
-                c.model.activation
-            ),
+            c.model.describe_networks(),
         ),
         ("likelihood", format!("{:?}", c.model.likelihood)),
         ("binarization", format!("{:?}", c.train.binarize)),

@@ -10,6 +10,7 @@ use vae::config::{ClassifierConfig, ClassifierRunConfig};
 use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
 use vae::model::ReferenceClassifier;
+use vae::nn::spec;
 use vae::train::{train, TrainingData};
 use vae::{
     Activation, Binarize, Objective, Optimizer, OptimizerConfig, OptimizerKind, RunConfig,
@@ -51,9 +52,8 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
         folder,
         classifier: ClassifierConfig {
             image: dataset.shape,
-            hidden: args.hidden.clone(),
+            layers: spec::mlp(&args.hidden, Activation::Relu),
             classes,
-            activation: Activation::Relu,
         },
         train: TrainConfig {
             epochs: args.epochs,
@@ -69,7 +69,7 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
         },
     };
     config.validate()?;
-    let mut model = ReferenceClassifier::<f32>::new(&config.classifier, args.seed);
+    let mut model = ReferenceClassifier::<f32>::new(&config.classifier, args.seed)?;
     let mut optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
     println!(
         "training a reference classifier {}-{}-{} on {} ({} train / {} test images) for {} epochs; writing {}",

@@ -13,6 +13,7 @@ use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
 use vae::data::Split;
 use vae::metrics::{read_metrics, to_jsonl, EpochMetrics};
+use vae::nn::spec;
 use vae::render::save_png;
 use vae::train::{train, EpochReport, TrainingData};
 use vae::{
@@ -157,11 +158,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
 }
 
 fn describe(model: &ModelConfig) -> String {
-    let widths: Vec<String> = std::iter::once(model.image.len())
-        .chain(model.hidden.iter().copied())
-        .chain(std::iter::once(model.latent))
-        .map(|w| w.to_string())
-        .collect();
     let kind = match model.kind {
         ModelKind::Ae => "plain autoencoder".to_string(),
         ModelKind::M2 => format!("semi-supervised M2 ({} classes)", model.classes),
@@ -171,9 +167,8 @@ fn describe(model: &ModelConfig) -> String {
         ModelKind::Vae => "VAE".into(),
     };
     format!(
-        "a {kind} {} ({:?}, {:?} decoder)",
-        widths.join("-"),
-        model.activation,
+        "a {kind} {} ({:?} decoder)",
+        model.describe_networks(),
         model.likelihood
     )
     .to_lowercase()
@@ -282,7 +277,12 @@ fn fresh(
         bail!("--model {kind:?} needs labelled classes, and this data set has none");
     }
     let model_defaults = ModelConfig::default();
-    let hidden = args.hidden.clone().unwrap_or(model_defaults.hidden);
+    let hidden = args.hidden.clone().unwrap_or(vec![400]);
+    let activation = match args.activation.unwrap_or(ActivationArg::Relu) {
+        ActivationArg::Relu => Activation::Relu,
+        ActivationArg::Tanh => Activation::Tanh,
+        ActivationArg::Softplus => Activation::Softplus,
+    };
     let model = ModelConfig {
         kind: match kind {
             ModelArg::Vae | ModelArg::Cvae => ModelKind::Vae,
@@ -290,20 +290,17 @@ fn fresh(
             ModelArg::M2 => ModelKind::M2,
         },
         image,
-        classifier_hidden: match kind {
-            ModelArg::M2 => args.classifier_hidden.clone().unwrap_or(hidden.clone()),
-            _ => Vec::new(),
+        classifier: match kind {
+            ModelArg::M2 => Some(spec::mlp(
+                args.classifier_hidden.as_deref().unwrap_or(&hidden),
+                activation,
+            )),
+            _ => None,
         },
-        hidden,
         latent: args.latent.unwrap_or(model_defaults.latent),
         classes: match kind {
             ModelArg::Vae | ModelArg::Ae => 0,
             ModelArg::Cvae | ModelArg::M2 => classes,
-        },
-        activation: match args.activation.unwrap_or(ActivationArg::Relu) {
-            ActivationArg::Relu => Activation::Relu,
-            ActivationArg::Tanh => Activation::Tanh,
-            ActivationArg::Softplus => Activation::Softplus,
         },
         likelihood: match args.likelihood {
             None => parsed.default_likelihood(),
@@ -314,8 +311,9 @@ fn fresh(
             VarianceArg::Pixel => GaussianVariance::Pixel,
             VarianceArg::Image => GaussianVariance::Image,
         },
-        min_log_var: model_defaults.min_log_var,
-    };
+        ..model_defaults
+    }
+    .with_mlp(&hidden, activation);
     let config = RunConfig {
         format: RunConfig::FORMAT,
         dataset: spec,

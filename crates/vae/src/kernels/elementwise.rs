@@ -78,6 +78,33 @@ fn bias_map<T: Scalar>(y: &mut [T], bias: &[T], f: impl Fn(T) -> T + Sync + Send
     );
 }
 
+/// `y = activation(x)` element-wise over row-major `[rows, cols]` buffers: an activation layer
+/// that follows no product to fuse into.
+pub fn activation_into<T: Scalar>(x: &[T], y: &mut [T], cols: usize, activation: Activation) {
+    match activation {
+        Activation::Relu => map_into(x, y, cols, |v| Activation::Relu.apply(v)),
+        Activation::Tanh => map_into(x, y, cols, |v| Activation::Tanh.apply(v)),
+        Activation::Softplus => map_into(x, y, cols, |v| Activation::Softplus.apply(v)),
+        Activation::Identity => y.copy_from_slice(x),
+    }
+}
+
+#[inline(always)]
+fn map_into<T: Scalar>(x: &[T], y: &mut [T], cols: usize, f: impl Fn(T) -> T + Sync + Send) {
+    for_each_row_chunk(
+        y,
+        cols,
+        #[inline(always)]
+        |first_row, chunk| {
+            let start = first_row * cols;
+            let x = &x[start..start + chunk.len()];
+            for (o, &v) in chunk.iter_mut().zip(x) {
+                *o = f(v);
+            }
+        },
+    );
+}
+
 /// `grad *= activation'(x)` over a row-major `[rows, cols]` buffer, where `output = activation(x)`
 /// was kept from the forward pass.
 pub fn activation_backward<T: Scalar>(

@@ -1,31 +1,33 @@
-//! q(y | x): an MLP from an image to class logits, read through a softmax. M2's inference network
+//! q(y | x): a network (the layer list) with a dense `output` head from an image to class logits, read through a softmax. M2's inference network
 //! for the label (Kingma, Rezende, Mohamed & Welling 2014, eq. 4).
 
 use crate::error::Result;
-use crate::kernels::elementwise::Activation;
 use crate::kernels::loss::log_softmax;
-use crate::nn::{Linear, Mlp, MlpBuffers, ParamBuilder};
+use crate::nn::{LayerSpec, Linear, Network, NetworkBuffers, ParamBuilder};
 use crate::scalar::Scalar;
 
 #[derive(Clone, Debug)]
 pub struct Classifier {
-    mlp: Mlp,
+    net: Network,
     classes: usize,
 }
 
 impl Classifier {
-    /// `hidden.{i}` and `output` under the builder's prefix.
+    /// The layers of `layers` and the head `output` under the builder's prefix.
     pub fn new<T: Scalar>(
         b: &mut ParamBuilder<'_, T>,
         in_dim: usize,
-        hidden: &[usize],
+        layers: &[LayerSpec],
         classes: usize,
-        activation: Activation,
-    ) -> Self {
-        let mlp = Mlp::new(b, in_dim, hidden, activation, |b, width| {
-            Linear::new(&mut b.pp("output"), width, classes)
-        });
-        Classifier { mlp, classes }
+    ) -> Result<Self> {
+        let mut head =
+            |b: &mut ParamBuilder<'_, T>, width| Linear::new(&mut b.pp("output"), width, classes);
+        let net = Network::build(b, "classifier", &[in_dim], layers, Some(&mut head))?;
+        Ok(Classifier { net, classes })
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.net
     }
 
     pub fn classes(&self) -> usize {
@@ -39,10 +41,10 @@ impl Classifier {
         params: &[T],
         x: &[T],
         rows: usize,
-        buffers: &mut MlpBuffers<T>,
+        buffers: &mut NetworkBuffers<T>,
         log_probs: &mut Vec<T>,
     ) -> Result<()> {
-        self.mlp.forward(params, x, rows, buffers)?;
+        self.net.forward(params, x, rows, buffers)?;
         log_probs.resize(rows * self.classes, T::zero());
         log_softmax(buffers.output(), self.classes, log_probs);
         Ok(())
@@ -55,10 +57,10 @@ impl Classifier {
         grads: &mut [T],
         x: &[T],
         rows: usize,
-        buffers: &mut MlpBuffers<T>,
+        buffers: &mut NetworkBuffers<T>,
         d_logits: &[T],
     ) -> Result<()> {
-        self.mlp
+        self.net
             .backward(params, grads, x, rows, buffers, d_logits, None)
     }
 }

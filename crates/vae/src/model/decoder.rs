@@ -1,36 +1,39 @@
-//! p(x | z): an MLP from the latent to logits, read through the likelihood.
+//! p(x | z): a network (the layer list) with a dense `output` head from the latent to logits, read through the likelihood.
 
 use crate::error::Result;
-use crate::kernels::elementwise::Activation;
 use crate::likelihood::Likelihood;
-use crate::nn::{Linear, Mlp, MlpBuffers, ParamBuilder};
+use crate::nn::{LayerSpec, Linear, Network, NetworkBuffers, ParamBuilder};
 use crate::scalar::Scalar;
 
 #[derive(Clone, Debug)]
 pub struct Decoder {
-    mlp: Mlp,
+    net: Network,
     pub likelihood: Likelihood,
 }
 
 impl Decoder {
-    /// `decoder.hidden.{i}`, `decoder.output`, and the likelihood's own parameters.
+    /// The layers of `layers` under the builder's prefix, the head `output`, and the
+    /// likelihood's own parameters.
     pub fn new<T: Scalar>(
         b: &mut ParamBuilder<'_, T>,
-        latent: usize,
-        hidden: &[usize],
+        in_dim: usize,
+        layers: &[LayerSpec],
         pixels: usize,
-        activation: Activation,
         likelihood: impl FnOnce(&mut ParamBuilder<'_, T>) -> Likelihood,
-    ) -> Self {
-        let mlp = Mlp::new(b, latent, hidden, activation, |b, width| {
-            Linear::new(&mut b.pp("output"), width, pixels)
-        });
+    ) -> Result<Self> {
+        let mut head =
+            |b: &mut ParamBuilder<'_, T>, width| Linear::new(&mut b.pp("output"), width, pixels);
+        let net = Network::build(b, "decoder", &[in_dim], layers, Some(&mut head))?;
         let likelihood = likelihood(b);
-        Decoder { mlp, likelihood }
+        Ok(Decoder { net, likelihood })
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.net
     }
 
     pub fn pixels(&self) -> usize {
-        self.mlp.out_dim()
+        self.net.out_dim()
     }
 
     /// Decodes `z [rows, latent]` to logits `[rows, pixels]`, kept in `buffers.output()`.
@@ -39,9 +42,9 @@ impl Decoder {
         params: &[T],
         z: &[T],
         rows: usize,
-        buffers: &mut MlpBuffers<T>,
+        buffers: &mut NetworkBuffers<T>,
     ) -> Result<()> {
-        self.mlp.forward(params, z, rows, buffers)
+        self.net.forward(params, z, rows, buffers)
     }
 
     /// Backpropagates `d_logits` into the weights and writes the gradient with respect to z.
@@ -52,11 +55,11 @@ impl Decoder {
         grads: &mut [T],
         z: &[T],
         rows: usize,
-        buffers: &mut MlpBuffers<T>,
+        buffers: &mut NetworkBuffers<T>,
         d_logits: &[T],
         d_z: &mut [T],
     ) -> Result<()> {
-        self.mlp
+        self.net
             .backward(params, grads, z, rows, buffers, d_logits, Some(d_z))
     }
 }

@@ -1,44 +1,46 @@
-//! q(z | x): an MLP whose output row is `[mean | log_var]` of a diagonal Gaussian, or, for the
+//! q(z | x): a network (the layer list) with a dense head whose output row is `[mean | log_var]` of a diagonal Gaussian, or, for the
 //! plain autoencoder, the deterministic code z = f(x).
 
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
-use crate::kernels::elementwise::Activation;
-use crate::nn::{Linear, Mlp, MlpBuffers, MlpInput, ParamBuilder};
+use crate::nn::{LayerSpec, Linear, Network, NetworkBuffers, NetworkInput, ParamBuilder};
 use crate::scalar::Scalar;
 
 #[derive(Clone, Debug)]
 pub struct Encoder {
-    mlp: Mlp,
+    net: Network,
     latent: usize,
     /// False for the autoencoder: one head `encoder.code`, no variance.
     stochastic: bool,
 }
 
 impl Encoder {
-    /// `encoder.hidden.{i}`, then the heads `encoder.mean` and `encoder.log_var`, computed as one
-    /// product; a deterministic encoder has the single head `encoder.code`.
+    /// The layers of `layers` under the builder's prefix (`encoder.hidden.{i}` for the
+    /// shorthand), then the heads `mean` and `log_var`, computed as one product; a deterministic
+    /// encoder has the single head `code`.
     pub fn new<T: Scalar>(
         b: &mut ParamBuilder<'_, T>,
         in_dim: usize,
-        hidden: &[usize],
+        layers: &[LayerSpec],
         latent: usize,
-        activation: Activation,
         stochastic: bool,
-    ) -> Self {
+    ) -> Result<Self> {
         let heads: &[&str] = if stochastic {
             &["mean", "log_var"]
         } else {
             &["code"]
         };
-        let mlp = Mlp::new(b, in_dim, hidden, activation, |b, width| {
-            Linear::heads(b, heads, width, latent)
-        });
-        Encoder {
-            mlp,
+        let mut head = |b: &mut ParamBuilder<'_, T>, width| Linear::heads(b, heads, width, latent);
+        let net = Network::build(b, "encoder", &[in_dim], layers, Some(&mut head))?;
+        Ok(Encoder {
+            net,
             latent,
             stochastic,
-        }
+        })
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.net
     }
 
     pub fn latent(&self) -> usize {
@@ -50,16 +52,16 @@ impl Encoder {
     pub fn forward<'b, 'x, T: Scalar>(
         &self,
         params: &[T],
-        x: impl Into<MlpInput<'x, T>>,
+        x: impl Into<NetworkInput<'x, T>>,
         rows: usize,
-        buffers: &'b mut MlpBuffers<T>,
+        buffers: &'b mut NetworkBuffers<T>,
     ) -> Result<DiagonalGaussian<'b, T>> {
         if !self.stochastic {
             return Err(Error::InvalidArgument(
                 "a deterministic encoder has no posterior distribution".into(),
             ));
         }
-        self.mlp.forward_input(params, x.into(), rows, buffers)?;
+        self.net.forward_input(params, x.into(), rows, buffers)?;
         Ok(DiagonalGaussian::new(buffers.output(), self.latent))
     }
 
@@ -69,14 +71,14 @@ impl Encoder {
         params: &[T],
         x: &[T],
         rows: usize,
-        buffers: &'b mut MlpBuffers<T>,
+        buffers: &'b mut NetworkBuffers<T>,
     ) -> Result<&'b [T]> {
         if self.stochastic {
             return Err(Error::InvalidArgument(
                 "a variational encoder has no deterministic code".into(),
             ));
         }
-        self.mlp.forward(params, x, rows, buffers)?;
+        self.net.forward(params, x, rows, buffers)?;
         Ok(buffers.output())
     }
 
@@ -86,12 +88,12 @@ impl Encoder {
         &self,
         params: &[T],
         grads: &mut [T],
-        x: impl Into<MlpInput<'x, T>>,
+        x: impl Into<NetworkInput<'x, T>>,
         rows: usize,
-        buffers: &mut MlpBuffers<T>,
+        buffers: &mut NetworkBuffers<T>,
         d_params: &[T],
     ) -> Result<()> {
-        self.mlp
+        self.net
             .backward_input(params, grads, x.into(), rows, buffers, d_params, None)
     }
 }

@@ -7,7 +7,7 @@ use crate::config::ClassifierConfig;
 use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::kernels::rng::{stream, Purpose, Rng};
-use crate::nn::{MlpBuffers, ParamBuilder, Parameters};
+use crate::nn::{NetworkBuffers, ParamBuilder, Parameters};
 use crate::objective::{LossTerms, Objective};
 use crate::scalar::Scalar;
 
@@ -20,29 +20,28 @@ pub struct ReferenceClassifier<T> {
 
 #[derive(Clone, Debug, Default)]
 pub struct ClassifierWorkspace<T> {
-    buffers: MlpBuffers<T>,
+    buffers: NetworkBuffers<T>,
     log_probs: Vec<T>,
     d_logits: Vec<T>,
 }
 
 impl<T: Scalar> ReferenceClassifier<T> {
     /// Weights under `classifier.`, drawn from the stream `(seed, Init)`.
-    pub fn new(config: &ClassifierConfig, seed: u64) -> Self {
+    pub fn new(config: &ClassifierConfig, seed: u64) -> Result<Self> {
         let mut params = Parameters::default();
         let mut rng = stream(seed, Purpose::Init, &[]);
         let mut b = ParamBuilder::new(&mut params, &mut rng);
         let net = Classifier::new(
             &mut b.pp("classifier"),
             config.image.len(),
-            &config.hidden,
+            &config.layers,
             config.classes,
-            config.activation,
-        );
-        ReferenceClassifier {
+        )?;
+        Ok(ReferenceClassifier {
             config: config.clone(),
             params,
             net,
-        }
+        })
     }
 
     pub fn config(&self) -> &ClassifierConfig {

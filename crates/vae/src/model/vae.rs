@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use crate::likelihood::Likelihood;
-use crate::nn::{LabelledRows, MlpBuffers, MlpInput, ParamBuilder, Parameters};
+use crate::nn::{LabelledRows, NetworkBuffers, NetworkInput, ParamBuilder, Parameters};
 use crate::objective::{importance_weighted_log_likelihood, LossTerms, Objective};
 use crate::scalar::Scalar;
 
@@ -34,8 +34,8 @@ pub struct Vae<T> {
 /// Buffers for one batch size, reused from step to step.
 #[derive(Clone, Debug, Default)]
 pub struct VaeWorkspace<T> {
-    pub(super) encoder: MlpBuffers<T>,
-    pub(super) decoder: MlpBuffers<T>,
+    pub(super) encoder: NetworkBuffers<T>,
+    pub(super) decoder: NetworkBuffers<T>,
     /// `[x | one-hot y]` and `[z | one-hot y]` for conditional models.
     pub(super) encoder_input: Vec<T>,
     pub(super) decoder_input: Vec<T>,
@@ -60,7 +60,7 @@ pub struct VaeWorkspace<T> {
     pub(super) point_mass: Vec<T>,
     /// M2: the classifier's buffers, log q(y | x), its logits' gradient, and the batch with every
     /// unlabelled image repeated once per class, with its labels and weights q(y | x).
-    pub(super) classifier: MlpBuffers<T>,
+    pub(super) classifier: NetworkBuffers<T>,
     pub(super) log_probs: Vec<T>,
     pub(super) d_class_logits: Vec<T>,
     pub(super) expanded_x: Vec<T>,
@@ -133,19 +133,16 @@ impl<T: Scalar> Vae<T> {
         let classes = config.classes;
         let encoder = Encoder::new(
             &mut b.pp("encoder"),
-            pixels + classes,
-            &config.hidden,
+            config.encoder_input(),
+            &config.encoder,
             config.latent,
-            config.activation,
             config.kind != ModelKind::Ae,
-        );
-        let decoder_hidden: Vec<usize> = config.hidden.iter().rev().copied().collect();
+        )?;
         let decoder = Decoder::new(
             &mut b.pp("decoder"),
-            config.latent + classes,
-            &decoder_hidden,
+            config.decoder_input(),
+            &config.decoder,
             pixels,
-            config.activation,
             |b| {
                 Likelihood::new(
                     b,
@@ -155,16 +152,16 @@ impl<T: Scalar> Vae<T> {
                     config.min_log_var,
                 )
             },
-        );
-        let classifier = (config.kind == ModelKind::M2).then(|| {
-            Classifier::new(
+        )?;
+        let classifier = match (&config.classifier, config.kind) {
+            (Some(layers), ModelKind::M2) => Some(Classifier::new(
                 &mut b.pp("classifier"),
                 pixels,
-                &config.classifier_hidden,
+                layers,
                 classes,
-                config.activation,
-            )
-        });
+            )?),
+            _ => None,
+        };
         Ok(Vae {
             config: config.clone(),
             params,
@@ -205,6 +202,13 @@ impl<T: Scalar> Vae<T> {
 
     pub fn kind(&self) -> ModelKind {
         self.config.kind
+    }
+
+    /// Floating-point operations of one image's forward pass through the products of encoder and
+    /// decoder (2 per multiply-add): the unit the benchmarks count in.
+    pub fn forward_flops_per_image(&self) -> f64 {
+        let macs = self.encoder.network().macs_per_row() + self.decoder.network().macs_per_row();
+        2.0 * macs as f64
     }
 
     /// The same model in another precision.
@@ -719,15 +723,15 @@ fn encoder_rows<'a, T: Scalar>(
     classes: usize,
     shared: Option<SharedImages<'a, T>>,
     buffer: &'a mut Vec<T>,
-) -> MlpInput<'a, T> {
+) -> NetworkInput<'a, T> {
     match shared {
-        Some(s) if classes > 0 => MlpInput::Labelled(LabelledRows {
+        Some(s) if classes > 0 => NetworkInput::Labelled(LabelledRows {
             images: s.images,
             image_of_row: s.image_of_row,
             labels,
             classes,
         }),
-        _ => MlpInput::Dense(with_one_hot(x, pixels, labels, classes, buffer)),
+        _ => NetworkInput::Dense(with_one_hot(x, pixels, labels, classes, buffer)),
     }
 }
 

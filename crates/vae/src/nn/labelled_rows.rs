@@ -22,19 +22,6 @@ pub struct LabelledRows<'a, T> {
     pub classes: usize,
 }
 
-/// What an MLP's first layer reads: plain rows, or labelled rows sharing images.
-#[derive(Clone, Copy, Debug)]
-pub enum MlpInput<'a, T> {
-    Dense(&'a [T]),
-    Labelled(LabelledRows<'a, T>),
-}
-
-impl<'a, T> From<&'a [T]> for MlpInput<'a, T> {
-    fn from(x: &'a [T]) -> Self {
-        MlpInput::Dense(x)
-    }
-}
-
 /// Buffers of the shared-image products, reused from batch to batch.
 #[derive(Clone, Debug, Default)]
 pub struct LabelledScratch<T> {

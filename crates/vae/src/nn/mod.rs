@@ -1,11 +1,16 @@
-//! Layers with an explicit forward and an analytic backward, over one flat parameter store.
+//! Layers with an explicit forward and an analytic backward over one flat parameter store, and the
+//! sequential network a layer list in `config.json` builds from them.
 
 pub mod labelled_rows;
+pub mod layer;
 pub mod linear;
-pub mod mlp;
+pub mod network;
 pub mod params;
+pub mod spec;
 
-pub use labelled_rows::{LabelledRows, MlpInput};
+pub use labelled_rows::LabelledRows;
+pub use layer::NetworkInput;
 pub use linear::Linear;
-pub use mlp::{Mlp, MlpBuffers};
+pub use network::{Network, NetworkBuffers};
 pub use params::{Init, ParamBuilder, ParamEntry, Parameters};
+pub use spec::LayerSpec;

@@ -1,6 +1,9 @@
 //! Pictures are checked for what they show, not only for existing: the manifold's tiles sit where
 //! the grid says, and a trained 2-D latent space separates the classes.
 
+use vae::nn::spec::mlp;
+use vae::Activation;
+
 use super::common;
 use vae::config::{Binarize, ImageShape, ModelConfig, OptimizerConfig, OptimizerKind, TrainConfig};
 use vae::data::Dataset;
@@ -19,7 +22,8 @@ fn manifold_tiles_decode_their_grid_points() -> Result<()> {
     };
     let config = ModelConfig {
         image: shape,
-        hidden: vec![8],
+        encoder: mlp(&[8], Activation::Relu),
+        decoder: mlp(&[8], Activation::Relu),
         latent: 3,
         ..ModelConfig::default()
     };
@@ -92,7 +96,8 @@ fn a_trained_2d_latent_space_separates_the_classes() -> Result<()> {
     };
     let model_config = ModelConfig {
         image: dataset.shape,
-        hidden: vec![32],
+        encoder: mlp(&[32], Activation::Relu),
+        decoder: mlp(&[32], Activation::Relu),
         latent: 2,
         ..ModelConfig::default()
     };

@@ -5,6 +5,7 @@ mod common;
 mod data;
 mod figures;
 mod gradients;
+mod networks;
 mod objective;
 mod relatives;
 mod training;

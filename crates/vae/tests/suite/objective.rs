@@ -1,6 +1,9 @@
 //! The importance-weighted estimate of log p(x) against the ELBO: at least as large on average,
 //! not decreasing in K, and equal to the ELBO in expectation at K = 1.
 
+use vae::nn::spec::mlp;
+use vae::Activation;
+
 use super::common;
 
 use vae::config::{ImageShape, ModelConfig};
@@ -15,7 +18,8 @@ fn model() -> Result<Vae<f64>> {
             width: 5,
             channels: 1,
         },
-        hidden: vec![16],
+        encoder: mlp(&[16], Activation::Relu),
+        decoder: mlp(&[16], Activation::Relu),
         latent: 3,
         ..ModelConfig::default()
     };

@@ -1,6 +1,8 @@
 //! The VAE's relatives learn what they should: M2 classifies from a handful of labels, the
 //! labelled subset is class-balanced and reproducible, and the autoencoder reconstructs.
 
+use vae::nn::spec::mlp;
+
 use crate::common::{self, train_reports};
 use vae::checkpoint;
 use vae::config::{
@@ -94,10 +96,11 @@ fn m2_learns_to_classify_from_eight_labels() -> Result<()> {
     let model_config = ModelConfig {
         kind: ModelKind::M2,
         image: quadrants().shape,
-        hidden: vec![32],
+        encoder: mlp(&[32], Activation::Relu),
+        decoder: mlp(&[32], Activation::Relu),
         latent: 2,
         classes: 4,
-        classifier_hidden: vec![32],
+        classifier: Some(mlp(&[32], Activation::Relu)),
         ..ModelConfig::default()
     };
     let mut model = Vae::<f32>::new(&model_config, 7)?;
@@ -142,7 +145,8 @@ fn autoencoder_reconstructs_without_kl() -> Result<()> {
     let model_config = ModelConfig {
         kind: ModelKind::Ae,
         image: quadrants().shape,
-        hidden: vec![32],
+        encoder: mlp(&[32], Activation::Relu),
+        decoder: mlp(&[32], Activation::Relu),
         latent: 2,
         ..ModelConfig::default()
     };
@@ -174,7 +178,8 @@ fn conditional_samples_are_read_as_their_label() -> Result<()> {
     let mut cvae = Vae::<f32>::new(
         &ModelConfig {
             image: data.train.shape,
-            hidden: vec![32],
+            encoder: mlp(&[32], Activation::Relu),
+            decoder: mlp(&[32], Activation::Relu),
             latent: 2,
             classes: 4,
             ..ModelConfig::default()
@@ -183,11 +188,10 @@ fn conditional_samples_are_read_as_their_label() -> Result<()> {
     )?;
     let classifier_config = ClassifierConfig {
         image: data.train.shape,
-        hidden: vec![16],
+        layers: mlp(&[16], Activation::Relu),
         classes: 4,
-        activation: Activation::Relu,
     };
-    let mut classifier = ReferenceClassifier::<f32>::new(&classifier_config, 7);
+    let mut classifier = ReferenceClassifier::<f32>::new(&classifier_config, 7)?;
     train_reports(&mut cvae, &data, &config)?;
     let test_error = train_reports(&mut classifier, &data, &config)?
         .last()

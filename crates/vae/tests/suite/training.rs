@@ -1,6 +1,9 @@
 //! The training loop end to end in the library: determinism, resume equivalence, checkpoint
 //! round trips, divergence handling.
 
+use vae::nn::spec::mlp;
+use vae::Activation;
+
 use super::common;
 
 use std::path::Path;
@@ -19,7 +22,8 @@ fn run_config(epochs: usize) -> RunConfig {
         folder: Default::default(),
         model: ModelConfig {
             image: data.shape,
-            hidden: vec![12],
+            encoder: mlp(&[12], Activation::Relu),
+            decoder: mlp(&[12], Activation::Relu),
             latent: 2,
             ..ModelConfig::default()
         },

@@ -3,7 +3,10 @@
 
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::Activation;
+use crate::nn::spec::{self, LayerSpec};
 use serde::{Deserialize, Serialize};
+
+mod upgrade;
 
 /// Height x width x channels of one image; pixels are stored channel-last (`[h, w, c]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,23 +73,28 @@ pub enum ModelKind {
     M2,
 }
 
-/// The model's architecture.
+/// The model's architecture. Each network is a layer list (`nn::spec`); the model adds the head its
+/// distribution needs, so sizes set here (latent, classes, pixels) are never written twice.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     #[serde(default)]
     pub kind: ModelKind,
     pub image: ImageShape,
-    /// Hidden widths of the encoder; the decoder mirrors them.
-    pub hidden: Vec<usize>,
     pub latent: usize,
     /// Label classes for a conditional VAE (the one-hot label is appended to the inputs of
     /// encoder and decoder); 0 for an unconditional one.
     #[serde(default)]
     pub classes: usize,
-    /// Hidden widths of M2's classifier q(y | x).
-    #[serde(default)]
-    pub classifier_hidden: Vec<usize>,
-    pub activation: Activation,
+    /// q(z | x)'s body, reading the flat image (with the one-hot label when conditional); the
+    /// model adds the dense heads `mean` and `log_var` (`code` for the autoencoder).
+    pub encoder: Vec<LayerSpec>,
+    /// p(x | z)'s body, reading z (with the label); the model adds the dense head `output`, one
+    /// logit per pixel value.
+    pub decoder: Vec<LayerSpec>,
+    /// M2's q(y | x) body, reading the flat image; the model adds the dense head `output`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<Vec<LayerSpec>>,
     pub likelihood: LikelihoodKind,
     /// Per-pixel or per-image log-variance, for the Gaussian likelihood.
     #[serde(default)]
@@ -107,11 +115,11 @@ impl Default for ModelConfig {
         ModelConfig {
             kind: ModelKind::Vae,
             image: ImageShape::MNIST,
-            hidden: vec![400],
             latent: 20,
             classes: 0,
-            classifier_hidden: Vec::new(),
-            activation: Activation::Relu,
+            encoder: spec::mlp(&[400], Activation::Relu),
+            decoder: spec::mlp(&[400], Activation::Relu),
+            classifier: None,
             likelihood: LikelihoodKind::Bernoulli,
             gaussian_variance: GaussianVariance::Pixel,
             min_log_var: default_min_log_var(),
@@ -119,22 +127,59 @@ impl Default for ModelConfig {
     }
 }
 
+/// Head names the models add, which a list's own layers cannot take.
+pub const ENCODER_HEADS: [&str; 3] = ["mean", "log_var", "code"];
+pub const OUTPUT_HEAD: [&str; 1] = ["output"];
+
 impl ModelConfig {
-    /// Floating-point operations of one image's forward pass through the matrix products
-    /// (2 per multiply-add), encoder and decoder: the unit the benchmarks count in.
-    pub fn forward_flops_per_image(&self) -> f64 {
-        let mut widths = vec![self.image.len() + self.classes];
-        widths.extend(&self.hidden);
-        let mut encoder: f64 = widths.windows(2).map(|w| (w[0] * w[1]) as f64).sum();
-        encoder += (widths[widths.len() - 1] * 2 * self.latent) as f64;
-        let mut decoder_widths = vec![self.latent + self.classes];
-        decoder_widths.extend(self.hidden.iter().rev());
-        decoder_widths.push(self.image.len());
-        let decoder: f64 = decoder_widths
-            .windows(2)
-            .map(|w| (w[0] * w[1]) as f64)
-            .sum();
-        2.0 * (encoder + decoder)
+    /// MLP encoder and decoder in the `--hidden` shorthand: the encoder's hidden widths `hidden`,
+    /// the decoder's the same reversed.
+    pub fn with_mlp(mut self, hidden: &[usize], activation: Activation) -> Self {
+        let reversed: Vec<usize> = hidden.iter().rev().copied().collect();
+        self.encoder = spec::mlp(hidden, activation);
+        self.decoder = spec::mlp(&reversed, activation);
+        self
+    }
+
+    /// Values the encoder reads per image: the pixels, then the one-hot label when conditional.
+    pub fn encoder_input(&self) -> usize {
+        self.image.len() + self.classes
+    }
+
+    /// Values the decoder reads per row: z, then the one-hot label when conditional.
+    pub fn decoder_input(&self) -> usize {
+        self.latent + self.classes
+    }
+
+    /// A one-line description of the networks: `784-400-20 relu, decoder mirrored` for the
+    /// shorthand, each list spelled out otherwise.
+    pub fn describe_networks(&self) -> String {
+        let reversed = |layers: &[LayerSpec]| {
+            spec::mlp_widths(layers).map(|(w, a)| (w.into_iter().rev().collect::<Vec<_>>(), a))
+        };
+        let mirrored = spec::mlp_widths(&self.encoder).is_some()
+            && reversed(&self.encoder) == spec::mlp_widths(&self.decoder);
+        match spec::mlp_widths(&self.encoder) {
+            Some((widths, activation)) if mirrored => {
+                let widths: Vec<String> = std::iter::once(self.image.len())
+                    .chain(widths)
+                    .chain(std::iter::once(self.latent))
+                    .map(|w| w.to_string())
+                    .collect();
+                let activation = activation.map_or(String::new(), |a| format!(" {a:?}"));
+                format!(
+                    "{}{}, decoder mirrored",
+                    widths.join("-"),
+                    activation.to_lowercase()
+                )
+            }
+            _ => format!(
+                "encoder [{}], latent {}, decoder [{}]",
+                spec::describe(&self.encoder),
+                self.latent,
+                spec::describe(&self.decoder)
+            ),
+        }
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -146,9 +191,6 @@ impl ModelConfig {
         }
         if self.latent == 0 {
             return Err(Error::Config("latent size must be at least 1".into()));
-        }
-        if let Some(pos) = self.hidden.iter().position(|&h| h == 0) {
-            return Err(Error::Config(format!("hidden layer {pos} has width 0")));
         }
         if self.classes == 1 || self.classes > 256 {
             return Err(Error::Config(format!(
@@ -167,22 +209,22 @@ impl ModelConfig {
                     "the M2 model needs labelled classes (classes >= 2)".into(),
                 ))
             }
+            ModelKind::M2 if self.classifier.is_none() => {
+                return Err(Error::Config(
+                    "the M2 model needs a classifier layer list".into(),
+                ))
+            }
             _ => {}
         }
-        if self.kind != ModelKind::M2 && !self.classifier_hidden.is_empty() {
+        if self.kind != ModelKind::M2 && self.classifier.is_some() {
             return Err(Error::Config(
-                "classifier_hidden applies to the m2 model only".into(),
+                "a classifier applies to the m2 model only".into(),
             ));
         }
-        if let Some(pos) = self.classifier_hidden.iter().position(|&h| h == 0) {
-            return Err(Error::Config(format!(
-                "classifier hidden layer {pos} has width 0"
-            )));
-        }
-        if self.activation == Activation::Identity && !self.hidden.is_empty() {
-            return Err(Error::Config(
-                "hidden layers need a nonlinearity (relu or tanh)".into(),
-            ));
+        spec::validate(&self.encoder, "encoder", &ENCODER_HEADS)?;
+        spec::validate(&self.decoder, "decoder", &OUTPUT_HEAD)?;
+        if let Some(classifier) = &self.classifier {
+            spec::validate(classifier, "classifier", &OUTPUT_HEAD)?;
         }
         if !self.min_log_var.is_finite() {
             return Err(Error::Config(format!(
@@ -324,12 +366,21 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    pub const FORMAT: u32 = 1;
+    /// 2: networks as layer lists (format 1 had `hidden` and `activation`; `upgrade` reads it).
+    pub const FORMAT: u32 = 2;
+
+    /// Parses `config.json`, upgrading older formats first.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| Error::Config(e.to_string()))?;
+        serde_json::from_value(upgrade::run_config(value)?)
+            .map_err(|e| Error::Config(e.to_string()))
+    }
 
     pub fn validate(&self) -> Result<()> {
         if self.format != Self::FORMAT {
             return Err(Error::Config(format!(
-                "checkpoint format {} is not supported (this build reads format {})",
+                "checkpoint format {} is not supported (this build reads formats 1 to {})",
                 self.format,
                 Self::FORMAT
             )));
@@ -339,13 +390,14 @@ impl RunConfig {
     }
 }
 
-/// The reference classifier that scores generated images: an MLP from pixels to class logits.
+/// The reference classifier that scores generated images: a network from pixels to class logits.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClassifierConfig {
     pub image: ImageShape,
-    pub hidden: Vec<usize>,
+    /// The body; the model adds the dense head `output`, one logit per class.
+    pub layers: Vec<LayerSpec>,
     pub classes: usize,
-    pub activation: Activation,
 }
 
 /// `config.json` of a reference classifier's directory. `kind` tells it apart from a model's.
@@ -364,6 +416,14 @@ pub struct ClassifierRunConfig {
 impl ClassifierRunConfig {
     pub const KIND: &'static str = "classifier";
 
+    /// Parses a classifier's `config.json`, upgrading older formats first.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| Error::Config(e.to_string()))?;
+        serde_json::from_value(upgrade::classifier_run_config(value)?)
+            .map_err(|e| Error::Config(e.to_string()))
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.format != RunConfig::FORMAT || self.kind != Self::KIND {
             return Err(Error::Config(format!(
@@ -374,26 +434,13 @@ impl ClassifierRunConfig {
             )));
         }
         let c = &self.classifier;
-        if c.image.is_empty() || c.classes < 2 || c.hidden.contains(&0) {
+        if c.image.is_empty() || c.classes < 2 {
             return Err(Error::Config(format!(
-                "classifier for {} images, hidden {:?}, {} classes is not a valid network",
-                c.image, c.hidden, c.classes
+                "classifier for {} images, {} classes is not a valid network",
+                c.image, c.classes
             )));
         }
+        spec::validate(&c.layers, "classifier", &OUTPUT_HEAD)?;
         self.train.validate()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forward_flops_of_the_default_model() {
-        // 784-400-(20+20) encoder, 20-400-784 decoder: 2 * (313600 + 16000 + 8000 + 313600).
-        assert_eq!(
-            ModelConfig::default().forward_flops_per_image(),
-            1_302_400.0
-        );
     }
 }

@@ -1,0 +1,277 @@
+//! A sequential network built from a layer list (`nn::spec`), with a head added by the model.
+//!
+//! Shapes are followed through the list when the network is built, so a list that cannot work is
+//! refused then, with the layer named. Each activation that follows a product is fused into the
+//! product's output pass; flatten and reshape cost nothing.
+
+use super::labelled_rows::LabelledScratch;
+use super::layer::{build, At, Built, Layer, NetworkInput};
+use super::linear::Linear;
+use super::params::ParamBuilder;
+use super::spec::LayerSpec;
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::Activation;
+use crate::scalar::Scalar;
+
+#[derive(Clone, Debug)]
+pub struct Network {
+    layers: Vec<Layer>,
+    in_shape: Vec<usize>,
+    out_shape: Vec<usize>,
+}
+
+/// What a forward pass keeps for the backward pass, reused across batches.
+#[derive(Clone, Debug, Default)]
+pub struct NetworkBuffers<T> {
+    /// Each layer's output `[rows, out_i]`, after its fused activation.
+    outputs: Vec<Vec<T>>,
+    /// Ping-pong gradient buffers for the backward pass.
+    grad: Vec<T>,
+    grad_next: Vec<T>,
+    /// The first layer's buffers for labelled rows sharing images.
+    labelled: LabelledScratch<T>,
+}
+
+impl<T: Scalar> NetworkBuffers<T> {
+    /// The last layer's output from the latest forward pass.
+    pub fn output(&self) -> &[T] {
+        self.outputs.last().map_or(&[], |v| v.as_slice())
+    }
+}
+
+/// The head a model puts on a network's body: a dense layer reading the body's flat output.
+pub type Head<'h, T> = dyn FnMut(&mut ParamBuilder<'_, T>, usize) -> Linear + 'h;
+
+impl Network {
+    /// The layers of `list` reading rows of `in_shape`, weights registered under `b`'s prefix, then
+    /// `head(builder, width)` when given. `name` (`encoder`, ...) labels errors.
+    pub fn build<T: Scalar>(
+        b: &mut ParamBuilder<'_, T>,
+        name: &str,
+        in_shape: &[usize],
+        list: &[LayerSpec],
+        head: Option<&mut Head<'_, T>>,
+    ) -> Result<Self> {
+        if in_shape.is_empty() || in_shape.contains(&0) {
+            return Err(Error::Config(format!(
+                "{name}: input shape {in_shape:?} has no values"
+            )));
+        }
+        let mut layers: Vec<Layer> = Vec::with_capacity(list.len() + 1);
+        let mut shape = in_shape.to_vec();
+        let mut linear_index = 0;
+        // Whether the entry before was a product that no activation has been fused into yet.
+        let mut fusable = false;
+        for (index, spec) in list.iter().enumerate() {
+            let at = At {
+                network: name,
+                index,
+                kind: spec.kind(),
+            };
+            match build(spec, b, &shape, linear_index, fusable, &at)? {
+                Built::Layer(layer, out) => {
+                    fusable = matches!(layer, Layer::Linear(..));
+                    linear_index += usize::from(fusable);
+                    layers.push(layer);
+                    shape = out;
+                }
+                Built::Fuse(activation) => {
+                    if let Some(Layer::Linear(_, fused)) = layers.last_mut() {
+                        *fused = activation;
+                    }
+                    fusable = false;
+                }
+                Built::View(out) => {
+                    shape = out;
+                    fusable = false;
+                }
+            }
+        }
+        if let Some(head) = head {
+            let [width] = shape[..] else {
+                return Err(Error::Config(format!(
+                    "{name}: the head needs a flat input, and the list ends with shape {shape:?}: end it with {{\"type\": \"flatten\"}}"
+                )));
+            };
+            let linear = head(b, width);
+            shape = vec![linear.out_dim];
+            layers.push(Layer::Linear(linear, Activation::Identity));
+        }
+        if layers.is_empty() {
+            return Err(Error::Config(format!(
+                "{name}: the layer list computes nothing"
+            )));
+        }
+        Ok(Network {
+            layers,
+            in_shape: in_shape.to_vec(),
+            out_shape: shape,
+        })
+    }
+
+    pub fn in_dim(&self) -> usize {
+        self.in_shape.iter().product()
+    }
+
+    pub fn out_dim(&self) -> usize {
+        self.out_shape.iter().product()
+    }
+
+    pub fn out_shape(&self) -> &[usize] {
+        &self.out_shape
+    }
+
+    /// Multiply-adds of one row's forward pass through the products.
+    pub fn macs_per_row(&self) -> usize {
+        self.layers.iter().map(Layer::macs).sum()
+    }
+
+    /// Runs `x [rows, in]` through every layer; the result is `buffers.output()` `[rows, out]`.
+    pub fn forward<T: Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        buffers: &mut NetworkBuffers<T>,
+    ) -> Result<()> {
+        self.forward_input(params, NetworkInput::Dense(x), rows, buffers)
+    }
+
+    /// `forward` for either kind of input rows.
+    pub fn forward_input<T: Scalar>(
+        &self,
+        params: &[T],
+        x: NetworkInput<'_, T>,
+        rows: usize,
+        buffers: &mut NetworkBuffers<T>,
+    ) -> Result<()> {
+        match x {
+            NetworkInput::Dense(x) if x.len() != rows * self.in_dim() => {
+                return Err(Error::shape("network input", rows * self.in_dim(), x.len()));
+            }
+            NetworkInput::Labelled(l) if l.image_of_row.len() != rows => {
+                return Err(Error::shape(
+                    "network input rows",
+                    rows,
+                    l.image_of_row.len(),
+                ));
+            }
+            _ => {}
+        }
+        let NetworkBuffers {
+            outputs, labelled, ..
+        } = buffers;
+        outputs.resize_with(self.layers.len(), Vec::new);
+        let mut width = self.in_dim();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (before, rest) = outputs.split_at_mut(i);
+            let out = &mut rest[0];
+            let (_, out_dim) = layer.dims(width);
+            out.resize(rows * out_dim, T::zero());
+            let input = match before.last() {
+                Some(previous) => NetworkInput::Dense(previous.as_slice()),
+                None => x,
+            };
+            layer.forward(params, input, rows, labelled, out)?;
+            width = out_dim;
+        }
+        Ok(())
+    }
+
+    /// Backpropagates `d_output` (gradient of the loss with respect to the last layer's output)
+    /// through the layers kept by the latest `forward`, accumulating parameter gradients into
+    /// `grads` and writing the input gradient to `dx` when asked.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<T: Scalar>(
+        &self,
+        params: &[T],
+        grads: &mut [T],
+        x: &[T],
+        rows: usize,
+        buffers: &mut NetworkBuffers<T>,
+        d_output: &[T],
+        dx: Option<&mut [T]>,
+    ) -> Result<()> {
+        self.backward_input(
+            params,
+            grads,
+            NetworkInput::Dense(x),
+            rows,
+            buffers,
+            d_output,
+            dx,
+        )
+    }
+
+    /// `backward` for either kind of input rows; labelled rows are data and get no `dx`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_input<T: Scalar>(
+        &self,
+        params: &[T],
+        grads: &mut [T],
+        x: NetworkInput<'_, T>,
+        rows: usize,
+        buffers: &mut NetworkBuffers<T>,
+        d_output: &[T],
+        mut dx: Option<&mut [T]>,
+    ) -> Result<()> {
+        if buffers.outputs.len() != self.layers.len() {
+            return Err(Error::shape(
+                "network backward (forward not run)",
+                self.layers.len(),
+                buffers.outputs.len(),
+            ));
+        }
+        if d_output.len() != rows * self.out_dim() {
+            return Err(Error::shape(
+                "network output gradient",
+                rows * self.out_dim(),
+                d_output.len(),
+            ));
+        }
+        let NetworkBuffers {
+            outputs,
+            grad,
+            grad_next,
+            labelled,
+        } = buffers;
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate().rev() {
+            let y = &outputs[i];
+            let out_dim = y.len() / rows.max(1);
+            // `grad` holds the gradient with respect to this layer's output; the last layer reads
+            // `d_output` where it has no activation to undo.
+            let from_output = i == last && !layer.has_fused_activation();
+            if !from_output {
+                if i == last {
+                    grad.clear();
+                    grad.extend_from_slice(d_output);
+                }
+                layer.activation_backward(grad, y, out_dim);
+            }
+            let dy: &[T] = if from_output { d_output } else { grad };
+            let input = match i {
+                0 => x,
+                _ => NetworkInput::Dense(outputs[i - 1].as_slice()),
+            };
+            if i == 0 {
+                layer.backward(
+                    params,
+                    grads,
+                    input,
+                    y,
+                    dy,
+                    rows,
+                    labelled,
+                    dx.as_deref_mut(),
+                )?;
+            } else {
+                let in_dim = outputs[i - 1].len() / rows.max(1);
+                grad_next.resize(rows * in_dim, T::zero());
+                layer.backward(params, grads, input, y, dy, rows, labelled, Some(grad_next))?;
+                std::mem::swap(grad, grad_next);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,287 @@
+//! Networks built from layer lists: gradients of mixed lists against f64 central differences,
+//! encoder and decoder that do not mirror each other, shape errors that name the layer, a
+//! hand-written list through training and a checkpoint, and format-1 run directories loading.
+
+use super::common;
+use super::gradients::{all, check, check_model_gradient, uniform, weights};
+use std::path::{Path, PathBuf};
+use vae::checkpoint;
+use vae::config::{ClassifierRunConfig, ImageShape, LikelihoodKind, ModelConfig, RunConfig};
+use vae::data::Batch;
+use vae::kernels::rng::{stream, Purpose};
+use vae::nn::spec::mlp;
+use vae::nn::{LayerSpec, Linear, Network, NetworkBuffers, ParamBuilder, Parameters};
+use vae::train::TrainingData;
+use vae::{Activation, ModelKind, Objective, Optimizer, Result, Vae};
+
+fn list(json: &str) -> Vec<LayerSpec> {
+    serde_json::from_str(json).expect("a valid layer list")
+}
+
+/// A network's parameter and input gradients against central differences.
+fn check_network(name: &str, in_dim: usize, layers: &[LayerSpec], head_width: usize) -> Result<()> {
+    let rows = 5;
+    let mut params = Parameters::<f64>::default();
+    let mut rng = stream(3, Purpose::Init, &[]);
+    let mut b = ParamBuilder::new(&mut params, &mut rng);
+    let mut head = |b: &mut ParamBuilder<'_, f64>, w| Linear::heads(b, &["a", "b"], w, head_width);
+    let net = Network::build(&mut b, name, &[in_dim], layers, Some(&mut head))?;
+    assert_eq!(net.out_dim(), 2 * head_width);
+    let x = uniform(&mut rng, rows * in_dim, -1.0, 1.0);
+    let c = weights(rows * net.out_dim(), 4);
+    let loss = |p: &[f64], x: &[f64]| -> f64 {
+        let mut buffers = NetworkBuffers::default();
+        net.forward(p, x, rows, &mut buffers).expect("shapes match");
+        buffers.output().iter().zip(&c).map(|(a, b)| a * b).sum()
+    };
+    let mut buffers = NetworkBuffers::default();
+    net.forward(params.values(), &x, rows, &mut buffers)?;
+    let mut dx = vec![0.0; rows * in_dim];
+    let (values, grads) = params.split_mut();
+    net.backward(values, grads, &x, rows, &mut buffers, &c, Some(&mut dx))?;
+    let p0 = params.values().to_vec();
+    check(
+        &format!("{name} dparams"),
+        &mut |p| loss(p, &x),
+        &p0,
+        params.grads(),
+        &all(p0.len()),
+    );
+    check(
+        &format!("{name} dx"),
+        &mut |x| loss(&p0, x),
+        &x,
+        &dx,
+        &all(x.len()),
+    );
+    Ok(())
+}
+
+/// Layers of different widths and every activation, fused after a product or standing alone
+/// (first in the list, or after another activation), with a reshape and a flatten between.
+#[test]
+fn networks_of_mixed_layers() -> Result<()> {
+    for activation in [Activation::Relu, Activation::Tanh, Activation::Softplus] {
+        check_network("mlp", 5, &mlp(&[7, 6], activation), 2)?;
+    }
+    check_network(
+        "mixed",
+        5,
+        &list(
+            r#"[{"type": "tanh"},
+                {"type": "linear", "name": "a", "out": 7}, {"type": "softplus"}, {"type": "tanh"},
+                {"type": "reshape", "shape": [7, 1]}, {"type": "flatten"},
+                {"type": "linear", "out": 3}, {"type": "relu"},
+                {"type": "linear", "out": 6}]"#,
+        ),
+        2,
+    )
+}
+
+fn tiny_config(encoder: Vec<LayerSpec>, decoder: Vec<LayerSpec>) -> ModelConfig {
+    ModelConfig {
+        image: ImageShape {
+            height: 2,
+            width: 3,
+            channels: 1,
+        },
+        latent: 3,
+        encoder,
+        decoder,
+        likelihood: LikelihoodKind::Gaussian,
+        min_log_var: -4.0,
+        ..ModelConfig::default()
+    }
+}
+
+/// An encoder and a decoder of different depths, widths and activations: the whole negative ELBO's
+/// gradient, and the checkpoint names each layer by its list name.
+#[test]
+fn asymmetric_encoder_and_decoder() -> Result<()> {
+    let config = tiny_config(
+        mlp(&[7, 5], Activation::Tanh),
+        list(
+            r#"[{"type": "linear", "name": "wide", "out": 9}, {"type": "softplus"},
+                {"type": "tanh"}]"#,
+        ),
+    );
+    let mut model = Vae::<f64>::new(&config, 9)?;
+    let names: Vec<&str> = model
+        .parameters()
+        .entries()
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "encoder.hidden.0.weight",
+            "encoder.hidden.0.bias",
+            "encoder.hidden.1.weight",
+            "encoder.hidden.1.bias",
+            "encoder.mean.weight",
+            "encoder.log_var.weight",
+            "encoder.mean.bias",
+            "encoder.log_var.bias",
+            "decoder.wide.weight",
+            "decoder.wide.bias",
+            "decoder.output.weight",
+            "decoder.output.bias",
+            "decoder.log_var",
+        ]
+    );
+    let rows = 4;
+    let x = uniform(&mut stream(10, Purpose::Init, &[]), rows * 6, 0.0, 1.0);
+    check_model_gradient(
+        "asymmetric elbo",
+        &mut model,
+        &Batch::new(&x, &[], rows),
+        11,
+    )?;
+    Ok(())
+}
+
+fn build_error(config: &ModelConfig) -> String {
+    match Vae::<f32>::new(config, 0) {
+        Ok(_) => panic!("{config:?} should not build"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn shape_errors_name_the_layer() {
+    let image = mlp(&[4], Activation::Relu);
+    let cases = [
+        (
+            tiny_config(
+                list(r#"[{"type": "reshape", "shape": [1, 2, 3]}, {"type": "linear", "out": 4}]"#),
+                image.clone(),
+            ),
+            "encoder layer 1 (linear): needs a flat input, got [1, 2, 3]",
+        ),
+        (
+            tiny_config(
+                image.clone(),
+                list(r#"[{"type": "reshape", "shape": [2, 2]}]"#),
+            ),
+            "decoder layer 0 (reshape): [3] (3 values) cannot be viewed as [2, 2] (4 values)",
+        ),
+        (
+            tiny_config(
+                list(r#"[{"type": "reshape", "shape": [3, 2]}]"#),
+                image.clone(),
+            ),
+            "encoder: the head needs a flat input, and the list ends with shape [3, 2]",
+        ),
+        (
+            tiny_config(
+                image.clone(),
+                list(r#"[{"type": "linear", "name": "output", "out": 4}]"#),
+            ),
+            "decoder layer 0 (linear): name \"output\" is already taken",
+        ),
+    ];
+    for (config, expected) in cases {
+        let err = build_error(&config);
+        assert!(err.contains(expected), "{err}\nshould contain: {expected}");
+    }
+}
+
+/// A layer list written by hand in `config.json` (unnamed layers, an activation after another,
+/// a reshape and a flatten) trains, is saved, and reloads to the same weights and numbers.
+#[test]
+fn a_hand_written_layer_list_trains_saves_and_reloads() -> Result<()> {
+    let json = r#"{
+      "format": 2,
+      "dataset": "synthetic",
+      "model": {
+        "image": {"height": 6, "width": 5, "channels": 1},
+        "latent": 2,
+        "encoder": [
+          {"type": "linear", "out": 12}, {"type": "tanh"},
+          {"type": "reshape", "shape": [3, 4]}, {"type": "flatten"},
+          {"type": "linear", "name": "second", "out": 8}, {"type": "softplus"}
+        ],
+        "decoder": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "tanh"}],
+        "likelihood": "bernoulli"
+      },
+      "train": {"epochs": 3, "batch_size": 20,
+                "optimizer": {"kind": "adam", "lr": 0.01, "weight_decay": 0.0},
+                "seed": 5, "binarize": "dynamic", "samples": 1}
+    }"#;
+    let config = RunConfig::from_json(json.as_bytes())?;
+    config.validate()?;
+    let mut model = Vae::<f32>::new(&config.model, config.train.seed)?;
+    let data = TrainingData::prepare(common::dataset(), config.train.binarize, 5);
+    let reports = common::train_reports(&mut model, &data, &config.train)?;
+    let (first, last) = (reports[0].test, reports[reports.len() - 1].test);
+    assert!(
+        last.loss_per_image() < first.loss_per_image(),
+        "{first:?} -> {last:?}"
+    );
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
+    checkpoint::save(dir.path(), &config, &model, &optimizer, 3)?;
+    let (reloaded_config, reloaded, epoch) = checkpoint::load_model(dir.path())?;
+    assert_eq!(epoch, 3);
+    assert_eq!(reloaded_config, config);
+    assert_eq!(
+        reloaded.parameters().entries(),
+        model.parameters().entries()
+    );
+    assert_eq!(reloaded.parameters().values(), model.parameters().values());
+    assert!(reloaded
+        .parameters()
+        .entry("encoder.second.weight")
+        .is_some_and(|e| e.shape == [8, 12]));
+    Ok(())
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Run directories written in format 1 (`hidden` + `activation`; see tests/fixtures/README.md)
+/// load as the same networks in layer lists, weights unchanged, and save again as format 2.
+#[test]
+fn format_1_run_directories_load() -> Result<()> {
+    let dir = fixture("format1-m2");
+    let (config, model, epoch) = checkpoint::load_model(&dir)?;
+    assert_eq!((config.format, epoch), (RunConfig::FORMAT, 1));
+    assert_eq!(config.model.kind, ModelKind::M2);
+    assert_eq!(config.model.encoder, mlp(&[8], Activation::Softplus));
+    assert_eq!(config.model.decoder, mlp(&[8], Activation::Softplus));
+    assert_eq!(
+        config.model.classifier,
+        Some(mlp(&[6], Activation::Softplus))
+    );
+    assert!(model
+        .parameters()
+        .entry("classifier.hidden.0.weight")
+        .is_some_and(|e| e.shape == [6, 784]));
+
+    let copy = tempfile::tempdir().expect("a temporary directory");
+    checkpoint::save_model(copy.path(), &config, &model, epoch)?;
+    let written = std::fs::read_to_string(copy.path().join(checkpoint::CONFIG_FILE))
+        .expect("config.json written");
+    assert!(written.contains("\"format\": 2"), "{written}");
+    let (_, again, _) = checkpoint::load_model(copy.path())?;
+    assert_eq!(again.parameters().values(), model.parameters().values());
+
+    let (classifier_config, classifier) =
+        checkpoint::load_classifier(&fixture("format1-classifier"))?;
+    assert_eq!(classifier_config.format, RunConfig::FORMAT);
+    assert_eq!(classifier_config.kind, ClassifierRunConfig::KIND);
+    assert_eq!(
+        classifier_config.classifier.layers,
+        mlp(&[8], Activation::Relu)
+    );
+    assert!(classifier
+        .parameters()
+        .entry("classifier.hidden.0.weight")
+        .is_some_and(|e| e.shape == [8, 784]));
+    Ok(())
+}
