@@ -14,11 +14,13 @@
 //! - [`train`], [`eval`]: the training loop and held-out evaluation.
 //! - [`checkpoint`], [`render`]: run directories and PNG grids.
 
+pub mod batch;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod fs;
 pub mod gaussian;
 pub mod kernels;
 pub mod latent;
@@ -31,7 +33,7 @@ pub mod optim;
 pub mod plot;
 pub mod render;
 pub mod report;
-pub mod scalar;
+
 pub mod train;
 
 pub use config::{
@@ -40,6 +42,7 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use kernels::elementwise::Activation;
+pub use kernels::scalar;
 pub use model::Vae;
 pub use objective::{LossTerms, Objective};
 pub use optim::Optimizer;

@@ -1,7 +1,7 @@
 //! What training minimises and evaluation reports: the negative ELBO, split into its reconstruction
 //! and KL terms, and the importance-weighted estimate of log p(x).
 
-use crate::data::Batch;
+use crate::batch::Batch;
 use crate::error::Result;
 use crate::kernels::reduce::log_sum_exp;
 use crate::kernels::rng::Rng;

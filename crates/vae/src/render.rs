@@ -1,8 +1,8 @@
 //! Image grids: decoded tensors in [0, 1] tiled into one PNG with thin separators.
 
-use crate::checkpoint::atomic_write;
 use crate::config::ImageShape;
 use crate::error::{Error, Result};
+use crate::fs::atomic_write;
 use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
 use std::path::Path;
 

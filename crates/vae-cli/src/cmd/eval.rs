@@ -68,7 +68,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     // The report shows log p(x) only for the whole test set; an autoencoder has none.
     if args.split == SplitArg::Test && args.limit.is_none() && !autoencoder {
         let json = serde_json::to_vec_pretty(&result)?;
-        vae::checkpoint::atomic_write(&args.model.join(super::report::EVALUATION_FILE), &json)?;
+        vae::fs::atomic_write(&args.model.join(super::report::EVALUATION_FILE), &json)?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&result)?);

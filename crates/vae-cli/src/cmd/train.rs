@@ -8,10 +8,11 @@ use crate::cli::{
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use vae::checkpoint::{self, atomic_write, METRICS_FILE};
+use vae::checkpoint::{self, METRICS_FILE};
 use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
 use vae::data::Split;
+use vae::fs::atomic_write;
 use vae::metrics::{read_metrics, to_jsonl, EpochMetrics};
 use vae::nn::spec;
 use vae::render::save_png;

@@ -1,32 +1,8 @@
 //! Minibatches: bytes to floats in [0, 1], one batch at a time, with optional dynamic binarization.
 
 use super::split::{bernoulli_thresholds, Split};
+use crate::batch::Batch;
 use crate::kernels::rng::{next_u24_pair, Rng};
-
-/// A batch of images `[rows, pixels]` with their labels.
-#[derive(Clone, Copy, Debug)]
-pub struct Batch<'a, T> {
-    pub x: &'a [T],
-    pub labels: &'a [u8],
-    pub rows: usize,
-    /// Semi-supervised training: the first `unlabelled` rows are used without their labels.
-    pub unlabelled: usize,
-    /// Semi-supervised training: the weight of each labelled row's −log q(y | x).
-    pub classification_weight: f64,
-}
-
-impl<'a, T> Batch<'a, T> {
-    /// A fully labelled batch.
-    pub fn new(x: &'a [T], labels: &'a [u8], rows: usize) -> Self {
-        Batch {
-            x,
-            labels,
-            rows,
-            unlabelled: 0,
-            classification_weight: 0.0,
-        }
-    }
-}
 
 /// Reused buffers that turn a list of image indices into a `Batch`.
 #[derive(Clone, Debug)]

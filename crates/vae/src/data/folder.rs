@@ -4,37 +4,16 @@
 
 use super::datasets::Dataset;
 use super::split::Split;
-use crate::checkpoint::atomic_write;
+pub use crate::config::FolderOptions;
 use crate::config::ImageShape;
 use crate::error::{Error, Result};
+use crate::fs::atomic_write;
 use crate::kernels::rng::{permutation, stream, Purpose};
 use image::imageops::FilterType;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-
-/// How a folder becomes tensors; saved in `config.json` so every command rebuilds the same data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FolderOptions {
-    /// 1 (grey) or 3 (RGB).
-    pub channels: usize,
-    pub height: usize,
-    pub width: usize,
-    /// Seed of the train/test split.
-    pub split_seed: u64,
-}
-
-impl Default for FolderOptions {
-    fn default() -> Self {
-        FolderOptions {
-            channels: 3,
-            height: 32,
-            width: 32,
-            split_seed: 0,
-        }
-    }
-}
 
 /// A tenth of the images (at least one) is held out for testing.
 const TEST_FRACTION: f64 = 0.1;

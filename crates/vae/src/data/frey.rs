@@ -6,9 +6,9 @@
 
 use super::datasets::{search_roots, sha256_hex, Dataset};
 use super::split::Split;
-use crate::checkpoint::atomic_write;
 use crate::config::ImageShape;
 use crate::error::{Error, Result};
+use crate::fs::atomic_write;
 use crate::kernels::rng::{permutation, stream, Purpose};
 use std::io::Read;
 use std::path::{Path, PathBuf};

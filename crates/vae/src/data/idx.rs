@@ -171,7 +171,7 @@ pub fn write_idx(path: &Path, dims: &[usize], data: &[u8]) -> Result<()> {
     }
     let mut bytes = header_bytes(dims);
     bytes.extend_from_slice(data);
-    crate::checkpoint::atomic_write(path, &bytes)
+    crate::fs::atomic_write(path, &bytes)
 }
 
 #[cfg(test)]

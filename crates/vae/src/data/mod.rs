@@ -9,7 +9,8 @@ pub mod idx;
 pub mod labelled;
 pub mod split;
 
-pub use batches::{Batch, BatchLoader};
+pub use crate::batch::Batch;
+pub use batches::BatchLoader;
 pub use datasets::{load, Dataset, DatasetSpec, NamedDataset, FASHION_MNIST, MNIST};
 pub use labelled::LabelledSubset;
 pub use split::Split;

@@ -11,6 +11,7 @@ pub mod loss;
 pub mod matmul;
 pub mod reduce;
 pub mod rng;
+pub mod scalar;
 
 use rayon::prelude::*;
 

@@ -3,8 +3,8 @@
 //! classifier network with M2 and trains through the same loop.
 
 use super::classifier::{argmax_rows, Classifier};
+use crate::batch::Batch;
 use crate::config::ClassifierConfig;
-use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::kernels::rng::{stream, Purpose, Rng};
 use crate::nn::{NetworkBuffers, ParamBuilder, Parameters};

@@ -16,7 +16,7 @@
 use super::classifier::argmax_rows;
 use super::vae::{ElboRows, SharedImages, Vae, VaeWorkspace};
 use super::ImageScore;
-use crate::data::Batch;
+use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::kernels::reduce::log_sum_exp;
 use crate::kernels::rng::Rng;

@@ -8,8 +8,8 @@
 //! classifier q(y | x); its objective is in `semi_supervised.rs`).
 
 use super::{Classifier, Decoder, Encoder};
+use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
-use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};

@@ -1,6 +1,6 @@
 //! The floating-point types the kernels run on: `f32` for training, `f64` for gradient checks.
 
-use crate::kernels::fastmath;
+use super::fastmath;
 use std::fmt::Debug;
 use std::iter::Sum;
 use std::ops::{AddAssign, MulAssign, SubAssign};

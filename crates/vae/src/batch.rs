@@ -1,0 +1,27 @@
+//! The record every model and objective reads: a minibatch of images with their labels. It sits
+//! below `data` and `model` so that neither depends on the other for it.
+
+/// A batch of images `[rows, pixels]` with their labels.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a, T> {
+    pub x: &'a [T],
+    pub labels: &'a [u8],
+    pub rows: usize,
+    /// Semi-supervised training: the first `unlabelled` rows are used without their labels.
+    pub unlabelled: usize,
+    /// Semi-supervised training: the weight of each labelled row's −log q(y | x).
+    pub classification_weight: f64,
+}
+
+impl<'a, T> Batch<'a, T> {
+    /// A fully labelled batch.
+    pub fn new(x: &'a [T], labels: &'a [u8], rows: usize) -> Self {
+        Batch {
+            x,
+            labels,
+            rows,
+            unlabelled: 0,
+            classification_weight: 0.0,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! How a data set is read, where that is part of the run's configuration.
+
+use serde::{Deserialize, Serialize};
+
+/// How a folder becomes tensors; saved in `config.json` so every command rebuilds the same data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderOptions {
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    /// Seed of the train/test split.
+    pub split_seed: u64,
+}
+
+impl Default for FolderOptions {
+    fn default() -> Self {
+        FolderOptions {
+            channels: 3,
+            height: 32,
+            width: 32,
+            split_seed: 0,
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The model's architecture: image shape, latent size, classes, the layer lists of its networks
+//! and the decoder's likelihood.
+
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::Activation;
+use crate::nn::spec::{self, LayerSpec};
+use serde::{Deserialize, Serialize};
+
+/// Height x width x channels of one image; pixels are stored channel-last (`[h, w, c]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageShape {
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+}
+
+impl ImageShape {
+    pub const MNIST: ImageShape = ImageShape {
+        height: 28,
+        width: 28,
+        channels: 1,
+    };
+
+    /// Values per image.
+    pub fn len(&self) -> usize {
+        self.height * self.width * self.channels
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Display for ImageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.height, self.width, self.channels)
+    }
+}
+
+/// The decoder's observation model p(x | z).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LikelihoodKind {
+    /// Independent Bernoulli pixels on logits: a true likelihood for binary data.
+    Bernoulli,
+    /// Independent Gaussian pixels, mean sigmoid(logits), learned per-pixel log-variance.
+    Gaussian,
+}
+
+/// What the Gaussian decoder's learned log-variance belongs to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GaussianVariance {
+    /// One per pixel.
+    #[default]
+    Pixel,
+    /// One for the whole image, shared by its pixels.
+    Image,
+}
+
+/// Which member of the family: the VAE (conditional when `classes > 0`), the plain autoencoder
+/// with the same networks, or the semi-supervised M2 of Kingma, Rezende, Mohamed & Welling 2014.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    #[default]
+    Vae,
+    /// Deterministic code z = f(x), reconstruction loss only: no noise, no KL.
+    Ae,
+    /// Classifier q(y | x), encoder q(z | x, y), decoder p(x | y, z); learns from few labels.
+    M2,
+}
+
+/// The model's architecture. Each network is a layer list (`nn::spec`); the model adds the head its
+/// distribution needs, so sizes set here (latent, classes, pixels) are never written twice.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    #[serde(default)]
+    pub kind: ModelKind,
+    pub image: ImageShape,
+    pub latent: usize,
+    /// Label classes for a conditional VAE (the one-hot label is appended to the inputs of
+    /// encoder and decoder); 0 for an unconditional one.
+    #[serde(default)]
+    pub classes: usize,
+    /// q(z | x)'s body, reading the flat image (with the one-hot label when conditional); the
+    /// model adds the dense heads `mean` and `log_var` (`code` for the autoencoder).
+    pub encoder: Vec<LayerSpec>,
+    /// p(x | z)'s body, reading z (with the label); the model adds the dense head `output`, one
+    /// logit per pixel value.
+    pub decoder: Vec<LayerSpec>,
+    /// M2's q(y | x) body, reading the flat image; the model adds the dense head `output`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<Vec<LayerSpec>>,
+    pub likelihood: LikelihoodKind,
+    /// Per-pixel or per-image log-variance, for the Gaussian likelihood.
+    #[serde(default)]
+    pub gaussian_variance: GaussianVariance,
+    /// Floor on the Gaussian decoder's log-variance, so the density cannot grow without bound.
+    #[serde(default = "default_min_log_var")]
+    pub min_log_var: f64,
+}
+
+fn default_min_log_var() -> f64 {
+    // Variance 1e-4: a standard deviation of 1% of the pixel range.
+    (1e-4f64).ln()
+}
+
+impl Default for ModelConfig {
+    /// The pytorch/examples VAE: 784-400-20, ReLU, Bernoulli decoder.
+    fn default() -> Self {
+        ModelConfig {
+            kind: ModelKind::Vae,
+            image: ImageShape::MNIST,
+            latent: 20,
+            classes: 0,
+            encoder: spec::mlp(&[400], Activation::Relu),
+            decoder: spec::mlp(&[400], Activation::Relu),
+            classifier: None,
+            likelihood: LikelihoodKind::Bernoulli,
+            gaussian_variance: GaussianVariance::Pixel,
+            min_log_var: default_min_log_var(),
+        }
+    }
+}
+
+/// Head names the models add, which a list's own layers cannot take.
+pub const ENCODER_HEADS: [&str; 3] = ["mean", "log_var", "code"];
+pub const OUTPUT_HEAD: [&str; 1] = ["output"];
+
+impl ModelConfig {
+    /// MLP encoder and decoder in the `--hidden` shorthand: the encoder's hidden widths `hidden`,
+    /// the decoder's the same reversed.
+    pub fn with_mlp(mut self, hidden: &[usize], activation: Activation) -> Self {
+        let reversed: Vec<usize> = hidden.iter().rev().copied().collect();
+        self.encoder = spec::mlp(hidden, activation);
+        self.decoder = spec::mlp(&reversed, activation);
+        self
+    }
+
+    /// Values the encoder reads per image: the pixels, then the one-hot label when conditional.
+    pub fn encoder_input(&self) -> usize {
+        self.image.len() + self.classes
+    }
+
+    /// Values the decoder reads per row: z, then the one-hot label when conditional.
+    pub fn decoder_input(&self) -> usize {
+        self.latent + self.classes
+    }
+
+    /// A one-line description of the networks: `784-400-20 relu, decoder mirrored` for the
+    /// shorthand, each list spelled out otherwise.
+    pub fn describe_networks(&self) -> String {
+        let reversed = |layers: &[LayerSpec]| {
+            spec::mlp_widths(layers).map(|(w, a)| (w.into_iter().rev().collect::<Vec<_>>(), a))
+        };
+        let mirrored = spec::mlp_widths(&self.encoder).is_some()
+            && reversed(&self.encoder) == spec::mlp_widths(&self.decoder);
+        match spec::mlp_widths(&self.encoder) {
+            Some((widths, activation)) if mirrored => {
+                let widths: Vec<String> = std::iter::once(self.image.len())
+                    .chain(widths)
+                    .chain(std::iter::once(self.latent))
+                    .map(|w| w.to_string())
+                    .collect();
+                let activation = activation.map_or(String::new(), |a| format!(" {a:?}"));
+                format!(
+                    "{}{}, decoder mirrored",
+                    widths.join("-"),
+                    activation.to_lowercase()
+                )
+            }
+            _ => format!(
+                "encoder [{}], latent {}, decoder [{}]",
+                spec::describe(&self.encoder),
+                self.latent,
+                spec::describe(&self.decoder)
+            ),
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.image.is_empty() {
+            return Err(Error::Config(format!(
+                "image shape {} has no pixels",
+                self.image
+            )));
+        }
+        if self.latent == 0 {
+            return Err(Error::Config("latent size must be at least 1".into()));
+        }
+        if self.classes == 1 || self.classes > 256 {
+            return Err(Error::Config(format!(
+                "a conditional model needs 2 to 256 classes, not {}",
+                self.classes
+            )));
+        }
+        match self.kind {
+            ModelKind::Ae if self.classes > 0 => {
+                return Err(Error::Config(
+                    "the plain autoencoder is unconditional: classes must be 0".into(),
+                ))
+            }
+            ModelKind::M2 if self.classes == 0 => {
+                return Err(Error::Config(
+                    "the M2 model needs labelled classes (classes >= 2)".into(),
+                ))
+            }
+            ModelKind::M2 if self.classifier.is_none() => {
+                return Err(Error::Config(
+                    "the M2 model needs a classifier layer list".into(),
+                ))
+            }
+            _ => {}
+        }
+        if self.kind != ModelKind::M2 && self.classifier.is_some() {
+            return Err(Error::Config(
+                "a classifier applies to the m2 model only".into(),
+            ));
+        }
+        spec::validate(&self.encoder, "encoder", &ENCODER_HEADS)?;
+        spec::validate(&self.decoder, "decoder", &OUTPUT_HEAD)?;
+        if let Some(classifier) = &self.classifier {
+            spec::validate(classifier, "classifier", &OUTPUT_HEAD)?;
+        }
+        if !self.min_log_var.is_finite() {
+            return Err(Error::Config(format!(
+                "min_log_var {} is not finite",
+                self.min_log_var
+            )));
+        }
+        Ok(())
+    }
+}

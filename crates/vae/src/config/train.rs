@@ -1,0 +1,118 @@
+//! How a model is trained: epochs, batches, optimizer, binarization, M2's labels.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// How grey levels in [0, 1] become training targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Binarize {
+    /// A fresh Bernoulli draw per epoch (Burda et al. 2015); the test set is binarized once.
+    Dynamic,
+    /// One Bernoulli draw per image, fixed for the whole run.
+    Static,
+    /// Train on grey levels, as pytorch/examples does.
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Adam,
+    Adagrad,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerConfig {
+    pub kind: OptimizerKind,
+    pub lr: f64,
+    /// L2 penalty added to the gradient, as PyTorch's `weight_decay`.
+    pub weight_decay: f64,
+}
+
+impl OptimizerConfig {
+    /// PyTorch's defaults: Adam 1e-3, Adagrad 1e-2.
+    pub fn default_for(kind: OptimizerKind) -> Self {
+        let lr = match kind {
+            OptimizerKind::Adam => 1e-3,
+            OptimizerKind::Adagrad => 1e-2,
+        };
+        OptimizerConfig {
+            kind,
+            lr,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+/// How the model is trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerConfig,
+    pub seed: u64,
+    pub binarize: Binarize,
+    /// Latent samples per image in the ELBO estimate (L in Kingma & Welling 2013, eq. 7).
+    pub samples: usize,
+    /// M2: the size of the class-balanced labelled subset; the other training images are used
+    /// without their labels.
+    #[serde(default)]
+    pub labels: Option<usize>,
+    /// M2: the weight α of the classification term α · E[−log q(y | x)] over labelled data
+    /// (Kingma et al. 2014, eq. 9); `None` is the paper's 0.1 · N, N the training images.
+    #[serde(default)]
+    pub alpha: Option<f64>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 10,
+            batch_size: 128,
+            optimizer: OptimizerConfig::default_for(OptimizerKind::Adam),
+            seed: 0,
+            binarize: Binarize::Dynamic,
+            samples: 1,
+            labels: None,
+            alpha: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::Config("epochs must be at least 1".into()));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::Config("batch size must be at least 1".into()));
+        }
+        if self.samples == 0 {
+            return Err(Error::Config("samples must be at least 1".into()));
+        }
+        let lr = self.optimizer.lr;
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::Config(format!(
+                "learning rate {lr} must be positive and finite"
+            )));
+        }
+        if self.labels == Some(0) {
+            return Err(Error::Config("labels must be at least 1".into()));
+        }
+        if let Some(alpha) = self.alpha {
+            if !(alpha.is_finite() && alpha >= 0.0) {
+                return Err(Error::Config(format!(
+                    "alpha {alpha} must be non-negative and finite"
+                )));
+            }
+        }
+        let wd = self.optimizer.weight_decay;
+        if !(wd.is_finite() && wd >= 0.0) {
+            return Err(Error::Config(format!(
+                "weight decay {wd} must be non-negative and finite"
+            )));
+        }
+        Ok(())
+    }
+}
