@@ -11,7 +11,8 @@ use vae::kernels::loss::bernoulli_nll;
 use vae::kernels::rng::{fill_standard_normal, stream, Purpose};
 use vae::model::VaeWorkspace;
 use vae::nn::{Linear, ParamBuilder, Parameters};
-use vae::{Objective, Optimizer, Vae};
+use vae::objective::Elbo;
+use vae::{Objective, Optimizer, Step, Trainable, Vae};
 
 const BATCH: usize = 128;
 
@@ -106,12 +107,15 @@ fn model(c: &mut Criterion) {
     let batch = Batch::new(&x, &[], BATCH);
     let mut ws = VaeWorkspace::default();
     let mut rng = stream(9, Purpose::Noise, &[]);
+    let objective = Elbo::new(1);
     c.bench_function(
         "VAE loss and gradient, batch 128 (one training step without the update)",
         |b| {
             b.iter(|| {
                 vae.parameters_mut().zero_grads();
-                vae.loss_and_grad(&mut ws, &batch, 1, &mut rng).unwrap()
+                objective
+                    .loss_and_grad(&mut vae, &mut ws, &batch, &Step::default(), &mut rng)
+                    .unwrap()
             })
         },
     );

@@ -9,8 +9,6 @@ pub struct Batch<'a, T> {
     pub rows: usize,
     /// Semi-supervised training: the first `unlabelled` rows are used without their labels.
     pub unlabelled: usize,
-    /// Semi-supervised training: the weight of each labelled row's −log q(y | x).
-    pub classification_weight: f64,
 }
 
 impl<'a, T> Batch<'a, T> {
@@ -21,7 +19,6 @@ impl<'a, T> Batch<'a, T> {
             labels,
             rows,
             unlabelled: 0,
-            classification_weight: 0.0,
         }
     }
 }

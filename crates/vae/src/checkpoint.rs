@@ -11,7 +11,7 @@ use crate::fs::atomic_write;
 use crate::kernels::reduce::all_finite;
 use crate::model::{ReferenceClassifier, Vae};
 use crate::nn::Parameters;
-use crate::objective::Objective;
+use crate::objective::Trainable;
 use crate::optim::Optimizer;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};

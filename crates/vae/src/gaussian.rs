@@ -118,12 +118,12 @@ impl<'a, T: Scalar> DiagonalGaussian<'a, T> {
         }
     }
 
-    /// Accumulates the gradient of the KL, row `r` weighted by `weights[r]` (1 when `None`):
-    /// ∂/∂μ = μ, ∂/∂log σ² = (σ² − 1) / 2.
-    pub fn backward_kl(&self, weights: Option<&[T]>, d_params: &mut [T]) {
+    /// Accumulates the gradient of the KL, row `r` weighted by `weights[r]` (1 when `None`) times
+    /// `kl_weight`: ∂/∂μ = μ, ∂/∂log σ² = (σ² − 1) / 2.
+    pub fn backward_kl(&self, weights: Option<&[T]>, kl_weight: T, d_params: &mut [T]) {
         let half = T::of(0.5);
         for r in 0..self.rows() {
-            let scale = weights.map_or(T::one(), |w| w[r]);
+            let scale = weights.map_or(T::one(), |w| w[r]) * kl_weight;
             let (mean, log_var) = (self.mean(r), self.log_var(r));
             let d_row = &mut d_params[r * 2 * self.dim..(r + 1) * 2 * self.dim];
             for d in 0..self.dim {

@@ -44,5 +44,5 @@ pub use error::{Error, Result};
 pub use kernels::elementwise::Activation;
 pub use kernels::scalar;
 pub use model::Vae;
-pub use objective::{LossTerms, Objective};
+pub use objective::{LossTerms, Objective, Step, Trainable};
 pub use optim::Optimizer;

@@ -1,11 +1,11 @@
-//! The training loop: one plain loop for every model that implements `Objective`. It returns
+//! The training loop: one plain loop for every model (`Trainable`) and its `Objective`. It returns
 //! statistics through callbacks and prints nothing.
 
 use crate::config::{Binarize, TrainConfig};
 use crate::data::{BatchLoader, Dataset, LabelledSubset, Split};
 use crate::error::{Error, Result};
 use crate::kernels::rng::{permutation, stream, Purpose};
-use crate::objective::{LossTerms, Objective};
+use crate::objective::{LossTerms, Objective, Step, Trainable};
 use crate::optim::Optimizer;
 use std::time::Instant;
 
@@ -97,6 +97,13 @@ impl TrainingData {
         Ok(self)
     }
 
+    /// M2's weight of each labelled row's −log q(y | x); 0 without semi-supervised training.
+    pub fn classification_weight(&self) -> f64 {
+        self.semi_supervised
+            .as_ref()
+            .map_or(0.0, |s| s.classification_weight)
+    }
+
     /// The images one epoch passes over, in index order.
     fn epoch_pool(&self) -> Vec<usize> {
         match &self.semi_supervised {
@@ -156,8 +163,9 @@ pub type OnEpoch<'a, M> = dyn FnMut(&M, &Optimizer<f32>, &EpochReport) -> Result
 /// Every random draw comes from a stream named by the seed, epoch and batch, so a run resumed
 /// at an epoch boundary continues exactly as an uninterrupted one.
 #[allow(clippy::too_many_arguments)]
-pub fn train<M: Objective<f32>>(
+pub fn train<M: Trainable<f32>, O: Objective<f32, M>>(
     model: &mut M,
+    objective: &O,
     optimizer: &mut Optimizer<f32>,
     data: &TrainingData,
     config: &TrainConfig,
@@ -172,6 +180,7 @@ pub fn train<M: Objective<f32>>(
         let started = Instant::now();
         let train = train_epoch(
             model,
+            objective,
             optimizer,
             &mut workspace,
             &mut loader,
@@ -203,8 +212,9 @@ pub fn train<M: Objective<f32>>(
 
 /// One pass over the shuffled training set. `epoch` is 0-based.
 #[allow(clippy::too_many_arguments)]
-fn train_epoch<M: Objective<f32>>(
+fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
     model: &mut M,
+    objective: &O,
     optimizer: &mut Optimizer<f32>,
     workspace: &mut M::Workspace,
     loader: &mut BatchLoader,
@@ -250,16 +260,20 @@ fn train_epoch<M: Objective<f32>>(
             .dynamic
             .then(|| stream(seed, Purpose::Binarize, &coordinates));
         let mut batch = loader.load(&data.train, &indices, binarize.as_mut());
-        if let Some(s) = &data.semi_supervised {
-            batch.unlabelled = if extra.is_some() { chunk.len() } else { 0 };
-            batch.classification_weight = s.classification_weight;
+        if extra.is_some() {
+            batch.unlabelled = chunk.len();
         }
         if b == 0 {
             // Afterwards each optimizer step leaves the gradients zeroed.
             model.parameters_mut().zero_grads();
         }
         let mut noise = stream(seed, Purpose::Noise, &coordinates);
-        let terms = model.loss_and_grad(workspace, &batch, config.samples, &mut noise)?;
+        let step = Step {
+            epoch,
+            batch: b,
+            batches_per_epoch: batches,
+        };
+        let terms = objective.loss_and_grad(model, workspace, &batch, &step, &mut noise)?;
         let diverged = |what| Error::NonFinite {
             epoch: epoch + 1,
             batch: b + 1,
@@ -285,7 +299,7 @@ fn train_epoch<M: Objective<f32>>(
 }
 
 /// The one-sample negative ELBO over a split, with fixed noise so epochs are comparable.
-pub fn evaluate_loss<M: Objective<f32>>(
+pub fn evaluate_loss<M: Trainable<f32>>(
     model: &M,
     workspace: &mut M::Workspace,
     loader: &mut BatchLoader,
@@ -298,7 +312,7 @@ pub fn evaluate_loss<M: Objective<f32>>(
     for (b, chunk) in indices.chunks(batch_size.max(1)).enumerate() {
         let batch = loader.load(split, chunk, None);
         let mut noise = stream(seed, Purpose::Evaluate, &[b as u64]);
-        totals.add(&model.loss(workspace, &batch, 1, &mut noise)?);
+        totals.add(&model.held_out_loss(workspace, &batch, 1, &mut noise)?);
     }
     Ok(totals)
 }

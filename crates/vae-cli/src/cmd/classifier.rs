@@ -11,10 +11,11 @@ use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
 use vae::model::ReferenceClassifier;
 use vae::nn::spec;
+use vae::objective::CrossEntropy;
 use vae::train::{train, TrainingData};
 use vae::{
-    Activation, Binarize, Objective, Optimizer, OptimizerConfig, OptimizerKind, RunConfig,
-    TrainConfig,
+    Activation, Binarize, Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig,
+    Trainable,
 };
 
 pub fn run(command: ClassifierCommand) -> Result<()> {
@@ -87,6 +88,7 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
     pool.install(|| {
         train(
             &mut model,
+            &CrossEntropy,
             &mut optimizer,
             &data,
             &config.train,

@@ -15,11 +15,12 @@ use vae::data::Split;
 use vae::fs::atomic_write;
 use vae::metrics::{read_metrics, to_jsonl, EpochMetrics};
 use vae::nn::spec;
+use vae::objective::VaeObjective;
 use vae::render::save_png;
 use vae::train::{train, EpochReport, TrainingData};
 use vae::{
     Activation, Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, ModelKind,
-    Objective, Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Vae,
+    Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Trainable, Vae,
 };
 
 /// M2's labelled images when --labels is not given: the paper's headline setting.
@@ -115,9 +116,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
         dir,
         metrics,
     } = &mut run;
+    let objective = VaeObjective::for_model(
+        config.model.kind,
+        &train_config,
+        data.classification_weight(),
+    );
     pool.install(|| {
         train(
             model,
+            &objective,
             optimizer,
             &data,
             &train_config,

@@ -4,8 +4,8 @@
 pub mod classifier;
 pub mod decoder;
 pub mod encoder;
+pub mod m2;
 pub mod reference;
-mod semi_supervised;
 pub mod vae;
 
 pub use classifier::Classifier;

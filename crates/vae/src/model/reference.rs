@@ -8,14 +8,14 @@ use crate::config::ClassifierConfig;
 use crate::error::{Error, Result};
 use crate::kernels::rng::{stream, Purpose, Rng};
 use crate::nn::{NetworkBuffers, ParamBuilder, Parameters};
-use crate::objective::{LossTerms, Objective};
+use crate::objective::{LossTerms, Trainable};
 use crate::scalar::Scalar;
 
 #[derive(Clone, Debug)]
 pub struct ReferenceClassifier<T> {
     config: ClassifierConfig,
-    params: Parameters<T>,
-    net: Classifier,
+    pub(crate) params: Parameters<T>,
+    pub(crate) net: Classifier,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -76,7 +76,7 @@ fn predict<T: Scalar>(
 
 /// Σ −log q(y | x) over the batch, with errors counted; the gradient accumulated into `grads`
 /// when given.
-fn cross_entropy<T: Scalar>(
+pub(crate) fn cross_entropy<T: Scalar>(
     net: &Classifier,
     values: &[T],
     ws: &mut ClassifierWorkspace<T>,
@@ -120,7 +120,7 @@ fn cross_entropy<T: Scalar>(
     Ok(terms)
 }
 
-impl<T: Scalar> Objective<T> for ReferenceClassifier<T> {
+impl<T: Scalar> Trainable<T> for ReferenceClassifier<T> {
     type Workspace = ClassifierWorkspace<T>;
 
     fn parameters(&self) -> &Parameters<T> {
@@ -131,18 +131,7 @@ impl<T: Scalar> Objective<T> for ReferenceClassifier<T> {
         &mut self.params
     }
 
-    fn loss_and_grad(
-        &mut self,
-        ws: &mut ClassifierWorkspace<T>,
-        batch: &Batch<'_, T>,
-        _samples: usize,
-        _rng: &mut Rng,
-    ) -> Result<LossTerms> {
-        let (values, grads) = self.params.split_mut();
-        cross_entropy(&self.net, values, ws, batch, Some(grads))
-    }
-
-    fn loss(
+    fn held_out_loss(
         &self,
         ws: &mut ClassifierWorkspace<T>,
         batch: &Batch<'_, T>,

@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use crate::likelihood::Likelihood;
-use crate::nn::{LabelledRows, NetworkBuffers, NetworkInput, ParamBuilder, Parameters};
-use crate::objective::{importance_weighted_log_likelihood, LossTerms, Objective};
+use crate::nn::{NetworkBuffers, ParamBuilder, Parameters};
+use crate::objective::{importance_weighted_log_likelihood, LossTerms, Trainable};
 use crate::scalar::Scalar;
 
 /// Decoder rows per product when scoring with many importance samples.
@@ -23,71 +23,51 @@ pub const SCORE_ROWS: usize = 2048;
 
 #[derive(Clone, Debug)]
 pub struct Vae<T> {
-    pub(super) config: ModelConfig,
-    pub(super) params: Parameters<T>,
-    pub(super) encoder: Encoder,
-    pub(super) decoder: Decoder,
+    pub(crate) config: ModelConfig,
+    pub(crate) params: Parameters<T>,
+    pub(crate) encoder: Encoder,
+    pub(crate) decoder: Decoder,
     /// M2's q(y | x).
-    pub(super) classifier: Option<Classifier>,
+    pub(crate) classifier: Option<Classifier>,
 }
 
 /// Buffers for one batch size, reused from step to step.
 #[derive(Clone, Debug, Default)]
 pub struct VaeWorkspace<T> {
-    pub(super) encoder: NetworkBuffers<T>,
-    pub(super) decoder: NetworkBuffers<T>,
+    pub(crate) encoder: NetworkBuffers<T>,
+    pub(crate) decoder: NetworkBuffers<T>,
     /// `[x | one-hot y]` and `[z | one-hot y]` for conditional models.
-    pub(super) encoder_input: Vec<T>,
-    pub(super) decoder_input: Vec<T>,
+    pub(crate) encoder_input: Vec<T>,
+    pub(crate) decoder_input: Vec<T>,
     /// `[samples * rows, latent]`, sample-major.
-    pub(super) eps: Vec<T>,
-    pub(super) z: Vec<T>,
+    pub(crate) eps: Vec<T>,
+    pub(crate) z: Vec<T>,
     /// Per sample row: −log p(x | z), log p(z), log q(z | x).
-    pub(super) nll: Vec<T>,
-    pub(super) log_prior: Vec<T>,
-    pub(super) log_posterior: Vec<T>,
+    pub(crate) nll: Vec<T>,
+    pub(crate) log_prior: Vec<T>,
+    pub(crate) log_posterior: Vec<T>,
     /// Per image: the analytic KL.
-    pub(super) kl: Vec<T>,
-    pub(super) d_logits: Vec<T>,
-    pub(super) d_decoder_input: Vec<T>,
-    pub(super) d_z: Vec<T>,
-    pub(super) d_posterior: Vec<T>,
-    pub(super) log_weights: Vec<T>,
-    pub(super) means: Vec<T>,
+    pub(crate) kl: Vec<T>,
+    pub(crate) d_logits: Vec<T>,
+    pub(crate) d_decoder_input: Vec<T>,
+    pub(crate) d_z: Vec<T>,
+    pub(crate) d_posterior: Vec<T>,
+    pub(crate) log_weights: Vec<T>,
+    pub(crate) means: Vec<T>,
     /// Per row of the latest ELBO: −E_q[log p(x | z)] + KL, unweighted.
-    pub(super) row_loss: Vec<T>,
+    pub(crate) row_loss: Vec<T>,
     /// The autoencoder's code as a point mass: `[code | −∞]` per row.
-    pub(super) point_mass: Vec<T>,
+    pub(crate) point_mass: Vec<T>,
     /// M2: the classifier's buffers, log q(y | x), its logits' gradient, and the batch with every
     /// unlabelled image repeated once per class, with its labels and weights q(y | x).
-    pub(super) classifier: NetworkBuffers<T>,
-    pub(super) log_probs: Vec<T>,
-    pub(super) d_class_logits: Vec<T>,
-    pub(super) expanded_x: Vec<T>,
-    pub(super) expanded_labels: Vec<u8>,
-    pub(super) row_weights: Vec<T>,
+    pub(crate) classifier: NetworkBuffers<T>,
+    pub(crate) log_probs: Vec<T>,
+    pub(crate) d_class_logits: Vec<T>,
+    pub(crate) expanded_x: Vec<T>,
+    pub(crate) expanded_labels: Vec<u8>,
+    pub(crate) row_weights: Vec<T>,
     /// Which of the batch's images each expanded row repeats.
-    pub(super) image_of_row: Vec<usize>,
-}
-
-/// The rows one ELBO gradient step trains on.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct ElboRows<'a, T> {
-    /// Targets `[rows, pixels]`.
-    pub x: &'a [T],
-    pub labels: &'a [u8],
-    pub rows: usize,
-    /// Row r counts `weights[r]` times (M2's q(y | x)); once each when absent.
-    pub weights: Option<&'a [T]>,
-    /// Set when rows repeat images (M2), so the encoder's first layer runs once per image.
-    pub shared: Option<SharedImages<'a, T>>,
-}
-
-/// The distinct images `[images, pixels]` behind a batch's rows, and the one each row reads.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct SharedImages<'a, T> {
-    pub images: &'a [T],
-    pub image_of_row: &'a [usize],
+    pub(crate) image_of_row: Vec<usize>,
 }
 
 /// Per-image evaluation numbers, in nats.
@@ -103,7 +83,7 @@ pub struct ImageScore {
 /// `x` (`rows x width`) with the one-hot code of each row's label appended; row `r` takes
 /// `labels[r % labels.len()]`, so the S samples of an image share its label. Returns `x` itself
 /// when there are no classes.
-fn with_one_hot<'a, T: Scalar>(
+pub(crate) fn with_one_hot<'a, T: Scalar>(
     x: &'a [T],
     width: usize,
     labels: &[u8],
@@ -222,13 +202,13 @@ impl<T: Scalar> Vae<T> {
         }
     }
 
-    fn check_batch(&self, x: &[T], labels: &[u8], rows: usize) -> Result<()> {
+    pub(crate) fn check_batch(&self, x: &[T], labels: &[u8], rows: usize) -> Result<()> {
         self.check_images(x, rows)?;
         self.check_labels(labels, rows)
     }
 
     /// `x` must hold `rows` images of the model's shape.
-    pub(super) fn check_images(&self, x: &[T], rows: usize) -> Result<()> {
+    pub(crate) fn check_images(&self, x: &[T], rows: usize) -> Result<()> {
         if x.len() != rows * self.pixels() {
             return Err(Error::shape(
                 "batch of images",
@@ -258,196 +238,6 @@ impl<T: Scalar> Vae<T> {
             )));
         }
         Ok(())
-    }
-
-    /// The negative ELBO of `batch` with `samples` latent draws per image, its gradient
-    /// accumulated into the parameters' gradients. `rng` supplies ε. Each row's own (unweighted)
-    /// negative ELBO is left in `ws.row_loss`.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn elbo_and_grad(
-        params: &mut Parameters<T>,
-        encoder: &Encoder,
-        decoder: &Decoder,
-        classes: usize,
-        ws: &mut VaeWorkspace<T>,
-        batch: &ElboRows<'_, T>,
-        samples: usize,
-        rng: &mut Rng,
-    ) -> Result<LossTerms> {
-        let (values, grads) = params.split_mut();
-        let latent = encoder.latent();
-        let pixels = decoder.pixels();
-        let ElboRows {
-            x,
-            labels,
-            rows,
-            weights,
-            shared,
-        } = *batch;
-        let n = samples * rows;
-        let VaeWorkspace {
-            encoder: encoder_buffers,
-            decoder: decoder_buffers,
-            encoder_input,
-            decoder_input,
-            eps,
-            z,
-            nll,
-            kl,
-            d_logits,
-            d_decoder_input,
-            d_z,
-            d_posterior,
-            row_loss,
-            ..
-        } = ws;
-        // Encode the rows (with their labels when conditional), built once for forward and
-        // backward; draw `samples` latent points per row into `z` (sample-major, noise kept in
-        // `eps`) and the analytic KL per row into `kl`. q(z | x) stays in the encoder's buffers.
-        let encoder_in = encoder_rows(x, pixels, labels, classes, shared, encoder_input);
-        let q = encoder.forward(values, encoder_in, rows, encoder_buffers)?;
-        eps.resize(n * latent, T::zero());
-        fill_standard_normal(rng, eps);
-        z.resize(n * latent, T::zero());
-        q.rsample(eps, z);
-        kl.resize(rows, T::zero());
-        q.kl_to_standard_normal(kl);
-
-        let decoder_in = with_one_hot(z, latent, labels, classes, decoder_input);
-        decoder.forward(values, decoder_in, n, decoder_buffers)?;
-        let logits = decoder_buffers.output();
-        nll.resize(n, T::zero());
-        // The reconstruction term is the mean over samples: each sample row carries weight 1/S.
-        let scale = T::one() / T::of(samples as f64);
-        d_logits.resize(n * pixels, T::zero());
-        decoder
-            .likelihood
-            .nll(values, logits, x, pixels, nll, Some((d_logits, scale)));
-        let weight = |i: usize| weights.map_or(T::one(), |w| w[i % rows]);
-        match weights {
-            None => decoder
-                .likelihood
-                .backward_params(values, grads, logits, x, pixels, scale),
-            Some(_) => {
-                for (i, (g, l)) in d_logits
-                    .chunks_exact_mut(pixels)
-                    .zip(logits.chunks_exact(pixels))
-                    .enumerate()
-                {
-                    let w = weight(i);
-                    g.iter_mut().for_each(|v| *v *= w);
-                    let target = &x[(i % rows) * pixels..(i % rows + 1) * pixels];
-                    decoder
-                        .likelihood
-                        .backward_params(values, grads, l, target, pixels, scale * w);
-                }
-            }
-        }
-        row_loss.clear();
-        row_loss.extend_from_slice(kl);
-        for (i, &v) in nll.iter().enumerate() {
-            row_loss[i % rows] += v * scale;
-        }
-        let reconstruction = nll
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (weight(i) * *v).as_f64())
-            .sum::<f64>()
-            / samples as f64;
-        let kl_sum = kl
-            .iter()
-            .enumerate()
-            .map(|(r, v)| (weight(r) * *v).as_f64())
-            .sum();
-
-        let decoder_width = latent + classes;
-        d_decoder_input.resize(n * decoder_width, T::zero());
-        decoder.backward(
-            values,
-            grads,
-            decoder_in,
-            n,
-            decoder_buffers,
-            d_logits,
-            d_decoder_input,
-        )?;
-        // Only the z part of the decoder's input gradient flows on; the label is data.
-        let d_z: &[T] = if classes == 0 {
-            d_decoder_input
-        } else {
-            d_z.clear();
-            for row in d_decoder_input.chunks_exact(decoder_width) {
-                d_z.extend_from_slice(&row[..latent]);
-            }
-            d_z
-        };
-        d_posterior.clear();
-        d_posterior.resize(rows * 2 * latent, T::zero());
-        let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
-        q.backward_rsample(eps, d_z, d_posterior);
-        q.backward_kl(weights, d_posterior);
-        encoder.backward(
-            values,
-            grads,
-            encoder_in,
-            rows,
-            encoder_buffers,
-            d_posterior,
-        )?;
-        Ok(LossTerms {
-            images: rows,
-            reconstruction,
-            kl: kl_sum,
-            ..LossTerms::default()
-        })
-    }
-
-    /// The autoencoder's loss: −log p(x | z = f(x)) summed over the batch, its gradient
-    /// accumulated into the parameters' gradients.
-    fn reconstruction_and_grad(
-        &mut self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        rows: usize,
-    ) -> Result<LossTerms> {
-        let (latent, pixels) = (self.latent(), self.pixels());
-        let Vae {
-            params,
-            encoder,
-            decoder,
-            ..
-        } = self;
-        let (values, grads) = params.split_mut();
-        let VaeWorkspace {
-            encoder: encoder_buffers,
-            decoder: decoder_buffers,
-            z,
-            nll,
-            d_logits,
-            d_z,
-            ..
-        } = ws;
-        let code = encoder.forward_code(values, x, rows, encoder_buffers)?;
-        z.clear();
-        z.extend_from_slice(code);
-        decoder.forward(values, z, rows, decoder_buffers)?;
-        let logits = decoder_buffers.output();
-        nll.resize(rows, T::zero());
-        d_logits.resize(rows * pixels, T::zero());
-        decoder
-            .likelihood
-            .nll(values, logits, x, pixels, nll, Some((d_logits, T::one())));
-        decoder
-            .likelihood
-            .backward_params(values, grads, logits, x, pixels, T::one());
-        d_z.resize(rows * latent, T::zero());
-        decoder.backward(values, grads, z, rows, decoder_buffers, d_logits, d_z)?;
-        encoder.backward(values, grads, x, rows, encoder_buffers, d_z)?;
-        Ok(LossTerms {
-            images: rows,
-            reconstruction: nll.iter().map(|v| v.as_f64()).sum(),
-            ..LossTerms::default()
-        })
     }
 
     /// Per-image ELBO terms and the importance-weighted log p(x) with `k` samples per image
@@ -511,7 +301,7 @@ impl<T: Scalar> Vae<T> {
 
     /// `score` for a VAE, conditional or not, given each image's label.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn score_given_labels(
+    pub(crate) fn score_given_labels(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
@@ -714,28 +504,7 @@ impl<T: Scalar> Vae<T> {
     }
 }
 
-/// The encoder's input for `x`'s rows: written out with the one-hot label appended when
-/// conditional, or, when the rows repeat images (M2), the distinct images read once each.
-fn encoder_rows<'a, T: Scalar>(
-    x: &'a [T],
-    pixels: usize,
-    labels: &'a [u8],
-    classes: usize,
-    shared: Option<SharedImages<'a, T>>,
-    buffer: &'a mut Vec<T>,
-) -> NetworkInput<'a, T> {
-    match shared {
-        Some(s) if classes > 0 => NetworkInput::Labelled(LabelledRows {
-            images: s.images,
-            image_of_row: s.image_of_row,
-            labels,
-            classes,
-        }),
-        _ => NetworkInput::Dense(with_one_hot(x, pixels, labels, classes, buffer)),
-    }
-}
-
-impl<T: Scalar> Objective<T> for Vae<T> {
+impl<T: Scalar> Trainable<T> for Vae<T> {
     type Workspace = VaeWorkspace<T>;
 
     fn parameters(&self) -> &Parameters<T> {
@@ -746,46 +515,7 @@ impl<T: Scalar> Objective<T> for Vae<T> {
         &mut self.params
     }
 
-    fn loss_and_grad(
-        &mut self,
-        ws: &mut VaeWorkspace<T>,
-        batch: &Batch<'_, T>,
-        samples: usize,
-        rng: &mut Rng,
-    ) -> Result<LossTerms> {
-        if batch.unlabelled > 0 && self.kind() != ModelKind::M2 {
-            return Err(Error::InvalidArgument(
-                "only the m2 model learns from unlabelled images".into(),
-            ));
-        }
-        match self.kind() {
-            ModelKind::Ae => {
-                self.check_images(batch.x, batch.rows)?;
-                self.reconstruction_and_grad(ws, batch.x, batch.rows)
-            }
-            ModelKind::M2 => self.semi_supervised_loss_and_grad(ws, batch, samples, rng),
-            ModelKind::Vae => {
-                self.check_batch(batch.x, batch.labels, batch.rows)?;
-                let classes = self.classes();
-                let Vae {
-                    params,
-                    encoder,
-                    decoder,
-                    ..
-                } = self;
-                let rows = ElboRows {
-                    x: batch.x,
-                    labels: batch.labels,
-                    rows: batch.rows,
-                    weights: None,
-                    shared: None,
-                };
-                Vae::elbo_and_grad(params, encoder, decoder, classes, ws, &rows, samples, rng)
-            }
-        }
-    }
-
-    fn loss(
+    fn held_out_loss(
         &self,
         ws: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,

@@ -3,8 +3,10 @@
 use vae::config::{ImageShape, TrainConfig};
 use vae::data::{Dataset, Split};
 use vae::kernels::rng::{stream, Purpose};
+use vae::model::ReferenceClassifier;
+use vae::objective::{CrossEntropy, VaeObjective};
 use vae::train::{train, EpochReport, TrainingData};
-use vae::{Objective, Optimizer, Result};
+use vae::{Objective, Optimizer, Result, Trainable, Vae};
 
 /// `n` images of 6 x 5 pixels in two classes: class 0 bright on the left, class 1 on the right,
 /// with noisy grey levels.
@@ -84,15 +86,17 @@ pub fn quadrants(n: usize, seed: u64) -> Split {
 }
 
 /// Trains `model` from scratch with a fresh optimizer for `config.epochs`; every epoch's report.
-pub fn train_reports<M: Objective<f32>>(
+pub fn train_reports<M: Trains>(
     model: &mut M,
     data: &TrainingData,
     config: &TrainConfig,
 ) -> Result<Vec<EpochReport>> {
     let mut optimizer = Optimizer::new(config.optimizer, model.parameters().len());
     let mut reports = Vec::new();
+    let objective = model.objective(data, config);
     train(
         model,
+        &objective,
         &mut optimizer,
         data,
         config,
@@ -104,4 +108,24 @@ pub fn train_reports<M: Objective<f32>>(
         },
     )?;
     Ok(reports)
+}
+
+/// A model with the objective it trains with by default.
+pub trait Trains: Trainable<f32> + Sized {
+    type With: Objective<f32, Self>;
+    fn objective(&self, data: &TrainingData, config: &TrainConfig) -> Self::With;
+}
+
+impl Trains for Vae<f32> {
+    type With = VaeObjective;
+    fn objective(&self, data: &TrainingData, config: &TrainConfig) -> VaeObjective {
+        VaeObjective::for_model(self.kind(), config, data.classification_weight())
+    }
+}
+
+impl Trains for ReferenceClassifier<f32> {
+    type With = CrossEntropy;
+    fn objective(&self, _: &TrainingData, _: &TrainConfig) -> CrossEntropy {
+        CrossEntropy
+    }
 }

@@ -2,14 +2,15 @@
 
 use vae::nn::spec::mlp;
 
-use vae::config::{ImageShape, LikelihoodKind, ModelConfig};
+use vae::config::{ImageShape, LikelihoodKind, ModelConfig, TrainConfig};
 use vae::data::Batch;
 use vae::gaussian::DiagonalGaussian;
 use vae::kernels::elementwise::Activation;
 use vae::kernels::loss::{bernoulli_nll, gaussian_log_var_grad, gaussian_nll};
 use vae::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use vae::nn::{Linear, ParamBuilder, Parameters};
-use vae::{LossTerms, ModelKind, Objective, Result, Vae};
+use vae::objective::{Elbo, VaeObjective};
+use vae::{LossTerms, ModelKind, Objective, Result, Step, Trainable, Vae};
 
 const H: f64 = 1e-6;
 
@@ -247,7 +248,7 @@ fn reparameterization_and_kl() {
     let q = DiagonalGaussian::new(&params, dim);
     let mut d = vec![0.0; params.len()];
     q.backward_rsample(&eps, &c, &mut d);
-    q.backward_kl(Some(&[0.3, 0.7, 1.1]), &mut d);
+    q.backward_kl(Some(&[0.3, 0.7, 1.1]), 1.0, &mut d);
     check(
         "rsample + kl",
         &mut |p| loss(p),
@@ -297,11 +298,11 @@ fn relatives_objectives() -> Result<()> {
         let labels: &[u8] = if classes > 0 { &[1, 0, 2, 1] } else { &[] };
         let batch = Batch {
             unlabelled: if kind == ModelKind::M2 { 2 } else { 0 },
-            classification_weight: 1.7,
             ..Batch::new(&x, labels, rows)
         };
-        let terms =
-            check_model_gradient(&format!("{kind:?} {likelihood:?}"), &mut model, &batch, 14)?;
+        let objective = VaeObjective::for_model(kind, &two_samples(), 1.7);
+        let name = format!("{kind:?} {likelihood:?}");
+        let terms = check_model_gradient(&name, &mut model, &objective, &batch, 14, 1.0)?;
         if kind == ModelKind::M2 {
             assert_eq!(terms.classified, 2);
             assert!(terms.classification > 0.0);
@@ -312,42 +313,55 @@ fn relatives_objectives() -> Result<()> {
     Ok(())
 }
 
-/// Checks the model's analytic gradient of its loss on `batch` (S = 2 samples) against f64
-/// central differences, ε held fixed by drawing it from the same stream `noise_seed` each time.
-pub(crate) fn check_model_gradient(
+/// Training with S = 2 latent samples per image.
+pub(crate) fn two_samples() -> TrainConfig {
+    TrainConfig {
+        samples: 2,
+        ..TrainConfig::default()
+    }
+}
+
+/// Checks the analytic gradient of `objective` on `batch` against f64 central differences of
+/// reconstruction + `kl_weight` · KL + classification, ε held fixed by drawing it from the same
+/// stream `noise_seed` each time.
+pub(crate) fn check_model_gradient<O: Objective<f64, Vae<f64>>>(
     name: &str,
     model: &mut Vae<f64>,
+    objective: &O,
     batch: &Batch<'_, f64>,
     noise_seed: u64,
+    kl_weight: f64,
 ) -> Result<LossTerms> {
     let noise = || stream(noise_seed, Purpose::Noise, &[]);
     let mut ws = Default::default();
     model.parameters_mut().zero_grads();
-    let terms = model.loss_and_grad(&mut ws, batch, 2, &mut noise())?;
+    let step = Step::default();
+    let terms = objective.loss_and_grad(model, &mut ws, batch, &step, &mut noise())?;
     let analytic = model.parameters().grads().to_vec();
     let p0 = model.parameters().values().to_vec();
     let mut probe = model.clone();
     let mut loss = |p: &[f64]| -> f64 {
         probe.parameters_mut().values_mut().copy_from_slice(p);
         let mut ws = Default::default();
-        probe
-            .loss_and_grad(&mut ws, batch, 2, &mut noise())
+        objective
+            .loss_and_grad(&mut probe, &mut ws, batch, &step, &mut noise())
+            .map(|t| t.reconstruction + kl_weight * t.kl + t.classification)
             .expect("shapes match")
-            .loss()
     };
     check(name, &mut loss, &p0, &analytic, &all(p0.len()));
     Ok(terms)
 }
 
-/// The whole negative ELBO with S = 2 samples, ε held fixed by reusing the same stream; the
-/// last case is a conditional VAE, whose encoder and decoder also read one-hot labels.
+/// The whole negative ELBO with S = 2 samples, ε held fixed by reusing the same stream: a
+/// conditional VAE, whose encoder and decoder also read one-hot labels, and a KL weighted by 0.3.
 #[test]
 fn whole_elbo() -> Result<()> {
-    for (activation, likelihood, classes) in [
-        (Activation::Tanh, LikelihoodKind::Bernoulli, 0),
-        (Activation::Relu, LikelihoodKind::Bernoulli, 0),
-        (Activation::Tanh, LikelihoodKind::Gaussian, 0),
-        (Activation::Tanh, LikelihoodKind::Bernoulli, 3),
+    for (activation, likelihood, classes, kl_weight) in [
+        (Activation::Tanh, LikelihoodKind::Bernoulli, 0, 1.0),
+        (Activation::Relu, LikelihoodKind::Bernoulli, 0, 1.0),
+        (Activation::Tanh, LikelihoodKind::Gaussian, 0, 1.0),
+        (Activation::Tanh, LikelihoodKind::Bernoulli, 3, 1.0),
+        (Activation::Tanh, LikelihoodKind::Gaussian, 0, 0.3),
     ] {
         let config = model_config(activation, likelihood, classes);
         let mut model = Vae::<f64>::new(&config, 9)?;
@@ -355,11 +369,17 @@ fn whole_elbo() -> Result<()> {
         let x = uniform(&mut stream(10, Purpose::Init, &[]), rows * 6, 0.0, 1.0);
         let labels: &[u8] = if classes > 0 { &[2, 0, 1, 2] } else { &[] };
         let batch = Batch::new(&x, labels, rows);
+        let objective = Elbo {
+            samples: 2,
+            kl_weight,
+        };
         check_model_gradient(
-            &format!("elbo {activation:?} {likelihood:?} classes {classes}"),
+            &format!("elbo {activation:?} {likelihood:?} classes {classes} kl weight {kl_weight}"),
             &mut model,
+            &objective,
             &batch,
             11,
+            kl_weight,
         )?;
     }
     Ok(())

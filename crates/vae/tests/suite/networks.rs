@@ -11,8 +11,9 @@ use vae::data::Batch;
 use vae::kernels::rng::{stream, Purpose};
 use vae::nn::spec::mlp;
 use vae::nn::{LayerSpec, Linear, Network, NetworkBuffers, ParamBuilder, Parameters};
+use vae::objective::Elbo;
 use vae::train::TrainingData;
-use vae::{Activation, ModelKind, Objective, Optimizer, Result, Vae};
+use vae::{Activation, ModelKind, Optimizer, Result, Trainable, Vae};
 
 fn list(json: &str) -> Vec<LayerSpec> {
     serde_json::from_str(json).expect("a valid layer list")
@@ -132,12 +133,8 @@ fn asymmetric_encoder_and_decoder() -> Result<()> {
     );
     let rows = 4;
     let x = uniform(&mut stream(10, Purpose::Init, &[]), rows * 6, 0.0, 1.0);
-    check_model_gradient(
-        "asymmetric elbo",
-        &mut model,
-        &Batch::new(&x, &[], rows),
-        11,
-    )?;
+    let batch = Batch::new(&x, &[], rows);
+    check_model_gradient("asymmetric", &mut model, &Elbo::new(2), &batch, 11, 1.0)?;
     Ok(())
 }
 
@@ -283,5 +280,14 @@ fn format_1_run_directories_load() -> Result<()> {
         .parameters()
         .entry("classifier.hidden.0.weight")
         .is_some_and(|e| e.shape == [8, 784]));
+    Ok(())
+}
+
+/// The benchmarks' FLOP count comes from the built networks: 784-400-(20+20) encoder and
+/// 20-400-784 decoder, 2 · (313600 + 16000 + 8000 + 313600).
+#[test]
+fn forward_flops_of_the_default_model() -> Result<()> {
+    let model = Vae::<f32>::new(&ModelConfig::default(), 0)?;
+    assert_eq!(model.forward_flops_per_image(), 1_302_400.0);
     Ok(())
 }

@@ -16,7 +16,7 @@ use vae::model::ReferenceClassifier;
 use vae::model::VaeWorkspace;
 use vae::train::TrainingData;
 use vae::Activation;
-use vae::{Error, Objective, Result, Vae};
+use vae::{Error, Result, Trainable, Vae};
 
 fn quadrants() -> Dataset {
     let train = common::quadrants(800, 1);

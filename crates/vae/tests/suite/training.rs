@@ -11,8 +11,9 @@ use vae::checkpoint::{self, load_for_resume, load_model};
 use vae::config::{Binarize, ModelConfig, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig};
 use vae::kernels::rng::{stream, Purpose};
 use vae::model::VaeWorkspace;
+use vae::objective::Elbo;
 use vae::train::{train, TrainingData};
-use vae::{Error, Objective, Optimizer, Result, Vae};
+use vae::{Error, Optimizer, Result, Trainable, Vae};
 
 fn run_config(epochs: usize) -> RunConfig {
     let data = common::dataset();
@@ -54,6 +55,7 @@ fn train_from(
     let mut losses = Vec::new();
     train(
         model,
+        &Elbo::new(config.train.samples),
         optimizer,
         &data(config),
         &config.train,

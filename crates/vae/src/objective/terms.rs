@@ -1,12 +1,4 @@
-//! What training minimises and evaluation reports: the negative ELBO, split into its reconstruction
-//! and KL terms, and the importance-weighted estimate of log p(x).
-
-use crate::batch::Batch;
-use crate::error::Result;
-use crate::kernels::reduce::log_sum_exp;
-use crate::kernels::rng::Rng;
-use crate::nn::Parameters;
-use crate::scalar::Scalar;
+//! The numbers a step or an evaluation reports, summed over images.
 
 /// Sums over the images of a batch or a data set, in nats.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -69,39 +61,4 @@ impl LossTerms {
     pub fn kl_per_image(&self) -> f64 {
         self.per_image(self.kl)
     }
-}
-
-/// A model the training loop can optimise: it turns a batch into a loss and its gradient.
-pub trait Objective<T: Scalar> {
-    /// Scratch buffers reused across steps, owned by the caller so the model can be shared.
-    type Workspace: Default + Send;
-
-    fn parameters(&self) -> &Parameters<T>;
-
-    fn parameters_mut(&mut self) -> &mut Parameters<T>;
-
-    /// The summed loss over the batch, its gradient accumulated into the parameters' gradients.
-    fn loss_and_grad(
-        &mut self,
-        workspace: &mut Self::Workspace,
-        batch: &Batch<'_, T>,
-        samples: usize,
-        rng: &mut Rng,
-    ) -> Result<LossTerms>;
-
-    /// The same loss without gradients, for held-out data.
-    fn loss(
-        &self,
-        workspace: &mut Self::Workspace,
-        batch: &Batch<'_, T>,
-        samples: usize,
-        rng: &mut Rng,
-    ) -> Result<LossTerms>;
-}
-
-/// log p̂_K(x) = log (1/K) Σ_k w_k with log w_k = log p(x | z_k) + log p(z_k) − log q(z_k | x),
-/// z_k ~ q(z | x): the importance-weighted bound of Burda, Grosse & Salakhutdinov 2015 (eq. 8),
-/// which tightens towards log p(x) as K grows and equals the one-sample ELBO estimate at K = 1.
-pub fn importance_weighted_log_likelihood<T: Scalar>(log_weights: &[T]) -> T {
-    log_sum_exp(log_weights) - T::of((log_weights.len() as f64).ln())
 }

@@ -1,0 +1,251 @@
+//! The negative ELBO of Kingma & Welling 2013 (eq. 10) and its gradient, layer by layer:
+//! −E_q[log p(x | z)] estimated with S reparameterized samples (Sec. 2.4), plus the analytic
+//! KL(q(z | x) ‖ N(0, I)) (Appendix B), the KL weighted by `kl_weight` in the gradient (β of
+//! Higgins et al. 2017; 1 is the ELBO itself).
+//!
+//! With `classes > 0` the model is the conditional VAE: encoder and decoder also read the one-hot
+//! label. Rows may carry weights (M2's q(y | x)) and may repeat images (M2's sum over labels).
+
+use super::{LossTerms, Objective, Step};
+use crate::batch::Batch;
+use crate::config::ModelKind;
+use crate::error::{Error, Result};
+use crate::gaussian::DiagonalGaussian;
+use crate::kernels::rng::{fill_standard_normal, Rng};
+use crate::model::vae::with_one_hot;
+use crate::model::{Vae, VaeWorkspace};
+use crate::nn::{LabelledRows, NetworkInput};
+use crate::scalar::Scalar;
+
+/// The negative ELBO with `samples` latent draws per image.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Elbo {
+    /// L in Kingma & Welling 2013, eq. 7.
+    pub samples: usize,
+    /// The KL term's weight in the gradient.
+    pub kl_weight: f64,
+}
+
+impl Elbo {
+    pub fn new(samples: usize) -> Self {
+        Elbo {
+            samples,
+            kl_weight: 1.0,
+        }
+    }
+
+    /// The negative ELBO of `batch`'s rows with `self.samples` latent draws per image, its
+    /// gradient (KL term weighted by `kl_weight`) accumulated into the model's gradients. `rng` supplies ε. Each row's own (unweighted)
+    /// negative ELBO is left in `ws.row_loss`.
+    pub fn rows_loss_and_grad<T: Scalar>(
+        &self,
+        model: &mut Vae<T>,
+        ws: &mut VaeWorkspace<T>,
+        batch: &ElboRows<'_, T>,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        let samples = self.samples;
+        let classes = model.classes();
+        let Vae {
+            params,
+            encoder,
+            decoder,
+            ..
+        } = model;
+        let (values, grads) = params.split_mut();
+        let latent = encoder.latent();
+        let pixels = decoder.pixels();
+        let ElboRows {
+            x,
+            labels,
+            rows,
+            weights,
+            shared,
+        } = *batch;
+        let n = samples * rows;
+        let VaeWorkspace {
+            encoder: encoder_buffers,
+            decoder: decoder_buffers,
+            encoder_input,
+            decoder_input,
+            eps,
+            z,
+            nll,
+            kl,
+            d_logits,
+            d_decoder_input,
+            d_z,
+            d_posterior,
+            row_loss,
+            ..
+        } = ws;
+        // Encode the rows (with their labels when conditional), built once for forward and
+        // backward; draw `samples` latent points per row into `z` (sample-major, noise kept in
+        // `eps`) and the analytic KL per row into `kl`. q(z | x) stays in the encoder's buffers.
+        let encoder_in = encoder_rows(x, pixels, labels, classes, shared, encoder_input);
+        let q = encoder.forward(values, encoder_in, rows, encoder_buffers)?;
+        eps.resize(n * latent, T::zero());
+        fill_standard_normal(rng, eps);
+        z.resize(n * latent, T::zero());
+        q.rsample(eps, z);
+        kl.resize(rows, T::zero());
+        q.kl_to_standard_normal(kl);
+
+        let decoder_in = with_one_hot(z, latent, labels, classes, decoder_input);
+        decoder.forward(values, decoder_in, n, decoder_buffers)?;
+        let logits = decoder_buffers.output();
+        nll.resize(n, T::zero());
+        // The reconstruction term is the mean over samples: each sample row carries weight 1/S.
+        let scale = T::one() / T::of(samples as f64);
+        d_logits.resize(n * pixels, T::zero());
+        decoder
+            .likelihood
+            .nll(values, logits, x, pixels, nll, Some((d_logits, scale)));
+        let weight = |i: usize| weights.map_or(T::one(), |w| w[i % rows]);
+        match weights {
+            None => decoder
+                .likelihood
+                .backward_params(values, grads, logits, x, pixels, scale),
+            Some(_) => {
+                for (i, (g, l)) in d_logits
+                    .chunks_exact_mut(pixels)
+                    .zip(logits.chunks_exact(pixels))
+                    .enumerate()
+                {
+                    let w = weight(i);
+                    g.iter_mut().for_each(|v| *v *= w);
+                    let target = &x[(i % rows) * pixels..(i % rows + 1) * pixels];
+                    decoder
+                        .likelihood
+                        .backward_params(values, grads, l, target, pixels, scale * w);
+                }
+            }
+        }
+        row_loss.clear();
+        row_loss.extend_from_slice(kl);
+        for (i, &v) in nll.iter().enumerate() {
+            row_loss[i % rows] += v * scale;
+        }
+        let reconstruction = nll
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (weight(i) * *v).as_f64())
+            .sum::<f64>()
+            / samples as f64;
+        let kl_sum = kl
+            .iter()
+            .enumerate()
+            .map(|(r, v)| (weight(r) * *v).as_f64())
+            .sum();
+
+        let decoder_width = latent + classes;
+        d_decoder_input.resize(n * decoder_width, T::zero());
+        decoder.backward(
+            values,
+            grads,
+            decoder_in,
+            n,
+            decoder_buffers,
+            d_logits,
+            d_decoder_input,
+        )?;
+        // Only the z part of the decoder's input gradient flows on; the label is data.
+        let d_z: &[T] = if classes == 0 {
+            d_decoder_input
+        } else {
+            d_z.clear();
+            for row in d_decoder_input.chunks_exact(decoder_width) {
+                d_z.extend_from_slice(&row[..latent]);
+            }
+            d_z
+        };
+        d_posterior.clear();
+        d_posterior.resize(rows * 2 * latent, T::zero());
+        let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
+        q.backward_rsample(eps, d_z, d_posterior);
+        q.backward_kl(weights, T::of(self.kl_weight), d_posterior);
+        encoder.backward(
+            values,
+            grads,
+            encoder_in,
+            rows,
+            encoder_buffers,
+            d_posterior,
+        )?;
+        Ok(LossTerms {
+            images: rows,
+            reconstruction,
+            kl: kl_sum,
+            ..LossTerms::default()
+        })
+    }
+}
+
+/// The rows one ELBO gradient step trains on.
+#[derive(Clone, Copy, Debug)]
+pub struct ElboRows<'a, T> {
+    /// Targets `[rows, pixels]`.
+    pub x: &'a [T],
+    pub labels: &'a [u8],
+    pub rows: usize,
+    /// Row r counts `weights[r]` times (M2's q(y | x)); once each when absent.
+    pub weights: Option<&'a [T]>,
+    /// Set when rows repeat images (M2), so the encoder's first layer runs once per image.
+    pub shared: Option<SharedImages<'a, T>>,
+}
+
+/// The distinct images `[images, pixels]` behind a batch's rows, and the one each row reads.
+#[derive(Clone, Copy, Debug)]
+pub struct SharedImages<'a, T> {
+    pub images: &'a [T],
+    pub image_of_row: &'a [usize],
+}
+
+/// The encoder's input for `x`'s rows: written out with the one-hot label appended when
+/// conditional, or, when the rows repeat images (M2), the distinct images read once each.
+fn encoder_rows<'a, T: Scalar>(
+    x: &'a [T],
+    pixels: usize,
+    labels: &'a [u8],
+    classes: usize,
+    shared: Option<SharedImages<'a, T>>,
+    buffer: &'a mut Vec<T>,
+) -> NetworkInput<'a, T> {
+    match shared {
+        Some(s) if classes > 0 => NetworkInput::Labelled(LabelledRows {
+            images: s.images,
+            image_of_row: s.image_of_row,
+            labels,
+            classes,
+        }),
+        _ => NetworkInput::Dense(with_one_hot(x, pixels, labels, classes, buffer)),
+    }
+}
+
+impl<T: Scalar> Objective<T, Vae<T>> for Elbo {
+    fn loss_and_grad(
+        &self,
+        model: &mut Vae<T>,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        _step: &Step,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        if model.kind() != ModelKind::Vae || batch.unlabelled > 0 {
+            return Err(Error::InvalidArgument(format!(
+                "the ELBO trains the vae and cvae models on labelled batches, not a {:?} model on {} unlabelled images",
+                model.kind(),
+                batch.unlabelled
+            )));
+        }
+        model.check_batch(batch.x, batch.labels, batch.rows)?;
+        let rows = ElboRows {
+            x: batch.x,
+            labels: batch.labels,
+            rows: batch.rows,
+            weights: None,
+            shared: None,
+        };
+        self.rows_loss_and_grad(model, ws, &rows, rng)
+    }
+}
