@@ -9,7 +9,7 @@ use crate::config::{ClassifierRunConfig, RunConfig};
 use crate::error::{Error, Result};
 use crate::fs::atomic_write;
 use crate::kernels::reduce::all_finite;
-use crate::model::{ReferenceClassifier, Vae};
+use crate::model::{Model, ReferenceClassifier};
 use crate::nn::Parameters;
 use crate::objective::Trainable;
 use crate::optim::Optimizer;
@@ -128,7 +128,7 @@ fn metadata_epoch(path: &Path, metadata: &HashMap<String, String>) -> Result<usi
 pub fn save(
     dir: &Path,
     config: &RunConfig,
-    model: &Vae<f32>,
+    model: &Model<f32>,
     optimizer: &Optimizer<f32>,
     epoch: usize,
 ) -> Result<()> {
@@ -145,7 +145,7 @@ pub fn save(
 }
 
 /// Saves `config.json` and `model.safetensors` only (an exported model, no resume state).
-pub fn save_model(dir: &Path, config: &RunConfig, model: &Vae<f32>, epoch: usize) -> Result<()> {
+pub fn save_model(dir: &Path, config: &RunConfig, model: &Model<f32>, epoch: usize) -> Result<()> {
     save_parameters(dir, config, model.parameters(), epoch)
 }
 
@@ -209,7 +209,7 @@ fn parse_config(bytes: &[u8], path: &Path) -> Result<RunConfig> {
 
 /// Rebuilds the model from `config.json` and loads `model.safetensors` into it, checking every
 /// tensor's name and shape. Returns the epoch recorded with the weights.
-pub fn load_model(dir: &Path) -> Result<(RunConfig, Vae<f32>, usize)> {
+pub fn load_model(dir: &Path) -> Result<(RunConfig, Model<f32>, usize)> {
     let config = load_config(dir)?;
     let path = dir.join(MODEL_FILE);
     let (model, epoch) = model_from_tensors(&config, read_safetensors(&path)?, &path)?;
@@ -221,7 +221,7 @@ pub fn load_model_from_bytes(
     config: &[u8],
     weights: &[u8],
     name: &str,
-) -> Result<(RunConfig, Vae<f32>, usize)> {
+) -> Result<(RunConfig, Model<f32>, usize)> {
     let path = Path::new(name);
     let config = parse_config(config, &path.join(CONFIG_FILE))?;
     let weights_path = path.join(MODEL_FILE);
@@ -276,8 +276,8 @@ fn model_from_tensors(
     config: &RunConfig,
     tensors: (Tensors, HashMap<String, String>),
     path: &Path,
-) -> Result<(Vae<f32>, usize)> {
-    let mut model = Vae::<f32>::new(&config.model, 0)?;
+) -> Result<(Model<f32>, usize)> {
+    let mut model = Model::<f32>::new(&config.model, 0)?;
     let epoch = load_parameters(model.parameters_mut(), tensors, path)?;
     Ok((model, epoch))
 }
@@ -328,7 +328,7 @@ fn load_parameters(
 /// Everything needed to continue training where it stopped.
 pub struct Resume {
     pub config: RunConfig,
-    pub model: Vae<f32>,
+    pub model: Model<f32>,
     pub optimizer: Optimizer<f32>,
     pub state: TrainingState,
 }

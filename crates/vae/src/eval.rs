@@ -6,7 +6,7 @@ use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
 use crate::kernels::rng::{stream, Purpose};
 use crate::model::vae::SCORE_ROWS;
-use crate::model::{ClassifierWorkspace, ImageScore, ReferenceClassifier, Vae, VaeWorkspace};
+use crate::model::{ClassifierWorkspace, ImageScore, Model, ReferenceClassifier, VaeWorkspace};
 use serde::{Deserialize, Serialize};
 
 /// Images encoded together; their K samples are decoded in blocks of `SCORE_ROWS` rows.
@@ -38,7 +38,7 @@ pub struct Evaluation {
 /// Scores every image of `split` (already binarized as in training) with `k` importance samples.
 /// `progress(done, total)` is called after each chunk of images.
 pub fn evaluate(
-    model: &Vae<f32>,
+    model: &Model<f32>,
     split: &Split,
     k: usize,
     seed: u64,
@@ -91,7 +91,7 @@ pub fn evaluate(
 /// How often `per_class` images generated for each class (prior draws z ~ N(0, I) decoded with
 /// that label) are read as that class by the reference `classifier`; one fraction per class.
 pub fn conditional_accuracy(
-    model: &Vae<f32>,
+    model: &Model<f32>,
     classifier: &ReferenceClassifier<f32>,
     per_class: usize,
     seed: u64,

@@ -43,6 +43,6 @@ pub use config::{
 pub use error::{Error, Result};
 pub use kernels::elementwise::Activation;
 pub use kernels::scalar;
-pub use model::Vae;
+pub use model::{Model, Vae};
 pub use objective::{LossTerms, Objective, Step, Trainable};
 pub use optim::Optimizer;

@@ -12,7 +12,7 @@ use vae::data::folder::FolderOptions;
 use vae::data::{frey, Dataset, DatasetSpec, Split};
 use vae::kernels::denormals::flush_to_zero;
 use vae::render::save_png;
-use vae::{ImageShape, RunConfig, Vae};
+use vae::{ImageShape, Model, RunConfig};
 
 /// A rayon pool with `threads` workers (all cores when `None`), subnormal floats flushed to zero on
 /// each (see `vae::kernels::denormals`).
@@ -120,7 +120,7 @@ pub fn check_shape(dataset: &Dataset, expected: ImageShape) -> Result<()> {
 }
 
 /// Loads a trained model from its run directory.
-pub fn open_model(dir: &Path) -> Result<(RunConfig, Vae<f32>, usize)> {
+pub fn open_model(dir: &Path) -> Result<(RunConfig, Model<f32>, usize)> {
     vae::checkpoint::load_model(dir).with_context(|| format!("opening model {}", dir.display()))
 }
 

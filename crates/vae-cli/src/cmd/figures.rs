@@ -13,7 +13,7 @@ use vae::metrics::read_metrics;
 use vae::model::VaeWorkspace;
 use vae::plot;
 use vae::render::{interleave_rows, tile, GridLayout};
-use vae::Vae;
+use vae::Model;
 
 /// Images per encoder pass when encoding a whole split.
 const ENCODE_BATCH: usize = 1000;
@@ -33,7 +33,7 @@ pub fn labels(split: &Split, indices: &[usize]) -> Vec<u8> {
 
 /// Labels to decode `n` images with: none for an unconditional model; `label` for all of them,
 /// or every class in turn, for a conditional one.
-pub fn decode_labels(model: &Vae<f32>, label: Option<u8>, n: usize) -> Result<Vec<u8>> {
+pub fn decode_labels(model: &Model<f32>, label: Option<u8>, n: usize) -> Result<Vec<u8>> {
     let classes = model.classes();
     match (classes, label) {
         (0, Some(_)) => bail!("--label needs a conditional model (trained with --model cvae or m2); this one is unconditional"),
@@ -57,7 +57,7 @@ pub fn check_index(split: &Split, index: usize, flag: &str) -> Result<()> {
 }
 
 /// The encoder's means for the chosen images, `[n, latent]`.
-pub fn encode(model: &Vae<f32>, split: &Split, indices: &[usize]) -> Result<Vec<f32>> {
+pub fn encode(model: &Model<f32>, split: &Split, indices: &[usize]) -> Result<Vec<f32>> {
     let mut ws = VaeWorkspace::default();
     let mut means = Vec::with_capacity(indices.len() * model.latent());
     let mut chunk_means = Vec::new();
@@ -75,7 +75,7 @@ pub fn encode(model: &Vae<f32>, split: &Split, indices: &[usize]) -> Result<Vec<
 }
 
 /// Decodes `z`; `label` conditions every point for a conditional model.
-fn decode(model: &Vae<f32>, z: &[f32], label: Option<u8>) -> Result<Vec<f32>> {
+fn decode(model: &Model<f32>, z: &[f32], label: Option<u8>) -> Result<Vec<f32>> {
     let n = z.len() / model.latent();
     let labels = match model.classes() {
         0 => Vec::new(),
@@ -97,7 +97,7 @@ fn grid(columns: usize, scale: u32) -> GridLayout {
 /// `n` decoded draws from the prior (of class `label`, or of every class in turn, for a
 /// conditional model).
 pub fn samples(
-    model: &Vae<f32>,
+    model: &Model<f32>,
     n: usize,
     label: Option<u8>,
     seed: u64,
@@ -118,7 +118,7 @@ pub fn samples(
 
 /// Each row of chosen test images above the row of their reconstructions.
 pub fn reconstructions(
-    model: &Vae<f32>,
+    model: &Model<f32>,
     split: &Split,
     indices: &[usize],
     columns: usize,
@@ -140,7 +140,7 @@ pub fn reconstructions(
 /// The decoded manifold over two latent dimensions (for class `label`, 0 by default, when the
 /// model is conditional).
 pub fn manifold(
-    model: &Vae<f32>,
+    model: &Model<f32>,
     side: usize,
     dims: (usize, usize),
     label: Option<u8>,
@@ -164,7 +164,7 @@ pub enum Projection {
 
 /// The encoder means of the first `limit` images of `split`, coloured by label.
 pub fn scatter(
-    model: &Vae<f32>,
+    model: &Model<f32>,
     split: &Split,
     limit: usize,
     class_names: &[String],
@@ -209,7 +209,7 @@ pub fn scatter(
 
 /// Test image `from`, the decoded path between the two encodings, then test image `to`.
 pub fn interpolation(
-    model: &Vae<f32>,
+    model: &Model<f32>,
     split: &Split,
     from: usize,
     to: usize,
@@ -235,7 +235,7 @@ pub fn interpolation(
 /// One row per latent dimension: that dimension swept over [-range, range] from the encoding of
 /// test image `index`, the others held.
 pub fn traversal(
-    model: &Vae<f32>,
+    model: &Model<f32>,
     split: &Split,
     index: usize,
     steps: usize,
@@ -258,7 +258,7 @@ pub fn traversal(
 /// "The same handwriting, another digit" (Kingma et al. 2014, Fig. 1): each chosen test image,
 /// then its encoding z ~ q(z | x, y) under its own label decoded with every label in turn.
 pub fn analogy(
-    model: &Vae<f32>,
+    model: &Model<f32>,
     split: &Split,
     indices: &[usize],
     scale: u32,

@@ -13,7 +13,7 @@ use vae::latent;
 use vae::metrics::read_metrics;
 use vae::render::png_bytes;
 use vae::report::{html, Figure, ReportInput};
-use vae::{RunConfig, Vae};
+use vae::{Model, RunConfig};
 
 /// `eval.json`: written by `vae eval` after scoring the full test split, read by the report.
 pub const EVALUATION_FILE: &str = "eval.json";
@@ -43,7 +43,7 @@ pub fn write(
     dir: &Path,
     out: &Path,
     config: &RunConfig,
-    model: &Vae<f32>,
+    model: &Model<f32>,
     epoch: usize,
     test: &Split,
     class_names: &[String],

@@ -28,7 +28,7 @@ use vae::latent::manifold_points;
 use vae::metrics::{read_metrics, EpochMetrics};
 use vae::model::VaeWorkspace;
 use vae::render::{png_bytes, tile, GridLayout};
-use vae::{RunConfig, Vae};
+use vae::{Model, RunConfig};
 
 const PAGE: &str = include_str!("../../assets/explorer.html");
 const DEFAULT_CONFIG: &[u8] = include_bytes!("../../assets/default-model/config.json");
@@ -44,7 +44,7 @@ const MAX_GRID: usize = 40;
 
 struct Served {
     config: RunConfig,
-    model: Vae<f32>,
+    model: Model<f32>,
     class_names: Vec<String>,
     metrics: Option<EpochMetrics>,
     source: String,
@@ -293,7 +293,7 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// One image as PNG bytes.
-fn to_png(model: &Vae<f32>, pixels: &[f32]) -> Result<Vec<u8>, ApiError> {
+fn to_png(model: &Model<f32>, pixels: &[f32]) -> Result<Vec<u8>, ApiError> {
     let layout = GridLayout {
         columns: 1,
         scale: 1,
@@ -424,7 +424,7 @@ async fn encode(
 /// log p(x | y) for every class y, importance-sampled: the conditional VAE as a generative
 /// classifier, with a fixed noise stream so the same drawing always gets the same answer.
 fn class_scores(
-    model: &Vae<f32>,
+    model: &Model<f32>,
     ws: &mut VaeWorkspace<f32>,
     pixels: &[f32],
 ) -> vae::Result<Vec<f64>> {

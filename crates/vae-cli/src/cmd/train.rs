@@ -19,8 +19,8 @@ use vae::objective::VaeObjective;
 use vae::render::save_png;
 use vae::train::{train, EpochReport, TrainingData};
 use vae::{
-    Activation, Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, ModelKind,
-    Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Trainable, Vae,
+    Activation, Binarize, GaussianVariance, ImageShape, LikelihoodKind, Model, ModelConfig,
+    ModelKind, Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Trainable,
 };
 
 /// M2's labelled images when --labels is not given: the paper's headline setting.
@@ -32,7 +32,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
 /// A run ready to train: where it stands and where it writes.
 struct Run {
     config: RunConfig,
-    model: Vae<f32>,
+    model: Model<f32>,
     optimizer: Optimizer<f32>,
     start_epoch: usize,
     dir: PathBuf,
@@ -330,7 +330,7 @@ fn fresh(
         train,
     };
     config.validate()?;
-    let model = Vae::new(&config.model, config.train.seed)?;
+    let model = Model::new(&config.model, config.train.seed)?;
     let optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
     Ok(Run {
         config,

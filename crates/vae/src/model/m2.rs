@@ -6,21 +6,64 @@
 //! repeated over classes, and its score.
 
 use super::classifier::argmax_rows;
-use super::vae::{Vae, VaeWorkspace};
-use super::ImageScore;
+use super::vae::{check_samples, Vae, VaeWorkspace};
+use super::{Classifier, ImageScore};
 use crate::batch::Batch;
+use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::kernels::reduce::log_sum_exp;
 use crate::kernels::rng::Rng;
+use crate::nn::Parameters;
+use crate::objective::{LossTerms, Trainable};
 use crate::scalar::Scalar;
 
+/// The error for asking a model without q(y | x) to classify.
 pub(crate) fn no_classifier() -> Error {
     Error::InvalidArgument("this model has no classifier (only m2 models do)".into())
 }
 
-impl<T: Scalar> Vae<T> {
-    fn classifier_or_err(&self) -> Result<&super::Classifier> {
-        self.classifier.as_ref().ok_or_else(no_classifier)
+/// The conditional VAE `vae` with the classifier q(y | x), whose weights live in the same store.
+#[derive(Clone, Debug)]
+pub struct M2<T> {
+    pub(crate) vae: Vae<T>,
+    pub(crate) classifier: Classifier,
+}
+
+impl<T: Scalar> M2<T> {
+    /// A freshly initialised M2: encoder, decoder, then `classifier.*`, drawn from the stream
+    /// `(seed, Init)`.
+    pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let layers = match (config.kind, &config.classifier) {
+            (ModelKind::M2, Some(layers)) => layers,
+            _ => {
+                return Err(Error::Config(format!(
+                    "a {:?} model without a classifier is not M2",
+                    config.kind
+                )))
+            }
+        };
+        let (pixels, classes) = (config.image.len(), config.classes);
+        let (vae, classifier) = Vae::build(config, seed, |b| {
+            Classifier::new(&mut b.pp("classifier"), pixels, layers, classes)
+        })?;
+        Ok(M2 { vae, classifier })
+    }
+
+    /// The conditional VAE p(x | y, z), q(z | x, y) inside M2.
+    pub fn vae(&self) -> &Vae<T> {
+        &self.vae
+    }
+
+    pub fn cast<U: Scalar>(&self) -> M2<U> {
+        M2 {
+            vae: self.vae.cast(),
+            classifier: self.classifier.clone(),
+        }
+    }
+
+    pub fn forward_flops_per_image(&self) -> f64 {
+        self.vae.forward_flops_per_image() + 2.0 * self.classifier.network().macs_per_row() as f64
     }
 
     /// log q(y | x) `[rows, classes]` into `ws.log_probs`.
@@ -30,10 +73,9 @@ impl<T: Scalar> Vae<T> {
         x: &[T],
         rows: usize,
     ) -> Result<()> {
-        self.check_images(x, rows)?;
-        let classifier = self.classifier_or_err()?;
-        classifier.forward(
-            self.params.values(),
+        self.vae.check_images(x, rows)?;
+        self.classifier.forward(
+            self.vae.params.values(),
             x,
             rows,
             &mut ws.classifier,
@@ -51,7 +93,7 @@ impl<T: Scalar> Vae<T> {
     ) -> Result<()> {
         self.class_log_probs(ws, x, rows)?;
         out.clear();
-        out.extend(argmax_rows(&ws.log_probs, self.classes()));
+        out.extend(argmax_rows(&ws.log_probs, self.vae.classes()));
         Ok(())
     }
 
@@ -59,7 +101,7 @@ impl<T: Scalar> Vae<T> {
     /// q(y | x)), then the labelled rows with their own labels and weight 1, into `ws`, with the
     /// image each row repeats.
     pub(crate) fn expand_over_classes(&self, ws: &mut VaeWorkspace<T>, batch: &Batch<'_, T>) {
-        let (pixels, classes) = (self.pixels(), self.classes());
+        let (pixels, classes) = (self.vae.pixels(), self.vae.classes());
         let u = batch.unlabelled;
         let VaeWorkspace {
             expanded_x,
@@ -89,7 +131,7 @@ impl<T: Scalar> Vae<T> {
 
     /// M2's score: log p(x) = log Σ_y p(y) p(x | y), each p(x | y) importance-sampled with `k`
     /// samples; the ELBO terms are −U(x)'s, averaged under q(y | x).
-    pub(super) fn score_marginal(
+    pub fn score(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
@@ -98,7 +140,8 @@ impl<T: Scalar> Vae<T> {
         rng: &mut Rng,
         out: &mut Vec<ImageScore>,
     ) -> Result<()> {
-        let classes = self.classes();
+        check_samples(k)?;
+        let classes = self.vae.classes();
         self.class_log_probs(ws, x, rows)?;
         let labels = vec![0u8; rows];
         let batch = Batch {
@@ -109,7 +152,7 @@ impl<T: Scalar> Vae<T> {
         let expanded_x = std::mem::take(&mut ws.expanded_x);
         let expanded_labels = std::mem::take(&mut ws.expanded_labels);
         let mut per_class = Vec::with_capacity(rows * classes);
-        let result = self.score_given_labels(
+        let result = self.vae.score_given_labels(
             ws,
             &expanded_x,
             &expanded_labels,
@@ -139,5 +182,46 @@ impl<T: Scalar> Vae<T> {
             out.push(score);
         }
         Ok(())
+    }
+}
+
+impl<T: Scalar> Trainable<T> for M2<T> {
+    type Workspace = VaeWorkspace<T>;
+
+    fn parameters(&self) -> &Parameters<T> {
+        &self.vae.params
+    }
+
+    fn parameters_mut(&mut self) -> &mut Parameters<T> {
+        &mut self.vae.params
+    }
+
+    /// The held-out −U(x) of eq. 7, and q(y | x)'s errors against the true labels.
+    fn held_out_loss(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        samples: usize,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        let mut scores = Vec::with_capacity(batch.rows);
+        self.score(ws, batch.x, batch.rows, samples, rng, &mut scores)?;
+        let mut terms = LossTerms {
+            images: batch.rows,
+            ..LossTerms::default()
+        };
+        for s in &scores {
+            terms.reconstruction += s.reconstruction;
+            terms.kl += s.kl;
+        }
+        let mut predicted = Vec::with_capacity(batch.rows);
+        self.classify(ws, batch.x, batch.rows, &mut predicted)?;
+        terms.classified = batch.rows;
+        terms.errors = predicted
+            .iter()
+            .zip(batch.labels)
+            .filter(|(p, l)| p != l)
+            .count();
+        Ok(terms)
     }
 }

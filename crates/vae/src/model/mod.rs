@@ -1,15 +1,30 @@
-//! Models built from the `nn` layers: the Gaussian encoder, the decoder, the classifier, and the
-//! VAE family that combines them (VAE, conditional VAE, autoencoder, M2).
+//! Models built from the `nn` networks: how to encode, decode, sample and score. What each is
+//! trained to minimise is in `objective`.
+//!
+//! - [`encoder`], [`decoder`], [`classifier`]: a network plus the head its distribution needs.
+//! - [`vae`]: the VAE and the conditional VAE.
+//! - [`autoencoder`]: the same networks with a deterministic code.
+//! - [`m2`]: the conditional VAE with a classifier q(y | x), for few labels.
+//! - [`family`]: any of the three, as loaded from a run directory.
+//! - [`reference`]: the classifier that reads what conditional models draw.
+//! - [`workspace`]: the buffers they reuse from step to step.
 
+pub mod autoencoder;
 pub mod classifier;
 pub mod decoder;
 pub mod encoder;
+pub mod family;
 pub mod m2;
 pub mod reference;
 pub mod vae;
+pub mod workspace;
 
+pub use autoencoder::Autoencoder;
 pub use classifier::Classifier;
 pub use decoder::Decoder;
 pub use encoder::Encoder;
+pub use family::Model;
+pub use m2::M2;
 pub use reference::{ClassifierWorkspace, ReferenceClassifier};
-pub use vae::{ImageScore, Vae, VaeWorkspace};
+pub use vae::Vae;
+pub use workspace::{ImageScore, VaeWorkspace};

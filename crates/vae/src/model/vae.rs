@@ -1,83 +1,34 @@
 //! The variational autoencoder of Kingma & Welling 2013: Gaussian encoder, reparameterized
 //! sampling, decoder likelihood and analytic KL, with the gradient of the negative ELBO computed
-//! layer by layer. With `classes > 0` it is the conditional VAE (Sohn et al. 2015; Doersch 2016,
-//! Sec. 4): encoder q(z | x, y) and decoder p(x | z, y) both read the one-hot label y.
+//! layer by layer (`objective::elbo`). With `classes > 0` it is the conditional VAE (Sohn et al.
+//! 2015; Doersch 2016, Sec. 4): encoder q(z | x, y) and decoder p(x | z, y) both read the one-hot
+//! label y.
 //!
-//! Its relatives share these networks: the plain autoencoder (`ModelKind::Ae`, a deterministic
-//! code and the reconstruction loss only) and M2 (`ModelKind::M2`, a conditional VAE with a
-//! classifier q(y | x); its objective is in `semi_supervised.rs`).
+//! Its relatives reuse its parts: the plain autoencoder (`autoencoder.rs`) builds the same
+//! networks with a deterministic code, and M2 (`m2.rs`) is a conditional VAE plus a classifier.
 
-use super::{Classifier, Decoder, Encoder};
+pub use super::workspace::{ImageScore, VaeWorkspace};
+use super::{Decoder, Encoder};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use crate::likelihood::Likelihood;
-use crate::nn::{NetworkBuffers, ParamBuilder, Parameters};
+use crate::nn::{ParamBuilder, Parameters};
 use crate::objective::{importance_weighted_log_likelihood, LossTerms, Trainable};
 use crate::scalar::Scalar;
 
 /// Decoder rows per product when scoring with many importance samples.
 pub const SCORE_ROWS: usize = 2048;
 
+/// The VAE, conditional when `config.classes > 0`.
 #[derive(Clone, Debug)]
 pub struct Vae<T> {
     pub(crate) config: ModelConfig,
     pub(crate) params: Parameters<T>,
     pub(crate) encoder: Encoder,
     pub(crate) decoder: Decoder,
-    /// M2's q(y | x).
-    pub(crate) classifier: Option<Classifier>,
-}
-
-/// Buffers for one batch size, reused from step to step.
-#[derive(Clone, Debug, Default)]
-pub struct VaeWorkspace<T> {
-    pub(crate) encoder: NetworkBuffers<T>,
-    pub(crate) decoder: NetworkBuffers<T>,
-    /// `[x | one-hot y]` and `[z | one-hot y]` for conditional models.
-    pub(crate) encoder_input: Vec<T>,
-    pub(crate) decoder_input: Vec<T>,
-    /// `[samples * rows, latent]`, sample-major.
-    pub(crate) eps: Vec<T>,
-    pub(crate) z: Vec<T>,
-    /// Per sample row: −log p(x | z), log p(z), log q(z | x).
-    pub(crate) nll: Vec<T>,
-    pub(crate) log_prior: Vec<T>,
-    pub(crate) log_posterior: Vec<T>,
-    /// Per image: the analytic KL.
-    pub(crate) kl: Vec<T>,
-    pub(crate) d_logits: Vec<T>,
-    pub(crate) d_decoder_input: Vec<T>,
-    pub(crate) d_z: Vec<T>,
-    pub(crate) d_posterior: Vec<T>,
-    pub(crate) log_weights: Vec<T>,
-    pub(crate) means: Vec<T>,
-    /// Per row of the latest ELBO: −E_q[log p(x | z)] + KL, unweighted.
-    pub(crate) row_loss: Vec<T>,
-    /// The autoencoder's code as a point mass: `[code | −∞]` per row.
-    pub(crate) point_mass: Vec<T>,
-    /// M2: the classifier's buffers, log q(y | x), its logits' gradient, and the batch with every
-    /// unlabelled image repeated once per class, with its labels and weights q(y | x).
-    pub(crate) classifier: NetworkBuffers<T>,
-    pub(crate) log_probs: Vec<T>,
-    pub(crate) d_class_logits: Vec<T>,
-    pub(crate) expanded_x: Vec<T>,
-    pub(crate) expanded_labels: Vec<u8>,
-    pub(crate) row_weights: Vec<T>,
-    /// Which of the batch's images each expanded row repeats.
-    pub(crate) image_of_row: Vec<usize>,
-}
-
-/// Per-image evaluation numbers, in nats.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ImageScore {
-    /// −E_q[log p(x | z)], averaged over the K samples.
-    pub reconstruction: f64,
-    pub kl: f64,
-    /// The importance-weighted estimate of log p(x) (log p(x | y) for a conditional model).
-    pub log_likelihood: f64,
 }
 
 /// `x` (`rows x width`) with the one-hot code of each row's label appended; row `r` takes
@@ -103,64 +54,38 @@ pub(crate) fn with_one_hot<'a, T: Scalar>(
 }
 
 impl<T: Scalar> Vae<T> {
-    /// A freshly initialised model; weights are drawn from the stream `(seed, Init)`.
+    /// A freshly initialised VAE (conditional when `config.classes > 0`); weights are drawn from
+    /// the stream `(seed, Init)`. The other kinds are built by `Model::new`.
     pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
         config.validate()?;
+        if config.kind != ModelKind::Vae {
+            return Err(Error::Config(format!(
+                "a {:?} model is not a VAE: build it with Model::new",
+                config.kind
+            )));
+        }
+        Self::build(config, seed, |_| Ok(())).map(|(vae, ())| vae)
+    }
+
+    /// The encoder and decoder of `config`, then whatever `more` registers after them (M2's
+    /// classifier), all in one parameter store initialised from `(seed, Init)`.
+    pub(crate) fn build<R>(
+        config: &ModelConfig,
+        seed: u64,
+        more: impl FnOnce(&mut ParamBuilder<'_, T>) -> Result<R>,
+    ) -> Result<(Self, R)> {
         let mut params = Parameters::default();
         let mut rng = stream(seed, Purpose::Init, &[]);
         let mut b = ParamBuilder::new(&mut params, &mut rng);
-        let pixels = config.image.len();
-        let classes = config.classes;
-        let encoder = Encoder::new(
-            &mut b.pp("encoder"),
-            config.encoder_input(),
-            &config.encoder,
-            config.latent,
-            config.kind != ModelKind::Ae,
-        )?;
-        let decoder = Decoder::new(
-            &mut b.pp("decoder"),
-            config.decoder_input(),
-            &config.decoder,
-            pixels,
-            |b| {
-                Likelihood::new(
-                    b,
-                    config.likelihood,
-                    config.gaussian_variance,
-                    pixels,
-                    config.min_log_var,
-                )
-            },
-        )?;
-        let classifier = match (&config.classifier, config.kind) {
-            (Some(layers), ModelKind::M2) => Some(Classifier::new(
-                &mut b.pp("classifier"),
-                pixels,
-                layers,
-                classes,
-            )?),
-            _ => None,
-        };
-        Ok(Vae {
+        let (encoder, decoder) = networks(&mut b, config)?;
+        let extra = more(&mut b)?;
+        let vae = Vae {
             config: config.clone(),
             params,
             encoder,
             decoder,
-            classifier,
-        })
-    }
-
-    /// The model described by `config` with the given weights (from a checkpoint).
-    pub fn from_parameters(config: &ModelConfig, params: Parameters<T>) -> Result<Self> {
-        let mut model = Vae::new(config, 0)?;
-        if params.entries() != model.params.entries() {
-            return Err(Error::Config(
-                "weights do not match the architecture in the configuration".into(),
-            ));
-        }
-        model.params = params;
-        Ok(model)
+        };
+        Ok((vae, extra))
     }
 
     pub fn config(&self) -> &ModelConfig {
@@ -198,7 +123,6 @@ impl<T: Scalar> Vae<T> {
             params: self.params.cast(),
             encoder: self.encoder.clone(),
             decoder: self.decoder.clone(),
-            classifier: self.classifier.clone(),
         }
     }
 
@@ -209,40 +133,16 @@ impl<T: Scalar> Vae<T> {
 
     /// `x` must hold `rows` images of the model's shape.
     pub(crate) fn check_images(&self, x: &[T], rows: usize) -> Result<()> {
-        if x.len() != rows * self.pixels() {
-            return Err(Error::shape(
-                "batch of images",
-                rows * self.pixels(),
-                x.len(),
-            ));
-        }
-        Ok(())
+        check_images(x, rows, self.pixels())
     }
 
     /// Conditional models need one label in range per row; others ignore labels.
     pub fn check_labels(&self, labels: &[u8], rows: usize) -> Result<()> {
-        let classes = self.classes();
-        if classes == 0 {
-            return Ok(());
-        }
-        if labels.len() != rows {
-            return Err(Error::InvalidArgument(format!(
-                "a conditional model needs one label per image: {} labels for {rows} images",
-                labels.len()
-            )));
-        }
-        if let Some(bad) = labels.iter().find(|&&l| l as usize >= classes) {
-            return Err(Error::InvalidArgument(format!(
-                "label {bad} is out of range: the model knows {classes} classes (0..={})",
-                classes - 1
-            )));
-        }
-        Ok(())
+        check_labels(labels, rows, self.classes())
     }
 
     /// Per-image ELBO terms and the importance-weighted log p(x) with `k` samples per image
-    /// (log p(x | y) for a conditional VAE; M2 sums over y and ignores `labels`). The autoencoder
-    /// has no likelihood: its score is the reconstruction loss, with KL 0 and log p(x) NaN.
+    /// (log p(x | y) for a conditional VAE).
     #[allow(clippy::too_many_arguments)]
     pub fn score(
         &self,
@@ -254,49 +154,9 @@ impl<T: Scalar> Vae<T> {
         rng: &mut Rng,
         out: &mut Vec<ImageScore>,
     ) -> Result<()> {
-        if k == 0 {
-            return Err(Error::InvalidArgument(
-                "importance samples must be at least 1".into(),
-            ));
-        }
-        match self.kind() {
-            ModelKind::Vae => {
-                self.check_batch(x, labels, rows)?;
-                self.score_given_labels(ws, x, labels, rows, k, rng, out)
-            }
-            ModelKind::Ae => self.score_reconstruction(ws, x, rows, out),
-            ModelKind::M2 => self.score_marginal(ws, x, rows, k, rng, out),
-        }
-    }
-
-    fn score_reconstruction(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        rows: usize,
-        out: &mut Vec<ImageScore>,
-    ) -> Result<()> {
-        self.check_images(x, rows)?;
-        let values = self.params.values();
-        let code = self
-            .encoder
-            .forward_code(values, x, rows, &mut ws.encoder)?;
-        self.decoder.forward(values, code, rows, &mut ws.decoder)?;
-        ws.nll.resize(rows, T::zero());
-        self.decoder.likelihood.nll(
-            values,
-            ws.decoder.output(),
-            x,
-            self.pixels(),
-            &mut ws.nll,
-            None,
-        );
-        out.extend(ws.nll.iter().map(|v| ImageScore {
-            reconstruction: v.as_f64(),
-            kl: 0.0,
-            log_likelihood: f64::NAN,
-        }));
-        Ok(())
+        check_samples(k)?;
+        self.check_batch(x, labels, rows)?;
+        self.score_given_labels(ws, x, labels, rows, k, rng, out)
     }
 
     /// `score` for a VAE, conditional or not, given each image's label.
@@ -382,20 +242,6 @@ impl<T: Scalar> Vae<T> {
         rows: usize,
     ) -> Result<DiagonalGaussian<'w, T>> {
         self.check_batch(x, labels, rows)?;
-        if self.kind() == ModelKind::Ae {
-            // The autoencoder's code as a Gaussian of variance 0, so encoding reads alike.
-            let code = self
-                .encoder
-                .forward_code(self.params.values(), x, rows, &mut ws.encoder)?;
-            let latent = self.latent();
-            ws.point_mass.clear();
-            for row in code.chunks_exact(latent) {
-                ws.point_mass.extend_from_slice(row);
-                ws.point_mass
-                    .extend(std::iter::repeat_n(T::neg_infinity(), latent));
-            }
-            return Ok(DiagonalGaussian::new(&ws.point_mass, latent));
-        }
         let input = with_one_hot(
             x,
             self.pixels(),
@@ -448,27 +294,17 @@ impl<T: Scalar> Vae<T> {
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
-        if z.len() != rows * self.latent() {
-            return Err(Error::shape("latent batch", rows * self.latent(), z.len()));
-        }
-        if let Some(bad) = z.iter().find(|v| !v.is_finite()) {
-            return Err(Error::InvalidArgument(format!(
-                "latent value {bad:?} is not finite"
-            )));
-        }
         self.check_labels(labels, rows)?;
-        let input = with_one_hot(
+        decode_rows(
+            &self.decoder,
+            self.config(),
+            self.params.values(),
+            ws,
             z,
-            self.latent(),
             labels,
-            self.classes(),
-            &mut ws.decoder_input,
-        );
-        self.decoder
-            .forward(self.params.values(), input, rows, &mut ws.decoder)?;
-        out.resize(rows * self.pixels(), T::zero());
-        self.decoder.likelihood.mean(ws.decoder.output(), out);
-        Ok(())
+            rows,
+            out,
+        )
     }
 
     /// `labels.len()` images (or `n` for an unconditional model, which ignores labels) decoded
@@ -540,16 +376,104 @@ impl<T: Scalar> Trainable<T> for Vae<T> {
             terms.reconstruction += s.reconstruction;
             terms.kl += s.kl;
         }
-        if self.kind() == ModelKind::M2 {
-            let mut predicted = Vec::with_capacity(batch.rows);
-            self.classify(ws, batch.x, batch.rows, &mut predicted)?;
-            terms.classified = batch.rows;
-            terms.errors = predicted
-                .iter()
-                .zip(batch.labels)
-                .filter(|(p, l)| p != l)
-                .count();
-        }
         Ok(terms)
     }
+}
+
+/// Encoder and decoder of `config` under `encoder.` and `decoder.`: stochastic for the VAE and
+/// M2, a deterministic code for the autoencoder.
+pub(crate) fn networks<T: Scalar>(
+    b: &mut ParamBuilder<'_, T>,
+    config: &ModelConfig,
+) -> Result<(Encoder, Decoder)> {
+    let pixels = config.image.len();
+    let encoder = Encoder::new(
+        &mut b.pp("encoder"),
+        config.encoder_input(),
+        &config.encoder,
+        config.latent,
+        config.kind != ModelKind::Ae,
+    )?;
+    let decoder = Decoder::new(
+        &mut b.pp("decoder"),
+        config.decoder_input(),
+        &config.decoder,
+        pixels,
+        |b| {
+            Likelihood::new(
+                b,
+                config.likelihood,
+                config.gaussian_variance,
+                pixels,
+                config.min_log_var,
+            )
+        },
+    )?;
+    Ok((encoder, decoder))
+}
+
+pub(crate) fn check_samples(k: usize) -> Result<()> {
+    if k == 0 {
+        return Err(Error::InvalidArgument(
+            "importance samples must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `x` must hold `rows` images of `pixels` values.
+pub(crate) fn check_images<T>(x: &[T], rows: usize, pixels: usize) -> Result<()> {
+    if x.len() != rows * pixels {
+        return Err(Error::shape("batch of images", rows * pixels, x.len()));
+    }
+    Ok(())
+}
+
+/// A model conditioned on `classes` labels needs one in range per row; 0 classes ignore labels.
+pub(crate) fn check_labels(labels: &[u8], rows: usize, classes: usize) -> Result<()> {
+    if classes == 0 {
+        return Ok(());
+    }
+    if labels.len() != rows {
+        return Err(Error::InvalidArgument(format!(
+            "a conditional model needs one label per image: {} labels for {rows} images",
+            labels.len()
+        )));
+    }
+    if let Some(bad) = labels.iter().find(|&&l| l as usize >= classes) {
+        return Err(Error::InvalidArgument(format!(
+            "label {bad} is out of range: the model knows {classes} classes (0..={})",
+            classes - 1
+        )));
+    }
+    Ok(())
+}
+
+/// The decoder's means for `z [rows, latent]` (with the labels when conditional), `[rows,
+/// pixels]` into `out`; labels already checked.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decode_rows<T: Scalar>(
+    decoder: &Decoder,
+    config: &ModelConfig,
+    values: &[T],
+    ws: &mut VaeWorkspace<T>,
+    z: &[T],
+    labels: &[u8],
+    rows: usize,
+    out: &mut Vec<T>,
+) -> Result<()> {
+    let latent = config.latent;
+    if z.len() != rows * latent {
+        return Err(Error::shape("latent batch", rows * latent, z.len()));
+    }
+    if let Some(bad) = z.iter().find(|v| !v.is_finite()) {
+        return Err(Error::InvalidArgument(format!(
+            "latent value {bad:?} is not finite"
+        )));
+    }
+    let input = with_one_hot(z, latent, labels, config.classes, &mut ws.decoder_input);
+    decoder.forward(values, input, rows, &mut ws.decoder)?;
+    out.resize(rows * config.image.len(), T::zero());
+    decoder.likelihood.mean(ws.decoder.output(), out);
+    Ok(())
 }

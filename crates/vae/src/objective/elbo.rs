@@ -8,7 +8,6 @@
 
 use super::{LossTerms, Objective, Step};
 use crate::batch::Batch;
-use crate::config::ModelKind;
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
 use crate::kernels::rng::{fill_standard_normal, Rng};
@@ -231,12 +230,10 @@ impl<T: Scalar> Objective<T, Vae<T>> for Elbo {
         _step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
-        if model.kind() != ModelKind::Vae || batch.unlabelled > 0 {
-            return Err(Error::InvalidArgument(format!(
-                "the ELBO trains the vae and cvae models on labelled batches, not a {:?} model on {} unlabelled images",
-                model.kind(),
-                batch.unlabelled
-            )));
+        if batch.unlabelled > 0 {
+            return Err(Error::InvalidArgument(
+                "only the m2 model learns from unlabelled images".into(),
+            ));
         }
         model.check_batch(batch.x, batch.labels, batch.rows)?;
         let rows = ElboRows {

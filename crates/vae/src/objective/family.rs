@@ -6,7 +6,7 @@ use crate::batch::Batch;
 use crate::config::{ModelKind, TrainConfig};
 use crate::error::{Error, Result};
 use crate::kernels::rng::Rng;
-use crate::model::{Vae, VaeWorkspace};
+use crate::model::{Model, VaeWorkspace};
 use crate::scalar::Scalar;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,10 +32,10 @@ impl VaeObjective {
     }
 }
 
-impl<T: Scalar> Objective<T, Vae<T>> for VaeObjective {
+impl<T: Scalar> Objective<T, Model<T>> for VaeObjective {
     fn loss_and_grad(
         &self,
-        model: &mut Vae<T>,
+        model: &mut Model<T>,
         ws: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,
         step: &Step,
@@ -46,10 +46,18 @@ impl<T: Scalar> Objective<T, Vae<T>> for VaeObjective {
                 "only the m2 model learns from unlabelled images".into(),
             ));
         }
-        match self {
-            VaeObjective::Elbo(o) => o.loss_and_grad(model, ws, batch, step, rng),
-            VaeObjective::Reconstruction(o) => o.loss_and_grad(model, ws, batch, step, rng),
-            VaeObjective::SemiSupervised(o) => o.loss_and_grad(model, ws, batch, step, rng),
+        match (self, model) {
+            (VaeObjective::Elbo(o), Model::Vae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
+            (VaeObjective::Reconstruction(o), Model::Autoencoder(m)) => {
+                o.loss_and_grad(m, ws, batch, step, rng)
+            }
+            (VaeObjective::SemiSupervised(o), Model::M2(m)) => {
+                o.loss_and_grad(m, ws, batch, step, rng)
+            }
+            (objective, model) => Err(Error::InvalidArgument(format!(
+                "{objective:?} does not train a {:?} model",
+                model.kind()
+            ))),
         }
     }
 }

@@ -3,38 +3,30 @@
 
 use super::{LossTerms, Objective, Step};
 use crate::batch::Batch;
-use crate::config::ModelKind;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kernels::rng::Rng;
-use crate::model::{Vae, VaeWorkspace};
+use crate::model::{Autoencoder, VaeWorkspace};
 use crate::scalar::Scalar;
 
 /// The reconstruction loss summed over the batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reconstruction;
 
-impl<T: Scalar> Objective<T, Vae<T>> for Reconstruction {
+impl<T: Scalar> Objective<T, Autoencoder<T>> for Reconstruction {
     /// The autoencoder's loss: −log p(x | z = f(x)) summed over the batch, its gradient
     /// accumulated into the parameters' gradients.
     fn loss_and_grad(
         &self,
-        model: &mut Vae<T>,
+        model: &mut Autoencoder<T>,
         ws: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,
         _step: &Step,
         _rng: &mut Rng,
     ) -> Result<LossTerms> {
-        if model.kind() != ModelKind::Ae || batch.unlabelled > 0 {
-            return Err(Error::InvalidArgument(format!(
-                "the reconstruction loss trains the ae model on labelled batches, not a {:?} model on {} unlabelled images",
-                model.kind(),
-                batch.unlabelled
-            )));
-        }
         model.check_images(batch.x, batch.rows)?;
         let (x, rows) = (batch.x, batch.rows);
         let (latent, pixels) = (model.latent(), model.pixels());
-        let Vae {
+        let Autoencoder {
             params,
             encoder,
             decoder,

@@ -14,12 +14,10 @@
 use super::elbo::{Elbo, ElboRows, SharedImages};
 use super::{LossTerms, Objective, Step};
 use crate::batch::Batch;
-use crate::config::ModelKind;
 use crate::error::{Error, Result};
 use crate::kernels::rng::Rng;
 use crate::model::classifier::argmax_rows;
-use crate::model::m2::no_classifier;
-use crate::model::{Vae, VaeWorkspace};
+use crate::model::{VaeWorkspace, M2};
 use crate::scalar::Scalar;
 
 /// Eq. 9: the labelled and unlabelled bounds, and α's classification term.
@@ -32,24 +30,18 @@ pub struct SemiSupervised {
     pub classification_weight: f64,
 }
 
-impl<T: Scalar> Objective<T, Vae<T>> for SemiSupervised {
+impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
     /// The objective of the module comment over one batch, its gradient accumulated into the
     /// model's gradients.
     fn loss_and_grad(
         &self,
-        model: &mut Vae<T>,
+        model: &mut M2<T>,
         ws: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,
         _step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
-        if model.kind() != ModelKind::M2 {
-            return Err(Error::InvalidArgument(format!(
-                "the semi-supervised objective trains the m2 model, not a {:?} model",
-                model.kind()
-            )));
-        }
-        let (rows, u, classes) = (batch.rows, batch.unlabelled, model.classes());
+        let (rows, u, classes) = (batch.rows, batch.unlabelled, model.vae.classes());
         if u > rows {
             return Err(Error::InvalidArgument(format!(
                 "{u} unlabelled rows in a batch of {rows}"
@@ -58,7 +50,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for SemiSupervised {
         if batch.labels.len() != rows {
             return Err(Error::shape("batch labels", rows, batch.labels.len()));
         }
-        model.check_labels(&batch.labels[u..], rows - u)?;
+        model.vae.check_labels(&batch.labels[u..], rows - u)?;
         let weight = T::of(self.classification_weight);
         model.class_log_probs(ws, batch.x, rows)?;
         model.expand_over_classes(ws, batch);
@@ -77,7 +69,9 @@ impl<T: Scalar> Objective<T, Vae<T>> for SemiSupervised {
                 image_of_row: &image_of_row,
             }),
         };
-        let result = self.elbo.rows_loss_and_grad(model, ws, &expanded, rng);
+        let result = self
+            .elbo
+            .rows_loss_and_grad(&mut model.vae, ws, &expanded, rng);
         ws.expanded_x = x;
         ws.expanded_labels = labels;
         ws.row_weights = weights;
@@ -119,12 +113,8 @@ impl<T: Scalar> Objective<T, Vae<T>> for SemiSupervised {
                 terms.errors += usize::from(predicted != Some(y));
             }
         }
-        let Vae {
-            params, classifier, ..
-        } = model;
-        let classifier = classifier.as_ref().ok_or_else(no_classifier)?;
-        let (values, grads) = params.split_mut();
-        classifier.backward(
+        let (values, grads) = model.vae.params.split_mut();
+        model.classifier.backward(
             values,
             grads,
             batch.x,

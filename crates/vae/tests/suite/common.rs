@@ -6,7 +6,7 @@ use vae::kernels::rng::{stream, Purpose};
 use vae::model::ReferenceClassifier;
 use vae::objective::{CrossEntropy, VaeObjective};
 use vae::train::{train, EpochReport, TrainingData};
-use vae::{Objective, Optimizer, Result, Trainable, Vae};
+use vae::{Model, Objective, Optimizer, Result, Trainable};
 
 /// `n` images of 6 x 5 pixels in two classes: class 0 bright on the left, class 1 on the right,
 /// with noisy grey levels.
@@ -116,7 +116,7 @@ pub trait Trains: Trainable<f32> + Sized {
     fn objective(&self, data: &TrainingData, config: &TrainConfig) -> Self::With;
 }
 
-impl Trains for Vae<f32> {
+impl Trains for Model<f32> {
     type With = VaeObjective;
     fn objective(&self, data: &TrainingData, config: &TrainConfig) -> VaeObjective {
         VaeObjective::for_model(self.kind(), config, data.classification_weight())

@@ -11,7 +11,7 @@ use vae::latent::{grid_coordinates, manifold_points};
 use vae::model::VaeWorkspace;
 use vae::render::{tile, GridLayout};
 use vae::train::TrainingData;
-use vae::{Result, Vae};
+use vae::{Model, Result};
 
 #[test]
 fn manifold_tiles_decode_their_grid_points() -> Result<()> {
@@ -27,7 +27,7 @@ fn manifold_tiles_decode_their_grid_points() -> Result<()> {
         latent: 3,
         ..ModelConfig::default()
     };
-    let model = Vae::<f32>::new(&config, 21)?;
+    let model = Model::<f32>::new(&config, 21)?;
     let side = 4;
     let z = manifold_points(side, 3, (2, 1))?;
     let mut ws = VaeWorkspace::default();
@@ -101,7 +101,7 @@ fn a_trained_2d_latent_space_separates_the_classes() -> Result<()> {
         latent: 2,
         ..ModelConfig::default()
     };
-    let mut model = Vae::<f32>::new(&model_config, 3)?;
+    let mut model = Model::<f32>::new(&model_config, 3)?;
     let data = TrainingData::prepare(dataset, config.binarize, config.seed);
     common::train_reports(&mut model, &data, &config)?;
 

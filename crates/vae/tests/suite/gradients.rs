@@ -10,7 +10,7 @@ use vae::kernels::loss::{bernoulli_nll, gaussian_log_var_grad, gaussian_nll};
 use vae::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use vae::nn::{Linear, ParamBuilder, Parameters};
 use vae::objective::{Elbo, VaeObjective};
-use vae::{LossTerms, ModelKind, Objective, Result, Step, Trainable, Vae};
+use vae::{LossTerms, Model, ModelKind, Objective, Result, Step, Trainable, Vae};
 
 const H: f64 = 1e-6;
 
@@ -292,7 +292,7 @@ fn relatives_objectives() -> Result<()> {
             classifier: (kind == ModelKind::M2).then(|| mlp(&[4], Activation::Tanh)),
             ..model_config(Activation::Tanh, likelihood, classes)
         };
-        let mut model = Vae::<f64>::new(&config, 12)?;
+        let mut model = Model::<f64>::new(&config, 12)?;
         let rows = 4;
         let x = uniform(&mut stream(13, Purpose::Init, &[]), rows * 6, 0.0, 1.0);
         let labels: &[u8] = if classes > 0 { &[1, 0, 2, 1] } else { &[] };
@@ -324,9 +324,9 @@ pub(crate) fn two_samples() -> TrainConfig {
 /// Checks the analytic gradient of `objective` on `batch` against f64 central differences of
 /// reconstruction + `kl_weight` · KL + classification, ε held fixed by drawing it from the same
 /// stream `noise_seed` each time.
-pub(crate) fn check_model_gradient<O: Objective<f64, Vae<f64>>>(
+pub(crate) fn check_model_gradient<M: Trainable<f64> + Clone, O: Objective<f64, M>>(
     name: &str,
-    model: &mut Vae<f64>,
+    model: &mut M,
     objective: &O,
     batch: &Batch<'_, f64>,
     noise_seed: u64,

@@ -13,7 +13,7 @@ use vae::nn::spec::mlp;
 use vae::nn::{LayerSpec, Linear, Network, NetworkBuffers, ParamBuilder, Parameters};
 use vae::objective::Elbo;
 use vae::train::TrainingData;
-use vae::{Activation, ModelKind, Optimizer, Result, Trainable, Vae};
+use vae::{Activation, Model, ModelKind, Optimizer, Result, Trainable, Vae};
 
 fn list(json: &str) -> Vec<LayerSpec> {
     serde_json::from_str(json).expect("a valid layer list")
@@ -139,7 +139,7 @@ fn asymmetric_encoder_and_decoder() -> Result<()> {
 }
 
 fn build_error(config: &ModelConfig) -> String {
-    match Vae::<f32>::new(config, 0) {
+    match Model::<f32>::new(config, 0) {
         Ok(_) => panic!("{config:?} should not build"),
         Err(e) => e.to_string(),
     }
@@ -208,7 +208,7 @@ fn a_hand_written_layer_list_trains_saves_and_reloads() -> Result<()> {
     }"#;
     let config = RunConfig::from_json(json.as_bytes())?;
     config.validate()?;
-    let mut model = Vae::<f32>::new(&config.model, config.train.seed)?;
+    let mut model = Model::<f32>::new(&config.model, config.train.seed)?;
     let data = TrainingData::prepare(common::dataset(), config.train.binarize, 5);
     let reports = common::train_reports(&mut model, &data, &config.train)?;
     let (first, last) = (reports[0].test, reports[reports.len() - 1].test);
@@ -287,7 +287,7 @@ fn format_1_run_directories_load() -> Result<()> {
 /// 20-400-784 decoder, 2 · (313600 + 16000 + 8000 + 313600).
 #[test]
 fn forward_flops_of_the_default_model() -> Result<()> {
-    let model = Vae::<f32>::new(&ModelConfig::default(), 0)?;
+    let model = Model::<f32>::new(&ModelConfig::default(), 0)?;
     assert_eq!(model.forward_flops_per_image(), 1_302_400.0);
     Ok(())
 }

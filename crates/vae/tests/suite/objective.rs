@@ -9,9 +9,9 @@ use super::common;
 use vae::config::{ImageShape, ModelConfig};
 use vae::kernels::rng::{stream, Purpose};
 use vae::model::{ImageScore, VaeWorkspace};
-use vae::{Result, Vae};
+use vae::{Model, Result};
 
-fn model() -> Result<Vae<f64>> {
+fn model() -> Result<Model<f64>> {
     let config = ModelConfig {
         image: ImageShape {
             height: 6,
@@ -23,7 +23,7 @@ fn model() -> Result<Vae<f64>> {
         latent: 3,
         ..ModelConfig::default()
     };
-    Vae::new(&config, 4)
+    Model::new(&config, 4)
 }
 
 fn images() -> (Vec<f64>, usize) {
@@ -35,7 +35,7 @@ fn images() -> (Vec<f64>, usize) {
 }
 
 fn scores(
-    model: &Vae<f64>,
+    model: &Model<f64>,
     x: &[f64],
     rows: usize,
     k: usize,

@@ -16,7 +16,7 @@ use vae::model::ReferenceClassifier;
 use vae::model::VaeWorkspace;
 use vae::train::TrainingData;
 use vae::Activation;
-use vae::{Error, Result, Trainable, Vae};
+use vae::{Error, Model, Result, Trainable};
 
 fn quadrants() -> Dataset {
     let train = common::quadrants(800, 1);
@@ -103,7 +103,7 @@ fn m2_learns_to_classify_from_eight_labels() -> Result<()> {
         classifier: Some(mlp(&[32], Activation::Relu)),
         ..ModelConfig::default()
     };
-    let mut model = Vae::<f32>::new(&model_config, 7)?;
+    let mut model = Model::<f32>::new(&model_config, 7)?;
     let data = TrainingData::prepare(quadrants(), config.binarize, config.seed).semi_supervised(
         8,
         4,
@@ -150,7 +150,7 @@ fn autoencoder_reconstructs_without_kl() -> Result<()> {
         latent: 2,
         ..ModelConfig::default()
     };
-    let mut model = Vae::<f32>::new(&model_config, 7)?;
+    let mut model = Model::<f32>::new(&model_config, 7)?;
     let data = TrainingData::prepare(quadrants(), config.binarize, config.seed);
     let reports = train_reports(&mut model, &data, &config)?;
     let (first, last) = (reports[0], reports[reports.len() - 1]);
@@ -175,7 +175,7 @@ fn autoencoder_reconstructs_without_kl() -> Result<()> {
 fn conditional_samples_are_read_as_their_label() -> Result<()> {
     let config = train_config(60);
     let data = TrainingData::prepare(quadrants(), config.binarize, config.seed);
-    let mut cvae = Vae::<f32>::new(
+    let mut cvae = Model::<f32>::new(
         &ModelConfig {
             image: data.train.shape,
             encoder: mlp(&[32], Activation::Relu),

@@ -11,9 +11,9 @@ use vae::checkpoint::{self, load_for_resume, load_model};
 use vae::config::{Binarize, ModelConfig, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig};
 use vae::kernels::rng::{stream, Purpose};
 use vae::model::VaeWorkspace;
-use vae::objective::Elbo;
+use vae::objective::{Elbo, VaeObjective};
 use vae::train::{train, TrainingData};
-use vae::{Error, Optimizer, Result, Trainable, Vae};
+use vae::{Error, Model, Optimizer, Result, Trainable};
 
 fn run_config(epochs: usize) -> RunConfig {
     let data = common::dataset();
@@ -47,7 +47,7 @@ fn data(config: &RunConfig) -> TrainingData {
 /// Trains from `start` to `config.train.epochs`, saving a checkpoint into `dir` after every epoch.
 fn train_from(
     config: &RunConfig,
-    model: &mut Vae<f32>,
+    model: &mut Model<f32>,
     optimizer: &mut Optimizer<f32>,
     start: usize,
     dir: &Path,
@@ -55,7 +55,7 @@ fn train_from(
     let mut losses = Vec::new();
     train(
         model,
-        &Elbo::new(config.train.samples),
+        &VaeObjective::Elbo(Elbo::new(config.train.samples)),
         optimizer,
         &data(config),
         &config.train,
@@ -69,8 +69,8 @@ fn train_from(
     Ok(losses)
 }
 
-fn fresh(config: &RunConfig) -> Result<(Vae<f32>, Optimizer<f32>)> {
-    let model = Vae::<f32>::new(&config.model, config.train.seed)?;
+fn fresh(config: &RunConfig) -> Result<(Model<f32>, Optimizer<f32>)> {
+    let model = Model::<f32>::new(&config.model, config.train.seed)?;
     let optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
     Ok((model, optimizer))
 }
@@ -139,7 +139,7 @@ fn checkpoint_round_trip_is_bitwise() -> Result<()> {
     assert_eq!(epoch, 1);
     assert_eq!(loaded.parameters().values(), model.parameters().values());
     // Same weights, same noise: the same images, bit for bit.
-    let decode = |m: &Vae<f32>| -> Result<Vec<f32>> {
+    let decode = |m: &Model<f32>| -> Result<Vec<f32>> {
         let mut out = Vec::new();
         m.sample(
             &mut VaeWorkspace::default(),

@@ -1,0 +1,223 @@
+//! The plain autoencoder: the VAE's networks with a deterministic code z = f(x), trained on the
+//! reconstruction loss alone (`objective::reconstruction`): no noise, no KL. Beside the VAE it
+//! shows what the KL term buys: a code space the prior can be decoded from.
+
+use super::vae::{check_images, check_samples, decode_rows, networks};
+use super::{Decoder, Encoder, ImageScore, VaeWorkspace};
+use crate::batch::Batch;
+use crate::config::{ModelConfig, ModelKind};
+use crate::error::{Error, Result};
+use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
+use crate::nn::{ParamBuilder, Parameters};
+use crate::objective::{LossTerms, Trainable};
+use crate::scalar::Scalar;
+
+#[derive(Clone, Debug)]
+pub struct Autoencoder<T> {
+    pub(crate) config: ModelConfig,
+    pub(crate) params: Parameters<T>,
+    pub(crate) encoder: Encoder,
+    pub(crate) decoder: Decoder,
+}
+
+impl<T: Scalar> Autoencoder<T> {
+    /// A freshly initialised autoencoder; weights are drawn from the stream `(seed, Init)`.
+    pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        if config.kind != ModelKind::Ae {
+            return Err(Error::Config(format!(
+                "a {:?} model is not the plain autoencoder",
+                config.kind
+            )));
+        }
+        let mut params = Parameters::default();
+        let mut rng = stream(seed, Purpose::Init, &[]);
+        let (encoder, decoder) = networks(&mut ParamBuilder::new(&mut params, &mut rng), config)?;
+        Ok(Autoencoder {
+            config: config.clone(),
+            params,
+            encoder,
+            decoder,
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    pub fn latent(&self) -> usize {
+        self.config.latent
+    }
+
+    pub fn pixels(&self) -> usize {
+        self.config.image.len()
+    }
+
+    pub(crate) fn check_images(&self, x: &[T], rows: usize) -> Result<()> {
+        check_images(x, rows, self.pixels())
+    }
+
+    pub fn forward_flops_per_image(&self) -> f64 {
+        let macs = self.encoder.network().macs_per_row() + self.decoder.network().macs_per_row();
+        2.0 * macs as f64
+    }
+
+    pub fn cast<U: Scalar>(&self) -> Autoencoder<U> {
+        Autoencoder {
+            config: self.config.clone(),
+            params: self.params.cast(),
+            encoder: self.encoder.clone(),
+            decoder: self.decoder.clone(),
+        }
+    }
+
+    /// The autoencoder has no likelihood: its score is the reconstruction loss, with KL 0 and
+    /// log p(x) NaN.
+    pub fn score(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        k: usize,
+        out: &mut Vec<ImageScore>,
+    ) -> Result<()> {
+        check_samples(k)?;
+        self.check_images(x, rows)?;
+        let values = self.params.values();
+        let code = self
+            .encoder
+            .forward_code(values, x, rows, &mut ws.encoder)?;
+        self.decoder.forward(values, code, rows, &mut ws.decoder)?;
+        ws.nll.resize(rows, T::zero());
+        self.decoder.likelihood.nll(
+            values,
+            ws.decoder.output(),
+            x,
+            self.pixels(),
+            &mut ws.nll,
+            None,
+        );
+        out.extend(ws.nll.iter().map(|v| ImageScore {
+            reconstruction: v.as_f64(),
+            kl: 0.0,
+            log_likelihood: f64::NAN,
+        }));
+        Ok(())
+    }
+
+    /// The code of each image of `x [rows, pixels]`, `[rows, latent]` into `out`.
+    pub fn encode_means(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        self.check_images(x, rows)?;
+        let code = self
+            .encoder
+            .forward_code(self.params.values(), x, rows, &mut ws.encoder)?;
+        out.clear();
+        out.extend_from_slice(code);
+        Ok(())
+    }
+
+    /// The code as a Gaussian of variance 0, so encoding reads as the VAE's does: `[rows, 2
+    /// latent]`, each row the code then log-variances −∞.
+    pub fn encode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let mut code = std::mem::take(&mut ws.point_mass);
+        let result = self.encode_means(ws, x, rows, &mut code);
+        let latent = self.latent();
+        out.clear();
+        for row in code.chunks_exact(latent) {
+            out.extend_from_slice(row);
+            out.extend(std::iter::repeat_n(T::neg_infinity(), latent));
+        }
+        ws.point_mass = code;
+        result
+    }
+
+    /// Decoded images for `z [rows, latent]`.
+    pub fn decode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        z: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        decode_rows(
+            &self.decoder,
+            &self.config,
+            self.params.values(),
+            ws,
+            z,
+            &[],
+            rows,
+            out,
+        )
+    }
+
+    /// `n` images decoded from draws z ~ N(0, I): scribbles, since nothing asks the codes to fill
+    /// the prior.
+    pub fn sample(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        n: usize,
+        rng: &mut Rng,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let mut z = vec![T::zero(); n * self.latent()];
+        fill_standard_normal(rng, &mut z);
+        self.decode(ws, &z, n, out)
+    }
+
+    /// decode(f(x)).
+    pub fn reconstruct(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let mut code = std::mem::take(&mut ws.means);
+        let result = self
+            .encode_means(ws, x, rows, &mut code)
+            .and_then(|()| self.decode(ws, &code, rows, out));
+        ws.means = code;
+        result
+    }
+}
+
+impl<T: Scalar> Trainable<T> for Autoencoder<T> {
+    type Workspace = VaeWorkspace<T>;
+
+    fn parameters(&self) -> &Parameters<T> {
+        &self.params
+    }
+
+    fn parameters_mut(&mut self) -> &mut Parameters<T> {
+        &mut self.params
+    }
+
+    fn held_out_loss(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        samples: usize,
+        _rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        let mut scores = Vec::with_capacity(batch.rows);
+        self.score(ws, batch.x, batch.rows, samples, &mut scores)?;
+        Ok(LossTerms {
+            images: batch.rows,
+            reconstruction: scores.iter().map(|s| s.reconstruction).sum(),
+            ..LossTerms::default()
+        })
+    }
+}

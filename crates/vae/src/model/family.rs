@@ -1,0 +1,239 @@
+//! Any member of the family, as a run directory holds it: what commands load, draw and score
+//! without caring which kind they were given. Each arm forwards to its own type; what a kind
+//! cannot do (classify without a classifier) is an error, not a branch inside one struct.
+
+use super::{Autoencoder, ImageScore, Vae, VaeWorkspace, M2};
+use crate::batch::Batch;
+use crate::config::{ModelConfig, ModelKind};
+use crate::error::{Error, Result};
+use crate::kernels::rng::Rng;
+use crate::nn::Parameters;
+use crate::objective::{LossTerms, Trainable};
+use crate::scalar::Scalar;
+
+#[derive(Clone, Debug)]
+pub enum Model<T> {
+    /// The VAE, conditional when it has classes.
+    Vae(Vae<T>),
+    Autoencoder(Autoencoder<T>),
+    M2(M2<T>),
+}
+
+/// `$model.$method(...)` on whichever kind `$self` holds.
+macro_rules! each {
+    ($self:expr, $model:ident => $body:expr) => {
+        match $self {
+            Model::Vae($model) => $body,
+            Model::Autoencoder($model) => $body,
+            Model::M2($model) => $body,
+        }
+    };
+}
+
+impl<T: Scalar> Model<T> {
+    /// A freshly initialised model of `config.kind`; weights are drawn from `(seed, Init)`.
+    pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
+        Ok(match config.kind {
+            ModelKind::Vae => Model::Vae(Vae::new(config, seed)?),
+            ModelKind::Ae => Model::Autoencoder(Autoencoder::new(config, seed)?),
+            ModelKind::M2 => Model::M2(M2::new(config, seed)?),
+        })
+    }
+
+    /// The model described by `config` with the given weights (from a checkpoint).
+    pub fn from_parameters(config: &ModelConfig, params: Parameters<T>) -> Result<Self> {
+        let mut model = Model::new(config, 0)?;
+        if params.entries() != model.parameters().entries() {
+            return Err(Error::Config(
+                "weights do not match the architecture in the configuration".into(),
+            ));
+        }
+        *model.parameters_mut() = params;
+        Ok(model)
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        match self {
+            Model::Vae(m) => &m.config,
+            Model::Autoencoder(m) => &m.config,
+            Model::M2(m) => &m.vae.config,
+        }
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        self.config().kind
+    }
+
+    pub fn latent(&self) -> usize {
+        self.config().latent
+    }
+
+    pub fn pixels(&self) -> usize {
+        self.config().image.len()
+    }
+
+    /// Label classes the model is conditioned on; 0 for an unconditional model.
+    pub fn classes(&self) -> usize {
+        self.config().classes
+    }
+
+    /// Floating-point operations of one image's forward pass through the products (2 per
+    /// multiply-add): the unit the benchmarks count in.
+    pub fn forward_flops_per_image(&self) -> f64 {
+        each!(self, m => m.forward_flops_per_image())
+    }
+
+    /// The same model in another precision.
+    pub fn cast<U: Scalar>(&self) -> Model<U> {
+        match self {
+            Model::Vae(m) => Model::Vae(m.cast()),
+            Model::Autoencoder(m) => Model::Autoencoder(m.cast()),
+            Model::M2(m) => Model::M2(m.cast()),
+        }
+    }
+
+    /// Conditional models need one label in range per row; others ignore labels.
+    pub fn check_labels(&self, labels: &[u8], rows: usize) -> Result<()> {
+        super::vae::check_labels(labels, rows, self.classes())
+    }
+
+    /// Per-image ELBO terms and the importance-weighted log p(x) with `k` samples per image: log
+    /// p(x | y) for a conditional VAE; M2 sums over y and ignores `labels`; the autoencoder's
+    /// score is its reconstruction loss, with KL 0 and log p(x) NaN.
+    #[allow(clippy::too_many_arguments)]
+    pub fn score(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        k: usize,
+        rng: &mut Rng,
+        out: &mut Vec<ImageScore>,
+    ) -> Result<()> {
+        match self {
+            Model::Vae(m) => m.score(ws, x, labels, rows, k, rng, out),
+            Model::Autoencoder(m) => m.score(ws, x, rows, k, out),
+            Model::M2(m) => m.score(ws, x, rows, k, rng, out),
+        }
+    }
+
+    /// q(z | x) for `x [rows, pixels]` (q(z | x, y) with the labels when conditional): `[rows, 2
+    /// latent]` into `out`, each row the means then the log-variances (−∞ for the autoencoder's
+    /// deterministic code).
+    pub fn encode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        match self {
+            Model::Vae(m) => m.encode(ws, x, labels, rows, out),
+            Model::Autoencoder(m) => m.encode(ws, x, rows, out),
+            Model::M2(m) => m.vae.encode(ws, x, labels, rows, out),
+        }
+    }
+
+    /// The encoder's means (the autoencoder's code), `[rows, latent]` into `out`.
+    pub fn encode_means(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        match self {
+            Model::Vae(m) => m.encode_means(ws, x, labels, rows, out),
+            Model::Autoencoder(m) => m.encode_means(ws, x, rows, out),
+            Model::M2(m) => m.vae.encode_means(ws, x, labels, rows, out),
+        }
+    }
+
+    /// Decoded images (means of p(x | z, y), in [0, 1]) for `z [rows, latent]`.
+    pub fn decode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        z: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        match self {
+            Model::Vae(m) => m.decode(ws, z, labels, rows, out),
+            Model::Autoencoder(m) => m.decode(ws, z, rows, out),
+            Model::M2(m) => m.vae.decode(ws, z, labels, rows, out),
+        }
+    }
+
+    /// `labels.len()` images (or `n` for an unconditional model, which ignores labels) decoded
+    /// from prior draws z ~ N(0, I), `[n, pixels]` into `out`.
+    pub fn sample(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        n: usize,
+        labels: &[u8],
+        rng: &mut Rng,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        match self {
+            Model::Vae(m) => m.sample(ws, n, labels, rng, out),
+            Model::Autoencoder(m) => m.sample(ws, n, rng, out),
+            Model::M2(m) => m.vae.sample(ws, n, labels, rng, out),
+        }
+    }
+
+    /// Reconstructions through the encoder's mean (no sampling).
+    pub fn reconstruct(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        match self {
+            Model::Vae(m) => m.reconstruct(ws, x, labels, rows, out),
+            Model::Autoencoder(m) => m.reconstruct(ws, x, rows, out),
+            Model::M2(m) => m.vae.reconstruct(ws, x, labels, rows, out),
+        }
+    }
+
+    /// M2's prediction argmax_y q(y | x) for each image; an error for the other kinds.
+    pub fn classify(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        match self {
+            Model::M2(m) => m.classify(ws, x, rows, out),
+            _ => Err(super::m2::no_classifier()),
+        }
+    }
+}
+
+impl<T: Scalar> Trainable<T> for Model<T> {
+    type Workspace = VaeWorkspace<T>;
+
+    fn parameters(&self) -> &Parameters<T> {
+        each!(self, m => m.parameters())
+    }
+
+    fn parameters_mut(&mut self) -> &mut Parameters<T> {
+        each!(self, m => m.parameters_mut())
+    }
+
+    fn held_out_loss(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        samples: usize,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        each!(self, m => m.held_out_loss(ws, batch, samples, rng))
+    }
+}

@@ -1,0 +1,52 @@
+//! The buffers every model of the family reuses from step to step, and the per-image score.
+
+use crate::nn::NetworkBuffers;
+
+/// Buffers for one batch size, reused from step to step.
+#[derive(Clone, Debug, Default)]
+pub struct VaeWorkspace<T> {
+    pub(crate) encoder: NetworkBuffers<T>,
+    pub(crate) decoder: NetworkBuffers<T>,
+    /// `[x | one-hot y]` and `[z | one-hot y]` for conditional models.
+    pub(crate) encoder_input: Vec<T>,
+    pub(crate) decoder_input: Vec<T>,
+    /// `[samples * rows, latent]`, sample-major.
+    pub(crate) eps: Vec<T>,
+    pub(crate) z: Vec<T>,
+    /// Per sample row: −log p(x | z), log p(z), log q(z | x).
+    pub(crate) nll: Vec<T>,
+    pub(crate) log_prior: Vec<T>,
+    pub(crate) log_posterior: Vec<T>,
+    /// Per image: the analytic KL.
+    pub(crate) kl: Vec<T>,
+    pub(crate) d_logits: Vec<T>,
+    pub(crate) d_decoder_input: Vec<T>,
+    pub(crate) d_z: Vec<T>,
+    pub(crate) d_posterior: Vec<T>,
+    pub(crate) log_weights: Vec<T>,
+    pub(crate) means: Vec<T>,
+    /// Per row of the latest ELBO: −E_q[log p(x | z)] + KL, unweighted.
+    pub(crate) row_loss: Vec<T>,
+    /// The autoencoder's code as a point mass: `[code | −∞]` per row.
+    pub(crate) point_mass: Vec<T>,
+    /// M2: the classifier's buffers, log q(y | x), its logits' gradient, and the batch with every
+    /// unlabelled image repeated once per class, with its labels and weights q(y | x).
+    pub(crate) classifier: NetworkBuffers<T>,
+    pub(crate) log_probs: Vec<T>,
+    pub(crate) d_class_logits: Vec<T>,
+    pub(crate) expanded_x: Vec<T>,
+    pub(crate) expanded_labels: Vec<u8>,
+    pub(crate) row_weights: Vec<T>,
+    /// Which of the batch's images each expanded row repeats.
+    pub(crate) image_of_row: Vec<usize>,
+}
+
+/// Per-image evaluation numbers, in nats.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ImageScore {
+    /// −E_q[log p(x | z)], averaged over the K samples.
+    pub reconstruction: f64,
+    pub kl: f64,
+    /// The importance-weighted estimate of log p(x) (log p(x | y) for a conditional model).
+    pub log_likelihood: f64,
+}
