@@ -1,6 +1,20 @@
 //! The record every model and objective reads: a minibatch of images with their labels. It sits
 //! below `data` and `model` so that neither depends on the other for it.
 
+use crate::error::{Error, Result};
+
+/// Errors unless every label is one of `classes` (0..classes): the one check every reader of
+/// labels shares.
+pub fn check_label_range(labels: &[u8], classes: usize) -> Result<()> {
+    match labels.iter().find(|&&l| l as usize >= classes) {
+        Some(bad) => Err(Error::InvalidArgument(format!(
+            "label {bad} is out of range: the model knows {classes} classes (0..={})",
+            classes.saturating_sub(1)
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A batch of images `[rows, pixels]` with their labels.
 #[derive(Clone, Copy, Debug)]
 pub struct Batch<'a, T> {

@@ -97,6 +97,37 @@ impl Likelihood {
         }
     }
 
+    /// `backward_params` with row `i` of `logits` weighted by `weights[i % weights.len()]`, whose
+    /// targets are `targets`' row `i % weights.len()`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_params_weighted<T: Scalar>(
+        &self,
+        params: &[T],
+        grads: &mut [T],
+        logits: &[T],
+        targets: &[T],
+        pixels: usize,
+        scale: T,
+        weights: &[T],
+    ) {
+        if let Likelihood::Gaussian {
+            log_var,
+            min_log_var,
+        } = self
+        {
+            loss::gaussian_log_var_grad_weighted(
+                logits,
+                &params[log_var.clone()],
+                T::of(*min_log_var),
+                targets,
+                pixels,
+                scale,
+                weights,
+                &mut grads[log_var.clone()],
+            );
+        }
+    }
+
     /// The decoded image: the mean of p(x | z), sigmoid(logits) for both models.
     pub fn mean<T: Scalar>(&self, logits: &[T], out: &mut [T]) {
         elementwise::sigmoid_into(logits, out);

@@ -11,6 +11,12 @@ pub fn run(args: AnalogyArgs) -> Result<()> {
     }
     let (config, model, _) = open_model(&args.model)?;
     let (test, _) = test_split_for_model(&args.data, &config)?;
+    if model.classes() == 0 {
+        bail!("analogies need a conditional model (trained with --model cvae or m2); this one is unconditional");
+    }
+    for &i in &args.images {
+        figures::check_index(&test, i, "--images")?;
+    }
     let image = figures::analogy(&model, &test, &args.images, args.image.scale)?;
     let out = save_figure(
         &image,

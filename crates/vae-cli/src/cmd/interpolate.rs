@@ -13,6 +13,8 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
         PathArg::Linear => Path::Linear,
         PathArg::Slerp => Path::Slerp,
     };
+    figures::check_index(&test, args.from, "--from")?;
+    figures::check_index(&test, args.to, "--to")?;
     let image = figures::interpolation(
         &model,
         &test,

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 pub fn run(args: ManifoldArgs) -> Result<()> {
     let (_, model, _) = open_model(&args.model)?;
+    figures::check_label(&model, args.label)?;
     let image = figures::manifold(&model, args.grid, args.dims, args.label, args.image.scale)?;
     let path = save_figure(
         &image,

@@ -10,6 +10,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
         bail!("--n must be at least 1");
     }
     let (_, model, _) = open_model(&args.model)?;
+    figures::check_label(&model, args.label)?;
     let image = figures::samples(
         &model,
         args.n,

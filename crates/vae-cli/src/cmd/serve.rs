@@ -216,11 +216,15 @@ fn label_for(s: &Served, label: Option<i64>) -> Result<Vec<u8>, ApiError> {
             "this model is conditional: give a \"label\" in 0..={}",
             classes - 1
         ))),
-        (_, Some(l)) if l < 0 || l as usize >= classes => Err(ApiError::bad(format!(
-            "label {l} is out of range 0..={}",
-            classes - 1
-        ))),
-        (_, Some(l)) => Ok(vec![l as u8]),
+        (_, Some(l)) => {
+            let out_of_range =
+                || ApiError::bad(format!("label {l} is out of range 0..={}", classes - 1));
+            let label = u8::try_from(l).map_err(|_| out_of_range())?;
+            s.model
+                .check_labels(&[label], 1)
+                .map_err(|e| ApiError::bad(e.to_string()))?;
+            Ok(vec![label])
+        }
     }
 }
 

@@ -8,6 +8,10 @@ use anyhow::Result;
 pub fn run(args: TraverseArgs) -> Result<()> {
     let (config, model, _) = open_model(&args.model)?;
     let (test, _) = test_split_for_model(&args.data, &config)?;
+    figures::check_index(&test, args.image, "--image")?;
+    if args.steps == 0 || !(args.range.is_finite() && args.range > 0.0) {
+        anyhow::bail!("--steps must be at least 1 and --range positive and finite");
+    }
     let image = figures::traversal(
         &model,
         &test,

@@ -299,7 +299,7 @@ fn conditional_model_from_the_command_line() {
     ]);
     fails(
         &["sample", "--model", path(&run), "--label", "2"],
-        "--label 2 is out of range",
+        "--label 2: invalid argument: label 2 is out of range",
     );
     fails(
         &["train", "--resume", path(&run), "--model", "vae"],

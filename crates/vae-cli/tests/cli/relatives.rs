@@ -127,6 +127,6 @@ fn m2_with_few_labels_analogy_and_reference_classifier() {
     }
     fails(
         &["sample", "--model", path(&run), "--label", "10"],
-        "--label 10 is out of range",
+        "--label 10: invalid argument: label 10 is out of range",
     );
 }

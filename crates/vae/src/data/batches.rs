@@ -2,7 +2,8 @@
 
 use super::split::{bernoulli_thresholds, Split};
 use crate::batch::Batch;
-use crate::kernels::rng::{next_u24_pair, Rng};
+use crate::kernels::convert::{append_binarized, append_grey_levels};
+use crate::kernels::rng::Rng;
 
 /// Reused buffers that turn a list of image indices into a `Batch`.
 #[derive(Clone, Debug)]
@@ -37,22 +38,18 @@ impl BatchLoader {
         match binarize {
             None => {
                 for &i in indices {
-                    self.x
-                        .extend(split.image(i).iter().map(|&v| v as f32 * (1.0 / 255.0)));
+                    append_grey_levels(split.image(i), &mut self.x);
                 }
             }
             Some(rng) => {
                 for &i in indices {
-                    for pair in split.image(i).chunks(2) {
-                        let (a, b) = next_u24_pair(rng);
-                        for (&v, u) in pair.iter().zip([a, b]) {
-                            self.x.push(if u < self.thresholds[v as usize] {
-                                1.0
-                            } else {
-                                0.0
-                            });
-                        }
-                    }
+                    append_binarized(
+                        split.image(i),
+                        &self.thresholds,
+                        rng,
+                        (1.0, 0.0),
+                        &mut self.x,
+                    );
                 }
             }
         }

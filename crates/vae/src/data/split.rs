@@ -3,7 +3,8 @@
 use super::idx::IdxArray;
 use crate::config::ImageShape;
 use crate::error::{Error, Result};
-use crate::kernels::rng::{next_u24_pair, Rng};
+use crate::kernels::convert::append_binarized;
+use crate::kernels::rng::Rng;
 use std::path::Path;
 
 #[derive(Clone, Debug)]
@@ -94,12 +95,7 @@ impl Split {
     pub fn binarized(&self, rng: &mut Rng) -> Split {
         let thresholds = bernoulli_thresholds();
         let mut images = Vec::with_capacity(self.images.len());
-        for pair in self.images.chunks(2) {
-            let (a, b) = next_u24_pair(rng);
-            for (&v, u) in pair.iter().zip([a, b]) {
-                images.push(if u < thresholds[v as usize] { 255 } else { 0 });
-            }
-        }
+        append_binarized(&self.images, &thresholds, rng, (255, 0), &mut images);
         Split {
             shape: self.shape,
             images,

@@ -230,6 +230,34 @@ pub fn gaussian_log_var_grad<T: Scalar>(
     }
 }
 
+/// `gaussian_log_var_grad` row by row, row `i` scaled by `scale · weights[i % weights.len()]` and
+/// reading target row `i % weights.len()`: M2's rows, each weighted by q(y | x).
+#[allow(clippy::too_many_arguments)]
+pub fn gaussian_log_var_grad_weighted<T: Scalar>(
+    logits: &[T],
+    log_var: &[T],
+    floor: T,
+    targets: &[T],
+    cols: usize,
+    scale: T,
+    weights: &[T],
+    dst: &mut [T],
+) {
+    let rows = weights.len();
+    for (i, l) in logits.chunks_exact(cols).enumerate() {
+        let target = &targets[(i % rows) * cols..(i % rows + 1) * cols];
+        gaussian_log_var_grad(
+            l,
+            log_var,
+            floor,
+            target,
+            cols,
+            scale * weights[i % rows],
+            dst,
+        );
+    }
+}
+
 /// `log softmax` of every row of `logits [rows, classes]` into `log_probs`, shifted by the row's
 /// maximum so no exponential overflows: log π_c = l_c − log Σ_k e^{l_k}.
 pub fn log_softmax<T: Scalar>(logits: &[T], classes: usize, log_probs: &mut [T]) {
@@ -243,5 +271,92 @@ pub fn log_softmax<T: Scalar>(logits: &[T], classes: usize, log_probs: &mut [T])
         for (o, &l) in out.iter_mut().zip(row) {
             *o = l - log_norm;
         }
+    }
+}
+
+/// What the class-logit passes add to a batch's sums.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClassTotals {
+    /// Rows whose prediction was checked against a label, and how many were wrong.
+    pub classified: usize,
+    pub errors: usize,
+}
+
+/// The argmax of one row of log-probabilities (the first on ties).
+fn argmax<T: Scalar>(row: &[T]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, T::neg_infinity()), |best, (c, &v)| {
+            if v > best.1 {
+                (c, v)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
+/// M2's gradient with respect to q(y | x)'s logits (`objective::semi_supervised` derives it), for
+/// `log_probs [rows, classes]`: rows before `unlabelled` through the sum over labels, with
+/// `row_loss [unlabelled, classes]` each label's −L(x, y); the others through `weight` · (−log
+/// q(y | x)). Adds Σ π log π to `kl` and the weighted cross-entropy to `classification`, in row
+/// order.
+#[allow(clippy::too_many_arguments)]
+pub fn m2_class_logit_grad<T: Scalar>(
+    log_probs: &[T],
+    row_loss: &[T],
+    labels: &[u8],
+    unlabelled: usize,
+    classes: usize,
+    weight: T,
+    d_logits: &mut [T],
+    kl: &mut f64,
+    classification: &mut f64,
+) -> ClassTotals {
+    let mut totals = ClassTotals::default();
+    let rows = log_probs.len() / classes;
+    for r in 0..rows {
+        let lp = &log_probs[r * classes..(r + 1) * classes];
+        let d = &mut d_logits[r * classes..(r + 1) * classes];
+        if r < unlabelled {
+            let f = &row_loss[r * classes..(r + 1) * classes];
+            let g = |c: usize| f[c] + lp[c];
+            let mean: T = (0..classes).map(|c| lp[c].exp() * g(c)).sum();
+            for c in 0..classes {
+                d[c] = lp[c].exp() * (g(c) - mean);
+                *kl += (lp[c].exp() * lp[c]).as_f64();
+            }
+        } else {
+            let y = labels[r] as usize;
+            for c in 0..classes {
+                let target = if c == y { T::one() } else { T::zero() };
+                d[c] = weight * (lp[c].exp() - target);
+            }
+            *classification += (weight * -lp[y]).as_f64();
+            totals.classified += 1;
+            totals.errors += usize::from(argmax(lp) != y);
+        }
+    }
+    totals
+}
+
+/// Σ −log q(y | x) over rows of `log_probs [rows, classes]` with their `labels` (subtracted from
+/// `loss` in row order), and ∂/∂logit_c = π_c − [c = y] appended to `d_logits`.
+pub fn cross_entropy_grad<T: Scalar>(
+    log_probs: &[T],
+    labels: &[u8],
+    classes: usize,
+    loss: &mut f64,
+    d_logits: &mut Vec<T>,
+) {
+    d_logits.clear();
+    for (r, &y) in labels.iter().enumerate() {
+        let lp = &log_probs[r * classes..(r + 1) * classes];
+        *loss -= lp[y as usize].as_f64();
+        d_logits.extend(
+            lp.iter()
+                .enumerate()
+                .map(|(c, &l)| l.exp() - if c == y as usize { T::one() } else { T::zero() }),
+        );
     }
 }

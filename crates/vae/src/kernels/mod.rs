@@ -4,13 +4,16 @@
 //! touching `nn` or `model`. Buffers are row-major `[rows, cols]` slices owned by the caller and
 //! reused across steps; nothing here allocates per call except the bounded scratch in `reduce`.
 
+pub mod convert;
 pub mod denormals;
 pub mod elementwise;
 pub mod fastmath;
+pub mod gaussian;
 pub mod loss;
 pub mod matmul;
 pub mod reduce;
 pub mod rng;
+pub mod rows;
 pub mod scalar;
 
 use rayon::prelude::*;

@@ -45,6 +45,16 @@ fn add_band_sums<T: Scalar>(out: &mut [T], src: &[T], cols: usize, start: usize)
     }
 }
 
+/// Σ_i w_{i mod len} · v_i in f64, in index order; unweighted when `weights` is `None`.
+pub fn weighted_sum<T: Scalar>(values: &[T], weights: Option<&[T]>) -> f64 {
+    let weight = |i: usize| weights.map_or(T::one(), |w| w[i % w.len()]);
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (weight(i) * *v).as_f64())
+        .sum()
+}
+
 /// `log Σ exp(values)`, shifted by the maximum so no term overflows. −∞ for an empty slice.
 pub fn log_sum_exp<T: Scalar>(values: &[T]) -> T {
     let max = values.iter().copied().fold(T::neg_infinity(), T::max);

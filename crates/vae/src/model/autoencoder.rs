@@ -3,13 +3,15 @@
 //! shows what the KL term buys: a code space the prior can be decoded from.
 
 use super::vae::{check_images, check_samples, decode_rows, networks};
+use super::Trainable;
 use super::{Decoder, Encoder, ImageScore, VaeWorkspace};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
+use crate::kernels::rows;
+use crate::loss_terms::LossTerms;
 use crate::nn::{ParamBuilder, Parameters};
-use crate::objective::{LossTerms, Trainable};
 use crate::scalar::Scalar;
 
 #[derive(Clone, Debug)]
@@ -133,12 +135,7 @@ impl<T: Scalar> Autoencoder<T> {
     ) -> Result<()> {
         let mut code = std::mem::take(&mut ws.point_mass);
         let result = self.encode_means(ws, x, rows, &mut code);
-        let latent = self.latent();
-        out.clear();
-        for row in code.chunks_exact(latent) {
-            out.extend_from_slice(row);
-            out.extend(std::iter::repeat_n(T::neg_infinity(), latent));
-        }
+        rows::point_mass(&code, self.latent(), out);
         ws.point_mass = code;
         result
     }

@@ -2,13 +2,14 @@
 //! without caring which kind they were given. Each arm forwards to its own type; what a kind
 //! cannot do (classify without a classifier) is an error, not a branch inside one struct.
 
+use super::Trainable;
 use super::{Autoencoder, ImageScore, Vae, VaeWorkspace, M2};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::kernels::rng::Rng;
+use crate::loss_terms::LossTerms;
 use crate::nn::Parameters;
-use crate::objective::{LossTerms, Trainable};
 use crate::scalar::Scalar;
 
 #[derive(Clone, Debug)]

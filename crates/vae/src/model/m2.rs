@@ -7,14 +7,16 @@
 
 use super::classifier::argmax_rows;
 use super::vae::{check_samples, Vae, VaeWorkspace};
+use super::Trainable;
 use super::{Classifier, ImageScore};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::kernels::reduce::log_sum_exp;
 use crate::kernels::rng::Rng;
+use crate::kernels::rows;
+use crate::loss_terms::LossTerms;
 use crate::nn::Parameters;
-use crate::objective::{LossTerms, Trainable};
 use crate::scalar::Scalar;
 
 /// The error for asking a model without q(y | x) to classify.
@@ -102,7 +104,6 @@ impl<T: Scalar> M2<T> {
     /// image each row repeats.
     pub(crate) fn expand_over_classes(&self, ws: &mut VaeWorkspace<T>, batch: &Batch<'_, T>) {
         let (pixels, classes) = (self.vae.pixels(), self.vae.classes());
-        let u = batch.unlabelled;
         let VaeWorkspace {
             expanded_x,
             expanded_labels,
@@ -111,22 +112,22 @@ impl<T: Scalar> M2<T> {
             log_probs,
             ..
         } = ws;
-        expanded_x.clear();
-        expanded_labels.clear();
-        row_weights.clear();
-        image_of_row.clear();
-        for (r, image) in batch.x.chunks_exact(pixels).take(u).enumerate() {
-            for c in 0..classes {
-                expanded_x.extend_from_slice(image);
-                expanded_labels.push(c as u8);
-                row_weights.push(log_probs[r * classes + c].exp());
-                image_of_row.push(r);
-            }
-        }
-        expanded_x.extend_from_slice(&batch.x[u * pixels..]);
-        expanded_labels.extend_from_slice(&batch.labels[u..]);
-        row_weights.extend(std::iter::repeat_n(T::one(), batch.rows - u));
-        image_of_row.extend(u..batch.rows);
+        let expanded = rows::Expanded {
+            x: expanded_x,
+            labels: expanded_labels,
+            weights: row_weights,
+            image_of_row,
+        };
+        rows::repeat_over_classes(
+            batch.x,
+            batch.labels,
+            batch.rows,
+            pixels,
+            batch.unlabelled,
+            classes,
+            log_probs,
+            expanded,
+        );
     }
 
     /// M2's score: log p(x) = log Σ_y p(y) p(x | y), each p(x | y) importance-sampled with `k`

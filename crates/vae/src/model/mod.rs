@@ -7,7 +7,8 @@
 //! - [`m2`]: the conditional VAE with a classifier q(y | x), for few labels.
 //! - [`family`]: any of the three, as loaded from a run directory.
 //! - [`reference`]: the classifier that reads what conditional models draw.
-//! - [`workspace`]: the buffers they reuse from step to step.
+//! - [`trainable`]: what the training loop needs of a model.
+//! - [`workspace`]: the buffers they reuse, the per-image score and the IWAE estimate.
 
 pub mod autoencoder;
 pub mod classifier;
@@ -16,6 +17,7 @@ pub mod encoder;
 pub mod family;
 pub mod m2;
 pub mod reference;
+pub mod trainable;
 pub mod vae;
 pub mod workspace;
 
@@ -26,5 +28,6 @@ pub use encoder::Encoder;
 pub use family::Model;
 pub use m2::M2;
 pub use reference::{ClassifierWorkspace, ReferenceClassifier};
+pub use trainable::Trainable;
 pub use vae::Vae;
-pub use workspace::{ImageScore, VaeWorkspace};
+pub use workspace::{importance_weighted_log_likelihood, ImageScore, VaeWorkspace};

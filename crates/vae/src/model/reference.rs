@@ -3,12 +3,14 @@
 //! classifier network with M2 and trains through the same loop.
 
 use super::classifier::{argmax_rows, Classifier};
-use crate::batch::Batch;
+use super::Trainable;
+use crate::batch::{check_label_range, Batch};
 use crate::config::ClassifierConfig;
 use crate::error::{Error, Result};
+use crate::kernels::loss::cross_entropy_grad;
 use crate::kernels::rng::{stream, Purpose, Rng};
+use crate::loss_terms::LossTerms;
 use crate::nn::{NetworkBuffers, ParamBuilder, Parameters};
-use crate::objective::{LossTerms, Trainable};
 use crate::scalar::Scalar;
 
 #[derive(Clone, Debug)]
@@ -87,11 +89,7 @@ pub(crate) fn cross_entropy<T: Scalar>(
     if batch.labels.len() != rows {
         return Err(Error::shape("batch labels", rows, batch.labels.len()));
     }
-    if let Some(bad) = batch.labels.iter().find(|&&l| l as usize >= classes) {
-        return Err(Error::InvalidArgument(format!(
-            "label {bad} is out of range for {classes} classes"
-        )));
-    }
+    check_label_range(batch.labels, classes)?;
     let mut predicted = Vec::with_capacity(rows);
     predict(net, values, ws, batch.x, rows, &mut predicted)?;
     let mut terms = LossTerms {
@@ -99,18 +97,18 @@ pub(crate) fn cross_entropy<T: Scalar>(
         classified: rows,
         ..LossTerms::default()
     };
-    ws.d_logits.clear();
-    for (r, (&y, &p)) in batch.labels.iter().zip(&predicted).enumerate() {
-        let lp = &ws.log_probs[r * classes..(r + 1) * classes];
-        terms.classification -= lp[y as usize].as_f64();
-        terms.errors += usize::from(p != y);
-        // ∂(−log softmax_y)/∂logit_c = π_c − [c = y].
-        ws.d_logits.extend(
-            lp.iter()
-                .enumerate()
-                .map(|(c, &l)| l.exp() - if c == y as usize { T::one() } else { T::zero() }),
-        );
-    }
+    cross_entropy_grad(
+        &ws.log_probs,
+        batch.labels,
+        classes,
+        &mut terms.classification,
+        &mut ws.d_logits,
+    );
+    terms.errors = predicted
+        .iter()
+        .zip(batch.labels)
+        .filter(|(p, y)| p != y)
+        .count();
     if let Some(grads) = grads {
         let ClassifierWorkspace {
             buffers, d_logits, ..

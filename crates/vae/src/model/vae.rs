@@ -7,16 +7,19 @@
 //! Its relatives reuse its parts: the plain autoencoder (`autoencoder.rs`) builds the same
 //! networks with a deterministic code, and M2 (`m2.rs`) is a conditional VAE plus a classifier.
 
+use super::workspace::importance_weighted_log_likelihood;
 pub use super::workspace::{ImageScore, VaeWorkspace};
+use super::Trainable;
 use super::{Decoder, Encoder};
-use crate::batch::Batch;
+use crate::batch::{check_label_range, Batch};
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
+use crate::kernels::rows;
 use crate::likelihood::Likelihood;
+use crate::loss_terms::LossTerms;
 use crate::nn::{ParamBuilder, Parameters};
-use crate::objective::{importance_weighted_log_likelihood, LossTerms, Trainable};
 use crate::scalar::Scalar;
 
 /// Decoder rows per product when scoring with many importance samples.
@@ -44,12 +47,7 @@ pub(crate) fn with_one_hot<'a, T: Scalar>(
     if classes == 0 {
         return x;
     }
-    buffer.clear();
-    for (r, row) in x.chunks_exact(width).enumerate() {
-        buffer.extend_from_slice(row);
-        let label = labels[r % labels.len()] as usize;
-        buffer.extend((0..classes).map(|c| if c == label { T::one() } else { T::zero() }));
-    }
+    rows::append_one_hot(x, width, labels, classes, buffer);
     buffer
 }
 
@@ -213,12 +211,15 @@ impl<T: Scalar> Vae<T> {
             self.decoder
                 .likelihood
                 .nll(values, decoder.output(), x, pixels, nll, None);
-            // Sample-major rows: row i is sample first + i / rows of image i % rows.
-            for i in 0..n {
-                let (r, s) = (i % rows, first + i / rows);
-                reconstruction[r] += nll[i].as_f64();
-                log_weights[r * k + s] = -nll[i] + log_prior[i] - log_posterior[i];
-            }
+            rows::collect_log_weights(
+                nll,
+                log_prior,
+                log_posterior,
+                first,
+                k,
+                &mut reconstruction,
+                log_weights,
+            );
         }
         for r in 0..rows {
             out.push(ImageScore {
@@ -440,13 +441,7 @@ pub(crate) fn check_labels(labels: &[u8], rows: usize, classes: usize) -> Result
             labels.len()
         )));
     }
-    if let Some(bad) = labels.iter().find(|&&l| l as usize >= classes) {
-        return Err(Error::InvalidArgument(format!(
-            "label {bad} is out of range: the model knows {classes} classes (0..={})",
-            classes - 1
-        )));
-    }
-    Ok(())
+    check_label_range(labels, classes)
 }
 
 /// The decoder's means for `z [rows, latent]` (with the labels when conditional), `[rows,

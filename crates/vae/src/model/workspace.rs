@@ -1,6 +1,9 @@
-//! The buffers every model of the family reuses from step to step, and the per-image score.
+//! The buffers every model of the family reuses from step to step, the per-image score, and the
+//! importance-weighted estimate it reports.
 
+use crate::kernels::reduce::log_sum_exp;
 use crate::nn::NetworkBuffers;
+use crate::scalar::Scalar;
 
 /// Buffers for one batch size, reused from step to step.
 #[derive(Clone, Debug, Default)]
@@ -49,4 +52,11 @@ pub struct ImageScore {
     pub kl: f64,
     /// The importance-weighted estimate of log p(x) (log p(x | y) for a conditional model).
     pub log_likelihood: f64,
+}
+
+/// log p̂_K(x) = log (1/K) Σ_k w_k with log w_k = log p(x | z_k) + log p(z_k) − log q(z_k | x),
+/// z_k ~ q(z | x): the importance-weighted bound of Burda, Grosse & Salakhutdinov 2015 (eq. 8),
+/// which tightens towards log p(x) as K grows and equals the one-sample ELBO estimate at K = 1.
+pub fn importance_weighted_log_likelihood<T: Scalar>(log_weights: &[T]) -> T {
+    log_sum_exp(log_weights) - T::of((log_weights.len() as f64).ln())
 }

@@ -6,10 +6,12 @@
 //! `dW_x = Σ_r dy_rᵀ x_j(r) = (Σ_{r → j} dy_r)ᵀ · x_j` sums each image's row gradients first.
 
 use super::linear::Linear;
+use crate::batch::check_label_range;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{bias_activation, Activation};
 use crate::kernels::matmul::{matmul, MatRef};
 use crate::kernels::reduce::add_column_sums;
+use crate::kernels::rows;
 use crate::scalar::Scalar;
 
 /// Rows `[images[image_of_row[r]] | onehot(labels[r])]`, the images stored once.
@@ -58,12 +60,7 @@ impl<T: Scalar> LabelledRows<'_, T> {
         if let Some(&j) = self.image_of_row.iter().find(|&&j| j >= images) {
             return Err(Error::shape("labelled input image index", images, j));
         }
-        if let Some(&y) = self.labels.iter().find(|&&y| y as usize >= self.classes) {
-            return Err(Error::InvalidArgument(format!(
-                "label {y} for a layer conditioned on {} classes",
-                self.classes
-            )));
-        }
+        check_label_range(self.labels, self.classes)?;
         Ok(width)
     }
 }
@@ -85,15 +82,16 @@ impl Linear {
         }
         let images = input.images.len() / width;
         let w = &params[self.weight.clone()];
-        scratch.w_x.clear();
         scratch.w_y.clear();
         scratch.w_y.resize(input.classes * out, T::zero());
-        for (o, row) in w.chunks_exact(self.in_dim).enumerate() {
-            scratch.w_x.extend_from_slice(&row[..width]);
-            for (c, &v) in row[width..].iter().enumerate() {
-                scratch.w_y[c * out + o] = v;
-            }
-        }
+        rows::split_label_columns(
+            w,
+            self.in_dim,
+            width,
+            out,
+            &mut scratch.w_x,
+            &mut scratch.w_y,
+        );
         scratch.per_image.resize(images * out, T::zero());
         matmul(
             &mut scratch.per_image,
@@ -101,17 +99,14 @@ impl Linear {
             MatRef::new(&scratch.w_x, out, width).t(),
             false,
         )?;
-        for ((dst, &j), &label) in y
-            .chunks_exact_mut(out)
-            .zip(input.image_of_row)
-            .zip(input.labels)
-        {
-            let base = &scratch.per_image[j * out..(j + 1) * out];
-            let label_column = &scratch.w_y[label as usize * out..(label as usize + 1) * out];
-            for ((d, &b), &l) in dst.iter_mut().zip(base).zip(label_column) {
-                *d = b + l;
-            }
-        }
+        rows::gather_image_and_label(
+            &scratch.per_image,
+            &scratch.w_y,
+            input.image_of_row,
+            input.labels,
+            out,
+            y,
+        );
         bias_activation(y, &params[self.bias.clone()], activation);
         Ok(())
     }
@@ -139,17 +134,14 @@ impl Linear {
         scratch.per_image.resize(images * out, T::zero());
         scratch.w_y.clear();
         scratch.w_y.resize(input.classes * out, T::zero());
-        for ((d, &j), &label) in dy
-            .chunks_exact(out)
-            .zip(input.image_of_row)
-            .zip(input.labels)
-        {
-            let per_image = &mut scratch.per_image[j * out..(j + 1) * out];
-            per_image.iter_mut().zip(d).for_each(|(p, &v)| *p += v);
-            let label = label as usize;
-            let label_column = &mut scratch.w_y[label * out..(label + 1) * out];
-            label_column.iter_mut().zip(d).for_each(|(p, &v)| *p += v);
-        }
+        rows::scatter_image_and_label(
+            dy,
+            input.image_of_row,
+            input.labels,
+            out,
+            &mut scratch.per_image,
+            &mut scratch.w_y,
+        );
         scratch.w_x.resize(out * width, T::zero());
         matmul(
             &mut scratch.w_x,
@@ -157,16 +149,14 @@ impl Linear {
             MatRef::new(input.images, images, width),
             false,
         )?;
-        let dw = &mut grads[self.weight.clone()];
-        for (o, row) in dw.chunks_exact_mut(self.in_dim).enumerate() {
-            let (d_x, d_y) = row.split_at_mut(width);
-            d_x.iter_mut()
-                .zip(&scratch.w_x[o * width..(o + 1) * width])
-                .for_each(|(g, &v)| *g += v);
-            for (c, g) in d_y.iter_mut().enumerate() {
-                *g += scratch.w_y[c * out + o];
-            }
-        }
+        rows::merge_label_columns(
+            &mut grads[self.weight.clone()],
+            self.in_dim,
+            width,
+            out,
+            &scratch.w_x,
+            &scratch.w_y,
+        );
         add_column_sums(&mut grads[self.bias.clone()], dy);
         Ok(())
     }

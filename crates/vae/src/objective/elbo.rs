@@ -10,7 +10,9 @@ use super::{LossTerms, Objective, Step};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
+use crate::kernels::reduce::weighted_sum;
 use crate::kernels::rng::{fill_standard_normal, Rng};
+use crate::kernels::rows;
 use crate::model::vae::with_one_hot;
 use crate::model::{Vae, VaeWorkspace};
 use crate::nn::{LabelledRows, NetworkInput};
@@ -100,42 +102,22 @@ impl Elbo {
         decoder
             .likelihood
             .nll(values, logits, x, pixels, nll, Some((d_logits, scale)));
-        let weight = |i: usize| weights.map_or(T::one(), |w| w[i % rows]);
         match weights {
             None => decoder
                 .likelihood
                 .backward_params(values, grads, logits, x, pixels, scale),
-            Some(_) => {
-                for (i, (g, l)) in d_logits
-                    .chunks_exact_mut(pixels)
-                    .zip(logits.chunks_exact(pixels))
-                    .enumerate()
-                {
-                    let w = weight(i);
-                    g.iter_mut().for_each(|v| *v *= w);
-                    let target = &x[(i % rows) * pixels..(i % rows + 1) * pixels];
-                    decoder
-                        .likelihood
-                        .backward_params(values, grads, l, target, pixels, scale * w);
-                }
+            Some(w) => {
+                rows::scale_rows(d_logits, pixels, w);
+                decoder
+                    .likelihood
+                    .backward_params_weighted(values, grads, logits, x, pixels, scale, w);
             }
         }
         row_loss.clear();
         row_loss.extend_from_slice(kl);
-        for (i, &v) in nll.iter().enumerate() {
-            row_loss[i % rows] += v * scale;
-        }
-        let reconstruction = nll
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (weight(i) * *v).as_f64())
-            .sum::<f64>()
-            / samples as f64;
-        let kl_sum = kl
-            .iter()
-            .enumerate()
-            .map(|(r, v)| (weight(r) * *v).as_f64())
-            .sum();
+        rows::add_by_image(row_loss, nll, scale);
+        let reconstruction = weighted_sum(nll, weights) / samples as f64;
+        let kl_sum = weighted_sum(kl, weights);
 
         let decoder_width = latent + classes;
         d_decoder_input.resize(n * decoder_width, T::zero());
@@ -152,10 +134,7 @@ impl Elbo {
         let d_z: &[T] = if classes == 0 {
             d_decoder_input
         } else {
-            d_z.clear();
-            for row in d_decoder_input.chunks_exact(decoder_width) {
-                d_z.extend_from_slice(&row[..latent]);
-            }
+            rows::take_columns(d_decoder_input, decoder_width, latent, d_z);
             d_z
         };
         d_posterior.clear();

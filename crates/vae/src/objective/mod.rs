@@ -1,6 +1,6 @@
 //! What training minimises, apart from the models it is minimised for.
 //!
-//! A model ([`Trainable`]) says how to encode, decode and score and owns its parameters; an
+//! A model ([`Trainable`], in `model`) says how to encode, decode and score and owns its parameters; an
 //! [`Objective`] turns a batch into a loss and its gradient by composing the model's passes. The
 //! training loop hands the objective the [`Step`], so weights that change during training (KL
 //! warm-up, schedules) live in the objective, not in the batch.
@@ -10,28 +10,24 @@
 //! - [`semi_supervised`]: M2's eq. 9 (Kingma et al. 2014), labelled and unlabelled rows.
 //! - [`cross_entropy`]: the reference classifier's −log q(y | x).
 //! - [`family`]: which of these a model of the VAE family trains with.
-//! - [`iwae`]: the importance-weighted estimate of log p(x) used in scoring.
 
 pub mod cross_entropy;
 pub mod elbo;
 pub mod family;
-pub mod iwae;
 pub mod reconstruction;
 pub mod semi_supervised;
-pub mod terms;
 
+pub use crate::loss_terms::LossTerms;
+pub use crate::model::Trainable;
 pub use cross_entropy::CrossEntropy;
 pub use elbo::Elbo;
 pub use family::VaeObjective;
-pub use iwae::importance_weighted_log_likelihood;
 pub use reconstruction::Reconstruction;
 pub use semi_supervised::SemiSupervised;
-pub use terms::LossTerms;
 
 use crate::batch::Batch;
 use crate::error::Result;
 use crate::kernels::rng::Rng;
-use crate::nn::Parameters;
 use crate::scalar::Scalar;
 
 /// Where training stands when a batch is taken: what schedules read.
@@ -54,27 +50,6 @@ impl Step {
     pub fn epochs(&self) -> f64 {
         self.epoch as f64 + self.batch as f64 / self.batches_per_epoch.max(1) as f64
     }
-}
-
-/// A model the training loop can optimise: its parameters, and its loss on held-out data.
-pub trait Trainable<T: Scalar> {
-    /// Scratch buffers reused across steps, owned by the caller so the model can be shared.
-    type Workspace: Default + Send;
-
-    fn parameters(&self) -> &Parameters<T>;
-
-    fn parameters_mut(&mut self) -> &mut Parameters<T>;
-
-    /// The loss on held-out data, without gradients: the negative ELBO with `samples` draws
-    /// (reconstruction loss, cross-entropy for models without one), and classification errors
-    /// where the model classifies.
-    fn held_out_loss(
-        &self,
-        workspace: &mut Self::Workspace,
-        batch: &Batch<'_, T>,
-        samples: usize,
-        rng: &mut Rng,
-    ) -> Result<LossTerms>;
 }
 
 /// What is minimised for models of type `M`.

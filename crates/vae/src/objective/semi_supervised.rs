@@ -15,8 +15,8 @@ use super::elbo::{Elbo, ElboRows, SharedImages};
 use super::{LossTerms, Objective, Step};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
+use crate::kernels::loss::m2_class_logit_grad;
 use crate::kernels::rng::Rng;
-use crate::model::classifier::argmax_rows;
 use crate::model::{VaeWorkspace, M2};
 use crate::scalar::Scalar;
 
@@ -90,29 +90,19 @@ impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
         } = ws;
         d_class_logits.clear();
         d_class_logits.resize(rows * classes, T::zero());
-        for r in 0..rows {
-            let lp = &log_probs[r * classes..(r + 1) * classes];
-            let d = &mut d_class_logits[r * classes..(r + 1) * classes];
-            if r < u {
-                let f = &row_loss[r * classes..(r + 1) * classes];
-                let g = |c: usize| f[c] + lp[c];
-                let mean: T = (0..classes).map(|c| lp[c].exp() * g(c)).sum();
-                for c in 0..classes {
-                    d[c] = lp[c].exp() * (g(c) - mean);
-                    terms.kl += (lp[c].exp() * lp[c]).as_f64();
-                }
-            } else {
-                let y = batch.labels[r] as usize;
-                for c in 0..classes {
-                    let target = if c == y { T::one() } else { T::zero() };
-                    d[c] = weight * (lp[c].exp() - target);
-                }
-                terms.classification += (weight * -lp[y]).as_f64();
-                terms.classified += 1;
-                let predicted = argmax_rows(lp, classes).next().map(usize::from);
-                terms.errors += usize::from(predicted != Some(y));
-            }
-        }
+        let counted = m2_class_logit_grad(
+            log_probs,
+            row_loss,
+            batch.labels,
+            u,
+            classes,
+            weight,
+            d_class_logits,
+            &mut terms.kl,
+            &mut terms.classification,
+        );
+        terms.classified += counted.classified;
+        terms.errors += counted.errors;
         let (values, grads) = model.vae.params.split_mut();
         model.classifier.backward(
             values,

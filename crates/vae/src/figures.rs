@@ -1,0 +1,300 @@
+//! The pictures of a model, shared by the one-figure commands, `vae train`, the report and the
+//! explorer. They read models through their public passes, never training internals.
+
+use crate::data::Split;
+use crate::error::{Error, Result};
+use crate::kernels::convert::append_grey_levels;
+use crate::kernels::rng::{stream, Purpose};
+use crate::latent::{
+    self, check_dims, interpolate, linspace, manifold_points, pca_2d, select_dims,
+    traversal as traversal_points,
+};
+use crate::metrics::read_metrics;
+use crate::model::Model;
+use crate::model::VaeWorkspace;
+use crate::plot;
+use crate::render::{interleave_rows, tile, GridLayout};
+use image::{DynamicImage, RgbImage};
+use std::path::Path;
+
+/// Images per encoder pass when encoding a whole split.
+const ENCODE_BATCH: usize = 1000;
+
+/// Grey levels of the chosen images in [0, 1], `[n, pixels]`.
+pub fn images(split: &Split, indices: &[usize]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(indices.len() * split.shape.len());
+    for &i in indices {
+        append_grey_levels(split.image(i), &mut out);
+    }
+    out
+}
+
+/// The labels of the chosen images.
+pub fn labels(split: &Split, indices: &[usize]) -> Vec<u8> {
+    indices.iter().map(|&i| split.labels[i]).collect()
+}
+
+/// Labels to decode `n` images with: none for an unconditional model; `label` for all of them,
+/// or every class in turn, for a conditional one.
+pub fn decode_labels(model: &Model<f32>, label: Option<u8>, n: usize) -> Result<Vec<u8>> {
+    let classes = model.classes();
+    match (classes, label) {
+        (0, Some(_)) => Err(Error::InvalidArgument(
+            "a label needs a conditional model (cvae or m2); this one is unconditional".into(),
+        )),
+        (0, None) => Ok(Vec::new()),
+        (_, Some(l)) => {
+            model.check_labels(&[l], 1)?;
+            Ok(vec![l; n])
+        }
+        (_, None) => Ok((0..n).map(|i| (i % classes) as u8).collect()),
+    }
+}
+
+/// Errors unless `index` names an image of the split.
+pub fn check_index(split: &Split, index: usize) -> Result<()> {
+    if index >= split.len() {
+        return Err(Error::InvalidArgument(format!(
+            "image {index} is beyond the {} test images (0..={})",
+            split.len(),
+            split.len().saturating_sub(1)
+        )));
+    }
+    Ok(())
+}
+
+/// The encoder's means for the chosen images, `[n, latent]`.
+pub fn encode(model: &Model<f32>, split: &Split, indices: &[usize]) -> Result<Vec<f32>> {
+    let mut ws = VaeWorkspace::default();
+    let mut means = Vec::with_capacity(indices.len() * model.latent());
+    let mut chunk_means = Vec::new();
+    for chunk in indices.chunks(ENCODE_BATCH) {
+        model.encode_means(
+            &mut ws,
+            &images(split, chunk),
+            &labels(split, chunk),
+            chunk.len(),
+            &mut chunk_means,
+        )?;
+        means.extend_from_slice(&chunk_means);
+    }
+    Ok(means)
+}
+
+/// Decodes `z`; `label` conditions every point for a conditional model.
+fn decode(model: &Model<f32>, z: &[f32], label: Option<u8>) -> Result<Vec<f32>> {
+    let n = z.len() / model.latent();
+    let labels = match model.classes() {
+        0 => Vec::new(),
+        _ => vec![label.unwrap_or(0); n],
+    };
+    let mut out = Vec::new();
+    model.decode(&mut VaeWorkspace::default(), z, &labels, n, &mut out)?;
+    Ok(out)
+}
+
+fn grid(columns: usize, scale: u32) -> GridLayout {
+    GridLayout {
+        columns,
+        scale,
+        separator: 1,
+    }
+}
+
+/// `n` decoded draws from the prior (of class `label`, or of every class in turn, for a
+/// conditional model).
+pub fn samples(
+    model: &Model<f32>,
+    n: usize,
+    label: Option<u8>,
+    seed: u64,
+    columns: usize,
+    scale: u32,
+) -> Result<DynamicImage> {
+    let labels = decode_labels(model, label, n)?;
+    let mut out = Vec::new();
+    model.sample(
+        &mut VaeWorkspace::default(),
+        n,
+        &labels,
+        &mut stream(seed, Purpose::Sample, &[]),
+        &mut out,
+    )?;
+    tile(&out, model.config().image, grid(columns, scale))
+}
+
+/// Each row of chosen test images above the row of their reconstructions.
+pub fn reconstructions(
+    model: &Model<f32>,
+    split: &Split,
+    indices: &[usize],
+    columns: usize,
+    scale: u32,
+) -> Result<DynamicImage> {
+    let inputs = images(split, indices);
+    let mut outputs = Vec::new();
+    model.reconstruct(
+        &mut VaeWorkspace::default(),
+        &inputs,
+        &labels(split, indices),
+        indices.len(),
+        &mut outputs,
+    )?;
+    let pairs = interleave_rows(&inputs, &outputs, model.pixels(), columns);
+    tile(&pairs, model.config().image, grid(columns, scale))
+}
+
+/// The decoded manifold over two latent dimensions (for class `label`, 0 by default, when the
+/// model is conditional).
+pub fn manifold(
+    model: &Model<f32>,
+    side: usize,
+    dims: (usize, usize),
+    label: Option<u8>,
+    scale: u32,
+) -> Result<DynamicImage> {
+    decode_labels(model, label, 1)?;
+    let z = manifold_points(side, model.latent(), dims)?;
+    tile(
+        &decode(model, &z, label)?,
+        model.config().image,
+        grid(side, scale),
+    )
+}
+
+/// How encodings become 2-D points.
+#[derive(Clone, Copy, Debug)]
+pub enum Projection {
+    Dims(usize, usize),
+    Pca,
+}
+
+/// The encoder means of the first `limit` images of `split`, coloured by label.
+pub fn scatter(
+    model: &Model<f32>,
+    split: &Split,
+    limit: usize,
+    class_names: &[String],
+    projection: Projection,
+) -> Result<RgbImage> {
+    let indices: Vec<usize> = (0..limit.min(split.len())).collect();
+    let means = encode(model, split, &indices)?;
+    let labels = &split.labels[..indices.len()];
+    let latent = model.latent();
+    let (points, title, axes) = match projection {
+        Projection::Dims(a, b) => {
+            check_dims(latent, &[a, b])?;
+            (
+                select_dims(&means, latent, (a, b))?,
+                format!("encoder means, {} images", indices.len()),
+                (format!("z{a}"), format!("z{b}")),
+            )
+        }
+        Projection::Pca => {
+            let (points, explained) = pca_2d(&means, latent)?;
+            (
+                points,
+                format!(
+                    "encoder means, first two principal components, {} images",
+                    indices.len()
+                ),
+                (
+                    format!("PC 1 ({:.0}% of variance)", 100.0 * explained[0]),
+                    format!("PC 2 ({:.0}%)", 100.0 * explained[1]),
+                ),
+            )
+        }
+    };
+    plot::scatter(&points, labels, class_names, &title, (&axes.0, &axes.1))
+}
+
+/// Test image `from`, the decoded path between the two encodings, then test image `to`.
+pub fn interpolation(
+    model: &Model<f32>,
+    split: &Split,
+    from: usize,
+    to: usize,
+    steps: usize,
+    path: latent::Path,
+    scale: u32,
+) -> Result<DynamicImage> {
+    check_index(split, from)?;
+    check_index(split, to)?;
+    let ends = encode(model, split, &[from, to])?;
+    let (a, b) = ends.split_at(model.latent());
+    let mut row = images(split, &[from]);
+    // A conditional model decodes the whole path with the first image's label: the style moves.
+    row.extend(decode(
+        model,
+        &interpolate(a, b, steps, path)?,
+        Some(split.labels[from]),
+    )?);
+    row.extend(images(split, &[to]));
+    tile(&row, model.config().image, grid(steps + 2, scale))
+}
+
+/// One row per latent dimension: that dimension swept over [-range, range] from the encoding of
+/// test image `index`, the others held.
+pub fn traversal(
+    model: &Model<f32>,
+    split: &Split,
+    index: usize,
+    steps: usize,
+    range: f32,
+    scale: u32,
+) -> Result<DynamicImage> {
+    check_index(split, index)?;
+    if steps == 0 || !(range.is_finite() && range > 0.0) {
+        return Err(Error::InvalidArgument(format!(
+            "a traversal needs at least 1 step and a positive, finite range, not {steps} steps over ±{range}"
+        )));
+    }
+    let base = encode(model, split, &[index])?;
+    let z = traversal_points(&base, &linspace(-range, range, steps));
+    tile(
+        &decode(model, &z, Some(split.labels[index]))?,
+        model.config().image,
+        grid(steps, scale),
+    )
+}
+
+/// "The same handwriting, another digit" (Kingma et al. 2014, Fig. 1): each chosen test image,
+/// then its encoding z ~ q(z | x, y) under its own label decoded with every label in turn.
+pub fn analogy(
+    model: &Model<f32>,
+    split: &Split,
+    indices: &[usize],
+    scale: u32,
+) -> Result<DynamicImage> {
+    let classes = model.classes();
+    if classes == 0 {
+        return Err(Error::InvalidArgument(
+            "analogies need a conditional model (cvae or m2); this one is unconditional".into(),
+        ));
+    }
+    for &i in indices {
+        check_index(split, i)?;
+    }
+    let styles = encode(model, split, indices)?;
+    let mut rows = Vec::with_capacity(indices.len() * (classes + 1) * model.pixels());
+    for (&i, style) in indices.iter().zip(styles.chunks_exact(model.latent())) {
+        rows.extend(images(split, &[i]));
+        let z: Vec<f32> = style
+            .iter()
+            .copied()
+            .cycle()
+            .take(classes * style.len())
+            .collect();
+        let labels: Vec<u8> = (0..classes as u8).collect();
+        let mut out = Vec::new();
+        model.decode(&mut VaeWorkspace::default(), &z, &labels, classes, &mut out)?;
+        rows.extend(out);
+    }
+    tile(&rows, model.config().image, grid(classes + 1, scale))
+}
+
+/// Training curves from the run's metrics.
+pub fn curves(dir: &Path) -> Result<RgbImage> {
+    let metrics = read_metrics(&dir.join(crate::checkpoint::METRICS_FILE))?;
+    plot::curves(&metrics)
+}

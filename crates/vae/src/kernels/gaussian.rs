@@ -1,0 +1,121 @@
+//! The diagonal Gaussian's passes over `[rows, 2 dim]` parameter rows (`[mean | log_var]`) and
+//! sample-major latent rows (row `s * rows + r` is sample `s` of image `r`). The formulas and
+//! their sources are on `gaussian::DiagonalGaussian`, which calls these.
+
+use super::scalar::Scalar;
+
+const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+fn rows_of<T>(params: &[T], dim: usize) -> usize {
+    params.len() / (2 * dim)
+}
+
+fn mean<T>(params: &[T], dim: usize, row: usize) -> &[T] {
+    let start = row * 2 * dim;
+    &params[start..start + dim]
+}
+
+fn log_var<T>(params: &[T], dim: usize, row: usize) -> &[T] {
+    let start = row * 2 * dim + dim;
+    &params[start..start + dim]
+}
+
+/// The means of every row into `out` `[rows, dim]`.
+pub fn means_into<T: Scalar>(params: &[T], dim: usize, out: &mut [T]) {
+    for (r, o) in out.chunks_exact_mut(dim).enumerate() {
+        o.copy_from_slice(mean(params, dim, r));
+    }
+}
+
+/// z = mean + exp(log_var / 2) · eps.
+pub fn rsample<T: Scalar>(params: &[T], dim: usize, eps: &[T], z: &mut [T]) {
+    let rows = rows_of(params, dim);
+    let half = T::of(0.5);
+    for (i, (z_row, e_row)) in z
+        .chunks_exact_mut(dim)
+        .zip(eps.chunks_exact(dim))
+        .enumerate()
+    {
+        let r = i % rows;
+        let (mean, log_var) = (mean(params, dim, r), log_var(params, dim, r));
+        for d in 0..dim {
+            z_row[d] = mean[d] + (half * log_var[d]).exp() * e_row[d];
+        }
+    }
+}
+
+/// −½ Σ_d (1 + log σ²_d − μ²_d − σ²_d) per row.
+pub fn kl_to_standard_normal<T: Scalar>(params: &[T], dim: usize, out: &mut [T]) {
+    for (r, o) in out.iter_mut().enumerate().take(rows_of(params, dim)) {
+        let (mean, log_var) = (mean(params, dim, r), log_var(params, dim, r));
+        let mut sum = T::zero();
+        for d in 0..dim {
+            sum += T::one() + log_var[d] - mean[d] * mean[d] - log_var[d].exp();
+        }
+        *o = T::of(-0.5) * sum;
+    }
+}
+
+/// −½ Σ_d (log 2π + log σ²_d + ε²_d) per sample row.
+pub fn log_prob_of_noise<T: Scalar>(params: &[T], dim: usize, eps: &[T], out: &mut [T]) {
+    let rows = rows_of(params, dim);
+    let half = T::of(0.5);
+    for (i, (o, e_row)) in out.iter_mut().zip(eps.chunks_exact(dim)).enumerate() {
+        let log_var = log_var(params, dim, i % rows);
+        let mut sum = T::zero();
+        for d in 0..dim {
+            sum += T::of(LN_2PI) + log_var[d] + e_row[d] * e_row[d];
+        }
+        *o = -half * sum;
+    }
+}
+
+/// d_params += (Σ_s dz, Σ_s dz · ε · σ / 2).
+pub fn backward_rsample<T: Scalar>(
+    params: &[T],
+    dim: usize,
+    eps: &[T],
+    dz: &[T],
+    d_params: &mut [T],
+) {
+    let rows = rows_of(params, dim);
+    let half = T::of(0.5);
+    for (i, (dz_row, e_row)) in dz.chunks_exact(dim).zip(eps.chunks_exact(dim)).enumerate() {
+        let r = i % rows;
+        let log_var = log_var(params, dim, r);
+        let d_row = &mut d_params[r * 2 * dim..(r + 1) * 2 * dim];
+        for d in 0..dim {
+            d_row[d] += dz_row[d];
+            d_row[dim + d] += dz_row[d] * e_row[d] * half * (half * log_var[d]).exp();
+        }
+    }
+}
+
+/// d_params += w_r · kl_weight · (μ, (σ² − 1) / 2).
+pub fn backward_kl<T: Scalar>(
+    params: &[T],
+    dim: usize,
+    weights: Option<&[T]>,
+    kl_weight: T,
+    d_params: &mut [T],
+) {
+    let half = T::of(0.5);
+    for r in 0..rows_of(params, dim) {
+        let scale = weights.map_or(T::one(), |w| w[r]) * kl_weight;
+        let (mean, log_var) = (mean(params, dim, r), log_var(params, dim, r));
+        let d_row = &mut d_params[r * 2 * dim..(r + 1) * 2 * dim];
+        for d in 0..dim {
+            d_row[d] += scale * mean[d];
+            d_row[dim + d] += scale * half * (log_var[d].exp() - T::one());
+        }
+    }
+}
+
+/// log N(z; 0, I) = −½ Σ_d (log 2π + z²_d) per row of `z` `[rows, dim]`.
+pub fn standard_normal_log_prob<T: Scalar>(z: &[T], dim: usize, out: &mut [T]) {
+    let half = T::of(0.5);
+    for (o, row) in out.iter_mut().zip(z.chunks_exact(dim)) {
+        let sum: T = row.iter().map(|&v| T::of(LN_2PI) + v * v).sum();
+        *o = -half * sum;
+    }
+}

@@ -1,0 +1,29 @@
+//! What the training loop needs of a model, whatever it minimises.
+
+use crate::batch::Batch;
+use crate::error::Result;
+use crate::kernels::rng::Rng;
+use crate::loss_terms::LossTerms;
+use crate::nn::Parameters;
+use crate::scalar::Scalar;
+
+/// A model the training loop can optimise: its parameters, and its loss on held-out data.
+pub trait Trainable<T: Scalar> {
+    /// Scratch buffers reused across steps, owned by the caller so the model can be shared.
+    type Workspace: Default + Send;
+
+    fn parameters(&self) -> &Parameters<T>;
+
+    fn parameters_mut(&mut self) -> &mut Parameters<T>;
+
+    /// The loss on held-out data, without gradients: the negative ELBO with `samples` draws
+    /// (reconstruction loss, cross-entropy for models without one), and classification errors
+    /// where the model classifies.
+    fn held_out_loss(
+        &self,
+        workspace: &mut Self::Workspace,
+        batch: &Batch<'_, T>,
+        samples: usize,
+        rng: &mut Rng,
+    ) -> Result<LossTerms>;
+}
