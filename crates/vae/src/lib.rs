@@ -35,6 +35,7 @@ pub mod optim;
 pub mod plot;
 pub mod render;
 pub mod report;
+pub mod run_dir;
 
 pub mod train;
 

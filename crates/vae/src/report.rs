@@ -58,21 +58,21 @@ pub fn html(input: &ReportInput<'_>) -> String {
         ("data set", c.dataset.clone()),
         (
             "model",
-            match (c.model.kind, c.model.classes) {
-                (ModelKind::Ae, _) => "plain autoencoder (no noise, no KL: its \"ELBO\" below is minus the reconstruction loss)".to_string(),
-                (ModelKind::M2, k) => format!(
-                    "semi-supervised M2, {k} classes, {} labelled training images",
+            match c.model.kind {
+                ModelKind::Ae => format!(
+                    "{} (no noise, no KL: its \"ELBO\" below is minus the reconstruction loss)",
+                    c.model.kind_name()
+                ),
+                ModelKind::M2 => format!(
+                    "{}, {} labelled training images",
+                    c.model.kind_name(),
                     c.train.labels.map_or("?".to_string(), |n| n.to_string())
                 ),
-                (ModelKind::Vae, 0) => "VAE".to_string(),
-                (ModelKind::Vae, k) => format!("conditional VAE, {k} classes"),
+                ModelKind::Vae => c.model.kind_name(),
             },
         ),
         ("image", c.model.image.to_string()),
-        (
-            "architecture",
-            c.model.describe_networks(),
-        ),
+        ("architecture", c.model.describe_networks()),
         ("likelihood", format!("{:?}", c.model.likelihood)),
         ("binarization", format!("{:?}", c.train.binarize)),
         (

@@ -2,9 +2,9 @@
 //! conditional samples with. It trains through the same loop as every model.
 
 use super::common::{load_dataset, thread_pool};
-use super::train::{next_run_dir, run_name};
 use crate::cli::{ClassifierCommand, ClassifierTrainArgs};
 use anyhow::{bail, Context, Result};
+use std::path::Path;
 use vae::checkpoint::{self, save_classifier};
 use vae::config::{ClassifierConfig, ClassifierRunConfig};
 use vae::data::folder::FolderOptions;
@@ -12,6 +12,7 @@ use vae::data::DatasetSpec;
 use vae::model::ReferenceClassifier;
 use vae::nn::spec;
 use vae::objective::CrossEntropy;
+use vae::run_dir::{next_run_dir, run_name};
 use vae::train::{train, TrainingData};
 use vae::{
     Activation, Binarize, Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig,
@@ -29,10 +30,10 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
     let spec = args.data.dataset.clone().unwrap_or_else(|| "mnist".into());
     let dir = match &args.out {
         Some(dir) => dir.clone(),
-        None => next_run_dir(&format!(
-            "classifier-{}",
-            run_name(&DatasetSpec::parse(&spec)?)
-        )),
+        None => next_run_dir(
+            Path::new("runs"),
+            &format!("classifier-{}", run_name(&DatasetSpec::parse(&spec)?)),
+        ),
     };
     if dir.join(checkpoint::CONFIG_FILE).exists() {
         bail!(

@@ -7,16 +7,15 @@ use crate::cli::{
 };
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-use vae::checkpoint::{self, METRICS_FILE};
+use std::time::Instant;
+use vae::checkpoint;
 use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
 use vae::data::Split;
-use vae::fs::atomic_write;
-use vae::metrics::{read_metrics, to_jsonl, EpochMetrics};
 use vae::nn::spec;
 use vae::objective::VaeObjective;
 use vae::render::save_png;
+use vae::run_dir::{next_run_dir, run_name, RunWriter};
 use vae::train::{train, EpochReport, TrainingData};
 use vae::{
     Activation, Binarize, GaussianVariance, ImageShape, LikelihoodKind, Model, ModelConfig,
@@ -26,9 +25,6 @@ use vae::{
 /// M2's labelled images when --labels is not given: the paper's headline setting.
 const DEFAULT_LABELS: usize = 100;
 
-/// The longest stretch of training a crash can lose.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
-
 /// A run ready to train: where it stands and where it writes.
 struct Run {
     config: RunConfig,
@@ -36,7 +32,7 @@ struct Run {
     optimizer: Optimizer<f32>,
     start_epoch: usize,
     dir: PathBuf,
-    metrics: Vec<EpochMetrics>,
+    writer: RunWriter,
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
@@ -73,7 +69,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     println!(
         "training {} on {} ({} train / {} test images, {}) for epochs {}..={} on {} threads; writing {}",
-        describe(&run.config.model),
+        run.config.model.describe().to_lowercase(),
         dataset.name,
         dataset.train.len(),
         dataset.test.len(),
@@ -107,14 +103,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
     );
     let mut epoch_started = Instant::now();
-    let mut last_save: Option<Instant> = None;
     let Run {
         config,
         model,
         optimizer,
         start_epoch,
-        dir,
-        metrics,
+        writer,
+        ..
     } = &mut run;
     let objective = VaeObjective::for_model(
         config.model.kind,
@@ -146,16 +141,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     bar.finish_and_clear();
                 }
                 print_epoch(report, train_config.epochs);
-                metrics.push(EpochMetrics::from(report));
-                // Checkpoint after the last epoch, and before it at most every CHECKPOINT_EVERY:
-                // thousands of sub-second epochs (Frey) would otherwise spend their time in fsync.
-                let last = report.epoch == train_config.epochs;
-                if last || last_save.is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY) {
-                    atomic_write(&dir.join(METRICS_FILE), to_jsonl(metrics).as_bytes())?;
-                    checkpoint::save(dir, config, model, optimizer, report.epoch)?;
-                    last_save = Some(Instant::now());
-                }
-                Ok(())
+                writer.record(model, optimizer, report).map(|_| ())
             },
         )
     })
@@ -163,23 +149,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
     write_pictures(&run, &data.test, &class_names)?;
     println!("done: {}", run.dir.display());
     Ok(())
-}
-
-fn describe(model: &ModelConfig) -> String {
-    let kind = match model.kind {
-        ModelKind::Ae => "plain autoencoder".to_string(),
-        ModelKind::M2 => format!("semi-supervised M2 ({} classes)", model.classes),
-        ModelKind::Vae if model.classes > 0 => {
-            format!("conditional VAE ({} classes)", model.classes)
-        }
-        ModelKind::Vae => "VAE".into(),
-    };
-    format!(
-        "a {kind} {} ({:?} decoder)",
-        model.describe_networks(),
-        model.likelihood
-    )
-    .to_lowercase()
 }
 
 fn print_epoch(report: &EpochReport, epochs: usize) {
@@ -206,7 +175,7 @@ fn print_epoch(report: &EpochReport, epochs: usize) {
 fn fresh_dir(args: &TrainArgs, spec: &str) -> Result<PathBuf> {
     let dir = match &args.out {
         Some(dir) => dir.clone(),
-        None => next_run_dir(&run_name(&DatasetSpec::parse(spec)?)),
+        None => next_run_dir(Path::new("runs"), &run_name(&DatasetSpec::parse(spec)?)),
     };
     if dir.join(checkpoint::CONFIG_FILE).exists() {
         bail!(
@@ -332,13 +301,14 @@ fn fresh(
     config.validate()?;
     let model = Model::new(&config.model, config.train.seed)?;
     let optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
+    let writer = RunWriter::new(dir.clone(), config.clone());
     Ok(Run {
         config,
         model,
         optimizer,
         start_epoch: 0,
         dir,
-        metrics: Vec::new(),
+        writer,
     })
 }
 
@@ -379,41 +349,17 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
     }
     config.validate()?;
     let start_epoch = resumed.state.epoch;
-    // Lines past the checkpoint's epoch come from a save that did not finish.
-    let mut metrics = match read_metrics(&dir.join(METRICS_FILE)) {
-        Ok(m) => m,
-        Err(vae::Error::Io { .. }) => Vec::new(),
-        Err(e) => return Err(e).context("reading the run's metrics"),
-    };
-    metrics.retain(|m| m.epoch <= start_epoch);
     let out = args.out.clone().unwrap_or_else(|| dir.to_path_buf());
+    let writer = RunWriter::resuming(out.clone(), config.clone(), dir, start_epoch)
+        .context("reading the run's metrics")?;
     Ok(Run {
         config,
         model: resumed.model,
         optimizer: resumed.optimizer,
         start_epoch,
         dir: out,
-        metrics,
+        writer,
     })
-}
-
-pub(super) fn run_name(spec: &DatasetSpec) -> String {
-    match spec {
-        DatasetSpec::Named(named) => named.name.to_string(),
-        DatasetSpec::Frey => vae::data::frey::NAME.to_string(),
-        DatasetSpec::IdxDir(dir) | DatasetSpec::Folder(dir) => dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "images".into()),
-    }
-}
-
-/// `runs/NAME-1`, `runs/NAME-2`, ...: the first that does not exist yet.
-pub(super) fn next_run_dir(name: &str) -> PathBuf {
-    (1..)
-        .map(|n| PathBuf::from("runs").join(format!("{name}-{n}")))
-        .find(|p| !p.exists())
-        .unwrap_or_else(|| PathBuf::from("runs").join(name))
 }
 
 /// `samples.png` (64 prior draws), `reconstructions.png` (32 test images over their

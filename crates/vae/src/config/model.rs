@@ -149,6 +149,29 @@ impl ModelConfig {
         self.latent + self.classes
     }
 
+    /// Which member of the family, in words: `VAE`, `conditional VAE (10 classes)`, `plain
+    /// autoencoder`, `semi-supervised M2 (10 classes)`.
+    pub fn kind_name(&self) -> String {
+        match self.kind {
+            ModelKind::Ae => "plain autoencoder".to_string(),
+            ModelKind::M2 => format!("semi-supervised M2 ({} classes)", self.classes),
+            ModelKind::Vae if self.classes > 0 => {
+                format!("conditional VAE ({} classes)", self.classes)
+            }
+            ModelKind::Vae => "VAE".into(),
+        }
+    }
+
+    /// The model in one line: kind, networks and likelihood.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} ({:?} decoder)",
+            self.kind_name(),
+            self.describe_networks(),
+            self.likelihood
+        )
+    }
+
     /// A one-line description of the networks: `784-400-20 relu, decoder mirrored` for the
     /// shorthand, each list spelled out otherwise.
     pub fn describe_networks(&self) -> String {

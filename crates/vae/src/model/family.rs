@@ -202,6 +202,25 @@ impl<T: Scalar> Model<T> {
         }
     }
 
+    /// log p(x | y) for every class y of one image (conditional models; see
+    /// `Vae::class_log_likelihoods`).
+    pub fn class_log_likelihoods(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        k: usize,
+        rng: &mut Rng,
+        out: &mut Vec<f64>,
+    ) -> Result<()> {
+        match self {
+            Model::Vae(m) => m.class_log_likelihoods(ws, x, k, rng, out),
+            Model::M2(m) => m.vae.class_log_likelihoods(ws, x, k, rng, out),
+            Model::Autoencoder(_) => Err(Error::InvalidArgument(
+                "only a conditional model has a likelihood per class".into(),
+            )),
+        }
+    }
+
     /// M2's prediction argmax_y q(y | x) for each image; an error for the other kinds.
     pub fn classify(
         &self,

@@ -234,6 +234,33 @@ impl<T: Scalar> Vae<T> {
         Ok(())
     }
 
+    /// log p(x | y) for every class y of a conditional VAE, each importance-sampled with `k`
+    /// samples, for one image `x [pixels]`, into `out` `[classes]`: the model as a generative
+    /// classifier (the likeliest y is its reading of the image).
+    pub fn class_log_likelihoods(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        k: usize,
+        rng: &mut Rng,
+        out: &mut Vec<f64>,
+    ) -> Result<()> {
+        let classes = self.classes();
+        if classes == 0 {
+            return Err(Error::InvalidArgument(
+                "only a conditional model has a likelihood per class".into(),
+            ));
+        }
+        self.check_images(x, 1)?;
+        let repeated: Vec<T> = x.iter().copied().cycle().take(x.len() * classes).collect();
+        let labels: Vec<u8> = (0..classes as u8).collect();
+        let mut scores = Vec::with_capacity(classes);
+        self.score(ws, &repeated, &labels, classes, k, rng, &mut scores)?;
+        out.clear();
+        out.extend(scores.iter().map(|s| s.log_likelihood));
+        Ok(())
+    }
+
     /// q(z | x) (q(z | x, y) when conditional) for `x [rows, pixels]`, held in `ws`.
     fn posterior<'w>(
         &self,
