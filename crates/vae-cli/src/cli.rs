@@ -135,6 +135,11 @@ pub struct TrainArgs {
     /// Hidden layer widths of the encoder, comma-separated; the decoder mirrors them [default: 400]
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
+    /// A JSON file of layer lists written by hand, in place of --hidden and --activation:
+    /// {"encoder": [...], "decoder": [...], "classifier": [...]} (classifier for m2 only, default
+    /// the encoder's list); the README's "Networks as layer lists" shows the format
+    #[arg(long, value_name = "FILE")]
+    pub layers: Option<std::path::PathBuf>,
     /// Latent dimensions [default: 20]
     #[arg(long)]
     pub latent: Option<usize>,

@@ -40,7 +40,7 @@ pub mod run_dir;
 pub mod train;
 
 pub use config::{
-    Binarize, GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, ModelKind,
+    Binarize, GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
     OptimizerConfig, OptimizerKind, RunConfig, TrainConfig,
 };
 pub use error::{Error, Result};

@@ -18,8 +18,9 @@ use vae::render::save_png;
 use vae::run_dir::{next_run_dir, run_name, RunWriter};
 use vae::train::{train, EpochReport, TrainingData};
 use vae::{
-    Activation, Binarize, GaussianVariance, ImageShape, LikelihoodKind, Model, ModelConfig,
-    ModelKind, Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Trainable,
+    Activation, Binarize, GaussianVariance, ImageShape, LayerLists, LikelihoodKind, Model,
+    ModelConfig, ModelKind, Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig,
+    Trainable,
 };
 
 /// M2's labelled images when --labels is not given: the paper's headline setting.
@@ -291,6 +292,10 @@ fn fresh(
         ..model_defaults
     }
     .with_mlp(&hidden, activation);
+    let model = match &args.layers {
+        None => model,
+        Some(path) => with_layer_lists(model, path, args)?,
+    };
     let config = RunConfig {
         format: RunConfig::FORMAT,
         dataset: spec,
@@ -312,6 +317,30 @@ fn fresh(
     })
 }
 
+/// The networks of `--layers FILE` in place of the `--hidden` shorthand.
+fn with_layer_lists(model: ModelConfig, path: &Path, args: &TrainArgs) -> Result<ModelConfig> {
+    let given = [
+        ("--hidden", args.hidden.is_some()),
+        ("--activation", args.activation.is_some()),
+        ("--classifier-hidden", args.classifier_hidden.is_some()),
+    ];
+    if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+        bail!("{flag} cannot be combined with --layers: the file gives every network");
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let lists = LayerLists::from_json(&bytes).with_context(|| format!("{}", path.display()))?;
+    let classifier = match model.kind {
+        ModelKind::M2 => Some(lists.classifier.unwrap_or_else(|| lists.encoder.clone())),
+        _ => lists.classifier,
+    };
+    Ok(ModelConfig {
+        encoder: lists.encoder,
+        decoder: lists.decoder,
+        classifier,
+        ..model
+    })
+}
+
 fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
     let fixed = [
         ("--dataset", args.data.dataset.is_some()),
@@ -319,6 +348,7 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
         ("--labels", args.labels.is_some()),
         ("--alpha", args.alpha.is_some()),
         ("--classifier-hidden", args.classifier_hidden.is_some()),
+        ("--layers", args.layers.is_some()),
         ("--channels", args.channels.is_some()),
         ("--size", args.size.is_some()),
         ("--gaussian-variance", args.gaussian_variance.is_some()),

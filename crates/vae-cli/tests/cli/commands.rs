@@ -313,3 +313,56 @@ fn conditional_model_from_the_command_line() {
         "--label needs a conditional model",
     );
 }
+
+/// `--layers FILE` trains networks written by hand, which `config.json` keeps and a resume and
+/// the pictures rebuild; a bad list is refused with the layer named, and the shorthand flags
+/// cannot be mixed in.
+#[test]
+fn hand_written_layer_lists_from_the_command_line() {
+    let f = fixture();
+    let layers = f.root.join("layers.json");
+    std::fs::write(
+        &layers,
+        r#"{"encoder": [{"type": "linear", "name": "wide", "out": 24}, {"type": "tanh"},
+                        {"type": "linear", "out": 12}, {"type": "softplus"}],
+            "decoder": [{"type": "linear", "out": 16}, {"type": "relu"}]}"#,
+    )
+    .expect("write layers");
+    let run = f.root.join("run");
+    let without_hidden = |out: &Path, file: &Path| -> Vec<String> {
+        let mut args: Vec<String> = train_args(&f, path(out), "1")
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let at = args.iter().position(|a| a == "--hidden").expect("--hidden");
+        args.drain(at..at + 2);
+        args.extend(["--layers".into(), path(file).into()]);
+        args
+    };
+    let out = ok(&strs(&without_hidden(&run, &layers)));
+    assert!(
+        out.contains("encoder [linear 24, tanh, linear 12, softplus]"),
+        "{out}"
+    );
+    let config = std::fs::read_to_string(run.join("config.json")).expect("config");
+    assert!(config.contains("\"name\": \"wide\""), "{config}");
+    ok(&["sample", "--model", path(&run), "--n", "4"]);
+    let resumed = ok(&["train", "--resume", path(&run), "--epochs", "2"]);
+    assert!(resumed.contains("epoch   2/2"), "{resumed}");
+
+    let mut mixed = without_hidden(&f.root.join("mixed"), &layers);
+    mixed.extend(["--hidden".into(), "8".into()]);
+    fails(&strs(&mixed), "--hidden cannot be combined with --layers");
+    let bad = f.root.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"encoder": [{"type": "reshape", "shape": [2, 3]}], "decoder": []}"#,
+    )
+    .expect("write bad layers");
+    let refused = without_hidden(&f.root.join("refused"), &bad);
+    fails(&strs(&refused), "encoder layer 0 (reshape)");
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}

@@ -8,8 +8,8 @@ mod upgrade;
 
 pub use data::FolderOptions;
 pub use model::{
-    GaussianVariance, ImageShape, LikelihoodKind, ModelConfig, ModelKind, ENCODER_HEADS,
-    OUTPUT_HEAD,
+    GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
+    ENCODER_HEADS, OUTPUT_HEAD,
 };
 pub use train::{Binarize, OptimizerConfig, OptimizerKind, TrainConfig};
 

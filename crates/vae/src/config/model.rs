@@ -125,6 +125,23 @@ impl Default for ModelConfig {
     }
 }
 
+/// The networks of a model written by hand, as `vae train --layers FILE` reads them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerLists {
+    pub encoder: Vec<LayerSpec>,
+    pub decoder: Vec<LayerSpec>,
+    /// M2's classifier; the encoder's list when absent.
+    #[serde(default)]
+    pub classifier: Option<Vec<LayerSpec>>,
+}
+
+impl LayerLists {
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| Error::Config(format!("layer lists: {e}")))
+    }
+}
+
 /// Head names the models add, which a list's own layers cannot take.
 pub const ENCODER_HEADS: [&str; 3] = ["mean", "log_var", "code"];
 pub const OUTPUT_HEAD: [&str; 1] = ["output"];

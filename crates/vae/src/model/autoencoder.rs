@@ -2,7 +2,7 @@
 //! reconstruction loss alone (`objective::reconstruction`): no noise, no KL. Beside the VAE it
 //! shows what the KL term buys: a code space the prior can be decoded from.
 
-use super::vae::{check_images, check_samples, decode_rows, networks};
+use super::parts::{check_images, check_samples, decode_rows, networks};
 use super::Trainable;
 use super::{Decoder, Encoder, ImageScore, VaeWorkspace};
 use crate::batch::Batch;

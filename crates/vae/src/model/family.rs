@@ -95,7 +95,7 @@ impl<T: Scalar> Model<T> {
 
     /// Conditional models need one label in range per row; others ignore labels.
     pub fn check_labels(&self, labels: &[u8], rows: usize) -> Result<()> {
-        super::vae::check_labels(labels, rows, self.classes())
+        super::parts::check_labels(labels, rows, self.classes())
     }
 
     /// Per-image ELBO terms and the importance-weighted log p(x) with `k` samples per image: log

@@ -6,7 +6,8 @@
 //! repeated over classes, and its score.
 
 use super::classifier::argmax_rows;
-use super::vae::{check_samples, Vae, VaeWorkspace};
+use super::parts::check_samples;
+use super::vae::{Vae, VaeWorkspace};
 use super::Trainable;
 use super::{Classifier, ImageScore};
 use crate::batch::Batch;

@@ -6,6 +6,7 @@
 //! - [`autoencoder`]: the same networks with a deterministic code.
 //! - [`m2`]: the conditional VAE with a classifier q(y | x), for few labels.
 //! - [`family`]: any of the three, as loaded from a run directory.
+//! - [`parts`]: what they share: building encoder and decoder, input checks, decoding.
 //! - [`reference`]: the classifier that reads what conditional models draw.
 //! - [`trainable`]: what the training loop needs of a model.
 //! - [`workspace`]: the buffers they reuse, the per-image score and the IWAE estimate.
@@ -16,6 +17,7 @@ pub mod decoder;
 pub mod encoder;
 pub mod family;
 pub mod m2;
+pub mod parts;
 pub mod reference;
 pub mod trainable;
 pub mod vae;

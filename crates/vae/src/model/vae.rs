@@ -7,17 +7,19 @@
 //! Its relatives reuse its parts: the plain autoencoder (`autoencoder.rs`) builds the same
 //! networks with a deterministic code, and M2 (`m2.rs`) is a conditional VAE plus a classifier.
 
+use super::parts::{
+    check_images, check_labels, check_samples, decode_rows, networks, with_one_hot,
+};
 use super::workspace::importance_weighted_log_likelihood;
 pub use super::workspace::{ImageScore, VaeWorkspace};
 use super::Trainable;
 use super::{Decoder, Encoder};
-use crate::batch::{check_label_range, Batch};
+use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use crate::kernels::rows;
-use crate::likelihood::Likelihood;
 use crate::loss_terms::LossTerms;
 use crate::nn::{ParamBuilder, Parameters};
 use crate::scalar::Scalar;
@@ -32,23 +34,6 @@ pub struct Vae<T> {
     pub(crate) params: Parameters<T>,
     pub(crate) encoder: Encoder,
     pub(crate) decoder: Decoder,
-}
-
-/// `x` (`rows x width`) with the one-hot code of each row's label appended; row `r` takes
-/// `labels[r % labels.len()]`, so the S samples of an image share its label. Returns `x` itself
-/// when there are no classes.
-pub(crate) fn with_one_hot<'a, T: Scalar>(
-    x: &'a [T],
-    width: usize,
-    labels: &[u8],
-    classes: usize,
-    buffer: &'a mut Vec<T>,
-) -> &'a [T] {
-    if classes == 0 {
-        return x;
-    }
-    rows::append_one_hot(x, width, labels, classes, buffer);
-    buffer
 }
 
 impl<T: Scalar> Vae<T> {
@@ -406,96 +391,4 @@ impl<T: Scalar> Trainable<T> for Vae<T> {
         }
         Ok(terms)
     }
-}
-
-/// Encoder and decoder of `config` under `encoder.` and `decoder.`: stochastic for the VAE and
-/// M2, a deterministic code for the autoencoder.
-pub(crate) fn networks<T: Scalar>(
-    b: &mut ParamBuilder<'_, T>,
-    config: &ModelConfig,
-) -> Result<(Encoder, Decoder)> {
-    let pixels = config.image.len();
-    let encoder = Encoder::new(
-        &mut b.pp("encoder"),
-        config.encoder_input(),
-        &config.encoder,
-        config.latent,
-        config.kind != ModelKind::Ae,
-    )?;
-    let decoder = Decoder::new(
-        &mut b.pp("decoder"),
-        config.decoder_input(),
-        &config.decoder,
-        pixels,
-        |b| {
-            Likelihood::new(
-                b,
-                config.likelihood,
-                config.gaussian_variance,
-                pixels,
-                config.min_log_var,
-            )
-        },
-    )?;
-    Ok((encoder, decoder))
-}
-
-pub(crate) fn check_samples(k: usize) -> Result<()> {
-    if k == 0 {
-        return Err(Error::InvalidArgument(
-            "importance samples must be at least 1".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// `x` must hold `rows` images of `pixels` values.
-pub(crate) fn check_images<T>(x: &[T], rows: usize, pixels: usize) -> Result<()> {
-    if x.len() != rows * pixels {
-        return Err(Error::shape("batch of images", rows * pixels, x.len()));
-    }
-    Ok(())
-}
-
-/// A model conditioned on `classes` labels needs one in range per row; 0 classes ignore labels.
-pub(crate) fn check_labels(labels: &[u8], rows: usize, classes: usize) -> Result<()> {
-    if classes == 0 {
-        return Ok(());
-    }
-    if labels.len() != rows {
-        return Err(Error::InvalidArgument(format!(
-            "a conditional model needs one label per image: {} labels for {rows} images",
-            labels.len()
-        )));
-    }
-    check_label_range(labels, classes)
-}
-
-/// The decoder's means for `z [rows, latent]` (with the labels when conditional), `[rows,
-/// pixels]` into `out`; labels already checked.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn decode_rows<T: Scalar>(
-    decoder: &Decoder,
-    config: &ModelConfig,
-    values: &[T],
-    ws: &mut VaeWorkspace<T>,
-    z: &[T],
-    labels: &[u8],
-    rows: usize,
-    out: &mut Vec<T>,
-) -> Result<()> {
-    let latent = config.latent;
-    if z.len() != rows * latent {
-        return Err(Error::shape("latent batch", rows * latent, z.len()));
-    }
-    if let Some(bad) = z.iter().find(|v| !v.is_finite()) {
-        return Err(Error::InvalidArgument(format!(
-            "latent value {bad:?} is not finite"
-        )));
-    }
-    let input = with_one_hot(z, latent, labels, config.classes, &mut ws.decoder_input);
-    decoder.forward(values, input, rows, &mut ws.decoder)?;
-    out.resize(rows * config.image.len(), T::zero());
-    decoder.likelihood.mean(ws.decoder.output(), out);
-    Ok(())
 }

@@ -13,7 +13,7 @@ use crate::gaussian::DiagonalGaussian;
 use crate::kernels::reduce::weighted_sum;
 use crate::kernels::rng::{fill_standard_normal, Rng};
 use crate::kernels::rows;
-use crate::model::vae::with_one_hot;
+use crate::model::parts::with_one_hot;
 use crate::model::{Vae, VaeWorkspace};
 use crate::nn::{LabelledRows, NetworkInput};
 use crate::scalar::Scalar;
