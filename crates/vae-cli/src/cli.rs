@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a VAE; writes a run directory with weights, metrics and pictures.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Evaluate a trained model: ELBO, its terms, and importance-sampled log p(x), in nats.
     Eval(EvalArgs),
     /// Decode draws from the prior N(0, I) into an image grid.
