@@ -70,11 +70,19 @@ def median_after_warmup(xs):
     return statistics.median(xs[1:] if len(xs) > 1 else xs)
 ours_s = median_after_warmup([l["train_seconds"] for l in ours])
 theirs_s = median_after_warmup([l["seconds"] for l in theirs])
-# Training FLOPs per image: 3x the forward products (forward, weight and input gradients).
-widths = [784] + config["hidden"]
-forward = sum(a * b for a, b in zip(widths, widths[1:])) + widths[-1] * 2 * config["latent"]
-dec = [config["latent"]] + config["hidden"][::-1] + [784]
-forward += sum(a * b for a, b in zip(dec, dec[1:]))
+# Training FLOPs per image: 3x the forward products (forward, weight and input gradients), read
+# from the layer lists: each linear layer, then the head the model adds.
+def products(layers, width, head):
+    macs = 0
+    for layer in layers:
+        if layer["type"] == "linear":
+            macs += width * layer["out"]
+            width = layer["out"]
+    return macs + width * head
+image = config["image"]["height"] * config["image"]["width"] * config["image"]["channels"]
+classes = config.get("classes", 0)
+forward = products(config["encoder"], image + classes, 2 * config["latent"])
+forward += products(config["decoder"], config["latent"] + classes, image)
 achieved = 3 * 2 * forward * 60000 / ours_s / 1e9
 result = {
     "threads": threads,

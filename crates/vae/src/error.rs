@@ -33,7 +33,7 @@ pub enum Error {
     #[error("data set {name}: {reason}")]
     Dataset { name: String, reason: String },
 
-    #[error("training diverged at epoch {epoch}, batch {batch}: {what} is not finite (the last checkpoint on disk is untouched; try a lower --lr)")]
+    #[error("training diverged at epoch {epoch}, batch {batch}: {what} is not finite (the last checkpoint on disk is untouched)")]
     NonFinite {
         epoch: usize,
         batch: usize,

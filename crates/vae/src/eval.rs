@@ -46,7 +46,7 @@ pub fn evaluate(
 ) -> Result<Evaluation> {
     if k == 0 {
         return Err(Error::InvalidArgument(
-            "--iw-samples must be at least 1".into(),
+            "importance samples must be at least 1".into(),
         ));
     }
     if split.is_empty() {
@@ -114,7 +114,7 @@ pub fn conditional_accuracy(
     }
     if per_class == 0 {
         return Err(Error::InvalidArgument(
-            "--per-class must be at least 1".into(),
+            "samples per class must be at least 1".into(),
         ));
     }
     let (mut ws, mut classifier_ws) = (VaeWorkspace::default(), ClassifierWorkspace::default());

@@ -13,13 +13,13 @@ pub fn manifold_points(grid: usize, latent: usize, dims: (usize, usize)) -> Resu
     check_dims(latent, &[dims.0, dims.1])?;
     if dims.0 == dims.1 {
         return Err(Error::InvalidArgument(format!(
-            "--dims needs two different dimensions, got {0},{0}",
+            "a 2-D view needs two different latent dimensions, got {0},{0}",
             dims.0
         )));
     }
     if !(2..=100).contains(&grid) {
         return Err(Error::InvalidArgument(format!(
-            "--grid {grid} must be between 2 and 100"
+            "a grid of {grid} points per side: it must be between 2 and 100"
         )));
     }
     let coords = grid_coordinates(grid)?;
@@ -60,7 +60,7 @@ pub fn interpolate(a: &[f32], b: &[f32], steps: usize, path: Path) -> Result<Vec
     }
     if steps < 2 {
         return Err(Error::InvalidArgument(format!(
-            "--steps {steps} must be at least 2"
+            "an interpolation of {steps} steps: it needs at least 2"
         )));
     }
     let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();

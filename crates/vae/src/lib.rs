@@ -1,18 +1,31 @@
 //! Variational autoencoders (Kingma & Welling 2013) on our own CPU kernels.
 //!
-//! Read top to bottom, the modules go from numbers to a trained model:
+//! Read top to bottom, the modules go from numbers to a trained model; each uses only those above
+//! it.
 //!
-//! - [`kernels`]: matrix products (`gemm`), element-wise passes, reductions, random streams, and
-//!   the decoder losses. The only code with raw loops over buffers.
-//! - [`nn`]: layers with a forward and an analytic backward, over one flat parameter store.
-//! - [`gaussian`]: q(z | x) and the prior: reparameterized sampling, analytic KL, log densities.
-//! - [`likelihood`]: p(x | z), Bernoulli or Gaussian.
-//! - [`model`]: encoder, decoder, and the VAE with its ELBO gradient.
-//! - [`objective`]: loss terms, the trait the training loop optimises, the IWAE estimate.
+//! - [`error`]: the typed errors every function returns.
+//! - [`kernels`]: the compute boundary, the only code with raw loops over buffers: matrix products
+//!   (`gemm`), element-wise passes, reductions, the losses and their gradients, the Gaussian's
+//!   passes, row bookkeeping, bytes to floats, random streams. A GPU or another backend
+//!   implements this one module.
+//! - [`nn`]: layers with a forward and an analytic backward over one flat parameter store, and the
+//!   sequential network built from a layer list ([`nn::LayerSpec`]) stored in `config.json`.
+//! - [`config`]: everything that rebuilds a model and repeats its training, and the upgrade of
+//!   older `config.json` formats.
+//! - [`batch`]: the minibatch record; [`loss_terms`]: the numbers a step or an evaluation reports.
+//! - [`gaussian`], [`likelihood`]: q(z | x) and the prior; p(x | z), Bernoulli or Gaussian.
+//! - [`model`]: how to encode, decode, sample and score: [`model::Vae`] (and the conditional
+//!   VAE), [`model::Autoencoder`], [`model::M2`], and [`Model`], any of them.
+//! - [`objective`]: what is minimised: the ELBO (with a KL weight), the reconstruction loss, M2's
+//!   eq. 9, the cross-entropy; each is handed the [`Step`].
 //! - [`optim`]: Adam and Adagrad as PyTorch implements them.
-//! - [`data`]: IDX files, named data sets with checksums and downloads, minibatches.
-//! - [`train`], [`eval`]: the training loop and held-out evaluation.
-//! - [`checkpoint`], [`render`]: run directories and PNG grids.
+//! - [`data`]: IDX, MAT and folder readers, named data sets with checksums and downloads,
+//!   minibatches.
+//! - [`train`], [`eval`]: the one training loop and held-out evaluation.
+//! - [`fs`], [`checkpoint`], [`metrics`], [`run_dir`]: atomic writes, weights and training
+//!   state, `metrics.jsonl`, a run directory as training keeps it.
+//! - [`latent`], [`render`], [`plot`], [`figures`], [`report`]: grids and paths in the latent
+//!   space, PNG grids, charts, the pictures of a model, `report.html`.
 
 pub mod batch;
 pub mod checkpoint;
@@ -36,7 +49,6 @@ pub mod plot;
 pub mod render;
 pub mod report;
 pub mod run_dir;
-
 pub mod train;
 
 pub use config::{

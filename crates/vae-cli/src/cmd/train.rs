@@ -146,6 +146,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             },
         )
     })
+    .map_err(|e| match e {
+        vae::Error::NonFinite { .. } => anyhow::anyhow!("{e}; try a lower --lr"),
+        e => anyhow::Error::new(e),
+    })
     .context("training failed")?;
     write_pictures(&run, &data.test, &class_names)?;
     println!("done: {}", run.dir.display());

@@ -152,7 +152,7 @@ fn latent_space_commands_reject_bad_input() {
     );
     fails(
         &["manifold", "--model", path(&run), "--grid", "1"],
-        "--grid 1 must be between 2 and 100",
+        "a grid of 1 points per side: it must be between 2 and 100",
     );
     fails(
         &["scatter", "--model", path(&run), "--dims", "0,5"],
@@ -164,7 +164,7 @@ fn latent_space_commands_reject_bad_input() {
     );
     fails(
         &["interpolate", "--model", path(&run), "--steps", "1"],
-        "--steps 1 must be at least 2",
+        "an interpolation of 1 steps: it needs at least 2",
     );
     fails(
         &["traverse", "--model", path(&run), "--image", "99"],

@@ -185,13 +185,13 @@ pub fn load(
 ) -> Result<(Dataset, FolderReport)> {
     if options.channels != 1 && options.channels != 3 {
         return Err(Error::InvalidArgument(format!(
-            "--channels {} must be 1 or 3",
+            "{} channels: images are read as 1 (grey) or 3 (RGB)",
             options.channels
         )));
     }
     if options.height == 0 || options.width == 0 || options.height > 1024 || options.width > 1024 {
         return Err(Error::InvalidArgument(format!(
-            "--size {}x{} must be between 1x1 and 1024x1024",
+            "image size {}x{} must be between 1x1 and 1024x1024",
             options.height, options.width
         )));
     }

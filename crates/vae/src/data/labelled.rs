@@ -23,13 +23,13 @@ impl LabelledSubset {
         }
         if n == 0 || n > labels.len() {
             return Err(Error::InvalidArgument(format!(
-                "--labels {n} must be between 1 and the {} training images",
+                "{n} labelled images: the number must be between 1 and the {} training images",
                 labels.len()
             )));
         }
         if !n.is_multiple_of(classes) {
             return Err(Error::InvalidArgument(format!(
-                "--labels {n} is not a multiple of the {classes} classes, so the subset cannot be class-balanced"
+                "{n} labelled images is not a multiple of the {classes} classes, so the subset cannot be class-balanced"
             )));
         }
         let per_class = n / classes;
@@ -46,7 +46,7 @@ impl LabelledSubset {
         }
         if let Some(c) = taken.iter().position(|&t| t < per_class) {
             return Err(Error::InvalidArgument(format!(
-                "--labels {n} needs {per_class} images of class {c}, the training set has {}",
+                "{n} labelled images need {per_class} images of class {c}, the training set has {}",
                 taken[c]
             )));
         }

@@ -5,6 +5,7 @@
 //! Losses are negative log-likelihoods in nats, one per output row.
 
 use super::elementwise::sigmoid;
+use super::reduce::argmax;
 use super::{rows_per_task, vectorized};
 use crate::scalar::Scalar;
 use rayon::prelude::*;
@@ -280,20 +281,6 @@ pub struct ClassTotals {
     /// Rows whose prediction was checked against a label, and how many were wrong.
     pub classified: usize,
     pub errors: usize,
-}
-
-/// The argmax of one row of log-probabilities (the first on ties).
-fn argmax<T: Scalar>(row: &[T]) -> usize {
-    row.iter()
-        .enumerate()
-        .fold((0, T::neg_infinity()), |best, (c, &v)| {
-            if v > best.1 {
-                (c, v)
-            } else {
-                best
-            }
-        })
-        .0
 }
 
 /// M2's gradient with respect to q(y | x)'s logits (`objective::semi_supervised` derives it), for

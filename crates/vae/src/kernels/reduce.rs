@@ -45,6 +45,20 @@ fn add_band_sums<T: Scalar>(out: &mut [T], src: &[T], cols: usize, start: usize)
     }
 }
 
+/// The index of the largest value (the first on ties; 0 for an empty or all-NaN slice).
+pub fn argmax<T: Scalar>(row: &[T]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, T::neg_infinity()), |best, (c, &v)| {
+            if v > best.1 {
+                (c, v)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
 /// Σ_i w_{i mod len} · v_i in f64, in index order; unweighted when `weights` is `None`.
 pub fn weighted_sum<T: Scalar>(values: &[T], weights: Option<&[T]>) -> f64 {
     let weight = |i: usize| weights.map_or(T::one(), |w| w[i % w.len()]);

@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::kernels::loss::log_softmax;
+use crate::kernels::reduce::argmax;
 use crate::nn::{LayerSpec, Linear, Network, NetworkBuffers, ParamBuilder};
 use crate::scalar::Scalar;
 
@@ -67,16 +68,5 @@ impl Classifier {
 
 /// The most probable class of each row of `log_probs` `[rows, classes]`.
 pub fn argmax_rows<T: Scalar>(log_probs: &[T], classes: usize) -> impl Iterator<Item = u8> + '_ {
-    log_probs.chunks_exact(classes).map(|row| {
-        row.iter()
-            .enumerate()
-            .fold((0, T::neg_infinity()), |best, (c, &v)| {
-                if v > best.1 {
-                    (c, v)
-                } else {
-                    best
-                }
-            })
-            .0 as u8
-    })
+    log_probs.chunks_exact(classes).map(|row| argmax(row) as u8)
 }
