@@ -3,17 +3,13 @@
 
 use crate::config::{OptimizerConfig, OptimizerKind};
 use crate::error::{Error, Result};
-use crate::kernels::reduce::slice_is_finite;
-use crate::kernels::vectorized;
+use crate::kernels::update;
 use crate::scalar::Scalar;
-use rayon::prelude::*;
 
 const ADAM_BETA1: f64 = 0.9;
 const ADAM_BETA2: f64 = 0.999;
 const ADAM_EPS: f64 = 1e-8;
 const ADAGRAD_EPS: f64 = 1e-10;
-/// Elements per rayon task: large enough that fork/join costs are noise.
-const CHUNK: usize = 1 << 15;
 
 #[derive(Clone, Debug)]
 pub struct Optimizer<T> {
@@ -74,56 +70,25 @@ impl<T: Scalar> Optimizer<T> {
                 let step_size = T::of(lr / bias1);
                 let (b1, b2) = (T::of(ADAM_BETA1), T::of(ADAM_BETA2));
                 let (inv_bias2_sqrt, eps) = (T::of(1.0 / bias2_sqrt), T::of(ADAM_EPS));
-                params
-                    .par_chunks_mut(CHUNK)
-                    .zip(grads.par_chunks_mut(CHUNK))
-                    .zip(self.first.par_chunks_mut(CHUNK))
-                    .zip(self.second.par_chunks_mut(CHUNK))
-                    .all(|(((p, g), m), v)| {
-                        if !slice_is_finite(g) {
-                            return false;
-                        }
-                        vectorized(
-                            #[inline(always)]
-                            || {
-                                for (((p, g), m), v) in
-                                    p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
-                                {
-                                    let grad = *g + wd * *p;
-                                    *g = T::zero();
-                                    *m = b1 * *m + (T::one() - b1) * grad;
-                                    *v = b2 * *v + (T::one() - b2) * grad * grad;
-                                    let denom = v.sqrt() * inv_bias2_sqrt + eps;
-                                    *p -= step_size * *m / denom;
-                                }
-                            },
-                        );
-                        true
-                    })
+                let coefficients = update::Adam {
+                    step_size,
+                    beta1: b1,
+                    beta2: b2,
+                    inv_bias2_sqrt,
+                    eps,
+                    weight_decay: wd,
+                };
+                update::adam(
+                    params,
+                    grads,
+                    &mut self.first,
+                    &mut self.second,
+                    &coefficients,
+                )
             }
             OptimizerKind::Adagrad => {
                 let (lr, eps) = (T::of(lr), T::of(ADAGRAD_EPS));
-                params
-                    .par_chunks_mut(CHUNK)
-                    .zip(grads.par_chunks_mut(CHUNK))
-                    .zip(self.first.par_chunks_mut(CHUNK))
-                    .all(|((p, g), sum)| {
-                        if !slice_is_finite(g) {
-                            return false;
-                        }
-                        vectorized(
-                            #[inline(always)]
-                            || {
-                                for ((p, g), sum) in p.iter_mut().zip(g).zip(sum.iter_mut()) {
-                                    let grad = *g + wd * *p;
-                                    *g = T::zero();
-                                    *sum += grad * grad;
-                                    *p -= lr * grad / (sum.sqrt() + eps);
-                                }
-                            },
-                        );
-                        true
-                    })
+                update::adagrad(params, grads, &mut self.first, lr, eps, wd)
             }
         };
         Ok(finite)
@@ -167,6 +132,7 @@ impl<T: Scalar> Optimizer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::update::CHUNK;
 
     /// Reference values from PyTorch 2.15:
     /// ```python

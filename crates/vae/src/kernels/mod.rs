@@ -15,6 +15,7 @@ pub mod reduce;
 pub mod rng;
 pub mod rows;
 pub mod scalar;
+pub mod update;
 
 use rayon::prelude::*;
 

@@ -39,6 +39,11 @@ pub fn stream(seed: u64, purpose: Purpose, indices: &[u64]) -> Rng {
     Rng::seed_from_u64(state)
 }
 
+/// Appends `len` draws uniform on `[-bound, bound]` (f64 draws, then converted).
+pub fn append_uniform<T: Scalar>(rng: &mut Rng, len: usize, bound: f64, out: &mut Vec<T>) {
+    out.extend((0..len).map(|_| T::of(rng.gen_range(-bound..=bound))));
+}
+
 /// Fills `out` with independent N(0, 1) draws.
 pub fn fill_standard_normal<T: Scalar>(rng: &mut Rng, out: &mut [T]) {
     for v in out.iter_mut() {

@@ -4,9 +4,8 @@
 //! named tensors (`encoder.hidden.0.weight`, ...) because every range is registered under its
 //! module path, as candle's `VarBuilder::pp` does.
 
-use crate::kernels::rng::Rng;
+use crate::kernels::rng::{append_uniform, Rng};
 use crate::scalar::Scalar;
-use rand::Rng as _;
 use std::ops::Range;
 
 /// One named tensor inside the flat buffer.
@@ -122,12 +121,12 @@ impl<'a, T: Scalar> ParamBuilder<'a, T> {
     pub fn add(&mut self, name: &str, shape: &[usize], init: Init) -> Range<usize> {
         let len: usize = shape.iter().product();
         let start = self.params.values.len();
-        for _ in 0..len {
-            let value = match init {
-                Init::Uniform(bound) => self.rng.gen_range(-bound..=bound),
-                Init::Constant(value) => value,
-            };
-            self.params.values.push(T::of(value));
+        match init {
+            Init::Uniform(bound) => append_uniform(self.rng, len, bound, &mut self.params.values),
+            Init::Constant(value) => {
+                let values = &mut self.params.values;
+                values.resize(values.len() + len, T::of(value));
+            }
         }
         self.params.grads.resize(start + len, T::zero());
         let full_name = if self.prefix.is_empty() {
