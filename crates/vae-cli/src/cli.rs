@@ -165,9 +165,25 @@ pub struct TrainArgs {
     /// and idx:, none for frey and folder:]
     #[arg(long, value_enum)]
     pub binarize: Option<BinarizeArg>,
-    /// Latent samples per image in the ELBO estimate [default: 1]
-    #[arg(long)]
+    /// Latent samples per image: averaged in the ELBO, or the K of the IWAE bound [default: 1]
+    #[arg(long, visible_alias = "k")]
     pub samples: Option<usize>,
+    /// What is minimised: the ELBO (--samples draws averaged), or the IWAE bound of Burda et al.
+    /// 2015 with --k importance samples (vae and cvae) [default: elbo]
+    #[arg(long, value_enum)]
+    pub objective: Option<ObjectiveArg>,
+    /// β, the KL term's weight (Higgins et al. 2017); the metrics keep the true ELBO beside the
+    /// objective (vae and cvae) [default: 1]
+    #[arg(long)]
+    pub beta: Option<f64>,
+    /// Epochs over which the KL weight rises linearly from 0 to β, step by step (vae and cvae)
+    /// [default: 0, none]
+    #[arg(long, value_name = "EPOCHS")]
+    pub kl_warmup: Option<f64>,
+    /// λ: each latent dimension's batch-mean KL counts at least λ nats (Kingma et al. 2016,
+    /// eq. 15; vae and cvae) [default: 0, none]
+    #[arg(long, value_name = "NATS")]
+    pub free_bits: Option<f64>,
     /// Seed for initialisation, shuffling, binarization and noise [default: 0]
     #[arg(long)]
     pub seed: Option<u64>,
@@ -517,6 +533,12 @@ pub enum LikelihoodArg {
 pub enum VarianceArg {
     Pixel,
     Image,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectiveArg {
+    Elbo,
+    Iwae,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -78,6 +78,22 @@ impl<'a, T: Scalar> DiagonalGaussian<'a, T> {
     pub fn backward_kl(&self, weights: Option<&[T]>, kl_weight: T, d_params: &mut [T]) {
         gaussian::backward_kl(self.params, self.dim, weights, kl_weight, d_params);
     }
+
+    /// Σ over rows of the KL of each dimension, into `out` `[dim]` (added to).
+    pub fn kl_per_dimension(&self, out: &mut [f64]) {
+        gaussian::kl_per_dimension(self.params, self.dim, out);
+    }
+
+    /// `backward_kl` with dimension `d` weighted by `mask[d]` (free bits).
+    pub fn backward_kl_dimensions(&self, mask: &[T], kl_weight: T, d_params: &mut [T]) {
+        gaussian::backward_kl_dimensions(self.params, self.dim, mask, kl_weight, d_params);
+    }
+
+    /// The gradient of Σ_i w_i log q(z_i | x) through q's parameters with each z_i held as
+    /// μ + σ ε_i (its path through z is `backward_rsample`'s): −½ w_i on each log-variance.
+    pub fn backward_log_prob_of_noise(&self, weights: &[T], d_params: &mut [T]) {
+        gaussian::backward_log_prob_of_noise(self.params, self.dim, weights, d_params);
+    }
 }
 
 /// log N(z; 0, I) = −½ Σ_d (log 2π + z²_d), one value per row of `z` `[rows, dim]`.

@@ -20,6 +20,10 @@ pub struct EpochMetrics {
     /// M2: the classifier's test error, a fraction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_error: Option<f64>,
+    /// What training minimised, per image (the weighted or clamped KL, the IWAE bound): beside
+    /// `train_elbo`, so runs with different objectives stay comparable. Absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_objective: Option<f64>,
 }
 
 impl From<&EpochReport> for EpochMetrics {
@@ -35,6 +39,7 @@ impl From<&EpochReport> for EpochMetrics {
             train_seconds: r.train_seconds,
             images_per_second: r.images_per_second,
             test_error: r.test.error_rate(),
+            train_objective: Some(r.train.objective_per_image()),
         }
     }
 }

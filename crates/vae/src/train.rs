@@ -279,7 +279,7 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
             batch: b + 1,
             what,
         };
-        if !terms.loss().is_finite() {
+        if !(terms.loss().is_finite() && terms.objective.is_finite()) {
             return Err(diverged("the loss"));
         }
         let (values, grads) = model.parameters_mut().update_view();

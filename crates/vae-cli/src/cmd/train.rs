@@ -3,12 +3,14 @@
 use super::common::{check_shape, load_dataset, progress_bar, thread_pool};
 use super::{figures, report};
 use crate::cli::{
-    ActivationArg, BinarizeArg, LikelihoodArg, ModelArg, OptimizerArg, TrainArgs, VarianceArg,
+    ActivationArg, BinarizeArg, LikelihoodArg, ModelArg, ObjectiveArg, OptimizerArg, TrainArgs,
+    VarianceArg,
 };
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vae::checkpoint;
+use vae::config::ObjectiveKind;
 use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
 use vae::data::Split;
@@ -162,8 +164,18 @@ fn print_epoch(report: &EpochReport, epochs: usize) {
         .error_rate()
         .map(|e| format!("  test error {:5.2}%", 100.0 * e))
         .unwrap_or_default();
+    // The objective, where it is not the negative ELBO itself (β, warm-up, free bits, IWAE).
+    let (loss, objective) = (
+        report.train.loss_per_image(),
+        report.train.objective_per_image(),
+    );
+    let objective = if (objective - loss).abs() > 1e-9 * loss.abs().max(1.0) {
+        format!("  objective {objective:8.3}")
+    } else {
+        String::new()
+    };
     println!(
-        "epoch {:>3}/{epochs}  train loss {:8.3} (rec {:7.3} + kl {:6.3})  test loss {:8.3} (rec {:7.3} + kl {:6.3}){error}  {:5.1} s  {:6.0} img/s",
+        "epoch {:>3}/{epochs}  train loss {:8.3} (rec {:7.3} + kl {:6.3}){objective}  test loss {:8.3} (rec {:7.3} + kl {:6.3}){error}  {:5.1} s  {:6.0} img/s",
         report.epoch,
         report.train.loss_per_image(),
         report.train.reconstruction_per_image(),
@@ -242,6 +254,13 @@ fn fresh(
             Some(BinarizeArg::None) => Binarize::None,
         },
         samples: args.samples.unwrap_or(defaults.samples),
+        objective: match args.objective {
+            None | Some(ObjectiveArg::Elbo) => ObjectiveKind::Elbo,
+            Some(ObjectiveArg::Iwae) => ObjectiveKind::Iwae,
+        },
+        beta: args.beta.unwrap_or(defaults.beta),
+        kl_warmup: args.kl_warmup.unwrap_or(defaults.kl_warmup),
+        free_bits: args.free_bits.unwrap_or(defaults.free_bits),
         labels: (kind == ModelArg::M2).then(|| args.labels.unwrap_or(DEFAULT_LABELS)),
         alpha: args.alpha,
     };
@@ -366,6 +385,10 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
         ("--likelihood", args.likelihood.is_some()),
         ("--binarize", args.binarize.is_some()),
         ("--samples", args.samples.is_some()),
+        ("--objective", args.objective.is_some()),
+        ("--beta", args.beta.is_some()),
+        ("--kl-warmup", args.kl_warmup.is_some()),
+        ("--free-bits", args.free_bits.is_some()),
         ("--seed", args.seed.is_some()),
     ];
     let given: Vec<&str> = fixed.iter().filter(|(_, g)| *g).map(|(f, _)| *f).collect();

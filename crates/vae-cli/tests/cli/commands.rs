@@ -366,3 +366,52 @@ fn hand_written_layer_lists_from_the_command_line() {
 fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
+
+/// The objective family from the command line: the IWAE bound with K samples, and β with a KL
+/// warm-up and free bits, each printing its objective beside the true ELBO and recording both in
+/// metrics.jsonl; the flags are refused for the models they do not train, and fixed on resume.
+#[test]
+fn objective_family_from_the_command_line() {
+    let f = fixture();
+    let iwae = f.root.join("iwae");
+    let mut args = train_args(&f, path(&iwae), "2");
+    args.extend(["--objective", "iwae", "--k", "5"]);
+    let out = ok(&args);
+    assert!(out.contains("objective"), "{out}");
+    let config = std::fs::read_to_string(iwae.join("config.json")).expect("config");
+    assert!(config.contains("\"objective\": \"iwae\"") && config.contains("\"samples\": 5"));
+    let metrics = std::fs::read_to_string(iwae.join("metrics.jsonl")).expect("metrics");
+    for line in metrics.lines() {
+        let m: serde_json::Value = serde_json::from_str(line).expect("json");
+        let (objective, elbo) = (m["train_objective"].as_f64(), m["train_elbo"].as_f64());
+        // The IWAE bound is at least the ELBO: its negative at most the negative ELBO.
+        assert!(objective.zip(elbo).is_some_and(|(o, e)| o <= -e), "{line}");
+    }
+    fails(
+        &[
+            "train",
+            "--resume",
+            path(&iwae),
+            "--epochs",
+            "3",
+            "--beta",
+            "2",
+        ],
+        "--beta",
+    );
+
+    let beta = f.root.join("beta");
+    let mut args = train_args(&f, path(&beta), "2");
+    args.extend(["--beta", "4", "--kl-warmup", "1", "--free-bits", "0.1"]);
+    let out = ok(&args);
+    assert!(out.contains("objective"), "{out}");
+
+    let ae_dir = f.root.join("ae");
+    let mut ae = train_args(&f, path(&ae_dir), "1");
+    ae.extend(["--model", "ae", "--beta", "2"]);
+    fails(&ae, "train the vae and cvae models");
+    let negative_dir = f.root.join("negative");
+    let mut negative = train_args(&f, path(&negative_dir), "1");
+    negative.push("--free-bits=-1");
+    fails(&negative, "free_bits -1 must be non-negative");
+}

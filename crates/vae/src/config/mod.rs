@@ -11,7 +11,7 @@ pub use model::{
     GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
     ENCODER_HEADS, OUTPUT_HEAD,
 };
-pub use train::{Binarize, OptimizerConfig, OptimizerKind, TrainConfig};
+pub use train::{Binarize, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig};
 
 use crate::error::{Error, Result};
 use crate::nn::spec::{self, LayerSpec};
@@ -53,7 +53,19 @@ impl RunConfig {
             )));
         }
         self.model.validate()?;
-        self.train.validate()
+        self.train.validate()?;
+        let t = &self.train;
+        let family_objective = t.objective != ObjectiveKind::Elbo
+            || t.beta != 1.0
+            || t.kl_warmup > 0.0
+            || t.free_bits > 0.0;
+        if family_objective && self.model.kind != ModelKind::Vae {
+            return Err(Error::Config(format!(
+                "the IWAE objective, beta, KL warm-up and free bits train the vae and cvae models, not {}",
+                self.model.kind_name()
+            )));
+        }
+        Ok(())
     }
 }
 

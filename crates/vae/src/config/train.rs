@@ -53,7 +53,8 @@ pub struct TrainConfig {
     pub optimizer: OptimizerConfig,
     pub seed: u64,
     pub binarize: Binarize,
-    /// Latent samples per image in the ELBO estimate (L in Kingma & Welling 2013, eq. 7).
+    /// Latent samples per image: averaged in the ELBO estimate (L in Kingma & Welling 2013,
+    /// eq. 7), or the K of the IWAE bound.
     pub samples: usize,
     /// M2: the size of the class-balanced labelled subset; the other training images are used
     /// without their labels.
@@ -63,6 +64,33 @@ pub struct TrainConfig {
     /// (Kingma et al. 2014, eq. 9); `None` is the paper's 0.1 · N, N the training images.
     #[serde(default)]
     pub alpha: Option<f64>,
+    /// What is minimised: the ELBO with `samples` draws averaged, or the IWAE bound with
+    /// `samples` importance samples (Burda et al. 2015).
+    #[serde(default)]
+    pub objective: ObjectiveKind,
+    /// β, the KL term's weight (Higgins et al. 2017); 1 is the ELBO.
+    #[serde(default = "one")]
+    pub beta: f64,
+    /// Epochs over which the KL weight rises linearly from 0 to β, step by step; 0 for none.
+    #[serde(default)]
+    pub kl_warmup: f64,
+    /// λ: the batch-mean KL of each latent dimension counts at least λ nats (Kingma et al.
+    /// 2016, eq. 15); 0 for none.
+    #[serde(default)]
+    pub free_bits: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// The training objective of a VAE.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectiveKind {
+    #[default]
+    Elbo,
+    Iwae,
 }
 
 impl Default for TrainConfig {
@@ -76,6 +104,10 @@ impl Default for TrainConfig {
             samples: 1,
             labels: None,
             alpha: None,
+            objective: ObjectiveKind::Elbo,
+            beta: 1.0,
+            kl_warmup: 0.0,
+            free_bits: 0.0,
         }
     }
 }
@@ -106,6 +138,22 @@ impl TrainConfig {
                     "alpha {alpha} must be non-negative and finite"
                 )));
             }
+        }
+        for (name, value) in [
+            ("beta", self.beta),
+            ("kl_warmup", self.kl_warmup),
+            ("free_bits", self.free_bits),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(Error::Config(format!(
+                    "{name} {value} must be non-negative and finite"
+                )));
+            }
+        }
+        if self.objective == ObjectiveKind::Iwae && self.free_bits > 0.0 {
+            return Err(Error::Config(
+                "free bits clamp the ELBO's KL term; the IWAE bound has none".into(),
+            ));
         }
         let wd = self.optimizer.weight_decay;
         if !(wd.is_finite() && wd >= 0.0) {

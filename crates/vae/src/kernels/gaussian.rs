@@ -119,3 +119,52 @@ pub fn standard_normal_log_prob<T: Scalar>(z: &[T], dim: usize, out: &mut [T]) {
         *o = -half * sum;
     }
 }
+
+/// Σ_r KL per latent dimension into `out` `[dim]` (in f64, rows in order).
+pub fn kl_per_dimension<T: Scalar>(params: &[T], dim: usize, out: &mut [f64]) {
+    for r in 0..rows_of(params, dim) {
+        let (mean, log_var) = (mean(params, dim, r), log_var(params, dim, r));
+        for d in 0..dim {
+            let v = T::one() + log_var[d] - mean[d] * mean[d] - log_var[d].exp();
+            out[d] += (T::of(-0.5) * v).as_f64();
+        }
+    }
+}
+
+/// d_params += kl_weight · mask_d · (μ, (σ² − 1) / 2): the KL's gradient with dimension `d`
+/// counted `mask[d]` times (0 where free bits hold it at λ).
+pub fn backward_kl_dimensions<T: Scalar>(
+    params: &[T],
+    dim: usize,
+    mask: &[T],
+    kl_weight: T,
+    d_params: &mut [T],
+) {
+    let half = T::of(0.5);
+    for r in 0..rows_of(params, dim) {
+        let (mean, log_var) = (mean(params, dim, r), log_var(params, dim, r));
+        let d_row = &mut d_params[r * 2 * dim..(r + 1) * 2 * dim];
+        for d in 0..dim {
+            let scale = kl_weight * mask[d];
+            d_row[d] += scale * mean[d];
+            d_row[dim + d] += scale * half * (log_var[d].exp() - T::one());
+        }
+    }
+}
+
+/// d_params[log σ²] += −½ · w_i for every sample row `i` `[samples * rows]`: the gradient of
+/// Σ_i w_i log q(z_i | x) with z_i = μ + σ ε_i held as a function of ε (its μ-part is zero).
+pub fn backward_log_prob_of_noise<T: Scalar>(
+    params: &[T],
+    dim: usize,
+    weights: &[T],
+    d_params: &mut [T],
+) {
+    let rows = rows_of(params, dim);
+    let half = T::of(0.5);
+    for (i, &w) in weights.iter().enumerate() {
+        let r = i % rows;
+        let d_row = &mut d_params[r * 2 * dim + dim..(r + 1) * 2 * dim];
+        d_row.iter_mut().for_each(|g| *g -= half * w);
+    }
+}

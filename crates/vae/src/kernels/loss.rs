@@ -232,7 +232,8 @@ pub fn gaussian_log_var_grad<T: Scalar>(
 }
 
 /// `gaussian_log_var_grad` row by row, row `i` scaled by `scale · weights[i % weights.len()]` and
-/// reading target row `i % weights.len()`: M2's rows, each weighted by q(y | x).
+/// reading target row `i % target rows`: M2's rows, each weighted by q(y | x), or the IWAE
+/// samples, each weighted by w̃.
 #[allow(clippy::too_many_arguments)]
 pub fn gaussian_log_var_grad_weighted<T: Scalar>(
     logits: &[T],
@@ -244,18 +245,12 @@ pub fn gaussian_log_var_grad_weighted<T: Scalar>(
     weights: &[T],
     dst: &mut [T],
 ) {
-    let rows = weights.len();
+    let target_rows = targets.len() / cols;
     for (i, l) in logits.chunks_exact(cols).enumerate() {
-        let target = &targets[(i % rows) * cols..(i % rows + 1) * cols];
-        gaussian_log_var_grad(
-            l,
-            log_var,
-            floor,
-            target,
-            cols,
-            scale * weights[i % rows],
-            dst,
-        );
+        let t = i % target_rows;
+        let target = &targets[t * cols..(t + 1) * cols];
+        let weight = weights[i % weights.len()];
+        gaussian_log_var_grad(l, log_var, floor, target, cols, scale * weight, dst);
     }
 }
 

@@ -69,6 +69,28 @@ pub fn weighted_sum<T: Scalar>(values: &[T], weights: Option<&[T]>) -> f64 {
         .sum()
 }
 
+/// Per image of sample-major rows (row `i` is sample `i / rows` of image `i % rows`): the
+/// normalised importance weights w̃_i = w_i / Σ_{j of the same image} w_j into `weights`, and
+/// log (1/K) Σ_k w_k into `bounds` `[rows]` (Burda et al. 2015, eq. 8), computed in f64 with
+/// the maximum shifted out.
+pub fn normalized_weights<T: Scalar>(
+    log_weights: &[T],
+    rows: usize,
+    weights: &mut [T],
+    bounds: &mut [f64],
+) {
+    let k = log_weights.len() / rows.max(1);
+    for (r, bound) in bounds.iter_mut().enumerate().take(rows) {
+        let sample = |s: usize| log_weights[s * rows + r].as_f64();
+        let max = (0..k).map(sample).fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = (0..k).map(|s| (sample(s) - max).exp()).sum();
+        for s in 0..k {
+            weights[s * rows + r] = T::of((sample(s) - max).exp() / sum);
+        }
+        *bound = max + sum.ln() - (k as f64).ln();
+    }
+}
+
 /// `log Σ exp(values)`, shifted by the maximum so no term overflows. −∞ for an empty slice.
 pub fn log_sum_exp<T: Scalar>(values: &[T]) -> T {
     let max = values.iter().copied().fold(T::neg_infinity(), T::max);

@@ -199,3 +199,27 @@ pub fn merge_label_columns<T: Scalar>(
         }
     }
 }
+
+/// `log w_i = −nll_i + log p(z_i) − log q(z_i | x)` for every sample row: the importance weights
+/// of Burda et al. 2015.
+pub fn log_importance_weights<T: Scalar>(
+    nll: &[T],
+    log_prior: &[T],
+    log_posterior: &[T],
+    out: &mut [T],
+) {
+    for (((o, &n), &p), &q) in out.iter_mut().zip(nll).zip(log_prior).zip(log_posterior) {
+        *o = -n + p - q;
+    }
+}
+
+/// Row `i` of `dst [n, cols]` += `weights[i]` · row `i` of `src`.
+pub fn add_scaled_rows<T: Scalar>(dst: &mut [T], src: &[T], cols: usize, weights: &[T]) {
+    for ((d, s), &w) in dst
+        .chunks_exact_mut(cols)
+        .zip(src.chunks_exact(cols))
+        .zip(weights)
+    {
+        d.iter_mut().zip(s).for_each(|(d, &s)| *d += w * s);
+    }
+}

@@ -21,6 +21,8 @@ impl<T: Scalar> Objective<T, ReferenceClassifier<T>> for CrossEntropy {
         _rng: &mut Rng,
     ) -> Result<LossTerms> {
         let (values, grads) = model.params.split_mut();
-        cross_entropy(&model.net, values, ws, batch, Some(grads))
+        let mut terms = cross_entropy(&model.net, values, ws, batch, Some(grads))?;
+        terms.objective = terms.classification;
+        Ok(terms)
     }
 }

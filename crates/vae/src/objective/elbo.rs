@@ -23,8 +23,14 @@ use crate::scalar::Scalar;
 pub struct Elbo {
     /// L in Kingma & Welling 2013, eq. 7.
     pub samples: usize,
-    /// The KL term's weight in the gradient.
+    /// β: the KL term's weight (Higgins et al. 2017); 1 is the ELBO itself.
     pub kl_weight: f64,
+    /// Epochs over which the KL weight rises linearly from 0 to β, step by step (Bowman et al.
+    /// 2016; Sønderby et al. 2016); 0 for none.
+    pub warmup_epochs: f64,
+    /// λ, free bits: each latent dimension's KL, averaged over the batch, counts at least λ
+    /// nats (Kingma et al. 2016, eq. 15); 0 for none.
+    pub free_bits: f64,
 }
 
 impl Elbo {
@@ -32,19 +38,38 @@ impl Elbo {
         Elbo {
             samples,
             kl_weight: 1.0,
+            warmup_epochs: 0.0,
+            free_bits: 0.0,
+        }
+    }
+
+    /// The KL weight at `step`: β, or during warm-up β · (epochs trained / warm-up epochs).
+    pub fn kl_weight_at(&self, step: &Step) -> f64 {
+        if self.warmup_epochs > 0.0 && step.epochs() < self.warmup_epochs {
+            self.kl_weight * step.epochs() / self.warmup_epochs
+        } else {
+            self.kl_weight
         }
     }
 
     /// The negative ELBO of `batch`'s rows with `self.samples` latent draws per image, its
-    /// gradient (KL term weighted by `kl_weight`) accumulated into the model's gradients. `rng` supplies ε. Each row's own (unweighted)
-    /// negative ELBO is left in `ws.row_loss`.
+    /// gradient (the KL weighted for `step` and clamped by free bits) accumulated into the model's
+    /// gradients. `rng` supplies ε. Each row's own (unweighted) negative ELBO is left in
+    /// `ws.row_loss`. The terms report the true KL; `objective` what was minimised.
     pub fn rows_loss_and_grad<T: Scalar>(
         &self,
         model: &mut Vae<T>,
         ws: &mut VaeWorkspace<T>,
         batch: &ElboRows<'_, T>,
+        step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
+        if self.free_bits > 0.0 && batch.weights.is_some() {
+            return Err(Error::InvalidArgument(
+                "free bits apply to unweighted rows (the vae and cvae models)".into(),
+            ));
+        }
+        let kl_weight = self.kl_weight_at(step);
         let samples = self.samples;
         let classes = model.classes();
         let Vae {
@@ -141,7 +166,22 @@ impl Elbo {
         d_posterior.resize(rows * 2 * latent, T::zero());
         let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
         q.backward_rsample(eps, d_z, d_posterior);
-        q.backward_kl(weights, T::of(self.kl_weight), d_posterior);
+        // The KL as the objective counts it: with free bits, each dimension's batch mean is
+        // clamped at λ, and a clamped dimension passes no gradient.
+        let kl_objective = if self.free_bits > 0.0 {
+            let mut per_dimension = vec![0f64; latent];
+            q.kl_per_dimension(&mut per_dimension);
+            let floor = self.free_bits * rows as f64;
+            let mask: Vec<T> = per_dimension
+                .iter()
+                .map(|&k| if k < floor { T::zero() } else { T::one() })
+                .collect();
+            q.backward_kl_dimensions(&mask, T::of(kl_weight), d_posterior);
+            per_dimension.iter().map(|&k| k.max(floor)).sum::<f64>()
+        } else {
+            q.backward_kl(weights, T::of(kl_weight), d_posterior);
+            kl_sum
+        };
         encoder.backward(
             values,
             grads,
@@ -154,6 +194,7 @@ impl Elbo {
             images: rows,
             reconstruction,
             kl: kl_sum,
+            objective: reconstruction + kl_weight * kl_objective,
             ..LossTerms::default()
         })
     }
@@ -206,7 +247,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Elbo {
         model: &mut Vae<T>,
         ws: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,
-        _step: &Step,
+        step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
         if batch.unlabelled > 0 {
@@ -222,6 +263,6 @@ impl<T: Scalar> Objective<T, Vae<T>> for Elbo {
             weights: None,
             shared: None,
         };
-        self.rows_loss_and_grad(model, ws, &rows, rng)
+        self.rows_loss_and_grad(model, ws, &rows, step, rng)
     }
 }

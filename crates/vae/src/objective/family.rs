@@ -1,9 +1,10 @@
 //! The objective each member of the VAE family trains with: the ELBO for the VAE and the
-//! conditional VAE, the reconstruction loss for the autoencoder, eq. 9 for M2.
+//! conditional VAE (with β, warm-up and free bits) or the IWAE bound, the reconstruction loss
+//! for the autoencoder, eq. 9 for M2.
 
-use super::{Elbo, LossTerms, Objective, Reconstruction, SemiSupervised, Step};
+use super::{Elbo, Iwae, LossTerms, Objective, Reconstruction, SemiSupervised, Step};
 use crate::batch::Batch;
-use crate::config::{ModelKind, TrainConfig};
+use crate::config::{ModelKind, ObjectiveKind, TrainConfig};
 use crate::error::{Error, Result};
 use crate::kernels::rng::Rng;
 use crate::model::{Model, VaeWorkspace};
@@ -12,6 +13,7 @@ use crate::scalar::Scalar;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum VaeObjective {
     Elbo(Elbo),
+    Iwae(Iwae),
     Reconstruction(Reconstruction),
     SemiSupervised(SemiSupervised),
 }
@@ -21,10 +23,16 @@ impl VaeObjective {
     /// M2's (from `TrainingData::semi_supervised`), ignored by the others.
     pub fn for_model(kind: ModelKind, train: &TrainConfig, classification_weight: f64) -> Self {
         let elbo = Elbo::new(train.samples);
-        match kind {
-            ModelKind::Vae => VaeObjective::Elbo(elbo),
-            ModelKind::Ae => VaeObjective::Reconstruction(Reconstruction),
-            ModelKind::M2 => VaeObjective::SemiSupervised(SemiSupervised {
+        match (kind, train.objective) {
+            (ModelKind::Vae, ObjectiveKind::Iwae) => VaeObjective::Iwae(Iwae { k: train.samples }),
+            (ModelKind::Vae, ObjectiveKind::Elbo) => VaeObjective::Elbo(Elbo {
+                kl_weight: train.beta,
+                warmup_epochs: train.kl_warmup,
+                free_bits: train.free_bits,
+                ..elbo
+            }),
+            (ModelKind::Ae, _) => VaeObjective::Reconstruction(Reconstruction),
+            (ModelKind::M2, _) => VaeObjective::SemiSupervised(SemiSupervised {
                 elbo,
                 classification_weight,
             }),
@@ -48,6 +56,7 @@ impl<T: Scalar> Objective<T, Model<T>> for VaeObjective {
         }
         match (self, model) {
             (VaeObjective::Elbo(o), Model::Vae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
+            (VaeObjective::Iwae(o), Model::Vae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
             (VaeObjective::Reconstruction(o), Model::Autoencoder(m)) => {
                 o.loss_and_grad(m, ws, batch, step, rng)
             }

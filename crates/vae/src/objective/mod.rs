@@ -5,7 +5,8 @@
 //! training loop hands the objective the [`Step`], so weights that change during training (KL
 //! warm-up, schedules) live in the objective, not in the batch.
 //!
-//! - [`elbo`]: the negative ELBO of Kingma & Welling 2013, with a weight on each term.
+//! - [`elbo`]: the negative ELBO of Kingma & Welling 2013, with β, KL warm-up and free bits.
+//! - [`iwae`]: the importance-weighted bound of Burda et al. 2015, trained with its exact gradient.
 //! - [`reconstruction`]: the plain autoencoder's reconstruction loss.
 //! - [`semi_supervised`]: M2's eq. 9 (Kingma et al. 2014), labelled and unlabelled rows.
 //! - [`cross_entropy`]: the reference classifier's −log q(y | x).
@@ -14,6 +15,7 @@
 pub mod cross_entropy;
 pub mod elbo;
 pub mod family;
+pub mod iwae;
 pub mod reconstruction;
 pub mod semi_supervised;
 
@@ -22,6 +24,7 @@ pub use crate::model::Trainable;
 pub use cross_entropy::CrossEntropy;
 pub use elbo::Elbo;
 pub use family::VaeObjective;
+pub use iwae::Iwae;
 pub use reconstruction::Reconstruction;
 pub use semi_supervised::SemiSupervised;
 

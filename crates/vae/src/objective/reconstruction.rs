@@ -58,9 +58,11 @@ impl<T: Scalar> Objective<T, Autoencoder<T>> for Reconstruction {
         d_z.resize(rows * latent, T::zero());
         decoder.backward(values, grads, z, rows, decoder_buffers, d_logits, d_z)?;
         encoder.backward(values, grads, x, rows, encoder_buffers, d_z)?;
+        let reconstruction: f64 = nll.iter().map(|v| v.as_f64()).sum();
         Ok(LossTerms {
             images: rows,
-            reconstruction: nll.iter().map(|v| v.as_f64()).sum(),
+            reconstruction,
+            objective: reconstruction,
             ..LossTerms::default()
         })
     }

@@ -38,7 +38,7 @@ impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
         model: &mut M2<T>,
         ws: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,
-        _step: &Step,
+        step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
         let (rows, u, classes) = (batch.rows, batch.unlabelled, model.vae.classes());
@@ -71,7 +71,7 @@ impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
         };
         let result = self
             .elbo
-            .rows_loss_and_grad(&mut model.vae, ws, &expanded, rng);
+            .rows_loss_and_grad(&mut model.vae, ws, &expanded, step, rng);
         ws.expanded_x = x;
         ws.expanded_labels = labels;
         ws.row_weights = weights;
@@ -112,6 +112,8 @@ impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
             classifier_buffers,
             d_class_logits,
         )?;
+        // Eq. 9 as a whole: its KL weight is 1, so the objective is the loss itself.
+        terms.objective = terms.loss();
         Ok(terms)
     }
 }

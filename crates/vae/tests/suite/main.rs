@@ -7,5 +7,6 @@ mod figures;
 mod gradients;
 mod networks;
 mod objective;
+mod objectives;
 mod relatives;
 mod training;

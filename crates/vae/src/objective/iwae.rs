@@ -1,0 +1,172 @@
+//! The importance-weighted bound of Burda, Grosse & Salakhutdinov 2015 as a training objective:
+//! per image, L_K = log (1/K) Σ_k w_k with log w_k = log p(x | z_k) + log p(z_k) − log q(z_k | x),
+//! z_k = μ + σ ε_k. Its exact gradient (their eq. 14) is Σ_k w̃_k ∇ log w_k with the normalised
+//! weights w̃_k = w_k / Σ_j w_j: each sample's one-sample gradient, weighted by how well it
+//! explains the image. At K = 1 it is the one-sample ELBO with the KL estimated by Monte Carlo.
+//!
+//! Through the reparameterization, ∇ log w_k reaches z_k (the decoder's gradient and −z_k from
+//! the prior) and, with z_k held as μ + σ ε_k, log q(z_k | x) = −½ Σ_d (log 2π + log σ²_d + ε²)
+//! contributes −½ to each log-variance.
+
+use super::{LossTerms, Objective, Step};
+use crate::batch::Batch;
+use crate::error::{Error, Result};
+use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
+use crate::kernels::reduce::normalized_weights;
+use crate::kernels::rng::{fill_standard_normal, Rng};
+use crate::kernels::rows;
+use crate::model::parts::with_one_hot;
+use crate::model::{Vae, VaeWorkspace};
+use crate::nn::NetworkInput;
+use crate::scalar::Scalar;
+
+/// The negative IWAE bound with `k` samples per image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Iwae {
+    pub k: usize,
+}
+
+impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
+    fn loss_and_grad(
+        &self,
+        model: &mut Vae<T>,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        _step: &Step,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        if batch.unlabelled > 0 {
+            return Err(Error::InvalidArgument(
+                "only the m2 model learns from unlabelled images".into(),
+            ));
+        }
+        if self.k == 0 {
+            return Err(Error::InvalidArgument(
+                "the IWAE bound needs at least 1 sample".into(),
+            ));
+        }
+        model.check_batch(batch.x, batch.labels, batch.rows)?;
+        let (x, labels, rows, k) = (batch.x, batch.labels, batch.rows, self.k);
+        let classes = model.classes();
+        let Vae {
+            params,
+            encoder,
+            decoder,
+            ..
+        } = model;
+        let (values, grads) = params.split_mut();
+        let latent = encoder.latent();
+        let pixels = decoder.pixels();
+        let n = k
+            .checked_mul(rows)
+            .ok_or_else(|| Error::InvalidArgument(format!("{k} samples of {rows} images")))?;
+        let VaeWorkspace {
+            encoder: encoder_buffers,
+            decoder: decoder_buffers,
+            encoder_input,
+            decoder_input,
+            eps,
+            z,
+            nll,
+            log_prior,
+            log_posterior,
+            kl,
+            d_logits,
+            d_decoder_input,
+            d_z,
+            d_posterior,
+            log_weights,
+            row_weights,
+            ..
+        } = ws;
+        // Sample-major rows: row i is sample i / rows of image i % rows.
+        let encoder_in = with_one_hot(x, pixels, labels, classes, encoder_input);
+        let q = encoder.forward(
+            values,
+            NetworkInput::Dense(encoder_in),
+            rows,
+            encoder_buffers,
+        )?;
+        eps.resize(n * latent, T::zero());
+        fill_standard_normal(rng, eps);
+        z.resize(n * latent, T::zero());
+        q.rsample(eps, z);
+        log_posterior.resize(n, T::zero());
+        q.log_prob_of_noise(eps, log_posterior);
+        log_prior.resize(n, T::zero());
+        standard_normal_log_prob(z, latent, log_prior);
+        kl.resize(rows, T::zero());
+        q.kl_to_standard_normal(kl);
+
+        let decoder_in = with_one_hot(z, latent, labels, classes, decoder_input);
+        decoder.forward(values, decoder_in, n, decoder_buffers)?;
+        let logits = decoder_buffers.output();
+        nll.resize(n, T::zero());
+        d_logits.resize(n * pixels, T::zero());
+        decoder
+            .likelihood
+            .nll(values, logits, x, pixels, nll, Some((d_logits, T::one())));
+        // log w_i, then w̃_i and each image's bound.
+        log_weights.resize(n, T::zero());
+        rows::log_importance_weights(nll, log_prior, log_posterior, log_weights);
+        row_weights.resize(n, T::zero());
+        let mut bounds = vec![0f64; rows];
+        normalized_weights(log_weights, rows, row_weights, &mut bounds);
+
+        // −Σ_k w̃_k log w_k: the decoder's rows and the likelihood's parameters weighted by w̃.
+        rows::scale_rows(d_logits, pixels, row_weights);
+        decoder.likelihood.backward_params_weighted(
+            values,
+            grads,
+            logits,
+            x,
+            pixels,
+            T::one(),
+            row_weights,
+        );
+        let decoder_width = latent + classes;
+        d_decoder_input.resize(n * decoder_width, T::zero());
+        decoder.backward(
+            values,
+            grads,
+            decoder_in,
+            n,
+            decoder_buffers,
+            d_logits,
+            d_decoder_input,
+        )?;
+        let d_z: &mut Vec<T> = if classes == 0 {
+            d_z.clear();
+            d_z.extend_from_slice(d_decoder_input);
+            d_z
+        } else {
+            rows::take_columns(d_decoder_input, decoder_width, latent, d_z);
+            d_z
+        };
+        // −log p(z) adds w̃_i z_i.
+        rows::add_scaled_rows(d_z, z, latent, row_weights);
+        d_posterior.clear();
+        d_posterior.resize(rows * 2 * latent, T::zero());
+        let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
+        q.backward_rsample(eps, d_z, d_posterior);
+        // +log q(z | x) with z = μ + σ ε: −½ w̃_i on each log-variance.
+        q.backward_log_prob_of_noise(row_weights, d_posterior);
+        encoder.backward(
+            values,
+            grads,
+            NetworkInput::Dense(encoder_in),
+            rows,
+            encoder_buffers,
+            d_posterior,
+        )?;
+        let reconstruction = nll.iter().map(|v| v.as_f64()).sum::<f64>() / k as f64;
+        let kl_sum: f64 = kl.iter().map(|v| v.as_f64()).sum();
+        Ok(LossTerms {
+            images: rows,
+            reconstruction,
+            kl: kl_sum,
+            objective: -bounds.iter().sum::<f64>(),
+            ..LossTerms::default()
+        })
+    }
+}
