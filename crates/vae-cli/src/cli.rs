@@ -132,6 +132,18 @@ pub struct TrainArgs {
     /// L2 weight decay added to the gradient [default: 0]
     #[arg(long)]
     pub weight_decay: Option<f64>,
+    /// Learning-rate schedule, step by step: burda is Burda et al. 2015's 3^i passes at
+    /// lr · 10^(−i/7), i = 0..7 (3,280 passes; it also sets Adam's ε to their 1e-4); cosine goes
+    /// to 0 over --epochs; exponential multiplies by --lr-gamma per epoch [default: constant]
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<ScheduleArg>,
+    /// The exponential schedule's factor per epoch [default: 0.99]
+    #[arg(long)]
+    pub lr_gamma: Option<f64>,
+    /// The optimizer's ε [default: PyTorch's, 1e-8 for Adam and 1e-10 for Adagrad; 1e-4 with
+    /// --lr-schedule burda]
+    #[arg(long)]
+    pub eps: Option<f64>,
     /// Hidden layer widths of the encoder, comma-separated; the decoder mirrors them [default: 400]
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
@@ -533,6 +545,14 @@ pub enum LikelihoodArg {
 pub enum VarianceArg {
     Pixel,
     Image,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScheduleArg {
+    Constant,
+    Burda,
+    Cosine,
+    Exponential,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use crate::data::{BatchLoader, Dataset, LabelledSubset, Split};
 use crate::error::{Error, Result};
 use crate::kernels::rng::{permutation, stream, Purpose};
 use crate::objective::{LossTerms, Objective, Step, Trainable};
-use crate::optim::Optimizer;
+use crate::optim::{schedule, Optimizer};
 use std::time::Instant;
 
 /// The training and test splits after the chosen binarization.
@@ -282,8 +282,10 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
         if !(terms.loss().is_finite() && terms.objective.is_finite()) {
             return Err(diverged("the loss"));
         }
+        let lr =
+            config.optimizer.lr * schedule::factor(config.optimizer.schedule, &step, config.epochs);
         let (values, grads) = model.parameters_mut().update_view();
-        if !optimizer.step(values, grads)? {
+        if !optimizer.step_with_lr(values, grads, lr)? {
             return Err(diverged("a gradient"));
         }
         totals.add(&terms);

@@ -3,14 +3,14 @@
 use super::common::{check_shape, load_dataset, progress_bar, thread_pool};
 use super::{figures, report};
 use crate::cli::{
-    ActivationArg, BinarizeArg, LikelihoodArg, ModelArg, ObjectiveArg, OptimizerArg, TrainArgs,
-    VarianceArg,
+    ActivationArg, BinarizeArg, LikelihoodArg, ModelArg, ObjectiveArg, OptimizerArg, ScheduleArg,
+    TrainArgs, VarianceArg,
 };
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vae::checkpoint;
-use vae::config::ObjectiveKind;
+use vae::config::{LrSchedule, ObjectiveKind};
 use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
 use vae::data::Split;
@@ -241,6 +241,23 @@ fn fresh(
     let mut optimizer = OptimizerConfig::default_for(optimizer_kind);
     optimizer.lr = args.lr.unwrap_or(optimizer.lr);
     optimizer.weight_decay = args.weight_decay.unwrap_or(0.0);
+    if args.lr_gamma.is_some() && args.lr_schedule != Some(ScheduleArg::Exponential) {
+        bail!("--lr-gamma applies to --lr-schedule exponential only");
+    }
+    optimizer.schedule = match args.lr_schedule.unwrap_or(ScheduleArg::Constant) {
+        ScheduleArg::Constant => LrSchedule::Constant,
+        ScheduleArg::Burda => LrSchedule::Burda,
+        ScheduleArg::Cosine => LrSchedule::Cosine,
+        ScheduleArg::Exponential => LrSchedule::Exponential {
+            gamma: args.lr_gamma.unwrap_or(0.99),
+        },
+    };
+    optimizer.eps = match (args.eps, optimizer.schedule) {
+        (Some(eps), _) => Some(eps),
+        // Burda et al. 2015, Sec. 5: Adam with ε = 1e-4.
+        (None, LrSchedule::Burda) => Some(1e-4),
+        (None, _) => None,
+    };
     let defaults = TrainConfig::default();
     let train = TrainConfig {
         epochs: args.epochs.unwrap_or(defaults.epochs),
@@ -379,6 +396,9 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
         ("--lr", args.lr.is_some()),
         ("--optimizer", args.optimizer.is_some()),
         ("--weight-decay", args.weight_decay.is_some()),
+        ("--lr-schedule", args.lr_schedule.is_some()),
+        ("--lr-gamma", args.lr_gamma.is_some()),
+        ("--eps", args.eps.is_some()),
         ("--hidden", args.hidden.is_some()),
         ("--latent", args.latent.is_some()),
         ("--activation", args.activation.is_some()),

@@ -410,6 +410,23 @@ fn objective_family_from_the_command_line() {
     let mut ae = train_args(&f, path(&ae_dir), "1");
     ae.extend(["--model", "ae", "--beta", "2"]);
     fails(&ae, "train the vae and cvae models");
+    let burda = f.root.join("burda");
+    let mut args = train_args(&f, path(&burda), "2");
+    args.extend(["--lr-schedule", "burda"]);
+    ok(&args);
+    let config = std::fs::read_to_string(burda.join("config.json")).expect("config");
+    assert!(
+        config.contains("\"kind\": \"burda\"") && config.contains("\"eps\": 0.0001"),
+        "{config}"
+    );
+    let gamma_dir = f.root.join("gamma");
+    let mut gamma = train_args(&f, path(&gamma_dir), "1");
+    gamma.extend(["--lr-gamma", "0.5"]);
+    fails(
+        &gamma,
+        "--lr-gamma applies to --lr-schedule exponential only",
+    );
+
     let negative_dir = f.root.join("negative");
     let mut negative = train_args(&f, path(&negative_dir), "1");
     negative.push("--free-bits=-1");

@@ -11,7 +11,7 @@ pub use model::{
     GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
     ENCODER_HEADS, OUTPUT_HEAD,
 };
-pub use train::{Binarize, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig};
+pub use train::{Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig};
 
 use crate::error::{Error, Result};
 use crate::nn::spec::{self, LayerSpec};

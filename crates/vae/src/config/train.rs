@@ -25,9 +25,38 @@ pub enum OptimizerKind {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerConfig {
     pub kind: OptimizerKind,
+    /// The base learning rate; the schedule scales it.
     pub lr: f64,
     /// L2 penalty added to the gradient, as PyTorch's `weight_decay`.
     pub weight_decay: f64,
+    /// The denominator's ε; `None` is PyTorch's (Adam 1e-8, Adagrad 1e-10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f64>,
+    /// How the learning rate changes over training.
+    #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
+    pub schedule: LrSchedule,
+}
+
+/// The learning rate over training, as a factor on the base rate, step by step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum LrSchedule {
+    #[default]
+    Constant,
+    /// Burda, Grosse & Salakhutdinov 2015, Sec. 5: 3^i passes at the base rate times 10^(−i/7),
+    /// i = 0..7 (3,280 passes), then the last rate.
+    Burda,
+    /// Half a cosine from the base rate to 0 over the run's epochs (Loshchilov & Hutter 2017,
+    /// without restarts).
+    Cosine,
+    /// The base rate times `gamma` per epoch, continuously within an epoch.
+    Exponential { gamma: f64 },
+}
+
+impl LrSchedule {
+    pub fn is_constant(&self) -> bool {
+        *self == LrSchedule::Constant
+    }
 }
 
 impl OptimizerConfig {
@@ -41,6 +70,8 @@ impl OptimizerConfig {
             kind,
             lr,
             weight_decay: 0.0,
+            eps: None,
+            schedule: LrSchedule::Constant,
         }
     }
 }
@@ -154,6 +185,20 @@ impl TrainConfig {
             return Err(Error::Config(
                 "free bits clamp the ELBO's KL term; the IWAE bound has none".into(),
             ));
+        }
+        if let Some(eps) = self.optimizer.eps {
+            if !(eps.is_finite() && eps > 0.0) {
+                return Err(Error::Config(format!(
+                    "optimizer eps {eps} must be positive and finite"
+                )));
+            }
+        }
+        if let LrSchedule::Exponential { gamma } = self.optimizer.schedule {
+            if !(gamma.is_finite() && gamma > 0.0 && gamma <= 1.0) {
+                return Err(Error::Config(format!(
+                    "the exponential schedule's gamma {gamma} must be in (0, 1]"
+                )));
+            }
         }
         let wd = self.optimizer.weight_decay;
         if !(wd.is_finite() && wd >= 0.0) {

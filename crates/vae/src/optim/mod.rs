@@ -1,5 +1,8 @@
 //! Adam (Kingma & Ba 2015) and Adagrad (Duchi et al. 2011), element for element as PyTorch's
-//! `torch.optim` implements them, over the flat parameter buffer.
+//! `torch.optim` implements them, over the flat parameter buffer; learning-rate schedules in
+//! `schedule`.
+
+pub mod schedule;
 
 use crate::config::{OptimizerConfig, OptimizerKind};
 use crate::error::{Error, Result};
@@ -52,6 +55,12 @@ impl<T: Scalar> Optimizer<T> {
     /// the same pass, so other chunks may already have been updated (and the rest are left
     /// alone): the caller must stop and reload the last checkpoint, as training does.
     pub fn step(&mut self, params: &mut [T], grads: &mut [T]) -> Result<bool> {
+        self.step_with_lr(params, grads, self.config.lr)
+    }
+
+    /// `step` with the learning rate `lr` (the schedule's rate for this step) in place of the
+    /// configured base rate.
+    pub fn step_with_lr(&mut self, params: &mut [T], grads: &mut [T], lr: f64) -> Result<bool> {
         if params.len() != self.first.len() || grads.len() != params.len() {
             return Err(Error::shape(
                 "optimizer parameters",
@@ -60,7 +69,6 @@ impl<T: Scalar> Optimizer<T> {
             ));
         }
         self.step += 1;
-        let lr = self.config.lr;
         let wd = T::of(self.config.weight_decay);
         let finite = match self.config.kind {
             OptimizerKind::Adam => {
@@ -69,7 +77,10 @@ impl<T: Scalar> Optimizer<T> {
                 let bias2_sqrt = (1.0 - ADAM_BETA2.powi(t)).sqrt();
                 let step_size = T::of(lr / bias1);
                 let (b1, b2) = (T::of(ADAM_BETA1), T::of(ADAM_BETA2));
-                let (inv_bias2_sqrt, eps) = (T::of(1.0 / bias2_sqrt), T::of(ADAM_EPS));
+                let (inv_bias2_sqrt, eps) = (
+                    T::of(1.0 / bias2_sqrt),
+                    T::of(self.config.eps.unwrap_or(ADAM_EPS)),
+                );
                 let coefficients = update::Adam {
                     step_size,
                     beta1: b1,
@@ -87,7 +98,7 @@ impl<T: Scalar> Optimizer<T> {
                 )
             }
             OptimizerKind::Adagrad => {
-                let (lr, eps) = (T::of(lr), T::of(ADAGRAD_EPS));
+                let (lr, eps) = (T::of(lr), T::of(self.config.eps.unwrap_or(ADAGRAD_EPS)));
                 update::adagrad(params, grads, &mut self.first, lr, eps, wd)
             }
         };
@@ -144,9 +155,9 @@ mod tests {
     /// ```
     fn run(kind: OptimizerKind) -> Vec<f64> {
         let config = OptimizerConfig {
-            kind,
             lr: 0.1,
             weight_decay: 0.01,
+            ..OptimizerConfig::default_for(kind)
         };
         let mut opt = Optimizer::new(config, 3);
         let mut p = vec![1.0f64, -2.0, 0.5];
@@ -161,9 +172,8 @@ mod tests {
     fn a_non_finite_gradient_is_reported() {
         for kind in [OptimizerKind::Adam, OptimizerKind::Adagrad] {
             let config = OptimizerConfig {
-                kind,
                 lr: 0.1,
-                weight_decay: 0.0,
+                ..OptimizerConfig::default_for(kind)
             };
             // Enough parameters for several chunks; the bad one sits in the last.
             let n = 3 * CHUNK + 5;
