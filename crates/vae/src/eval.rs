@@ -4,6 +4,7 @@
 use crate::config::ModelKind;
 use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
+use crate::kernels::gaussian::accumulate_posterior_statistics;
 use crate::kernels::rng::{stream, Purpose};
 use crate::model::vae::SCORE_ROWS;
 use crate::model::{ClassifierWorkspace, ImageScore, Model, ReferenceClassifier, VaeWorkspace};
@@ -33,7 +34,21 @@ pub struct Evaluation {
     /// drawn with that label that it reads as that label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditional_accuracy: Option<Vec<f64>>,
+    /// Per latent dimension, the mean KL(q(z_d | x) ‖ N(0, 1)) over the images (stochastic
+    /// encoders only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kl_per_dimension: Option<Vec<f64>>,
+    /// Per latent dimension, the variance over the images of the posterior mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_variance_per_dimension: Option<Vec<f64>>,
+    /// Dimensions whose posterior mean varies across the images with variance above
+    /// `ACTIVE_UNIT_VARIANCE`: the active units of Burda et al. 2015, Sec. 5.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_units: Option<usize>,
 }
+
+/// Burda et al. 2015, Sec. 5.2: a unit is active when Cov_x(E_q[u]) exceeds 10^−2.
+pub const ACTIVE_UNIT_VARIANCE: f64 = 1e-2;
 
 /// Scores every image of `split` (already binarized as in training) with `k` importance samples.
 /// `progress(done, total)` is called after each chunk of images.
@@ -60,7 +75,15 @@ pub fn evaluate(
     let mut scores: Vec<ImageScore> = Vec::with_capacity(split.len());
     let indices: Vec<usize> = (0..split.len()).collect();
     let classifies = model.kind() == ModelKind::M2;
+    let stochastic = model.kind() != ModelKind::Ae;
     let (mut predicted, mut errors) = (Vec::new(), 0usize);
+    let latent = model.latent();
+    let (mut posterior, mut sum_mean, mut sum_mean_sq, mut sum_kl) = (
+        Vec::new(),
+        vec![0f64; latent],
+        vec![0f64; latent],
+        vec![0f64; latent],
+    );
     for (c, chunk) in indices.chunks(images_per_chunk).enumerate() {
         let batch = loader.load(split, chunk, None);
         let mut noise = stream(seed, Purpose::Evaluate, &[k as u64, c as u64]);
@@ -73,6 +96,22 @@ pub fn evaluate(
             &mut noise,
             &mut scores,
         )?;
+        if stochastic {
+            model.encode(
+                &mut workspace,
+                batch.x,
+                batch.labels,
+                batch.rows,
+                &mut posterior,
+            )?;
+            accumulate_posterior_statistics(
+                &posterior,
+                latent,
+                &mut sum_mean,
+                &mut sum_mean_sq,
+                &mut sum_kl,
+            );
+        }
         if classifies {
             model.classify(&mut workspace, batch.x, batch.rows, &mut predicted)?;
             errors += predicted
@@ -85,6 +124,22 @@ pub fn evaluate(
     }
     let mut evaluation = summarise(&scores, k);
     evaluation.classification_error = classifies.then(|| errors as f64 / split.len() as f64);
+    if stochastic {
+        let n = split.len() as f64;
+        let variance: Vec<f64> = sum_mean
+            .iter()
+            .zip(&sum_mean_sq)
+            .map(|(s, s2)| (s2 / n - (s / n).powi(2)).max(0.0))
+            .collect();
+        evaluation.active_units = Some(
+            variance
+                .iter()
+                .filter(|&&v| v > ACTIVE_UNIT_VARIANCE)
+                .count(),
+        );
+        evaluation.kl_per_dimension = Some(sum_kl.iter().map(|s| s / n).collect());
+        evaluation.mean_variance_per_dimension = Some(variance);
+    }
     Ok(evaluation)
 }
 
@@ -155,5 +210,8 @@ fn summarise(scores: &[ImageScore], k: usize) -> Evaluation {
         images: scores.len(),
         classification_error: None,
         conditional_accuracy: None,
+        kl_per_dimension: None,
+        mean_variance_per_dimension: None,
+        active_units: None,
     }
 }

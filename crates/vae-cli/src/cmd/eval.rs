@@ -117,5 +117,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
         "  log p(x)        {:10.3} ± {:.3} nats (IWAE estimate, K = {}; ± one standard error)",
         result.log_likelihood, result.log_likelihood_stderr, result.iw_samples
     );
+    if let (Some(active), Some(kl)) = (result.active_units, &result.kl_per_dimension) {
+        println!(
+            "  active units    {active} of {} (posterior-mean variance above {}; Burda et al. 2015, Sec. 5.2)",
+            kl.len(),
+            vae::eval::ACTIVE_UNIT_VARIANCE
+        );
+    }
     Ok(())
 }

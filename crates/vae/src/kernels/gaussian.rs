@@ -168,3 +168,23 @@ pub fn backward_log_prob_of_noise<T: Scalar>(
         d_row.iter_mut().for_each(|g| *g -= half * w);
     }
 }
+
+/// Adds each dimension's Σ_r μ, Σ_r μ² and Σ_r KL over the rows of `params` into the three
+/// `[dim]` sums (f64, rows in order): the posterior statistics of a data set, chunk by chunk.
+pub fn accumulate_posterior_statistics<T: Scalar>(
+    params: &[T],
+    dim: usize,
+    sum_mean: &mut [f64],
+    sum_mean_sq: &mut [f64],
+    sum_kl: &mut [f64],
+) {
+    for r in 0..rows_of(params, dim) {
+        let (mean, log_var) = (mean(params, dim, r), log_var(params, dim, r));
+        for d in 0..dim {
+            let (m, lv) = (mean[d].as_f64(), log_var[d].as_f64());
+            sum_mean[d] += m;
+            sum_mean_sq[d] += m * m;
+            sum_kl[d] += -0.5 * (1.0 + lv - m * m - lv.exp());
+        }
+    }
+}

@@ -233,3 +233,54 @@ fn iwae_trains_through_the_loop() -> Result<()> {
     assert!(last.train.objective_per_image() < last.train.loss_per_image());
     Ok(())
 }
+
+/// `eval`'s posterior statistics: the per-dimension KLs add up to the mean KL, and the active
+/// units are the dimensions whose posterior mean varies across the images with variance above
+/// 0.01, counted here independently in two passes.
+#[test]
+fn active_units_and_kl_per_dimension() -> Result<()> {
+    use super::common;
+    use vae::config::ModelConfig;
+    let dataset = common::dataset();
+    let config = vae::config::TrainConfig {
+        epochs: 3,
+        batch_size: 30,
+        ..vae::config::TrainConfig::default()
+    };
+    let model_config = ModelConfig {
+        image: dataset.shape,
+        latent: 6,
+        ..ModelConfig::default()
+    }
+    .with_mlp(&[16], Activation::Tanh);
+    let mut model = vae::Model::<f32>::new(&model_config, 2)?;
+    let data = vae::train::TrainingData::prepare(dataset, config.binarize, 2);
+    common::train_reports(&mut model, &data, &config)?;
+    let evaluation = vae::eval::evaluate(&model, &data.test, 3, 0, &mut |_, _| {})?;
+    let kl: f64 = evaluation.kl_per_dimension.iter().flatten().sum();
+    assert!(
+        (kl - evaluation.kl).abs() < 1e-4 * evaluation.kl.abs().max(1.0),
+        "{kl} vs {}",
+        evaluation.kl
+    );
+    let x = vae::figures::images(&data.test, &(0..data.test.len()).collect::<Vec<_>>());
+    let mut means = Vec::new();
+    model.encode_means(
+        &mut VaeWorkspace::default(),
+        &x,
+        &data.test.labels,
+        data.test.len(),
+        &mut means,
+    )?;
+    let n = data.test.len() as f64;
+    let active = (0..6)
+        .filter(|&d| {
+            let values: Vec<f64> = means.iter().skip(d).step_by(6).map(|&v| v as f64).collect();
+            let mean = values.iter().sum::<f64>() / n;
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n > 0.01
+        })
+        .count();
+    assert_eq!(evaluation.active_units, Some(active));
+    assert!(active > 0);
+    Ok(())
+}
