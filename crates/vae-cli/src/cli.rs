@@ -242,6 +242,10 @@ pub struct EvalArgs {
     /// Samples per label for --classifier
     #[arg(long, default_value_t = 1000)]
     pub per_class: usize,
+    /// Also draw the mean KL of each latent dimension as bars into this PNG, the active units
+    /// in colour and the inactive ones in grey
+    #[arg(long, value_name = "PNG")]
+    pub kl_plot: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

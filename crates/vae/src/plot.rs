@@ -1,4 +1,4 @@
-//! Charts with plotters: training curves and latent scatter plots, drawn into an RGB image with an
+//! Charts with plotters: training curves, latent scatter plots and the KL of each latent dimension, drawn into an RGB image with an
 //! embedded font (DejaVu Sans), so nothing depends on the fonts installed on the machine.
 
 use crate::error::{Error, Result};
@@ -231,6 +231,58 @@ pub fn scatter(
                 .draw(&Text::new(name, (26, y - 8), font.clone()))
                 .map_err(plot_err)?;
         }
+        Ok(())
+    })
+}
+
+/// The mean KL of each latent dimension as bars, the active ones (posterior mean varying across
+/// the data, Burda et al. 2015, Sec. 5.2) in colour and the inactive ones in grey.
+pub fn kl_per_dimension(kl: &[f64], active: &[bool], title: &str) -> Result<RgbImage> {
+    if kl.is_empty() || kl.len() != active.len() {
+        return Err(Error::shape(
+            "KL per dimension and activity",
+            kl.len(),
+            active.len(),
+        ));
+    }
+    let top = kl
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max)
+        .max(1e-3)
+        * 1.08;
+    let dims = kl.len();
+    canvas(900, 420, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..dims as f64, 0.0..top)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_desc("latent dimension")
+            .y_desc("mean KL (nats)")
+            .axis_desc_style(("sans-serif", 15))
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(plot_err)?;
+        let bars = kl.iter().zip(active).enumerate().map(|(d, (&v, &on))| {
+            let fill = if on {
+                color(0)
+            } else {
+                RGBColor(170, 170, 170)
+            };
+            Rectangle::new(
+                [(d as f64 + 0.1, 0.0), (d as f64 + 0.9, v.max(0.0))],
+                fill.filled(),
+            )
+        });
+        chart.draw_series(bars).map_err(plot_err)?;
         Ok(())
     })
 }

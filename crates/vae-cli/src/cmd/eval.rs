@@ -14,6 +14,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let pool = thread_pool(args.threads)?;
     let (config, model, epoch) = open_model(&args.model)?;
+    if args.kl_plot.is_some() && config.model.kind == ModelKind::Ae {
+        bail!("--kl-plot needs a model with a stochastic encoder; an autoencoder's code has no KL");
+    }
     // Checked before the long evaluation, so a wrong directory fails at once.
     let classifier = match &args.classifier {
         Some(dir) => {
@@ -69,6 +72,25 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if args.split == SplitArg::Test && args.limit.is_none() && !autoencoder {
         let json = serde_json::to_vec_pretty(&result)?;
         vae::fs::atomic_write(&args.model.join(super::report::EVALUATION_FILE), &json)?;
+    }
+    if let Some(path) = &args.kl_plot {
+        let (Some(kl), Some(variance)) = (
+            &result.kl_per_dimension,
+            &result.mean_variance_per_dimension,
+        ) else {
+            bail!("--kl-plot needs a model with a stochastic encoder; an autoencoder's code has no KL");
+        };
+        let active: Vec<bool> = variance
+            .iter()
+            .map(|&v| v > vae::eval::ACTIVE_UNIT_VARIANCE)
+            .collect();
+        let title = format!(
+            "KL per latent dimension, {} of {} active",
+            result.active_units.unwrap_or(0),
+            kl.len()
+        );
+        let image = vae::plot::kl_per_dimension(kl, &active, &title)?;
+        vae::render::save_png(&image.into(), path)?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&result)?);

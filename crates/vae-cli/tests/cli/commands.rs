@@ -74,6 +74,26 @@ fn train_eval_sample_reconstruct() {
         text.contains("10 images") && text.contains("log p(x)"),
         "{text}"
     );
+    assert!(text.contains("active units"), "{text}");
+    let kl_plot = f.root.join("kl.png");
+    ok(&[
+        "eval",
+        "--model",
+        path(&run),
+        "--iw-samples",
+        "2",
+        "--limit",
+        "10",
+        "--kl-plot",
+        path(&kl_plot),
+    ]);
+    let plot = image::open(&kl_plot).expect("kl plot png").to_rgb8();
+    assert_eq!(plot.dimensions(), (900, 420));
+    // Bars of the active units in the palette's blue.
+    assert!(
+        plot.pixels().any(|p| p.0 == [31, 119, 180]),
+        "no active bar drawn"
+    );
 
     let samples = f.root.join("s.png");
     ok(&[
