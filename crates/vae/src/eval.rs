@@ -47,7 +47,8 @@ pub struct Evaluation {
     pub active_units: Option<usize>,
 }
 
-/// Burda et al. 2015, Sec. 5.2: a unit is active when Cov_x(E_q[u]) exceeds 10^−2.
+/// Burda et al. 2015, Sec. 5.2: a unit is active when the variance over the data of its posterior
+/// mean exceeds 10^−2.
 pub const ACTIVE_UNIT_VARIANCE: f64 = 1e-2;
 
 /// Scores every image of `split` (already binarized as in training) with `k` importance samples.

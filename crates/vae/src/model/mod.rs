@@ -7,7 +7,7 @@
 //! - [`m2`]: the conditional VAE with a classifier q(y | x), for few labels.
 //! - [`family`]: any of the three, as loaded from a run directory.
 //! - [`parts`]: what they share: building encoder and decoder, input checks, decoding.
-//! - [`reference`]: the classifier that reads what conditional models draw.
+//! - [`reference`](mod@reference): the classifier that reads what conditional models draw.
 //! - [`trainable`]: what the training loop needs of a model.
 //! - [`workspace`]: the buffers they reuse, the per-image score and the IWAE estimate.
 
