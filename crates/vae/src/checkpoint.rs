@@ -357,6 +357,12 @@ pub fn load_for_resume(dir: &Path) -> Result<Resume> {
         ));
     }
     let mut optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
+    if let Some((name, _, _)) = tensors.iter().find(|(_, _, v)| !all_finite(v)) {
+        return Err(checkpoint_err(
+            &opt_path,
+            format!("optimizer state `{name}` holds NaN or infinite values"),
+        ));
+    }
     let tensors: Vec<(String, Vec<f32>)> = tensors.into_iter().map(|(n, _, v)| (n, v)).collect();
     optimizer
         .restore(state.optimizer_steps, &tensors)

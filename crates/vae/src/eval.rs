@@ -47,6 +47,10 @@ pub struct Evaluation {
     pub active_units: Option<usize>,
 }
 
+/// The most importance samples per image `evaluate` takes: its buffers grow with K (one log-weight
+/// per sample and image of a chunk), and the literature's K = 5000 is far below.
+pub const MAX_IW_SAMPLES: usize = 1_000_000;
+
 /// Burda et al. 2015, Sec. 5.2: a unit is active when the variance over the data of its posterior
 /// mean exceeds 10^−2.
 pub const ACTIVE_UNIT_VARIANCE: f64 = 1e-2;
@@ -64,6 +68,11 @@ pub fn evaluate(
         return Err(Error::InvalidArgument(
             "importance samples must be at least 1".into(),
         ));
+    }
+    if k > MAX_IW_SAMPLES {
+        return Err(Error::InvalidArgument(format!(
+            "{k} importance samples is more than the {MAX_IW_SAMPLES} this scorer takes"
+        )));
     }
     if split.is_empty() {
         return Err(Error::InvalidArgument(

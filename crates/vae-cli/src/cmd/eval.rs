@@ -68,11 +68,6 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
     }
     let autoencoder = config.model.kind == ModelKind::Ae;
-    // The report shows log p(x) only for the whole test set; an autoencoder has none.
-    if args.split == SplitArg::Test && args.limit.is_none() && !autoencoder {
-        let json = serde_json::to_vec_pretty(&result)?;
-        vae::fs::atomic_write(&args.model.join(super::report::EVALUATION_FILE), &json)?;
-    }
     if let Some(path) = &args.kl_plot {
         let (Some(kl), Some(variance)) = (
             &result.kl_per_dimension,
@@ -94,29 +89,44 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
-        return Ok(());
+    } else {
+        println!(
+            "model {} (epoch {epoch}), {} {split_name} split, {} images, K = {} importance samples, {:.1} s",
+            args.model.display(),
+            dataset.name,
+            result.images,
+            result.iw_samples,
+            seconds
+        );
+        print_table(&result, autoencoder, args.per_class);
     }
-    println!(
-        "model {} (epoch {epoch}), {} {split_name} split, {} images, K = {} importance samples, {:.1} s",
-        args.model.display(),
-        dataset.name,
-        result.images,
-        result.iw_samples,
-        seconds
-    );
+    // Saved after it is printed, so a directory that cannot be written loses nothing. The report
+    // shows log p(x) only for the whole test set; an autoencoder has none.
+    if args.split == SplitArg::Test && args.limit.is_none() && !autoencoder {
+        let json = serde_json::to_vec_pretty(&result)?;
+        let path = args.model.join(super::report::EVALUATION_FILE);
+        vae::fs::atomic_write(&path, &json).map_err(|e| {
+            anyhow::anyhow!("the results above could not be saved for the report: {e}")
+        })?;
+    }
+    Ok(())
+}
+
+/// The evaluation as the table `vae eval` prints.
+fn print_table(result: &vae::eval::Evaluation, autoencoder: bool, per_class: usize) {
     if autoencoder {
         println!(
             "  reconstruction  {:10.3} nats per image (−log p(x | z = f(x)); a plain autoencoder has no ELBO or log p(x))",
             result.reconstruction
         );
-        return Ok(());
+        return;
     }
     if let Some(accuracy) = &result.conditional_accuracy {
         let mean = accuracy.iter().sum::<f64>() / accuracy.len() as f64;
         println!(
             "  samples classified as their label: {:.2}% ({} per label, by the reference classifier)",
             100.0 * mean,
-            args.per_class,
+            per_class,
         );
         let per_label: Vec<String> = accuracy
             .iter()
@@ -146,5 +156,4 @@ pub fn run(args: EvalArgs) -> Result<()> {
             vae::eval::ACTIVE_UNIT_VARIANCE
         );
     }
-    Ok(())
 }

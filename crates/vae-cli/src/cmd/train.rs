@@ -427,6 +427,13 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
     config.validate()?;
     let start_epoch = resumed.state.epoch;
     let out = args.out.clone().unwrap_or_else(|| dir.to_path_buf());
+    // Continuing into another directory must not replace a run that lives there.
+    if out != dir && out.join(checkpoint::CONFIG_FILE).exists() {
+        bail!(
+            "--out {} already holds a run; continue into an empty directory, or resume that run itself",
+            out.display()
+        );
+    }
     let writer = RunWriter::resuming(out.clone(), config.clone(), dir, start_epoch)
         .context("reading the run's metrics")?;
     Ok(Run {

@@ -452,3 +452,74 @@ fn objective_family_from_the_command_line() {
     negative.push("--free-bits=-1");
     fails(&negative, "free_bits -1 must be non-negative");
 }
+
+/// Issue 19's defects 3, 4, 5 and 12: resuming into a directory that holds another run is
+/// refused; NaN in a saved optimizer state is refused on resume; absurd sample counts are
+/// refused before anything is allocated; `eval` prints its results before it saves them.
+#[test]
+fn runs_are_not_replaced_and_sizes_are_checked() {
+    let f = fixture();
+    let (a, b) = (f.root.join("a"), f.root.join("b"));
+    ok(&train_args(&f, path(&a), "1"));
+    ok(&train_args(&f, path(&b), "1"));
+    let before = std::fs::read(b.join("model.safetensors")).expect("weights");
+    fails(
+        &[
+            "train",
+            "--resume",
+            path(&a),
+            "--epochs",
+            "2",
+            "--out",
+            path(&b),
+        ],
+        "already holds a run",
+    );
+    assert_eq!(
+        std::fs::read(b.join("model.safetensors")).expect("weights"),
+        before
+    );
+
+    // A NaN written into the first value of `adam.exp_avg`.
+    let file = a.join("optimizer.safetensors");
+    let mut bytes = std::fs::read(&file).expect("optimizer state");
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + header_len]).expect("header");
+    let start = header["adam.exp_avg"]["data_offsets"][0]
+        .as_u64()
+        .expect("offsets") as usize;
+    let at = 8 + header_len + start;
+    bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&file, &bytes).expect("write");
+    fails(
+        &["train", "--resume", path(&a), "--epochs", "2"],
+        "optimizer state `adam.exp_avg` holds NaN",
+    );
+
+    fails(
+        &[
+            "eval",
+            "--model",
+            path(&b),
+            "--limit",
+            "1",
+            "--iw-samples",
+            "9223372036854775807",
+        ],
+        "more than the 1000000",
+    );
+    let many_dir = f.root.join("many");
+    let mut many = train_args(&f, path(&many_dir), "1");
+    many.extend(["--samples", "1000000000"]);
+    fails(&many, "more than the 100000");
+
+    // eval.json cannot be written (a directory stands in its place): the numbers still print.
+    std::fs::create_dir(b.join("eval.json")).expect("mkdir");
+    let out = vae(&["eval", "--model", path(&b), "--iw-samples", "2"]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("log p(x)"), "{stdout}");
+    assert!(stderr.contains("could not be saved"), "{stderr}");
+}

@@ -111,6 +111,9 @@ pub struct TrainConfig {
     pub free_bits: f64,
 }
 
+/// The most latent samples per image a training step takes (the IWAE literature uses up to 5000).
+pub const MAX_SAMPLES: usize = 100_000;
+
 fn one() -> f64 {
     1.0
 }
@@ -153,6 +156,12 @@ impl TrainConfig {
         }
         if self.samples == 0 {
             return Err(Error::Config("samples must be at least 1".into()));
+        }
+        if self.samples > MAX_SAMPLES {
+            return Err(Error::Config(format!(
+                "{} latent samples per image is more than the {MAX_SAMPLES} training takes",
+                self.samples
+            )));
         }
         let lr = self.optimizer.lr;
         if !(lr.is_finite() && lr > 0.0) {

@@ -68,6 +68,17 @@ pub(crate) fn check_samples(k: usize) -> Result<()> {
     Ok(())
 }
 
+/// `rows · k` values, refused before any buffer of that size is taken when the product
+/// overflows or exceeds `limit`.
+pub(crate) fn checked_samples(rows: usize, k: usize, limit: usize) -> Result<usize> {
+    match rows.checked_mul(k) {
+        Some(n) if n <= limit => Ok(n),
+        _ => Err(Error::InvalidArgument(format!(
+            "{k} samples for each of {rows} images: more than {limit} sample rows at once"
+        ))),
+    }
+}
+
 /// `x` must hold `rows` images of `pixels` values.
 pub(crate) fn check_images<T>(x: &[T], rows: usize, pixels: usize) -> Result<()> {
     if x.len() != rows * pixels {

@@ -8,7 +8,7 @@
 //! networks with a deterministic code, and M2 (`m2.rs`) is a conditional VAE plus a classifier.
 
 use super::parts::{
-    check_images, check_labels, check_samples, decode_rows, networks, with_one_hot,
+    check_images, check_labels, check_samples, checked_samples, decode_rows, networks, with_one_hot,
 };
 use super::workspace::importance_weighted_log_likelihood;
 pub use super::workspace::{ImageScore, VaeWorkspace};
@@ -23,6 +23,9 @@ use crate::kernels::rows;
 use crate::loss_terms::LossTerms;
 use crate::nn::{ParamBuilder, Parameters};
 use crate::scalar::Scalar;
+
+/// The most log-weights (images × importance samples) one `score` call keeps: about 1 GiB.
+pub const MAX_LOG_WEIGHTS: usize = 1 << 28;
 
 /// Decoder rows per product when scoring with many importance samples.
 pub const SCORE_ROWS: usize = 2048;
@@ -177,7 +180,7 @@ impl<T: Scalar> Vae<T> {
         // The K samples go through the decoder in blocks of about SCORE_ROWS rows: enough for
         // efficient products, few enough that the decoder's buffers stay in cache.
         let block = (SCORE_ROWS / rows).clamp(1, k);
-        log_weights.resize(rows * k, T::zero());
+        log_weights.resize(checked_samples(rows, k, MAX_LOG_WEIGHTS)?, T::zero());
         let mut reconstruction = vec![0f64; rows];
         for first in (0..k).step_by(block) {
             let samples = block.min(k - first);
