@@ -1,13 +1,14 @@
 //! A run directory: `config.json`, `model.safetensors` (weights by module path, `[out, in]` linear
 //! weights as PyTorch stores them), and for resuming `optimizer.safetensors` + `state.json`.
 //!
-//! Every file is written to a temporary name and renamed, `state.json` last: a crash leaves the
-//! previous checkpoint readable, and the epoch recorded in each file's metadata tells a resume
-//! whether the set is consistent.
+//! A training checkpoint is saved as one unit through a small journal (`commit`): a crash or a
+//! failed write at any instant leaves the previous complete set or the new one, and `recover`
+//! (run by every save and resume) finishes or discards an interrupted save. The epoch recorded in
+//! each file's metadata still lets a resume check that the set is consistent.
 
 use crate::config::{ClassifierRunConfig, RunConfig};
 use crate::error::{Error, Result};
-use crate::fs::atomic_write;
+use crate::fs::{atomic_write, fault_point, sync_dir};
 use crate::kernels::reduce::all_finite;
 use crate::model::{Model, ReferenceClassifier};
 use crate::nn::Parameters;
@@ -59,12 +60,12 @@ fn to_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// Serialises named f32 tensors with `metadata`.
-fn write_safetensors(
+/// Serialises named f32 tensors with `metadata`; `path` names them in errors.
+fn safetensors_bytes(
     path: &Path,
     tensors: &[(String, Vec<usize>, &[f32])],
     metadata: HashMap<String, String>,
-) -> Result<()> {
+) -> Result<Vec<u8>> {
     let bytes: Vec<Vec<u8>> = tensors.iter().map(|(_, _, v)| to_bytes(v)).collect();
     let views = tensors
         .iter()
@@ -75,9 +76,7 @@ fn write_safetensors(
                 .map_err(|e| checkpoint_err(path, e.to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let serialized = safetensors::serialize(views, &Some(metadata))
-        .map_err(|e| checkpoint_err(path, e.to_string()))?;
-    atomic_write(path, &serialized)
+    safetensors::serialize(views, &Some(metadata)).map_err(|e| checkpoint_err(path, e.to_string()))
 }
 
 /// Reads every tensor of a safetensors file as `(name, shape, values)` plus its metadata.
@@ -124,7 +123,9 @@ fn metadata_epoch(path: &Path, metadata: &HashMap<String, String>) -> Result<usi
         .ok_or_else(|| checkpoint_err(path, "metadata has no epoch"))
 }
 
-/// Saves configuration, weights and training state; `state.json` is renamed into place last.
+/// Saves configuration, weights and training state as one unit: whatever the instant of a crash
+/// or the point of a write failure, the directory afterwards holds the previous complete
+/// checkpoint or the new one (see `commit`).
 pub fn save(
     dir: &Path,
     config: &RunConfig,
@@ -132,16 +133,95 @@ pub fn save(
     optimizer: &Optimizer<f32>,
     epoch: usize,
 ) -> Result<()> {
-    save_model(dir, config, model, epoch)?;
+    let config_json =
+        serde_json::to_vec_pretty(config).map_err(|e| checkpoint_err(dir, e.to_string()))?;
+    let weights = parameter_bytes(dir, model.parameters(), epoch)?;
     let state: Vec<(String, Vec<usize>, &[f32])> = optimizer
         .state()
         .into_iter()
         .map(|(name, values)| (name.to_string(), vec![values.len()], values))
         .collect();
-    write_safetensors(&dir.join(OPTIMIZER_FILE), &state, epoch_metadata(epoch))?;
-    let state = TrainingState::new(epoch, optimizer.steps());
-    let json = serde_json::to_vec_pretty(&state).map_err(|e| checkpoint_err(dir, e.to_string()))?;
-    atomic_write(&dir.join(STATE_FILE), &json)
+    let moments = safetensors_bytes(&dir.join(OPTIMIZER_FILE), &state, epoch_metadata(epoch))?;
+    let training = TrainingState::new(epoch, optimizer.steps());
+    let training =
+        serde_json::to_vec_pretty(&training).map_err(|e| checkpoint_err(dir, e.to_string()))?;
+    commit(
+        dir,
+        &[
+            (CONFIG_FILE, config_json),
+            (MODEL_FILE, weights),
+            (OPTIMIZER_FILE, moments),
+            (STATE_FILE, training),
+        ],
+    )
+}
+
+/// Lists the files of a checkpoint whose new versions are complete (`.NAME.next`, all synced):
+/// once it exists the save goes forward, before it the save never happened.
+const COMMIT_FILE: &str = ".checkpoint-commit";
+
+fn next_path(dir: &Path, name: &str) -> std::path::PathBuf {
+    dir.join(format!(".{name}.next"))
+}
+
+/// Writes `files` into `dir` as one unit, a small journal: every new file goes to `.NAME.next`
+/// (written and synced), then `.checkpoint-commit` names them, then each is renamed into place
+/// and the journal removed. A crash before the journal leaves the previous files untouched (the
+/// `.next` files are discarded later); a crash after it is finished by `recover`.
+fn commit(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    recover(dir)?;
+    for (name, bytes) in files {
+        atomic_write(&next_path(dir, name), bytes)?;
+    }
+    sync_dir(dir)?;
+    let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+    atomic_write(&dir.join(COMMIT_FILE), names.join("\n").as_bytes())?;
+    sync_dir(dir)?;
+    apply(dir)
+}
+
+/// Renames the journal's `.next` files into place and removes the journal.
+fn apply(dir: &Path) -> Result<()> {
+    let journal = dir.join(COMMIT_FILE);
+    let names = std::fs::read_to_string(&journal).map_err(|e| Error::io(&journal, e))?;
+    for name in names.lines().filter(|n| !n.is_empty()) {
+        if name.contains('/') || name.starts_with('.') {
+            return Err(checkpoint_err(
+                &journal,
+                format!("names `{name}`, not a checkpoint file"),
+            ));
+        }
+        let next = next_path(dir, name);
+        if next.exists() {
+            fault_point(&next)?;
+            std::fs::rename(&next, dir.join(name)).map_err(|e| Error::io(&next, e))?;
+        }
+    }
+    sync_dir(dir)?;
+    fault_point(&journal)?;
+    std::fs::remove_file(&journal).map_err(|e| Error::io(&journal, e))?;
+    sync_dir(dir)
+}
+
+/// Brings a run directory back to one complete checkpoint after an interrupted save: finishes a
+/// save whose journal was written, discards one that had not got that far, and removes stale
+/// temporary files.
+pub fn recover(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    if dir.join(COMMIT_FILE).is_file() {
+        apply(dir)?;
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && (name.ends_with(".next") || name.contains(".tmp-")) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Saves `config.json` and `model.safetensors` only (an exported model, no resume state).
@@ -167,6 +247,11 @@ fn save_parameters(
 ) -> Result<()> {
     let json = serde_json::to_vec_pretty(config).map_err(|e| checkpoint_err(dir, e.to_string()))?;
     atomic_write(&dir.join(CONFIG_FILE), &json)?;
+    atomic_write(&dir.join(MODEL_FILE), &parameter_bytes(dir, params, epoch)?)
+}
+
+/// The parameters as safetensors bytes, named by module path.
+fn parameter_bytes(dir: &Path, params: &Parameters<f32>, epoch: usize) -> Result<Vec<u8>> {
     let tensors: Vec<(String, Vec<usize>, &[f32])> = params
         .entries()
         .iter()
@@ -178,7 +263,7 @@ fn save_parameters(
             )
         })
         .collect();
-    write_safetensors(&dir.join(MODEL_FILE), &tensors, epoch_metadata(epoch))
+    safetensors_bytes(&dir.join(MODEL_FILE), &tensors, epoch_metadata(epoch))
 }
 
 /// Reads and validates `config.json`.
@@ -334,6 +419,7 @@ pub struct Resume {
 }
 
 pub fn load_for_resume(dir: &Path) -> Result<Resume> {
+    recover(dir)?;
     let (config, model, model_epoch) = load_model(dir)?;
     let state_path = dir.join(STATE_FILE);
     if !state_path.is_file() {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 /// readers see the old file or the new one, never a torn one.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
+    fault_point(path)?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -21,11 +22,48 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        fault_point(path).map_err(|e| std::io::Error::other(e.to_string()))?;
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+/// Flushes a directory's entries (the renames in it) to disk.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// A test hook for crash safety: with `VAE_FAULT_AT=N` in the environment, the N-th file
+/// operation of this process (1-based, counting each write and each rename of a save) aborts the
+/// process (`VAE_FAULT=abort`, the default: a crash at that instant) or fails with an I/O error
+/// (`VAE_FAULT=error`: a full disk). Without the variable it does nothing.
+pub fn fault_point(path: &Path) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::OnceLock;
+    static AT: OnceLock<Option<(usize, bool)>> = OnceLock::new();
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let at = AT.get_or_init(|| {
+        let n = std::env::var("VAE_FAULT_AT").ok()?.parse().ok()?;
+        let abort = std::env::var("VAE_FAULT").map_or(true, |m| m != "error");
+        Some((n, abort))
+    });
+    let Some((n, abort)) = *at else {
+        return Ok(());
+    };
+    if COUNT.fetch_add(1, Ordering::SeqCst) + 1 == n {
+        if abort {
+            std::process::abort();
+        }
+        return Err(Error::io(
+            path,
+            std::io::Error::other("injected fault (VAE_FAULT_AT): no space left on device"),
+        ));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod browser;
 mod commands;
 mod common;
+mod crash;
 mod figures;
 mod relatives;
 mod serve;
