@@ -17,9 +17,8 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let (tmp, mut file) = create_temporary(&dir, &name).map_err(|e| Error::io(path, e))?;
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fault_point(path).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -30,6 +29,32 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(path, e));
     }
     Ok(())
+}
+
+/// A new file `.NAME.tmp-PID-N` in `dir`, created exclusively (`O_EXCL`: an existing file or a
+/// planted symbolic link at that name is never opened or followed), N unpredictable.
+fn create_temporary(dir: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut last = None;
+    for attempt in 0..16u64 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(attempt);
+        let tmp = dir.join(format!(
+            ".{name}.tmp-{}-{:016x}",
+            std::process::id(),
+            hasher.finish()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
 }
 
 /// Flushes a directory's entries (the renames in it) to disk.
@@ -66,4 +91,33 @@ pub fn fault_point(path: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A symbolic link planted where a temporary file could be expected is neither followed nor
+    /// replaced: its target keeps its contents (issue 19, defect 10).
+    #[test]
+    fn temporaries_do_not_follow_planted_links() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("vae-fs-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"keep").map_err(|e| Error::io(&victim, e))?;
+        let planted = dir.join(format!(".config.json.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_file(&planted);
+        std::os::unix::fs::symlink(&victim, &planted).map_err(|e| Error::io(&planted, e))?;
+        atomic_write(&dir.join("config.json"), b"new")?;
+        assert_eq!(
+            std::fs::read(&victim).map_err(|e| Error::io(&victim, e))?,
+            b"keep"
+        );
+        assert_eq!(
+            std::fs::read(dir.join("config.json")).map_err(|e| Error::io(&dir, e))?,
+            b"new"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
 }
