@@ -185,7 +185,7 @@ pub fn conditional_accuracy(
     let (mut ws, mut classifier_ws) = (VaeWorkspace::default(), ClassifierWorkspace::default());
     let (mut images, mut predicted) = (Vec::new(), Vec::new());
     let mut accuracy = Vec::with_capacity(classes);
-    for label in 0..classes as u8 {
+    for label in (0..classes).map(|c| c as u8) {
         let mut correct = 0;
         for (chunk, first) in (0..per_class).step_by(MAX_IMAGES_PER_CHUNK).enumerate() {
             let n = MAX_IMAGES_PER_CHUNK.min(per_class - first);

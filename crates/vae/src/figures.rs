@@ -285,7 +285,7 @@ pub fn analogy(
             .cycle()
             .take(classes * style.len())
             .collect();
-        let labels: Vec<u8> = (0..classes as u8).collect();
+        let labels: Vec<u8> = (0..classes).map(|c| c as u8).collect();
         let mut out = Vec::new();
         model.decode(&mut VaeWorkspace::default(), &z, &labels, classes, &mut out)?;
         rows.extend(out);

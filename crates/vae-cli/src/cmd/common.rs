@@ -16,9 +16,19 @@ use vae::{ImageShape, Model, RunConfig};
 
 /// A rayon pool with `threads` workers (all cores when `None`), subnormal floats flushed to zero on
 /// each (see `vae::kernels::denormals`).
+/// The most worker threads per core `--threads` accepts.
+const MAX_THREADS_PER_CORE: usize = 8;
+
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     if threads == Some(0) {
         bail!("--threads must be at least 1");
+    }
+    // More threads than a few per core only add switching; thousands would exhaust the system.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(n) = threads.filter(|&n| n > MAX_THREADS_PER_CORE * cores) {
+        bail!(
+            "--threads {n} is more than {MAX_THREADS_PER_CORE} per core on this machine's {cores} cores"
+        );
     }
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))

@@ -514,6 +514,12 @@ fn runs_are_not_replaced_and_sizes_are_checked() {
     many.extend(["--samples", "1000000000"]);
     fails(&many, "more than the 100000");
 
+    // Defect 7: thousands of threads are refused before any is started.
+    fails(
+        &["eval", "--model", path(&b), "--threads", "100000"],
+        "--threads 100000 is more than 8 per core",
+    );
+
     // eval.json cannot be written (a directory stands in its place): the numbers still print.
     std::fs::create_dir(b.join("eval.json")).expect("mkdir");
     let out = vae(&["eval", "--model", path(&b), "--iw-samples", "2"]);

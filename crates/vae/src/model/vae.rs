@@ -241,7 +241,7 @@ impl<T: Scalar> Vae<T> {
         }
         self.check_images(x, 1)?;
         let repeated: Vec<T> = x.iter().copied().cycle().take(x.len() * classes).collect();
-        let labels: Vec<u8> = (0..classes as u8).collect();
+        let labels: Vec<u8> = (0..classes).map(|c| c as u8).collect();
         let mut scores = Vec::with_capacity(classes);
         self.score(ws, &repeated, &labels, classes, k, rng, &mut scores)?;
         out.clear();

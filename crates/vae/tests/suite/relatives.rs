@@ -230,3 +230,44 @@ fn conditional_samples_are_read_as_their_label() -> Result<()> {
     }
     Ok(())
 }
+
+/// A conditional model of 256 classes (labels up to 255) draws analogies and scores every class:
+/// `0..classes as u8` was the empty range 0..0 there (issue 19, defect 11).
+#[test]
+fn two_hundred_fifty_six_classes() -> Result<()> {
+    use vae::config::{ImageShape, ModelConfig};
+    use vae::data::Split;
+    let shape = ImageShape {
+        height: 2,
+        width: 2,
+        channels: 1,
+    };
+    let config = ModelConfig {
+        image: shape,
+        latent: 2,
+        classes: 256,
+        ..ModelConfig::default()
+    }
+    .with_mlp(&[4], Activation::Tanh);
+    let model = Model::<f32>::new(&config, 1)?;
+    let split = Split {
+        shape,
+        images: vec![0, 128, 255, 64],
+        labels: vec![255],
+    };
+    let grid = vae::figures::analogy(&model, &split, &[0], 1)?;
+    // The image, then its style under each of the 256 labels: 257 tiles in a row.
+    assert!(grid.width() >= 257 * 2 + 256, "{}", grid.width());
+    let mut scores = Vec::new();
+    let x = vae::figures::images(&split, &[0]);
+    model.class_log_likelihoods(
+        &mut VaeWorkspace::default(),
+        &x,
+        2,
+        &mut vae::kernels::rng::stream(0, vae::kernels::rng::Purpose::Evaluate, &[]),
+        &mut scores,
+    )?;
+    assert_eq!(scores.len(), 256);
+    assert!(scores.iter().all(|s| s.is_finite()));
+    Ok(())
+}
