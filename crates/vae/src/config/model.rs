@@ -142,6 +142,9 @@ impl LayerLists {
     }
 }
 
+/// The most parameters a model may hold: 2^30 f32 values, 4 GiB.
+pub const MAX_PARAMETERS: usize = 1 << 30;
+
 /// Head names the models add, which a list's own layers cannot take.
 pub const ENCODER_HEADS: [&str; 3] = ["mean", "log_var", "code"];
 pub const OUTPUT_HEAD: [&str; 1] = ["output"];
@@ -220,6 +223,56 @@ impl ModelConfig {
         }
     }
 
+    /// The number of parameters the networks of this configuration hold, computed from the sizes
+    /// alone (no memory taken); `None` when it overflows.
+    pub fn parameter_count(&self) -> Option<usize> {
+        fn body(layers: &[LayerSpec], mut width: usize, total: &mut usize) -> Option<usize> {
+            for layer in layers {
+                match layer {
+                    LayerSpec::Linear { out, .. } => {
+                        *total = total.checked_add(width.checked_mul(*out)?.checked_add(*out)?)?;
+                        width = *out;
+                    }
+                    LayerSpec::Reshape { shape } => {
+                        width = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+                    }
+                    _ => {}
+                }
+            }
+            Some(width)
+        }
+        fn dense(total: &mut usize, width: usize, out: usize) -> Option<()> {
+            *total = total.checked_add(width.checked_mul(out)?.checked_add(out)?)?;
+            Some(())
+        }
+        let pixels = self
+            .image
+            .height
+            .checked_mul(self.image.width)?
+            .checked_mul(self.image.channels)?;
+        let mut total = 0usize;
+        let heads = if self.kind == ModelKind::Ae { 1 } else { 2 };
+        let width = body(&self.encoder, pixels.checked_add(self.classes)?, &mut total)?;
+        dense(&mut total, width, self.latent.checked_mul(heads)?)?;
+        let width = body(
+            &self.decoder,
+            self.latent.checked_add(self.classes)?,
+            &mut total,
+        )?;
+        dense(&mut total, width, pixels)?;
+        if self.likelihood == LikelihoodKind::Gaussian {
+            total = total.checked_add(match self.gaussian_variance {
+                GaussianVariance::Pixel => pixels,
+                GaussianVariance::Image => 1,
+            })?;
+        }
+        if let Some(classifier) = &self.classifier {
+            let width = body(classifier, pixels, &mut total)?;
+            dense(&mut total, width, self.classes)?;
+        }
+        Some(total)
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.image.is_empty() {
             return Err(Error::Config(format!(
@@ -263,6 +316,17 @@ impl ModelConfig {
         spec::validate(&self.decoder, "decoder", &OUTPUT_HEAD)?;
         if let Some(classifier) = &self.classifier {
             spec::validate(classifier, "classifier", &OUTPUT_HEAD)?;
+        }
+        // Checked before any network is built, so an absurd size in config.json or a flag is an
+        // error, not an allocation of gigabytes.
+        match self.parameter_count() {
+            Some(n) if n <= MAX_PARAMETERS => {}
+            count => {
+                return Err(Error::Config(format!(
+                    "these networks would hold {} parameters, more than the {MAX_PARAMETERS} (4 GiB) a model may have",
+                    count.map_or("more than 2^64".to_string(), |n| n.to_string())
+                )))
+            }
         }
         if !self.min_log_var.is_finite() {
             return Err(Error::Config(format!(

@@ -291,3 +291,55 @@ fn forward_flops_of_the_default_model() -> Result<()> {
     assert_eq!(model.forward_flops_per_image(), 1_302_400.0);
     Ok(())
 }
+
+/// The parameter count computed from the configuration alone equals the built model's, for every
+/// kind and likelihood; an absurd size is refused by it before anything is allocated (issue 19,
+/// defect 6).
+#[test]
+fn parameter_count_before_building() -> Result<()> {
+    use vae::config::GaussianVariance;
+    let gaussian = ModelConfig {
+        likelihood: LikelihoodKind::Gaussian,
+        ..tiny_config(
+            mlp(&[7, 5], Activation::Tanh),
+            list(
+                r#"[{"type": "linear", "out": 9}, {"type": "reshape", "shape": [3, 3]}, {"type": "flatten"}]"#,
+            ),
+        )
+    };
+    let configs = [
+        ModelConfig::default(),
+        gaussian.clone(),
+        ModelConfig {
+            gaussian_variance: GaussianVariance::Image,
+            ..gaussian
+        },
+        ModelConfig {
+            kind: ModelKind::Ae,
+            ..ModelConfig::default()
+        },
+        ModelConfig {
+            kind: ModelKind::M2,
+            classes: 10,
+            classifier: Some(mlp(&[30], Activation::Softplus)),
+            ..ModelConfig::default()
+        },
+    ];
+    for config in configs {
+        let model = Model::<f32>::new(&config, 0)?;
+        assert_eq!(
+            config.parameter_count(),
+            Some(model.parameters().len()),
+            "{config:?}"
+        );
+    }
+    let absurd = ModelConfig::default().with_mlp(&[100_000_000], Activation::Relu);
+    let err = build_error(&absurd);
+    assert!(err.contains("parameters, more than"), "{err}");
+    let overflowing = ModelConfig {
+        latent: usize::MAX / 2,
+        ..ModelConfig::default()
+    };
+    assert!(build_error(&overflowing).contains("more than 2^64"));
+    Ok(())
+}
