@@ -15,6 +15,11 @@ pub fn check_label_range(labels: &[u8], classes: usize) -> Result<()> {
     }
 }
 
+/// How many of `predicted` differ from `labels`, position by position.
+pub fn mismatches(predicted: &[u8], labels: &[u8]) -> usize {
+    predicted.iter().zip(labels).filter(|(p, l)| p != l).count()
+}
+
 /// A batch of images `[rows, pixels]` with their labels.
 #[derive(Clone, Copy, Debug)]
 pub struct Batch<'a, T> {

@@ -1,6 +1,7 @@
 //! Held-out evaluation in nats per image: the ELBO with its two terms, and log p(x) estimated by
 //! importance sampling with K samples (Burda et al. 2015), with its standard error.
 
+use crate::batch::mismatches;
 use crate::config::ModelKind;
 use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
@@ -124,11 +125,7 @@ pub fn evaluate(
         }
         if classifies {
             model.classify(&mut workspace, batch.x, batch.rows, &mut predicted)?;
-            errors += predicted
-                .iter()
-                .zip(batch.labels)
-                .filter(|(p, l)| p != l)
-                .count();
+            errors += mismatches(&predicted, batch.labels);
         }
         progress(scores.len(), split.len());
     }

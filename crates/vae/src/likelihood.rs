@@ -70,7 +70,10 @@ impl Likelihood {
         }
     }
 
-    /// Accumulates the gradient of `scale · Σ nll` with respect to the likelihood's own parameters.
+    /// Accumulates the gradient of `scale · Σ nll` with respect to the likelihood's own parameters;
+    /// with `weights`, row `i` of `logits` counts `weights[i % weights.len()]` times (M2's q(y | x),
+    /// the IWAE's normalised weights) and reads target row `i % target rows`.
+    #[allow(clippy::too_many_arguments)]
     pub fn backward_params<T: Scalar>(
         &self,
         params: &[T],
@@ -79,52 +82,22 @@ impl Likelihood {
         targets: &[T],
         pixels: usize,
         scale: T,
+        weights: Option<&[T]>,
     ) {
-        if let Likelihood::Gaussian {
+        let Likelihood::Gaussian {
             log_var,
             min_log_var,
         } = self
-        {
-            loss::gaussian_log_var_grad(
-                logits,
-                &params[log_var.clone()],
-                T::of(*min_log_var),
-                targets,
-                pixels,
-                scale,
-                &mut grads[log_var.clone()],
-            );
-        }
-    }
-
-    /// `backward_params` with row `i` of `logits` weighted by `weights[i % weights.len()]`, whose
-    /// targets are `targets`' row `i % weights.len()`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward_params_weighted<T: Scalar>(
-        &self,
-        params: &[T],
-        grads: &mut [T],
-        logits: &[T],
-        targets: &[T],
-        pixels: usize,
-        scale: T,
-        weights: &[T],
-    ) {
-        if let Likelihood::Gaussian {
-            log_var,
-            min_log_var,
-        } = self
-        {
-            loss::gaussian_log_var_grad_weighted(
-                logits,
-                &params[log_var.clone()],
-                T::of(*min_log_var),
-                targets,
-                pixels,
-                scale,
-                weights,
-                &mut grads[log_var.clone()],
-            );
+        else {
+            return;
+        };
+        let (values, floor) = (&params[log_var.clone()], T::of(*min_log_var));
+        let dst = &mut grads[log_var.clone()];
+        match weights {
+            None => loss::gaussian_log_var_grad(logits, values, floor, targets, pixels, scale, dst),
+            Some(w) => loss::gaussian_log_var_grad_weighted(
+                logits, values, floor, targets, pixels, scale, w, dst,
+            ),
         }
     }
 

@@ -120,13 +120,13 @@ pub fn standard_normal_log_prob<T: Scalar>(z: &[T], dim: usize, out: &mut [T]) {
     }
 }
 
-/// Σ_r KL per latent dimension into `out` `[dim]` (in f64, rows in order).
+/// Σ_r KL per latent dimension added into `out` `[dim]`, computed in f64, rows in order.
 pub fn kl_per_dimension<T: Scalar>(params: &[T], dim: usize, out: &mut [f64]) {
     for r in 0..rows_of(params, dim) {
         let (mean, log_var) = (mean(params, dim, r), log_var(params, dim, r));
         for d in 0..dim {
-            let v = T::one() + log_var[d] - mean[d] * mean[d] - log_var[d].exp();
-            out[d] += (T::of(-0.5) * v).as_f64();
+            let (m, lv) = (mean[d].as_f64(), log_var[d].as_f64());
+            out[d] += -0.5 * (1.0 + lv - m * m - lv.exp());
         }
     }
 }
@@ -179,12 +179,11 @@ pub fn accumulate_posterior_statistics<T: Scalar>(
     sum_kl: &mut [f64],
 ) {
     for r in 0..rows_of(params, dim) {
-        let (mean, log_var) = (mean(params, dim, r), log_var(params, dim, r));
-        for d in 0..dim {
-            let (m, lv) = (mean[d].as_f64(), log_var[d].as_f64());
+        for (d, &m) in mean(params, dim, r).iter().enumerate() {
+            let m = m.as_f64();
             sum_mean[d] += m;
             sum_mean_sq[d] += m * m;
-            sum_kl[d] += -0.5 * (1.0 + lv - m * m - lv.exp());
         }
     }
+    kl_per_dimension(params, dim, sum_kl);
 }

@@ -2,7 +2,8 @@
 //! reconstruction loss alone (`objective::reconstruction`): no noise, no KL. Beside the VAE it
 //! shows what the KL term buys: a code space the prior can be decoded from.
 
-use super::parts::{check_images, check_samples, decode_rows, networks};
+use super::parts::{check_images, check_samples, decode_rows, forward_flops, networks};
+use super::workspace::score_terms;
 use super::Trainable;
 use super::{Decoder, Encoder, ImageScore, VaeWorkspace};
 use crate::batch::Batch;
@@ -60,8 +61,7 @@ impl<T: Scalar> Autoencoder<T> {
     }
 
     pub fn forward_flops_per_image(&self) -> f64 {
-        let macs = self.encoder.network().macs_per_row() + self.decoder.network().macs_per_row();
-        2.0 * macs as f64
+        forward_flops(&self.encoder, &self.decoder)
     }
 
     pub fn cast<U: Scalar>(&self) -> Autoencoder<U> {
@@ -135,7 +135,9 @@ impl<T: Scalar> Autoencoder<T> {
     ) -> Result<()> {
         let mut code = std::mem::take(&mut ws.point_mass);
         let result = self.encode_means(ws, x, rows, &mut code);
-        rows::point_mass(&code, self.latent(), out);
+        if result.is_ok() {
+            rows::point_mass(&code, self.latent(), out);
+        }
         ws.point_mass = code;
         result
     }
@@ -211,10 +213,6 @@ impl<T: Scalar> Trainable<T> for Autoencoder<T> {
     ) -> Result<LossTerms> {
         let mut scores = Vec::with_capacity(batch.rows);
         self.score(ws, batch.x, batch.rows, samples, &mut scores)?;
-        Ok(LossTerms {
-            images: batch.rows,
-            reconstruction: scores.iter().map(|s| s.reconstruction).sum(),
-            ..LossTerms::default()
-        })
+        Ok(score_terms(&scores))
     }
 }

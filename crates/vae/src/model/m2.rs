@@ -8,9 +8,10 @@
 use super::classifier::argmax_rows;
 use super::parts::check_samples;
 use super::vae::{Vae, VaeWorkspace};
+use super::workspace::score_terms;
 use super::Trainable;
 use super::{Classifier, ImageScore};
-use crate::batch::Batch;
+use crate::batch::{mismatches, Batch};
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::kernels::reduce::log_sum_exp;
@@ -208,22 +209,11 @@ impl<T: Scalar> Trainable<T> for M2<T> {
     ) -> Result<LossTerms> {
         let mut scores = Vec::with_capacity(batch.rows);
         self.score(ws, batch.x, batch.rows, samples, rng, &mut scores)?;
-        let mut terms = LossTerms {
-            images: batch.rows,
-            ..LossTerms::default()
-        };
-        for s in &scores {
-            terms.reconstruction += s.reconstruction;
-            terms.kl += s.kl;
-        }
+        let mut terms = score_terms(&scores);
         let mut predicted = Vec::with_capacity(batch.rows);
         self.classify(ws, batch.x, batch.rows, &mut predicted)?;
         terms.classified = batch.rows;
-        terms.errors = predicted
-            .iter()
-            .zip(batch.labels)
-            .filter(|(p, l)| p != l)
-            .count();
+        terms.errors = mismatches(&predicted, batch.labels);
         Ok(terms)
     }
 }

@@ -59,6 +59,13 @@ pub(crate) fn networks<T: Scalar>(
     Ok((encoder, decoder))
 }
 
+/// Floating-point operations of one image's forward pass through encoder and decoder products
+/// (2 per multiply-add).
+pub(crate) fn forward_flops(encoder: &Encoder, decoder: &Decoder) -> f64 {
+    let macs = encoder.network().macs_per_row() + decoder.network().macs_per_row();
+    2.0 * macs as f64
+}
+
 pub(crate) fn check_samples(k: usize) -> Result<()> {
     if k == 0 {
         return Err(Error::InvalidArgument(

@@ -4,7 +4,7 @@
 
 use super::classifier::{argmax_rows, Classifier};
 use super::Trainable;
-use crate::batch::{check_label_range, Batch};
+use crate::batch::{check_label_range, mismatches, Batch};
 use crate::config::ClassifierConfig;
 use crate::error::{Error, Result};
 use crate::kernels::loss::cross_entropy_grad;
@@ -104,11 +104,7 @@ pub(crate) fn cross_entropy<T: Scalar>(
         &mut terms.classification,
         &mut ws.d_logits,
     );
-    terms.errors = predicted
-        .iter()
-        .zip(batch.labels)
-        .filter(|(p, y)| p != y)
-        .count();
+    terms.errors = mismatches(&predicted, batch.labels);
     if let Some(grads) = grads {
         let ClassifierWorkspace {
             buffers, d_logits, ..

@@ -8,9 +8,10 @@
 //! networks with a deterministic code, and M2 (`m2.rs`) is a conditional VAE plus a classifier.
 
 use super::parts::{
-    check_images, check_labels, check_samples, checked_samples, decode_rows, networks, with_one_hot,
+    check_images, check_labels, check_samples, checked_samples, decode_rows, forward_flops,
+    networks, with_one_hot,
 };
-use super::workspace::importance_weighted_log_likelihood;
+use super::workspace::{importance_weighted_log_likelihood, score_terms};
 pub use super::workspace::{ImageScore, VaeWorkspace};
 use super::Trainable;
 use super::{Decoder, Encoder};
@@ -98,8 +99,7 @@ impl<T: Scalar> Vae<T> {
     /// Floating-point operations of one image's forward pass through the products of encoder and
     /// decoder (2 per multiply-add): the unit the benchmarks count in.
     pub fn forward_flops_per_image(&self) -> f64 {
-        let macs = self.encoder.network().macs_per_row() + self.decoder.network().macs_per_row();
-        2.0 * macs as f64
+        forward_flops(&self.encoder, &self.decoder)
     }
 
     /// The same model in another precision.
@@ -384,14 +384,6 @@ impl<T: Scalar> Trainable<T> for Vae<T> {
             rng,
             &mut scores,
         )?;
-        let mut terms = LossTerms {
-            images: batch.rows,
-            ..LossTerms::default()
-        };
-        for s in &scores {
-            terms.reconstruction += s.reconstruction;
-            terms.kl += s.kl;
-        }
-        Ok(terms)
+        Ok(score_terms(&scores))
     }
 }

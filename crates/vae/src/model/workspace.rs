@@ -2,6 +2,7 @@
 //! importance-weighted estimate it reports.
 
 use crate::kernels::reduce::log_sum_exp;
+use crate::loss_terms::LossTerms;
 use crate::nn::NetworkBuffers;
 use crate::scalar::Scalar;
 
@@ -52,6 +53,19 @@ pub struct ImageScore {
     pub kl: f64,
     /// The importance-weighted estimate of log p(x) (log p(x | y) for a conditional model).
     pub log_likelihood: f64,
+}
+
+/// The held-out terms of `scores`: their reconstruction and KL summed in order.
+pub(crate) fn score_terms(scores: &[ImageScore]) -> LossTerms {
+    let mut terms = LossTerms {
+        images: scores.len(),
+        ..LossTerms::default()
+    };
+    for s in scores {
+        terms.reconstruction += s.reconstruction;
+        terms.kl += s.kl;
+    }
+    terms
 }
 
 /// log p̂_K(x) = log (1/K) Σ_k w_k with log w_k = log p(x | z_k) + log p(z_k) − log q(z_k | x),

@@ -6,7 +6,7 @@
 //! With `classes > 0` the model is the conditional VAE: encoder and decoder also read the one-hot
 //! label. Rows may carry weights (M2's q(y | x)) and may repeat images (M2's sum over labels).
 
-use super::{LossTerms, Objective, Step};
+use super::{require_labelled, LossTerms, Objective, Step};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
@@ -127,17 +127,12 @@ impl Elbo {
         decoder
             .likelihood
             .nll(values, logits, x, pixels, nll, Some((d_logits, scale)));
-        match weights {
-            None => decoder
-                .likelihood
-                .backward_params(values, grads, logits, x, pixels, scale),
-            Some(w) => {
-                rows::scale_rows(d_logits, pixels, w);
-                decoder
-                    .likelihood
-                    .backward_params_weighted(values, grads, logits, x, pixels, scale, w);
-            }
+        if let Some(w) = weights {
+            rows::scale_rows(d_logits, pixels, w);
         }
+        decoder
+            .likelihood
+            .backward_params(values, grads, logits, x, pixels, scale, weights);
         row_loss.clear();
         row_loss.extend_from_slice(kl);
         rows::add_by_image(row_loss, nll, scale);
@@ -250,11 +245,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Elbo {
         step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
-        if batch.unlabelled > 0 {
-            return Err(Error::InvalidArgument(
-                "only the m2 model learns from unlabelled images".into(),
-            ));
-        }
+        require_labelled(batch)?;
         model.check_batch(batch.x, batch.labels, batch.rows)?;
         let rows = ElboRows {
             x: batch.x,

@@ -2,7 +2,9 @@
 //! conditional VAE (with β, warm-up and free bits) or the IWAE bound, the reconstruction loss
 //! for the autoencoder, eq. 9 for M2.
 
-use super::{Elbo, Iwae, LossTerms, Objective, Reconstruction, SemiSupervised, Step};
+use super::{
+    require_labelled, Elbo, Iwae, LossTerms, Objective, Reconstruction, SemiSupervised, Step,
+};
 use crate::batch::Batch;
 use crate::config::{ModelKind, ObjectiveKind, TrainConfig};
 use crate::error::{Error, Result};
@@ -49,10 +51,8 @@ impl<T: Scalar> Objective<T, Model<T>> for VaeObjective {
         step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
-        if batch.unlabelled > 0 && model.kind() != ModelKind::M2 {
-            return Err(Error::InvalidArgument(
-                "only the m2 model learns from unlabelled images".into(),
-            ));
+        if model.kind() != ModelKind::M2 {
+            require_labelled(batch)?;
         }
         match (self, model) {
             (VaeObjective::Elbo(o), Model::Vae(m)) => o.loss_and_grad(m, ws, batch, step, rng),

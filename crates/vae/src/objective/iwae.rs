@@ -8,7 +8,7 @@
 //! the prior) and, with z_k held as μ + σ ε_k, log q(z_k | x) = −½ Σ_d (log 2π + log σ²_d + ε²)
 //! contributes −½ to each log-variance.
 
-use super::{LossTerms, Objective, Step};
+use super::{require_labelled, LossTerms, Objective, Step};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
@@ -35,11 +35,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
         _step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
-        if batch.unlabelled > 0 {
-            return Err(Error::InvalidArgument(
-                "only the m2 model learns from unlabelled images".into(),
-            ));
-        }
+        require_labelled(batch)?;
         if self.k == 0 {
             return Err(Error::InvalidArgument(
                 "the IWAE bound needs at least 1 sample".into(),
@@ -115,14 +111,14 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
 
         // −Σ_k w̃_k log w_k: the decoder's rows and the likelihood's parameters weighted by w̃.
         rows::scale_rows(d_logits, pixels, row_weights);
-        decoder.likelihood.backward_params_weighted(
+        decoder.likelihood.backward_params(
             values,
             grads,
             logits,
             x,
             pixels,
             T::one(),
-            row_weights,
+            Some(row_weights),
         );
         let decoder_width = latent + classes;
         d_decoder_input.resize(n * decoder_width, T::zero());

@@ -33,6 +33,16 @@ use crate::error::Result;
 use crate::kernels::rng::Rng;
 use crate::scalar::Scalar;
 
+/// Errors unless every row of `batch` is labelled: only M2's objective reads unlabelled rows.
+pub fn require_labelled<T>(batch: &Batch<'_, T>) -> Result<()> {
+    if batch.unlabelled > 0 {
+        return Err(crate::error::Error::InvalidArgument(
+            "only the m2 model learns from unlabelled images".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Where training stands when a batch is taken: what schedules read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Step {

@@ -54,7 +54,7 @@ impl<T: Scalar> Objective<T, Autoencoder<T>> for Reconstruction {
             .nll(values, logits, x, pixels, nll, Some((d_logits, T::one())));
         decoder
             .likelihood
-            .backward_params(values, grads, logits, x, pixels, T::one());
+            .backward_params(values, grads, logits, x, pixels, T::one(), None);
         d_z.resize(rows * latent, T::zero());
         decoder.backward(values, grads, z, rows, decoder_buffers, d_logits, d_z)?;
         encoder.backward(values, grads, x, rows, encoder_buffers, d_z)?;
