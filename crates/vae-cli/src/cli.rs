@@ -474,6 +474,18 @@ pub struct ServeArgs {
     /// Port to listen on (0: any free port, printed at start)
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// Also answer requests addressed to this host name (repeatable). IP addresses, `localhost`
+    /// and the --host name are always answered; any other name is refused (403), so a web page
+    /// cannot reach the explorer through DNS rebinding
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
+    /// Seconds a client gets to send a request's head, and again its body; an idle keep-alive
+    /// connection is closed after as long
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Connections served at once; more are closed as they arrive
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=10000))]
+    pub max_connections: u64,
 }
 
 #[derive(Args, Debug)]

@@ -339,3 +339,123 @@ fn manifolds_and_decodes_at_once() {
         "the server did not survive concurrent manifolds and decodes"
     );
 }
+
+/// Sends raw bytes on a fresh connection and returns what comes back before the server closes it
+/// (or 15 s pass), with the seconds that took.
+fn raw_exchange(base: &str, request: &[u8]) -> (String, f64) {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    stream.write_all(request).expect("write");
+    let started = Instant::now();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    (
+        String::from_utf8_lossy(&response).into_owned(),
+        started.elapsed().as_secs_f64(),
+    )
+}
+
+/// Issue 19, defect 9: a half-sent head, an idle keep-alive connection and a trickled body are
+/// each cut off after the timeout; connections over the limit are closed at once, and the limit
+/// frees again as the slow ones are cut; Ctrl-C ends the server within seconds while a client
+/// holds a request half-sent.
+#[test]
+fn slow_clients_are_cut_off_and_ctrl_c_is_prompt() {
+    let server = Server::start(&["--timeout", "1", "--max-connections", "4"]);
+    let (answer, seconds) = raw_exchange(&server.url, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    assert!(answer.is_empty(), "a half-sent head was answered: {answer}");
+    assert!(
+        (0.8..5.0).contains(&seconds),
+        "half-sent head held {seconds} s"
+    );
+
+    let (answer, seconds) = raw_exchange(
+        &server.url,
+        b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        (0.8..5.0).contains(&seconds),
+        "idle keep-alive held {seconds} s"
+    );
+
+    let (answer, seconds) = raw_exchange(
+        &server.url,
+        b"POST /api/decode HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"z\": ",
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 1 s"), "{answer}");
+    assert!(seconds < 5.0, "trickled body held {seconds} s");
+
+    // Four slow clients fill the server; a fifth is closed without an answer.
+    let address = server.url.trim_start_matches("http://").to_string();
+    let held: Vec<_> = (0..4)
+        .map(|_| std::net::TcpStream::connect(&address).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let (answer, seconds) = raw_exchange(
+        &server.url,
+        b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    );
+    assert!(answer.is_empty(), "a fifth connection was served: {answer}");
+    assert!(seconds < 0.5, "the fifth connection waited {seconds} s");
+    // Once the slow ones are cut off, the server answers again.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, _) = get(&format!("{}/api/model", server.url));
+    assert_eq!(code, 200);
+    drop(held);
+
+    let mut half = std::net::TcpStream::connect(&address).expect("connect");
+    std::io::Write::write_all(
+        &mut half,
+        b"POST /api/decode HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+    )
+    .expect("write");
+    let started = Instant::now();
+    assert!(server.interrupt(), "Ctrl-C did not stop the server cleanly");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        seconds < 5.0,
+        "Ctrl-C took {seconds} s with a client connected"
+    );
+}
+
+/// Issue 19, defect 9: requests naming an unknown host (DNS rebinding) are refused; IP literals,
+/// localhost and names given with --allow-host are answered.
+#[test]
+fn unknown_host_names_are_refused() {
+    let server = Server::start(&["--allow-host", "explorer.lab.example"]);
+    let ask = |host: &str| {
+        raw_exchange(
+            &server.url,
+            format!("GET /api/model HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .0
+    };
+    for host in [
+        "127.0.0.1:1",
+        "localhost:8080",
+        "[::1]:8080",
+        "EXPLORER.lab.example",
+    ] {
+        assert!(ask(host).starts_with("HTTP/1.1 200"), "{host} refused");
+    }
+    let answer = ask("attacker.example:8080");
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains("--allow-host attacker.example"), "{answer}");
+    let answer = raw_exchange(
+        &server.url,
+        b"GET /api/model HTTP/1.0\r\nConnection: close\r\n\r\n",
+    )
+    .0;
+    assert!(
+        answer.starts_with("HTTP/1.1 400") || answer.starts_with("HTTP/1.0 400"),
+        "{answer}"
+    );
+    assert!(server.interrupt(), "Ctrl-C did not stop the server cleanly");
+}

@@ -13,13 +13,22 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vae::model::VaeWorkspace;
 
 /// Request bodies above this are refused with 413: a 64 x 64 RGB image as JSON fits easily.
 const BODY_LIMIT: usize = 256 * 1024;
 
-pub(super) async fn serve(state: Shared, host: &str, port: u16) -> Result<()> {
+/// What a client may hold: how long it may take, how many connect at once, which host names
+/// it may address the server by.
+pub(super) struct Limits {
+    pub(super) timeout: Duration,
+    pub(super) max_connections: usize,
+    pub(super) hosts: AllowedHosts,
+}
+
+pub(super) async fn serve(state: Shared, host: &str, port: u16, limits: Limits) -> Result<()> {
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
         .with_context(|| format!("listening on {host}:{port}"))?;
@@ -28,16 +37,11 @@ pub(super) async fn serve(state: Shared, host: &str, port: u16) -> Result<()> {
         "serving {} at http://{address}/ (Ctrl-C to stop)",
         state.source
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            println!("shutting down");
-        })
-        .await
-        .context("serving")
+    let app = router(state, Arc::new(limits.hosts), limits.timeout);
+    super::listener::serve_connections(listener, app, limits.timeout, limits.max_connections).await
 }
 
-fn router(state: Shared) -> Router {
+fn router(state: Shared, hosts: Arc<AllowedHosts>, body_timeout: Duration) -> Router {
     Router::new()
         .route("/", get(handlers::page))
         .route("/api/model", get(handlers::model_info))
@@ -46,8 +50,101 @@ fn router(state: Shared) -> Router {
         .route("/api/manifold", get(handlers::manifold))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such page or endpoint") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            body_timeout,
+            read_body_in_time,
+        ))
         .layer(middleware::from_fn(refuse_announced_oversize))
+        .layer(middleware::from_fn_with_state(hosts, check_host))
         .with_state(state)
+}
+
+/// The host names the server answers to. A web page can make a browser send requests to a
+/// loopback server under a name of its own (DNS rebinding); the browser still names that host in
+/// the `Host` header, so refusing unknown names closes the hole. IP literals cannot be rebound.
+pub(super) struct AllowedHosts(Vec<String>);
+
+impl AllowedHosts {
+    pub(super) fn new(listen_host: &str, extra: &[String]) -> Self {
+        let mut names: Vec<String> = extra.iter().map(|n| n.to_ascii_lowercase()).collect();
+        names.push(listen_host.to_ascii_lowercase());
+        names.push("localhost".to_string());
+        AllowedHosts(names)
+    }
+
+    fn allows(&self, host: &str) -> bool {
+        let name = host_name(host).to_ascii_lowercase();
+        name.parse::<std::net::IpAddr>().is_ok()
+            || name.ends_with(".localhost")
+            || self.0.iter().any(|allowed| *allowed == name)
+    }
+}
+
+/// The name part of a `Host` header: `[::1]:8080` -> `::1`, `example.org:80` -> `example.org`.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+async fn check_host(
+    axum::extract::State(hosts): axum::extract::State<Arc<AllowedHosts>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .map(|v| v.to_str().unwrap_or("").to_string())
+        .or_else(|| request.uri().authority().map(|a| a.to_string()));
+    match host {
+        None => {
+            ApiError::new(StatusCode::BAD_REQUEST, "the request has no Host header").into_response()
+        }
+        Some(host) if !hosts.allows(&host) => {
+            let shown: String = host.chars().filter(|c| !c.is_control()).take(100).collect();
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "this server does not answer to the host name `{shown}`; start it with \
+                     `vae serve --allow-host {}` to allow that name",
+                    host_name(&shown)
+                ),
+            )
+            .into_response()
+        }
+        Some(_) => next.run(request).await,
+    }
+}
+
+/// Reads the whole body (at most the body limit) within `limit`, so a client that sends its
+/// headers and then trickles the body holds the connection no longer than one sending nothing.
+async fn read_body_in_time(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(limit, axum::body::to_bytes(body, BODY_LIMIT)).await {
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request body did not arrive within {} s", limit.as_secs()),
+        )
+        .into_response(),
+        Ok(Err(_)) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body could not be read: over the length limit of {BODY_LIMIT} bytes, or cut off"),
+        )
+        .into_response(),
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+    }
 }
 
 /// Refuses a body whose announced length is over the limit before reading any of it. (The body

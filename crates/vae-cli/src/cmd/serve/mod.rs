@@ -11,6 +11,7 @@
 
 mod handlers;
 mod http;
+mod listener;
 
 use super::common::open_model;
 use crate::cli::ServeArgs;
@@ -39,7 +40,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(http::serve(Arc::new(served), &args.host, args.port))
+    let limits = http::Limits {
+        timeout: std::time::Duration::from_secs(args.timeout),
+        max_connections: args.max_connections as usize,
+        hosts: http::AllowedHosts::new(&args.host, &args.allow_hosts),
+    };
+    runtime.block_on(http::serve(Arc::new(served), &args.host, args.port, limits))
 }
 
 fn load(args: &ServeArgs) -> Result<Served> {
