@@ -27,6 +27,7 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 
 /// Where training stands, saved beside the weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrainingState {
     /// Epochs completed.
     pub epoch: usize,
@@ -45,8 +46,38 @@ impl TrainingState {
     }
 }
 
+/// A safetensors header (JSON: names, shapes, offsets) above this is refused before it is parsed:
+/// ours take about 100 bytes per tensor, and a 95 MB header cost 1.4 GB to parse.
+const MAX_SAFETENSORS_HEADER: u64 = 1 << 20;
+/// The largest safetensors file read: Adam's two moments of the largest model allowed.
+const MAX_SAFETENSORS_FILE: u64 =
+    2 * 4 * crate::config::MAX_PARAMETERS as u64 + MAX_SAFETENSORS_HEADER + 8;
+
+/// A JSON file of the run directory.
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+    crate::fs::read_bounded(path, crate::fs::JSON_LIMIT)
+}
+
+/// A safetensors file of the run directory, its header length checked before anything is parsed.
+fn read_tensors_file(path: &Path) -> Result<Vec<u8>> {
+    let bytes = crate::fs::read_bounded(path, MAX_SAFETENSORS_FILE)?;
+    check_header_length(&bytes, path)?;
+    Ok(bytes)
+}
+
+fn check_header_length(bytes: &[u8], path: &Path) -> Result<()> {
+    let length = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes)
+        .ok_or_else(|| checkpoint_err(path, "not a safetensors file: shorter than 8 bytes"))?;
+    if length > MAX_SAFETENSORS_HEADER {
+        return Err(checkpoint_err(
+            path,
+            format!("safetensors header of {length} bytes is over the limit of {MAX_SAFETENSORS_HEADER}"),
+        ));
+    }
+    Ok(())
 }
 
 fn checkpoint_err(path: &Path, reason: impl Into<String>) -> Error {
@@ -82,11 +113,12 @@ fn safetensors_bytes(
 /// Reads every tensor of a safetensors file as `(name, shape, values)` plus its metadata.
 type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 fn read_safetensors(path: &Path) -> Result<(Tensors, HashMap<String, String>)> {
-    parse_safetensors(&read(path)?, path)
+    parse_safetensors(&read_tensors_file(path)?, path)
 }
 
 /// Parses safetensors bytes; `path` names them in errors.
 fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<(Tensors, HashMap<String, String>)> {
+    check_header_length(bytes, path)?;
     let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| checkpoint_err(path, format!("not a safetensors file: {e}")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
@@ -362,6 +394,23 @@ fn model_from_tensors(
     tensors: (Tensors, HashMap<String, String>),
     path: &Path,
 ) -> Result<(Model<f32>, usize)> {
+    // The configuration is checked against the file before anything is built: a config.json
+    // claiming networks far larger than the weights file is an error, not gigabytes allocated.
+    // Near the file's size the model is built, and the tensor-by-tensor check names the mismatch.
+    let held: usize = tensors.0.iter().map(|(_, _, values)| values.len()).sum();
+    let affordable = held.saturating_mul(4).max(1 << 24);
+    match config.model.parameter_count() {
+        Some(claimed) if claimed <= affordable => {}
+        claimed => {
+            return Err(checkpoint_err(
+                path,
+                format!(
+                    "config.json describes networks of {} parameters; this file holds {held}",
+                    claimed.map_or("more than 2^64".to_string(), |n| n.to_string())
+                ),
+            ))
+        }
+    }
     let mut model = Model::<f32>::new(&config.model, 0)?;
     let epoch = load_parameters(model.parameters_mut(), tensors, path)?;
     Ok((model, epoch))

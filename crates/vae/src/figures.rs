@@ -93,6 +93,24 @@ fn decode(model: &Model<f32>, z: &[f32], label: Option<u8>) -> Result<Vec<f32>> 
     Ok(out)
 }
 
+/// The largest picture drawn: 2^26 pixels, an 8192 x 8192 grid. Every figure checks its image
+/// count against it before decoding anything, so `--n 1000000` is an error, not an abort.
+pub const MAX_PICTURE_PIXELS: u64 = 1 << 26;
+
+/// Refuses a picture of `count` images of this model's shape at `scale` over the limit.
+pub fn check_picture(model: &Model<f32>, count: usize, scale: u32) -> Result<()> {
+    let pixels = (count as u64)
+        .checked_mul(model.pixels() as u64)
+        .and_then(|p| p.checked_mul(u64::from(scale) * u64::from(scale)));
+    match pixels {
+        Some(p) if p <= MAX_PICTURE_PIXELS => Ok(()),
+        _ => Err(Error::InvalidArgument(format!(
+            "a picture of {count} images of {} pixels at scale {scale} is over the limit of {MAX_PICTURE_PIXELS} pixels; ask for fewer images",
+            model.pixels()
+        ))),
+    }
+}
+
 fn grid(columns: usize, scale: u32) -> GridLayout {
     GridLayout {
         columns,
@@ -111,6 +129,7 @@ pub fn samples(
     columns: usize,
     scale: u32,
 ) -> Result<DynamicImage> {
+    check_picture(model, n, scale)?;
     let labels = decode_labels(model, label, n)?;
     let mut out = Vec::new();
     model.sample(
@@ -131,6 +150,7 @@ pub fn reconstructions(
     columns: usize,
     scale: u32,
 ) -> Result<DynamicImage> {
+    check_picture(model, indices.len().saturating_mul(2), scale)?;
     let inputs = images(split, indices);
     let mut outputs = Vec::new();
     model.reconstruct(
@@ -154,6 +174,7 @@ pub fn manifold(
     scale: u32,
 ) -> Result<DynamicImage> {
     decode_labels(model, label, 1)?;
+    check_picture(model, side.saturating_mul(side), scale)?;
     let z = manifold_points(side, model.latent(), dims)?;
     tile(
         &decode(model, &z, label)?,
@@ -220,6 +241,7 @@ pub fn interpolation(
 ) -> Result<DynamicImage> {
     check_index(split, from)?;
     check_index(split, to)?;
+    check_picture(model, steps.saturating_add(2), scale)?;
     let ends = encode(model, split, &[from, to])?;
     let (a, b) = ends.split_at(model.latent());
     let mut row = images(split, &[from]);
@@ -249,6 +271,7 @@ pub fn traversal(
             "a traversal needs at least 1 step and a positive, finite range, not {steps} steps over ±{range}"
         )));
     }
+    check_picture(model, steps.saturating_mul(model.latent()), scale)?;
     let base = encode(model, split, &[index])?;
     let z = traversal_points(&base, &linspace(-range, range, steps));
     tile(
@@ -275,6 +298,7 @@ pub fn analogy(
     for &i in indices {
         check_index(split, i)?;
     }
+    check_picture(model, indices.len().saturating_mul(classes + 1), scale)?;
     let styles = encode(model, split, indices)?;
     let mut rows = Vec::with_capacity(indices.len() * (classes + 1) * model.pixels());
     for (&i, style) in indices.iter().zip(styles.chunks_exact(model.latent())) {

@@ -31,6 +31,42 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Reads a whole file that must be a regular file of at most `limit` bytes: a link to
+/// `/dev/zero`, a pipe or a file grown past any sensible size is refused before it is read.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::bad_file(path, "not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(Error::bad_file(
+            path,
+            format!(
+                "{} bytes, over the limit of {limit} for this file",
+                meta.len()
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::bad_file(
+            path,
+            format!("grew past the limit of {limit} bytes while being read"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Limits for `read_bounded`: small JSON files (configurations, training state, layer lists)...
+pub const JSON_LIMIT: u64 = 16 << 20;
+/// ...and logs (`metrics.jsonl`: a line per epoch).
+pub const LOG_LIMIT: u64 = 256 << 20;
+
 /// A new file `.NAME.tmp-PID-N` in `dir`, created exclusively (`O_EXCL`: an existing file or a
 /// planted symbolic link at that name is never opened or followed), N unpredictable.
 fn create_temporary(dir: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::File)> {

@@ -3,7 +3,8 @@
 //! Read top to bottom, the modules go from numbers to a trained model; each uses only those above
 //! it.
 //!
-//! - [`error`]: the typed errors every function returns.
+//! - [`error`]: the typed errors every function returns; [`machine`]: memory and cores, which
+//!   bound what an untrusted size may ask for.
 //! - [`kernels`]: the compute boundary, the only code with raw loops over buffers: matrix products
 //!   (`gemm`), element-wise passes, reductions, the losses and their gradients, the Gaussian's
 //!   passes, row bookkeeping, bytes to floats, random streams. A GPU or another backend
@@ -40,6 +41,7 @@ pub mod kernels;
 pub mod latent;
 pub mod likelihood;
 pub mod loss_terms;
+pub mod machine;
 pub mod metrics;
 pub mod model;
 pub mod nn;

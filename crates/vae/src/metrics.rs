@@ -46,7 +46,8 @@ impl From<&EpochReport> for EpochMetrics {
 
 /// Reads every line of a metrics file; a malformed line is an error naming its number.
 pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::fs::read_bounded(path, crate::fs::LOG_LIMIT)?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::bad_file(path, "not UTF-8 text"))?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())

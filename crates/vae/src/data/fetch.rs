@@ -62,7 +62,7 @@ pub fn fetch(
             let url = format!("{mirror}{}.gz", file.name);
             log(format!("downloading {url}"));
             match download(&agent, &url)
-                .and_then(|gz| gunzip(&gz, &url))
+                .and_then(|gz| gunzip(&gz, &url, file.bytes()))
                 .and_then(|raw| verify(file, raw, &url))
             {
                 Ok(raw) => {
@@ -146,12 +146,24 @@ fn download(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>, FetchError> {
     Ok(body)
 }
 
-fn gunzip(bytes: &[u8], url: &str) -> Result<Vec<u8>, FetchError> {
+/// Decompresses at most one byte more than the file's known length: a bomb stops there.
+fn gunzip(bytes: &[u8], url: &str, length: u64) -> Result<Vec<u8>, FetchError> {
     let mut raw = Vec::new();
     GzDecoder::new(bytes)
-        .take(MAX_DOWNLOAD + 1)
+        .take(length + 1)
         .read_to_end(&mut raw)
         .map_err(|e| FetchError::Failed(format!("{url} is not valid gzip: {e}")))?;
+    if raw.len() as u64 != length {
+        return Err(FetchError::Failed(format!(
+            "{url} holds {}{} bytes, not the {length} of this file",
+            raw.len(),
+            if raw.len() as u64 > length {
+                " or more"
+            } else {
+                ""
+            }
+        )));
+    }
     Ok(raw)
 }
 
@@ -257,7 +269,7 @@ fn extract<'a>(
         };
         let mut raw = Vec::new();
         (&mut entry)
-            .take(MAX_DOWNLOAD + 1)
+            .take(file.bytes() + 1)
             .read_to_end(&mut raw)
             .map_err(|e| format!("corrupt archive: {e}"))?;
         let raw = verify(file, raw, &format!("{source}: {path}")).map_err(|e| e.to_string())?;

@@ -2,7 +2,7 @@
 //! any, converted to grey or RGB, resized, split with a seed, and cached as bytes so the second
 //! run starts at once.
 
-use super::datasets::Dataset;
+use super::datasets::{hex, sha256_hex, Dataset};
 use super::split::Split;
 pub use crate::config::FolderOptions;
 use crate::config::ImageShape;
@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 /// A tenth of the images (at least one) is held out for testing.
 const TEST_FRACTION: f64 = 0.1;
 const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
-const CACHE_MAGIC: &[u8; 8] = b"VAEFOLD1";
+/// Version 2 added the payload checksum; a version-1 file is simply rebuilt.
+const CACHE_MAGIC: &[u8; 8] = b"VAEFOLD2";
 
 /// What a folder load found besides the images.
 #[derive(Debug, Default)]
@@ -34,6 +35,8 @@ struct CacheHeader {
     class_names: Vec<String>,
     images: usize,
     skipped: Vec<Skipped>,
+    /// SHA-256 of the pixels and labels that follow: flipped bytes make the cache a miss.
+    sha256: String,
 }
 
 /// A file skipped, and why.
@@ -151,17 +154,26 @@ fn decode(path: &Path, options: &FolderOptions) -> std::result::Result<Vec<u8>, 
     })
 }
 
+/// The cached pixels and labels, or None for anything short of an intact entry (missing,
+/// truncated, corrupt, or from another version): the folder is then decoded again.
 fn read_cache(path: &Path, shape: ImageShape) -> Option<(CacheHeader, Vec<u8>, Vec<u8>)> {
     let bytes = std::fs::read(path).ok()?;
     let rest = bytes.strip_prefix(CACHE_MAGIC)?;
-    let header_len = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?) as usize;
-    let header: CacheHeader = serde_json::from_slice(rest.get(8..8 + header_len)?).ok()?;
-    let body = rest.get(8 + header_len..)?;
+    let header_len = usize::try_from(u64::from_le_bytes(rest.get(..8)?.try_into().ok()?)).ok()?;
+    let header_end = header_len.checked_add(8)?;
+    let header: CacheHeader = serde_json::from_slice(rest.get(8..header_end)?).ok()?;
+    let body = rest.get(header_end..)?;
     let pixels = header.images.checked_mul(shape.len())?;
-    if body.len() != pixels + header.images {
+    if body.len() != pixels.checked_add(header.images)? || sha256_hex(body) != header.sha256 {
         return None;
     }
     let (images, labels) = body.split_at(pixels);
+    if labels
+        .iter()
+        .any(|&l| l as usize >= header.class_names.len())
+    {
+        return None;
+    }
     Some((header, images.to_vec(), labels.to_vec()))
 }
 
@@ -246,6 +258,10 @@ pub fn load(
                     class_names: class_names.clone(),
                     images: labels.len(),
                     skipped: skipped.clone(),
+                    sha256: hex(&Sha256::new()
+                        .chain_update(&images)
+                        .chain_update(&labels)
+                        .finalize()),
                 };
                 // A cache that cannot be written only costs the next run its head start.
                 let _ = write_cache(cache, &header, &images, &labels);

@@ -1,9 +1,9 @@
 //! The IDX format of LeCun's MNIST files, raw or gzipped: a 4-byte magic `00 00 TYPE NDIM`, NDIM
 //! big-endian u32 dimensions, then the values row-major. Only unsigned bytes (TYPE 0x08) are read.
 //!
-//! A header that claims more data than the file holds is refused before anything is allocated
-//! for raw files; gzipped data is read incrementally, so a lying header cannot force a huge
-//! allocation either.
+//! A header that claims more data than the file can hold is refused before anything is allocated
+//! or decompressed: for raw files against the file's length, for gzipped ones against deflate's
+//! largest ratio and the machine's memory, and for the named data sets against their known shapes.
 
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
@@ -17,6 +17,9 @@ const TYPE_U8: u8 = 0x08;
 const MAX_DIMS: usize = 4;
 /// Never reserve more than this up front; larger files grow the buffer as they are read.
 const MAX_RESERVE: usize = 1 << 28;
+/// Deflate's largest expansion: one 258-byte match per 2 bits gives about 1032 output bytes per
+/// input byte (zlib's technical notes), so a gzip file of n bytes holds at most 1032 n.
+const MAX_DEFLATE_RATIO: u64 = 1032;
 
 /// An n-dimensional array of bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +30,12 @@ pub struct IdxArray {
 
 /// Reads an IDX file, gzipped or not (told apart by the gzip magic, not the file name).
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
+    read_idx_shaped(path, None)
+}
+
+/// `read_idx` for a file whose dimensions are known (a named data set's): any other header is
+/// refused before the data are read.
+pub fn read_idx_shaped(path: &Path, expected: Option<&[usize]>) -> Result<IdxArray> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut reader = BufReader::new(file);
@@ -42,19 +51,39 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     };
     // Put the two bytes back in front of the stream.
     let stream = (&magic[..]).chain(reader);
-    if gzipped {
-        parse(MultiGzDecoder::new(stream), None, path)
+    let size = if gzipped {
+        StreamSize::Gzip(file_len)
     } else {
-        parse(stream, Some(file_len), path)
+        StreamSize::Raw(file_len)
+    };
+    if gzipped {
+        parse(MultiGzDecoder::new(stream), size, expected, path)
+    } else {
+        parse(stream, size, expected, path)
     }
+}
+
+/// The length of the file the stream comes from, and whether it is compressed.
+#[derive(Clone, Copy)]
+enum StreamSize {
+    Raw(u64),
+    Gzip(u64),
 }
 
 fn gzip_context(path: &Path, e: std::io::Error) -> Error {
     Error::bad_file(path, format!("corrupt gzip data: {e}"))
 }
 
-/// `raw_len` is the file length when the stream is not compressed, for the up-front check.
-fn parse(mut reader: impl Read, raw_len: Option<u64>, path: &Path) -> Result<IdxArray> {
+fn parse(
+    mut reader: impl Read,
+    size: StreamSize,
+    expected: Option<&[usize]>,
+    path: &Path,
+) -> Result<IdxArray> {
+    let raw_len = match size {
+        StreamSize::Raw(len) => Some(len),
+        StreamSize::Gzip(_) => None,
+    };
     let read_err = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => {
             Error::bad_file(path, "not an IDX file: shorter than its header")
@@ -99,6 +128,27 @@ fn parse(mut reader: impl Read, raw_len: Option<u64>, path: &Path) -> Result<Idx
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| Error::bad_file(path, format!("IDX dimensions {dims:?} overflow")))?;
+    if let Some(expected) = expected.filter(|e| *e != dims.as_slice()) {
+        return Err(Error::bad_file(
+            path,
+            format!("header claims dimensions {dims:?}; this data set's file has {expected:?}"),
+        ));
+    }
+    if let StreamSize::Gzip(compressed) = size {
+        if let Some(memory) = crate::machine::memory_bytes().filter(|&m| claimed as u64 > m) {
+            return Err(Error::bad_file(
+                path,
+                format!("header {dims:?} claims {claimed} values, more than this machine's {memory} bytes of memory"),
+            ));
+        }
+        let most = compressed.saturating_mul(MAX_DEFLATE_RATIO);
+        if claimed as u64 > most {
+            return Err(Error::bad_file(
+                path,
+                format!("header {dims:?} claims {claimed} values; {compressed} bytes of gzip hold at most {most}"),
+            ));
+        }
+    }
     let header = 4 + 4 * ndim as u64;
     if let Some(file_len) = raw_len {
         let held = file_len.saturating_sub(header);
@@ -195,10 +245,14 @@ mod tests {
     }
 
     fn read_bytes(bytes: &[u8]) -> Result<IdxArray> {
+        read_bytes_shaped(bytes, None)
+    }
+
+    fn read_bytes_shaped(bytes: &[u8], expected: Option<&[usize]>) -> Result<IdxArray> {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("file");
         std::fs::write(&path, bytes).expect("write fixture");
-        read_idx(&path)
+        read_idx_shaped(&path, expected)
     }
 
     fn message(result: Result<IdxArray>) -> String {
@@ -262,8 +316,35 @@ mod tests {
         assert!(message(read_bytes(&overflow)).contains("overflow"));
         let huge = header(&[4_000_000_000, 4_000_000_000]);
         assert!(message(read_bytes(&huge)).contains("truncated"));
-        assert!(message(read_bytes(&gzip(&huge))).contains("truncated"));
+        assert!(message(read_bytes(&gzip(&huge))).contains("bytes of memory"));
         assert!(message(read_bytes(&header(&[1, 1, 1, 1, 1]))).contains("dimensions"));
+    }
+
+    #[test]
+    /// Issue 19, defect 8: a gzip bomb (a header claiming 2^31 images over megabytes of zeros)
+    /// is refused from its header, before any of it is decompressed: against deflate's ratio in
+    /// general, against the known shape for a named data set.
+    fn gzip_bombs_are_refused_from_the_header() {
+        let mut bomb = header(&[1 << 31, 28, 28]);
+        bomb.resize(bomb.len() + (8 << 20), 0);
+        let packed = gzip(&bomb);
+        let started = std::time::Instant::now();
+        let m = message(read_bytes(&packed));
+        assert!(m.contains("claims 1683627180032 values"), "{m}");
+        let m = message(read_bytes_shaped(&packed, Some(&[60000, 28, 28])));
+        assert!(
+            m.contains("[2147483648, 28, 28]") && m.contains("[60000, 28, 28]"),
+            "{m}"
+        );
+        // A claim a machine could hold but the compressed bytes cannot.
+        let mut small = header(&[100_000, 28, 28]);
+        small.resize(small.len() + 1000, 0);
+        let m = message(read_bytes(&gzip(&small)));
+        assert!(
+            m.contains("claims 78400000 values") && m.contains("gzip hold at most"),
+            "{m}"
+        );
+        assert!(started.elapsed().as_secs_f64() < 0.5);
     }
 
     #[test]

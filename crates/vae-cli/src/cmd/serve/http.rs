@@ -76,7 +76,7 @@ impl AllowedHosts {
         let name = host_name(host).to_ascii_lowercase();
         name.parse::<std::net::IpAddr>().is_ok()
             || name.ends_with(".localhost")
-            || self.0.iter().any(|allowed| *allowed == name)
+            || self.0.contains(&name)
     }
 }
 

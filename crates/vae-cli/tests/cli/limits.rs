@@ -1,0 +1,261 @@
+//! Issue 19: every size is checked before memory is taken, and every bad file is refused with a
+//! one-line error. Each case runs the real binary under a 2 GB address-space limit (`ulimit -v`),
+//! so an allocation sized by the bad value would abort it instead of passing slowly.
+
+use super::common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+/// Runs `vae args` under the memory limit (with `VAE_DATA_DIR` set to `data_dir`) and asserts
+/// a clean failure naming `needle`, in well under the time a large allocation would take.
+fn refused_within_limits(args: &[&str], data_dir: &Path, needle: &str) {
+    let started = Instant::now();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 2000000 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_vae"))
+        .args(args)
+        .env("VAE_DATA_DIR", data_dir)
+        .output()
+        .expect("sh runs");
+    let seconds = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "vae {args:?} succeeded");
+    assert_eq!(out.status.code(), Some(1), "vae {args:?}: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "vae {args:?}: expected `{needle}` in:\n{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "not one line:\n{stderr}");
+    // Generous for a loaded CI machine; an allocation of gigabytes would abort, not pass.
+    assert!(seconds < 3.0, "vae {args:?} took {seconds} s");
+}
+
+/// A copy of the run directory `run` with its config.json edited by `edit`.
+fn edited_run(run: &Path, to: &Path, edit: impl FnOnce(&mut Value)) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(run).expect("run dir") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("type").is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
+    let file = to.join("config.json");
+    let mut config: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("config")).expect("json");
+    edit(&mut config);
+    std::fs::write(&file, serde_json::to_vec_pretty(&config).expect("json")).expect("write");
+}
+
+/// Defect 6: absurd sizes in config.json or in flags.
+#[test]
+fn absurd_sizes_are_refused_before_allocation() {
+    let f = fixture();
+    let run = f.root.join("run");
+    ok(&train_args(&f, path(&run), "1"));
+    let data = f.root.join("data-dir");
+
+    let wide = f.root.join("wide");
+    edited_run(&run, &wide, |c| {
+        c["model"]["encoder"][0]["out"] = 100_000_000.into()
+    });
+    let deep = f.root.join("deep");
+    edited_run(&run, &deep, |c| {
+        c["model"]["latent"] = 1_000_000_000u64.into()
+    });
+    let tall = f.root.join("tall");
+    edited_run(&run, &tall, |c| {
+        c["model"]["image"]["height"] = 1_000_000.into()
+    });
+    // Over the largest model allowed, or within it but not what the weights file holds.
+    for (dir, needle) in [
+        (&wide, "parameters, more than"),
+        (&deep, "parameters, more than"),
+        (
+            &tall,
+            "describes networks of 165000132 parameters; this file holds 1287",
+        ),
+    ] {
+        for command in ["eval", "sample", "serve"] {
+            refused_within_limits(&[command, "--model", path(dir)], &data, needle);
+        }
+        refused_within_limits(
+            &["train", "--resume", path(dir), "--epochs", "2"],
+            &data,
+            needle,
+        );
+    }
+    let w = f.root.join("w");
+    let mut wide_flag = train_args(&f, path(&w), "1");
+    let at = wide_flag
+        .iter()
+        .position(|a| *a == "--hidden")
+        .expect("--hidden")
+        + 1;
+    wide_flag[at] = "100000000";
+    refused_within_limits(&wide_flag, &data, "parameters, more than");
+
+    refused_within_limits(
+        &["sample", "--model", path(&run), "--n", "1000000"],
+        &data,
+        "a picture of 1000000 images",
+    );
+    refused_within_limits(
+        &[
+            "interpolate",
+            "--model",
+            path(&run),
+            "--dataset",
+            &f.dataset,
+            "--steps",
+            "100000000",
+        ],
+        &data,
+        "a picture of 100000002 images",
+    );
+    refused_within_limits(
+        &["manifold", "--model", path(&run), "--grid", "100000"],
+        &data,
+        "a picture of 10000000000 images",
+    );
+    refused_within_limits(
+        &[
+            "eval",
+            "--model",
+            path(&run),
+            "--limit",
+            "1",
+            "--iw-samples",
+            "10000000000",
+        ],
+        &data,
+        "more than the 1000000",
+    );
+}
+
+/// Defect 8: a gzip bomb standing in for a named data set's file is refused from its header.
+#[test]
+fn a_gzip_bomb_is_refused_from_its_header() {
+    use std::io::Write;
+    let f = fixture();
+    let data = f.root.join("data-dir");
+    let mnist = data.join("mnist");
+    std::fs::create_dir_all(&mnist).expect("mkdir");
+    let mut bomb = vec![0, 0, 8, 3];
+    for d in [1u32 << 31, 28, 28] {
+        bomb.extend(d.to_be_bytes());
+    }
+    let file = std::fs::File::create(mnist.join("train-images-idx3-ubyte.gz")).expect("create");
+    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::best());
+    gz.write_all(&bomb).expect("write");
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        gz.write_all(&zeros).expect("write");
+    }
+    gz.finish().expect("finish");
+    for name in [
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ] {
+        std::fs::write(mnist.join(name), [0, 0, 8, 1, 0, 0, 0, 0]).expect("write");
+    }
+    let out = f.root.join("out");
+    let own_spec = format!("idx:{}", f.root.join("own").display());
+    refused_within_limits(
+        &[
+            "train",
+            "--dataset",
+            "mnist",
+            "--epochs",
+            "1",
+            "--out",
+            path(&out),
+        ],
+        &data,
+        "header claims dimensions [2147483648, 28, 28]; this data set's file has [60000, 28, 28]",
+    );
+    // The same bomb as a user's own IDX directory: refused against deflate's largest ratio.
+    let own = f.root.join("own");
+    std::fs::create_dir_all(&own).expect("mkdir");
+    for entry in std::fs::read_dir(&mnist).expect("dir") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), own.join(entry.file_name())).expect("copy");
+    }
+    refused_within_limits(
+        &[
+            "train",
+            "--dataset",
+            &own_spec,
+            "--epochs",
+            "1",
+            "--out",
+            path(&out),
+        ],
+        &data,
+        "claims 1683627180032 values",
+    );
+}
+
+/// Defect 14: unknown fields, an absurd variance floor, a weights file that is a link to
+/// /dev/zero, a huge safetensors header, and file names holding terminal escapes.
+#[test]
+fn odd_files_get_one_line_errors() {
+    let f = fixture();
+    let run = f.root.join("run");
+    ok(&train_args(&f, path(&run), "1"));
+    let data = f.root.join("data-dir");
+
+    let typo = f.root.join("typo");
+    edited_run(&run, &typo, |c| c["model"]["latnet"] = 3.into());
+    refused_within_limits(
+        &["eval", "--model", path(&typo)],
+        &data,
+        "unknown field `latnet`",
+    );
+    let typo = f.root.join("typo-train");
+    edited_run(&run, &typo, |c| c["train"]["bta"] = 3.into());
+    refused_within_limits(
+        &["eval", "--model", path(&typo)],
+        &data,
+        "unknown field `bta`",
+    );
+
+    let floor = f.root.join("floor");
+    edited_run(&run, &floor, |c| c["model"]["min_log_var"] = 1e308.into());
+    refused_within_limits(
+        &["eval", "--model", path(&floor)],
+        &data,
+        "min_log_var 1e308 is outside [-30, 30]",
+    );
+
+    let zero = f.root.join("zero");
+    edited_run(&run, &zero, |_| {});
+    std::fs::remove_file(zero.join("model.safetensors")).expect("rm");
+    std::os::unix::fs::symlink("/dev/zero", zero.join("model.safetensors")).expect("link");
+    refused_within_limits(
+        &["eval", "--model", path(&zero)],
+        &data,
+        "not a regular file",
+    );
+
+    let header = f.root.join("header");
+    edited_run(&run, &header, |_| {});
+    let mut bytes = 95_000_000u64.to_le_bytes().to_vec();
+    bytes.extend(b"{\"a\": ");
+    std::fs::write(header.join("model.safetensors"), bytes).expect("write");
+    refused_within_limits(
+        &["eval", "--model", path(&header)],
+        &data,
+        "safetensors header of 95000000 bytes is over the limit",
+    );
+
+    let escape = f.root.join("red\u{1b}[31mtext");
+    refused_within_limits(
+        &["eval", "--model", path(&escape)],
+        &data,
+        "red\\u{1b}[31mtext",
+    );
+}
