@@ -97,6 +97,15 @@ fn safetensors_bytes(
     tensors: &[(String, Vec<usize>, &[f32])],
     metadata: HashMap<String, String>,
 ) -> Result<Vec<u8>> {
+    // A checkpoint is the state a run can go back to: never one that holds NaN or infinity.
+    for (name, _, values) in tensors {
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            return Err(checkpoint_err(
+                path,
+                format!("not saved: tensor `{name}` holds {bad}; the previous checkpoint is kept"),
+            ));
+        }
+    }
     let bytes: Vec<Vec<u8>> = tensors.iter().map(|(_, _, v)| to_bytes(v)).collect();
     let views = tensors
         .iter()

@@ -234,6 +234,16 @@ fn corrupt_or_mismatched_weights_are_refused() -> Result<()> {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("shape"), "{err}");
+
+    // A save never writes non-finite weights, and the checkpoint on disk stays as it was.
+    let before = std::fs::read(&model_path).expect("model file");
+    model.parameters_mut().values_mut()[3] = f32::NAN;
+    let err = checkpoint::save(dir.path(), &config, &model, &opt, 2)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("holds NaN"), "{err}");
+    assert_eq!(std::fs::read(&model_path).expect("model file"), before);
     Ok(())
 }
 
