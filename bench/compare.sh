@@ -7,11 +7,13 @@
 #   bench/compare.sh                                   # 3 epochs, all cores, no evaluation
 #   EPOCHS=5 THREADS=1 BATCH=32 bench/compare.sh
 #   EVAL_K="1000 5000" EVAL_IMAGES=10000 bench/compare.sh   # also time importance sampling
+#   ARCH=conv bench/compare.sh                         # the convolutional preset on both sides
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs="${EPOCHS:-3}"
 threads="${THREADS:-$(nproc)}"
 batch="${BATCH:-128}"
+arch="${ARCH:-mlp}"
 eval_k="${EVAL_K:-}"
 eval_images="${EVAL_IMAGES:-10000}"
 work="$(mktemp -d)"
@@ -33,14 +35,19 @@ rss() {
 }
 
 echo "matmul peak: 1024^3 products, and the products alone of one epoch, $threads threads" >&2
-"$vae" bench --threads "$threads" --epoch-products "$batch" > "$work/peak.json"
+if [ "$arch" = mlp ]; then
+    "$vae" bench --threads "$threads" --epoch-products "$batch" > "$work/peak.json"
+else
+    # The products-alone floor is timed for the MLP only.
+    "$vae" bench --threads "$threads" > "$work/peak.json"
+fi
 
-echo "vae: $epochs epochs, batch $batch, $threads threads" >&2
-vae_rss=$(rss /dev/stderr "$vae" train --binarize none --epochs "$epochs" --batch-size "$batch" \
-    --threads "$threads" --out "$work/run" --data-dir "$data")
-echo "pytorch: $epochs epochs, batch $batch, $threads threads" >&2
+echo "vae ($arch): $epochs epochs, batch $batch, $threads threads" >&2
+vae_rss=$(rss /dev/stderr "$vae" train --arch "$arch" --binarize none --epochs "$epochs" \
+    --batch-size "$batch" --threads "$threads" --out "$work/run" --data-dir "$data")
+echo "pytorch ($arch): $epochs epochs, batch $batch, $threads threads" >&2
 torch_rss=$(rss "$work/torch.jsonl" python3 bench/pytorch_reference.py --data-dir "$data" \
-    --epochs "$epochs" --batch-size "$batch" --threads "$threads")
+    --arch "$arch" --epochs "$epochs" --batch-size "$batch" --threads "$threads")
 
 : > "$work/eval.jsonl"
 for k in $eval_k; do
@@ -49,11 +56,14 @@ for k in $eval_k; do
 start = time.perf_counter()
 subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
 print(time.perf_counter() - start)' "$vae" eval --model "$work/run" --iw-samples "$k" --limit "$eval_images" --threads "$threads" --json)
-    python3 bench/pytorch_reference.py --data-dir "$data" --epochs 0 --threads "$threads" \
+    python3 bench/pytorch_reference.py --data-dir "$data" --arch "$arch" --epochs 0 --threads "$threads" \
         --iw-samples "$k" --eval-images "$eval_images" > "$work/torch_eval.json"
     theirs=$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])['iw_seconds_k$k'])" "$work/torch_eval.json")
-    floor=$("$vae" bench --threads "$threads" --repeats 1 --score-products "$k" |
-        python3 -c "import json,sys; print(json.load(sys.stdin)['score_products']['seconds'] * $eval_images / 10000)")
+    floor=null
+    if [ "$arch" = mlp ]; then
+        floor=$("$vae" bench --threads "$threads" --repeats 1 --score-products "$k" |
+            python3 -c "import json,sys; print(json.load(sys.stdin)['score_products']['seconds'] * $eval_images / 10000)")
+    fi
     echo "{\"k\": $k, \"vae_seconds\": $ours, \"pytorch_seconds\": $theirs, \"products_seconds\": $floor}" >> "$work/eval.jsonl"
 done
 
@@ -66,25 +76,60 @@ theirs = [l for l in torch_lines if "epoch" in l]
 framework = next(l["framework"] for l in torch_lines if "framework" in l)
 peak = json.load(open(f"{work}/peak.json"))
 config = json.load(open(f"{work}/run/config.json"))["model"]
+config_arch = "conv" if any(l["type"] == "conv2d" for l in config["encoder"]) else "mlp"
 def median_after_warmup(xs):
     return statistics.median(xs[1:] if len(xs) > 1 else xs)
 ours_s = median_after_warmup([l["train_seconds"] for l in ours])
 theirs_s = median_after_warmup([l["seconds"] for l in theirs])
 # Training FLOPs per image: 3x the forward products (forward, weight and input gradients), read
-# from the layer lists: each linear layer, then the head the model adds.
-def products(layers, width, head):
+# from the layer lists with PyTorch's output-size rules: each linear layer and convolution, then
+# the head the model adds (none when the decoder ends on the image's shape).
+def products(layers, shape, head, image_shape=None):
     macs = 0
     for layer in layers:
-        if layer["type"] == "linear":
+        kind = layer["type"]
+        if kind == "linear":
+            width = 1
+            for d in shape:
+                width *= d
             macs += width * layer["out"]
-            width = layer["out"]
+            shape = [layer["out"]]
+        elif kind == "reshape":
+            shape = layer["shape"]
+        elif kind == "flatten":
+            width = 1
+            for d in shape:
+                width *= d
+            shape = [width]
+        elif kind in ("conv2d", "conv_transpose2d"):
+            (h, w, c), k = shape, layer["kernel"]
+            s, p = layer.get("stride", 1), layer.get("padding", 0)
+            if kind == "conv2d":
+                oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+                macs += oh * ow * layer["out"] * c * k * k
+            else:
+                op = layer.get("output_padding", 0)
+                oh, ow = (h - 1) * s - 2 * p + k + op, (w - 1) * s - 2 * p + k + op
+                macs += h * w * c * layer["out"] * k * k
+            shape = [oh, ow, layer["out"]]
+    if shape == image_shape:
+        return macs
+    width = 1
+    for d in shape:
+        width *= d
     return macs + width * head
-image = config["image"]["height"] * config["image"]["width"] * config["image"]["channels"]
+img = config["image"]
+image_shape = [img["height"], img["width"], img["channels"]]
+image = img["height"] * img["width"] * img["channels"]
 classes = config.get("classes", 0)
-forward = products(config["encoder"], image + classes, 2 * config["latent"])
-forward += products(config["decoder"], config["latent"] + classes, image)
+first = next((l["type"] for l in config["encoder"] if l["type"] in ("linear", "conv2d", "conv_transpose2d")), "linear")
+encoder_input = image_shape[:2] + [image_shape[2] + classes] if first != "linear" else [image + classes]
+forward = products(config["encoder"], encoder_input, 2 * config["latent"])
+forward += products(config["decoder"], [config["latent"] + classes], image, image_shape)
 achieved = 3 * 2 * forward * 60000 / ours_s / 1e9
+products_only = peak.get("epoch_products")
 result = {
+    "arch": config_arch,
     "threads": threads,
     "batch_size": batch,
     "epochs": len(ours),
@@ -96,9 +141,9 @@ result = {
     "fraction_of_peak": round(achieved / peak["median_gflops"], 3),
     # The same epoch's matrix products alone (vae bench --epoch-products): the floor of our epoch
     # with these kernels, and so the lowest ratio to PyTorch and highest fraction of peak in reach.
-    "products_only_epoch_seconds": round(peak["epoch_products"]["seconds"], 3),
-    "products_only_ratio_over_pytorch": round(peak["epoch_products"]["seconds"] / theirs_s, 3),
-    "products_only_fraction_of_peak": round(peak["epoch_products"]["gflops"] / peak["median_gflops"], 3),
+    "products_only_epoch_seconds": products_only and round(products_only["seconds"], 3),
+    "products_only_ratio_over_pytorch": products_only and round(products_only["seconds"] / theirs_s, 3),
+    "products_only_fraction_of_peak": products_only and round(products_only["gflops"] / peak["median_gflops"], 3),
     "vae_peak_rss_mib": round(vae_rss / 1024, 1),
     "pytorch_peak_rss_mib": round(torch_rss / 1024, 1),
     "rss_ratio_vae_over_pytorch": round(vae_rss / torch_rss, 3),
@@ -111,7 +156,8 @@ for line in open(f"{work}/eval.jsonl"):
     result[f"iw_k{e['k']}_vae_seconds"] = round(e["vae_seconds"], 2)
     result[f"iw_k{e['k']}_pytorch_seconds"] = round(e["pytorch_seconds"], 2)
     result[f"iw_k{e['k']}_ratio"] = round(e["vae_seconds"] / e["pytorch_seconds"], 3)
-    result[f"iw_k{e['k']}_decoder_products_only_seconds"] = round(e["products_seconds"], 2)
-    result[f"iw_k{e['k']}_products_only_ratio"] = round(e["products_seconds"] / e["pytorch_seconds"], 3)
+    if e["products_seconds"] is not None:
+        result[f"iw_k{e['k']}_decoder_products_only_seconds"] = round(e["products_seconds"], 2)
+        result[f"iw_k{e['k']}_products_only_ratio"] = round(e["products_seconds"] / e["pytorch_seconds"], 3)
 print(json.dumps(result, indent=2))
 PY

@@ -6,6 +6,13 @@ Adam(lr=1e-3), batch 128, shuffled each epoch. Reads the raw or gzipped MNIST ID
 --data-dir (no torchvision needed) and prints one JSON object per epoch and a summary:
 
     python3 bench/pytorch_reference.py --data-dir ~/.cache/vae/mnist --epochs 10 --threads 2
+
+With --arch conv, the same architecture as `vae train --arch conv` on MNIST: Conv2d(1, 32, 4, 2,
+1), Conv2d(32, 64, 4, 2, 1), Linear(3136, 400), heads to 20; Linear(20, 400), Linear(400, 3136),
+ConvTranspose2d(64, 32, 4, 2, 1), ConvTranspose2d(32, 1, 4, 2, 1), ReLU after each but the last.
+`vae` stores images channel-last, so between the convolutions and the dense layers the tensor is
+permuted to [batch, height, width, channels] before it is flattened (and back after the reshape):
+with that, a `vae` checkpoint loads into this model unchanged (--load DIR checks it).
 """
 import argparse, gzip, json, math, os, struct, sys, time
 
@@ -57,6 +64,61 @@ class VAE(nn.Module):
         return self.decode_logits(self.reparameterize(mu, logvar)), mu, logvar
 
 
+class ConvVAE(nn.Module):
+    """`vae train --arch conv --latent LATENT --hidden HIDDEN` on 28 x 28 x 1 images."""
+
+    def __init__(self, latent=20, hidden=400):
+        super().__init__()
+        self.conv0 = nn.Conv2d(1, 32, 4, 2, 1)
+        self.conv1 = nn.Conv2d(32, 64, 4, 2, 1)
+        self.enc = nn.Linear(7 * 7 * 64, hidden)
+        self.mean = nn.Linear(hidden, latent)
+        self.log_var = nn.Linear(hidden, latent)
+        self.dec0 = nn.Linear(latent, hidden)
+        self.dec1 = nn.Linear(hidden, 7 * 7 * 64)
+        self.deconv0 = nn.ConvTranspose2d(64, 32, 4, 2, 1)
+        self.deconv1 = nn.ConvTranspose2d(32, 1, 4, 2, 1)
+
+    def encode(self, x):
+        h = F.relu(self.conv1(F.relu(self.conv0(x.view(-1, 1, 28, 28)))))
+        h = F.relu(self.enc(h.permute(0, 2, 3, 1).flatten(1)))
+        return self.mean(h), self.log_var(h)
+
+    def decode_logits(self, z):
+        lead = z.shape[:-1]
+        h = F.relu(self.dec1(F.relu(self.dec0(z.reshape(-1, z.shape[-1])))))
+        h = h.view(-1, 7, 7, 64).permute(0, 3, 1, 2)
+        logits = self.deconv1(F.relu(self.deconv0(h)))
+        return logits.reshape(*lead, 784)
+
+    reparameterize = VAE.reparameterize
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        return self.decode_logits(self.reparameterize(mu, logvar)), mu, logvar
+
+    # Parameter names in a `vae` checkpoint, for --load.
+    NAMES = {
+        "conv0": "encoder.conv.0", "conv1": "encoder.conv.1", "enc": "encoder.hidden.0",
+        "mean": "encoder.mean", "log_var": "encoder.log_var", "dec0": "decoder.hidden.0",
+        "dec1": "decoder.hidden.1", "deconv0": "decoder.deconv.0", "deconv1": "decoder.deconv.1",
+    }
+
+
+def read_safetensors(path):
+    """name -> float32 array, read with the standard library and numpy alone."""
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8 : 8 + n])
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = t["data_offsets"]
+        out[name] = np.frombuffer(data[8 + n + start : 8 + n + end], dtype=np.float32).reshape(t["shape"])
+    return out
+
+
 def loss_function(logits, x, mu, logvar):
     # BCE on logits is the numerically stable form of the example's sigmoid + binary_cross_entropy.
     bce = F.binary_cross_entropy_with_logits(logits, x.view(-1, 784), reduction="sum")
@@ -91,13 +153,29 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--iw-samples", type=int, nargs="*", default=[])
     parser.add_argument("--eval-images", type=int, default=10000, help="test images scored with --iw-samples")
+    parser.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
+    parser.add_argument("--load", help="a `vae --arch conv` run directory: load its weights unchanged and print the encoder's means and the decoder's logits of the first test images")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     train = torch.from_numpy(read_idx(find(args.data_dir, "train-images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / 255)
     test = torch.from_numpy(read_idx(find(args.data_dir, "t10k-images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / 255)
-    model = VAE()
+    model = VAE() if args.arch == "mlp" else ConvVAE()
+    if args.load:
+        weights = read_safetensors(os.path.join(args.load, "model.safetensors"))
+        latent = weights["encoder.mean.weight"].shape[0]
+        model = ConvVAE(latent=latent, hidden=weights["encoder.hidden.0.weight"].shape[0])
+        for module, prefix in ConvVAE.NAMES.items():
+            layer = getattr(model, module)
+            layer.weight.data = torch.from_numpy(weights[prefix + ".weight"].copy())
+            layer.bias.data = torch.from_numpy(weights[prefix + ".bias"].copy())
+        with torch.no_grad():
+            x = test[:4]
+            mu, logvar = model.encode(x)
+            logits = model.decode_logits(mu)
+        print(json.dumps({"mean": mu.tolist(), "log_var": logvar.tolist(), "reconstruction": torch.sigmoid(logits).tolist()}))
+        return
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     epoch_seconds = []
     for epoch in range(1, args.epochs + 1):

@@ -144,7 +144,12 @@ pub struct TrainArgs {
     /// --lr-schedule burda]
     #[arg(long)]
     pub eps: Option<f64>,
-    /// Hidden layer widths of the encoder, comma-separated; the decoder mirrors them [default: 400]
+    /// Network architecture: dense layers only, or stride-2 convolutions (transposed in the
+    /// decoder) adapted to the image shape, then the --hidden dense layers [default: mlp]
+    #[arg(long, value_enum)]
+    pub arch: Option<ArchArg>,
+    /// Hidden layer widths of the encoder, comma-separated; the decoder mirrors them (with --arch
+    /// conv: the dense layers between the convolutions and the latent) [default: 400]
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
     /// A JSON file of layer lists written by hand, in place of --hidden and --activation:
@@ -542,6 +547,12 @@ pub enum ModelArg {
 pub enum OptimizerArg {
     Adam,
     Adagrad,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchArg {
+    Mlp,
+    Conv,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

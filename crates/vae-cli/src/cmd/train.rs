@@ -3,8 +3,8 @@
 use super::common::{check_shape, load_dataset, progress_bar, thread_pool};
 use super::{figures, report};
 use crate::cli::{
-    ActivationArg, BinarizeArg, LikelihoodArg, ModelArg, ObjectiveArg, OptimizerArg, ScheduleArg,
-    TrainArgs, VarianceArg,
+    ActivationArg, ArchArg, BinarizeArg, LikelihoodArg, ModelArg, ObjectiveArg, OptimizerArg,
+    ScheduleArg, TrainArgs, VarianceArg,
 };
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -330,11 +330,19 @@ fn fresh(
             VarianceArg::Image => GaussianVariance::Image,
         },
         ..model_defaults
-    }
-    .with_mlp(&hidden, activation);
-    let model = match &args.layers {
-        None => model,
-        Some(path) => with_layer_lists(model, path, args)?,
+    };
+    let model = match (&args.layers, args.arch.unwrap_or(ArchArg::Mlp)) {
+        (Some(_), _) if args.arch.is_some() => {
+            bail!("--arch cannot be combined with --layers: the file gives every network")
+        }
+        (Some(path), _) => with_layer_lists(model, path, args)?,
+        (None, ArchArg::Mlp) => model.with_mlp(&hidden, activation),
+        (None, ArchArg::Conv) if kind == ModelArg::M2 => {
+            bail!(
+                "--arch conv builds vae, cvae and ae models; m2 needs a dense first encoder layer"
+            )
+        }
+        (None, ArchArg::Conv) => model.with_conv(&hidden, activation)?,
     };
     let config = RunConfig {
         format: RunConfig::FORMAT,
@@ -399,6 +407,7 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
         ("--lr-schedule", args.lr_schedule.is_some()),
         ("--lr-gamma", args.lr_gamma.is_some()),
         ("--eps", args.eps.is_some()),
+        ("--arch", args.arch.is_some()),
         ("--hidden", args.hidden.is_some()),
         ("--latent", args.latent.is_some()),
         ("--activation", args.activation.is_some()),

@@ -4,6 +4,7 @@
 mod browser;
 mod commands;
 mod common;
+mod conv;
 mod crash;
 mod figures;
 mod limits;

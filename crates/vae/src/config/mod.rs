@@ -1,6 +1,7 @@
 //! Everything needed to rebuild a model and repeat its training, saved as `config.json` beside the
 //! weights. Validated once, here, so the rest of the code can trust it.
 
+pub mod arch;
 mod data;
 mod model;
 mod train;
@@ -8,7 +9,7 @@ mod upgrade;
 
 pub use data::FolderOptions;
 pub use model::{
-    GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
+    reads_image, GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
     ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
 };
 pub use train::{Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig};

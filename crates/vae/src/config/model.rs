@@ -30,6 +30,26 @@ impl ImageShape {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The shape a network whose list is `layers` reads this image as, with `classes` one-hot
+    /// label values joined: a list whose first layer with weights is a convolution reads the image
+    /// `[height, width, channels + classes]`, the label as constant planes (channels); any other
+    /// list reads a flat row `[pixels + classes]`, the label appended.
+    pub fn network_input(&self, layers: &[LayerSpec], classes: usize) -> Vec<usize> {
+        if reads_image(layers) {
+            vec![self.height, self.width, self.channels + classes]
+        } else {
+            vec![self.len() + classes]
+        }
+    }
+}
+
+/// Whether the first layer with weights of `layers` is a convolution.
+pub fn reads_image(layers: &[LayerSpec]) -> bool {
+    layers
+        .iter()
+        .find(|l| l.has_weights())
+        .is_some_and(LayerSpec::reads_image)
 }
 
 impl std::fmt::Display for ImageShape {
@@ -154,6 +174,15 @@ pub const ENCODER_HEADS: [&str; 3] = ["mean", "log_var", "code"];
 pub const OUTPUT_HEAD: [&str; 1] = ["output"];
 
 impl ModelConfig {
+    /// The convolutional preset for this config's image (`config::arch::conv`), with dense
+    /// layers of `hidden` widths between the convolutions and the latent.
+    pub fn with_conv(mut self, hidden: &[usize], activation: Activation) -> Result<Self> {
+        let (encoder, decoder) = super::arch::conv(self.image, hidden, activation)?;
+        self.encoder = encoder;
+        self.decoder = decoder;
+        Ok(self)
+    }
+
     /// MLP encoder and decoder in the `--hidden` shorthand: the encoder's hidden widths `hidden`,
     /// the decoder's the same reversed.
     pub fn with_mlp(mut self, hidden: &[usize], activation: Activation) -> Self {
@@ -163,9 +192,10 @@ impl ModelConfig {
         self
     }
 
-    /// Values the encoder reads per image: the pixels, then the one-hot label when conditional.
-    pub fn encoder_input(&self) -> usize {
-        self.image.len() + self.classes
+    /// What the encoder reads per image: the pixels with the one-hot label when conditional (see
+    /// [`ImageShape::network_input`]).
+    pub fn encoder_input_shape(&self) -> Vec<usize> {
+        self.image.network_input(&self.encoder, self.classes)
     }
 
     /// Values the decoder reads per row: z, then the one-hot label when conditional.
@@ -230,40 +260,61 @@ impl ModelConfig {
     /// The number of parameters the networks of this configuration hold, computed from the sizes
     /// alone (no memory taken); `None` when it overflows.
     pub fn parameter_count(&self) -> Option<usize> {
-        fn body(layers: &[LayerSpec], mut width: usize, total: &mut usize) -> Option<usize> {
+        /// Adds the parameters of `layers` reading `shape`; the output shape. A list that cannot
+        /// read its input stops the count there: building it fails at that layer, naming it.
+        fn body(
+            layers: &[LayerSpec],
+            mut shape: Vec<usize>,
+            total: &mut usize,
+        ) -> Option<Vec<usize>> {
             for layer in layers {
-                match layer {
-                    LayerSpec::Linear { out, .. } => {
-                        *total = total.checked_add(width.checked_mul(*out)?.checked_add(*out)?)?;
-                        width = *out;
+                match layer.plan(&shape) {
+                    Ok(plan) => {
+                        *total = total.checked_add(plan.parameters)?;
+                        shape = plan.shape;
                     }
-                    LayerSpec::Reshape { shape } => {
-                        width = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
-                    }
-                    _ => {}
+                    Err(_) => break,
                 }
             }
-            Some(width)
+            Some(shape)
         }
-        fn dense(total: &mut usize, width: usize, out: usize) -> Option<()> {
+        fn dense(total: &mut usize, shape: &[usize], out: usize) -> Option<()> {
+            let width = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
             *total = total.checked_add(width.checked_mul(out)?.checked_add(out)?)?;
             Some(())
         }
-        let pixels = self
-            .image
+        let image = self.image;
+        let pixels = image
             .height
-            .checked_mul(self.image.width)?
-            .checked_mul(self.image.channels)?;
+            .checked_mul(image.width)?
+            .checked_mul(image.channels)?;
+        let input = |layers: &[LayerSpec], classes: usize| -> Option<Vec<usize>> {
+            Some(if reads_image(layers) {
+                vec![
+                    image.height,
+                    image.width,
+                    image.channels.checked_add(classes)?,
+                ]
+            } else {
+                vec![pixels.checked_add(classes)?]
+            })
+        };
         let mut total = 0usize;
         let heads = if self.kind == ModelKind::Ae { 1 } else { 2 };
-        let width = body(&self.encoder, pixels.checked_add(self.classes)?, &mut total)?;
-        dense(&mut total, width, self.latent.checked_mul(heads)?)?;
-        let width = body(
-            &self.decoder,
-            self.latent.checked_add(self.classes)?,
+        let shape = body(
+            &self.encoder,
+            input(&self.encoder, self.classes)?,
             &mut total,
         )?;
-        dense(&mut total, width, pixels)?;
+        dense(&mut total, &shape, self.latent.checked_mul(heads)?)?;
+        let shape = body(
+            &self.decoder,
+            vec![self.latent.checked_add(self.classes)?],
+            &mut total,
+        )?;
+        if shape != [image.height, image.width, image.channels] {
+            dense(&mut total, &shape, pixels)?;
+        }
         if self.likelihood == LikelihoodKind::Gaussian {
             total = total.checked_add(match self.gaussian_variance {
                 GaussianVariance::Pixel => pixels,
@@ -271,8 +322,8 @@ impl ModelConfig {
             })?;
         }
         if let Some(classifier) = &self.classifier {
-            let width = body(classifier, pixels, &mut total)?;
-            dense(&mut total, width, self.classes)?;
+            let shape = body(classifier, input(classifier, 0)?, &mut total)?;
+            dense(&mut total, &shape, self.classes)?;
         }
         Some(total)
     }
@@ -320,6 +371,11 @@ impl ModelConfig {
         spec::validate(&self.decoder, "decoder", &OUTPUT_HEAD)?;
         if let Some(classifier) = &self.classifier {
             spec::validate(classifier, "classifier", &OUTPUT_HEAD)?;
+        }
+        if self.kind == ModelKind::M2 && reads_image(&self.encoder) {
+            return Err(Error::Config(
+                "m2's encoder reads each unlabelled image under every label through its first dense layer; a convolutional m2 encoder is not supported yet".into(),
+            ));
         }
         // Checked before any network is built, so an absurd size in config.json or a flag is an
         // error, not an allocation of gigabytes.

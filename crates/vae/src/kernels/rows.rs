@@ -24,6 +24,27 @@ pub fn append_one_hot<T: Scalar>(
     }
 }
 
+/// Channel-last images `x [rows, pixels · channels]` with the one-hot code of each row's label
+/// appended to every pixel, as `classes` constant planes, into `buffer` `[rows, pixels · (channels
+/// + classes)]`; row `r` takes `labels[r % labels.len()]`.
+pub fn append_one_hot_planes<T: Scalar>(
+    x: &[T],
+    width: usize,
+    channels: usize,
+    labels: &[u8],
+    classes: usize,
+    buffer: &mut Vec<T>,
+) {
+    buffer.clear();
+    for (r, row) in x.chunks_exact(width).enumerate() {
+        let label = labels[r % labels.len()] as usize;
+        for pixel in row.chunks_exact(channels) {
+            buffer.extend_from_slice(pixel);
+            buffer.extend((0..classes).map(|c| if c == label { T::one() } else { T::zero() }));
+        }
+    }
+}
+
 /// The first `keep` columns of every row of `src [rows, width]` into `out` `[rows, keep]`.
 pub fn take_columns<T: Scalar>(src: &[T], width: usize, keep: usize, out: &mut Vec<T>) {
     out.clear();

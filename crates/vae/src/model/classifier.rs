@@ -17,13 +17,18 @@ impl Classifier {
     /// The layers of `layers` and the head `output` under the builder's prefix.
     pub fn new<T: Scalar>(
         b: &mut ParamBuilder<'_, T>,
-        in_dim: usize,
+        in_shape: &[usize],
         layers: &[LayerSpec],
         classes: usize,
     ) -> Result<Self> {
-        let mut head =
-            |b: &mut ParamBuilder<'_, T>, width| Linear::new(&mut b.pp("output"), width, classes);
-        let net = Network::build(b, "classifier", &[in_dim], layers, Some(&mut head))?;
+        let mut head = |b: &mut ParamBuilder<'_, T>, shape: &[usize]| {
+            Some(Linear::new(
+                &mut b.pp("output"),
+                shape.iter().product(),
+                classes,
+            ))
+        };
+        let net = Network::build(b, "classifier", in_shape, layers, Some(&mut head))?;
         Ok(Classifier { net, classes })
     }
 

@@ -1,5 +1,7 @@
-//! p(x | z): a network (the layer list) with a dense `output` head from the latent to logits, read through the likelihood.
+//! p(x | z): a network (the layer list), with a dense `output` head to the logits unless the list
+//! ends with the image's shape, read through the likelihood.
 
+use crate::config::ImageShape;
 use crate::error::Result;
 use crate::likelihood::Likelihood;
 use crate::nn::{LayerSpec, Linear, Network, NetworkBuffers, ParamBuilder};
@@ -13,16 +15,21 @@ pub struct Decoder {
 
 impl Decoder {
     /// The layers of `layers` under the builder's prefix, the head `output`, and the
-    /// likelihood's own parameters.
+    /// likelihood's own parameters. A body that ends with the image's own shape `[height, width,
+    /// channels]` (a transposed convolution, say) computes the logits itself and gets no head.
     pub fn new<T: Scalar>(
         b: &mut ParamBuilder<'_, T>,
         in_dim: usize,
         layers: &[LayerSpec],
-        pixels: usize,
+        image: ImageShape,
         likelihood: impl FnOnce(&mut ParamBuilder<'_, T>) -> Likelihood,
     ) -> Result<Self> {
-        let mut head =
-            |b: &mut ParamBuilder<'_, T>, width| Linear::new(&mut b.pp("output"), width, pixels);
+        let pixels = image.len();
+        let image_shape = [image.height, image.width, image.channels];
+        let mut head = |b: &mut ParamBuilder<'_, T>, shape: &[usize]| {
+            (shape != image_shape)
+                .then(|| Linear::new(&mut b.pp("output"), shape.iter().product(), pixels))
+        };
         let net = Network::build(b, "decoder", &[in_dim], layers, Some(&mut head))?;
         let likelihood = likelihood(b);
         Ok(Decoder { net, likelihood })

@@ -15,12 +15,13 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// The layers of `layers` under the builder's prefix (`encoder.hidden.{i}` for the
-    /// shorthand), then the heads `mean` and `log_var`, computed as one product; a deterministic
-    /// encoder has the single head `code`.
+    /// The layers of `layers` reading `in_shape` under the builder's prefix
+    /// (`encoder.hidden.{i}` for the shorthand), then the heads `mean` and `log_var` reading the
+    /// body's output flat, computed as one product; a deterministic encoder has the single head
+    /// `code`.
     pub fn new<T: Scalar>(
         b: &mut ParamBuilder<'_, T>,
-        in_dim: usize,
+        in_shape: &[usize],
         layers: &[LayerSpec],
         latent: usize,
         stochastic: bool,
@@ -30,8 +31,10 @@ impl Encoder {
         } else {
             &["code"]
         };
-        let mut head = |b: &mut ParamBuilder<'_, T>, width| Linear::heads(b, heads, width, latent);
-        let net = Network::build(b, "encoder", &[in_dim], layers, Some(&mut head))?;
+        let mut head = |b: &mut ParamBuilder<'_, T>, shape: &[usize]| {
+            Some(Linear::heads(b, heads, shape.iter().product(), latent))
+        };
+        let net = Network::build(b, "encoder", in_shape, layers, Some(&mut head))?;
         Ok(Encoder {
             net,
             latent,

@@ -47,9 +47,9 @@ impl<T: Scalar> M2<T> {
                 )))
             }
         };
-        let (pixels, classes) = (config.image.len(), config.classes);
+        let (in_shape, classes) = (config.image.network_input(layers, 0), config.classes);
         let (vae, classifier) = Vae::build(config, seed, |b| {
-            Classifier::new(&mut b.pp("classifier"), pixels, layers, classes)
+            Classifier::new(&mut b.pp("classifier"), &in_shape, layers, classes)
         })?;
         Ok(M2 { vae, classifier })
     }

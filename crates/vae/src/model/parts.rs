@@ -10,12 +10,37 @@ use crate::likelihood::Likelihood;
 use crate::nn::ParamBuilder;
 use crate::scalar::Scalar;
 
-/// `x` (`rows x width`) with the one-hot code of each row's label appended; row `r` takes
+/// How a conditional network reads the label with its input rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LabelJoin {
+    /// One-hot columns after each row of `width` values (a dense first layer).
+    Row(usize),
+    /// One-hot planes after the channels of every pixel of each channel-last image (a
+    /// convolution first).
+    Planes { width: usize, channels: usize },
+}
+
+impl LabelJoin {
+    /// How the encoder of `config` reads the label.
+    pub(crate) fn encoder(config: &ModelConfig) -> Self {
+        let image = config.image;
+        if crate::config::reads_image(&config.encoder) {
+            LabelJoin::Planes {
+                width: image.len(),
+                channels: image.channels,
+            }
+        } else {
+            LabelJoin::Row(image.len())
+        }
+    }
+}
+
+/// The rows of `x` with the one-hot code of each row's label joined as `join` says; row `r` takes
 /// `labels[r % labels.len()]`, so the S samples of an image share its label. Returns `x` itself
 /// when there are no classes.
 pub(crate) fn with_one_hot<'a, T: Scalar>(
     x: &'a [T],
-    width: usize,
+    join: LabelJoin,
     labels: &[u8],
     classes: usize,
     buffer: &'a mut Vec<T>,
@@ -23,7 +48,12 @@ pub(crate) fn with_one_hot<'a, T: Scalar>(
     if classes == 0 {
         return x;
     }
-    rows::append_one_hot(x, width, labels, classes, buffer);
+    match join {
+        LabelJoin::Row(width) => rows::append_one_hot(x, width, labels, classes, buffer),
+        LabelJoin::Planes { width, channels } => {
+            rows::append_one_hot_planes(x, width, channels, labels, classes, buffer)
+        }
+    }
     buffer
 }
 
@@ -36,7 +66,7 @@ pub(crate) fn networks<T: Scalar>(
     let pixels = config.image.len();
     let encoder = Encoder::new(
         &mut b.pp("encoder"),
-        config.encoder_input(),
+        &config.encoder_input_shape(),
         &config.encoder,
         config.latent,
         config.kind != ModelKind::Ae,
@@ -45,7 +75,7 @@ pub(crate) fn networks<T: Scalar>(
         &mut b.pp("decoder"),
         config.decoder_input(),
         &config.decoder,
-        pixels,
+        config.image,
         |b| {
             Likelihood::new(
                 b,
@@ -130,7 +160,13 @@ pub(crate) fn decode_rows<T: Scalar>(
             "latent value {bad:?} is not finite"
         )));
     }
-    let input = with_one_hot(z, latent, labels, config.classes, &mut ws.decoder_input);
+    let input = with_one_hot(
+        z,
+        LabelJoin::Row(latent),
+        labels,
+        config.classes,
+        &mut ws.decoder_input,
+    );
     decoder.forward(values, input, rows, &mut ws.decoder)?;
     out.resize(rows * config.image.len(), T::zero());
     decoder.likelihood.mean(ws.decoder.output(), out);

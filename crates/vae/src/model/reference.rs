@@ -35,7 +35,7 @@ impl<T: Scalar> ReferenceClassifier<T> {
         let mut b = ParamBuilder::new(&mut params, &mut rng);
         let net = Classifier::new(
             &mut b.pp("classifier"),
-            config.image.len(),
+            &config.image.network_input(&config.layers, 0),
             &config.layers,
             config.classes,
         )?;

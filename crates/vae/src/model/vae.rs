@@ -9,7 +9,7 @@
 
 use super::parts::{
     check_images, check_labels, check_samples, checked_samples, decode_rows, forward_flops,
-    networks, with_one_hot,
+    networks, with_one_hot, LabelJoin,
 };
 use super::workspace::{importance_weighted_log_likelihood, score_terms};
 pub use super::workspace::{ImageScore, VaeWorkspace};
@@ -173,7 +173,8 @@ impl<T: Scalar> Vae<T> {
             log_weights,
             ..
         } = ws;
-        let input = with_one_hot(x, pixels, labels, classes, encoder_input);
+        let join = LabelJoin::encoder(&self.config);
+        let input = with_one_hot(x, join, labels, classes, encoder_input);
         let q = self.encoder.forward(values, input, rows, encoder)?;
         kl.resize(rows, T::zero());
         q.kl_to_standard_normal(kl);
@@ -193,7 +194,8 @@ impl<T: Scalar> Vae<T> {
             q.log_prob_of_noise(eps, log_posterior);
             log_prior.resize(n, T::zero());
             standard_normal_log_prob(z, latent, log_prior);
-            let decoder_in = with_one_hot(z, latent, labels, classes, decoder_input);
+            let decoder_in =
+                with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
             self.decoder.forward(values, decoder_in, n, decoder)?;
             nll.resize(n, T::zero());
             self.decoder
@@ -260,7 +262,7 @@ impl<T: Scalar> Vae<T> {
         self.check_batch(x, labels, rows)?;
         let input = with_one_hot(
             x,
-            self.pixels(),
+            LabelJoin::encoder(&self.config),
             labels,
             self.classes(),
             &mut ws.encoder_input,

@@ -3,6 +3,7 @@
 //! Adding a layer kind means a kernel in `kernels/`, a file in `nn/` with its forward and backward,
 //! a `LayerSpec` variant, and one arm in each `match` below.
 
+use super::conv::{Conv2d, ConvTranspose2d};
 use super::labelled_rows::{LabelledRows, LabelledScratch};
 use super::linear::Linear;
 use super::params::ParamBuilder;
@@ -25,12 +26,23 @@ impl<'a, T> From<&'a [T]> for NetworkInput<'a, T> {
 }
 
 /// A layer that computes (flatten and reshape only relabel the shape and are not layers here).
+/// A product carries the activation that follows it in the list, fused into its output pass.
 #[derive(Clone, Debug)]
 pub enum Layer {
-    /// A product, with the activation that follows it in the list fused into its output pass.
     Linear(Linear, Activation),
+    Conv(Conv2d, Activation),
+    ConvTranspose(ConvTranspose2d, Activation),
     /// An activation that follows no product.
     Activation(Activation),
+}
+
+/// Buffers a layer uses within one call, reused across batches.
+#[derive(Clone, Debug, Default)]
+pub struct LayerScratch<T> {
+    /// The first layer's buffers for labelled rows sharing images.
+    pub(super) labelled: LabelledScratch<T>,
+    /// A convolution's receptive fields, one row per output position.
+    pub(super) cols: Vec<T>,
 }
 
 /// Shape bookkeeping while a list is built: where we are, for error messages.
@@ -46,15 +58,6 @@ impl At<'_> {
             "{} layer {} ({}): {reason}",
             self.network, self.index, self.kind
         ))
-    }
-}
-
-fn flat(shape: &[usize], at: &At<'_>) -> Result<usize> {
-    match shape {
-        [width] => Ok(*width),
-        _ => Err(at.error(format!(
-            "needs a flat input, got {shape:?}: put a {{\"type\": \"flatten\"}} layer before it"
-        ))),
     }
 }
 
@@ -76,33 +79,33 @@ pub(super) fn build<T: Scalar>(
     after_product: bool,
     at: &At<'_>,
 ) -> Result<Built> {
-    Ok(match spec {
-        LayerSpec::Linear { name, out } => {
-            let in_dim = flat(shape, at)?;
-            let name = name
-                .clone()
-                .unwrap_or_else(|| format!("hidden.{linear_index}"));
-            let linear = Linear::new(&mut b.pp(name), in_dim, *out);
-            Built::Layer(Layer::Linear(linear, Activation::Identity), vec![*out])
+    let plan = spec.plan(shape).map_err(|reason| at.error(reason))?;
+    let name = || {
+        spec.name()
+            .map_or_else(|| format!("hidden.{linear_index}"), str::to_string)
+    };
+    Ok(match (spec, plan.geometry) {
+        (LayerSpec::Linear { out, .. }, _) => {
+            let linear = Linear::new(&mut b.pp(name()), shape[0], *out);
+            Built::Layer(Layer::Linear(linear, Activation::Identity), plan.shape)
         }
-        LayerSpec::Relu | LayerSpec::Tanh | LayerSpec::Softplus => {
+        (LayerSpec::Conv2d { out, .. }, Some(geometry)) => {
+            let conv = Conv2d::new(&mut b.pp(name()), geometry, *out);
+            Built::Layer(Layer::Conv(conv, Activation::Identity), plan.shape)
+        }
+        (LayerSpec::ConvTranspose2d { .. }, Some(geometry)) => {
+            let conv = ConvTranspose2d::new(&mut b.pp(name()), geometry, shape[2]);
+            Built::Layer(Layer::ConvTranspose(conv, Activation::Identity), plan.shape)
+        }
+        (LayerSpec::Relu | LayerSpec::Tanh | LayerSpec::Softplus, _) => {
             let activation = spec.activation().unwrap_or(Activation::Identity);
             if after_product {
                 Built::Fuse(activation)
             } else {
-                Built::Layer(Layer::Activation(activation), shape.to_vec())
+                Built::Layer(Layer::Activation(activation), plan.shape)
             }
         }
-        LayerSpec::Flatten => Built::View(vec![shape.iter().product()]),
-        LayerSpec::Reshape { shape: to } => {
-            let (from, into): (usize, usize) = (shape.iter().product(), to.iter().product());
-            if from != into {
-                return Err(at.error(format!(
-                    "{shape:?} ({from} values) cannot be viewed as {to:?} ({into} values)"
-                )));
-            }
-            Built::View(to.clone())
-        }
+        _ => Built::View(plan.shape),
     })
 }
 
@@ -111,6 +114,8 @@ impl Layer {
     pub fn dims(&self, in_dim: usize) -> (usize, usize) {
         match self {
             Layer::Linear(l, _) => (l.in_dim, l.out_dim),
+            Layer::Conv(c, _) => (c.in_dim(), c.out_dim()),
+            Layer::ConvTranspose(c, _) => (c.in_dim(), c.out_dim()),
             Layer::Activation(_) => (in_dim, in_dim),
         }
     }
@@ -119,6 +124,8 @@ impl Layer {
     pub fn macs(&self) -> usize {
         match self {
             Layer::Linear(l, _) => l.in_dim * l.out_dim,
+            Layer::Conv(c, _) => c.macs(),
+            Layer::ConvTranspose(c, _) => c.macs(),
             Layer::Activation(_) => 0,
         }
     }
@@ -129,19 +136,25 @@ impl Layer {
         params: &[T],
         x: NetworkInput<'_, T>,
         rows: usize,
-        scratch: &mut LabelledScratch<T>,
+        scratch: &mut LayerScratch<T>,
         y: &mut [T],
     ) -> Result<()> {
         match (self, x) {
             (Layer::Linear(l, act), NetworkInput::Dense(x)) => l.forward(params, x, rows, *act, y),
             (Layer::Linear(l, act), NetworkInput::Labelled(x)) => {
-                l.forward_labelled(params, &x, *act, scratch, y)
+                l.forward_labelled(params, &x, *act, &mut scratch.labelled, y)
+            }
+            (Layer::Conv(c, act), NetworkInput::Dense(x)) => {
+                c.forward(params, x, rows, *act, &mut scratch.cols, y)
+            }
+            (Layer::ConvTranspose(c, act), NetworkInput::Dense(x)) => {
+                c.forward(params, x, rows, *act, &mut scratch.cols, y)
             }
             (Layer::Activation(act), NetworkInput::Dense(x)) => {
                 activation_into(x, y, y.len() / rows.max(1), *act);
                 Ok(())
             }
-            (Layer::Activation(_), NetworkInput::Labelled(_)) => Err(Error::InvalidArgument(
+            (_, NetworkInput::Labelled(_)) => Err(Error::InvalidArgument(
                 "labelled input rows must enter a linear layer".into(),
             )),
         }
@@ -150,14 +163,37 @@ impl Layer {
     /// The fused activation's backward, in place: `dy` (gradient with respect to the output
     /// `y`) becomes the gradient with respect to the pre-activation.
     pub fn activation_backward<T: Scalar>(&self, dy: &mut [T], y: &[T], out_dim: usize) {
-        if let Layer::Linear(_, act) = self {
-            activation_backward(dy, y, out_dim, *act);
+        if let Some(act) = self.fused_activation() {
+            activation_backward(dy, y, out_dim, act);
         }
+    }
+
+    fn fused_activation(&self) -> Option<Activation> {
+        match self {
+            Layer::Linear(_, act) | Layer::Conv(_, act) | Layer::ConvTranspose(_, act) => {
+                Some(*act)
+            }
+            Layer::Activation(_) => None,
+        }
+    }
+
+    /// The activation fused into this product's output, to be set while the list is built.
+    pub(super) fn fused_activation_mut(&mut self) -> Option<&mut Activation> {
+        match self {
+            Layer::Linear(_, act) | Layer::Conv(_, act) | Layer::ConvTranspose(_, act) => Some(act),
+            Layer::Activation(_) => None,
+        }
+    }
+
+    /// Whether this layer is a product an activation can be fused into.
+    pub(super) fn is_product(&self) -> bool {
+        !matches!(self, Layer::Activation(_))
     }
 
     /// Whether `activation_backward` changes anything.
     pub fn has_fused_activation(&self) -> bool {
-        matches!(self, Layer::Linear(_, act) if *act != Activation::Identity)
+        self.fused_activation()
+            .is_some_and(|act| act != Activation::Identity)
     }
 
     /// Accumulates the parameter gradients for pre-activation gradient `dy`, writing the input
@@ -172,7 +208,7 @@ impl Layer {
         y: &[T],
         dy: &[T],
         rows: usize,
-        scratch: &mut LabelledScratch<T>,
+        scratch: &mut LayerScratch<T>,
         dx: Option<&mut [T]>,
     ) -> Result<()> {
         match (self, x) {
@@ -180,7 +216,13 @@ impl Layer {
                 l.backward(params, grads, x, dy, rows, dx)
             }
             (Layer::Linear(l, _), NetworkInput::Labelled(x)) if dx.is_none() => {
-                l.backward_labelled(grads, &x, dy, scratch)
+                l.backward_labelled(grads, &x, dy, &mut scratch.labelled)
+            }
+            (Layer::Conv(c, _), NetworkInput::Dense(x)) => {
+                c.backward(params, grads, x, dy, rows, &mut scratch.cols, dx)
+            }
+            (Layer::ConvTranspose(c, _), NetworkInput::Dense(x)) => {
+                c.backward(params, grads, x, dy, rows, &mut scratch.cols, dx)
             }
             (Layer::Activation(act), NetworkInput::Dense(_)) => {
                 if let Some(dx) = dx {

@@ -1,6 +1,7 @@
 //! Layers with an explicit forward and an analytic backward over one flat parameter store, and the
 //! sequential network a layer list in `config.json` builds from them.
 
+pub mod conv;
 pub mod labelled_rows;
 pub mod layer;
 pub mod linear;

@@ -4,8 +4,7 @@
 //! refused then, with the layer named. Each activation that follows a product is fused into the
 //! product's output pass; flatten and reshape cost nothing.
 
-use super::labelled_rows::LabelledScratch;
-use super::layer::{build, At, Built, Layer, NetworkInput};
+use super::layer::{build, At, Built, Layer, LayerScratch, NetworkInput};
 use super::linear::Linear;
 use super::params::ParamBuilder;
 use super::spec::LayerSpec;
@@ -28,8 +27,8 @@ pub struct NetworkBuffers<T> {
     /// Ping-pong gradient buffers for the backward pass.
     grad: Vec<T>,
     grad_next: Vec<T>,
-    /// The first layer's buffers for labelled rows sharing images.
-    labelled: LabelledScratch<T>,
+    /// Buffers the layers use within a call (labelled rows, convolution fields).
+    scratch: LayerScratch<T>,
 }
 
 impl<T: Scalar> NetworkBuffers<T> {
@@ -39,12 +38,14 @@ impl<T: Scalar> NetworkBuffers<T> {
     }
 }
 
-/// The head a model puts on a network's body: a dense layer reading the body's flat output.
-pub type Head<'h, T> = dyn FnMut(&mut ParamBuilder<'_, T>, usize) -> Linear + 'h;
+/// The head a model puts on a network's body: a dense layer reading the body's output as a flat
+/// row, given the body's output shape; or none, when the body already computes what is needed.
+pub type Head<'h, T> = dyn FnMut(&mut ParamBuilder<'_, T>, &[usize]) -> Option<Linear> + 'h;
 
 impl Network {
     /// The layers of `list` reading rows of `in_shape`, weights registered under `b`'s prefix, then
-    /// `head(builder, width)` when given. `name` (`encoder`, ...) labels errors.
+    /// `head(builder, shape)` when given (it reads the body's output flat, whatever its shape).
+    /// `name` (`encoder`, ...) labels errors.
     pub fn build<T: Scalar>(
         b: &mut ParamBuilder<'_, T>,
         name: &str,
@@ -70,13 +71,13 @@ impl Network {
             };
             match build(spec, b, &shape, linear_index, fusable, &at)? {
                 Built::Layer(layer, out) => {
-                    fusable = matches!(layer, Layer::Linear(..));
+                    fusable = layer.is_product();
                     linear_index += usize::from(fusable);
                     layers.push(layer);
                     shape = out;
                 }
                 Built::Fuse(activation) => {
-                    if let Some(Layer::Linear(_, fused)) = layers.last_mut() {
+                    if let Some(fused) = layers.last_mut().and_then(Layer::fused_activation_mut) {
                         *fused = activation;
                     }
                     fusable = false;
@@ -87,13 +88,7 @@ impl Network {
                 }
             }
         }
-        if let Some(head) = head {
-            let [width] = shape[..] else {
-                return Err(Error::Config(format!(
-                    "{name}: the head needs a flat input, and the list ends with shape {shape:?}: end it with {{\"type\": \"flatten\"}}"
-                )));
-            };
-            let linear = head(b, width);
+        if let Some(linear) = head.and_then(|head| head(b, &shape)) {
             shape = vec![linear.out_dim];
             layers.push(Layer::Linear(linear, Activation::Identity));
         }
@@ -159,7 +154,7 @@ impl Network {
             _ => {}
         }
         let NetworkBuffers {
-            outputs, labelled, ..
+            outputs, scratch, ..
         } = buffers;
         outputs.resize_with(self.layers.len(), Vec::new);
         let mut width = self.in_dim();
@@ -172,7 +167,7 @@ impl Network {
                 Some(previous) => NetworkInput::Dense(previous.as_slice()),
                 None => x,
             };
-            layer.forward(params, input, rows, labelled, out)?;
+            layer.forward(params, input, rows, scratch, out)?;
             width = out_dim;
         }
         Ok(())
@@ -233,7 +228,7 @@ impl Network {
             outputs,
             grad,
             grad_next,
-            labelled,
+            scratch,
         } = buffers;
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate().rev() {
@@ -262,13 +257,13 @@ impl Network {
                     y,
                     dy,
                     rows,
-                    labelled,
+                    scratch,
                     dx.as_deref_mut(),
                 )?;
             } else {
                 let in_dim = outputs[i - 1].len() / rows.max(1);
                 grad_next.resize(rows * in_dim, T::zero());
-                layer.backward(params, grads, input, y, dy, rows, labelled, Some(grad_next))?;
+                layer.backward(params, grads, input, y, dy, rows, scratch, Some(grad_next))?;
                 std::mem::swap(grad, grad_next);
             }
         }

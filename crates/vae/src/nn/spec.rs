@@ -12,10 +12,17 @@
 //! A list is a network's body: the model adds the head its distribution needs (the encoder's
 //! `mean`/`log_var`, the decoder's `output`, the classifier's `output`). `name` places a layer's
 //! weights in the checkpoint (`encoder.hidden.0.weight`); without it the n-th layer with weights is
-//! `hidden.n`, as `--hidden` writes it. Shapes are per image: `flatten` turns `[c, h, w]` into
-//! `[c·h·w]`, `reshape` the other way; neither moves data.
+//! `hidden.n`, as `--hidden` writes it. Shapes are per image; an image is `[height, width,
+//! channels]`, channel-last, as images are stored. `flatten` turns `[h, w, c]` into `[h·w·c]`,
+//! `reshape` the other way; neither moves data. Convolutions read and write images:
+//!
+//! ```json
+//! {"type": "conv2d", "out": 32, "kernel": 4, "stride": 2, "padding": 1}
+//! {"type": "conv_transpose2d", "out": 1, "kernel": 4, "stride": 2, "padding": 1}
+//! ```
 
 use crate::error::{Error, Result};
+use crate::kernels::conv::ConvGeometry;
 use crate::kernels::elementwise::Activation;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +46,41 @@ pub enum LayerSpec {
     Reshape {
         shape: Vec<usize>,
     },
+    /// `torch.nn.Conv2d(in, out, kernel, stride, padding)`: square kernel, weight `[out, in, k,
+    /// k]`; the output is `⌊(in + 2 padding − kernel) / stride⌋ + 1` per side.
+    Conv2d {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        out: usize,
+        kernel: usize,
+        #[serde(default = "one")]
+        stride: usize,
+        #[serde(default)]
+        padding: usize,
+    },
+    /// `torch.nn.ConvTranspose2d(in, out, kernel, stride, padding, output_padding)`: weight `[in,
+    /// out, k, k]`; the output is `(in − 1) stride − 2 padding + kernel + output_padding` per side.
+    #[serde(rename = "conv_transpose2d")]
+    ConvTranspose2d {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        out: usize,
+        kernel: usize,
+        #[serde(default = "one")]
+        stride: usize,
+        #[serde(default)]
+        padding: usize,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        output_padding: usize,
+    },
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_zero(value: &usize) -> bool {
+    *value == 0
 }
 
 impl LayerSpec {
@@ -70,6 +112,159 @@ impl LayerSpec {
             LayerSpec::Softplus => "softplus",
             LayerSpec::Flatten => "flatten",
             LayerSpec::Reshape { .. } => "reshape",
+            LayerSpec::Conv2d { .. } => "conv2d",
+            LayerSpec::ConvTranspose2d { .. } => "conv_transpose2d",
+        }
+    }
+
+    /// The name given to a layer with weights, if any.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            LayerSpec::Linear { name, .. }
+            | LayerSpec::Conv2d { name, .. }
+            | LayerSpec::ConvTranspose2d { name, .. } => name.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether this entry has weights.
+    pub fn has_weights(&self) -> bool {
+        matches!(
+            self,
+            LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. } | LayerSpec::ConvTranspose2d { .. }
+        )
+    }
+
+    /// Whether this entry reads an image `[height, width, channels]`.
+    pub fn reads_image(&self) -> bool {
+        matches!(
+            self,
+            LayerSpec::Conv2d { .. } | LayerSpec::ConvTranspose2d { .. }
+        )
+    }
+
+    /// What this entry makes of an input of `shape`: the output shape and the parameters it holds,
+    /// or why it cannot read that shape. Building a network and counting its parameters from the
+    /// configuration both follow this.
+    pub fn plan(&self, shape: &[usize]) -> std::result::Result<Plan, String> {
+        let flat = || match shape {
+            [width] => Ok(*width),
+            _ => Err(format!(
+                "needs a flat input, got {shape:?}: put a {{\"type\": \"flatten\"}} layer before it"
+            )),
+        };
+        let image = || {
+            match shape {
+            [h, w, c] => Ok((*h, *w, *c)),
+            _ => Err(format!(
+                "needs an image input [height, width, channels], got {shape:?}: put a {{\"type\": \"reshape\", \"shape\": [h, w, c]}} layer before it"
+            )),
+        }
+        };
+        let overflow = || format!("{shape:?} makes sizes beyond 2^64");
+        let linear_params = |fan_in: usize, out: usize, k: usize| {
+            fan_in
+                .checked_mul(out)
+                .and_then(|p| p.checked_mul(k * k))
+                .and_then(|p| p.checked_add(out))
+                .ok_or_else(overflow)
+        };
+        Ok(match self {
+            LayerSpec::Linear { out, .. } => Plan {
+                shape: vec![*out],
+                parameters: linear_params(flat()?, *out, 1)?,
+                geometry: None,
+            },
+            LayerSpec::Relu | LayerSpec::Tanh | LayerSpec::Softplus => Plan::view(shape.to_vec()),
+            LayerSpec::Flatten => Plan::view(vec![shape
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .ok_or_else(overflow)?]),
+            LayerSpec::Reshape { shape: to } => {
+                let count = |s: &[usize]| s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                let (from, into) = (count(shape), count(to));
+                if from.is_none() || from != into {
+                    return Err(format!(
+                        "{shape:?} ({} values) cannot be viewed as {to:?} ({} values)",
+                        from.map_or("too many".into(), |n| n.to_string()),
+                        into.map_or("too many".into(), |n| n.to_string())
+                    ));
+                }
+                Plan::view(to.clone())
+            }
+            LayerSpec::Conv2d {
+                out,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => {
+                let (h, w, c) = image()?;
+                let g = ConvGeometry::new((h, w, c), *kernel, *stride, *padding)
+                    .map_err(|e| e.to_string().replace("invalid argument: ", ""))?;
+                Plan {
+                    shape: vec![g.out_height, g.out_width, *out],
+                    parameters: linear_params(c, *out, *kernel)?,
+                    geometry: Some(g),
+                }
+            }
+            LayerSpec::ConvTranspose2d {
+                out,
+                kernel,
+                stride,
+                padding,
+                output_padding,
+                ..
+            } => {
+                let (h, w, c) = image()?;
+                let side = |n: usize| {
+                    n.checked_sub(1)?
+                        .checked_mul(*stride)?
+                        .checked_add(*kernel)?
+                        .checked_add(*output_padding)?
+                        .checked_sub(padding.checked_mul(2)?)
+                        .filter(|&s| s > 0)
+                };
+                let (Some(oh), Some(ow)) = (side(h), side(w)) else {
+                    return Err(format!(
+                        "a {h}x{w} input with kernel {kernel}, stride {stride} and padding {padding} has no output"
+                    ));
+                };
+                // The geometry of the convolution this layer is the adjoint of, over the output.
+                let g = ConvGeometry::new((oh, ow, *out), *kernel, *stride, *padding)
+                    .map_err(|e| e.to_string().replace("invalid argument: ", ""))?;
+                if (g.out_height, g.out_width) != (h, w) {
+                    return Err(format!(
+                        "output_padding {output_padding} must be below the stride {stride}"
+                    ));
+                }
+                Plan {
+                    shape: vec![oh, ow, *out],
+                    parameters: linear_params(*out, c, *kernel)?,
+                    geometry: Some(g),
+                }
+            }
+        })
+    }
+}
+
+/// What a layer-list entry makes of its input shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The output shape per image.
+    pub shape: Vec<usize>,
+    /// Weights and biases it holds.
+    pub parameters: usize,
+    /// For a convolution, the field over its input (over its output, for a transposed one).
+    pub geometry: Option<ConvGeometry>,
+}
+
+impl Plan {
+    fn view(shape: Vec<usize>) -> Self {
+        Plan {
+            shape,
+            parameters: 0,
+            geometry: None,
         }
     }
 }
@@ -120,6 +315,18 @@ pub fn describe(layers: &[LayerSpec]) -> String {
             .map(|l| match l {
                 LayerSpec::Linear { out, .. } => format!("linear {out}"),
                 LayerSpec::Reshape { shape } => format!("reshape {shape:?}"),
+                LayerSpec::Conv2d {
+                    out,
+                    kernel,
+                    stride,
+                    ..
+                } => format!("conv {out}x{kernel}/{stride}"),
+                LayerSpec::ConvTranspose2d {
+                    out,
+                    kernel,
+                    stride,
+                    ..
+                } => format!("deconv {out}x{kernel}/{stride}"),
                 other => other.kind().to_string(),
             })
             .collect::<Vec<_>>()
@@ -133,34 +340,62 @@ pub fn validate(layers: &[LayerSpec], network: &str, reserved: &[&str]) -> Resul
     let mut linear = 0;
     for (i, layer) in layers.iter().enumerate() {
         let at = || format!("{network} layer {i} ({})", layer.kind());
-        match layer {
-            LayerSpec::Linear { name, out } => {
-                if *out == 0 {
-                    return Err(Error::Config(format!("{}: out must be at least 1", at())));
-                }
-                let name = name.clone().unwrap_or_else(|| format!("hidden.{linear}"));
-                linear += 1;
-                let valid = !name.is_empty()
-                    && name.split('.').all(|part| {
-                        !part.is_empty()
-                            && part
-                                .chars()
-                                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                    });
-                if !valid {
-                    return Err(Error::Config(format!(
-                        "{}: name {name:?} must be dot-separated words of letters, digits, _ or -",
-                        at()
-                    )));
-                }
-                if reserved.contains(&name.as_str()) || names.contains(&name) {
-                    return Err(Error::Config(format!(
-                        "{}: name {name:?} is already taken in the {network}",
-                        at()
-                    )));
-                }
-                names.push(name);
+        if layer.has_weights() {
+            let (out, kernel, stride, output_padding) = match layer {
+                LayerSpec::Conv2d {
+                    out,
+                    kernel,
+                    stride,
+                    ..
+                } => (*out, *kernel, *stride, 0),
+                LayerSpec::ConvTranspose2d {
+                    out,
+                    kernel,
+                    stride,
+                    output_padding,
+                    ..
+                } => (*out, *kernel, *stride, *output_padding),
+                LayerSpec::Linear { out, .. } => (*out, 1, 1, 0),
+                _ => (1, 1, 1, 0),
+            };
+            if out == 0 || kernel == 0 || stride == 0 {
+                return Err(Error::Config(format!(
+                    "{}: out, kernel and stride must be at least 1",
+                    at()
+                )));
             }
+            if output_padding >= stride {
+                return Err(Error::Config(format!(
+                    "{}: output_padding {output_padding} must be below the stride {stride}",
+                    at()
+                )));
+            }
+            let name = layer
+                .name()
+                .map_or_else(|| format!("hidden.{linear}"), str::to_string);
+            linear += 1;
+            let valid = !name.is_empty()
+                && name.split('.').all(|part| {
+                    !part.is_empty()
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                });
+            if !valid {
+                return Err(Error::Config(format!(
+                    "{}: name {name:?} must be dot-separated words of letters, digits, _ or -",
+                    at()
+                )));
+            }
+            if reserved.contains(&name.as_str()) || names.contains(&name) {
+                return Err(Error::Config(format!(
+                    "{}: name {name:?} is already taken in the {network}",
+                    at()
+                )));
+            }
+            names.push(name);
+        }
+        match layer {
             LayerSpec::Reshape { shape } if shape.is_empty() || shape.contains(&0) => {
                 return Err(Error::Config(format!(
                     "{}: shape {shape:?} must be non-empty with no zero dimension",

@@ -13,7 +13,7 @@ use crate::gaussian::DiagonalGaussian;
 use crate::kernels::reduce::weighted_sum;
 use crate::kernels::rng::{fill_standard_normal, Rng};
 use crate::kernels::rows;
-use crate::model::parts::with_one_hot;
+use crate::model::parts::{with_one_hot, LabelJoin};
 use crate::model::{Vae, VaeWorkspace};
 use crate::nn::{LabelledRows, NetworkInput};
 use crate::scalar::Scalar;
@@ -73,6 +73,7 @@ impl Elbo {
         let samples = self.samples;
         let classes = model.classes();
         let Vae {
+            config,
             params,
             encoder,
             decoder,
@@ -108,7 +109,8 @@ impl Elbo {
         // Encode the rows (with their labels when conditional), built once for forward and
         // backward; draw `samples` latent points per row into `z` (sample-major, noise kept in
         // `eps`) and the analytic KL per row into `kl`. q(z | x) stays in the encoder's buffers.
-        let encoder_in = encoder_rows(x, pixels, labels, classes, shared, encoder_input);
+        let join = LabelJoin::encoder(config);
+        let encoder_in = encoder_rows(x, join, labels, classes, shared, encoder_input);
         let q = encoder.forward(values, encoder_in, rows, encoder_buffers)?;
         eps.resize(n * latent, T::zero());
         fill_standard_normal(rng, eps);
@@ -117,7 +119,7 @@ impl Elbo {
         kl.resize(rows, T::zero());
         q.kl_to_standard_normal(kl);
 
-        let decoder_in = with_one_hot(z, latent, labels, classes, decoder_input);
+        let decoder_in = with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
         decoder.forward(values, decoder_in, n, decoder_buffers)?;
         let logits = decoder_buffers.output();
         nll.resize(n, T::zero());
@@ -219,7 +221,7 @@ pub struct SharedImages<'a, T> {
 /// conditional, or, when the rows repeat images (M2), the distinct images read once each.
 fn encoder_rows<'a, T: Scalar>(
     x: &'a [T],
-    pixels: usize,
+    join: LabelJoin,
     labels: &'a [u8],
     classes: usize,
     shared: Option<SharedImages<'a, T>>,
@@ -232,7 +234,7 @@ fn encoder_rows<'a, T: Scalar>(
             labels,
             classes,
         }),
-        _ => NetworkInput::Dense(with_one_hot(x, pixels, labels, classes, buffer)),
+        _ => NetworkInput::Dense(with_one_hot(x, join, labels, classes, buffer)),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::reduce::normalized_weights;
 use crate::kernels::rng::{fill_standard_normal, Rng};
 use crate::kernels::rows;
-use crate::model::parts::with_one_hot;
+use crate::model::parts::{with_one_hot, LabelJoin};
 use crate::model::{Vae, VaeWorkspace};
 use crate::nn::NetworkInput;
 use crate::scalar::Scalar;
@@ -45,6 +45,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
         let (x, labels, rows, k) = (batch.x, batch.labels, batch.rows, self.k);
         let classes = model.classes();
         let Vae {
+            config,
             params,
             encoder,
             decoder,
@@ -76,7 +77,8 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
             ..
         } = ws;
         // Sample-major rows: row i is sample i / rows of image i % rows.
-        let encoder_in = with_one_hot(x, pixels, labels, classes, encoder_input);
+        let join = LabelJoin::encoder(config);
+        let encoder_in = with_one_hot(x, join, labels, classes, encoder_input);
         let q = encoder.forward(
             values,
             NetworkInput::Dense(encoder_in),
@@ -94,7 +96,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
         kl.resize(rows, T::zero());
         q.kl_to_standard_normal(kl);
 
-        let decoder_in = with_one_hot(z, latent, labels, classes, decoder_input);
+        let decoder_in = with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
         decoder.forward(values, decoder_in, n, decoder_buffers)?;
         let logits = decoder_buffers.output();
         nll.resize(n, T::zero());
