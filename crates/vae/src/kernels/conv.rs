@@ -118,28 +118,26 @@ pub fn im2col<T: Scalar>(g: &ConvGeometry, images: &[T], cols: &mut [T]) -> Resu
     Ok(())
 }
 
+/// One image's fields. Writes run along each field row (channel, then ky, kx); the k² source
+/// pixels of a position are found once, then read for every channel.
 fn gather_image<T: Scalar>(g: &ConvGeometry, image: &[T], out: &mut [T]) {
     let (k, c) = (g.kernel, g.channels);
     let field = g.field_len();
+    let mut sources: Vec<Option<usize>> = vec![None; k * k];
     for oy in 0..g.out_height {
         for ox in 0..g.out_width {
-            let row = &mut out[(oy * g.out_width + ox) * field..][..field];
             for ky in 0..k {
                 for kx in 0..k {
-                    let at = ky * k + kx;
-                    match g.source(oy, ox, ky, kx) {
-                        Some(pixel) => {
-                            let src = &image[pixel * c..][..c];
-                            for (ch, &v) in src.iter().enumerate() {
-                                row[ch * k * k + at] = v;
-                            }
-                        }
-                        None => {
-                            for ch in 0..c {
-                                row[ch * k * k + at] = T::zero();
-                            }
-                        }
-                    }
+                    sources[ky * k + kx] = g.source(oy, ox, ky, kx).map(|pixel| pixel * c);
+                }
+            }
+            let row = &mut out[(oy * g.out_width + ox) * field..][..field];
+            for (ch, plane) in row.chunks_exact_mut(k * k).enumerate() {
+                for (v, source) in plane.iter_mut().zip(&sources) {
+                    *v = match source {
+                        Some(at) => image[at + ch],
+                        None => T::zero(),
+                    };
                 }
             }
         }
