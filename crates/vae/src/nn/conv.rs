@@ -8,7 +8,7 @@
 //! and `ConvTranspose2d.weight [in, out, kh, kw]`, and PyTorch's default initialisation.
 
 use super::params::{Init, ParamBuilder};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kernels::conv::{col2im, im2col, ConvGeometry};
 use crate::kernels::elementwise::{bias_activation, Activation};
 use crate::kernels::matmul::{matmul, MatRef};
@@ -18,6 +18,27 @@ use std::ops::Range;
 
 /// `[height, width, channels]` of one image.
 pub type Shape3 = (usize, usize, usize);
+
+/// The most values the receptive-field buffer holds (16 MiB of f32): larger batches go through a
+/// layer in blocks of images. A training minibatch of the presets fits in one block; scoring
+/// thousands of importance samples at once would otherwise take hundreds of megabytes.
+const FIELD_BUDGET: usize = 1 << 22;
+
+/// Splits `images` images, whose receptive fields take `fields` values each, into blocks that fit
+/// the budget: `(first image, images)` of each.
+fn blocks(images: usize, fields: usize) -> impl Iterator<Item = (usize, usize)> {
+    let per_block = (FIELD_BUDGET / fields.max(1)).max(1);
+    (0..images)
+        .step_by(per_block)
+        .map(move |first| (first, per_block.min(images - first)))
+}
+
+fn check_rows<T>(what: &'static str, data: &[T], images: usize, per_image: usize) -> Result<()> {
+    if data.len() != images * per_image {
+        return Err(Error::shape(what, images * per_image, data.len()));
+    }
+    Ok(())
+}
 
 #[derive(Clone, Debug)]
 pub struct Conv2d {
@@ -69,6 +90,15 @@ impl Conv2d {
         self.out_dim() * self.geometry.field_len()
     }
 
+    fn weight<'p, T>(&self, params: &'p [T]) -> MatRef<'p, T> {
+        let g = &self.geometry;
+        MatRef::new(
+            &params[self.weight.clone()],
+            self.out_channels,
+            g.field_len(),
+        )
+    }
+
     /// `y [images, out_h, out_w, out] = activation(conv(x) + b)`; `cols` is scratch.
     pub fn forward<T: Scalar>(
         &self,
@@ -79,21 +109,20 @@ impl Conv2d {
         cols: &mut Vec<T>,
         y: &mut [T],
     ) -> Result<()> {
+        check_rows("convolution input", x, images, self.in_dim())?;
+        check_rows("convolution output", y, images, self.out_dim())?;
         let g = &self.geometry;
-        let rows = images * g.positions();
-        cols.resize(rows * g.field_len(), T::zero());
-        im2col(g, x, cols)?;
-        matmul(
-            y,
-            MatRef::new(cols, rows, g.field_len()),
-            MatRef::new(
-                &params[self.weight.clone()],
-                self.out_channels,
-                g.field_len(),
-            )
-            .t(),
-            false,
-        )?;
+        for (first, n) in blocks(images, g.positions() * g.field_len()) {
+            let rows = n * g.positions();
+            cols.resize(rows * g.field_len(), T::zero());
+            im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
+            matmul(
+                &mut y[first * self.out_dim()..][..n * self.out_dim()],
+                MatRef::new(cols, rows, g.field_len()),
+                self.weight(params).t(),
+                false,
+            )?;
+        }
         bias_activation(y, &params[self.bias.clone()], activation);
         Ok(())
     }
@@ -109,32 +138,34 @@ impl Conv2d {
         dy: &[T],
         images: usize,
         cols: &mut Vec<T>,
-        dx: Option<&mut [T]>,
+        mut dx: Option<&mut [T]>,
     ) -> Result<()> {
+        check_rows("convolution input", x, images, self.in_dim())?;
+        check_rows("convolution output gradient", dy, images, self.out_dim())?;
         let g = &self.geometry;
-        let rows = images * g.positions();
-        cols.resize(rows * g.field_len(), T::zero());
-        im2col(g, x, cols)?;
-        matmul(
-            &mut grads[self.weight.clone()],
-            MatRef::new(dy, rows, self.out_channels).t(),
-            MatRef::new(cols, rows, g.field_len()),
-            true,
-        )?;
         add_column_sums(&mut grads[self.bias.clone()], dy);
-        if let Some(dx) = dx {
-            // The columns are no longer needed: they receive dy · W, then scatter into dx.
+        for (first, n) in blocks(images, g.positions() * g.field_len()) {
+            let rows = n * g.positions();
+            cols.resize(rows * g.field_len(), T::zero());
+            im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
+            let dy = MatRef::new(
+                &dy[first * self.out_dim()..][..n * self.out_dim()],
+                rows,
+                self.out_channels,
+            );
             matmul(
-                cols,
-                MatRef::new(dy, rows, self.out_channels),
-                MatRef::new(
-                    &params[self.weight.clone()],
-                    self.out_channels,
-                    g.field_len(),
-                ),
-                false,
+                &mut grads[self.weight.clone()],
+                dy.t(),
+                MatRef::new(cols, rows, g.field_len()),
+                true,
             )?;
-            col2im(g, cols, dx, false)?;
+            if let Some(dx) = dx.as_deref_mut() {
+                // The fields are no longer needed: they receive dy · W, then scatter into dx.
+                check_rows("convolution input gradient", dx, images, self.in_dim())?;
+                matmul(cols, dy, self.weight(params), false)?;
+                let dx = &mut dx[first * self.in_dim()..][..n * self.in_dim()];
+                col2im(g, cols, dx, false)?;
+            }
         }
         Ok(())
     }
@@ -190,6 +221,15 @@ impl ConvTranspose2d {
         self.in_dim() * self.geometry.field_len()
     }
 
+    fn weight<'p, T>(&self, params: &'p [T]) -> MatRef<'p, T> {
+        let g = &self.geometry;
+        MatRef::new(
+            &params[self.weight.clone()],
+            self.in_channels,
+            g.field_len(),
+        )
+    }
+
     /// `y = activation(convᵀ(x) + b)`; `cols` is scratch.
     pub fn forward<T: Scalar>(
         &self,
@@ -200,20 +240,21 @@ impl ConvTranspose2d {
         cols: &mut Vec<T>,
         y: &mut [T],
     ) -> Result<()> {
+        check_rows("transposed convolution input", x, images, self.in_dim())?;
+        check_rows("transposed convolution output", y, images, self.out_dim())?;
         let g = &self.geometry;
-        let rows = images * g.positions();
-        cols.resize(rows * g.field_len(), T::zero());
-        matmul(
-            cols,
-            MatRef::new(x, rows, self.in_channels),
-            MatRef::new(
-                &params[self.weight.clone()],
+        for (first, n) in blocks(images, g.positions() * g.field_len()) {
+            let rows = n * g.positions();
+            cols.resize(rows * g.field_len(), T::zero());
+            let x = MatRef::new(
+                &x[first * self.in_dim()..][..n * self.in_dim()],
+                rows,
                 self.in_channels,
-                g.field_len(),
-            ),
-            false,
-        )?;
-        col2im(g, cols, y, false)?;
+            );
+            matmul(cols, x, self.weight(params), false)?;
+            let y = &mut y[first * self.out_dim()..][..n * self.out_dim()];
+            col2im(g, cols, y, false)?;
+        }
         bias_activation(y, &params[self.bias.clone()], activation);
         Ok(())
     }
@@ -229,31 +270,38 @@ impl ConvTranspose2d {
         dy: &[T],
         images: usize,
         cols: &mut Vec<T>,
-        dx: Option<&mut [T]>,
+        mut dx: Option<&mut [T]>,
     ) -> Result<()> {
-        let g = &self.geometry;
-        let rows = images * g.positions();
-        cols.resize(rows * g.field_len(), T::zero());
-        im2col(g, dy, cols)?;
-        matmul(
-            &mut grads[self.weight.clone()],
-            MatRef::new(x, rows, self.in_channels).t(),
-            MatRef::new(cols, rows, g.field_len()),
-            true,
+        check_rows("transposed convolution input", x, images, self.in_dim())?;
+        check_rows(
+            "transposed convolution output gradient",
+            dy,
+            images,
+            self.out_dim(),
         )?;
+        let g = &self.geometry;
         add_column_sums(&mut grads[self.bias.clone()], dy);
-        if let Some(dx) = dx {
-            matmul(
-                dx,
-                MatRef::new(cols, rows, g.field_len()),
-                MatRef::new(
-                    &params[self.weight.clone()],
-                    self.in_channels,
-                    g.field_len(),
-                )
-                .t(),
-                false,
-            )?;
+        for (first, n) in blocks(images, g.positions() * g.field_len()) {
+            let rows = n * g.positions();
+            cols.resize(rows * g.field_len(), T::zero());
+            im2col(g, &dy[first * self.out_dim()..][..n * self.out_dim()], cols)?;
+            let fields = MatRef::new(cols, rows, g.field_len());
+            let x = MatRef::new(
+                &x[first * self.in_dim()..][..n * self.in_dim()],
+                rows,
+                self.in_channels,
+            );
+            matmul(&mut grads[self.weight.clone()], x.t(), fields, true)?;
+            if let Some(dx) = dx.as_deref_mut() {
+                check_rows(
+                    "transposed convolution input gradient",
+                    dx,
+                    images,
+                    self.in_dim(),
+                )?;
+                let dx = &mut dx[first * self.in_dim()..][..n * self.in_dim()];
+                matmul(dx, fields, self.weight(params).t(), false)?;
+            }
         }
         Ok(())
     }

@@ -380,3 +380,90 @@ fn shape_errors_name_the_convolution() {
     assert!(build_error(&m2).contains("convolutional m2 encoder is not supported"));
     let _ = Model::<f32>::new(&config("", ""), 0).expect("the dense config builds");
 }
+
+/// Batches whose receptive fields exceed the layer's buffer budget run in blocks of images: the
+/// forward results still equal the direct convolution, and the gradients of one call over 400
+/// images equal those of two calls over its halves.
+#[test]
+fn large_batches_run_in_blocks() -> Result<()> {
+    let n = 400;
+    let conv = LayerSpec::Conv2d {
+        name: None,
+        out: 2,
+        kernel: 4,
+        stride: 1,
+        padding: 0,
+    };
+    let run = run_layer(&conv, [16, 16, 8], n)?;
+    let (expected, _) = direct_conv(
+        &run.x,
+        (n, 16, 16, 8),
+        &run.weight.1,
+        &run.bias,
+        2,
+        (4, 1, 0),
+    );
+    assert_close(&run.y, &expected, "blocked conv");
+    let transposed = LayerSpec::ConvTranspose2d {
+        name: None,
+        out: 8,
+        kernel: 4,
+        stride: 1,
+        padding: 0,
+        output_padding: 0,
+    };
+    let run_t = run_layer(&transposed, [13, 13, 2], n)?;
+    let (expected, _) = direct_conv_transpose(
+        &run_t.x,
+        (n, 13, 13, 2),
+        &run_t.weight.1,
+        &run_t.bias,
+        8,
+        (4, 1, 0, 0),
+    );
+    assert_close(&run_t.y, &expected, "blocked transposed conv");
+
+    for (spec, in_shape) in [(conv, [16, 16, 8]), (transposed, [13, 13, 2])] {
+        let mut params = Parameters::<f64>::default();
+        let mut rng = stream(6, Purpose::Init, &[]);
+        let mut b = ParamBuilder::new(&mut params, &mut rng);
+        let net = Network::build(&mut b, "test", &in_shape, std::slice::from_ref(&spec), None)?;
+        let in_dim: usize = in_shape.iter().product();
+        let x = uniform(&mut rng, n * in_dim, -1.0, 1.0);
+        let dy = uniform(&mut rng, n * net.out_dim(), -1.0, 1.0);
+        let gradients = |rows: std::ops::Range<usize>, params: &mut Parameters<f64>| {
+            let x = &x[rows.start * in_dim..rows.end * in_dim];
+            let dy = &dy[rows.start * net.out_dim()..rows.end * net.out_dim()];
+            let mut buffers = NetworkBuffers::default();
+            net.forward(params.values(), x, rows.len(), &mut buffers)
+                .expect("forward");
+            let mut dx = vec![0.0; x.len()];
+            let (values, grads) = params.split_mut();
+            net.backward(
+                values,
+                grads,
+                x,
+                rows.len(),
+                &mut buffers,
+                dy,
+                Some(&mut dx),
+            )
+            .expect("backward");
+            dx
+        };
+        params.zero_grads();
+        let dx_whole = gradients(0..n, &mut params);
+        let whole = params.grads().to_vec();
+        params.zero_grads();
+        let mut dx_halves = gradients(0..n / 2, &mut params);
+        dx_halves.extend(gradients(n / 2..n, &mut params));
+        for (a, b) in whole.iter().zip(params.grads()) {
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+                "{spec:?}: {a} vs {b}"
+            );
+        }
+        assert_close(&dx_whole, &dx_halves, "input gradient in blocks");
+    }
+    Ok(())
+}
