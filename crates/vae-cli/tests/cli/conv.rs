@@ -102,7 +102,8 @@ fn a_conv_model_trains_resumes_and_draws() {
 }
 
 /// The conditional VAE with a convolutional encoder reads the label as constant planes: its
-/// first convolution has one input channel per class more than the image.
+/// first convolution has one input channel per class more than the image. The autoencoder trains
+/// with the same networks; m2 is refused.
 #[test]
 fn a_conditional_conv_model_reads_the_label_as_planes() {
     let f = fixture();
@@ -126,6 +127,25 @@ fn a_conditional_conv_model_reads_the_label_as_planes() {
         "--out",
         path(&f.root.join("analogy.png")),
     ]);
+    // The plain autoencoder with the same convolutional networks: a deterministic code.
+    let ae = f.root.join("ae");
+    let mut args = conv_train_args(&f, &layers, &ae, "2");
+    args.extend(["--model".into(), "ae".into()]);
+    ok(&strs(&args));
+    let shapes = tensor_shapes(&ae.join("model.safetensors"));
+    assert_eq!(
+        shapes["encoder.conv.0.weight"],
+        serde_json::json!([4, 1, 3, 3])
+    );
+    assert!(shapes.contains_key("encoder.code.weight"));
+    ok(&[
+        "sample",
+        "--model",
+        path(&ae),
+        "--out",
+        path(&f.root.join("ae.png")),
+    ]);
+
     let mut m2 = conv_train_args(&f, &layers, &f.root.join("m2"), "1");
     m2.extend([
         "--model".into(),
