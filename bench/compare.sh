@@ -42,6 +42,9 @@ else
     "$vae" bench --threads "$threads" > "$work/peak.json"
 fi
 
+echo "the best sgemm of PyTorch and NumPy, $threads threads" >&2
+python3 bench/blas_peak.py "$threads" > "$work/blas.json"
+
 echo "vae ($arch): $epochs epochs, batch $batch, $threads threads" >&2
 vae_rss=$(rss /dev/stderr "$vae" train --arch "$arch" --binarize none --epochs "$epochs" \
     --batch-size "$batch" --threads "$threads" --out "$work/run" --data-dir "$data")
@@ -75,6 +78,8 @@ torch_lines = [json.loads(l) for l in open(f"{work}/torch.jsonl")]
 theirs = [l for l in torch_lines if "epoch" in l]
 framework = next(l["framework"] for l in torch_lines if "framework" in l)
 peak = json.load(open(f"{work}/peak.json"))
+blas = json.load(open(f"{work}/blas.json"))
+machine = peak.get("machine", {})
 config = json.load(open(f"{work}/run/config.json"))["model"]
 config_arch = "conv" if any(l["type"] == "conv2d" for l in config["encoder"]) else "mlp"
 def median_after_warmup(xs):
@@ -136,8 +141,18 @@ result = {
     "vae_epoch_seconds": round(ours_s, 3),
     "pytorch_epoch_seconds": round(theirs_s, 3),
     "epoch_time_ratio_vae_over_pytorch": round(ours_s / theirs_s, 3),
+    "cpu": machine.get("cpu"),
+    "cpu_mhz_reported": machine.get("cpu_mhz_reported"),
+    "isa": machine.get("isa"),
+    # Three denominators, each named: the FMA units' measured ceiling, the best sgemm of an
+    # established BLAS (torch.mm, NumPy @) at 1024^3 and 2048^3, and our own gemm at 1024^3.
+    "fma_peak_gflops": machine.get("fma_peak_gflops") and round(machine["fma_peak_gflops"], 1),
+    "blas_best_gflops": round(blas["best"], 1),
+    "blas": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in blas.items()},
     "matmul_peak_gflops": round(peak["median_gflops"], 1),
     "vae_training_gflops": round(achieved, 1),
+    "fraction_of_fma_peak": machine.get("fma_peak_gflops") and round(achieved / machine["fma_peak_gflops"], 3),
+    "fraction_of_blas_best": round(achieved / blas["best"], 3),
     "fraction_of_peak": round(achieved / peak["median_gflops"], 3),
     # The same epoch's matrix products alone (vae bench --epoch-products): the floor of our epoch
     # with these kernels, and so the lowest ratio to PyTorch and highest fraction of peak in reach.

@@ -9,6 +9,24 @@ pub fn memory_bytes() -> Option<u64> {
     kib.checked_mul(1024)
 }
 
+/// The CPU's name and its clock as the kernel reports it (`model name` and `cpu MHz` of
+/// /proc/cpuinfo; on a virtual machine the clock is the nominal one, not the boost clock).
+pub fn cpu() -> (Option<String>, Option<f64>) {
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return (None, None);
+    };
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    (
+        field("model name"),
+        field("cpu MHz").and_then(|v| v.parse().ok()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,5 +1,6 @@
 //! `vae bench`: the machine's fp32 matrix-product peak, measured with the same `gemm` kernels
-//! training uses, as JSON. bench/compare.sh divides achieved training throughput by it.
+//! training uses, and its arithmetic ceiling (register-resident FMAs on every thread), as JSON.
+//! bench/compare.sh divides achieved training throughput by these.
 //! With `--epoch-products B` it also times the products alone of one training epoch at batch B,
 //! and with `--score-products K` those of K-sample importance sampling over the test set: the
 //! floors training and evaluation can reach with these kernels at those (thin) shapes.
@@ -36,11 +37,22 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let median = sorted[sorted.len() / 2];
     let best = sorted[0];
     let flops = 2.0 * (n as f64).powi(3);
+    // The arithmetic ceiling: register-resident FMAs on every thread, at the clock they run at.
+    let fma = pool.install(vae::kernels::peak::fma_peak);
+    let (cpu, mhz) = vae::machine::cpu();
     let mut report = serde_json::json!({
         "size": n,
         "threads": pool.current_num_threads(),
         "median_gflops": flops / median / 1e9,
         "best_gflops": flops / best / 1e9,
+        "machine": {
+            "cpu": cpu,
+            "cpu_mhz_reported": mhz,
+            "isa": fma.isa,
+            "f32_lanes": fma.lanes,
+            "fma_peak_gflops": fma.gflops,
+            "fma_peak_how": "measured: independent register-resident FMAs on every thread",
+        },
     });
     if let Some(batch) = args.epoch_products {
         if !(1..=TRAINING_IMAGES).contains(&batch) {

@@ -12,6 +12,7 @@ pub mod fastmath;
 pub mod gaussian;
 pub mod loss;
 pub mod matmul;
+pub mod peak;
 pub mod reduce;
 pub mod rng;
 pub mod rows;
