@@ -6,11 +6,12 @@
 //! - [`error`]: the typed errors every function returns; [`machine`]: memory and cores, which
 //!   bound what an untrusted size may ask for.
 //! - [`kernels`]: the compute boundary, the only code with raw loops over buffers: matrix products
-//!   (`gemm`), element-wise passes, reductions, the losses and their gradients, the Gaussian's
-//!   passes, row bookkeeping, bytes to floats, random streams. A GPU or another backend
-//!   implements this one module.
-//! - [`nn`]: layers with a forward and an analytic backward over one flat parameter store, and the
-//!   sequential network built from a layer list ([`nn::LayerSpec`]) stored in `config.json`.
+//!   (`gemm`), convolution fields (`im2col`, `col2im`), element-wise passes, reductions, the
+//!   losses and their gradients, the Gaussian's passes, row bookkeeping, bytes to floats, random
+//!   streams, the FMA ceiling. A GPU or another backend implements this one module.
+//! - [`nn`]: layers (dense, convolution, transposed convolution, activations) with a forward and an
+//!   analytic backward over one flat parameter store, and the sequential network built from a
+//!   layer list ([`nn::LayerSpec`]) stored in `config.json`.
 //! - [`config`]: everything that rebuilds a model and repeats its training, and the upgrade of
 //!   older `config.json` formats.
 //! - [`batch`]: the minibatch record; [`loss_terms`]: the numbers a step or an evaluation reports.

@@ -9,6 +9,7 @@ pub mod network;
 pub mod params;
 pub mod spec;
 
+pub use conv::{Conv2d, ConvTranspose2d};
 pub use labelled_rows::LabelledRows;
 pub use layer::NetworkInput;
 pub use linear::Linear;
