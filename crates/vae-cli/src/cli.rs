@@ -157,9 +157,16 @@ pub struct TrainArgs {
     /// the encoder's list); the README's "Networks as layer lists" shows the format
     #[arg(long, value_name = "FILE")]
     pub layers: Option<std::path::PathBuf>,
-    /// Latent dimensions [default: 20]
+    /// Latent dimensions [default: 20]; z1's with --top-latent
     #[arg(long)]
     pub latent: Option<usize>,
+    /// A second stochastic layer z2 of this many dimensions above the latent z1 (Burda et al.
+    /// 2015): q(z2 | z1) and the prior p(z1 | z2) are MLPs of --top-hidden widths (vae only)
+    #[arg(long)]
+    pub top_latent: Option<usize>,
+    /// Hidden widths of q(z2 | z1), comma-separated; p(z1 | z2) mirrors them [default: 50,50]
+    #[arg(long, value_delimiter = ',')]
+    pub top_hidden: Option<Vec<usize>>,
     /// Hidden-layer nonlinearity [default: relu]
     #[arg(long, value_enum)]
     pub activation: Option<ActivationArg>,

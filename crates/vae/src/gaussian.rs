@@ -94,6 +94,17 @@ impl<'a, T: Scalar> DiagonalGaussian<'a, T> {
     pub fn backward_log_prob_of_noise(&self, weights: &[T], d_params: &mut [T]) {
         gaussian::backward_log_prob_of_noise(self.params, self.dim, weights, d_params);
     }
+
+    /// log N(z_r; μ_r, σ²_r) for a row of `z` per row of parameters: a conditional prior such as
+    /// p(z1 | z2) of a two-stochastic-layer VAE (Burda et al. 2015, Sec. 5).
+    pub fn log_prob(&self, z: &[T], out: &mut [T]) {
+        gaussian::log_prob(self.params, self.dim, z, out);
+    }
+
+    /// The gradient of −Σ_r w_r log N(z_r; μ_r, σ²_r), into the parameters' gradient and z's.
+    pub fn backward_neg_log_prob(&self, z: &[T], weights: &[T], d_params: &mut [T], d_z: &mut [T]) {
+        gaussian::backward_neg_log_prob(self.params, self.dim, z, weights, d_params, d_z);
+    }
 }
 
 /// log N(z; 0, I) = −½ Σ_d (log 2π + z²_d), one value per row of `z` `[rows, dim]`.

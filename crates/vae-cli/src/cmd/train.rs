@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vae::checkpoint;
-use vae::config::{LrSchedule, ObjectiveKind};
+use vae::config::{LrSchedule, ObjectiveKind, TopLayer};
 use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
 use vae::data::Split;
@@ -344,6 +344,25 @@ fn fresh(
         }
         (None, ArchArg::Conv) => model.with_conv(&hidden, activation)?,
     };
+    let model = match (args.top_latent, &args.top_hidden) {
+        (None, None) => model,
+        (None, Some(_)) => bail!("--top-hidden needs --top-latent"),
+        (Some(_), _) if kind != ModelArg::Vae => {
+            bail!("--top-latent builds a second stochastic layer for --model vae only")
+        }
+        (Some(top_latent), top_hidden) => {
+            let widths = top_hidden.clone().unwrap_or(vec![50, 50]);
+            let reversed: Vec<usize> = widths.iter().rev().copied().collect();
+            ModelConfig {
+                top: Some(TopLayer {
+                    latent: top_latent,
+                    encoder: spec::mlp(&widths, activation),
+                    prior: spec::mlp(&reversed, activation),
+                }),
+                ..model
+            }
+        }
+    };
     let config = RunConfig {
         format: RunConfig::FORMAT,
         dataset: spec,
@@ -410,6 +429,8 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
         ("--arch", args.arch.is_some()),
         ("--hidden", args.hidden.is_some()),
         ("--latent", args.latent.is_some()),
+        ("--top-latent", args.top_latent.is_some()),
+        ("--top-hidden", args.top_hidden.is_some()),
         ("--activation", args.activation.is_some()),
         ("--likelihood", args.likelihood.is_some()),
         ("--binarize", args.binarize.is_some()),

@@ -529,3 +529,72 @@ fn runs_are_not_replaced_and_sizes_are_checked() {
     assert!(stdout.contains("log p(x)"), "{stdout}");
     assert!(stderr.contains("could not be saved"), "{stderr}");
 }
+
+/// A second stochastic layer from the command line (Burda et al. 2015's two-layer VAE): trained
+/// with either objective, resumed, scored and drawn through z2; refused where it does not apply.
+#[test]
+fn two_stochastic_layers_from_the_command_line() {
+    let f = fixture();
+    let run = f.root.join("two");
+    let mut args = train_args(&f, path(&run), "1");
+    args.extend(["--top-latent", "2", "--top-hidden", "6", "--latent", "4"]);
+    let at = args
+        .iter()
+        .position(|a| *a == "--latent")
+        .expect("--latent")
+        + 1;
+    args.remove(at); // the fixture's own --latent 2 ...
+    args.remove(at - 1); // ... gives way to --latent 4
+    let out = ok(&args);
+    assert!(out.contains("two stochastic layers (z2 2"), "{out}");
+    ok(&["train", "--resume", path(&run), "--epochs", "2"]);
+    let eval = ok(&["eval", "--model", path(&run), "--iw-samples", "10"]);
+    assert!(eval.contains("log p(x)"), "{eval}");
+    ok(&[
+        "manifold",
+        "--model",
+        path(&run),
+        "--grid",
+        "4",
+        "--out",
+        path(&f.root.join("m.png")),
+    ]);
+    ok(&[
+        "sample",
+        "--model",
+        path(&run),
+        "--n",
+        "4",
+        "--out",
+        path(&f.root.join("s.png")),
+    ]);
+
+    let iwae_dir = f.root.join("iwae");
+    let mut iwae = train_args(&f, path(&iwae_dir), "1");
+    iwae.extend(["--top-latent", "2", "--objective", "iwae", "--k", "3"]);
+    ok(&iwae);
+
+    let cvae_dir = f.root.join("cvae");
+    let mut cvae = train_args(&f, path(&cvae_dir), "1");
+    cvae.extend(["--model", "cvae", "--top-latent", "2"]);
+    fails(
+        &cvae,
+        "--top-latent builds a second stochastic layer for --model vae only",
+    );
+    let lonely_dir = f.root.join("lonely");
+    let mut lonely = train_args(&f, path(&lonely_dir), "1");
+    lonely.extend(["--top-hidden", "3"]);
+    fails(&lonely, "--top-hidden needs --top-latent");
+    fails(
+        &[
+            "train",
+            "--resume",
+            path(&run),
+            "--epochs",
+            "3",
+            "--top-latent",
+            "3",
+        ],
+        "--top-latent cannot change when resuming",
+    );
+}

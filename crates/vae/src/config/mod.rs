@@ -10,7 +10,7 @@ mod upgrade;
 pub use data::FolderOptions;
 pub use model::{
     reads_image, GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
-    ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
+    TopLayer, ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
 };
 pub use train::{Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig};
 

@@ -121,6 +121,22 @@ pub struct ModelConfig {
     /// Floor on the Gaussian decoder's log-variance, so the density cannot grow without bound.
     #[serde(default = "default_min_log_var")]
     pub min_log_var: f64,
+    /// A second stochastic layer above `latent` (Burda et al. 2015, Sec. 5): q(z2 | z1) and the
+    /// prior p(z1 | z2) replacing N(0, I) on z1; z2 ~ N(0, I). Unconditional VAEs only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<TopLayer>,
+}
+
+/// The second stochastic layer z2 of a two-layer VAE: its size, q(z2 | z1)'s body and p(z1 |
+/// z2)'s body; the model adds the dense `mean` and `log_var` heads of each Gaussian.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopLayer {
+    pub latent: usize,
+    /// q(z2 | z1), reading z1: weights under `top.encoder.`.
+    pub encoder: Vec<LayerSpec>,
+    /// p(z1 | z2), reading z2: weights under `top.prior.`.
+    pub prior: Vec<LayerSpec>,
 }
 
 /// The Gaussian decoder's variance floor, as a log-variance, must lie in this range.
@@ -145,6 +161,7 @@ impl Default for ModelConfig {
             likelihood: LikelihoodKind::Bernoulli,
             gaussian_variance: GaussianVariance::Pixel,
             min_log_var: default_min_log_var(),
+            top: None,
         }
     }
 }
@@ -212,7 +229,15 @@ impl ModelConfig {
             ModelKind::Vae if self.classes > 0 => {
                 format!("conditional VAE ({} classes)", self.classes)
             }
-            ModelKind::Vae => "VAE".into(),
+            ModelKind::Vae => match &self.top {
+                Some(top) => format!(
+                    "VAE with two stochastic layers (z2 {}: q(z2|z1) [{}], p(z1|z2) [{}])",
+                    top.latent,
+                    spec::describe(&top.encoder),
+                    spec::describe(&top.prior)
+                ),
+                None => "VAE".into(),
+            },
         }
     }
 
@@ -325,6 +350,12 @@ impl ModelConfig {
             let shape = body(classifier, input(classifier, 0)?, &mut total)?;
             dense(&mut total, &shape, self.classes)?;
         }
+        if let Some(top) = &self.top {
+            let shape = body(&top.encoder, vec![self.latent], &mut total)?;
+            dense(&mut total, &shape, top.latent.checked_mul(2)?)?;
+            let shape = body(&top.prior, vec![top.latent], &mut total)?;
+            dense(&mut total, &shape, self.latent.checked_mul(2)?)?;
+        }
         Some(total)
     }
 
@@ -371,6 +402,20 @@ impl ModelConfig {
         spec::validate(&self.decoder, "decoder", &OUTPUT_HEAD)?;
         if let Some(classifier) = &self.classifier {
             spec::validate(classifier, "classifier", &OUTPUT_HEAD)?;
+        }
+        if let Some(top) = &self.top {
+            if self.kind != ModelKind::Vae || self.classes > 0 {
+                return Err(Error::Config(
+                    "a second stochastic layer is built for the unconditional VAE only".into(),
+                ));
+            }
+            if top.latent == 0 {
+                return Err(Error::Config(
+                    "the top latent size must be at least 1".into(),
+                ));
+            }
+            spec::validate(&top.encoder, "top encoder", &ENCODER_HEADS)?;
+            spec::validate(&top.prior, "top prior", &ENCODER_HEADS)?;
         }
         if self.kind == ModelKind::M2 && reads_image(&self.encoder) {
             return Err(Error::Config(

@@ -120,6 +120,46 @@ pub fn standard_normal_log_prob<T: Scalar>(z: &[T], dim: usize, out: &mut [T]) {
     }
 }
 
+/// log N(z; μ, σ²) = −½ Σ_d (log 2π + log σ²_d + (z_d − μ_d)² / σ²_d) for each row of `z`,
+/// `params` holding one row per row of `z` (a conditional prior, such as p(z1 | z2)).
+pub fn log_prob<T: Scalar>(params: &[T], dim: usize, z: &[T], out: &mut [T]) {
+    let half = T::of(0.5);
+    for (r, (o, z_row)) in out.iter_mut().zip(z.chunks_exact(dim)).enumerate() {
+        let (mean, log_var) = (mean(params, dim, r), log_var(params, dim, r));
+        let mut sum = T::zero();
+        for d in 0..dim {
+            let diff = z_row[d] - mean[d];
+            sum += T::of(LN_2PI) + log_var[d] + diff * diff * (-log_var[d]).exp();
+        }
+        *o = -half * sum;
+    }
+}
+
+/// The gradient of −Σ_r w_r log N(z_r; μ_r, σ²_r): `d_params` += w_r (−(z − μ) / σ², ½ (1 −
+/// (z − μ)² / σ²)) and `d_z` += w_r (z − μ) / σ².
+pub fn backward_neg_log_prob<T: Scalar>(
+    params: &[T],
+    dim: usize,
+    z: &[T],
+    weights: &[T],
+    d_params: &mut [T],
+    d_z: &mut [T],
+) {
+    let half = T::of(0.5);
+    for (r, (z_row, &w)) in z.chunks_exact(dim).zip(weights).enumerate() {
+        let (mean, log_var) = (mean(params, dim, r), log_var(params, dim, r));
+        let d_row = &mut d_params[r * 2 * dim..(r + 1) * 2 * dim];
+        let dz_row = &mut d_z[r * dim..(r + 1) * dim];
+        for d in 0..dim {
+            let precision = (-log_var[d]).exp();
+            let scaled = (z_row[d] - mean[d]) * precision;
+            d_row[d] -= w * scaled;
+            d_row[dim + d] += w * half * (T::one() - scaled * (z_row[d] - mean[d]));
+            dz_row[d] += w * scaled;
+        }
+    }
+}
+
 /// Σ_r KL per latent dimension added into `out` `[dim]`, computed in f64, rows in order.
 pub fn kl_per_dimension<T: Scalar>(params: &[T], dim: usize, out: &mut [f64]) {
     for r in 0..rows_of(params, dim) {

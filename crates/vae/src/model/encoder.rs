@@ -85,6 +85,23 @@ impl Encoder {
         Ok(buffers.output())
     }
 
+    /// `backward` for an encoder whose input is itself a sample (q(z2 | z1), p(z1 | z2)): also
+    /// writes the gradient with respect to its input rows into `dx`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_with_input<T: Scalar>(
+        &self,
+        params: &[T],
+        grads: &mut [T],
+        x: &[T],
+        rows: usize,
+        buffers: &mut NetworkBuffers<T>,
+        d_params: &[T],
+        dx: &mut [T],
+    ) -> Result<()> {
+        self.net
+            .backward(params, grads, x, rows, buffers, d_params, Some(dx))
+    }
+
     /// Backpropagates `d_params` (`[rows, 2 latent]`, gradient with respect to mean and
     /// log-variance; `[rows, latent]` for a deterministic code) into the encoder's weights. The input gradient is not needed.
     pub fn backward<'x, T: Scalar>(

@@ -3,7 +3,7 @@
 //! cannot do (classify without a classifier) is an error, not a branch inside one struct.
 
 use super::Trainable;
-use super::{Autoencoder, ImageScore, Vae, VaeWorkspace, M2};
+use super::{Autoencoder, Hvae, ImageScore, Vae, VaeWorkspace, M2};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
@@ -18,6 +18,8 @@ pub enum Model<T> {
     Vae(Vae<T>),
     Autoencoder(Autoencoder<T>),
     M2(M2<T>),
+    /// The VAE with a second stochastic layer.
+    Hvae(Hvae<T>),
 }
 
 /// `$model.$method(...)` on whichever kind `$self` holds.
@@ -27,6 +29,7 @@ macro_rules! each {
             Model::Vae($model) => $body,
             Model::Autoencoder($model) => $body,
             Model::M2($model) => $body,
+            Model::Hvae($model) => $body,
         }
     };
 }
@@ -35,6 +38,7 @@ impl<T: Scalar> Model<T> {
     /// A freshly initialised model of `config.kind`; weights are drawn from `(seed, Init)`.
     pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
         Ok(match config.kind {
+            ModelKind::Vae if config.top.is_some() => Model::Hvae(Hvae::new(config, seed)?),
             ModelKind::Vae => Model::Vae(Vae::new(config, seed)?),
             ModelKind::Ae => Model::Autoencoder(Autoencoder::new(config, seed)?),
             ModelKind::M2 => Model::M2(M2::new(config, seed)?),
@@ -58,6 +62,7 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => &m.config,
             Model::Autoencoder(m) => &m.config,
             Model::M2(m) => &m.vae.config,
+            Model::Hvae(m) => &m.config,
         }
     }
 
@@ -65,8 +70,13 @@ impl<T: Scalar> Model<T> {
         self.config().kind
     }
 
+    /// The latent the prior N(0, I) is on, which `decode`, `sample` and `encode` use: z (z2 for
+    /// a two-layer VAE).
     pub fn latent(&self) -> usize {
-        self.config().latent
+        match self {
+            Model::Hvae(m) => m.latent(),
+            _ => self.config().latent,
+        }
     }
 
     pub fn pixels(&self) -> usize {
@@ -90,6 +100,7 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => Model::Vae(m.cast()),
             Model::Autoencoder(m) => Model::Autoencoder(m.cast()),
             Model::M2(m) => Model::M2(m.cast()),
+            Model::Hvae(m) => Model::Hvae(m.cast()),
         }
     }
 
@@ -116,6 +127,7 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => m.score(ws, x, labels, rows, k, rng, out),
             Model::Autoencoder(m) => m.score(ws, x, rows, k, out),
             Model::M2(m) => m.score(ws, x, rows, k, rng, out),
+            Model::Hvae(m) => m.score(ws, x, rows, k, rng, out),
         }
     }
 
@@ -134,6 +146,7 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => m.encode(ws, x, labels, rows, out),
             Model::Autoencoder(m) => m.encode(ws, x, rows, out),
             Model::M2(m) => m.vae.encode(ws, x, labels, rows, out),
+            Model::Hvae(m) => m.encode(ws, x, rows, out),
         }
     }
 
@@ -150,6 +163,7 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => m.encode_means(ws, x, labels, rows, out),
             Model::Autoencoder(m) => m.encode_means(ws, x, rows, out),
             Model::M2(m) => m.vae.encode_means(ws, x, labels, rows, out),
+            Model::Hvae(m) => m.encode_means(ws, x, rows, out),
         }
     }
 
@@ -166,6 +180,7 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => m.decode(ws, z, labels, rows, out),
             Model::Autoencoder(m) => m.decode(ws, z, rows, out),
             Model::M2(m) => m.vae.decode(ws, z, labels, rows, out),
+            Model::Hvae(m) => m.decode(ws, z, rows, out),
         }
     }
 
@@ -183,6 +198,7 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => m.sample(ws, n, labels, rng, out),
             Model::Autoencoder(m) => m.sample(ws, n, rng, out),
             Model::M2(m) => m.vae.sample(ws, n, labels, rng, out),
+            Model::Hvae(m) => m.sample(ws, n, rng, out),
         }
     }
 
@@ -199,6 +215,7 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => m.reconstruct(ws, x, labels, rows, out),
             Model::Autoencoder(m) => m.reconstruct(ws, x, rows, out),
             Model::M2(m) => m.vae.reconstruct(ws, x, labels, rows, out),
+            Model::Hvae(m) => m.reconstruct(ws, x, rows, out),
         }
     }
 
@@ -215,7 +232,7 @@ impl<T: Scalar> Model<T> {
         match self {
             Model::Vae(m) => m.class_log_likelihoods(ws, x, k, rng, out),
             Model::M2(m) => m.vae.class_log_likelihoods(ws, x, k, rng, out),
-            Model::Autoencoder(_) => Err(Error::InvalidArgument(
+            Model::Autoencoder(_) | Model::Hvae(_) => Err(Error::InvalidArgument(
                 "only a conditional model has a likelihood per class".into(),
             )),
         }

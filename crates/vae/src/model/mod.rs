@@ -4,8 +4,9 @@
 //! - [`encoder`], [`decoder`], [`classifier`]: a network plus the head its distribution needs.
 //! - [`vae`]: the VAE and the conditional VAE.
 //! - [`autoencoder`]: the same networks with a deterministic code.
+//! - [`hierarchical`]: the VAE with two stochastic layers (Burda et al. 2015).
 //! - [`m2`]: the conditional VAE with a classifier q(y | x), for few labels.
-//! - [`family`]: any of the three, as loaded from a run directory.
+//! - [`family`]: any of them, as loaded from a run directory.
 //! - [`parts`]: what they share: building encoder and decoder, input checks, decoding.
 //! - [`reference`](mod@reference): the classifier that reads what conditional models draw.
 //! - [`trainable`]: what the training loop needs of a model.
@@ -16,6 +17,7 @@ pub mod classifier;
 pub mod decoder;
 pub mod encoder;
 pub mod family;
+pub mod hierarchical;
 pub mod m2;
 pub mod parts;
 pub mod reference;
@@ -28,6 +30,7 @@ pub use classifier::Classifier;
 pub use decoder::Decoder;
 pub use encoder::Encoder;
 pub use family::Model;
+pub use hierarchical::Hvae;
 pub use m2::M2;
 pub use reference::{ClassifierWorkspace, ReferenceClassifier};
 pub use trainable::Trainable;

@@ -43,6 +43,27 @@ pub struct VaeWorkspace<T> {
     pub(crate) row_weights: Vec<T>,
     /// Which of the batch's images each expanded row repeats.
     pub(crate) image_of_row: Vec<usize>,
+    /// The second stochastic layer of a two-layer VAE.
+    pub(crate) top: TopWorkspace<T>,
+}
+
+/// Buffers of a two-stochastic-layer VAE's upper layer, per sample row.
+#[derive(Clone, Debug, Default)]
+pub struct TopWorkspace<T> {
+    /// q(z2 | z1) and p(z1 | z2).
+    pub(crate) encoder: NetworkBuffers<T>,
+    pub(crate) prior: NetworkBuffers<T>,
+    pub(crate) eps: Vec<T>,
+    pub(crate) z: Vec<T>,
+    pub(crate) d_z: Vec<T>,
+    pub(crate) d_posterior: Vec<T>,
+    pub(crate) d_prior: Vec<T>,
+    /// The gradient reaching z1 through q(z2 | z1).
+    pub(crate) d_z1: Vec<T>,
+    pub(crate) means: Vec<T>,
+    /// Per sample row: log q(z2 | z1) and log p(z2).
+    pub(crate) log_q: Vec<T>,
+    pub(crate) log_p: Vec<T>,
 }
 
 /// Per-image evaluation numbers, in nats.

@@ -57,6 +57,8 @@ impl<T: Scalar> Objective<T, Model<T>> for VaeObjective {
         match (self, model) {
             (VaeObjective::Elbo(o), Model::Vae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
             (VaeObjective::Iwae(o), Model::Vae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
+            (VaeObjective::Elbo(o), Model::Hvae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
+            (VaeObjective::Iwae(o), Model::Hvae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
             (VaeObjective::Reconstruction(o), Model::Autoencoder(m)) => {
                 o.loss_and_grad(m, ws, batch, step, rng)
             }

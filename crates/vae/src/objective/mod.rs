@@ -15,6 +15,7 @@
 pub mod cross_entropy;
 pub mod elbo;
 pub mod family;
+pub mod hierarchical;
 pub mod iwae;
 pub mod reconstruction;
 pub mod semi_supervised;

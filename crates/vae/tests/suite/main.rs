@@ -6,6 +6,7 @@ mod convolutions;
 mod data;
 mod figures;
 mod gradients;
+mod hierarchical;
 mod networks;
 mod objective;
 mod objectives;

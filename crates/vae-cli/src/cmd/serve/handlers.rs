@@ -27,7 +27,7 @@ pub(super) async fn page() -> Html<&'static str> {
 pub(super) async fn model_info(State(s): State<Shared>) -> Json<Value> {
     let m = &s.config.model;
     Json(json!({
-        "latent_dim": m.latent,
+        "latent_dim": s.model.latent(),
         "conditional": m.classes > 0,
         "classes": m.classes,
         "class_names": if m.classes > 0 { s.class_names.clone() } else { Vec::new() },

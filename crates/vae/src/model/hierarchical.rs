@@ -1,0 +1,490 @@
+//! The VAE with two stochastic layers of Burda, Grosse & Salakhutdinov 2015 (Sec. 5, App. C):
+//!
+//! ```text
+//! q(z1, z2 | x) = q(z1 | x) q(z2 | z1)        p(x, z1, z2) = p(x | z1) p(z1 | z2) N(z2; 0, I)
+//! ```
+//!
+//! every conditional a diagonal Gaussian (p(x | z1) the decoder's likelihood). An importance
+//! weight is log w = log p(x | z1) + log p(z1 | z2) + log p(z2) − log q(z1 | x) − log q(z2 | z1)
+//! with z1 = μ1 + σ1 ε1 and z2 = μ2(z1) + σ2(z1) ε2; the ELBO averages log w over samples and
+//! the IWAE bound averages w. The gradient of −Σ_i c_i log w_i (c_i = 1/S for the ELBO, the
+//! normalised weights w̃_i for the IWAE bound) flows back through all four networks.
+//!
+//! Pictures work in z2, on which the prior is N(0, I): decoding z2 takes the mean of p(z1 | z2),
+//! then the decoder's mean; encoding x takes the mean of q(z1 | x), then q(z2 | z1).
+
+use super::parts::{check_images, check_samples, checked_samples, decode_rows, networks};
+use super::vae::{MAX_LOG_WEIGHTS, SCORE_ROWS};
+use super::workspace::{importance_weighted_log_likelihood, score_terms, TopWorkspace};
+use super::{Decoder, Encoder, ImageScore, Trainable, VaeWorkspace};
+use crate::batch::Batch;
+use crate::config::{ModelConfig, ModelKind, TopLayer};
+use crate::error::{Error, Result};
+use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
+use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
+use crate::kernels::rows;
+use crate::loss_terms::LossTerms;
+use crate::nn::Parameters;
+use crate::scalar::Scalar;
+
+#[derive(Clone, Debug)]
+pub struct Hvae<T> {
+    pub(crate) config: ModelConfig,
+    pub(crate) params: Parameters<T>,
+    /// q(z1 | x), p(x | z1).
+    pub(crate) encoder: Encoder,
+    pub(crate) decoder: Decoder,
+    /// q(z2 | z1), p(z1 | z2).
+    pub(crate) top_encoder: Encoder,
+    pub(crate) top_prior: Encoder,
+}
+
+/// Per sample row of the latest draw: the terms of log w.
+#[derive(Clone, Copy, Debug, Default)]
+struct Terms {
+    /// −log p(x | z1), log p(z1 | z2) + log p(z2), log q(z1 | x) + log q(z2 | z1).
+    nll: f64,
+    log_prior: f64,
+    log_posterior: f64,
+}
+
+impl<T: Scalar> Hvae<T> {
+    /// A freshly initialised two-layer VAE; weights drawn from the stream `(seed, Init)`:
+    /// encoder and decoder as a VAE's, then `top.encoder` and `top.prior`.
+    pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let top = Self::top_of(config)?;
+        if config.kind != ModelKind::Vae {
+            return Err(Error::Config(format!(
+                "a {:?} model has no second stochastic layer",
+                config.kind
+            )));
+        }
+        let mut params = Parameters::default();
+        let mut rng = stream(seed, Purpose::Init, &[]);
+        let mut b = crate::nn::ParamBuilder::new(&mut params, &mut rng);
+        let (encoder, decoder) = networks(&mut b, config)?;
+        let top_encoder = Encoder::new(
+            &mut b.pp("top").pp("encoder"),
+            &[config.latent],
+            &top.encoder,
+            top.latent,
+            true,
+        )?;
+        let top_prior = Encoder::new(
+            &mut b.pp("top").pp("prior"),
+            &[top.latent],
+            &top.prior,
+            config.latent,
+            true,
+        )?;
+        Ok(Hvae {
+            config: config.clone(),
+            params,
+            encoder,
+            decoder,
+            top_encoder,
+            top_prior,
+        })
+    }
+
+    fn top_of(config: &ModelConfig) -> Result<&TopLayer> {
+        config.top.as_ref().ok_or_else(|| {
+            Error::Config("this configuration has no second stochastic layer".into())
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// z1's size.
+    pub fn lower_latent(&self) -> usize {
+        self.config.latent
+    }
+
+    /// z2's size: the latent the prior N(0, I) is on, which pictures walk.
+    pub fn latent(&self) -> usize {
+        self.config.top.as_ref().map_or(0, |t| t.latent)
+    }
+
+    pub fn pixels(&self) -> usize {
+        self.config.image.len()
+    }
+
+    pub fn forward_flops_per_image(&self) -> f64 {
+        let macs = self.encoder.network().macs_per_row()
+            + self.decoder.network().macs_per_row()
+            + self.top_encoder.network().macs_per_row()
+            + self.top_prior.network().macs_per_row();
+        2.0 * macs as f64
+    }
+
+    pub fn cast<U: Scalar>(&self) -> Hvae<U> {
+        Hvae {
+            config: self.config.clone(),
+            params: self.params.cast(),
+            encoder: self.encoder.clone(),
+            decoder: self.decoder.clone(),
+            top_encoder: self.top_encoder.clone(),
+            top_prior: self.top_prior.clone(),
+        }
+    }
+
+    /// Draws `samples` (z1, z2) for each of the `rows` images of `x` from q (ε1 then ε2 from
+    /// `rng`), sample-major, with q(z1 | x) already in `ws.encoder`; leaves every network's
+    /// buffers, the noise, the samples, and per row −log p(x | z1) (`ws.nll`), log p(z1 | z2) +
+    /// log p(z2) (`ws.log_prior`) and log q(z1 | x) + log q(z2 | z1) (`ws.log_posterior`) in `ws`;
+    /// with `grad`, also d(−log p(x | z1)) / d logits in `ws.d_logits`.
+    fn draw(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        samples: usize,
+        rng: &mut Rng,
+        grad: bool,
+    ) -> Result<()> {
+        let values = self.params.values();
+        let (l1, l2, pixels) = (self.lower_latent(), self.latent(), self.pixels());
+        let n = samples * rows;
+        let VaeWorkspace {
+            encoder,
+            decoder,
+            eps,
+            z,
+            nll,
+            log_prior,
+            log_posterior,
+            d_logits,
+            top,
+            ..
+        } = ws;
+        let TopWorkspace {
+            encoder: top_encoder,
+            prior,
+            eps: eps2,
+            z: z2,
+            log_q: log_q2,
+            log_p: log_p2,
+            ..
+        } = top;
+        let q1 = DiagonalGaussian::new(encoder.output(), l1);
+        eps.resize(n * l1, T::zero());
+        fill_standard_normal(rng, eps);
+        z.resize(n * l1, T::zero());
+        q1.rsample(eps, z);
+        log_posterior.resize(n, T::zero());
+        q1.log_prob_of_noise(eps, log_posterior);
+
+        let q2 = self
+            .top_encoder
+            .forward(values, z.as_slice(), n, top_encoder)?;
+        eps2.resize(n * l2, T::zero());
+        fill_standard_normal(rng, eps2);
+        z2.resize(n * l2, T::zero());
+        q2.rsample(eps2, z2);
+        log_q2.resize(n, T::zero());
+        q2.log_prob_of_noise(eps2, log_q2);
+
+        let p1 = self.top_prior.forward(values, z2.as_slice(), n, prior)?;
+        log_prior.resize(n, T::zero());
+        p1.log_prob(z, log_prior);
+        log_p2.resize(n, T::zero());
+        standard_normal_log_prob(z2, l2, log_p2);
+        for i in 0..n {
+            log_prior[i] += log_p2[i];
+            log_posterior[i] += log_q2[i];
+        }
+
+        self.decoder.forward(values, z, n, decoder)?;
+        nll.resize(n, T::zero());
+        let gradient = if grad {
+            d_logits.resize(n * pixels, T::zero());
+            Some((d_logits.as_mut_slice(), T::one()))
+        } else {
+            None
+        };
+        self.decoder
+            .likelihood
+            .nll(values, decoder.output(), x, pixels, nll, gradient);
+        Ok(())
+    }
+
+    /// The terms of log w for every sample row of the latest `draw`.
+    fn terms(ws: &VaeWorkspace<T>) -> impl Iterator<Item = Terms> + '_ {
+        ws.nll
+            .iter()
+            .zip(&ws.log_prior)
+            .zip(&ws.log_posterior)
+            .map(|((n, p), q)| Terms {
+                nll: n.as_f64(),
+                log_prior: p.as_f64(),
+                log_posterior: q.as_f64(),
+            })
+    }
+
+    /// The log-weights of `samples` draws per image of `x`, `[samples * rows]` sample-major into
+    /// `ws.log_weights`, keeping what `backward` needs; returns Σ −log p(x | z1) and Σ (log q −
+    /// log p(z1, z2)) over all sample rows.
+    pub(crate) fn forward(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        samples: usize,
+        rng: &mut Rng,
+    ) -> Result<(f64, f64)> {
+        check_images(x, rows, self.pixels())?;
+        self.encoder
+            .forward(self.params.values(), x, rows, &mut ws.encoder)?;
+        self.draw(ws, x, rows, samples, rng, true)?;
+        let mut log_weights = std::mem::take(&mut ws.log_weights);
+        log_weights.clear();
+        let (mut reconstruction, mut kl) = (0.0, 0.0);
+        for t in Self::terms(ws) {
+            reconstruction += t.nll;
+            kl += t.log_posterior - t.log_prior;
+            log_weights.push(T::of(-t.nll + t.log_prior - t.log_posterior));
+        }
+        ws.log_weights = log_weights;
+        Ok((reconstruction, kl))
+    }
+
+    /// Accumulates into the parameters' gradients the gradient of −Σ_i c_i log w_i over the
+    /// sample rows of the latest `forward`, the c_i held constant.
+    pub(crate) fn backward(
+        &mut self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        c: &[T],
+    ) -> Result<()> {
+        let (l1, l2, pixels) = (self.lower_latent(), self.latent(), self.pixels());
+        let n = c.len();
+        let (values, grads) = self.params.split_mut();
+        let VaeWorkspace {
+            encoder,
+            decoder,
+            eps,
+            z,
+            d_logits,
+            d_z,
+            d_posterior,
+            top,
+            ..
+        } = ws;
+        let TopWorkspace {
+            encoder: top_encoder,
+            prior,
+            eps: eps2,
+            z: z2,
+            d_z: d_z2,
+            d_posterior: d_posterior2,
+            d_prior,
+            d_z1,
+            ..
+        } = top;
+        // p(x | z1): the likelihood's parameters and the decoder, each row weighted by c_i.
+        rows::scale_rows(d_logits, pixels, c);
+        self.decoder.likelihood.backward_params(
+            values,
+            grads,
+            decoder.output(),
+            x,
+            pixels,
+            T::one(),
+            Some(c),
+        );
+        d_z.resize(n * l1, T::zero());
+        self.decoder
+            .backward(values, grads, z, n, decoder, d_logits, d_z)?;
+        // p(z1 | z2): its parameters and z1 directly, then z2 through the prior's network.
+        d_prior.clear();
+        d_prior.resize(n * 2 * l1, T::zero());
+        DiagonalGaussian::new(prior.output(), l1).backward_neg_log_prob(z, c, d_prior, d_z);
+        d_z2.resize(n * l2, T::zero());
+        self.top_prior
+            .backward_with_input(values, grads, z2, n, prior, d_prior, d_z2)?;
+        // −log p(z2) adds c_i z2.
+        rows::add_scaled_rows(d_z2, z2, l2, c);
+        // q(z2 | z1): through z2 = μ2 + σ2 ε2, and +log q with z2 held as a function of ε2.
+        d_posterior2.clear();
+        d_posterior2.resize(n * 2 * l2, T::zero());
+        let q2 = DiagonalGaussian::new(top_encoder.output(), l2);
+        q2.backward_rsample(eps2, d_z2, d_posterior2);
+        q2.backward_log_prob_of_noise(c, d_posterior2);
+        d_z1.resize(n * l1, T::zero());
+        self.top_encoder.backward_with_input(
+            values,
+            grads,
+            z,
+            n,
+            top_encoder,
+            d_posterior2,
+            d_z1,
+        )?;
+        d_z.iter_mut().zip(d_z1.iter()).for_each(|(a, &b)| *a += b);
+        // q(z1 | x), likewise.
+        d_posterior.clear();
+        d_posterior.resize(rows * 2 * l1, T::zero());
+        let q1 = DiagonalGaussian::new(encoder.output(), l1);
+        q1.backward_rsample(eps, d_z, d_posterior);
+        q1.backward_log_prob_of_noise(c, d_posterior);
+        self.encoder
+            .backward(values, grads, x, rows, encoder, d_posterior)
+    }
+
+    /// Per-image terms and the importance-weighted log p(x) with `k` samples per image, the
+    /// samples drawn in blocks of about `SCORE_ROWS` rows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn score(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        k: usize,
+        rng: &mut Rng,
+        out: &mut Vec<ImageScore>,
+    ) -> Result<()> {
+        check_samples(k)?;
+        check_images(x, rows, self.pixels())?;
+        let mut log_weights = vec![0.0f64; checked_samples(rows, k, MAX_LOG_WEIGHTS)?];
+        self.encoder
+            .forward(self.params.values(), x, rows, &mut ws.encoder)?;
+        let block = (SCORE_ROWS / rows.max(1)).clamp(1, k);
+        let (mut reconstruction, mut kl) = (vec![0f64; rows], vec![0f64; rows]);
+        for first in (0..k).step_by(block) {
+            let samples = block.min(k - first);
+            self.draw(ws, x, rows, samples, rng, false)?;
+            for (i, t) in Self::terms(ws).enumerate() {
+                let (r, s) = (i % rows, first + i / rows);
+                reconstruction[r] += t.nll;
+                kl[r] += t.log_posterior - t.log_prior;
+                log_weights[r * k + s] = -t.nll + t.log_prior - t.log_posterior;
+            }
+        }
+        for r in 0..rows {
+            out.push(ImageScore {
+                reconstruction: reconstruction[r] / k as f64,
+                kl: kl[r] / k as f64,
+                log_likelihood: importance_weighted_log_likelihood(&log_weights[r * k..][..k]),
+            });
+        }
+        Ok(())
+    }
+
+    /// q(z2 | mean of q(z1 | x)) for `x [rows, pixels]`, `[rows, 2 latent]` into `out`.
+    pub fn encode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        check_images(x, rows, self.pixels())?;
+        let values = self.params.values();
+        let mut means = std::mem::take(&mut ws.top.means);
+        means.resize(rows * self.lower_latent(), T::zero());
+        self.encoder
+            .forward(values, x, rows, &mut ws.encoder)?
+            .means_into(&mut means);
+        let q2 = self
+            .top_encoder
+            .forward(values, means.as_slice(), rows, &mut ws.top.encoder);
+        ws.top.means = means;
+        out.clear();
+        out.extend_from_slice(q2?.params());
+        Ok(())
+    }
+
+    /// The means of q(z2 | ·) for `x`, `[rows, latent]` into `out`.
+    pub fn encode_means(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let mut params = Vec::new();
+        self.encode(ws, x, rows, &mut params)?;
+        out.resize(rows * self.latent(), T::zero());
+        DiagonalGaussian::new(&params, self.latent()).means_into(out);
+        Ok(())
+    }
+
+    /// Decoded images for `z2 [rows, latent]`: the decoder's mean at the mean of p(z1 | z2).
+    pub fn decode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        z2: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let l2 = self.latent();
+        if z2.len() != rows * l2 {
+            return Err(Error::shape("latent batch", rows * l2, z2.len()));
+        }
+        if let Some(bad) = z2.iter().find(|v| !v.is_finite()) {
+            return Err(Error::InvalidArgument(format!(
+                "latent value {bad:?} is not finite"
+            )));
+        }
+        let values = self.params.values();
+        let mut z1 = vec![T::zero(); rows * self.lower_latent()];
+        self.top_prior
+            .forward(values, z2, rows, &mut ws.top.prior)?
+            .means_into(&mut z1);
+        decode_rows(&self.decoder, &self.config, values, ws, &z1, &[], rows, out)
+    }
+
+    /// `n` images decoded from z2 ~ N(0, I).
+    pub fn sample(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        n: usize,
+        rng: &mut Rng,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let mut z2 = vec![T::zero(); n * self.latent()];
+        fill_standard_normal(rng, &mut z2);
+        self.decode(ws, &z2, n, out)
+    }
+
+    /// decode(encode_means(x)).
+    pub fn reconstruct(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let mut means = Vec::new();
+        self.encode_means(ws, x, rows, &mut means)?;
+        self.decode(ws, &means, rows, out)
+    }
+}
+
+impl<T: Scalar> Trainable<T> for Hvae<T> {
+    type Workspace = VaeWorkspace<T>;
+
+    fn parameters(&self) -> &Parameters<T> {
+        &self.params
+    }
+
+    fn parameters_mut(&mut self) -> &mut Parameters<T> {
+        &mut self.params
+    }
+
+    fn held_out_loss(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        samples: usize,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        let mut scores = Vec::with_capacity(batch.rows);
+        self.score(ws, batch.x, batch.rows, samples, rng, &mut scores)?;
+        Ok(score_terms(&scores))
+    }
+}
