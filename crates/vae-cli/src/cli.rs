@@ -45,6 +45,9 @@ pub enum Command {
     /// Measure this machine's fp32 matrix-product peak with the kernels training uses (the
     /// reference bench/compare.sh reports achieved throughput against).
     Bench(BenchArgs),
+    /// Remake a published result: train, evaluate and draw what one paper's figure or table
+    /// needs, and set our number beside theirs (`--list` shows the targets).
+    Reproduce(ReproduceArgs),
     /// Download or list data sets.
     #[command(subcommand)]
     Data(DataCommand),
@@ -498,6 +501,40 @@ pub struct ServeArgs {
     /// Connections served at once; more are closed as they arrive
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=10000))]
     pub max_connections: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ReproduceArgs {
+    /// The target to run (see --list)
+    pub name: Option<String>,
+    /// List every target: its paper, what it measures, the expected time on 2 cores
+    #[arg(long)]
+    pub list: bool,
+    /// Run every target in turn
+    #[arg(long)]
+    pub all: bool,
+    /// quick: a shortened schedule (minutes; labelled as such wherever it is printed); paper:
+    /// the paper's schedule
+    #[arg(long, value_enum, default_value_t = BudgetArg::Quick)]
+    pub budget: BudgetArg,
+    /// Where the run directories, figures and result.json go (under TARGET/BUDGET/)
+    #[arg(long, default_value = "runs/reproduce")]
+    pub out: PathBuf,
+    /// Run on this data set instead of the paper's (for trying the pipeline; labelled as such)
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory searched first for data files
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Worker threads for training and evaluation [default: all cores]
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BudgetArg {
+    Quick,
+    Paper,
 }
 
 #[derive(Args, Debug)]

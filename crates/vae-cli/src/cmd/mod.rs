@@ -12,6 +12,7 @@ mod interpolate;
 mod manifold;
 mod reconstruct;
 mod report;
+mod reproduce;
 mod sample;
 mod scatter;
 mod serve;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Reproduce(args) => reproduce::run(args),
         Command::Data(command) => data::run(command),
         Command::Classifier(command) => classifier::run(command),
     }

@@ -9,5 +9,6 @@ mod crash;
 mod figures;
 mod limits;
 mod relatives;
+mod reproduce;
 mod serve;
 mod webdriver;

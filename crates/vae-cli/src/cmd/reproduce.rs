@@ -1,0 +1,471 @@
+//! `vae reproduce NAME`: one command per published result. Each target is a list of `vae`
+//! commands (train, evaluate, draw), run as child processes of this binary so that the commands
+//! recorded in `result.json` are exactly what a reader would type. A target interrupted part-way
+//! picks up from its finished runs: a training run whose `state.json` has reached its epochs is
+//! skipped, one that has not is resumed.
+
+use crate::cli::{BudgetArg, ReproduceArgs};
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// What one target runs: training runs, their evaluation, the figures.
+enum Step {
+    /// `vae train ARGS --epochs EPOCHS --out DIR/RUN` (resumed when interrupted).
+    Train {
+        run: &'static str,
+        args: Vec<String>,
+        epochs: usize,
+    },
+    /// `vae eval --model DIR/RUN --iw-samples K [--limit N] --json`: the number set beside the
+    /// paper's.
+    Eval {
+        run: &'static str,
+        iw_samples: usize,
+        limit: Option<usize>,
+    },
+    /// `vae COMMAND --model DIR/RUN ARGS --out DIR/FILE`.
+    Picture {
+        command: &'static str,
+        run: &'static str,
+        args: Vec<String>,
+        file: String,
+    },
+}
+
+/// A published result and how to remake it.
+struct Target {
+    name: &'static str,
+    paper: &'static str,
+    measures: &'static str,
+    /// The data set the paper used (replaced by `--dataset`).
+    dataset: &'static str,
+    /// The paper's number, when there is one (log p(x) in nats, for now).
+    paper_value: Option<f64>,
+    /// Expected wall-clock time on the 2-core development machine: quick, paper.
+    expected: (&'static str, &'static str),
+    steps: fn(Budget) -> Vec<Step>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Budget {
+    Quick,
+    Paper,
+}
+
+impl Budget {
+    fn name(self) -> &'static str {
+        match self {
+            Budget::Quick => "quick",
+            Budget::Paper => "paper",
+        }
+    }
+
+    fn pick(self, quick: usize, paper: usize) -> usize {
+        match self {
+            Budget::Quick => quick,
+            Budget::Paper => paper,
+        }
+    }
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// Kingma & Welling's MNIST and Frey Face setup: one tanh hidden layer, Adagrad, minibatch 100.
+/// Their Fig. 2 runs to 10^8 training samples: about 1,667 passes over MNIST's 60,000 images.
+fn kingma_welling(hidden: &str, latent: &str) -> Vec<String> {
+    strings(&[
+        "--hidden",
+        hidden,
+        "--activation",
+        "tanh",
+        "--optimizer",
+        "adagrad",
+        "--lr",
+        "0.02",
+        "--batch-size",
+        "100",
+        "--latent",
+        latent,
+    ])
+}
+
+const KW_MNIST_EPOCHS: usize = 1667;
+
+const TARGETS: &[Target] = &[
+    Target {
+        name: "kingma2013-fig4-mnist",
+        paper: "Kingma & Welling 2013, Fig. 4(b)",
+        measures: "the learned 2-D manifold of MNIST (a figure; no number)",
+        dataset: "mnist",
+        paper_value: None,
+        expected: ("1 min", "1.2 h"),
+        steps: |budget| {
+            vec![
+                Step::Train {
+                    run: "latent2",
+                    args: kingma_welling("500", "2"),
+                    epochs: budget.pick(2, KW_MNIST_EPOCHS),
+                },
+                Step::Picture {
+                    command: "manifold",
+                    run: "latent2",
+                    args: strings(&["--grid", "20"]),
+                    file: "manifold.png".into(),
+                },
+            ]
+        },
+    },
+    Target {
+        name: "kingma2013-fig4-frey",
+        paper: "Kingma & Welling 2013, Fig. 4(a)",
+        measures: "the learned 2-D manifold of Frey Face (a figure; no number)",
+        dataset: "frey",
+        paper_value: None,
+        expected: ("10 s", "3 min"),
+        steps: |budget| {
+            vec![
+                Step::Train {
+                    run: "latent2",
+                    args: kingma_welling("200", "2"),
+                    epochs: budget.pick(20, 3000),
+                },
+                Step::Picture {
+                    command: "manifold",
+                    run: "latent2",
+                    args: strings(&["--grid", "12", "--scale", "2"]),
+                    file: "manifold.png".into(),
+                },
+            ]
+        },
+    },
+    Target {
+        name: "kingma2013-fig5",
+        paper: "Kingma & Welling 2013, Fig. 5",
+        measures: "random samples of MNIST models with 2, 5, 10 and 20 latent dimensions (figures)",
+        dataset: "mnist",
+        paper_value: None,
+        expected: ("3 min", "5 h"),
+        steps: |budget| {
+            let mut steps = Vec::new();
+            for (run, latent) in [
+                ("latent2", "2"),
+                ("latent5", "5"),
+                ("latent10", "10"),
+                ("latent20", "20"),
+            ] {
+                steps.push(Step::Train {
+                    run,
+                    args: kingma_welling("500", latent),
+                    epochs: budget.pick(2, KW_MNIST_EPOCHS),
+                });
+                steps.push(Step::Picture {
+                    command: "sample",
+                    run,
+                    args: strings(&["--n", "100"]),
+                    file: format!("samples-{run}.png"),
+                });
+            }
+            steps
+        },
+    },
+    Target {
+        name: "doersch2016-fig6",
+        paper: "Doersch 2016, Sec. 4 and Fig. 6",
+        measures: "conditional VAE samples, one row per digit (a figure)",
+        dataset: "mnist",
+        paper_value: None,
+        expected: ("1 min", "5 min"),
+        steps: |budget| {
+            vec![
+                Step::Train {
+                    run: "cvae",
+                    args: strings(&["--model", "cvae", "--latent", "2", "--hidden", "256"]),
+                    epochs: budget.pick(2, 30),
+                },
+                Step::Picture {
+                    command: "sample",
+                    run: "cvae",
+                    args: strings(&["--n", "100", "--columns", "10"]),
+                    file: "samples-by-digit.png".into(),
+                },
+            ]
+        },
+    },
+    Target {
+        name: "burda2015-vae-k1",
+        paper: "Burda, Grosse & Salakhutdinov 2015, Table 1 (VAE, one stochastic layer, k = 1)",
+        measures: "test log p(x) of a 784-200-200-50 tanh VAE, K = 5000 importance samples",
+        dataset: "mnist",
+        paper_value: Some(-86.76),
+        expected: ("1 min", "4 to 6 days"),
+        steps: |budget| {
+            vec![
+                Step::Train {
+                    run: "vae",
+                    args: strings(&[
+                        "--hidden",
+                        "200,200",
+                        "--latent",
+                        "50",
+                        "--activation",
+                        "tanh",
+                        "--batch-size",
+                        "20",
+                        "--lr-schedule",
+                        "burda",
+                    ]),
+                    epochs: budget.pick(1, 3280),
+                },
+                Step::Eval {
+                    run: "vae",
+                    iw_samples: budget.pick(50, 5000),
+                    limit: (budget == Budget::Quick).then_some(500),
+                },
+            ]
+        },
+    },
+];
+
+pub fn run(args: ReproduceArgs) -> Result<()> {
+    if args.list {
+        for t in TARGETS {
+            println!("{}", t.name);
+            println!("    {}: {}", t.paper, t.measures);
+            let value = t
+                .paper_value
+                .map_or("figure".to_string(), |v| format!("{v:.2} nats"));
+            println!(
+                "    paper: {value}; data set {}; expected time on 2 cores: quick {}, paper {}",
+                t.dataset, t.expected.0, t.expected.1
+            );
+        }
+        return Ok(());
+    }
+    let known = || {
+        TARGETS
+            .iter()
+            .map(|t| t.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let targets: Vec<&Target> = match (&args.name, args.all) {
+        (Some(_), true) => bail!("give a target name or --all, not both"),
+        (None, false) => bail!("name a target (one of {}) or give --all", known()),
+        (None, true) => TARGETS.iter().collect(),
+        (Some(name), false) => match TARGETS.iter().find(|t| t.name == name) {
+            Some(t) => vec![t],
+            None => bail!("no target `{name}`; the targets are {}", known()),
+        },
+    };
+    let budget = match args.budget {
+        BudgetArg::Quick => Budget::Quick,
+        BudgetArg::Paper => Budget::Paper,
+    };
+    for target in targets {
+        run_target(target, budget, &args)?;
+    }
+    Ok(())
+}
+
+/// Runs (or finishes) one target and writes its `result.json`.
+fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<()> {
+    let dir = args.out.join(target.name).join(budget.name());
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dataset = args.dataset.as_deref().unwrap_or(target.dataset);
+    let label = match (budget, &args.dataset) {
+        (Budget::Quick, _) => " [quick budget: a shortened schedule, not the paper's]",
+        (Budget::Paper, Some(_)) => " [on another data set than the paper's]",
+        (Budget::Paper, None) => "",
+    };
+    println!("== {}: {}{label}", target.name, target.paper);
+    let started = Instant::now();
+    let mut commands: Vec<String> = Vec::new();
+    let mut figures: Vec<String> = Vec::new();
+    let mut evaluation: Option<Value> = None;
+    for step in (target.steps)(budget) {
+        match step {
+            Step::Train {
+                run,
+                args: a,
+                epochs,
+            } => {
+                let run_dir = dir.join(run);
+                let command = match trained_epochs(&run_dir)? {
+                    Some(done) if done >= epochs => {
+                        println!("   {run}: already trained for {done} epochs");
+                        commands.push(format!("(finished) vae train --out {}", run_dir.display()));
+                        continue;
+                    }
+                    Some(_) => {
+                        let mut c = strings(&["train", "--resume"]);
+                        c.push(path_arg(&run_dir));
+                        c.extend(strings(&["--epochs", &epochs.to_string()]));
+                        c
+                    }
+                    None => {
+                        let mut c = strings(&["train", "--dataset", dataset]);
+                        c.extend(a);
+                        c.extend(strings(&["--epochs", &epochs.to_string(), "--out"]));
+                        c.push(path_arg(&run_dir));
+                        c
+                    }
+                };
+                let command = with_shared(command, args);
+                run_vae(&command, None)?;
+                commands.push(display(&command));
+            }
+            Step::Eval {
+                run,
+                iw_samples,
+                limit,
+            } => {
+                let mut command = strings(&["eval", "--model"]);
+                command.push(path_arg(&dir.join(run)));
+                command.extend(strings(&[
+                    "--iw-samples",
+                    &iw_samples.to_string(),
+                    "--json",
+                ]));
+                if let Some(limit) = limit {
+                    command.extend(strings(&["--limit", &limit.to_string()]));
+                }
+                let command = with_shared(command, args);
+                let mut output = String::new();
+                run_vae(&command, Some(&mut output))?;
+                let value: Value = serde_json::from_str(output.trim())
+                    .with_context(|| format!("reading the output of `{}`", display(&command)))?;
+                commands.push(display(&command));
+                evaluation = Some(value);
+            }
+            Step::Picture {
+                command: name,
+                run,
+                args: a,
+                file,
+            } => {
+                let mut command = strings(&[name, "--model"]);
+                command.push(path_arg(&dir.join(run)));
+                command.extend(a);
+                command.push("--out".into());
+                command.push(path_arg(&dir.join(&file)));
+                run_vae(&command, None)?;
+                commands.push(display(&command));
+                figures.push(file);
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let ours = evaluation.as_ref().and_then(|e| {
+        Some((
+            e.get("log_likelihood")?.as_f64()?,
+            e.get("log_likelihood_stderr")?.as_f64()?,
+        ))
+    });
+    let result = json!({
+        "target": target.name,
+        "paper": target.paper,
+        "measures": target.measures,
+        "budget": budget.name(),
+        "dataset": dataset,
+        "paper_value": target.paper_value,
+        "ours": ours.map(|(v, _)| v),
+        "standard_error": ours.map(|(_, se)| se),
+        "difference": ours.zip(target.paper_value).map(|((v, _), p)| v - p),
+        "evaluation": evaluation,
+        "figures": figures,
+        "seconds": seconds,
+        "commands": commands,
+        "note": label.trim().trim_matches(|c| c == '[' || c == ']'),
+    });
+    let file = dir.join("result.json");
+    vae::fs::atomic_write(&file, serde_json::to_string_pretty(&result)?.as_bytes())?;
+    match (ours, target.paper_value) {
+        (Some((v, se)), Some(p)) => println!(
+            "   ours {v:.2} ± {se:.2} nats, paper {p:.2}: difference {:+.2}{label}",
+            v - p
+        ),
+        _ => println!(
+            "   figures: {} (set them beside the paper's){label}",
+            figures
+                .iter()
+                .map(|f| dir.join(f).display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    println!("   {:.0} s; {}", seconds, file.display());
+    Ok(())
+}
+
+/// The epochs a run directory has completed, or None when it holds no resumable run.
+fn trained_epochs(dir: &Path) -> Result<Option<usize>> {
+    let state = dir.join(vae::checkpoint::STATE_FILE);
+    if !state.is_file() {
+        return Ok(None);
+    }
+    let bytes = vae::fs::read_bounded(&state, vae::fs::JSON_LIMIT)?;
+    let value: Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("reading {}", state.display()))?;
+    Ok(value
+        .get("epoch")
+        .and_then(Value::as_u64)
+        .map(|e| e as usize))
+}
+
+/// `--threads` and `--data-dir`, passed on to training and evaluation (the pictures of these
+/// targets read no data).
+fn with_shared(mut command: Vec<String>, args: &ReproduceArgs) -> Vec<String> {
+    if let Some(threads) = args.threads {
+        command.extend(strings(&["--threads", &threads.to_string()]));
+    }
+    if let Some(dir) = &args.data_dir {
+        command.push("--data-dir".into());
+        command.push(path_arg(dir));
+    }
+    command
+}
+
+fn path_arg(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn display(command: &[String]) -> String {
+    let mut line = String::from("vae");
+    for arg in command {
+        line.push(' ');
+        if arg.contains(char::is_whitespace) {
+            line.push_str(&format!("'{arg}'"));
+        } else {
+            line.push_str(arg);
+        }
+    }
+    line
+}
+
+/// Runs this binary with `command`, its output shown (or captured into `capture`).
+fn run_vae(command: &[String], capture: Option<&mut String>) -> Result<()> {
+    let exe: PathBuf = std::env::current_exe().context("finding the vae binary")?;
+    println!("   $ {}", display(command));
+    let mut child = Command::new(exe);
+    child.args(command);
+    if capture.is_some() {
+        child.stdout(Stdio::piped());
+    }
+    let output = child
+        .spawn()
+        .with_context(|| format!("starting `{}`", display(command)))?
+        .wait_with_output()
+        .with_context(|| format!("running `{}`", display(command)))?;
+    if !output.status.success() {
+        bail!("`{}` failed ({})", display(command), output.status);
+    }
+    if let Some(capture) = capture {
+        *capture = String::from_utf8_lossy(&output.stdout).into_owned();
+    }
+    Ok(())
+}
