@@ -513,6 +513,10 @@ pub struct ReproduceArgs {
     /// Run every target in turn
     #[arg(long)]
     pub all: bool,
+    /// Write a Markdown table of every target's result.json at this budget (paper against ours,
+    /// time, commands, figures) to FILE; with --all or a name, after running them
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// quick: a shortened schedule (minutes; labelled as such wherever it is printed); paper:
     /// the paper's schedule
     #[arg(long, value_enum, default_value_t = BudgetArg::Quick)]

@@ -255,6 +255,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     };
     let targets: Vec<&Target> = match (&args.name, args.all) {
         (Some(_), true) => bail!("give a target name or --all, not both"),
+        (None, false) if args.report.is_some() => Vec::new(),
         (None, false) => bail!("name a target (one of {}) or give --all", known()),
         (None, true) => TARGETS.iter().collect(),
         (Some(name), false) => match TARGETS.iter().find(|t| t.name == name) {
@@ -269,7 +270,88 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     for target in targets {
         run_target(target, budget, &args)?;
     }
+    if let Some(file) = &args.report {
+        let table = report(&args.out, budget)?;
+        vae::fs::atomic_write(file, table.as_bytes())?;
+        println!("wrote {}", file.display());
+    }
     Ok(())
+}
+
+/// The Markdown table of every target's `result.json` at `budget` under `out`.
+fn report(out: &Path, budget: Budget) -> Result<String> {
+    let mut table = format!(
+        "# Reproductions\n\nWritten by `vae reproduce --report` from `{}/*/{}/result.json`{}.\n\n",
+        out.display(),
+        budget.name(),
+        match budget {
+            Budget::Quick => " (quick budget: shortened schedules, not the papers'; their numbers are not comparable)",
+            Budget::Paper => "",
+        }
+    );
+    table.push_str(
+        "| target | paper | paper's value | ours | difference | time | commands | figures |\n",
+    );
+    table.push_str("|---|---|---|---|---|---|---|---|\n");
+    for target in TARGETS {
+        let file = out
+            .join(target.name)
+            .join(budget.name())
+            .join("result.json");
+        let paper = target
+            .paper_value
+            .map_or("figure".to_string(), |v| format!("{v:.2}"));
+        if !file.is_file() {
+            table.push_str(&format!(
+                "| `{}` | {} | {paper} | not run | | | `vae reproduce {} --budget {}` | |\n",
+                target.name,
+                target.paper,
+                target.name,
+                budget.name()
+            ));
+            continue;
+        }
+        let bytes = vae::fs::read_bounded(&file, vae::fs::JSON_LIMIT)?;
+        let r: Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("reading {}", file.display()))?;
+        let ours = match (r["ours"].as_f64(), r["standard_error"].as_f64()) {
+            (Some(v), Some(se)) => format!("{v:.2} ± {se:.2}"),
+            _ => "figure".into(),
+        };
+        let difference = r["difference"]
+            .as_f64()
+            .map_or(String::new(), |d| format!("{d:+.2}"));
+        let commands: Vec<String> = r["commands"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .filter_map(Value::as_str)
+                    .map(|c| format!("`{c}`"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let figures: Vec<String> = r["figures"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .filter_map(Value::as_str)
+                    .map(|f| {
+                        let path = out.join(target.name).join(budget.name()).join(f);
+                        format!("[{f}]({})", path.display())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        table.push_str(&format!(
+            "| `{}` | {} | {paper} | {ours} | {difference} | {:.0} s | {} | {} |\n",
+            target.name,
+            target.paper,
+            r["seconds"].as_f64().unwrap_or(f64::NAN),
+            commands.join("<br>"),
+            figures.join(" "),
+        ));
+    }
+    Ok(table)
 }
 
 /// Runs (or finishes) one target and writes its `result.json`.

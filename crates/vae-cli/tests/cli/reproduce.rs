@@ -64,6 +64,18 @@ fn every_target_runs_at_the_quick_budget() {
             assert!(!result["figures"].as_array().expect("figures").is_empty());
         }
     }
+    let table = f.root.join("reproductions.md");
+    ok(&["reproduce", "--report", path(&table), "--out", path(&out)]);
+    let table = std::fs::read_to_string(&table).expect("the report");
+    assert!(table.contains("quick budget"), "{table}");
+    for name in TARGETS {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}`")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{table}"));
+        assert!(!row.contains("not run"), "{row}");
+    }
+    assert!(table.contains("| -86.76 |"), "{table}");
 }
 
 /// A target whose training stopped after one of its two epochs resumes that run instead of
