@@ -58,13 +58,6 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     crate::fs::read_bounded(path, crate::fs::JSON_LIMIT)
 }
 
-/// A safetensors file of the run directory, its header length checked before anything is parsed.
-fn read_tensors_file(path: &Path) -> Result<Vec<u8>> {
-    let bytes = crate::fs::read_bounded(path, MAX_SAFETENSORS_FILE)?;
-    check_header_length(&bytes, path)?;
-    Ok(bytes)
-}
-
 fn check_header_length(bytes: &[u8], path: &Path) -> Result<()> {
     let length = bytes
         .get(..8)
@@ -122,10 +115,11 @@ fn safetensors_bytes(
 /// Reads every tensor of a safetensors file as `(name, shape, values)` plus its metadata.
 type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 fn read_safetensors(path: &Path) -> Result<(Tensors, HashMap<String, String>)> {
-    parse_safetensors(&read_tensors_file(path)?, path)
+    parse_safetensors(&crate::fs::read_bounded(path, MAX_SAFETENSORS_FILE)?, path)
 }
 
-/// Parses safetensors bytes; `path` names them in errors.
+/// Parses safetensors bytes, their header length checked before anything is parsed; `path` names
+/// them in errors.
 fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<(Tensors, HashMap<String, String>)> {
     check_header_length(bytes, path)?;
     let (_, header) = SafeTensors::read_metadata(bytes)
