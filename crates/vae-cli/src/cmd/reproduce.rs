@@ -359,10 +359,15 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
     let dir = args.out.join(target.name).join(budget.name());
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let dataset = args.dataset.as_deref().unwrap_or(target.dataset);
-    let label = match (budget, &args.dataset) {
-        (Budget::Quick, _) => " [quick budget: a shortened schedule, not the paper's]",
-        (Budget::Paper, Some(_)) => " [on another data set than the paper's]",
+    let note = match (budget, &args.dataset) {
+        (Budget::Quick, _) => "quick budget: a shortened schedule, not the paper's",
+        (Budget::Paper, Some(_)) => "on another data set than the paper's",
         (Budget::Paper, None) => "",
+    };
+    let label = if note.is_empty() {
+        String::new()
+    } else {
+        format!(" [{note}]")
     };
     println!("== {}: {}{label}", target.name, target.paper);
     let started = Instant::now();
@@ -462,7 +467,7 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
         "figures": figures,
         "seconds": seconds,
         "commands": commands,
-        "note": label.trim().trim_matches(|c| c == '[' || c == ']'),
+        "note": note,
     });
     let file = dir.join("result.json");
     vae::fs::atomic_write(&file, serde_json::to_string_pretty(&result)?.as_bytes())?;
