@@ -34,8 +34,13 @@ impl<T: Scalar> Objective<T, Hvae<T>> for Elbo {
         }
         let (x, rows, samples) = (batch.x, batch.rows, self.samples);
         let (reconstruction, kl) = model.forward(ws, x, rows, samples, rng)?;
-        let c = vec![T::of(1.0 / samples as f64); samples * rows];
-        model.backward(ws, x, rows, &c)?;
+        // The c_i live in the workspace's row weights, reused from step to step.
+        let mut c = std::mem::take(&mut ws.row_weights);
+        c.clear();
+        c.resize(samples * rows, T::of(1.0 / samples as f64));
+        let result = model.backward(ws, x, rows, &c);
+        ws.row_weights = c;
+        result?;
         let per_sample = 1.0 / samples as f64;
         Ok(LossTerms {
             images: rows,
@@ -64,10 +69,13 @@ impl<T: Scalar> Objective<T, Hvae<T>> for Iwae {
         }
         let (x, rows, k) = (batch.x, batch.rows, self.k);
         let (reconstruction, kl) = model.forward(ws, x, rows, k, rng)?;
-        let mut c = vec![T::zero(); k * rows];
+        let mut c = std::mem::take(&mut ws.row_weights);
+        c.resize(k * rows, T::zero());
         let mut bounds = vec![0f64; rows];
         normalized_weights(&ws.log_weights, rows, &mut c, &mut bounds);
-        model.backward(ws, x, rows, &c)?;
+        let result = model.backward(ws, x, rows, &c);
+        ws.row_weights = c;
+        result?;
         Ok(LossTerms {
             images: rows,
             reconstruction: reconstruction / k as f64,
