@@ -120,6 +120,23 @@ pub struct TrainArgs {
     /// m2: hidden layer widths of the classifier q(y|x), comma-separated [default: --hidden]
     #[arg(long, value_delimiter = ',')]
     pub classifier_hidden: Option<Vec<usize>>,
+    /// m2: train on the codes of the VAE in this run directory (M1 + M2, Kingma et al. 2014):
+    /// a fresh draw from M1's q(z|x) per step, the means for test images; pictures are drawn
+    /// through both decoders [default data set: M1's]
+    #[arg(long, value_name = "M1_RUN")]
+    pub features: Option<PathBuf>,
+    /// With --features: keep the code dimensions whose posterior mean varies across the training
+    /// images with a standard deviation above this [default: 0.1]
+    #[arg(long)]
+    pub active_threshold: Option<f64>,
+    /// m2: labelled images in every batch, beside --batch-size unlabelled ones [default: the
+    /// smaller of --batch-size and --labels]
+    #[arg(long)]
+    pub labelled_per_batch: Option<usize>,
+    /// Draw every weight from N(0, S²) and zero the biases (Kingma et al. 2014's code: 1e-3)
+    /// [default: PyTorch's initialisation]
+    #[arg(long, value_name = "S")]
+    pub init_std: Option<f64>,
     /// Total number of epochs (when resuming: the total to reach) [default: 10]
     #[arg(long)]
     pub epochs: Option<usize>,

@@ -6,7 +6,8 @@
 //! (run by every save and resume) finishes or discards an interrupted save. The epoch recorded in
 //! each file's metadata still lets a resume check that the set is consistent.
 
-use crate::config::{ClassifierRunConfig, RunConfig};
+use crate::config::{ClassifierRunConfig, Features, RunConfig};
+use crate::data::datasets::sha256_hex;
 use crate::error::{Error, Result};
 use crate::fs::{atomic_write, fault_point, sync_dir};
 use crate::kernels::reduce::all_finite;
@@ -329,11 +330,62 @@ fn parse_config(bytes: &[u8], path: &Path) -> Result<RunConfig> {
 
 /// Rebuilds the model from `config.json` and loads `model.safetensors` into it, checking every
 /// tensor's name and shape. Returns the epoch recorded with the weights.
+/// A stacked M2 comes back paired with its M1 (`Model::Stacked`), read from the run directory its
+/// configuration names and checked against the SHA-256 recorded there.
 pub fn load_model(dir: &Path) -> Result<(RunConfig, Model<f32>, usize)> {
     let config = load_config(dir)?;
     let path = dir.join(MODEL_FILE);
     let (model, epoch) = model_from_tensors(&config, read_safetensors(&path)?, &path)?;
+    let model = match &config.model.features {
+        Some(features) => model.stack(load_m1(features, &dir.join(CONFIG_FILE))?)?,
+        None => model,
+    };
     Ok((config, model, epoch))
+}
+
+/// The SHA-256 of a run's `model.safetensors`: how a stacked M2 names the M1 whose codes it reads.
+pub fn weights_sha256(dir: &Path) -> Result<String> {
+    let path = dir.join(MODEL_FILE);
+    Ok(sha256_hex(&crate::fs::read_bounded(
+        &path,
+        MAX_SAFETENSORS_FILE,
+    )?))
+}
+
+/// The M1 of a stacked M2 whose configuration is `by`: present, unchanged, and a plain model.
+pub fn load_m1(features: &Features, by: &Path) -> Result<Model<f32>> {
+    let dir = &features.run;
+    let weights = dir.join(MODEL_FILE);
+    if !weights.is_file() {
+        return Err(checkpoint_err(
+            by,
+            format!(
+                "this M2 reads the codes of the M1 in {}, and {} is missing there",
+                dir.display(),
+                MODEL_FILE
+            ),
+        ));
+    }
+    let bytes = crate::fs::read_bounded(&weights, MAX_SAFETENSORS_FILE)?;
+    let actual = sha256_hex(&bytes);
+    if actual != features.sha256 {
+        return Err(checkpoint_err(
+            &weights,
+            format!(
+                "M1 has changed since M2 was trained on its codes (SHA-256 {actual}, M2 recorded {})",
+                features.sha256
+            ),
+        ));
+    }
+    let config = load_config(dir)?;
+    if config.model.features.is_some() {
+        return Err(checkpoint_err(
+            &dir.join(CONFIG_FILE),
+            "M1 is itself a stacked model; M1 + M2 stacks one level",
+        ));
+    }
+    let (model, _) = model_from_tensors(&config, parse_safetensors(&bytes, &weights)?, &weights)?;
+    Ok(model)
 }
 
 /// The same from bytes already in memory (a model embedded in a binary); `name` labels errors.
@@ -350,6 +402,10 @@ pub fn load_model_from_bytes(
         parse_safetensors(weights, &weights_path)?,
         &weights_path,
     )?;
+    let model = match &config.model.features {
+        Some(features) => model.stack(load_m1(features, &path.join(CONFIG_FILE))?)?,
+        None => model,
+    };
     Ok((config, model, epoch))
 }
 

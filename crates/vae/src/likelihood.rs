@@ -1,6 +1,7 @@
 //! The decoder's observation model p(x | z), applied to the decoder's raw outputs (logits).
 
 use crate::config::{GaussianVariance, LikelihoodKind};
+use crate::kernels::loss::GaussianMean;
 use crate::kernels::{elementwise, loss};
 use crate::nn::{Init, ParamBuilder};
 use crate::scalar::Scalar;
@@ -10,9 +11,10 @@ use std::ops::Range;
 pub enum Likelihood {
     /// Bernoulli pixels with probabilities sigmoid(logits).
     Bernoulli,
-    /// Gaussian pixels, mean sigmoid(logits), per-pixel learned log-variance `decoder.log_var`
-    /// floored at `min_log_var`.
+    /// Gaussian pixels, mean sigmoid(logits) (the logits themselves for unbounded values),
+    /// per-pixel learned log-variance `decoder.log_var` floored at `min_log_var`.
     Gaussian {
+        mean: GaussianMean,
         log_var: Range<usize>,
         min_log_var: f64,
     },
@@ -36,7 +38,14 @@ impl Likelihood {
         match kind {
             LikelihoodKind::Bernoulli => Likelihood::Bernoulli,
             LikelihoodKind::Gaussian => Likelihood::Gaussian {
+                mean: GaussianMean::Sigmoid,
                 log_var: b.add("log_var", &[len], Init::Constant(-(12f64.ln()))),
+                min_log_var,
+            },
+            // Codes have no natural scale: start at unit variance, the prior's.
+            LikelihoodKind::GaussianIdentity => Likelihood::Gaussian {
+                mean: GaussianMean::Identity,
+                log_var: b.add("log_var", &[len], Init::Constant(0.0)),
                 min_log_var,
             },
         }
@@ -56,9 +65,11 @@ impl Likelihood {
         match self {
             Likelihood::Bernoulli => loss::bernoulli_nll(logits, targets, pixels, nll, grad),
             Likelihood::Gaussian {
+                mean,
                 log_var,
                 min_log_var,
             } => loss::gaussian_nll(
+                *mean,
                 logits,
                 &params[log_var.clone()],
                 T::of(*min_log_var),
@@ -85,6 +96,7 @@ impl Likelihood {
         weights: Option<&[T]>,
     ) {
         let Likelihood::Gaussian {
+            mean,
             log_var,
             min_log_var,
         } = self
@@ -94,15 +106,23 @@ impl Likelihood {
         let (values, floor) = (&params[log_var.clone()], T::of(*min_log_var));
         let dst = &mut grads[log_var.clone()];
         match weights {
-            None => loss::gaussian_log_var_grad(logits, values, floor, targets, pixels, scale, dst),
+            None => loss::gaussian_log_var_grad(
+                *mean, logits, values, floor, targets, pixels, scale, dst,
+            ),
             Some(w) => loss::gaussian_log_var_grad_weighted(
-                logits, values, floor, targets, pixels, scale, w, dst,
+                *mean, logits, values, floor, targets, pixels, scale, w, dst,
             ),
         }
     }
 
-    /// The decoded image: the mean of p(x | z), sigmoid(logits) for both models.
+    /// The decoded image: the mean of p(x | z), sigmoid(logits) (the logits for unbounded values).
     pub fn mean<T: Scalar>(&self, logits: &[T], out: &mut [T]) {
-        elementwise::sigmoid_into(logits, out);
+        match self {
+            Likelihood::Gaussian {
+                mean: GaussianMean::Identity,
+                ..
+            } => out.copy_from_slice(&logits[..out.len()]),
+            _ => elementwise::sigmoid_into(logits, out),
+        }
     }
 }

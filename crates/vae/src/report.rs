@@ -64,14 +64,20 @@ pub fn html(input: &ReportInput<'_>) -> String {
                     c.model.kind_name()
                 ),
                 ModelKind::M2 => format!(
-                    "{}, {} labelled training images",
+                    "{}, {} labelled training images{}",
                     c.model.kind_name(),
-                    c.train.labels.map_or("?".to_string(), |n| n.to_string())
+                    c.train.labels.map_or("?".to_string(), |n| n.to_string()),
+                    c.model.features.as_ref().map_or(String::new(), |f| format!(
+                        "; M1: {} (model.safetensors SHA-256 {}), code dimensions {:?}; the ELBO below is M2's, of M1's codes, not of the pixels",
+                        f.run.display(),
+                        f.sha256,
+                        f.active
+                    ))
                 ),
                 ModelKind::Vae => c.model.kind_name(),
             },
         ),
-        ("image", c.model.image.to_string()),
+        ("image", c.model.data_image().to_string()),
         ("architecture", c.model.describe_networks()),
         ("likelihood", format!("{:?}", c.model.likelihood)),
         ("binarization", format!("{:?}", c.train.binarize)),

@@ -2,7 +2,7 @@
 //! statistics through callbacks and prints nothing.
 
 use crate::config::{Binarize, TrainConfig};
-use crate::data::{BatchLoader, Dataset, LabelledSubset, Split};
+use crate::data::{BatchLoader, Codes, Dataset, LabelledSubset, Split};
 use crate::error::{Error, Result};
 use crate::kernels::rng::{permutation, stream, Purpose};
 use crate::objective::{LossTerms, Objective, Step, Trainable};
@@ -20,6 +20,36 @@ pub struct TrainingData {
     pub dynamic: bool,
     /// Semi-supervised training: which training images keep their labels.
     pub semi_supervised: Option<SemiSupervised>,
+    /// M1 + M2: the images as M1's codes, which the model reads instead of pixels.
+    pub codes: Option<CodeData>,
+}
+
+/// The training and test images as another model's codes (`model::stacked`): training batches
+/// are fresh draws from each image's posterior, test batches its means.
+#[derive(Clone, Debug)]
+pub struct CodeData {
+    pub train: Codes,
+    pub test: Codes,
+}
+
+/// What a pass over held-out data reads.
+#[derive(Clone, Copy, Debug)]
+pub enum Examples<'a> {
+    Images(&'a Split),
+    Codes(&'a Codes),
+}
+
+impl Examples<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Examples::Images(split) => split.len(),
+            Examples::Codes(codes) => codes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// How M2 sees the training set: an epoch is one pass over the unlabelled images, and every batch
@@ -41,12 +71,14 @@ impl TrainingData {
                 test,
                 dynamic: false,
                 semi_supervised: None,
+                codes: None,
             },
             Binarize::Dynamic => TrainingData {
                 train: dataset.train,
                 test,
                 dynamic: true,
                 semi_supervised: None,
+                codes: None,
             },
             Binarize::Static => TrainingData {
                 train: dataset
@@ -55,6 +87,7 @@ impl TrainingData {
                 test,
                 dynamic: false,
                 semi_supervised: None,
+                codes: None,
             },
         }
     }
@@ -72,9 +105,9 @@ impl TrainingData {
         labels: usize,
         classes: usize,
         alpha: Option<f64>,
-        batch_size: usize,
-        seed: u64,
+        config: &TrainConfig,
     ) -> Result<Self> {
+        let (batch_size, seed) = (config.batch_size, config.seed);
         let subset = LabelledSubset::balanced(
             &self.train.labels,
             labels,
@@ -87,7 +120,7 @@ impl TrainingData {
             // Every image labelled: batches estimate J at the labelled images' scale.
             alpha / labels as f64
         } else {
-            let labelled_per_batch = batch_size.min(labels).max(1);
+            let labelled_per_batch = config.labelled_per_batch(labels);
             alpha * batch_size as f64 / (unlabelled as f64 * labelled_per_batch as f64)
         };
         self.semi_supervised = Some(SemiSupervised {
@@ -95,6 +128,30 @@ impl TrainingData {
             subset,
         });
         Ok(self)
+    }
+
+    /// The same data as `train` and `test`, codes of the training and test images in order.
+    pub fn with_codes(mut self, train: Codes, test: Codes) -> Result<Self> {
+        if train.len() != self.train.len() || test.len() != self.test.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{} training and {} test codes for {} and {} images",
+                train.len(),
+                test.len(),
+                self.train.len(),
+                self.test.len()
+            )));
+        }
+        self.dynamic = false;
+        self.codes = Some(CodeData { train, test });
+        Ok(self)
+    }
+
+    /// The held-out data, as the model reads it.
+    pub fn test_examples(&self) -> Examples<'_> {
+        match &self.codes {
+            Some(codes) => Examples::Codes(&codes.test),
+            None => Examples::Images(&self.test),
+        }
     }
 
     /// M2's weight of each labelled row's −log q(y | x); 0 without semi-supervised training.
@@ -194,7 +251,7 @@ pub fn train<M: Trainable<f32>, O: Objective<f32, M>>(
             model,
             &mut workspace,
             &mut loader,
-            &data.test,
+            data.test_examples(),
             config.batch_size.max(500),
             config.seed,
         )?;
@@ -252,14 +309,20 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
             );
             indices.extend(
                 draw.iter()
-                    .take(config.batch_size.min(labelled.len()))
+                    .take(config.labelled_per_batch(labelled.len()))
                     .map(|&i| labelled[i]),
             );
         }
         let mut binarize = data
             .dynamic
             .then(|| stream(seed, Purpose::Binarize, &coordinates));
-        let mut batch = loader.load(&data.train, &indices, binarize.as_mut());
+        let mut batch = match &data.codes {
+            Some(codes) => {
+                let mut draw = stream(seed, Purpose::Features, &coordinates);
+                loader.load_codes(&codes.train, &indices, Some(&mut draw))
+            }
+            None => loader.load(&data.train, &indices, binarize.as_mut()),
+        };
         if extra.is_some() {
             batch.unlabelled = chunk.len();
         }
@@ -300,19 +363,22 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
     Ok(totals)
 }
 
-/// The one-sample negative ELBO over a split, with fixed noise so epochs are comparable.
+/// The one-sample negative ELBO over held-out data, with fixed noise so epochs are comparable.
 pub fn evaluate_loss<M: Trainable<f32>>(
     model: &M,
     workspace: &mut M::Workspace,
     loader: &mut BatchLoader,
-    split: &Split,
+    examples: Examples<'_>,
     batch_size: usize,
     seed: u64,
 ) -> Result<LossTerms> {
     let mut totals = LossTerms::default();
-    let indices: Vec<usize> = (0..split.len()).collect();
+    let indices: Vec<usize> = (0..examples.len()).collect();
     for (b, chunk) in indices.chunks(batch_size.max(1)).enumerate() {
-        let batch = loader.load(split, chunk, None);
+        let batch = match examples {
+            Examples::Images(split) => loader.load(split, chunk, None),
+            Examples::Codes(codes) => loader.load_codes(codes, chunk, None),
+        };
         let mut noise = stream(seed, Purpose::Evaluate, &[b as u64]);
         totals.add(&model.held_out_loss(workspace, &batch, 1, &mut noise)?);
     }

@@ -106,7 +106,7 @@ pub fn load_dataset(
 pub fn dataset_for_model(args: &DataArgs, config: &RunConfig) -> Result<Dataset> {
     let spec = args.dataset.as_deref().unwrap_or(&config.dataset);
     let dataset = load_dataset(spec, args.data_dir.as_deref(), &config.folder)?;
-    check_shape(&dataset, config.model.image)?;
+    check_shape(&dataset, config.model.data_image())?;
     Ok(dataset)
 }
 

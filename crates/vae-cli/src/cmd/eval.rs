@@ -99,6 +99,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
             seconds
         );
         print_table(&result, autoencoder, args.per_class);
+        if config.model.features.is_some() {
+            println!("  (M1 + M2: the ELBO and log p above are M2's, of each image's code under M1 in nats of the code space, not of the pixels)");
+        }
     }
     // Saved after it is printed, so a directory that cannot be written loses nothing. The report
     // shows log p(x) only for the whole test set; an autoencoder has none.

@@ -10,23 +10,28 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vae::checkpoint;
-use vae::config::{LrSchedule, ObjectiveKind, TopLayer};
+use vae::config::{Features, LrSchedule, ObjectiveKind, TopLayer};
 use vae::data::folder::FolderOptions;
-use vae::data::DatasetSpec;
-use vae::data::Split;
+use vae::data::{Dataset, DatasetSpec, Split};
+use vae::kernels::rng::{stream, Purpose};
+use vae::model::stacked::{active_dimensions, encode_split, select_dimensions};
+use vae::model::Vae;
 use vae::nn::spec;
 use vae::objective::VaeObjective;
 use vae::render::save_png;
 use vae::run_dir::{next_run_dir, run_name, RunWriter};
 use vae::train::{train, EpochReport, TrainingData};
 use vae::{
-    Activation, Binarize, GaussianVariance, ImageShape, LayerLists, LikelihoodKind, Model,
-    ModelConfig, ModelKind, Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig,
-    Trainable,
+    Activation, Binarize, GaussianVariance, LayerLists, LikelihoodKind, Model, ModelConfig,
+    ModelKind, Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Trainable,
 };
 
 /// M2's labelled images when --labels is not given: the paper's headline setting.
 const DEFAULT_LABELS: usize = 100;
+
+/// M1 + M2: code dimensions whose posterior mean varies less than this across the training set
+/// are dropped (the threshold of Kingma et al.'s released code).
+const DEFAULT_ACTIVE_THRESHOLD: f64 = 0.1;
 
 /// A run ready to train: where it stands and where it writes.
 struct Run {
@@ -36,6 +41,8 @@ struct Run {
     start_epoch: usize,
     dir: PathBuf,
     writer: RunWriter,
+    /// M1 + M2: the VAE whose codes `model` (the M2) reads.
+    m1: Option<Vae<f32>>,
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
@@ -45,19 +52,29 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Some(dir) => {
             let run = resume(&args, &dir)?;
             let dataset = load_dataset(&run.config.dataset, data_dir, &run.config.folder)?;
-            check_shape(&dataset, run.config.model.image)?;
+            check_shape(&dataset, run.config.model.data_image())?;
             (run, dataset)
         }
         None => {
-            let spec = args.data.dataset.clone().unwrap_or_else(|| "mnist".into());
+            if args.features.is_some() && args.kind != Some(ModelArg::M2) {
+                bail!("--features applies to --model m2 only");
+            }
+            let m1 = match &args.features {
+                Some(m1_dir) => Some(load_m1(m1_dir)?),
+                None => None,
+            };
+            let spec = match (&args.data.dataset, &m1) {
+                (Some(spec), _) => spec.clone(),
+                (None, Some((_, m1_config))) => m1_config.dataset.clone(),
+                (None, None) => "mnist".into(),
+            };
             let dir = fresh_dir(&args, &spec)?;
-            let folder = folder_options(&args, &spec)?;
+            let folder = match &m1 {
+                Some((_, m1_config)) if args.data.dataset.is_none() => m1_config.folder,
+                _ => folder_options(&args, &spec)?,
+            };
             let dataset = load_dataset(&spec, data_dir, &folder)?;
-            let classes = dataset.class_names.len();
-            (
-                fresh(&args, spec, folder, dataset.shape, classes, dir)?,
-                dataset,
-            )
+            (fresh(&args, spec, folder, &dataset, m1, dir)?, dataset)
         }
     };
     let train_config = run.config.train.clone();
@@ -90,13 +107,34 @@ pub fn run(args: TrainArgs) -> Result<()> {
             labels,
             run.config.model.classes,
             train_config.alpha,
-            train_config.batch_size,
-            train_config.seed,
+            &train_config,
         )?;
         println!(
-            "{labels} labelled images ({} per class), {} unlabelled",
+            "{labels} labelled images ({} per class), {} unlabelled, {} labelled per batch",
             labels / run.config.model.classes,
-            data.train.len() - labels
+            data.train.len() - labels,
+            train_config.labelled_per_batch(labels)
+        );
+    }
+    if let (Some(m1), Some(features)) = (&run.m1, &run.config.model.features) {
+        let started = Instant::now();
+        let (train_codes, test_codes) = pool.install(|| -> Result<_> {
+            Ok((
+                encode_split(m1, &data.train, true)?,
+                encode_split(m1, &data.test, false)?,
+            ))
+        })?;
+        data = data.with_codes(
+            select_dimensions(&train_codes, &features.active),
+            select_dimensions(&test_codes, &features.active),
+        )?;
+        println!(
+            "reading {} of M1's {} codes (posterior-mean s.d. > {}): dimensions {:?}; encoded in {:.1} s",
+            features.active.len(),
+            features.latent,
+            features.threshold,
+            features.active,
+            started.elapsed().as_secs_f64()
         );
     }
     std::fs::create_dir_all(&run.dir).with_context(|| format!("creating {}", run.dir.display()))?;
@@ -153,6 +191,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         e => anyhow::Error::new(e),
     })
     .context("training failed")?;
+    if let Some(m1) = run.m1.take() {
+        // Pictures and the report draw through both decoders.
+        let m2 = std::mem::replace(&mut run.model, Model::Vae(m1.clone()));
+        run.model = m2.stack(Model::Vae(m1))?;
+    }
     write_pictures(&run, &data.test, &class_names)?;
     println!("done: {}", run.dir.display());
     Ok(())
@@ -223,16 +266,87 @@ fn folder_options(args: &TrainArgs, spec: &str) -> Result<FolderOptions> {
     })
 }
 
-/// A new run from the command-line options, for images of shape `image` in `classes` classes.
+/// M1 of `--features`: an unconditional one-layer VAE, with its run's configuration.
+fn load_m1(dir: &Path) -> Result<(Vae<f32>, RunConfig)> {
+    let (config, model, _) = checkpoint::load_model(dir)
+        .with_context(|| format!("loading M1 from --features {}", dir.display()))?;
+    match model {
+        Model::Vae(m1) if m1.classes() == 0 => Ok((m1, config)),
+        model => bail!(
+            "--features {}: M1 must be an unconditional one-layer VAE (--model vae), not a {}",
+            dir.display(),
+            model.config().kind_name()
+        ),
+    }
+}
+
+/// A stacked M2's `features`: M1's run, its checksum, and the code dimensions it uses on the
+/// training images of `dataset`.
+fn features_of(
+    args: &TrainArgs,
+    m1_dir: &Path,
+    m1: &Vae<f32>,
+    dataset: &Dataset,
+) -> Result<Features> {
+    let threshold = args.active_threshold.unwrap_or(DEFAULT_ACTIVE_THRESHOLD);
+    if !(threshold.is_finite() && threshold >= 0.0) {
+        bail!("--active-threshold {threshold} must be a finite value >= 0");
+    }
+    check_shape(dataset, m1.config().image)?;
+    let codes = encode_split(m1, &dataset.train, false)?;
+    let (active, fill) = active_dimensions(&codes, threshold);
+    if active.is_empty() {
+        bail!(
+            "no code dimension of M1 ({}) varies with s.d. above --active-threshold {threshold}: M1 has collapsed, or the threshold is too high",
+            m1_dir.display()
+        );
+    }
+    let run = std::fs::canonicalize(m1_dir)
+        .with_context(|| format!("resolving --features {}", m1_dir.display()))?;
+    Ok(Features {
+        sha256: checkpoint::weights_sha256(&run)?,
+        run,
+        image: m1.config().image,
+        latent: m1.latent(),
+        active,
+        threshold,
+        fill,
+    })
+}
+
+/// A new run from the command-line options, for the images of `dataset`; with `m1`, an M2 on
+/// M1's codes.
 fn fresh(
     args: &TrainArgs,
     spec: String,
     folder: FolderOptions,
-    image: ImageShape,
-    classes: usize,
+    dataset: &Dataset,
+    m1: Option<(Vae<f32>, RunConfig)>,
     dir: PathBuf,
 ) -> Result<Run> {
     let parsed = DatasetSpec::parse(&spec)?;
+    let classes = dataset.class_names.len();
+    let features = match (&args.features, &m1) {
+        (Some(m1_dir), Some((m1, _))) => Some(features_of(args, m1_dir, m1, dataset)?),
+        _ => None,
+    };
+    if features.is_some() {
+        let refused = [
+            ("--binarize", args.binarize.is_some()),
+            ("--likelihood", args.likelihood.is_some()),
+            ("--arch", args.arch.is_some()),
+            ("--gaussian-variance", args.gaussian_variance.is_some()),
+            ("--top-latent", args.top_latent.is_some()),
+        ];
+        if let Some((flag, _)) = refused.iter().find(|(_, g)| *g) {
+            bail!("{flag} does not apply with --features: M2 reads M1's codes (grey-level images in, a Gaussian on the codes out)");
+        }
+    } else if args.active_threshold.is_some() {
+        bail!("--active-threshold applies with --features only");
+    }
+    let image = features
+        .as_ref()
+        .map_or(dataset.shape, Features::code_shape);
     let optimizer_kind = match args.optimizer.unwrap_or(OptimizerArg::Adam) {
         OptimizerArg::Adam => OptimizerKind::Adam,
         OptimizerArg::Adagrad => OptimizerKind::Adagrad,
@@ -265,6 +379,8 @@ fn fresh(
         optimizer,
         seed: args.seed.unwrap_or(defaults.seed),
         binarize: match args.binarize {
+            // M1's codes are read from the grey levels.
+            None if features.is_some() => Binarize::None,
             None => parsed.default_binarize(),
             Some(BinarizeArg::Dynamic) => Binarize::Dynamic,
             Some(BinarizeArg::Static) => Binarize::Static,
@@ -280,12 +396,16 @@ fn fresh(
         free_bits: args.free_bits.unwrap_or(defaults.free_bits),
         labels: (kind == ModelArg::M2).then(|| args.labels.unwrap_or(DEFAULT_LABELS)),
         alpha: args.alpha,
+        labelled_per_batch: args.labelled_per_batch,
+        init_std: args.init_std,
     };
     if kind != ModelArg::M2 {
         let given = [
             ("--labels", args.labels.is_some()),
             ("--alpha", args.alpha.is_some()),
             ("--classifier-hidden", args.classifier_hidden.is_some()),
+            ("--features", args.features.is_some()),
+            ("--labelled-per-batch", args.labelled_per_batch.is_some()),
         ];
         if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
             bail!("{flag} applies to --model m2 only");
@@ -321,6 +441,7 @@ fn fresh(
             ModelArg::Cvae | ModelArg::M2 => classes,
         },
         likelihood: match args.likelihood {
+            None if features.is_some() => LikelihoodKind::GaussianIdentity,
             None => parsed.default_likelihood(),
             Some(LikelihoodArg::Bernoulli) => LikelihoodKind::Bernoulli,
             Some(LikelihoodArg::Gaussian) => LikelihoodKind::Gaussian,
@@ -329,6 +450,7 @@ fn fresh(
             VarianceArg::Pixel => GaussianVariance::Pixel,
             VarianceArg::Image => GaussianVariance::Image,
         },
+        features,
         ..model_defaults
     };
     let model = match (&args.layers, args.arch.unwrap_or(ArchArg::Mlp)) {
@@ -371,7 +493,11 @@ fn fresh(
         train,
     };
     config.validate()?;
-    let model = Model::new(&config.model, config.train.seed)?;
+    let mut model = Model::new(&config.model, config.train.seed)?;
+    if let Some(std) = config.train.init_std {
+        let mut rng = stream(config.train.seed, Purpose::Init, &[1]);
+        model.parameters_mut().init_normal(std, &mut rng);
+    }
     let optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
     let writer = RunWriter::new(dir.clone(), config.clone());
     Ok(Run {
@@ -381,6 +507,7 @@ fn fresh(
         start_epoch: 0,
         dir,
         writer,
+        m1: m1.map(|(m1, _)| m1),
     })
 }
 
@@ -440,6 +567,10 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
         ("--kl-warmup", args.kl_warmup.is_some()),
         ("--free-bits", args.free_bits.is_some()),
         ("--seed", args.seed.is_some()),
+        ("--features", args.features.is_some()),
+        ("--active-threshold", args.active_threshold.is_some()),
+        ("--labelled-per-batch", args.labelled_per_batch.is_some()),
+        ("--init-std", args.init_std.is_some()),
     ];
     let given: Vec<&str> = fixed.iter().filter(|(_, g)| *g).map(|(f, _)| *f).collect();
     if !given.is_empty() {
@@ -466,13 +597,22 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
     }
     let writer = RunWriter::resuming(out.clone(), config.clone(), dir, start_epoch)
         .context("reading the run's metrics")?;
+    // A stacked M2 trains on its own; M1 supplies the codes.
+    let (model, m1) = match resumed.model {
+        Model::Stacked(stacked) => {
+            let (m1, m2) = (*stacked).into_parts();
+            (Model::M2(m2), Some(m1))
+        }
+        model => (model, None),
+    };
     Ok(Run {
         config,
-        model: resumed.model,
+        model,
         optimizer: resumed.optimizer,
         start_epoch,
         dir: out,
         writer,
+        m1,
     })
 }
 

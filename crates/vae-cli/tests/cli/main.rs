@@ -11,4 +11,5 @@ mod limits;
 mod relatives;
 mod reproduce;
 mod serve;
+mod stacked;
 mod webdriver;

@@ -9,8 +9,8 @@ mod upgrade;
 
 pub use data::FolderOptions;
 pub use model::{
-    reads_image, GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
-    TopLayer, ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
+    reads_image, Features, GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig,
+    ModelKind, TopLayer, ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
 };
 pub use train::{Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig};
 

@@ -66,6 +66,20 @@ pub enum LikelihoodKind {
     Bernoulli,
     /// Independent Gaussian pixels, mean sigmoid(logits), learned per-pixel log-variance.
     Gaussian,
+    /// Independent Gaussian values, mean = the logits themselves, learned per-value log-variance:
+    /// for unbounded values, M1's codes under a stacked M2.
+    #[serde(rename = "gaussian-identity")]
+    GaussianIdentity,
+}
+
+impl LikelihoodKind {
+    /// Whether the decoder has a learned log-variance.
+    pub fn is_gaussian(self) -> bool {
+        matches!(
+            self,
+            LikelihoodKind::Gaussian | LikelihoodKind::GaussianIdentity
+        )
+    }
 }
 
 /// What the Gaussian decoder's learned log-variance belongs to.
@@ -125,8 +139,79 @@ pub struct ModelConfig {
     /// prior p(z1 | z2) replacing N(0, I) on z1; z2 ~ N(0, I). Unconditional VAEs only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top: Option<TopLayer>,
+    /// M1 + M2: this M2 reads the codes of a trained VAE (M1), not pixels; `image` is then `1 x
+    /// codes x 1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Features>,
 }
 
+/// Where a stacked M2's inputs come from (Kingma, Rezende, Mohamed & Welling 2014, Sec. 3.2, M1 +
+/// M2): the posterior of a trained VAE, M1, over the images; a fresh draw z1 ~ q(z1 | x) per
+/// training step, the means when scoring.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Features {
+    /// M1's run directory.
+    pub run: std::path::PathBuf,
+    /// SHA-256 of M1's `model.safetensors` when this model was trained: a changed M1 is refused.
+    pub sha256: String,
+    /// The images M1 reads.
+    pub image: ImageShape,
+    /// M1's latent size.
+    pub latent: usize,
+    /// The code dimensions M2 reads, in order: those whose posterior mean varies across the
+    /// training images with a standard deviation above `threshold`.
+    pub active: Vec<usize>,
+    pub threshold: f64,
+    /// The training-set mean of every code dimension's posterior mean: what the dimensions M2
+    /// does not read are set to when its codes are drawn through M1's decoder.
+    pub fill: Vec<f64>,
+}
+
+impl Features {
+    /// The shape M2 reads the selected codes as.
+    pub fn code_shape(&self) -> ImageShape {
+        ImageShape {
+            height: 1,
+            width: self.active.len(),
+            channels: 1,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |what: String| Err(Error::Config(format!("features: {what}")));
+        if self.latent == 0 || self.active.is_empty() {
+            return bad("M1's latent and the selected codes must not be empty".into());
+        }
+        if !self.active.windows(2).all(|w| w[0] < w[1])
+            || self.active.last().is_some_and(|&d| d >= self.latent)
+        {
+            return bad(format!(
+                "active dimensions must increase and lie below M1's latent size {}",
+                self.latent
+            ));
+        }
+        if self.fill.len() != self.latent || !self.fill.iter().all(|v| v.is_finite()) {
+            return bad(format!(
+                "fill needs {} finite values, one per code dimension",
+                self.latent
+            ));
+        }
+        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
+            return bad(format!(
+                "threshold {} is not a finite value >= 0",
+                self.threshold
+            ));
+        }
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return bad("sha256 is not 64 hexadecimal digits".into());
+        }
+        if self.image.is_empty() {
+            return bad(format!("image shape {} has no pixels", self.image));
+        }
+        Ok(())
+    }
+}
 /// The second stochastic layer z2 of a two-layer VAE: its size, q(z2 | z1)'s body and p(z1 |
 /// z2)'s body; the model adds the dense `mean` and `log_var` heads of each Gaussian.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -162,6 +247,7 @@ impl Default for ModelConfig {
             gaussian_variance: GaussianVariance::Pixel,
             min_log_var: default_min_log_var(),
             top: None,
+            features: None,
         }
     }
 }
@@ -225,7 +311,15 @@ impl ModelConfig {
     pub fn kind_name(&self) -> String {
         match self.kind {
             ModelKind::Ae => "plain autoencoder".to_string(),
-            ModelKind::M2 => format!("semi-supervised M2 ({} classes)", self.classes),
+            ModelKind::M2 => match &self.features {
+                Some(f) => format!(
+                    "stacked M1 + M2 ({} classes, on {} of M1's {} codes)",
+                    self.classes,
+                    f.active.len(),
+                    f.latent
+                ),
+                None => format!("semi-supervised M2 ({} classes)", self.classes),
+            },
             ModelKind::Vae if self.classes > 0 => {
                 format!("conditional VAE ({} classes)", self.classes)
             }
@@ -239,6 +333,11 @@ impl ModelConfig {
                 None => "VAE".into(),
             },
         }
+    }
+
+    /// The images the model reads: M1's for a stacked M2, else `image`.
+    pub fn data_image(&self) -> ImageShape {
+        self.features.as_ref().map_or(self.image, |f| f.image)
     }
 
     /// The model in one line: kind, networks and likelihood.
@@ -340,7 +439,7 @@ impl ModelConfig {
         if shape != [image.height, image.width, image.channels] {
             dense(&mut total, &shape, pixels)?;
         }
-        if self.likelihood == LikelihoodKind::Gaussian {
+        if self.likelihood.is_gaussian() {
             total = total.checked_add(match self.gaussian_variance {
                 GaussianVariance::Pixel => pixels,
                 GaussianVariance::Image => 1,
@@ -416,6 +515,25 @@ impl ModelConfig {
             }
             spec::validate(&top.encoder, "top encoder", &ENCODER_HEADS)?;
             spec::validate(&top.prior, "top prior", &ENCODER_HEADS)?;
+        }
+        match (&self.features, self.likelihood) {
+            (Some(features), LikelihoodKind::GaussianIdentity) => {
+                features.validate()?;
+                if self.kind != ModelKind::M2 || self.image != features.code_shape() {
+                    return Err(Error::Config(format!(
+                        "features are read by an m2 model whose image is {}, not a {} {}",
+                        features.code_shape(),
+                        self.kind_name(),
+                        self.image
+                    )));
+                }
+            }
+            (None, LikelihoodKind::GaussianIdentity) | (Some(_), _) => {
+                return Err(Error::Config(
+                    "the gaussian-identity likelihood and features go together (M1 + M2)".into(),
+                ))
+            }
+            (None, _) => {}
         }
         if self.kind == ModelKind::M2 && reads_image(&self.encoder) {
             return Err(Error::Config(

@@ -111,6 +111,14 @@ pub struct TrainConfig {
     /// 2016, eq. 15); 0 for none.
     #[serde(default)]
     pub free_bits: f64,
+    /// M2: labelled images in every batch, beside `batch_size` unlabelled ones; `None` is
+    /// `min(batch_size, labels)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labelled_per_batch: Option<usize>,
+    /// Weights drawn from N(0, init_std²) and biases 0 (Kingma et al. 2014's released code uses
+    /// 1e-3); `None` is PyTorch's default initialisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_std: Option<f64>,
 }
 
 /// The most latent samples per image a training step takes (the IWAE literature uses up to 5000).
@@ -144,11 +152,21 @@ impl Default for TrainConfig {
             beta: 1.0,
             kl_warmup: 0.0,
             free_bits: 0.0,
+            labelled_per_batch: None,
+            init_std: None,
         }
     }
 }
 
 impl TrainConfig {
+    /// M2's labelled images per batch when `labels` images keep their labels.
+    pub fn labelled_per_batch(&self, labels: usize) -> usize {
+        self.labelled_per_batch
+            .unwrap_or(self.batch_size)
+            .min(labels)
+            .max(1)
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::Config("epochs must be at least 1".into()));
@@ -173,6 +191,18 @@ impl TrainConfig {
         }
         if self.labels == Some(0) {
             return Err(Error::Config("labels must be at least 1".into()));
+        }
+        if self.labelled_per_batch == Some(0) {
+            return Err(Error::Config(
+                "labelled_per_batch must be at least 1".into(),
+            ));
+        }
+        if let Some(std) = self.init_std {
+            if !(std.is_finite() && std > 0.0) {
+                return Err(Error::Config(format!(
+                    "init_std {std} must be positive and finite"
+                )));
+            }
         }
         if let Some(alpha) = self.alpha {
             if !(alpha.is_finite() && alpha >= 0.0) {

@@ -1,9 +1,11 @@
 //! Minibatches: bytes to floats in [0, 1], one batch at a time, with optional dynamic binarization.
 
+use super::codes::Codes;
 use super::split::{bernoulli_thresholds, Split};
 use crate::batch::Batch;
 use crate::kernels::convert::{append_binarized, append_grey_levels};
-use crate::kernels::rng::Rng;
+use crate::kernels::gaussian::{means_into, rsample};
+use crate::kernels::rng::{fill_standard_normal, Rng};
 
 /// Reused buffers that turn a list of image indices into a `Batch`.
 #[derive(Clone, Debug)]
@@ -11,6 +13,9 @@ pub struct BatchLoader {
     x: Vec<f32>,
     labels: Vec<u8>,
     thresholds: [u32; 256],
+    /// Codes: the rows' posteriors and the noise of a draw.
+    posterior: Vec<f32>,
+    noise: Vec<f32>,
 }
 
 impl Default for BatchLoader {
@@ -19,6 +24,8 @@ impl Default for BatchLoader {
             x: Vec::new(),
             labels: Vec::new(),
             thresholds: bernoulli_thresholds(),
+            posterior: Vec::new(),
+            noise: Vec::new(),
         }
     }
 }
@@ -55,6 +62,34 @@ impl BatchLoader {
         }
         self.labels.extend(indices.iter().map(|&i| split.labels[i]));
         debug_assert_eq!(self.x.len(), indices.len() * pixels);
+        Batch::new(&self.x, &self.labels, indices.len())
+    }
+
+    /// The codes `indices` of `codes`: a draw from each posterior with `rng` when the codes are
+    /// sampled ones, else the means.
+    pub fn load_codes<'a>(
+        &'a mut self,
+        codes: &Codes,
+        indices: &[usize],
+        rng: Option<&mut Rng>,
+    ) -> Batch<'a, f32> {
+        let dims = codes.dims;
+        self.posterior.clear();
+        for &i in indices {
+            self.posterior.extend_from_slice(codes.row(i));
+        }
+        self.x.clear();
+        self.x.resize(indices.len() * dims, 0.0);
+        match rng {
+            Some(rng) if codes.sampled => {
+                self.noise.resize(indices.len() * dims, 0.0);
+                fill_standard_normal(rng, &mut self.noise);
+                rsample(&self.posterior, dims, &self.noise, &mut self.x);
+            }
+            _ => means_into(&self.posterior, dims, &mut self.x),
+        }
+        self.labels.clear();
+        self.labels.extend(indices.iter().map(|&i| codes.labels[i]));
         Batch::new(&self.x, &self.labels, indices.len())
     }
 }

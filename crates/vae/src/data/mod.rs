@@ -1,6 +1,7 @@
 //! Data: the IDX reader, named data sets with checksums, downloads, and minibatches.
 
 pub mod batches;
+pub mod codes;
 pub mod datasets;
 pub mod fetch;
 pub mod folder;
@@ -11,6 +12,7 @@ pub mod split;
 
 pub use crate::batch::Batch;
 pub use batches::BatchLoader;
+pub use codes::Codes;
 pub use datasets::{load, Dataset, DatasetSpec, NamedDataset, FASHION_MNIST, MNIST};
 pub use labelled::LabelledSubset;
 pub use split::Split;

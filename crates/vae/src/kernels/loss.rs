@@ -139,11 +139,42 @@ pub fn bernoulli_nll<T: Scalar>(
     );
 }
 
-/// Gaussian decoder: mean `m = sigmoid(l)`, log-variance `max(log_var, floor)` per pixel, or one
+/// How the Gaussian decoder's mean follows from its output `l`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GaussianMean {
+    /// `m = sigmoid(l)`: values in [0, 1] (pixels).
+    Sigmoid,
+    /// `m = l`: unbounded values (another model's codes).
+    Identity,
+}
+
+impl GaussianMean {
+    #[inline(always)]
+    fn of<T: Scalar>(self, l: T) -> T {
+        match self {
+            GaussianMean::Sigmoid => sigmoid(l),
+            GaussianMean::Identity => l,
+        }
+    }
+
+    /// `g · ∂m/∂l` at the mean `m`.
+    #[inline(always)]
+    fn chain<T: Scalar>(self, g: T, m: T) -> T {
+        match self {
+            GaussianMean::Sigmoid => g * m * (T::one() - m),
+            GaussianMean::Identity => g,
+        }
+    }
+}
+
+/// Gaussian decoder: mean `m = sigmoid(l)` (or `l`, see `GaussianMean`), log-variance
+/// `max(log_var, floor)` per pixel, or one
 /// shared by all pixels when `log_var` has a single entry:
 /// `−log p(x | l) = ½ Σ_d [log 2π + log σ²_d + (x_d − m_d)² / σ²_d]`. With `grad`, writes the
-/// gradient of `scale · nll` with respect to the logits: `−scale (x − m) m (1 − m) / σ²`.
+/// gradient of `scale · nll` with respect to the logits: `−scale (x − m) / σ² · ∂m/∂l`.
+#[allow(clippy::too_many_arguments)]
 pub fn gaussian_nll<T: Scalar>(
+    mean: GaussianMean,
     logits: &[T],
     log_var: &[T],
     floor: T,
@@ -172,12 +203,12 @@ pub fn gaussian_nll<T: Scalar>(
             let x_row = &targets[t..t + cols];
             let mut sum = T::zero();
             for d in 0..cols {
-                let m = sigmoid(l_row[d]);
+                let m = mean.of(l_row[d]);
                 let precision = (-floored(d)).exp();
                 let residual = x_row[d] - m;
                 sum += residual * residual * precision;
                 if let Some(g) = grad.as_deref_mut() {
-                    g[d] = -scale * residual * precision * m * (T::one() - m);
+                    g[d] = mean.chain(-scale * residual * precision, m);
                 }
             }
             *nll = constant + half * sum;
@@ -189,7 +220,9 @@ pub fn gaussian_nll<T: Scalar>(
 /// Gaussian decoder, summed over all pixels into `dst[0]` when the variance is shared; zero where
 /// the floor holds the variance. Split by pixel, so the sum order does not depend on the thread
 /// count.
+#[allow(clippy::too_many_arguments)]
 pub fn gaussian_log_var_grad<T: Scalar>(
+    mean: GaussianMean,
     logits: &[T],
     log_var: &[T],
     floor: T,
@@ -210,7 +243,7 @@ pub fn gaussian_log_var_grad<T: Scalar>(
         let precision = (-lv).exp();
         let mut sum = T::zero();
         for r in 0..rows {
-            let m = sigmoid(logits[r * cols + d]);
+            let m = mean.of(logits[r * cols + d]);
             let residual = targets[(r % target_rows) * cols + d] - m;
             sum += T::one() - residual * residual * precision;
         }
@@ -236,6 +269,7 @@ pub fn gaussian_log_var_grad<T: Scalar>(
 /// samples, each weighted by w̃.
 #[allow(clippy::too_many_arguments)]
 pub fn gaussian_log_var_grad_weighted<T: Scalar>(
+    mean: GaussianMean,
     logits: &[T],
     log_var: &[T],
     floor: T,
@@ -250,7 +284,7 @@ pub fn gaussian_log_var_grad_weighted<T: Scalar>(
         let t = i % target_rows;
         let target = &targets[t * cols..(t + 1) * cols];
         let weight = weights[i % weights.len()];
-        gaussian_log_var_grad(l, log_var, floor, target, cols, scale * weight, dst);
+        gaussian_log_var_grad(mean, l, log_var, floor, target, cols, scale * weight, dst);
     }
 }
 

@@ -20,6 +20,7 @@ pub enum Purpose {
     TestBinarize = 6,
     Sample = 7,
     Select = 8,
+    Features = 9,
 }
 
 /// SplitMix64's finaliser (Steele, Lea & Flood 2014): a bijective avalanche mix of 64 bits.

@@ -3,7 +3,7 @@
 //! cannot do (classify without a classifier) is an error, not a branch inside one struct.
 
 use super::Trainable;
-use super::{Autoencoder, Hvae, ImageScore, Vae, VaeWorkspace, M2};
+use super::{Autoencoder, Hvae, ImageScore, Stacked, Vae, VaeWorkspace, M2};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
@@ -20,6 +20,8 @@ pub enum Model<T> {
     M2(M2<T>),
     /// The VAE with a second stochastic layer.
     Hvae(Hvae<T>),
+    /// M2 on the codes of a VAE, M1 (Kingma et al. 2014's M1 + M2).
+    Stacked(Box<Stacked<T>>),
 }
 
 /// `$model.$method(...)` on whichever kind `$self` holds.
@@ -30,6 +32,7 @@ macro_rules! each {
             Model::Autoencoder($model) => $body,
             Model::M2($model) => $body,
             Model::Hvae($model) => $body,
+            Model::Stacked($model) => $body,
         }
     };
 }
@@ -45,7 +48,8 @@ impl<T: Scalar> Model<T> {
         })
     }
 
-    /// The model described by `config` with the given weights (from a checkpoint).
+    /// The model described by `config` with the given weights (from a checkpoint); a stacked M2
+    /// comes back as the M2 on codes, which `stack` pairs with its M1.
     pub fn from_parameters(config: &ModelConfig, params: Parameters<T>) -> Result<Self> {
         let mut model = Model::new(config, 0)?;
         if params.entries() != model.parameters().entries() {
@@ -63,6 +67,19 @@ impl<T: Scalar> Model<T> {
             Model::Autoencoder(m) => &m.config,
             Model::M2(m) => &m.vae.config,
             Model::Hvae(m) => &m.config,
+            Model::Stacked(m) => m.config(),
+        }
+    }
+
+    /// Pairs an M2 trained on codes with its M1 (see `model::stacked`).
+    pub fn stack(self, m1: Model<T>) -> Result<Self> {
+        match (m1, self) {
+            (Model::Vae(m1), Model::M2(m2)) => Ok(Model::Stacked(Box::new(Stacked::new(m1, m2)?))),
+            (m1, m2) => Err(Error::Config(format!(
+                "M1 + M2 pairs a VAE with an M2, not a {} with a {}",
+                m1.config().kind_name(),
+                m2.config().kind_name()
+            ))),
         }
     }
 
@@ -101,6 +118,7 @@ impl<T: Scalar> Model<T> {
             Model::Autoencoder(m) => Model::Autoencoder(m.cast()),
             Model::M2(m) => Model::M2(m.cast()),
             Model::Hvae(m) => Model::Hvae(m.cast()),
+            Model::Stacked(m) => Model::Stacked(Box::new(m.cast())),
         }
     }
 
@@ -128,6 +146,7 @@ impl<T: Scalar> Model<T> {
             Model::Autoencoder(m) => m.score(ws, x, rows, k, out),
             Model::M2(m) => m.score(ws, x, rows, k, rng, out),
             Model::Hvae(m) => m.score(ws, x, rows, k, rng, out),
+            Model::Stacked(m) => m.score(ws, x, rows, k, rng, out),
         }
     }
 
@@ -147,6 +166,7 @@ impl<T: Scalar> Model<T> {
             Model::Autoencoder(m) => m.encode(ws, x, rows, out),
             Model::M2(m) => m.vae.encode(ws, x, labels, rows, out),
             Model::Hvae(m) => m.encode(ws, x, rows, out),
+            Model::Stacked(m) => m.encode(ws, x, labels, rows, out),
         }
     }
 
@@ -164,6 +184,7 @@ impl<T: Scalar> Model<T> {
             Model::Autoencoder(m) => m.encode_means(ws, x, rows, out),
             Model::M2(m) => m.vae.encode_means(ws, x, labels, rows, out),
             Model::Hvae(m) => m.encode_means(ws, x, rows, out),
+            Model::Stacked(m) => m.encode_means(ws, x, labels, rows, out),
         }
     }
 
@@ -181,6 +202,7 @@ impl<T: Scalar> Model<T> {
             Model::Autoencoder(m) => m.decode(ws, z, rows, out),
             Model::M2(m) => m.vae.decode(ws, z, labels, rows, out),
             Model::Hvae(m) => m.decode(ws, z, rows, out),
+            Model::Stacked(m) => m.decode(ws, z, labels, rows, out),
         }
     }
 
@@ -199,6 +221,7 @@ impl<T: Scalar> Model<T> {
             Model::Autoencoder(m) => m.sample(ws, n, rng, out),
             Model::M2(m) => m.vae.sample(ws, n, labels, rng, out),
             Model::Hvae(m) => m.sample(ws, n, rng, out),
+            Model::Stacked(m) => m.sample(ws, n, labels, rng, out),
         }
     }
 
@@ -216,6 +239,7 @@ impl<T: Scalar> Model<T> {
             Model::Autoencoder(m) => m.reconstruct(ws, x, rows, out),
             Model::M2(m) => m.vae.reconstruct(ws, x, labels, rows, out),
             Model::Hvae(m) => m.reconstruct(ws, x, rows, out),
+            Model::Stacked(m) => m.reconstruct(ws, x, labels, rows, out),
         }
     }
 
@@ -232,6 +256,7 @@ impl<T: Scalar> Model<T> {
         match self {
             Model::Vae(m) => m.class_log_likelihoods(ws, x, k, rng, out),
             Model::M2(m) => m.vae.class_log_likelihoods(ws, x, k, rng, out),
+            Model::Stacked(m) => m.class_log_likelihoods(ws, x, k, rng, out),
             Model::Autoencoder(_) | Model::Hvae(_) => Err(Error::InvalidArgument(
                 "only a conditional model has a likelihood per class".into(),
             )),
@@ -248,6 +273,7 @@ impl<T: Scalar> Model<T> {
     ) -> Result<()> {
         match self {
             Model::M2(m) => m.classify(ws, x, rows, out),
+            Model::Stacked(m) => m.classify(ws, x, rows, out),
             _ => Err(super::m2::no_classifier()),
         }
     }

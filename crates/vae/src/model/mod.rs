@@ -6,6 +6,7 @@
 //! - [`autoencoder`]: the same networks with a deterministic code.
 //! - [`hierarchical`]: the VAE with two stochastic layers (Burda et al. 2015).
 //! - [`m2`]: the conditional VAE with a classifier q(y | x), for few labels.
+//! - [`stacked`]: M2 on the codes of a VAE (M1 + M2), drawing through both decoders.
 //! - [`family`]: any of them, as loaded from a run directory.
 //! - [`parts`]: what they share: building encoder and decoder, input checks, decoding.
 //! - [`reference`](mod@reference): the classifier that reads what conditional models draw.
@@ -21,6 +22,7 @@ pub mod hierarchical;
 pub mod m2;
 pub mod parts;
 pub mod reference;
+pub mod stacked;
 pub mod trainable;
 pub mod vae;
 pub mod workspace;
@@ -33,6 +35,7 @@ pub use family::Model;
 pub use hierarchical::Hvae;
 pub use m2::M2;
 pub use reference::{ClassifierWorkspace, ReferenceClassifier};
+pub use stacked::Stacked;
 pub use trainable::Trainable;
 pub use vae::Vae;
 pub use workspace::{importance_weighted_log_likelihood, ImageScore, VaeWorkspace};

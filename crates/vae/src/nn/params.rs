@@ -4,7 +4,7 @@
 //! named tensors (`encoder.hidden.0.weight`, ...) because every range is registered under its
 //! module path, as candle's `VarBuilder::pp` does.
 
-use crate::kernels::rng::{append_uniform, Rng};
+use crate::kernels::rng::{append_uniform, fill_standard_normal, Rng};
 use crate::scalar::Scalar;
 use std::ops::Range;
 
@@ -73,6 +73,25 @@ impl<T: Scalar> Parameters<T> {
             values: self.values.iter().map(|v| U::of(v.as_f64())).collect(),
             grads: self.grads.iter().map(|v| U::of(v.as_f64())).collect(),
             entries: self.entries.clone(),
+        }
+    }
+}
+
+impl<T: Scalar> Parameters<T> {
+    /// Redraws every weight matrix (a tensor named `*.weight`) from N(0, std²) and zeroes every
+    /// bias (`*.bias`); other tensors (a likelihood's log-variance) keep their values. Kingma et
+    /// al. 2014's released code initialises this way with std 1e-3.
+    pub fn init_normal(&mut self, std: f64, rng: &mut Rng) {
+        for entry in &self.entries {
+            let values = &mut self.values[entry.range.clone()];
+            if entry.name.ends_with(".weight") {
+                fill_standard_normal(rng, values);
+                for v in values.iter_mut() {
+                    *v *= T::of(std);
+                }
+            } else if entry.name.ends_with(".bias") {
+                values.fill(T::zero());
+            }
         }
     }
 }

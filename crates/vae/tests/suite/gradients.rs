@@ -6,7 +6,7 @@ use vae::config::{ImageShape, LikelihoodKind, ModelConfig, TrainConfig};
 use vae::data::Batch;
 use vae::gaussian::DiagonalGaussian;
 use vae::kernels::elementwise::Activation;
-use vae::kernels::loss::{bernoulli_nll, gaussian_log_var_grad, gaussian_nll};
+use vae::kernels::loss::{bernoulli_nll, gaussian_log_var_grad, gaussian_nll, GaussianMean};
 use vae::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use vae::nn::{Linear, ParamBuilder, Parameters};
 use vae::objective::{Elbo, VaeObjective};
@@ -136,8 +136,14 @@ fn bernoulli_loss() {
     assert!((one[0] - direct).abs() < 1e-12);
 }
 
+/// The Gaussian decoder with both means: sigmoid(l) for pixels, l itself for unbounded codes.
 #[test]
 fn gaussian_loss() {
+    gaussian_loss_with(GaussianMean::Sigmoid);
+    gaussian_loss_with(GaussianMean::Identity);
+}
+
+fn gaussian_loss_with(mean: GaussianMean) {
     let (rows, cols, targets_rows) = (4, 5, 2);
     let floor = -3.0;
     let mut rng = stream(6, Purpose::Init, &[]);
@@ -147,12 +153,13 @@ fn gaussian_loss() {
     let log_var = vec![-1.0, 0.5, -5.0, -2.0, 1.0];
     let loss = |l: &[f64], lv: &[f64]| -> f64 {
         let mut nll = vec![0.0; rows];
-        gaussian_nll(l, lv, floor, &targets, cols, &mut nll, None);
+        gaussian_nll(mean, l, lv, floor, &targets, cols, &mut nll, None);
         nll.iter().sum::<f64>() * 0.5
     };
     let mut nll = vec![0.0; rows];
     let mut grad = vec![0.0; rows * cols];
     gaussian_nll(
+        mean,
         &logits,
         &log_var,
         floor,
@@ -163,6 +170,7 @@ fn gaussian_loss() {
     );
     let mut d_log_var = vec![0.0; cols];
     gaussian_log_var_grad(
+        mean,
         &logits,
         &log_var,
         floor,
@@ -172,14 +180,14 @@ fn gaussian_loss() {
         &mut d_log_var,
     );
     check(
-        "gaussian dlogits",
+        &format!("gaussian {mean:?} dlogits"),
         &mut |l| loss(l, &log_var),
         &logits,
         &grad,
         &all(logits.len()),
     );
     check(
-        "gaussian dlog_var",
+        &format!("gaussian {mean:?} dlog_var"),
         &mut |lv| loss(&logits, lv),
         &log_var,
         &d_log_var,
@@ -189,7 +197,10 @@ fn gaussian_loss() {
     // Closed form of one row: the log-density of N(x; sigmoid(l), exp(lv)).
     let direct: f64 = (0..cols)
         .map(|d| {
-            let m = 1.0 / (1.0 + (-logits[d]).exp());
+            let m = match mean {
+                GaussianMean::Sigmoid => 1.0 / (1.0 + (-logits[d]).exp()),
+                GaussianMean::Identity => logits[d],
+            };
             let var = log_var[d].max(floor).exp();
             0.5 * (2.0 * std::f64::consts::PI * var).ln() + (targets[d] - m).powi(2) / (2.0 * var)
         })
@@ -199,9 +210,18 @@ fn gaussian_loss() {
     // One log-variance shared by every pixel: its gradient is the sum over pixels.
     let shared = vec![-1.5];
     let mut d_shared = vec![0.0];
-    gaussian_log_var_grad(&logits, &shared, floor, &targets, cols, 0.5, &mut d_shared);
+    gaussian_log_var_grad(
+        mean,
+        &logits,
+        &shared,
+        floor,
+        &targets,
+        cols,
+        0.5,
+        &mut d_shared,
+    );
     check(
-        "gaussian shared dlog_var",
+        &format!("gaussian {mean:?} shared dlog_var"),
         &mut |lv| loss(&logits, lv),
         &shared,
         &d_shared,
@@ -210,6 +230,7 @@ fn gaussian_loss() {
     let mut nll_shared = vec![0.0; rows];
     let mut grad_shared = vec![0.0; rows * cols];
     gaussian_nll(
+        mean,
         &logits,
         &shared,
         floor,
@@ -219,7 +240,7 @@ fn gaussian_loss() {
         Some((&mut grad_shared, 0.5)),
     );
     check(
-        "gaussian shared dlogits",
+        &format!("gaussian {mean:?} shared dlogits"),
         &mut |l| loss(l, &shared),
         &logits,
         &grad_shared,

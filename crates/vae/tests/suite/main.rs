@@ -11,4 +11,5 @@ mod networks;
 mod objective;
 mod objectives;
 mod relatives;
+mod stacked;
 mod training;

@@ -104,13 +104,8 @@ fn m2_learns_to_classify_from_eight_labels() -> Result<()> {
         ..ModelConfig::default()
     };
     let mut model = Model::<f32>::new(&model_config, 7)?;
-    let data = TrainingData::prepare(quadrants(), config.binarize, config.seed).semi_supervised(
-        8,
-        4,
-        None,
-        32,
-        config.seed,
-    )?;
+    let data = TrainingData::prepare(quadrants(), config.binarize, config.seed)
+        .semi_supervised(8, 4, None, &config)?;
     assert_eq!(data.batches_per_epoch(32), (792usize).div_ceil(32));
     let reports = train_reports(&mut model, &data, &config)?;
     let last = reports

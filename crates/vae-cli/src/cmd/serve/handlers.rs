@@ -32,7 +32,7 @@ pub(super) async fn model_info(State(s): State<Shared>) -> Json<Value> {
         "classes": m.classes,
         "class_names": if m.classes > 0 { s.class_names.clone() } else { Vec::new() },
         "dataset": s.config.dataset,
-        "image": m.image,
+        "image": m.data_image(),
         "metrics": s.metrics,
         "source": s.source,
     }))

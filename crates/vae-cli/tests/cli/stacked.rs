@@ -1,0 +1,110 @@
+//! M1 + M2 from the command line: M2 trained on a VAE's codes, scored and drawn through both
+//! decoders, and refused when its M1 is gone or has changed.
+
+use crate::common::{fails, fixture, ok, path, train_args};
+
+#[test]
+fn m1_plus_m2_trains_draws_and_refuses_a_changed_m1() {
+    let f = fixture();
+    let m1 = f.root.join("m1");
+    ok(&train_args(&f, path(&m1), "2"));
+    let m2 = f.root.join("m2");
+    let mut args = train_args(&f, path(&m2), "2");
+    args.extend([
+        "--model",
+        "m2",
+        "--labels",
+        "4",
+        "--features",
+        path(&m1),
+        "--active-threshold",
+        "0",
+        "--labelled-per-batch",
+        "2",
+        "--init-std",
+        "0.01",
+    ]);
+    let out = ok(&args);
+    assert!(out.contains("stacked m1 + m2"), "{out}");
+    assert!(out.contains("2 labelled per batch"), "{out}");
+    assert!(out.contains("reading 2 of M1's 2 codes"), "{out}");
+    assert!(out.contains("test error"), "{out}");
+    let config = std::fs::read_to_string(m2.join("config.json")).expect("config");
+    assert!(config.contains("\"features\""), "{config}");
+
+    let eval = ok(&["eval", "--model", path(&m2), "--iw-samples", "2"]);
+    assert!(eval.contains("classification error"), "{eval}");
+    // Pictures are images of the data set's shape, drawn through M1's decoder.
+    let grid = f.root.join("analogy.png");
+    ok(&[
+        "analogy",
+        "--model",
+        path(&m2),
+        "--images",
+        "0,1",
+        "--scale",
+        "1",
+        "--out",
+        path(&grid),
+    ]);
+    let picture = image::open(&grid).expect("png");
+    let samples = f.root.join("samples.png");
+    ok(&[
+        "sample",
+        "--model",
+        path(&m2),
+        "--label",
+        "1",
+        "--n",
+        "4",
+        "--columns",
+        "4",
+        "--scale",
+        "1",
+        "--out",
+        path(&samples),
+    ]);
+    let sampled = image::open(&samples).expect("png");
+    // Images of M1's shape: the same grid as M1's own samples.
+    let m1_samples = f.root.join("m1-samples.png");
+    ok(&[
+        "sample",
+        "--model",
+        path(&m1),
+        "--n",
+        "4",
+        "--columns",
+        "4",
+        "--scale",
+        "1",
+        "--out",
+        path(&m1_samples),
+    ]);
+    let m1_sampled = image::open(&m1_samples).expect("png");
+    assert_eq!(
+        (sampled.width(), sampled.height()),
+        (m1_sampled.width(), m1_sampled.height())
+    );
+    assert!(picture.width() > 5);
+
+    // Resuming continues on the same codes.
+    ok(&["train", "--resume", path(&m2), "--epochs", "3"]);
+
+    // A changed M1 is refused, naming its weights file.
+    let weights = m1.join("model.safetensors");
+    let mut bytes = std::fs::read(&weights).expect("weights");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&weights, &bytes).expect("write");
+    fails(&["eval", "--model", path(&m2)], "M1 has changed");
+    fails(&["eval", "--model", path(&m2)], path(&weights));
+    // A missing one too, naming its directory.
+    std::fs::remove_dir_all(&m1).expect("remove");
+    fails(&["sample", "--model", path(&m2)], "is missing there");
+    fails(&["sample", "--model", path(&m2)], path(&m1));
+
+    let vae = f.root.join("vae");
+    let mut args = train_args(&f, path(&vae), "1");
+    args.extend(["--features", path(&m1)]);
+    fails(&args, "--features applies to --model m2 only");
+}
