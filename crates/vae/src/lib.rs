@@ -17,8 +17,8 @@
 //! - [`batch`]: the minibatch record; [`loss_terms`]: the numbers a step or an evaluation reports.
 //! - [`gaussian`], [`likelihood`]: q(z | x) and the prior; p(x | z), Bernoulli or Gaussian.
 //! - [`model`]: how to encode, decode, sample and score: [`model::Vae`] (and the conditional
-//!   VAE), [`model::Autoencoder`], [`model::M2`], [`model::Hvae`] (two stochastic layers), and
-//!   [`Model`], any of them.
+//!   VAE), [`model::Autoencoder`], [`model::M2`], [`model::Hvae`] (two stochastic layers),
+//!   [`model::Stacked`] (M1 + M2: M2 on a VAE's codes), and [`Model`], any of them.
 //! - [`objective`]: what is minimised: the ELBO (with a KL weight), the reconstruction loss, M2's
 //!   eq. 9, the cross-entropy; each is handed the [`Step`].
 //! - [`optim`]: Adam and Adagrad as PyTorch implements them.

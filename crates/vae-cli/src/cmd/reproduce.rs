@@ -13,7 +13,8 @@ use std::time::Instant;
 
 /// What one target runs: training runs, their evaluation, the figures.
 enum Step {
-    /// `vae train ARGS --epochs EPOCHS --out DIR/RUN` (resumed when interrupted).
+    /// `vae train ARGS --epochs EPOCHS --out DIR/RUN` (resumed when interrupted); an argument
+    /// `@RUN` stands for the directory of the target's run RUN (M1 + M2's `--features @m1`).
     Train {
         run: &'static str,
         args: Vec<String>,
@@ -42,11 +43,46 @@ struct Target {
     measures: &'static str,
     /// The data set the paper used (replaced by `--dataset`).
     dataset: &'static str,
-    /// The paper's number, when there is one (log p(x) in nats, for now).
+    /// The paper's number, when there is one, in `metric`'s unit.
     paper_value: Option<f64>,
+    metric: Metric,
     /// Expected wall-clock time on the 2-core development machine: quick, paper.
     expected: (&'static str, &'static str),
     steps: fn(Budget) -> Vec<Step>,
+}
+
+/// What a target's evaluation is compared on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Metric {
+    /// Test log p(x) in nats (IWAE estimate, with its standard error).
+    LogLikelihood,
+    /// Test classification error of q(y | x) in percent (with its binomial standard error).
+    TestError,
+}
+
+impl Metric {
+    fn unit(self) -> &'static str {
+        match self {
+            Metric::LogLikelihood => "nats",
+            Metric::TestError => "% test error",
+        }
+    }
+
+    /// Our value and its standard error from `vae eval --json`'s output.
+    fn read(self, evaluation: &Value) -> Option<(f64, f64)> {
+        match self {
+            Metric::LogLikelihood => Some((
+                evaluation.get("log_likelihood")?.as_f64()?,
+                evaluation.get("log_likelihood_stderr")?.as_f64()?,
+            )),
+            Metric::TestError => {
+                let error = evaluation.get("classification_error")?.as_f64()?;
+                let images = evaluation.get("images")?.as_f64()?;
+                let se = (error * (1.0 - error) / images.max(1.0)).sqrt();
+                Some((100.0 * error, 100.0 * se))
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -96,6 +132,50 @@ fn kingma_welling(hidden: &str, latent: &str) -> Vec<String> {
 
 const KW_MNIST_EPOCHS: usize = 1667;
 
+/// M1 of Kingma et al. 2014 as their released code builds it: two softplus layers of 500 units,
+/// 50 latents.
+fn m1_args() -> Vec<String> {
+    strings(&[
+        "--hidden",
+        "500,500",
+        "--latent",
+        "50",
+        "--activation",
+        "softplus",
+        "--batch-size",
+        "100",
+    ])
+}
+
+/// M2 on M1's codes: 300 softplus units, 50 latents, Adam 2e-3 falling to 0 (cosine). The quick
+/// budget keeps every code dimension: a 2-epoch M1 has not yet let its unused ones collapse.
+fn m2_on_codes_args(labels: &str, budget: Budget) -> Vec<String> {
+    let threshold = match budget {
+        Budget::Quick => "0",
+        Budget::Paper => "0.1",
+    };
+    strings(&[
+        "--model",
+        "m2",
+        "--labels",
+        labels,
+        "--features",
+        "@m1",
+        "--hidden",
+        "300",
+        "--latent",
+        "50",
+        "--activation",
+        "softplus",
+        "--lr",
+        "2e-3",
+        "--lr-schedule",
+        "cosine",
+        "--active-threshold",
+        threshold,
+    ])
+}
+
 const TARGETS: &[Target] = &[
     Target {
         name: "kingma2013-fig4-mnist",
@@ -103,6 +183,7 @@ const TARGETS: &[Target] = &[
         measures: "the learned 2-D manifold of MNIST (a figure; no number)",
         dataset: "mnist",
         paper_value: None,
+        metric: Metric::LogLikelihood,
         expected: ("1 min", "1.2 h"),
         steps: |budget| {
             vec![
@@ -126,6 +207,7 @@ const TARGETS: &[Target] = &[
         measures: "the learned 2-D manifold of Frey Face (a figure; no number)",
         dataset: "frey",
         paper_value: None,
+        metric: Metric::LogLikelihood,
         expected: ("10 s", "3 min"),
         steps: |budget| {
             vec![
@@ -149,6 +231,7 @@ const TARGETS: &[Target] = &[
         measures: "random samples of MNIST models with 2, 5, 10 and 20 latent dimensions (figures)",
         dataset: "mnist",
         paper_value: None,
+        metric: Metric::LogLikelihood,
         expected: ("3 min", "5 h"),
         steps: |budget| {
             let mut steps = Vec::new();
@@ -179,6 +262,7 @@ const TARGETS: &[Target] = &[
         measures: "conditional VAE samples, one row per digit (a figure)",
         dataset: "mnist",
         paper_value: None,
+        metric: Metric::LogLikelihood,
         expected: ("1 min", "5 min"),
         steps: |budget| {
             vec![
@@ -202,6 +286,7 @@ const TARGETS: &[Target] = &[
         measures: "test log p(x) of a 784-200-200-50 tanh VAE, K = 5000 importance samples",
         dataset: "mnist",
         paper_value: Some(-86.76),
+        metric: Metric::LogLikelihood,
         expected: ("1 min", "4 to 6 days"),
         steps: |budget| {
             vec![
@@ -229,6 +314,40 @@ const TARGETS: &[Target] = &[
             ]
         },
     },
+    Target {
+        name: "kingma2014-m1m2-100",
+        paper: "Kingma, Rezende, Mohamed & Welling 2014, Table 1 (M1 + M2, 100 labels)",
+        measures: "MNIST test error of the stacked model from 100 labels (paper budget: our schedule, M1 150 epochs and M2 400, not the authors' 3,000)",
+        dataset: "mnist",
+        paper_value: Some(3.33),
+        metric: Metric::TestError,
+        expected: ("1 min", "1 h"),
+        steps: |budget| {
+            vec![
+                Step::Train {
+                    run: "m1",
+                    args: m1_args(),
+                    epochs: budget.pick(2, 150),
+                },
+                Step::Train {
+                    run: "m2",
+                    args: m2_on_codes_args("100", budget),
+                    epochs: budget.pick(2, 400),
+                },
+                Step::Eval {
+                    run: "m2",
+                    iw_samples: 10,
+                    limit: None,
+                },
+                Step::Picture {
+                    command: "analogy",
+                    run: "m2",
+                    args: strings(&["--images", "0,1,2,3,4,5,6,7"]),
+                    file: "analogy.png".into(),
+                },
+            ]
+        },
+    },
 ];
 
 pub fn run(args: ReproduceArgs) -> Result<()> {
@@ -238,7 +357,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
             println!("    {}: {}", t.paper, t.measures);
             let value = t
                 .paper_value
-                .map_or("figure".to_string(), |v| format!("{v:.2} nats"));
+                .map_or("figure".to_string(), |v| format!("{v:.2} {}", t.metric.unit()));
             println!(
                 "    paper: {value}; data set {}; expected time on 2 cores: quick {}, paper {}",
                 t.dataset, t.expected.0, t.expected.1
@@ -300,7 +419,7 @@ fn report(out: &Path, budget: Budget) -> Result<String> {
             .join("result.json");
         let paper = target
             .paper_value
-            .map_or("figure".to_string(), |v| format!("{v:.2}"));
+            .map_or("figure".to_string(), |v| format!("{v:.2} {}", target.metric.unit()));
         if !file.is_file() {
             table.push_str(&format!(
                 "| `{}` | {} | {paper} | not run | | | `vae reproduce {} --budget {}` | |\n",
@@ -396,7 +515,10 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
                     }
                     None => {
                         let mut c = strings(&["train", "--dataset", dataset]);
-                        c.extend(a);
+                        c.extend(a.into_iter().map(|arg| match arg.strip_prefix('@') {
+                            Some(other) => path_arg(&dir.join(other)),
+                            None => arg,
+                        }));
                         c.extend(strings(&["--epochs", &epochs.to_string(), "--out"]));
                         c.push(path_arg(&run_dir));
                         c
@@ -447,12 +569,7 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let ours = evaluation.as_ref().and_then(|e| {
-        Some((
-            e.get("log_likelihood")?.as_f64()?,
-            e.get("log_likelihood_stderr")?.as_f64()?,
-        ))
-    });
+    let ours = evaluation.as_ref().and_then(|e| target.metric.read(e));
     let result = json!({
         "target": target.name,
         "paper": target.paper,
@@ -460,6 +577,7 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
         "budget": budget.name(),
         "dataset": dataset,
         "paper_value": target.paper_value,
+        "unit": target.metric.unit(),
         "ours": ours.map(|(v, _)| v),
         "standard_error": ours.map(|(_, se)| se),
         "difference": ours.zip(target.paper_value).map(|((v, _), p)| v - p),
@@ -473,8 +591,9 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
     vae::fs::atomic_write(&file, serde_json::to_string_pretty(&result)?.as_bytes())?;
     match (ours, target.paper_value) {
         (Some((v, se)), Some(p)) => println!(
-            "   ours {v:.2} ± {se:.2} nats, paper {p:.2}: difference {:+.2}{label}",
-            v - p
+            "   ours {v:.2} ± {se:.2} {unit}, paper {p:.2}: difference {:+.2}{label}",
+            v - p,
+            unit = target.metric.unit()
         ),
         _ => println!(
             "   figures: {} (set them beside the paper's){label}",

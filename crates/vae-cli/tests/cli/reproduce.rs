@@ -5,12 +5,13 @@
 use super::common::*;
 use serde_json::Value;
 
-const TARGETS: [&str; 5] = [
+const TARGETS: [&str; 6] = [
     "kingma2013-fig4-mnist",
     "kingma2013-fig4-frey",
     "kingma2013-fig5",
     "doersch2016-fig6",
     "burda2015-vae-k1",
+    "kingma2014-m1m2-100",
 ];
 
 #[test]
@@ -54,6 +55,14 @@ fn every_target_runs_at_the_quick_budget() {
             let file = dir.join(figure.as_str().expect("a name"));
             image::open(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         }
+        if name == "kingma2014-m1m2-100" {
+            let ours = result["ours"].as_f64().expect("a test error");
+            assert!((0.0..=100.0).contains(&ours), "{ours}");
+            assert_eq!(result["unit"], "% test error");
+            assert!(commands
+                .iter()
+                .any(|c| c.as_str().is_some_and(|c| c.contains("--features /"))));
+        }
         if name == "burda2015-vae-k1" {
             let ours = result["ours"].as_f64().expect("a log-likelihood");
             assert!(ours < 0.0 && result["standard_error"].as_f64().is_some());
@@ -75,7 +84,8 @@ fn every_target_runs_at_the_quick_budget() {
             .unwrap_or_else(|| panic!("no row for {name}:\n{table}"));
         assert!(!row.contains("not run"), "{row}");
     }
-    assert!(table.contains("| -86.76 |"), "{table}");
+    assert!(table.contains("| -86.76 nats |"), "{table}");
+    assert!(table.contains("| 3.33 % test error |"), "{table}");
 }
 
 /// A target whose training stopped after one of its two epochs resumes that run instead of
