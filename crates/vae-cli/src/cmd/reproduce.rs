@@ -355,9 +355,9 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         for t in TARGETS {
             println!("{}", t.name);
             println!("    {}: {}", t.paper, t.measures);
-            let value = t
-                .paper_value
-                .map_or("figure".to_string(), |v| format!("{v:.2} {}", t.metric.unit()));
+            let value = t.paper_value.map_or("figure".to_string(), |v| {
+                format!("{v:.2} {}", t.metric.unit())
+            });
             println!(
                 "    paper: {value}; data set {}; expected time on 2 cores: quick {}, paper {}",
                 t.dataset, t.expected.0, t.expected.1
@@ -417,9 +417,9 @@ fn report(out: &Path, budget: Budget) -> Result<String> {
             .join(target.name)
             .join(budget.name())
             .join("result.json");
-        let paper = target
-            .paper_value
-            .map_or("figure".to_string(), |v| format!("{v:.2} {}", target.metric.unit()));
+        let paper = target.paper_value.map_or("figure".to_string(), |v| {
+            format!("{v:.2} {}", target.metric.unit())
+        });
         if !file.is_file() {
             table.push_str(&format!(
                 "| `{}` | {} | {paper} | not run | | | `vae reproduce {} --budget {}` | |\n",

@@ -11,7 +11,7 @@ fn agent() -> ureq::Agent {
         .build()
 }
 
-fn post(url: &str, body: &str) -> (u16, Vec<u8>, Option<String>) {
+pub(crate) fn post(url: &str, body: &str) -> (u16, Vec<u8>, Option<String>) {
     let response = agent()
         .post(url)
         .set("Content-Type", "application/json")
@@ -27,7 +27,7 @@ fn post(url: &str, body: &str) -> (u16, Vec<u8>, Option<String>) {
     (code, bytes, timing)
 }
 
-fn get(url: &str) -> (u16, Vec<u8>) {
+pub(crate) fn get(url: &str) -> (u16, Vec<u8>) {
     let (code, response) = match agent().get(url).call() {
         Ok(r) => (r.status(), r),
         Err(ureq::Error::Status(code, r)) => (code, r),

@@ -1,7 +1,9 @@
 //! M1 + M2 from the command line: M2 trained on a VAE's codes, scored and drawn through both
 //! decoders, and refused when its M1 is gone or has changed.
 
-use crate::common::{fails, fixture, ok, path, train_args};
+use crate::common::{fails, fixture, ok, path, train_args, Server};
+use crate::serve::{get, post};
+use serde_json::Value;
 
 #[test]
 fn m1_plus_m2_trains_draws_and_refuses_a_changed_m1() {
@@ -86,6 +88,24 @@ fn m1_plus_m2_trains_draws_and_refuses_a_changed_m1() {
         (m1_sampled.width(), m1_sampled.height())
     );
     assert!(picture.width() > 5);
+
+    // The explorer shows images of the data set's shape, decoded through both decoders.
+    let server = Server::start(&["--model", path(&m2)]);
+    let (code, body) = get(&format!("{}/api/model", server.url));
+    assert_eq!(code, 200);
+    let info: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(
+        (&info["image"]["height"], &info["image"]["width"]),
+        (&7.into(), &5.into())
+    );
+    let (code, png, _) = post(
+        &format!("{}/api/decode", server.url),
+        r#"{"z": [0.1, 0.2], "label": 1}"#,
+    );
+    assert_eq!(code, 200);
+    let decoded = image::load_from_memory(&png).expect("a PNG");
+    assert_eq!((decoded.width(), decoded.height()), (5, 7));
+    drop(server);
 
     // Resuming continues on the same codes.
     ok(&["train", "--resume", path(&m2), "--epochs", "3"]);
