@@ -5,9 +5,9 @@
 //! M2 reads only the code dimensions M1 uses (`config::Features::active`); the others are set to
 //! their training-set mean (`fill`) before M1's decoder.
 
-use super::workspace::{score_terms, ImageScore, VaeWorkspace};
+use super::workspace::{ImageScore, VaeWorkspace};
 use super::{Trainable, Vae, M2};
-use crate::batch::{mismatches, Batch};
+use crate::batch::Batch;
 use crate::config::{Features, ModelConfig};
 use crate::data::codes::Codes;
 use crate::data::{BatchLoader, Split};
@@ -264,14 +264,10 @@ impl<T: Scalar> Trainable<T> for Stacked<T> {
         samples: usize,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
-        let mut scores = Vec::with_capacity(batch.rows);
-        self.score(ws, batch.x, batch.rows, samples, rng, &mut scores)?;
-        let mut terms = score_terms(&scores);
-        let mut predicted = Vec::with_capacity(batch.rows);
-        self.classify(ws, batch.x, batch.rows, &mut predicted)?;
-        terms.classified = batch.rows;
-        terms.errors = mismatches(&predicted, batch.labels);
-        Ok(terms)
+        let mut codes = Vec::new();
+        self.codes(ws, batch.x, batch.rows, &mut codes)?;
+        let codes = Batch::new(&codes, batch.labels, batch.rows);
+        self.m2.held_out_loss(ws, &codes, samples, rng)
     }
 }
 

@@ -6,12 +6,12 @@ use crate::gradients::{check_model_gradient, model_config, two_samples, uniform}
 use vae::config::{Features, ImageShape, LikelihoodKind, ModelConfig};
 use vae::data::{Batch, BatchLoader, Codes};
 use vae::kernels::elementwise::Activation;
-use vae::kernels::rng::{fill_standard_normal, stream, Purpose};
+use vae::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use vae::model::stacked::{active_dimensions, select_dimensions};
 use vae::model::{Stacked, Vae, VaeWorkspace, M2};
 use vae::nn::spec::mlp;
 use vae::objective::VaeObjective;
-use vae::{Model, ModelKind, Result};
+use vae::{LossTerms, Model, ModelKind, Result, Trainable};
 
 /// An M2 reading dimensions `active` of a `latent`-dimensional code of 2 x 3 images.
 fn m2_config(active: Vec<usize>, latent: usize) -> ModelConfig {
@@ -204,6 +204,30 @@ fn pictures_come_through_both_decoders() -> Result<()> {
         .collect();
     m2.classify(&mut ws, &selected, 3, &mut via_codes)?;
     assert_eq!(via_stacked, via_codes);
+    // So does the held-out loss the training loop reports.
+    let labels = [0u8, 1, 2];
+    let held_out = |model: &dyn Fn(&mut Rng) -> Result<LossTerms>| {
+        model(&mut stream(56, Purpose::Evaluate, &[]))
+    };
+    let stacked_terms = held_out(&|rng| {
+        stacked.held_out_loss(
+            &mut VaeWorkspace::default(),
+            &Batch::new(&x, &labels, 3),
+            2,
+            rng,
+        )
+    })?;
+    let code_terms = held_out(&|rng| {
+        m2.held_out_loss(
+            &mut VaeWorkspace::default(),
+            &Batch::new(&selected, &labels, 3),
+            2,
+            rng,
+        )
+    })?;
+    assert_eq!(stacked_terms.loss(), code_terms.loss());
+    assert_eq!(stacked_terms.errors, code_terms.errors);
+    assert_eq!(stacked_terms.classified, 3);
 
     // An M1 of another latent size is not the one M2 was trained on.
     let other = Vae::<f64>::new(
