@@ -107,8 +107,32 @@ fn m1_plus_m2_trains_draws_and_refuses_a_changed_m1() {
     assert_eq!((decoded.width(), decoded.height()), (5, 7));
     drop(server);
 
-    // Resuming continues on the same codes.
+    // Resuming continues on the same codes, with the same draws: three epochs in two sittings
+    // give the same weights as three in one.
     ok(&["train", "--resume", path(&m2), "--epochs", "3"]);
+    let whole = f.root.join("m2-whole");
+    let mut args = train_args(&f, path(&whole), "3");
+    args.extend([
+        "--model",
+        "m2",
+        "--labels",
+        "4",
+        "--features",
+        path(&m1),
+        "--active-threshold",
+        "0",
+        "--labelled-per-batch",
+        "2",
+        "--init-std",
+        "0.01",
+    ]);
+    ok(&args);
+    let weights_of =
+        |run: &std::path::Path| std::fs::read(run.join("model.safetensors")).expect("weights");
+    assert!(
+        weights_of(&m2) == weights_of(&whole),
+        "resumed and whole runs differ"
+    );
 
     // A changed M1 is refused, naming its weights file.
     let weights = m1.join("model.safetensors");
