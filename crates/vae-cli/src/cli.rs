@@ -56,6 +56,30 @@ pub enum Command {
     Classifier(ClassifierCommand),
 }
 
+impl Command {
+    /// The subcommand as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Train(_) => "train",
+            Command::Eval(_) => "eval",
+            Command::Sample(_) => "sample",
+            Command::Reconstruct(_) => "reconstruct",
+            Command::Manifold(_) => "manifold",
+            Command::Scatter(_) => "scatter",
+            Command::Interpolate(_) => "interpolate",
+            Command::Analogy(_) => "analogy",
+            Command::Traverse(_) => "traverse",
+            Command::Curves(_) => "curves",
+            Command::Report(_) => "report",
+            Command::Serve(_) => "serve",
+            Command::Bench(_) => "bench",
+            Command::Reproduce(_) => "reproduce",
+            Command::Data(_) => "data",
+            Command::Classifier(_) => "classifier",
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ClassifierCommand {
     /// Train an MLP classifier on a labelled data set's training images (grey levels) and report

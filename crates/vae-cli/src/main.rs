@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod world;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -14,10 +15,24 @@ fn main() -> ExitCode {
         .start_handler(|_| vae::kernels::denormals::flush_to_zero())
         .build_global();
     let cli = cli::Cli::parse();
-    match cmd::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    let world = match world::World::join() {
+        Ok(world) => world,
         Err(e) => {
             eprintln!("error: {}", printable(&format!("{e:#}")));
+            return ExitCode::FAILURE;
+        }
+    };
+    match cmd::run(cli, world.collective()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let rank = world.collective().rank();
+            let from = if world.collective().size() > 1 {
+                format!("rank {rank}: ")
+            } else {
+                String::new()
+            };
+            eprintln!("error: {from}{}", printable(&format!("{e:#}")));
+            world.stop_others();
             ExitCode::FAILURE
         }
     }

@@ -24,7 +24,8 @@
 //! - [`optim`]: Adam and Adagrad as PyTorch implements them.
 //! - [`data`]: IDX, MAT and folder readers, named data sets with checksums and downloads,
 //!   minibatches.
-//! - [`train`], [`eval`]: the one training loop and held-out evaluation.
+//! - [`train`], [`eval`]: the one training loop and held-out evaluation; [`collective`]: how
+//!   processes share them (data parallelism: one process, or MPI's ranks).
 //! - [`fs`], [`checkpoint`], [`metrics`], [`run_dir`]: atomic writes, weights and training
 //!   state, `metrics.jsonl`, a run directory as training keeps it.
 //! - [`latent`], [`render`], [`plot`], [`figures`], [`report`]: grids and paths in the latent
@@ -32,6 +33,7 @@
 
 pub mod batch;
 pub mod checkpoint;
+pub mod collective;
 pub mod config;
 pub mod data;
 pub mod error;

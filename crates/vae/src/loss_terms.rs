@@ -36,6 +36,32 @@ impl LossTerms {
         self.objective += other.objective;
     }
 
+    /// The sums as one vector, for a reduction across processes; `from_sums` reads it back.
+    pub fn to_sums(&self) -> [f64; 7] {
+        [
+            self.images as f64,
+            self.reconstruction,
+            self.kl,
+            self.classification,
+            self.classified as f64,
+            self.errors as f64,
+            self.objective,
+        ]
+    }
+
+    pub fn from_sums(sums: &[f64; 7]) -> LossTerms {
+        // Counts travel as f64, exact up to 2^53.
+        LossTerms {
+            images: sums[0] as usize,
+            reconstruction: sums[1],
+            kl: sums[2],
+            classification: sums[3],
+            classified: sums[4] as usize,
+            errors: sums[5] as usize,
+            objective: sums[6],
+        }
+    }
+
     /// Negative ELBO per image, without any classification term.
     pub fn negative_elbo_per_image(&self) -> f64 {
         self.per_image(self.reconstruction + self.kl)

@@ -1,6 +1,8 @@
 //! The training loop: one plain loop for every model (`Trainable`) and its `Objective`. It returns
 //! statistics through callbacks and prints nothing.
 
+use crate::batch::Batch;
+use crate::collective::{shard, Collective, SingleProcess};
 use crate::config::{Binarize, TrainConfig};
 use crate::data::{BatchLoader, Codes, Dataset, LabelledSubset, Split};
 use crate::error::{Error, Result};
@@ -230,12 +232,48 @@ pub fn train<M: Trainable<f32>, O: Objective<f32, M>>(
     on_batch: &mut dyn FnMut(&Progress),
     on_epoch: &mut OnEpoch<'_, M>,
 ) -> Result<()> {
+    train_across(
+        &SingleProcess,
+        model,
+        objective,
+        optimizer,
+        data,
+        config,
+        start_epoch,
+        on_batch,
+        on_epoch,
+    )
+}
+
+/// `train` shared among the processes of `world` (data parallelism): every rank holds the whole
+/// model, starting from rank 0's weights; each minibatch of `batch_size` images is drawn as one
+/// process draws it and split among the ranks (its unlabelled and its labelled images alike),
+/// each rank computes the gradient of its share, the gradients and loss sums are summed across
+/// ranks, and every rank takes the same optimizer step. Held-out batches are dealt out in turn.
+/// Each rank's latent noise comes from its own stream, so a run on N ranks is another draw of
+/// the same training, not the one-process run to rounding. With one process this is `train`.
+#[allow(clippy::too_many_arguments)]
+pub fn train_across<M: Trainable<f32>, O: Objective<f32, M>>(
+    world: &dyn Collective,
+    model: &mut M,
+    objective: &O,
+    optimizer: &mut Optimizer<f32>,
+    data: &TrainingData,
+    config: &TrainConfig,
+    start_epoch: usize,
+    on_batch: &mut dyn FnMut(&Progress),
+    on_epoch: &mut OnEpoch<'_, M>,
+) -> Result<()> {
     config.validate()?;
+    if world.size() > 1 {
+        world.broadcast(model.parameters_mut().values_mut())?;
+    }
     let mut workspace = M::Workspace::default();
     let mut loader = BatchLoader::default();
     for epoch in start_epoch..config.epochs {
         let started = Instant::now();
         let train = train_epoch(
+            world,
             model,
             objective,
             optimizer,
@@ -247,7 +285,8 @@ pub fn train<M: Trainable<f32>, O: Objective<f32, M>>(
             on_batch,
         )?;
         let train_seconds = started.elapsed().as_secs_f64();
-        let test = evaluate_loss(
+        let test = evaluate_loss_across(
+            world,
             model,
             &mut workspace,
             &mut loader,
@@ -270,6 +309,7 @@ pub fn train<M: Trainable<f32>, O: Objective<f32, M>>(
 /// One pass over the shuffled training set. `epoch` is 0-based.
 #[allow(clippy::too_many_arguments)]
 fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
+    world: &dyn Collective,
     model: &mut M,
     objective: &O,
     optimizer: &mut Optimizer<f32>,
@@ -297,6 +337,7 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
     let batches = order.len().div_ceil(config.batch_size);
     let mut totals = LossTerms::default();
     let mut indices = Vec::new();
+    let mut share = RankShare::default();
     for (b, chunk) in order.chunks(config.batch_size).enumerate() {
         let coordinates = [epoch as u64, b as u64];
         indices.clear();
@@ -326,17 +367,32 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
         if extra.is_some() {
             batch.unlabelled = chunk.len();
         }
+        if world.size() > 1 {
+            batch = share.of(&batch, world.rank(), world.size());
+        }
         if b == 0 {
             // Afterwards each optimizer step leaves the gradients zeroed.
             model.parameters_mut().zero_grads();
         }
-        let mut noise = stream(seed, Purpose::Noise, &coordinates);
+        let mut noise = match world.size() {
+            1 => stream(seed, Purpose::Noise, &coordinates),
+            _ => stream(
+                seed,
+                Purpose::Noise,
+                &[epoch as u64, b as u64, world.rank() as u64],
+            ),
+        };
         let step = Step {
             epoch,
             batch: b,
             batches_per_epoch: batches,
         };
-        let terms = objective.loss_and_grad(model, workspace, &batch, &step, &mut noise)?;
+        let mut terms = objective.loss_and_grad(model, workspace, &batch, &step, &mut noise)?;
+        if world.size() > 1 {
+            // The gradient of the whole batch's loss is the sum of the ranks' shares.
+            world.all_reduce_sum(model.parameters_mut().update_view().1)?;
+            terms = reduce_terms(world, &terms)?;
+        }
         let diverged = |what| Error::NonFinite {
             epoch: epoch + 1,
             batch: b + 1,
@@ -363,8 +419,71 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
     Ok(totals)
 }
 
+/// A rank's rows of a minibatch: its share of the unlabelled rows, then of the labelled ones.
+#[derive(Default)]
+struct RankShare {
+    x: Vec<f32>,
+    labels: Vec<u8>,
+}
+
+impl RankShare {
+    fn of<'a>(&'a mut self, batch: &Batch<'_, f32>, rank: usize, size: usize) -> Batch<'a, f32> {
+        let width = batch.x.len() / batch.rows.max(1);
+        let labelled = batch.rows - batch.unlabelled;
+        let unlabelled_rows = shard(batch.unlabelled, rank, size);
+        let labelled_rows = shard(labelled, rank, size);
+        let rows = unlabelled_rows.clone().chain(
+            (labelled_rows.start + batch.unlabelled)..(labelled_rows.end + batch.unlabelled),
+        );
+        self.x.clear();
+        self.labels.clear();
+        for r in rows {
+            self.x
+                .extend_from_slice(&batch.x[r * width..(r + 1) * width]);
+            if let Some(&label) = batch.labels.get(r) {
+                self.labels.push(label);
+            }
+        }
+        let rows = unlabelled_rows.len() + labelled_rows.len();
+        Batch {
+            unlabelled: unlabelled_rows.len(),
+            ..Batch::new(&self.x, &self.labels, rows)
+        }
+    }
+}
+
+/// `terms` summed over the ranks of `world`.
+fn reduce_terms(world: &dyn Collective, terms: &LossTerms) -> Result<LossTerms> {
+    let mut sums = terms.to_sums();
+    world.all_reduce_sum_f64(&mut sums)?;
+    Ok(LossTerms::from_sums(&sums))
+}
+
 /// The one-sample negative ELBO over held-out data, with fixed noise so epochs are comparable.
 pub fn evaluate_loss<M: Trainable<f32>>(
+    model: &M,
+    workspace: &mut M::Workspace,
+    loader: &mut BatchLoader,
+    examples: Examples<'_>,
+    batch_size: usize,
+    seed: u64,
+) -> Result<LossTerms> {
+    evaluate_loss_across(
+        &SingleProcess,
+        model,
+        workspace,
+        loader,
+        examples,
+        batch_size,
+        seed,
+    )
+}
+
+/// `evaluate_loss` with the batches dealt out among the ranks of `world` in turn and the sums
+/// reduced; each batch keeps its noise stream, so only the order of the final sums differs from
+/// one process.
+pub fn evaluate_loss_across<M: Trainable<f32>>(
+    world: &dyn Collective,
     model: &M,
     workspace: &mut M::Workspace,
     loader: &mut BatchLoader,
@@ -375,12 +494,18 @@ pub fn evaluate_loss<M: Trainable<f32>>(
     let mut totals = LossTerms::default();
     let indices: Vec<usize> = (0..examples.len()).collect();
     for (b, chunk) in indices.chunks(batch_size.max(1)).enumerate() {
+        if b % world.size() != world.rank() {
+            continue;
+        }
         let batch = match examples {
             Examples::Images(split) => loader.load(split, chunk, None),
             Examples::Codes(codes) => loader.load_codes(codes, chunk, None),
         };
         let mut noise = stream(seed, Purpose::Evaluate, &[b as u64]);
         totals.add(&model.held_out_loss(workspace, &batch, 1, &mut noise)?);
+    }
+    if world.size() > 1 {
+        totals = reduce_terms(world, &totals)?;
     }
     Ok(totals)
 }

@@ -20,10 +20,14 @@ mod train;
 mod traverse;
 
 use crate::cli::{Cli, Command};
+use vae::collective::Collective;
 
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+pub fn run(cli: Cli, world: &dyn Collective) -> anyhow::Result<()> {
+    if !matches!(cli.command, Command::Train(_)) {
+        crate::world::single_process_only(world, cli.command.name())?;
+    }
     match cli.command {
-        Command::Train(args) => train::run(*args),
+        Command::Train(args) => train::run(*args, world),
         Command::Eval(args) => eval::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),

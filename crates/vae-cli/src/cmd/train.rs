@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vae::checkpoint;
+use vae::collective::Collective;
 use vae::config::{Features, LrSchedule, ObjectiveKind, TopLayer};
 use vae::data::folder::FolderOptions;
 use vae::data::{Dataset, DatasetSpec, Split};
@@ -20,7 +21,7 @@ use vae::nn::spec;
 use vae::objective::VaeObjective;
 use vae::render::save_png;
 use vae::run_dir::{next_run_dir, run_name, RunWriter};
-use vae::train::{train, EpochReport, TrainingData};
+use vae::train::{train_across, EpochReport, TrainingData};
 use vae::{
     Activation, Binarize, GaussianVariance, LayerLists, LikelihoodKind, Model, ModelConfig,
     ModelKind, Optimizer, OptimizerConfig, OptimizerKind, RunConfig, TrainConfig, Trainable,
@@ -45,7 +46,21 @@ struct Run {
     m1: Option<Vae<f32>>,
 }
 
-pub fn run(args: TrainArgs) -> Result<()> {
+/// `println!` on the rank that writes (every rank runs this command under MPI).
+macro_rules! say {
+    ($root:expr, $($arg:tt)*) => {
+        if $root {
+            println!($($arg)*);
+        }
+    };
+}
+
+/// A test hook: `VAE_FAULT_RANK=R` makes rank R fail after its second epoch (the first has been
+/// saved by then), as a rank whose node lost its data would.
+const FAULT_RANK: &str = "VAE_FAULT_RANK";
+
+pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
+    let root = world.is_root();
     let pool = thread_pool(args.threads)?;
     let data_dir = args.data.data_dir.as_deref();
     let (mut run, dataset) = match args.resume.clone() {
@@ -79,7 +94,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let train_config = run.config.train.clone();
     if run.start_epoch >= train_config.epochs {
-        println!(
+        say!(
+            root,
             "{} has already completed {} of {} epochs; pass a larger --epochs to continue",
             run.dir.display(),
             run.start_epoch,
@@ -87,7 +103,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         );
         return Ok(());
     }
-    println!(
+    say!(
+        root,
         "training {} on {} ({} train / {} test images, {}) for epochs {}..={} on {} threads; writing {}",
         run.config.model.describe().to_lowercase(),
         dataset.name,
@@ -109,7 +126,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             train_config.alpha,
             &train_config,
         )?;
-        println!(
+        say!(
+            root,
             "{labels} labelled images ({} per class), {} unlabelled, {} labelled per batch",
             labels / run.config.model.classes,
             data.train.len() - labels,
@@ -128,7 +146,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             select_dimensions(&train_codes, &features.active),
             select_dimensions(&test_codes, &features.active),
         )?;
-        println!(
+        say!(
+            root,
             "reading {} of M1's {} codes (posterior-mean s.d. > {}): dimensions {:?}; encoded in {:.1} s",
             features.active.len(),
             features.latent,
@@ -142,7 +161,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let bar = progress_bar(
         batches,
         "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
-    );
+    )
+    .filter(|_| root);
+    let fault_rank: Option<usize> = std::env::var(FAULT_RANK).ok().and_then(|r| r.parse().ok());
     let mut epoch_started = Instant::now();
     let Run {
         config,
@@ -157,8 +178,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
         &train_config,
         data.classification_weight(),
     );
+    if world.size() > 1 {
+        say!(
+            root,
+            "{} MPI ranks share each batch of {} (data parallel); rank 0 writes the run",
+            world.size(),
+            train_config.batch_size
+        );
+    }
     pool.install(|| {
-        train(
+        train_across(
+            world,
             model,
             &objective,
             optimizer,
@@ -181,6 +211,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 if let Some(bar) = &bar {
                     bar.finish_and_clear();
                 }
+                if fault_rank == Some(world.rank()) && report.epoch >= 2 {
+                    return Err(vae::Error::InvalidArgument(format!(
+                        "{FAULT_RANK}: rank {} fails after epoch {}",
+                        world.rank(),
+                        report.epoch
+                    )));
+                }
+                if !root {
+                    return Ok(());
+                }
                 print_epoch(report, train_config.epochs);
                 writer.record(model, optimizer, report).map(|_| ())
             },
@@ -196,8 +236,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let m2 = std::mem::replace(&mut run.model, Model::Vae(m1.clone()));
         run.model = m2.stack(Model::Vae(m1))?;
     }
-    write_pictures(&run, &data.test, &class_names)?;
-    println!("done: {}", run.dir.display());
+    if root {
+        write_pictures(&run, &data.test, &class_names)?;
+        println!("done: {}", run.dir.display());
+    }
     Ok(())
 }
 

@@ -8,6 +8,8 @@ mod conv;
 mod crash;
 mod figures;
 mod limits;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod relatives;
 mod reproduce;
 mod serve;
