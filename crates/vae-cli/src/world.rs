@@ -1,6 +1,6 @@
 //! The processes a command runs in: this one alone, or, built with the `mpi` feature, the ranks
-//! of an `mpirun` (or `srun`) launch. Only `vae train` shares its work among ranks; the other
-//! commands refuse to run on more than one.
+//! of an `mpirun` (or `srun`) launch. `vae train` and `vae eval` share their work among ranks;
+//! the other commands refuse to run on more than one.
 
 use anyhow::Result;
 use vae::collective::Collective;
@@ -48,7 +48,7 @@ impl World {
 pub fn single_process_only(world: &dyn Collective, command: &str) -> Result<()> {
     if world.size() > 1 {
         anyhow::bail!(
-            "`vae {command}` runs on one process; of the commands only `vae train` is shared among {} MPI ranks",
+            "`vae {command}` runs on one process; of the commands only `vae train` and `vae eval` are shared among {} MPI ranks",
             world.size()
         );
     }

@@ -2,6 +2,7 @@
 //! importance sampling with K samples (Burda et al. 2015), with its standard error.
 
 use crate::batch::mismatches;
+use crate::collective::{Collective, SingleProcess};
 use crate::config::ModelKind;
 use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
@@ -65,6 +66,21 @@ pub fn evaluate(
     seed: u64,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Evaluation> {
+    evaluate_across(&SingleProcess, model, split, k, seed, progress)
+}
+
+/// `evaluate` with the chunks of images dealt out among the ranks of `world` in turn. Each
+/// chunk keeps its noise stream and every rank ends with every image's score in order, so the
+/// ELBO, log p(x) and its standard error equal one process's bit for bit; the posterior
+/// statistics (active units) are summed in another order.
+pub fn evaluate_across(
+    world: &dyn Collective,
+    model: &Model<f32>,
+    split: &Split,
+    k: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Evaluation> {
     if k == 0 {
         return Err(Error::InvalidArgument(
             "importance samples must be at least 1".into(),
@@ -95,9 +111,17 @@ pub fn evaluate(
         vec![0f64; latent],
         vec![0f64; latent],
     );
+    // This rank's images' scores, in place among all the images'.
+    let mut all_scores = vec![[0f64; 3]; if world.size() > 1 { split.len() } else { 0 }];
+    let mut done = 0;
     for (c, chunk) in indices.chunks(images_per_chunk).enumerate() {
+        done += chunk.len();
+        if c % world.size() != world.rank() {
+            continue;
+        }
         let batch = loader.load(split, chunk, None);
         let mut noise = stream(seed, Purpose::Evaluate, &[k as u64, c as u64]);
+        let first = scores.len();
         model.score(
             &mut workspace,
             batch.x,
@@ -107,6 +131,11 @@ pub fn evaluate(
             &mut noise,
             &mut scores,
         )?;
+        if world.size() > 1 {
+            for (slot, s) in all_scores[chunk[0]..].iter_mut().zip(&scores[first..]) {
+                *slot = [s.reconstruction, s.kl, s.log_likelihood];
+            }
+        }
         if stochastic {
             model.encode(
                 &mut workspace,
@@ -127,7 +156,30 @@ pub fn evaluate(
             model.classify(&mut workspace, batch.x, batch.rows, &mut predicted)?;
             errors += mismatches(&predicted, batch.labels);
         }
-        progress(scores.len(), split.len());
+        progress(done, split.len());
+    }
+    if world.size() > 1 {
+        let mut flat: Vec<f64> = all_scores.iter().flatten().copied().collect();
+        world.all_reduce_sum_f64(&mut flat)?;
+        scores = flat
+            .chunks_exact(3)
+            .map(|s| ImageScore {
+                reconstruction: s[0],
+                kl: s[1],
+                log_likelihood: s[2],
+            })
+            .collect();
+        let mut sums: Vec<f64> = [errors as f64]
+            .into_iter()
+            .chain(sum_mean.iter().copied())
+            .chain(sum_mean_sq.iter().copied())
+            .chain(sum_kl.iter().copied())
+            .collect();
+        world.all_reduce_sum_f64(&mut sums)?;
+        errors = sums[0] as usize;
+        sum_mean.copy_from_slice(&sums[1..1 + latent]);
+        sum_mean_sq.copy_from_slice(&sums[1 + latent..1 + 2 * latent]);
+        sum_kl.copy_from_slice(&sums[1 + 2 * latent..]);
     }
     let mut evaluation = summarise(&scores, k);
     evaluation.classification_error = classifies.then(|| errors as f64 / split.len() as f64);

@@ -4,11 +4,13 @@ use super::common::{dataset_for_model, open_model, progress_bar, thread_pool};
 use crate::cli::{EvalArgs, SplitArg};
 use anyhow::{bail, Result};
 use std::time::Instant;
-use vae::eval::{conditional_accuracy, evaluate};
+use vae::collective::Collective;
+use vae::eval::{conditional_accuracy, evaluate_across};
 use vae::train::evaluation_split;
 use vae::ModelKind;
 
-pub fn run(args: EvalArgs) -> Result<()> {
+pub fn run(args: EvalArgs, world: &dyn Collective) -> Result<()> {
+    let root = world.is_root();
     if args.iw_samples == 0 {
         bail!("--iw-samples must be at least 1");
     }
@@ -43,10 +45,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let bar = progress_bar(
         split.len() as u64,
         "scoring [{bar:30}] {pos}/{len} images ETA {eta}",
-    );
+    )
+    .filter(|_| root);
     let started = Instant::now();
     let mut result = pool.install(|| {
-        evaluate(
+        evaluate_across(
+            world,
             &model,
             &split,
             args.iw_samples,
@@ -68,6 +72,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
     }
     let autoencoder = config.model.kind == ModelKind::Ae;
+    if !root {
+        // Rank 0 prints and writes what every rank computed.
+        return Ok(());
+    }
     if let Some(path) = &args.kl_plot {
         let (Some(kl), Some(variance)) = (
             &result.kl_per_dimension,
@@ -98,6 +106,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
             result.iw_samples,
             seconds
         );
+        if world.size() > 1 {
+            println!(
+                "  scored by {} MPI ranks, chunks of images dealt out in turn",
+                world.size()
+            );
+        }
         print_table(&result, autoencoder, args.per_class);
         if config.model.features.is_some() {
             println!("  (M1 + M2: the ELBO and log p above are M2's, of each image's code under M1 in nats of the code space, not of the pixels)");

@@ -23,12 +23,12 @@ use crate::cli::{Cli, Command};
 use vae::collective::Collective;
 
 pub fn run(cli: Cli, world: &dyn Collective) -> anyhow::Result<()> {
-    if !matches!(cli.command, Command::Train(_)) {
+    if !matches!(cli.command, Command::Train(_) | Command::Eval(_)) {
         crate::world::single_process_only(world, cli.command.name())?;
     }
     match cli.command {
         Command::Train(args) => train::run(*args, world),
-        Command::Eval(args) => eval::run(args),
+        Command::Eval(args) => eval::run(args, world),
         Command::Sample(args) => sample::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),
         Command::Manifold(args) => manifold::run(args),

@@ -1,5 +1,6 @@
-//! `mpirun -np 2 vae train` (built with `--features mpi`; Open MPI's `mpirun` on the PATH): two
-//! ranks against one process, determinism, resume across world sizes, and a failing rank.
+//! `mpirun -np 2 vae train` and `vae eval` (built with `--features mpi`; Open MPI's `mpirun` on
+//! the PATH): two ranks against one process, determinism, resume across world sizes, a failing
+//! rank, and sharded evaluation.
 
 use crate::common::{fixture, ok, path, train_args};
 use std::process::{Command, Output, Stdio};
@@ -148,9 +149,25 @@ fn two_ranks_train_deterministically_resume_across_sizes_and_stop_together() {
         "2",
     ]);
 
+    // Evaluation shared among two ranks scores every image as one process does: the same
+    // log p(x) and standard error, bit for bit.
+    let eval = ["eval", "--model", path(&a), "--iw-samples", "5", "--json"];
+    let one: serde_json::Value = serde_json::from_str(ok(&eval).trim()).expect("JSON");
+    let out = mpirun(&eval, &[], minute);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let two: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+    for key in ["log_likelihood", "log_likelihood_stderr", "elbo", "images"] {
+        assert_eq!(one[key], two[key], "{key}");
+    }
+
     // The other commands run on one process and say so.
-    let out = mpirun(&["eval", "--model", path(&a)], &[], minute);
-    assert!(!out.status.success());
+    let picture = run("s.png");
+    let out = mpirun(
+        &["sample", "--model", path(&a), "--out", path(&picture)],
+        &[],
+        minute,
+    );
+    assert!(!out.status.success(), "{}", text(&out.stdout));
     assert!(
         text(&out.stderr).contains("runs on one process"),
         "{}",
