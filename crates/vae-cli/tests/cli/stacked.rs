@@ -5,28 +5,42 @@ use crate::common::{fails, fixture, ok, path, train_args, Server};
 use crate::serve::{get, post};
 use serde_json::Value;
 
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 #[test]
 fn m1_plus_m2_trains_draws_and_refuses_a_changed_m1() {
     let f = fixture();
     let m1 = f.root.join("m1");
     ok(&train_args(&f, path(&m1), "2"));
     let m2 = f.root.join("m2");
-    let mut args = train_args(&f, path(&m2), "2");
-    args.extend([
-        "--model",
-        "m2",
-        "--labels",
-        "4",
-        "--features",
-        path(&m1),
-        "--active-threshold",
-        "0",
-        "--labelled-per-batch",
-        "2",
-        "--init-std",
-        "0.01",
-    ]);
-    let out = ok(&args);
+    // M2 on M1's codes, with the recipe's options.
+    let m2_args = |out: &std::path::Path, epochs: &'static str| {
+        let mut args: Vec<String> = train_args(&f, path(out), epochs)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        args.extend(
+            [
+                "--model",
+                "m2",
+                "--labels",
+                "4",
+                "--features",
+                path(&m1),
+                "--active-threshold",
+                "0",
+                "--labelled-per-batch",
+                "2",
+                "--init-std",
+                "0.01",
+            ]
+            .map(String::from),
+        );
+        args
+    };
+    let out = ok(&strs(&m2_args(&m2, "2")));
     assert!(out.contains("stacked m1 + m2"), "{out}");
     assert!(out.contains("2 labelled per batch"), "{out}");
     assert!(out.contains("reading 2 of M1's 2 codes"), "{out}");
@@ -111,22 +125,7 @@ fn m1_plus_m2_trains_draws_and_refuses_a_changed_m1() {
     // give the same weights as three in one.
     ok(&["train", "--resume", path(&m2), "--epochs", "3"]);
     let whole = f.root.join("m2-whole");
-    let mut args = train_args(&f, path(&whole), "3");
-    args.extend([
-        "--model",
-        "m2",
-        "--labels",
-        "4",
-        "--features",
-        path(&m1),
-        "--active-threshold",
-        "0",
-        "--labelled-per-batch",
-        "2",
-        "--init-std",
-        "0.01",
-    ]);
-    ok(&args);
+    ok(&strs(&m2_args(&whole, "3")));
     let weights_of =
         |run: &std::path::Path| std::fs::read(run.join("model.safetensors")).expect("weights");
     assert!(
