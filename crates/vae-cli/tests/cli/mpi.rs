@@ -149,6 +149,19 @@ fn two_ranks_train_deterministically_resume_across_sizes_and_stop_together() {
         "2",
     ]);
 
+    // M2 splits its unlabelled and its labelled rows among the ranks.
+    let m2 = run("m2");
+    let mut m2_args = args(&m2, "2", "1");
+    m2_args.extend(["--model", "m2", "--labels", "4"].map(String::from));
+    let out = mpirun(&refs(&m2_args), &[], minute);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("test error"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(last_test_loss(&m2).is_finite());
+
     // Evaluation shared among two ranks scores every image as one process does: the same
     // log p(x) and standard error, bit for bit.
     let eval = ["eval", "--model", path(&a), "--iw-samples", "5", "--json"];
