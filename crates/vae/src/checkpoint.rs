@@ -336,10 +336,6 @@ pub fn load_model(dir: &Path) -> Result<(RunConfig, Model<f32>, usize)> {
     let config = load_config(dir)?;
     let path = dir.join(MODEL_FILE);
     let (model, epoch) = model_from_tensors(&config, read_safetensors(&path)?, &path)?;
-    let model = match &config.model.features {
-        Some(features) => model.stack(load_m1(features, &dir.join(CONFIG_FILE))?)?,
-        None => model,
-    };
     Ok((config, model, epoch))
 }
 
@@ -402,10 +398,6 @@ pub fn load_model_from_bytes(
         parse_safetensors(weights, &weights_path)?,
         &weights_path,
     )?;
-    let model = match &config.model.features {
-        Some(features) => model.stack(load_m1(features, &path.join(CONFIG_FILE))?)?,
-        None => model,
-    };
     Ok((config, model, epoch))
 }
 
@@ -472,6 +464,11 @@ fn model_from_tensors(
     }
     let mut model = Model::<f32>::new(&config.model, 0)?;
     let epoch = load_parameters(model.parameters_mut(), tensors, path)?;
+    // A stacked M2 is paired with its M1, named by the config.json beside these weights.
+    let model = match &config.model.features {
+        Some(features) => model.stack(load_m1(features, &path.with_file_name(CONFIG_FILE))?)?,
+        None => model,
+    };
     Ok((model, epoch))
 }
 

@@ -132,8 +132,9 @@ impl TrainingData {
         Ok(self)
     }
 
-    /// The same data as `train` and `test`, codes of the training and test images in order.
-    pub fn with_codes(mut self, train: Codes, test: Codes) -> Result<Self> {
+    /// The same data as `train` and `test`, codes of the training and test images in order:
+    /// training batches draw from their posteriors, test batches take the means.
+    pub fn with_codes(mut self, mut train: Codes, mut test: Codes) -> Result<Self> {
         if train.len() != self.train.len() || test.len() != self.test.len() {
             return Err(Error::InvalidArgument(format!(
                 "{} training and {} test codes for {} and {} images",
@@ -143,6 +144,7 @@ impl TrainingData {
                 self.test.len()
             )));
         }
+        (train.sampled, test.sampled) = (true, false);
         self.dynamic = false;
         self.codes = Some(CodeData { train, test });
         Ok(self)

@@ -13,7 +13,7 @@ use vae::checkpoint;
 use vae::collective::Collective;
 use vae::config::{Features, LrSchedule, ObjectiveKind, TopLayer};
 use vae::data::folder::FolderOptions;
-use vae::data::{Dataset, DatasetSpec, Split};
+use vae::data::{Codes, Dataset, DatasetSpec, Split};
 use vae::kernels::rng::{stream, Purpose};
 use vae::model::stacked::{active_dimensions, encode_split, select_dimensions};
 use vae::model::Vae;
@@ -44,6 +44,8 @@ struct Run {
     writer: RunWriter,
     /// M1 + M2: the VAE whose codes `model` (the M2) reads.
     m1: Option<Vae<f32>>,
+    /// M1's codes of the training images, when choosing the dimensions already computed them.
+    m1_train_codes: Option<Codes>,
 }
 
 /// `println!` on the rank that writes (every rank runs this command under MPI).
@@ -136,11 +138,13 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
     }
     if let (Some(m1), Some(features)) = (&run.m1, &run.config.model.features) {
         let started = Instant::now();
+        let known = run.m1_train_codes.take();
         let (train_codes, test_codes) = pool.install(|| -> Result<_> {
-            Ok((
-                encode_split(m1, &data.train, true)?,
-                encode_split(m1, &data.test, false)?,
-            ))
+            let train = match known {
+                Some(codes) => codes,
+                None => encode_split(m1, &data.train)?,
+            };
+            Ok((train, encode_split(m1, &data.test)?))
         })?;
         data = data.with_codes(
             select_dimensions(&train_codes, &features.active),
@@ -323,19 +327,19 @@ fn load_m1(dir: &Path) -> Result<(Vae<f32>, RunConfig)> {
 }
 
 /// A stacked M2's `features`: M1's run, its checksum, and the code dimensions it uses on the
-/// training images of `dataset`.
+/// training images of `dataset`; with M1's codes of those images, which training reads.
 fn features_of(
     args: &TrainArgs,
     m1_dir: &Path,
     m1: &Vae<f32>,
     dataset: &Dataset,
-) -> Result<Features> {
+) -> Result<(Features, Codes)> {
     let threshold = args.active_threshold.unwrap_or(DEFAULT_ACTIVE_THRESHOLD);
     if !(threshold.is_finite() && threshold >= 0.0) {
         bail!("--active-threshold {threshold} must be a finite value >= 0");
     }
     check_shape(dataset, m1.config().image)?;
-    let codes = encode_split(m1, &dataset.train, false)?;
+    let codes = encode_split(m1, &dataset.train)?;
     let (active, fill) = active_dimensions(&codes, threshold);
     if active.is_empty() {
         bail!(
@@ -345,7 +349,7 @@ fn features_of(
     }
     let run = std::fs::canonicalize(m1_dir)
         .with_context(|| format!("resolving --features {}", m1_dir.display()))?;
-    Ok(Features {
+    let features = Features {
         sha256: checkpoint::weights_sha256(&run)?,
         run,
         image: m1.config().image,
@@ -353,7 +357,8 @@ fn features_of(
         active,
         threshold,
         fill,
-    })
+    };
+    Ok((features, codes))
 }
 
 /// A new run from the command-line options, for the images of `dataset`; with `m1`, an M2 on
@@ -368,9 +373,12 @@ fn fresh(
 ) -> Result<Run> {
     let parsed = DatasetSpec::parse(&spec)?;
     let classes = dataset.class_names.len();
-    let features = match (&args.features, &m1) {
-        (Some(m1_dir), Some((m1, _))) => Some(features_of(args, m1_dir, m1, dataset)?),
-        _ => None,
+    let (features, m1_train_codes) = match (&args.features, &m1) {
+        (Some(m1_dir), Some((m1, _))) => {
+            let (features, codes) = features_of(args, m1_dir, m1, dataset)?;
+            (Some(features), Some(codes))
+        }
+        _ => (None, None),
     };
     if features.is_some() {
         let refused = [
@@ -550,6 +558,7 @@ fn fresh(
         dir,
         writer,
         m1: m1.map(|(m1, _)| m1),
+        m1_train_codes,
     })
 }
 
@@ -655,6 +664,7 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
         dir: out,
         writer,
         m1,
+        m1_train_codes: None,
     })
 }
 

@@ -78,10 +78,6 @@ impl<T: Scalar> Stacked<T> {
         (self.m1, self.m2)
     }
 
-    fn features(&self) -> &Features {
-        &self.features
-    }
-
     pub fn cast<U: Scalar>(&self) -> Stacked<U> {
         Stacked {
             m1: self.m1.cast(),
@@ -105,7 +101,7 @@ impl<T: Scalar> Stacked<T> {
     ) -> Result<()> {
         let mut means = Vec::new();
         self.m1.encode_means(ws, x, &[], rows, &mut means)?;
-        select(&means, self.m1.latent(), &self.features().active, out);
+        select(&means, self.m1.latent(), &self.features.active, out);
         Ok(())
     }
 
@@ -118,7 +114,7 @@ impl<T: Scalar> Stacked<T> {
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
-        let f = self.features();
+        let f = &self.features;
         let fill: Vec<T> = f.fill.iter().map(|&v| T::of(v)).collect();
         let mut full = Vec::with_capacity(rows * f.latent);
         for row in codes.chunks_exact(f.active.len()) {
@@ -279,14 +275,15 @@ fn select<T: Copy>(values: &[T], width: usize, active: &[usize], out: &mut Vec<T
     }
 }
 
-/// q(z1 | x) of every image of `split` under M1 (grey levels in [0, 1]), all dimensions.
-pub fn encode_split(m1: &Vae<f32>, split: &Split, sampled: bool) -> Result<Codes> {
+/// q(z1 | x) of every image of `split` under M1 (grey levels in [0, 1]), all dimensions; read as
+/// means until `TrainingData::with_codes` makes them the training draws.
+pub fn encode_split(m1: &Vae<f32>, split: &Split) -> Result<Codes> {
     let latent = m1.latent();
     let mut codes = Codes {
         dims: latent,
         posterior: Vec::with_capacity(split.len() * 2 * latent),
         labels: split.labels.clone(),
-        sampled,
+        sampled: false,
     };
     let (mut loader, mut ws, mut q) = (BatchLoader::default(), VaeWorkspace::default(), Vec::new());
     let indices: Vec<usize> = (0..split.len()).collect();
