@@ -1,7 +1,9 @@
 //! The record every model and objective reads: a minibatch of images with their labels. It sits
 //! below `data` and `model` so that neither depends on the other for it.
 
+use crate::collective::shard;
 use crate::error::{Error, Result};
+use crate::kernels::rng::RowShare;
 
 /// Errors unless every label is one of `classes` (0..classes): the one check every reader of
 /// labels shares.
@@ -28,6 +30,19 @@ pub struct Batch<'a, T> {
     pub rows: usize,
     /// Semi-supervised training: the first `unlabelled` rows are used without their labels.
     pub unlabelled: usize,
+    /// Set when these rows are one process's share of a minibatch split among processes.
+    pub share: Option<BatchShare>,
+}
+
+/// Where one process's rows sit in a minibatch split among processes: its unlabelled rows are
+/// `unlabelled_from..` of the minibatch's `unlabelled`, its labelled ones `labelled_from..` of
+/// the `labelled` that follow them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchShare {
+    pub unlabelled: usize,
+    pub labelled: usize,
+    pub unlabelled_from: usize,
+    pub labelled_from: usize,
 }
 
 impl<'a, T> Batch<'a, T> {
@@ -38,6 +53,68 @@ impl<'a, T> Batch<'a, T> {
             labels,
             rows,
             unlabelled: 0,
+            share: None,
+        }
+    }
+
+    /// The rows of the whole minibatch's noise that this batch's rows draw, when an objective
+    /// gives each unlabelled image `unlabelled_repeats` consecutive noise rows (M2's one per
+    /// class) and each labelled image one; `None` when the batch is the whole minibatch.
+    pub fn noise_rows(&self, unlabelled_repeats: usize) -> Option<RowShare> {
+        let share = self.share?;
+        let u = self.unlabelled;
+        Some(RowShare {
+            total: share.unlabelled * unlabelled_repeats + share.labelled,
+            parts: [
+                (
+                    share.unlabelled_from * unlabelled_repeats,
+                    u * unlabelled_repeats,
+                ),
+                (
+                    share.unlabelled * unlabelled_repeats + share.labelled_from,
+                    self.rows - u,
+                ),
+            ],
+        })
+    }
+}
+
+/// A rank's rows of a minibatch: its share of the unlabelled rows, then of the labelled ones.
+#[derive(Debug, Default)]
+pub struct RankShare<T> {
+    x: Vec<T>,
+    labels: Vec<u8>,
+}
+
+impl<T: Copy> RankShare<T> {
+    /// Rank `rank` of `size`'s rows of `batch`, marked with where they sit in it.
+    pub fn of<'a>(&'a mut self, batch: &Batch<'_, T>, rank: usize, size: usize) -> Batch<'a, T> {
+        let width = batch.x.len() / batch.rows.max(1);
+        let labelled = batch.rows.saturating_sub(batch.unlabelled);
+        let unlabelled_rows = shard(batch.unlabelled, rank, size);
+        let labelled_rows = shard(labelled, rank, size);
+        let rows = unlabelled_rows.clone().chain(
+            (labelled_rows.start + batch.unlabelled)..(labelled_rows.end + batch.unlabelled),
+        );
+        self.x.clear();
+        self.labels.clear();
+        for r in rows {
+            self.x
+                .extend_from_slice(&batch.x[r * width..(r + 1) * width]);
+            if let Some(&label) = batch.labels.get(r) {
+                self.labels.push(label);
+            }
+        }
+        let rows = unlabelled_rows.len() + labelled_rows.len();
+        Batch {
+            unlabelled: unlabelled_rows.len(),
+            share: Some(BatchShare {
+                unlabelled: batch.unlabelled,
+                labelled,
+                unlabelled_from: unlabelled_rows.start,
+                labelled_from: labelled_rows.start,
+            }),
+            ..Batch::new(&self.x, &self.labels, rows)
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The training loop: one plain loop for every model (`Trainable`) and its `Objective`. It returns
 //! statistics through callbacks and prints nothing.
 
-use crate::batch::Batch;
-use crate::collective::{shard, Collective, SingleProcess};
+use crate::batch::RankShare;
+use crate::collective::{Collective, SingleProcess};
 use crate::config::{Binarize, TrainConfig};
 use crate::data::{BatchLoader, Codes, Dataset, LabelledSubset, Split};
 use crate::error::{Error, Result};
@@ -252,8 +252,9 @@ pub fn train<M: Trainable<f32>, O: Objective<f32, M>>(
 /// process draws it and split among the ranks (its unlabelled and its labelled images alike),
 /// each rank computes the gradient of its share, the gradients and loss sums are summed across
 /// ranks, and every rank takes the same optimizer step. Held-out batches are dealt out in turn.
-/// Each rank's latent noise comes from its own stream, so a run on N ranks is another draw of
-/// the same training, not the one-process run to rounding. With one process this is `train`.
+/// Each rank draws the whole minibatch's noise and keeps its rows, so a run on N ranks is the
+/// one-process run up to the order of the gradient sums (float rounding), except that free bits
+/// clamp each rank's share of the per-dimension KL. With one process this is `train`.
 #[allow(clippy::too_many_arguments)]
 pub fn train_across<M: Trainable<f32>, O: Objective<f32, M>>(
     world: &dyn Collective,
@@ -376,14 +377,8 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
             // Afterwards each optimizer step leaves the gradients zeroed.
             model.parameters_mut().zero_grads();
         }
-        let mut noise = match world.size() {
-            1 => stream(seed, Purpose::Noise, &coordinates),
-            _ => stream(
-                seed,
-                Purpose::Noise,
-                &[epoch as u64, b as u64, world.rank() as u64],
-            ),
-        };
+        // Every rank draws the whole minibatch's noise and keeps its rows (`Batch::share`).
+        let mut noise = stream(seed, Purpose::Noise, &coordinates);
         let step = Step {
             epoch,
             batch: b,
@@ -419,39 +414,6 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
         });
     }
     Ok(totals)
-}
-
-/// A rank's rows of a minibatch: its share of the unlabelled rows, then of the labelled ones.
-#[derive(Default)]
-struct RankShare {
-    x: Vec<f32>,
-    labels: Vec<u8>,
-}
-
-impl RankShare {
-    fn of<'a>(&'a mut self, batch: &Batch<'_, f32>, rank: usize, size: usize) -> Batch<'a, f32> {
-        let width = batch.x.len() / batch.rows.max(1);
-        let labelled = batch.rows - batch.unlabelled;
-        let unlabelled_rows = shard(batch.unlabelled, rank, size);
-        let labelled_rows = shard(labelled, rank, size);
-        let rows = unlabelled_rows.clone().chain(
-            (labelled_rows.start + batch.unlabelled)..(labelled_rows.end + batch.unlabelled),
-        );
-        self.x.clear();
-        self.labels.clear();
-        for r in rows {
-            self.x
-                .extend_from_slice(&batch.x[r * width..(r + 1) * width]);
-            if let Some(&label) = batch.labels.get(r) {
-                self.labels.push(label);
-            }
-        }
-        let rows = unlabelled_rows.len() + labelled_rows.len();
-        Batch {
-            unlabelled: unlabelled_rows.len(),
-            ..Batch::new(&self.x, &self.labels, rows)
-        }
-    }
 }
 
 /// `terms` summed over the ranks of `world`.

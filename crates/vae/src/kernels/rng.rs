@@ -2,6 +2,7 @@
 //! `(seed, purpose, indices)`, e.g. `(seed, Noise, [epoch, batch])`. Runs are reproducible, and a
 //! resumed run draws exactly what an uninterrupted one would, without saving generator state.
 
+use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use rand::{Rng as _, SeedableRng};
 use rand_distr::StandardNormal;
@@ -53,6 +54,68 @@ pub fn fill_standard_normal<T: Scalar>(rng: &mut Rng, out: &mut [T]) {
     }
 }
 
+/// The rows of a minibatch's noise one process keeps when processes share the minibatch (data
+/// parallelism): `parts` are (first row, rows) ranges of the `total` rows the whole minibatch
+/// draws, in the order the process holds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowShare {
+    pub total: usize,
+    pub parts: [(usize, usize); 2],
+}
+
+impl RowShare {
+    /// The rows this process holds.
+    pub fn rows(&self) -> usize {
+        self.parts.iter().map(|&(_, rows)| rows).sum()
+    }
+}
+
+/// `fill_standard_normal` for noise laid out sample-major, `[samples, rows, width]`. With a
+/// `share`, the whole minibatch's noise `[samples, total, width]` is drawn in the order one
+/// process draws it, and the shared rows are kept: processes that split a minibatch then train
+/// on the very noise of a single process.
+pub fn fill_standard_normal_rows<T: Scalar>(
+    rng: &mut Rng,
+    share: Option<&RowShare>,
+    width: usize,
+    out: &mut [T],
+) -> Result<()> {
+    let Some(share) = share else {
+        fill_standard_normal(rng, out);
+        return Ok(());
+    };
+    let rows = share.rows();
+    if rows == 0 || width == 0 {
+        return Ok(());
+    }
+    let samples = out.len() / (rows * width);
+    let beyond = share
+        .parts
+        .iter()
+        .any(|&(first, n)| first + n > share.total);
+    if beyond || samples * rows * width != out.len() {
+        return Err(Error::InvalidArgument(format!(
+            "a noise share of {rows} rows {:?} of {} does not fit {} values of width {width}",
+            share.parts,
+            share.total,
+            out.len()
+        )));
+    }
+    let mut whole = vec![T::zero(); samples * share.total * width];
+    fill_standard_normal(rng, &mut whole);
+    let mut kept = out.chunks_exact_mut(width);
+    for sample in whole.chunks_exact(share.total * width) {
+        for &(first, n) in &share.parts {
+            for row in sample.chunks_exact(width).skip(first).take(n) {
+                if let Some(out_row) = kept.next() {
+                    out_row.copy_from_slice(row);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A uniform draw from `0..n`.
 pub fn below(rng: &mut Rng, n: usize) -> usize {
     rng.gen_range(0..n)
@@ -98,6 +161,48 @@ mod tests {
         // Standard errors: 1/sqrt(n) = 0.0022 for the mean, sqrt(2/n) = 0.0032 for the variance.
         assert!(mean.abs() < 0.01, "mean {mean}");
         assert!((var - 1.0).abs() < 0.015, "variance {var}");
+    }
+
+    #[test]
+    fn shared_rows_are_the_whole_draws_rows() {
+        // Two samples of 5 rows of width 3; the share holds rows 1..3 and 4..5.
+        let mut whole = vec![0f32; 2 * 5 * 3];
+        fill_standard_normal(&mut stream(5, Purpose::Noise, &[]), &mut whole);
+        let share = RowShare {
+            total: 5,
+            parts: [(1, 2), (4, 1)],
+        };
+        let mut kept = vec![0f32; 2 * 3 * 3];
+        fill_standard_normal_rows(
+            &mut stream(5, Purpose::Noise, &[]),
+            Some(&share),
+            3,
+            &mut kept,
+        )
+        .unwrap();
+        let expected: Vec<f32> = [1, 2, 4, 6, 7, 9]
+            .iter()
+            .flat_map(|&r| whole[r * 3..r * 3 + 3].to_vec())
+            .collect();
+        assert_eq!(kept, expected);
+        // Without a share: the plain draw.
+        let mut plain = vec![0f32; 2 * 5 * 3];
+        fill_standard_normal_rows(&mut stream(5, Purpose::Noise, &[]), None, 3, &mut plain)
+            .unwrap();
+        assert_eq!(plain, whole);
+        // A share that claims rows beyond the minibatch is an error, not a panic.
+        let bad = RowShare {
+            total: 4,
+            parts: [(3, 2), (0, 0)],
+        };
+        let mut out = vec![0f32; 2 * 3];
+        assert!(fill_standard_normal_rows(
+            &mut stream(5, Purpose::Noise, &[]),
+            Some(&bad),
+            3,
+            &mut out
+        )
+        .is_err());
     }
 
     #[test]

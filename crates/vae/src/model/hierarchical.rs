@@ -21,7 +21,9 @@ use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind, TopLayer};
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
-use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
+use crate::kernels::rng::{
+    fill_standard_normal, fill_standard_normal_rows, stream, Purpose, Rng, RowShare,
+};
 use crate::kernels::rows;
 use crate::loss_terms::LossTerms;
 use crate::nn::Parameters;
@@ -135,7 +137,9 @@ impl<T: Scalar> Hvae<T> {
     /// `rng`), sample-major, with q(z1 | x) already in `ws.encoder`; leaves every network's
     /// buffers, the noise, the samples, and per row −log p(x | z1) (`ws.nll`), log p(z1 | z2) +
     /// log p(z2) (`ws.log_prior`) and log q(z1 | x) + log q(z2 | z1) (`ws.log_posterior`) in `ws`;
-    /// with `grad`, also d(−log p(x | z1)) / d logits in `ws.d_logits`.
+    /// with `grad`, also d(−log p(x | z1)) / d logits in `ws.d_logits`. With `share`, the rows
+    /// are one process's share of a minibatch and keep their rows of the minibatch's noise.
+    #[allow(clippy::too_many_arguments)]
     fn draw(
         &self,
         ws: &mut VaeWorkspace<T>,
@@ -143,6 +147,7 @@ impl<T: Scalar> Hvae<T> {
         rows: usize,
         samples: usize,
         rng: &mut Rng,
+        share: Option<&RowShare>,
         grad: bool,
     ) -> Result<()> {
         let values = self.params.values();
@@ -171,7 +176,7 @@ impl<T: Scalar> Hvae<T> {
         } = top;
         let q1 = DiagonalGaussian::new(encoder.output(), l1);
         eps.resize(n * l1, T::zero());
-        fill_standard_normal(rng, eps);
+        fill_standard_normal_rows(rng, share, l1, eps)?;
         z.resize(n * l1, T::zero());
         q1.rsample(eps, z);
         log_posterior.resize(n, T::zero());
@@ -181,7 +186,7 @@ impl<T: Scalar> Hvae<T> {
             .top_encoder
             .forward(values, z.as_slice(), n, top_encoder)?;
         eps2.resize(n * l2, T::zero());
-        fill_standard_normal(rng, eps2);
+        fill_standard_normal_rows(rng, share, l2, eps2)?;
         z2.resize(n * l2, T::zero());
         q2.rsample(eps2, z2);
         log_q2.resize(n, T::zero());
@@ -224,7 +229,7 @@ impl<T: Scalar> Hvae<T> {
             })
     }
 
-    /// The log-weights of `samples` draws per image of `x`, `[samples * rows]` sample-major into
+    /// The log-weights of `samples` draws per image of `x` (`share`: see `draw`), `[samples * rows]` sample-major into
     /// `ws.log_weights`, keeping what `backward` needs; returns Σ −log p(x | z1) and Σ (log q −
     /// log p(z1, z2)) over all sample rows.
     pub(crate) fn forward(
@@ -234,11 +239,12 @@ impl<T: Scalar> Hvae<T> {
         rows: usize,
         samples: usize,
         rng: &mut Rng,
+        share: Option<&RowShare>,
     ) -> Result<(f64, f64)> {
         check_images(x, rows, self.pixels())?;
         self.encoder
             .forward(self.params.values(), x, rows, &mut ws.encoder)?;
-        self.draw(ws, x, rows, samples, rng, true)?;
+        self.draw(ws, x, rows, samples, rng, share, true)?;
         let mut log_weights = std::mem::take(&mut ws.log_weights);
         log_weights.clear();
         let (mut reconstruction, mut kl) = (0.0, 0.0);
@@ -356,7 +362,7 @@ impl<T: Scalar> Hvae<T> {
         let (mut reconstruction, mut kl) = (vec![0f64; rows], vec![0f64; rows]);
         for first in (0..k).step_by(block) {
             let samples = block.min(k - first);
-            self.draw(ws, x, rows, samples, rng, false)?;
+            self.draw(ws, x, rows, samples, rng, None, false)?;
             for (i, t) in Self::terms(ws).enumerate() {
                 let (r, s) = (i % rows, first + i / rows);
                 reconstruction[r] += t.nll;

@@ -11,7 +11,7 @@ use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
 use crate::kernels::reduce::weighted_sum;
-use crate::kernels::rng::{fill_standard_normal, Rng};
+use crate::kernels::rng::{fill_standard_normal_rows, Rng, RowShare};
 use crate::kernels::rows;
 use crate::model::parts::{with_one_hot, LabelJoin};
 use crate::model::{Vae, VaeWorkspace};
@@ -88,6 +88,7 @@ impl Elbo {
             rows,
             weights,
             shared,
+            noise_rows,
         } = *batch;
         let n = samples * rows;
         let VaeWorkspace {
@@ -113,7 +114,7 @@ impl Elbo {
         let encoder_in = encoder_rows(x, join, labels, classes, shared, encoder_input);
         let q = encoder.forward(values, encoder_in, rows, encoder_buffers)?;
         eps.resize(n * latent, T::zero());
-        fill_standard_normal(rng, eps);
+        fill_standard_normal_rows(rng, noise_rows.as_ref(), latent, eps)?;
         z.resize(n * latent, T::zero());
         q.rsample(eps, z);
         kl.resize(rows, T::zero());
@@ -208,6 +209,8 @@ pub struct ElboRows<'a, T> {
     pub weights: Option<&'a [T]>,
     /// Set when rows repeat images (M2), so the encoder's first layer runs once per image.
     pub shared: Option<SharedImages<'a, T>>,
+    /// Set when these rows are one process's share of a minibatch (see `Batch::noise_rows`).
+    pub noise_rows: Option<RowShare>,
 }
 
 /// The distinct images `[images, pixels]` behind a batch's rows, and the one each row reads.
@@ -255,6 +258,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Elbo {
             rows: batch.rows,
             weights: None,
             shared: None,
+            noise_rows: batch.noise_rows(1),
         };
         self.rows_loss_and_grad(model, ws, &rows, step, rng)
     }

@@ -33,7 +33,8 @@ impl<T: Scalar> Objective<T, Hvae<T>> for Elbo {
             ));
         }
         let (x, rows, samples) = (batch.x, batch.rows, self.samples);
-        let (reconstruction, kl) = model.forward(ws, x, rows, samples, rng)?;
+        let (reconstruction, kl) =
+            model.forward(ws, x, rows, samples, rng, batch.noise_rows(1).as_ref())?;
         // The c_i live in the workspace's row weights, reused from step to step.
         let mut c = std::mem::take(&mut ws.row_weights);
         c.clear();
@@ -68,7 +69,8 @@ impl<T: Scalar> Objective<T, Hvae<T>> for Iwae {
             ));
         }
         let (x, rows, k) = (batch.x, batch.rows, self.k);
-        let (reconstruction, kl) = model.forward(ws, x, rows, k, rng)?;
+        let (reconstruction, kl) =
+            model.forward(ws, x, rows, k, rng, batch.noise_rows(1).as_ref())?;
         let mut c = std::mem::take(&mut ws.row_weights);
         c.resize(k * rows, T::zero());
         let mut bounds = vec![0f64; rows];

@@ -13,7 +13,7 @@ use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::reduce::normalized_weights;
-use crate::kernels::rng::{fill_standard_normal, Rng};
+use crate::kernels::rng::{fill_standard_normal_rows, Rng};
 use crate::kernels::rows;
 use crate::model::parts::{with_one_hot, LabelJoin};
 use crate::model::{Vae, VaeWorkspace};
@@ -86,7 +86,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
             encoder_buffers,
         )?;
         eps.resize(n * latent, T::zero());
-        fill_standard_normal(rng, eps);
+        fill_standard_normal_rows(rng, batch.noise_rows(1).as_ref(), latent, eps)?;
         z.resize(n * latent, T::zero());
         q.rsample(eps, z);
         log_posterior.resize(n, T::zero());

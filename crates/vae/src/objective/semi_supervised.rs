@@ -68,6 +68,7 @@ impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
                 images: batch.x,
                 image_of_row: &image_of_row,
             }),
+            noise_rows: batch.noise_rows(classes),
         };
         let result = self
             .elbo

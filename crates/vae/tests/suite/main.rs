@@ -11,5 +11,6 @@ mod networks;
 mod objective;
 mod objectives;
 mod relatives;
+mod shares;
 mod stacked;
 mod training;
