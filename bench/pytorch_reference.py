@@ -40,13 +40,13 @@ def find(data_dir, name):
 
 
 class VAE(nn.Module):
-    def __init__(self):
+    def __init__(self, pixels=784):
         super().__init__()
-        self.fc1 = nn.Linear(784, 400)
+        self.fc1 = nn.Linear(pixels, 400)
         self.fc21 = nn.Linear(400, 20)
         self.fc22 = nn.Linear(400, 20)
         self.fc3 = nn.Linear(20, 400)
-        self.fc4 = nn.Linear(400, 784)
+        self.fc4 = nn.Linear(400, pixels)
 
     def encode(self, x):
         h1 = F.relu(self.fc1(x))
@@ -60,7 +60,7 @@ class VAE(nn.Module):
         return self.fc4(F.relu(self.fc3(z)))
 
     def forward(self, x):
-        mu, logvar = self.encode(x.view(-1, 784))
+        mu, logvar = self.encode(x.view(-1, self.fc1.in_features))
         return self.decode_logits(self.reparameterize(mu, logvar)), mu, logvar
 
 
@@ -121,7 +121,7 @@ def read_safetensors(path):
 
 def loss_function(logits, x, mu, logvar):
     # BCE on logits is the numerically stable form of the example's sigmoid + binary_cross_entropy.
-    bce = F.binary_cross_entropy_with_logits(logits, x.view(-1, 784), reduction="sum")
+    bce = F.binary_cross_entropy_with_logits(logits, x.view(logits.shape), reduction="sum")
     kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
     return bce + kld
 
@@ -159,9 +159,14 @@ def main():
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    train = torch.from_numpy(read_idx(find(args.data_dir, "train-images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / 255)
-    test = torch.from_numpy(read_idx(find(args.data_dir, "t10k-images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / 255)
-    model = VAE() if args.arch == "mlp" else ConvVAE()
+    # MNIST's 28 x 28 by default; the MLP takes any image size of the same IDX layout.
+    train = read_idx(find(args.data_dir, "train-images-idx3-ubyte"))
+    pixels = int(np.prod(train.shape[1:]))
+    train = torch.from_numpy(train.reshape(-1, pixels).astype(np.float32) / 255)
+    test = torch.from_numpy(read_idx(find(args.data_dir, "t10k-images-idx3-ubyte")).reshape(-1, pixels).astype(np.float32) / 255)
+    if args.arch == "conv" and pixels != 784:
+        sys.exit(f"--arch conv is MNIST's 28 x 28 architecture; these images have {pixels} pixels")
+    model = VAE(pixels) if args.arch == "mlp" else ConvVAE()
     if args.load:
         weights = read_safetensors(os.path.join(args.load, "model.safetensors"))
         latent = weights["encoder.mean.weight"].shape[0]

@@ -499,10 +499,17 @@ pub struct TraverseArgs {
 
 #[derive(Args, Debug)]
 pub struct CurvesArgs {
-    /// Run directory of the model
+    /// Run directory of the model; repeat it with --by-samples for a panel per run
+    #[arg(long, required = true)]
+    pub model: Vec<PathBuf>,
+    /// Kingma & Welling 2013, Fig. 2's axes: the training and test bound against the training
+    /// samples evaluated, log scale, a panel per run
     #[arg(long)]
-    pub model: PathBuf,
-    /// Output PNG file [default: DIR/curves.png]
+    pub by_samples: bool,
+    /// The figure's title with --by-samples
+    #[arg(long, default_value = "lower bound against training samples evaluated")]
+    pub title: String,
+    /// Output PNG file [default: DIR/curves.png, of the first DIR]
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -15,7 +15,7 @@ use crate::model::VaeWorkspace;
 use crate::plot;
 use crate::render::{interleave_rows, tile, GridLayout};
 use image::{DynamicImage, RgbImage};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Images per encoder pass when encoding a whole split.
 const ENCODE_BATCH: usize = 1000;
@@ -315,6 +315,30 @@ pub fn analogy(
         rows.extend(out);
     }
     tile(&rows, model.config().image, grid(classes + 1, scale))
+}
+
+/// Kingma & Welling 2013, Fig. 2 for the runs in `dirs`: each run's training and test bound
+/// against the training samples evaluated (the images of every epoch so far), a panel per run
+/// titled by its latent size.
+pub fn bound_by_samples(dirs: &[PathBuf], title: &str) -> Result<RgbImage> {
+    let mut curves = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let config = crate::checkpoint::load_config(dir)?;
+        let metrics = read_metrics(&dir.join(crate::checkpoint::METRICS_FILE))?;
+        let mut samples = 0.0;
+        let points = metrics
+            .iter()
+            .map(|m| {
+                samples += (m.images_per_second * m.train_seconds).round();
+                (samples, m.train_elbo, m.test_elbo)
+            })
+            .collect();
+        curves.push(plot::BoundCurve {
+            title: format!("N_z = {}", config.model.latent),
+            points,
+        });
+    }
+    plot::bound_by_samples(&curves, title)
 }
 
 /// Training curves from the run's metrics.

@@ -173,6 +173,73 @@ pub fn curves(metrics: &[EpochMetrics]) -> Result<RgbImage> {
     })
 }
 
+/// One run's lower bound as training went: a panel title and, per epoch, the training samples
+/// evaluated so far with the training and test bound per image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoundCurve {
+    pub title: String,
+    /// (samples evaluated, training bound, test bound).
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// Kingma & Welling 2013, Fig. 2's axes: a panel per run of the training (solid) and test (dashed)
+/// lower bound per datapoint against the number of training samples evaluated, on a log scale
+/// spanning at least the paper's 10^5 to 10^8; every panel shares the bound's range.
+pub fn bound_by_samples(curves: &[BoundCurve], title: &str) -> Result<RgbImage> {
+    let points = || curves.iter().flat_map(|c| c.points.iter());
+    if curves.is_empty() || points().next().is_none() {
+        return Err(Error::InvalidArgument("no epochs to plot".into()));
+    }
+    let first = points().map(|p| p.0).fold(1e5, f64::min).max(1.0);
+    let last = points().map(|p| p.0).fold(1e8, f64::max);
+    let y = padded_range(points().flat_map(|p| [p.1, p.2]));
+    let width = 380 * curves.len() as u32;
+    canvas(width.max(500), 460, |root| {
+        let (head, body) = root.split_vertically(36);
+        head.titled(title, ("sans-serif", 20)).map_err(plot_err)?;
+        let panels = body.split_evenly((1, curves.len()));
+        for (curve, area) in curves.iter().zip(&panels) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(&curve.title, ("sans-serif", 17))
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(55)
+                .build_cartesian_2d((first..last).log_scale(), y.clone())
+                .map_err(plot_err)?;
+            chart
+                .configure_mesh()
+                .x_label_formatter(&|x| format!("{x:.0e}"))
+                .x_desc("training samples evaluated")
+                .y_desc("lower bound per datapoint")
+                .axis_desc_style(("sans-serif", 14))
+                .label_style(("sans-serif", 12))
+                .draw()
+                .map_err(plot_err)?;
+            let train: Vec<(f64, f64)> = curve.points.iter().map(|p| (p.0, p.1)).collect();
+            let test: Vec<(f64, f64)> = curve.points.iter().map(|p| (p.0, p.2)).collect();
+            chart
+                .draw_series(LineSeries::new(train, color(0).stroke_width(2)))
+                .map_err(plot_err)?
+                .label("train")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color(0)));
+            chart
+                .draw_series(DashedLineSeries::new(test, 6, 4, color(1).stroke_width(2)))
+                .map_err(plot_err)?
+                .label("test")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color(1)));
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
+                .draw()
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    })
+}
+
 /// Points coloured by class, with a legend to the right; `axes` names the two coordinates.
 pub fn scatter(
     points: &[[f32; 2]],

@@ -98,6 +98,23 @@ fn latent_space_figures_and_report() {
         "--out",
         path(&out("c.png")),
     ]);
+    // Kingma & Welling's Fig. 2 axes: a panel per run (here the same run twice).
+    ok(&[
+        "curves",
+        "--by-samples",
+        "--model",
+        path(&run),
+        "--model",
+        path(&run),
+        "--out",
+        path(&out("b.png")),
+    ]);
+    let (w, _) = dims(&image::open(out("b.png")).expect("png"));
+    assert!(w >= 2 * 380, "two panels in {w} pixels");
+    fails(
+        &["curves", "--model", path(&run), "--model", path(&run)],
+        "--by-samples",
+    );
     for name in ["s.png", "s2.png", "c.png"] {
         let (w, h) = dims(&image::open(out(name)).expect("png"));
         assert!(w >= 800 && h >= 400, "{name} is {w}x{h}");
