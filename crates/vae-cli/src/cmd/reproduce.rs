@@ -628,7 +628,7 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
     let report_dir = report.parent().unwrap_or(Path::new(""));
     let figures_dir = report_dir.join("reproductions");
     let mut table = format!(
-        "# Reproductions\n\nWritten by `vae reproduce --report` from `{}/*/{}/result.json`{}.\n\n",
+        "# Reproductions\n\nWritten by `vae reproduce --report` from `{}/*/{}/result.json`{}. Each row is remade by the `vae reproduce` command that heads its commands cell; the time is that command's wall clock on the machine that ran it (a target finished across sessions counts the last one only).\n\n",
         out.display(),
         budget.name(),
         match budget {
@@ -700,10 +700,12 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
             figures.push(format!("[{f}](reproductions/{name})"));
         }
         table.push_str(&format!(
-            "| `{}` | {} | {paper} | {ours} | {difference} | {:.0} s | {} | {} |\n",
+            "| `{}` | {} | {paper} | {ours} | {difference} | {:.0} s | `vae reproduce {} --budget {}`, which ran:<br>{} | {} |\n",
             target.name,
             target.paper,
             r["seconds"].as_f64().unwrap_or(f64::NAN),
+            target.name,
+            budget.name(),
             commands.join("<br>"),
             figures.join(" "),
         ));
