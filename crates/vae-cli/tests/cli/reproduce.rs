@@ -5,7 +5,7 @@
 use super::common::*;
 use serde_json::Value;
 
-const TARGETS: [&str; 16] = [
+const TARGETS: [&str; 20] = [
     "kingma2013-fig4-mnist",
     "kingma2013-fig4-frey",
     "kingma2013-fig5",
@@ -18,6 +18,10 @@ const TARGETS: [&str; 16] = [
     "kingma2013-fig2-mnist",
     "kingma2013-fig2-frey",
     "pytorch-examples-vae",
+    "kingma2014-m2-100",
+    "kingma2014-m2-600",
+    "kingma2014-m2-1000",
+    "kingma2014-m2-3000",
     "kingma2014-m1m2-100",
     "kingma2014-m1m2-600",
     "kingma2014-m1m2-1000",
@@ -65,6 +69,16 @@ fn every_target_runs_at_the_quick_budget() {
         for figure in result["figures"].as_array().expect("figures") {
             let file = dir.join(figure.as_str().expect("a name"));
             image::open(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        }
+        if name.starts_with("kingma2014-m2-") {
+            let ours = result["ours"].as_f64().expect("a test error");
+            assert!((0.0..=100.0).contains(&ours), "{ours}");
+            assert!(result["paper_spread"].as_f64().is_some());
+        }
+        // Every row with a number says whether it agrees with the paper's, and why not.
+        if result["paper_value"].is_number() {
+            let misses = result["misses"].as_bool().expect("a verdict");
+            assert_eq!(result["why"].is_string(), misses, "{result}");
         }
         if name.starts_with("kingma2014-m1m2-") {
             let ours = result["ours"].as_f64().expect("a test error");
