@@ -848,6 +848,7 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
     let mut figures: Vec<String> = Vec::new();
     let mut evaluation: Option<Value> = None;
     let mut reference: Option<std::result::Result<Reference, String>> = None;
+    let previous = previous_commands(&dir.join("result.json"));
     for step in (target.steps)(budget) {
         match step {
             Step::Train {
@@ -859,7 +860,19 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
                 let command = match trained_epochs(&run_dir)? {
                     Some(done) if done >= epochs => {
                         println!("   {run}: already trained for {done} epochs");
-                        commands.push(format!("(finished) vae train --out {}", run_dir.display()));
+                        // The command that trained it, as an earlier result.json recorded it.
+                        let path = path_arg(&run_dir);
+                        let trains = |c: &&String| {
+                            let words: Vec<&str> = c.split(' ').collect();
+                            c.starts_with("vae train ")
+                                && words.windows(2).any(|w| {
+                                    (w[0] == "--out" || w[0] == "--resume") && w[1] == path
+                                })
+                        };
+                        commands.push(match previous.iter().find(trains) {
+                            Some(c) => c.clone(),
+                            None => format!("(finished) vae train --out {path}"),
+                        });
                         continue;
                     }
                     Some(_) => {
@@ -1123,6 +1136,22 @@ fn pytorch_reference(
         })),
         None => Ok(Err("the PyTorch reference printed no test loss".into())),
     }
+}
+
+/// The commands an earlier `result.json` of the target recorded (none when there is no
+/// readable one).
+fn previous_commands(file: &Path) -> Vec<String> {
+    vae::fs::read_bounded(file, vae::fs::JSON_LIMIT)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|r| {
+            r.get("commands")?.as_array().map(|c| {
+                c.iter()
+                    .filter_map(|c| c.as_str().map(String::from))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
 }
 
 /// The epochs a run directory has completed, or None when it holds no resumable run.

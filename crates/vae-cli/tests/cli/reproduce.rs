@@ -207,4 +207,11 @@ fn an_interrupted_target_resumes() {
     assert_eq!(metrics.lines().count(), 2);
     let again = ok(&args);
     assert!(again.contains("already trained for 2 epochs"), "{again}");
+    // The finished run keeps the command that trained it in result.json.
+    let result: Value = serde_json::from_slice(
+        &std::fs::read(out.join("kingma2013-fig4-mnist/quick/result.json")).expect("result.json"),
+    )
+    .expect("JSON");
+    let first = result["commands"][0].as_str().expect("a command");
+    assert!(first.starts_with("vae train --resume "), "{first}");
 }
