@@ -15,10 +15,13 @@ use std::time::Instant;
 enum Step {
     /// `vae train ARGS --epochs EPOCHS --out DIR/RUN` (resumed when interrupted); an argument
     /// `@RUN` stands for the directory of the target's run RUN (M1 + M2's `--features @m1`).
+    /// A `shared` run lives in `OUT/shared/BUDGET/DATASET/RUN` instead, trained once for every
+    /// target that names it with the same arguments (M1, under each M1 + M2 row).
     Train {
         run: &'static str,
         args: Vec<String>,
         epochs: usize,
+        shared: bool,
     },
     /// `vae eval --model DIR/RUN --iw-samples K [--limit N] --json`: the number set beside the
     /// paper's.
@@ -202,11 +205,13 @@ fn m1_plus_m2_steps(labels: usize, budget: Budget) -> Vec<Step> {
             run: "m1",
             args: m1_args(),
             epochs: budget.pick(2, 150),
+            shared: true,
         },
         Step::Train {
             run: "m2",
             args: m2_on_codes_args(&labels, budget),
             epochs: budget.pick(2, 400),
+            shared: false,
         },
         Step::Eval {
             run: "m2",
@@ -264,6 +269,7 @@ fn m2_steps(labels: usize, budget: Budget) -> Vec<Step> {
                 "100",
             ]),
             epochs: budget.pick(2, 50),
+            shared: false,
         },
         Step::Eval {
             run: "m2",
@@ -345,6 +351,7 @@ fn burda_steps(two_layers: bool, objective: &str, k: usize, budget: Budget) -> V
             run: "vae",
             args,
             epochs: budget.pick(1, 3280),
+            shared: false,
         },
         Step::Eval {
             run: "vae",
@@ -392,6 +399,7 @@ fn kingma_welling_fig2(hidden: &str, epochs: usize, title: &'static str) -> Vec<
             run,
             args: kingma_welling(hidden, latent),
             epochs,
+            shared: false,
         })
         .collect();
     steps.push(Step::Curves {
@@ -422,6 +430,7 @@ fn pytorch_examples_steps(budget: Budget) -> Vec<Step> {
                 "none",
             ]),
             epochs,
+            shared: false,
         },
         Step::FinalLoss { run: "vae" },
         Step::Reference { epochs },
@@ -449,6 +458,7 @@ const TARGETS: &[Target] = &[
                     run: "latent2",
                     args: kingma_welling("500", "2"),
                     epochs: budget.pick(2, KW_MNIST_EPOCHS),
+                    shared: false,
                 },
                 Step::Picture {
                     command: "manifold",
@@ -475,6 +485,7 @@ const TARGETS: &[Target] = &[
                     run: "latent2",
                     args: kingma_welling("200", "2"),
                     epochs: budget.pick(20, 3000),
+                    shared: false,
                 },
                 Step::Picture {
                     command: "manifold",
@@ -507,6 +518,7 @@ const TARGETS: &[Target] = &[
                     run,
                     args: kingma_welling("500", latent),
                     epochs: budget.pick(2, KW_MNIST_EPOCHS),
+                    shared: false,
                 });
                 steps.push(Step::Picture {
                     command: "sample",
@@ -534,6 +546,7 @@ const TARGETS: &[Target] = &[
                     run: "cvae",
                     args: strings(&["--model", "cvae", "--latent", "2", "--hidden", "256"]),
                     epochs: budget.pick(2, 30),
+                    shared: false,
                 },
                 Step::Picture {
                     command: "sample",
@@ -849,52 +862,62 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
     let mut evaluation: Option<Value> = None;
     let mut reference: Option<std::result::Result<Reference, String>> = None;
     let previous = previous_commands(&dir.join("result.json"));
+    // Where each of the target's runs is (a shared one outside the target's directory).
+    let mut runs: Vec<(&str, PathBuf)> = Vec::new();
     for step in (target.steps)(budget) {
         match step {
             Step::Train {
                 run,
                 args: a,
                 epochs,
+                shared,
             } => {
-                let run_dir = dir.join(run);
+                let run_dir = if shared {
+                    shared_dir(&args.out, budget, dataset).join(run)
+                } else {
+                    dir.join(run)
+                };
+                let origin = original_command(&run_dir, &previous);
                 let command = match trained_epochs(&run_dir)? {
                     Some(done) if done >= epochs => {
                         println!("   {run}: already trained for {done} epochs");
-                        // The command that trained it, as an earlier result.json recorded it.
-                        let path = path_arg(&run_dir);
-                        let trains = |c: &&String| {
-                            let words: Vec<&str> = c.split(' ').collect();
-                            c.starts_with("vae train ")
-                                && words.windows(2).any(|w| {
-                                    (w[0] == "--out" || w[0] == "--resume") && w[1] == path
-                                })
-                        };
-                        commands.push(match previous.iter().find(trains) {
-                            Some(c) => c.clone(),
-                            None => format!("(finished) vae train --out {path}"),
-                        });
+                        commands.push(origin.unwrap_or_else(|| {
+                            format!("(finished) vae train --out {}", run_dir.display())
+                        }));
+                        runs.push((run, run_dir));
                         continue;
                     }
                     Some(_) => {
+                        commands.extend(origin);
                         let mut c = strings(&["train", "--resume"]);
                         c.push(path_arg(&run_dir));
                         c.extend(strings(&["--epochs", &epochs.to_string()]));
-                        c
+                        with_shared(c, args)
                     }
                     None => {
                         let mut c = strings(&["train", "--dataset", dataset]);
-                        c.extend(a.into_iter().map(|arg| match arg.strip_prefix('@') {
-                            Some(other) => path_arg(&dir.join(other)),
-                            None => arg,
-                        }));
+                        for arg in a {
+                            c.push(match arg.strip_prefix('@') {
+                                Some(other) => path_arg(&run_path(&runs, &dir, other)),
+                                None => arg,
+                            });
+                        }
                         c.extend(strings(&["--epochs", &epochs.to_string(), "--out"]));
                         c.push(path_arg(&run_dir));
+                        let c = with_shared(c, args);
+                        // Kept beside the run, so a later target that finds it finished or
+                        // resumes it can record how it was made.
+                        if let Some(parent) = run_dir.parent() {
+                            std::fs::create_dir_all(parent)
+                                .with_context(|| format!("creating {}", parent.display()))?;
+                        }
+                        vae::fs::atomic_write(&command_file(&run_dir), display(&c).as_bytes())?;
                         c
                     }
                 };
-                let command = with_shared(command, args);
                 run_vae(&command, None)?;
                 commands.push(display(&command));
+                runs.push((run, run_dir));
             }
             Step::Eval {
                 run,
@@ -902,7 +925,7 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
                 limit,
             } => {
                 let mut command = strings(&["eval", "--model"]);
-                command.push(path_arg(&dir.join(run)));
+                command.push(path_arg(&run_path(&runs, &dir, run)));
                 command.extend(strings(&[
                     "--iw-samples",
                     &iw_samples.to_string(),
@@ -926,7 +949,7 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
                 file,
             } => {
                 let mut command = strings(&[name, "--model"]);
-                command.push(path_arg(&dir.join(run)));
+                command.push(path_arg(&run_path(&runs, &dir, run)));
                 command.extend(a);
                 command.push("--out".into());
                 command.push(path_arg(&dir.join(&file)));
@@ -934,11 +957,15 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
                 commands.push(display(&command));
                 figures.push(file);
             }
-            Step::Curves { runs, title, file } => {
+            Step::Curves {
+                runs: names,
+                title,
+                file,
+            } => {
                 let mut command = strings(&["curves", "--by-samples"]);
-                for run in runs {
+                for run in names {
                     command.push("--model".into());
-                    command.push(path_arg(&dir.join(run)));
+                    command.push(path_arg(&run_path(&runs, &dir, run)));
                 }
                 command.extend(strings(&["--title", title, "--out"]));
                 command.push(path_arg(&dir.join(file)));
@@ -947,8 +974,9 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
                 figures.push(file.to_string());
             }
             Step::FinalLoss { run } => {
-                let metrics =
-                    vae::metrics::read_metrics(&dir.join(run).join(vae::checkpoint::METRICS_FILE))?;
+                let metrics = vae::metrics::read_metrics(
+                    &run_path(&runs, &dir, run).join(vae::checkpoint::METRICS_FILE),
+                )?;
                 let last = metrics
                     .last()
                     .with_context(|| format!("{run} has no finished epoch"))?;
@@ -1136,6 +1164,49 @@ fn pytorch_reference(
         })),
         None => Ok(Err("the PyTorch reference printed no test loss".into())),
     }
+}
+
+/// Where runs shared among targets live: one directory per budget and data set, so a target run
+/// with `--dataset` never finds a run made on other data.
+fn shared_dir(out: &Path, budget: Budget, dataset: &str) -> PathBuf {
+    let slug: String = dataset
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    out.join("shared").join(budget.name()).join(slug)
+}
+
+/// The directory of the run named `run`: where this target put it, else its own directory.
+fn run_path(runs: &[(&str, PathBuf)], dir: &Path, run: &str) -> PathBuf {
+    runs.iter()
+        .find(|(name, _)| *name == run)
+        .map_or_else(|| dir.join(run), |(_, path)| path.clone())
+}
+
+/// The file beside a run directory that holds the command which started it.
+fn command_file(run_dir: &Path) -> PathBuf {
+    let mut name = run_dir.as_os_str().to_owned();
+    name.push(".command");
+    PathBuf::from(name)
+}
+
+/// The command that started the run in `run_dir`: from the file beside it, else from the
+/// commands an earlier `result.json` of the target recorded (runs made before the file was kept).
+fn original_command(run_dir: &Path, previous: &[String]) -> Option<String> {
+    if let Ok(bytes) = vae::fs::read_bounded(&command_file(run_dir), vae::fs::JSON_LIMIT) {
+        return Some(String::from_utf8_lossy(&bytes).trim().to_string());
+    }
+    let path = path_arg(run_dir);
+    previous
+        .iter()
+        .find(|c| {
+            let words: Vec<&str> = c.split(' ').collect();
+            c.starts_with("vae train ")
+                && words
+                    .windows(2)
+                    .any(|w| (w[0] == "--out" || w[0] == "--resume") && w[1] == path)
+        })
+        .cloned()
 }
 
 /// The commands an earlier `result.json` of the target recorded (none when there is no

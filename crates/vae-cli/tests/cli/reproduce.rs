@@ -81,6 +81,18 @@ fn every_target_runs_at_the_quick_budget() {
             assert_eq!(result["why"].is_string(), misses, "{result}");
         }
         if name.starts_with("kingma2014-m1m2-") {
+            // One M1 serves every row: trained by the first, found finished by the others,
+            // each recording the command that made it.
+            let m1 = commands[0].as_str().expect("a command");
+            assert!(
+                m1.starts_with("vae train --dataset") && m1.contains("/shared/quick/"),
+                "{m1}"
+            );
+            assert_eq!(
+                printed.contains("m1: already trained"),
+                name != "kingma2014-m1m2-100",
+                "{printed}"
+            );
             let ours = result["ours"].as_f64().expect("a test error");
             assert!((0.0..=100.0).contains(&ours), "{ours}");
             assert_eq!(result["unit"], "% test error");
