@@ -8,10 +8,14 @@ use mpi::environment::Universe;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, CommunicatorCollectives, Root};
 use mpi::Threading;
+use std::sync::Mutex;
 
 /// The MPI world. Holding it keeps MPI initialised; dropping it finalises MPI.
 pub struct Mpi {
     world: SimpleCommunicator,
+    /// The send side of the gradient's all-reduce, reused from step to step (rsmpi offers no
+    /// in-place reduction; a fresh multi-megabyte buffer per step costs page faults).
+    send: Mutex<Vec<f32>>,
     // Declared after `world`, so the communicator is released before MPI is finalised.
     _universe: Universe,
 }
@@ -35,6 +39,7 @@ impl Mpi {
         }
         Ok(Mpi {
             world: universe.world(),
+            send: Mutex::new(Vec::new()),
             _universe: universe,
         })
     }
@@ -56,7 +61,12 @@ impl Collective for Mpi {
     }
 
     fn all_reduce_sum(&self, values: &mut [f32]) -> Result<()> {
-        let send = values.to_vec();
+        let mut send = self
+            .send
+            .lock()
+            .map_err(|_| Error::InvalidArgument("the all-reduce buffer was poisoned".into()))?;
+        send.clear();
+        send.extend_from_slice(values);
         self.world
             .all_reduce_into(&send[..], values, SystemOperation::sum());
         Ok(())
