@@ -339,13 +339,16 @@ pub fn load_model(dir: &Path) -> Result<(RunConfig, Model<f32>, usize)> {
     Ok((config, model, epoch))
 }
 
-/// The SHA-256 of a run's `model.safetensors`: how a stacked M2 names the M1 whose codes it reads.
-pub fn weights_sha256(dir: &Path) -> Result<String> {
+/// `load_model` for the M1 of a stacked M2, with the SHA-256 of the very bytes its weights were
+/// read from (how the M2 names its M1): hashing what was loaded leaves no moment in which the
+/// file could change between the two.
+pub fn load_model_and_sha256(dir: &Path) -> Result<(RunConfig, Model<f32>, String)> {
+    let config = load_config(dir)?;
     let path = dir.join(MODEL_FILE);
-    Ok(sha256_hex(&crate::fs::read_bounded(
-        &path,
-        MAX_SAFETENSORS_FILE,
-    )?))
+    let bytes = crate::fs::read_bounded(&path, MAX_SAFETENSORS_FILE)?;
+    let sha256 = sha256_hex(&bytes);
+    let (model, _) = model_from_tensors(&config, parse_safetensors(&bytes, &path)?, &path)?;
+    Ok((config, model, sha256))
 }
 
 /// The M1 of a stacked M2 whose configuration is `by`: present, unchanged, and a plain model.

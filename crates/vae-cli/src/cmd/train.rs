@@ -82,12 +82,12 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
             };
             let spec = match (&args.data.dataset, &m1) {
                 (Some(spec), _) => spec.clone(),
-                (None, Some((_, m1_config))) => m1_config.dataset.clone(),
+                (None, Some((_, m1_config, _))) => m1_config.dataset.clone(),
                 (None, None) => "mnist".into(),
             };
             let dir = fresh_dir(&args, &spec)?;
             let folder = match &m1 {
-                Some((_, m1_config)) if args.data.dataset.is_none() => m1_config.folder,
+                Some((_, m1_config, _)) if args.data.dataset.is_none() => m1_config.folder,
                 _ => folder_options(&args, &spec)?,
             };
             let dataset = load_dataset(&spec, data_dir, &folder)?;
@@ -312,12 +312,13 @@ fn folder_options(args: &TrainArgs, spec: &str) -> Result<FolderOptions> {
     })
 }
 
-/// M1 of `--features`: an unconditional one-layer VAE, with its run's configuration.
-fn load_m1(dir: &Path) -> Result<(Vae<f32>, RunConfig)> {
-    let (config, model, _) = checkpoint::load_model(dir)
+/// M1 of `--features`: an unconditional one-layer VAE, with its run's configuration and the
+/// SHA-256 of the weights it was loaded from.
+fn load_m1(dir: &Path) -> Result<(Vae<f32>, RunConfig, String)> {
+    let (config, model, sha256) = checkpoint::load_model_and_sha256(dir)
         .with_context(|| format!("loading M1 from --features {}", dir.display()))?;
     match model {
-        Model::Vae(m1) if m1.classes() == 0 => Ok((m1, config)),
+        Model::Vae(m1) if m1.classes() == 0 => Ok((m1, config, sha256)),
         model => bail!(
             "--features {}: M1 must be an unconditional one-layer VAE (--model vae), not a {}",
             dir.display(),
@@ -326,12 +327,13 @@ fn load_m1(dir: &Path) -> Result<(Vae<f32>, RunConfig)> {
     }
 }
 
-/// A stacked M2's `features`: M1's run, its checksum, and the code dimensions it uses on the
+/// A stacked M2's `features`: M1's run, the checksum of the weights loaded, and the code dimensions it uses on the
 /// training images of `dataset`; with M1's codes of those images, which training reads.
 fn features_of(
     args: &TrainArgs,
     m1_dir: &Path,
     m1: &Vae<f32>,
+    sha256: &str,
     dataset: &Dataset,
 ) -> Result<(Features, Codes)> {
     let threshold = args.active_threshold.unwrap_or(DEFAULT_ACTIVE_THRESHOLD);
@@ -350,7 +352,7 @@ fn features_of(
     let run = std::fs::canonicalize(m1_dir)
         .with_context(|| format!("resolving --features {}", m1_dir.display()))?;
     let features = Features {
-        sha256: checkpoint::weights_sha256(&run)?,
+        sha256: sha256.to_string(),
         run,
         image: m1.config().image,
         latent: m1.latent(),
@@ -368,14 +370,14 @@ fn fresh(
     spec: String,
     folder: FolderOptions,
     dataset: &Dataset,
-    m1: Option<(Vae<f32>, RunConfig)>,
+    m1: Option<(Vae<f32>, RunConfig, String)>,
     dir: PathBuf,
 ) -> Result<Run> {
     let parsed = DatasetSpec::parse(&spec)?;
     let classes = dataset.class_names.len();
     let (features, m1_train_codes) = match (&args.features, &m1) {
-        (Some(m1_dir), Some((m1, _))) => {
-            let (features, codes) = features_of(args, m1_dir, m1, dataset)?;
+        (Some(m1_dir), Some((m1, _, sha256))) => {
+            let (features, codes) = features_of(args, m1_dir, m1, sha256, dataset)?;
             (Some(features), Some(codes))
         }
         _ => (None, None),
@@ -557,7 +559,7 @@ fn fresh(
         start_epoch: 0,
         dir,
         writer,
-        m1: m1.map(|(m1, _)| m1),
+        m1: m1.map(|(m1, _, _)| m1),
         m1_train_codes,
     })
 }
