@@ -72,7 +72,7 @@ impl<'a, T> Batch<'a, T> {
                 ),
                 (
                     share.unlabelled * unlabelled_repeats + share.labelled_from,
-                    self.rows - u,
+                    self.rows.saturating_sub(u),
                 ),
             ],
         })
@@ -90,12 +90,15 @@ impl<T: Copy> RankShare<T> {
     /// Rank `rank` of `size`'s rows of `batch`, marked with where they sit in it.
     pub fn of<'a>(&'a mut self, batch: &Batch<'_, T>, rank: usize, size: usize) -> Batch<'a, T> {
         let width = batch.x.len() / batch.rows.max(1);
-        let labelled = batch.rows.saturating_sub(batch.unlabelled);
-        let unlabelled_rows = shard(batch.unlabelled, rank, size);
+        // A batch claiming more unlabelled rows than it has is the objective's to refuse; here
+        // it only must not reach past the rows.
+        let unlabelled = batch.unlabelled.min(batch.rows);
+        let labelled = batch.rows - unlabelled;
+        let unlabelled_rows = shard(unlabelled, rank, size);
         let labelled_rows = shard(labelled, rank, size);
-        let rows = unlabelled_rows.clone().chain(
-            (labelled_rows.start + batch.unlabelled)..(labelled_rows.end + batch.unlabelled),
-        );
+        let rows = unlabelled_rows
+            .clone()
+            .chain((labelled_rows.start + unlabelled)..(labelled_rows.end + unlabelled));
         self.x.clear();
         self.labels.clear();
         for r in rows {
@@ -109,7 +112,7 @@ impl<T: Copy> RankShare<T> {
         Batch {
             unlabelled: unlabelled_rows.len(),
             share: Some(BatchShare {
-                unlabelled: batch.unlabelled,
+                unlabelled,
                 labelled,
                 unlabelled_from: unlabelled_rows.start,
                 labelled_from: labelled_rows.start,
