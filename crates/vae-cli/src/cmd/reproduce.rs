@@ -174,6 +174,29 @@ fn m1_args() -> Vec<String> {
     ])
 }
 
+/// A figure of a paper: nothing to set a number of ours beside (the metric is never read).
+const fn figure(
+    name: &'static str,
+    paper: &'static str,
+    measures: &'static str,
+    dataset: &'static str,
+    expected: (&'static str, &'static str),
+    steps: fn(Budget) -> Vec<Step>,
+) -> Target {
+    Target {
+        name,
+        paper,
+        measures,
+        dataset,
+        paper_value: None,
+        paper_spread: None,
+        why: "",
+        metric: Metric::LogLikelihood,
+        expected,
+        steps,
+    }
+}
+
 /// What sets the M2 and the M1 + M2 rows of Kingma et al. 2014's Table 1 apart.
 struct Kingma2014 {
     paper: &'static str,
@@ -440,17 +463,13 @@ fn pytorch_examples_steps(budget: Budget) -> Vec<Step> {
 const PYTORCH_EXAMPLES_TEST_LOSS: f64 = 105.26;
 
 const TARGETS: &[Target] = &[
-    Target {
-        name: "kingma2013-fig4-mnist",
-        paper: "Kingma & Welling 2013, Fig. 4(b)",
-        measures: "the learned 2-D manifold of MNIST (a figure; no number)",
-        dataset: "mnist",
-        paper_value: None,
-        paper_spread: None,
-        why: "",
-        metric: Metric::LogLikelihood,
-        expected: ("1 min", "1.2 h"),
-        steps: |budget| {
+    figure(
+        "kingma2013-fig4-mnist",
+        "Kingma & Welling 2013, Fig. 4(b)",
+        "the learned 2-D manifold of MNIST (a figure; no number)",
+        "mnist",
+        ("1 min", "1.2 h"),
+        |budget| {
             vec![
                 Step::Train {
                     run: "latent2",
@@ -466,18 +485,14 @@ const TARGETS: &[Target] = &[
                 },
             ]
         },
-    },
-    Target {
-        name: "kingma2013-fig4-frey",
-        paper: "Kingma & Welling 2013, Fig. 4(a)",
-        measures: "the learned 2-D manifold of Frey Face (a figure; no number)",
-        dataset: "frey",
-        paper_value: None,
-        paper_spread: None,
-        why: "",
-        metric: Metric::LogLikelihood,
-        expected: ("10 s", "3 min"),
-        steps: |budget| {
+    ),
+    figure(
+        "kingma2013-fig4-frey",
+        "Kingma & Welling 2013, Fig. 4(a)",
+        "the learned 2-D manifold of Frey Face (a figure; no number)",
+        "frey",
+        ("10 s", "3 min"),
+        |budget| {
             vec![
                 Step::Train {
                     run: "latent2",
@@ -493,18 +508,14 @@ const TARGETS: &[Target] = &[
                 },
             ]
         },
-    },
-    Target {
-        name: "kingma2013-fig5",
-        paper: "Kingma & Welling 2013, Fig. 5",
-        measures: "random samples of MNIST models with 2, 5, 10 and 20 latent dimensions (figures)",
-        dataset: "mnist",
-        paper_value: None,
-        paper_spread: None,
-        why: "",
-        metric: Metric::LogLikelihood,
-        expected: ("3 min", "5 h"),
-        steps: |budget| {
+    ),
+    figure(
+        "kingma2013-fig5",
+        "Kingma & Welling 2013, Fig. 5",
+        "random samples of MNIST models with 2, 5, 10 and 20 latent dimensions (figures)",
+        "mnist",
+        ("3 min", "5 h"),
+        |budget| {
             let mut steps = Vec::new();
             for (run, latent) in [
                 ("latent2", "2"),
@@ -527,18 +538,14 @@ const TARGETS: &[Target] = &[
             }
             steps
         },
-    },
-    Target {
-        name: "doersch2016-fig6",
-        paper: "Doersch 2016, Sec. 4 and Fig. 6",
-        measures: "conditional VAE samples, one row per digit (a figure)",
-        dataset: "mnist",
-        paper_value: None,
-        paper_spread: None,
-        why: "",
-        metric: Metric::LogLikelihood,
-        expected: ("1 min", "5 min"),
-        steps: |budget| {
+    ),
+    figure(
+        "doersch2016-fig6",
+        "Doersch 2016, Sec. 4 and Fig. 6",
+        "conditional VAE samples, one row per digit (a figure)",
+        "mnist",
+        ("1 min", "5 min"),
+        |budget| {
             vec![
                 Step::Train {
                     run: "cvae",
@@ -554,7 +561,7 @@ const TARGETS: &[Target] = &[
                 },
             ]
         },
-    },
+    ),
     burda_row(
         "burda2015-vae-k1",
         "Burda, Grosse & Salakhutdinov 2015, Table 1 (VAE, one stochastic layer, k = 1)",
@@ -590,42 +597,34 @@ const TARGETS: &[Target] = &[
         "about 10 days",
         |b| burda_steps(true, "iwae", 50, b),
     ),
-    Target {
-        name: "kingma2013-fig2-mnist",
-        paper: "Kingma & Welling 2013, Fig. 2 (MNIST; our AEVB curves only, without wake-sleep)",
-        measures: "the training and test lower bound against the training samples evaluated, N_z = 3, 5, 10, 20, 200 (a figure; the paper gives no numbers)",
-        dataset: "mnist",
-        paper_value: None,
-        paper_spread: None,
-        why: "",
-        metric: Metric::LogLikelihood,
-        expected: ("2 min", "6 h"),
-        steps: |budget| {
+    figure(
+        "kingma2013-fig2-mnist",
+        "Kingma & Welling 2013, Fig. 2 (MNIST; our AEVB curves only, without wake-sleep)",
+        "the training and test lower bound against the training samples evaluated, N_z = 3, 5, 10, 20, 200 (a figure; the paper gives no numbers)",
+        "mnist",
+        ("2 min", "6 h"),
+        |budget| {
             kingma_welling_fig2(
                 "500",
                 budget.pick(2, KW_MNIST_EPOCHS),
                 "MNIST: lower bound per datapoint (the axes of Kingma & Welling 2013, Fig. 2)",
             )
         },
-    },
-    Target {
-        name: "kingma2013-fig2-frey",
-        paper: "Kingma & Welling 2013, Fig. 2 (Frey Face; our AEVB curves only, without wake-sleep)",
-        measures: "the training and test lower bound against the training samples evaluated, N_z = 3, 5, 10, 20, 200 (a figure; the paper gives no numbers)",
-        dataset: "frey",
-        paper_value: None,
-        paper_spread: None,
-        why: "",
-        metric: Metric::LogLikelihood,
-        expected: ("20 s", "25 min"),
-        steps: |budget| {
+    ),
+    figure(
+        "kingma2013-fig2-frey",
+        "Kingma & Welling 2013, Fig. 2 (Frey Face; our AEVB curves only, without wake-sleep)",
+        "the training and test lower bound against the training samples evaluated, N_z = 3, 5, 10, 20, 200 (a figure; the paper gives no numbers)",
+        "frey",
+        ("20 s", "25 min"),
+        |budget| {
             kingma_welling_fig2(
                 "200",
                 budget.pick(20, KW_FREY_EPOCHS),
                 "Frey Face: lower bound per datapoint (the axes of Kingma & Welling 2013, Fig. 2)",
             )
         },
-    },
+    ),
     Target {
         name: "pytorch-examples-vae",
         paper: "pytorch/examples vae/main.py (784-400-20 ReLU, Adam 1e-3, batch 128, grey-level targets), run beside ours by bench/pytorch_reference.py when PyTorch is installed; otherwise its value measured on the development machine (PyTorch 2.15) is quoted",
