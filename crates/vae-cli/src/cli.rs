@@ -610,6 +610,12 @@ pub struct BenchArgs {
     /// from 100: the floor `vae eval --iw-samples K` can reach with these kernels
     #[arg(long, value_name = "K")]
     pub score_products: Option<usize>,
+    /// Also time every product shape of the default VAE's training step (at minibatch 128) and
+    /// of its importance-sampling decoder (blocks of 2,048 rows), each as the kernels run it
+    /// (with the forward's transposed weight copy) and in all four storage layouts, the best of
+    /// min(--repeats, 7) rounds; bench/blas_shapes.py times the same shapes with torch.mm
+    #[arg(long)]
+    pub shapes: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -29,6 +29,7 @@ fn linear(c: &mut Criterion) {
     let x = random(BATCH * 784, 2);
     let dy = random(BATCH * 400, 3);
     let mut y = vec![0f32; BATCH * 400];
+    let mut weight_t = Vec::new();
     let mut dx = vec![0f32; BATCH * 784];
     c.bench_function(
         "linear 784->400 forward, batch 128 (bias + relu fused)",
@@ -40,6 +41,7 @@ fn linear(c: &mut Criterion) {
                         black_box(&x),
                         BATCH,
                         Activation::Relu,
+                        &mut weight_t,
                         &mut y,
                     )
                     .unwrap()

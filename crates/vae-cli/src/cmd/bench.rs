@@ -4,13 +4,16 @@
 //! With `--epoch-products B` it also times the products alone of one training epoch at batch B,
 //! and with `--score-products K` those of K-sample importance sampling over the test set: the
 //! floors training and evaluation can reach with these kernels at those (thin) shapes.
+//! With `--shapes` it times each of those product shapes alone, in all four storage layouts.
 
 use super::common::thread_pool;
 use crate::cli::BenchArgs;
 use anyhow::{bail, Result};
 use std::time::Instant;
 use vae::kernels::matmul::{matmul, MatRef};
+use vae::kernels::transpose::transpose;
 use vae::model::vae::SCORE_ROWS;
+use vae::nn::linear::forward_transposes_weight;
 
 pub fn run(args: BenchArgs) -> Result<()> {
     if !(64..=8192).contains(&args.size) || args.repeats == 0 {
@@ -83,6 +86,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
             "gflops": flops / seconds / 1e9,
         });
     }
+    if args.shapes {
+        report["shapes"] = pool.install(|| product_shapes(args.repeats.min(MAX_ROUNDS)))?;
+    }
     println!("{report}");
     Ok(())
 }
@@ -108,23 +114,51 @@ fn decoder_macs() -> usize {
     DECODER.iter().map(|(i, o)| i * o).sum()
 }
 
+/// The forward product of `nn::Linear`, `y = x · Wᵀ` for W stored `[out, in]`: on a transposed
+/// copy of W where the layer makes one (the copy is timed with the product).
+fn forward(
+    y: &mut [f32],
+    x: &[f32],
+    rows: usize,
+    w: &[f32],
+    (i, o): (usize, usize),
+    weight_t: &mut Vec<f32>,
+) -> Result<()> {
+    let x = MatRef::new(x, rows, i);
+    if forward_transposes_weight(rows, w.len()) {
+        weight_t.resize(w.len(), 0.0);
+        transpose(w, o, i, weight_t)?;
+        matmul(y, x, MatRef::new(weight_t, i, o), false)?;
+    } else {
+        matmul(y, x, MatRef::new(w, o, i).t(), false)?;
+    }
+    Ok(())
+}
+
 /// Seconds for the products of one epoch, with the layouts `nn::Linear` uses: forward
-/// `x · Wᵀ`, weight gradient `dyᵀ · x`, input gradient `dy · W` (not for the first layer, whose
-/// input is the data).
+/// `x · Wᵀ` (see `forward`), weight gradient `dyᵀ · x`, input gradient `dy · W` (not for the
+/// first layer, whose input is the data).
 fn epoch_products(batch: usize) -> Result<f64> {
     let weights: Vec<Vec<f32>> = LAYERS.iter().map(|(i, o)| fill(i * o)).collect();
     let mut grads: Vec<Vec<f32>> = LAYERS.iter().map(|(i, o)| vec![0.0; i * o]).collect();
     let inputs: Vec<Vec<f32>> = LAYERS.iter().map(|(i, _)| fill(batch * i)).collect();
     let mut outputs: Vec<Vec<f32>> = LAYERS.iter().map(|(_, o)| vec![0.0; batch * o]).collect();
     let mut input_grads: Vec<Vec<f32>> = LAYERS.iter().map(|(i, _)| vec![0.0; batch * i]).collect();
+    let mut weight_t = Vec::new();
     let started = Instant::now();
     let mut done = 0;
     while done < TRAINING_IMAGES {
         let rows = batch.min(TRAINING_IMAGES - done);
         for (l, &(i, o)) in LAYERS.iter().enumerate() {
-            let x = MatRef::new(&inputs[l][..rows * i], rows, i);
-            let w = MatRef::new(&weights[l], o, i);
-            matmul(&mut outputs[l][..rows * o], x, w.t(), false)?;
+            let x = &inputs[l][..rows * i];
+            forward(
+                &mut outputs[l][..rows * o],
+                x,
+                rows,
+                &weights[l],
+                (i, o),
+                &mut weight_t,
+            )?;
         }
         for (l, &(i, o)) in LAYERS.iter().enumerate().rev() {
             // The forward outputs stand in for the gradients flowing back: same shapes.
@@ -149,11 +183,18 @@ fn score_products(k: usize) -> Result<f64> {
     let weights: Vec<Vec<f32>> = DECODER.iter().map(|(i, o)| fill(i * o)).collect();
     let inputs: Vec<Vec<f32>> = DECODER.iter().map(|(i, _)| fill(block * i)).collect();
     let mut outputs: Vec<Vec<f32>> = DECODER.iter().map(|(_, o)| vec![0.0; block * o]).collect();
-    let decode = |rows: usize, outputs: &mut [Vec<f32>]| -> Result<()> {
+    let mut weight_t = Vec::new();
+    let mut decode = |rows: usize, outputs: &mut [Vec<f32>]| -> Result<()> {
         for (l, &(i, o)) in DECODER.iter().enumerate() {
-            let x = MatRef::new(&inputs[l][..rows * i], rows, i);
-            let w = MatRef::new(&weights[l], o, i);
-            matmul(&mut outputs[l][..rows * o], x, w.t(), false)?;
+            let x = &inputs[l][..rows * i];
+            forward(
+                &mut outputs[l][..rows * o],
+                x,
+                rows,
+                &weights[l],
+                (i, o),
+                &mut weight_t,
+            )?;
         }
         Ok(())
     };
@@ -166,4 +207,207 @@ fn score_products(k: usize) -> Result<f64> {
         left -= rows;
     }
     Ok(started.elapsed().as_secs_f64() * (TEST_IMAGES / TIMED_IMAGES) as f64)
+}
+
+/// Which of a dense layer's three products a shape is.
+#[derive(Clone, Copy, PartialEq)]
+enum Product {
+    /// `y = x · Wᵀ`, W stored `[out, in]`: on a transposed copy of W when `nn::linear` makes one.
+    Forward,
+    /// `dW += dyᵀ · x`.
+    WeightGrad,
+    /// `dx = dy · W`.
+    InputGrad,
+}
+
+/// A product `[m, k] · [k, n]` of the default VAE.
+struct ProductShape {
+    name: &'static str,
+    product: Product,
+    m: usize,
+    k: usize,
+    n: usize,
+}
+
+/// The product of a layer `inputs -> outputs` over `rows` rows.
+const fn shape(
+    name: &'static str,
+    product: Product,
+    rows: usize,
+    inputs: usize,
+    outputs: usize,
+) -> ProductShape {
+    let (m, k, n) = match product {
+        Product::Forward => (rows, inputs, outputs),
+        Product::WeightGrad => (outputs, rows, inputs),
+        Product::InputGrad => (rows, outputs, inputs),
+    };
+    ProductShape {
+        name,
+        product,
+        m,
+        k,
+        n,
+    }
+}
+
+/// Minibatch of the training step.
+const STEP_ROWS: usize = 128;
+const PRODUCT_SHAPES: [ProductShape; 13] = {
+    use Product::*;
+    [
+        shape("train forward 784->400", Forward, STEP_ROWS, 784, 400),
+        shape("train forward 400->40 (head)", Forward, STEP_ROWS, 400, 40),
+        shape("train forward 20->400", Forward, STEP_ROWS, 20, 400),
+        shape("train forward 400->784", Forward, STEP_ROWS, 400, 784),
+        shape(
+            "train weight grad 784->400",
+            WeightGrad,
+            STEP_ROWS,
+            784,
+            400,
+        ),
+        shape(
+            "train weight grad 400->40 (head)",
+            WeightGrad,
+            STEP_ROWS,
+            400,
+            40,
+        ),
+        shape("train weight grad 20->400", WeightGrad, STEP_ROWS, 20, 400),
+        shape(
+            "train weight grad 400->784",
+            WeightGrad,
+            STEP_ROWS,
+            400,
+            784,
+        ),
+        shape(
+            "train input grad 400->40 (head)",
+            InputGrad,
+            STEP_ROWS,
+            400,
+            40,
+        ),
+        shape("train input grad 20->400", InputGrad, STEP_ROWS, 20, 400),
+        shape("train input grad 400->784", InputGrad, STEP_ROWS, 400, 784),
+        shape("score forward 20->400", Forward, SCORE_ROWS, 20, 400),
+        shape("score forward 400->784", Forward, SCORE_ROWS, 400, 784),
+    ]
+};
+
+/// Rounds of `--shapes` timings at most (`--repeats` fewer).
+const MAX_ROUNDS: usize = 7;
+
+/// Seconds per call of each of `products`: the best of `rounds` timings of about 20 ms each,
+/// taken in turns, so that a slow spell of a shared machine does not fall on one product alone.
+fn best_seconds(
+    products: &mut [Box<dyn FnMut() -> Result<()> + '_>],
+    rounds: usize,
+) -> Result<Vec<f64>> {
+    let mut repeats = Vec::with_capacity(products.len());
+    for product in products.iter_mut() {
+        let started = Instant::now();
+        product()?;
+        let once = started.elapsed().as_secs_f64().max(1e-7);
+        repeats.push(((0.02 / once) as usize).clamp(1, 10_000));
+    }
+    let mut best = vec![f64::INFINITY; products.len()];
+    for _ in 0..rounds {
+        for ((product, &repeats), best) in products.iter_mut().zip(&repeats).zip(&mut best) {
+            let started = Instant::now();
+            for _ in 0..repeats {
+                product()?;
+            }
+            *best = best.min(started.elapsed().as_secs_f64() / repeats as f64);
+        }
+    }
+    Ok(best)
+}
+
+/// GFLOP/s of every product shape as training and scoring run it (`as_run`: with the transposed
+/// copy's time, where the forward makes one) and in each of the four storage layouts alone
+/// (`nn`, `nt`, `tn`, `tt`: whether a and b are stored transposed).
+fn product_shapes(rounds: usize) -> Result<serde_json::Value> {
+    const LAYOUTS: [(bool, bool); 4] = [(false, false), (false, true), (true, false), (true, true)];
+    let mut rows = Vec::new();
+    for s in &PRODUCT_SHAPES {
+        let a = fill(s.m * s.k);
+        let b = fill(s.k * s.n);
+        let accumulate = s.product == Product::WeightGrad;
+        let transposes = s.product == Product::Forward && forward_transposes_weight(s.m, s.k * s.n);
+        let as_run = match s.product {
+            Product::Forward if transposes => "transposed copy + nn",
+            Product::Forward => "nt",
+            Product::WeightGrad => "tn",
+            Product::InputGrad => "nn",
+        };
+        let mut weight_t = vec![0f32; s.k * s.n];
+        // One output each, so the closures borrow nothing mutably in common.
+        let mut outputs = vec![vec![0f32; s.m * s.n]; LAYOUTS.len() + 1];
+        let (layout_outputs, run_output) = outputs.split_at_mut(LAYOUTS.len());
+        let mut products: Vec<Box<dyn FnMut() -> Result<()> + '_>> = Vec::new();
+        for (&(a_t, b_t), c) in LAYOUTS.iter().zip(layout_outputs.iter_mut()) {
+            let (a, b) = (&a, &b);
+            products.push(Box::new(move || {
+                let lhs = if a_t {
+                    MatRef::new(a, s.k, s.m).t()
+                } else {
+                    MatRef::new(a, s.m, s.k)
+                };
+                let rhs = if b_t {
+                    MatRef::new(b, s.n, s.k).t()
+                } else {
+                    MatRef::new(b, s.k, s.n)
+                };
+                Ok(matmul(c, lhs, rhs, accumulate)?)
+            }));
+        }
+        // As `nn::Linear` runs it: `b` stands for the stored weight `[out, in]` in the forward.
+        let c = &mut run_output[0];
+        let (a, b) = (&a, &b);
+        products.push(Box::new(move || {
+            let (a_t, b_t) = match s.product {
+                Product::Forward if transposes => {
+                    transpose(b, s.n, s.k, &mut weight_t)?;
+                    return Ok(matmul(
+                        c,
+                        MatRef::new(a, s.m, s.k),
+                        MatRef::new(&weight_t, s.k, s.n),
+                        false,
+                    )?);
+                }
+                Product::Forward => (false, true),
+                Product::WeightGrad => (true, false),
+                Product::InputGrad => (false, false),
+            };
+            let lhs = if a_t {
+                MatRef::new(a, s.k, s.m).t()
+            } else {
+                MatRef::new(a, s.m, s.k)
+            };
+            let rhs = if b_t {
+                MatRef::new(b, s.n, s.k).t()
+            } else {
+                MatRef::new(b, s.k, s.n)
+            };
+            Ok(matmul(c, lhs, rhs, accumulate)?)
+        }));
+        let seconds = best_seconds(&mut products, rounds)?;
+        let gflops = |seconds: f64| 2.0 * (s.m * s.k * s.n) as f64 / seconds / 1e9;
+        let mut layouts = serde_json::Map::new();
+        for (&(a_t, b_t), &seconds) in LAYOUTS.iter().zip(&seconds) {
+            let name = format!(
+                "{}{}",
+                if a_t { "t" } else { "n" },
+                if b_t { "t" } else { "n" }
+            );
+            layouts.insert(name, serde_json::json!(gflops(seconds)));
+        }
+        rows.push(serde_json::json!({
+            "name": s.name, "m": s.m, "k": s.k, "n": s.n,
+            "as_run": as_run, "as_run_gflops": gflops(seconds[LAYOUTS.len()]), "gflops": layouts,
+        }));
+    }
+    Ok(serde_json::Value::Array(rows))
 }

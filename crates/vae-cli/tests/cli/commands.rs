@@ -266,6 +266,43 @@ fn bench_times_the_peak_and_the_products_alone() {
     assert_eq!(score["samples"], 3, "{out}");
     assert!(score["seconds"].as_f64().is_some_and(|v| v > 0.0), "{out}");
     assert!(report.get("epoch_products").is_none(), "{out}");
+    assert!(report.get("shapes").is_none(), "{out}");
+}
+
+#[test]
+fn bench_times_every_product_shape_in_every_layout() {
+    let out = ok(&[
+        "bench",
+        "--size",
+        "64",
+        "--repeats",
+        "1",
+        "--threads",
+        "1",
+        "--shapes",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("bench prints JSON");
+    let shapes = report["shapes"].as_array().expect("a list of shapes");
+    assert_eq!(shapes.len(), 13, "{out}");
+    for shape in shapes {
+        let name = shape["name"].as_str().unwrap_or_default();
+        assert!(
+            shape["as_run_gflops"].as_f64().is_some_and(|v| v > 0.0),
+            "{name}"
+        );
+        for layout in ["nn", "nt", "tn", "tt"] {
+            assert!(
+                shape["gflops"][layout].as_f64().is_some_and(|v| v > 0.0),
+                "{name} {layout}"
+            );
+        }
+        let as_run = shape["as_run"].as_str().unwrap_or_default();
+        if name.contains("forward 400->784") {
+            assert_eq!(as_run, "transposed copy + nn", "{name}");
+        } else if name.contains("weight grad") {
+            assert_eq!(as_run, "tn", "{name}");
+        }
+    }
 }
 
 #[test]

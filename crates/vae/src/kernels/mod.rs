@@ -17,6 +17,7 @@ pub mod reduce;
 pub mod rng;
 pub mod rows;
 pub mod scalar;
+pub mod transpose;
 pub mod update;
 
 use rayon::prelude::*;

@@ -31,6 +31,9 @@ pub trait Scalar:
     /// `(e^{−|v|}, log(1 + e^{−|v|}))`: the transcendental parts of a stable softplus and
     /// sigmoid. Vectorisable approximations for f32, `std` for f64.
     fn exp_log1p_neg_abs(v: Self) -> (Self, Self);
+
+    /// The same slices as `f32`, when `Self` is `f32`: for kernels with an f32-only SIMD path.
+    fn as_f32_pair<'a>(src: &'a [Self], dst: &'a mut [Self]) -> Option<(&'a [f32], &'a mut [f32])>;
 }
 
 impl Scalar for f32 {
@@ -47,6 +50,10 @@ impl Scalar for f32 {
         let e = fastmath::exp_nonpositive(-v.abs());
         (e, fastmath::log1p_unit(e))
     }
+    #[inline(always)]
+    fn as_f32_pair<'a>(src: &'a [f32], dst: &'a mut [f32]) -> Option<(&'a [f32], &'a mut [f32])> {
+        Some((src, dst))
+    }
 }
 
 impl Scalar for f64 {
@@ -62,5 +69,9 @@ impl Scalar for f64 {
     fn exp_log1p_neg_abs(v: Self) -> (Self, Self) {
         let e = (-v.abs()).exp();
         (e, e.ln_1p())
+    }
+    #[inline(always)]
+    fn as_f32_pair<'a>(_: &'a [f64], _: &'a mut [f64]) -> Option<(&'a [f32], &'a mut [f32])> {
+        None
     }
 }

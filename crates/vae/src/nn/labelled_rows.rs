@@ -204,6 +204,7 @@ mod tests {
             &dense,
             rows,
             Activation::Tanh,
+            &mut Vec::new(),
             &mut y_dense,
         )?;
         layer.forward_labelled(

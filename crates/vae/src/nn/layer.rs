@@ -43,6 +43,8 @@ pub struct LayerScratch<T> {
     pub(super) labelled: LabelledScratch<T>,
     /// A convolution's receptive fields, one row per output position.
     pub(super) cols: Vec<T>,
+    /// A dense layer's weight, transposed for the forward product.
+    pub(super) weight_t: Vec<T>,
 }
 
 /// Shape bookkeeping while a list is built: where we are, for error messages.
@@ -140,7 +142,9 @@ impl Layer {
         y: &mut [T],
     ) -> Result<()> {
         match (self, x) {
-            (Layer::Linear(l, act), NetworkInput::Dense(x)) => l.forward(params, x, rows, *act, y),
+            (Layer::Linear(l, act), NetworkInput::Dense(x)) => {
+                l.forward(params, x, rows, *act, &mut scratch.weight_t, y)
+            }
             (Layer::Linear(l, act), NetworkInput::Labelled(x)) => {
                 l.forward_labelled(params, &x, *act, &mut scratch.labelled, y)
             }

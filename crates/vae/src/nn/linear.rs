@@ -5,8 +5,20 @@ use crate::error::Result;
 use crate::kernels::elementwise::{bias_activation, Activation};
 use crate::kernels::matmul::{matmul, MatRef};
 use crate::kernels::reduce::add_column_sums;
+use crate::kernels::transpose::transpose;
 use crate::scalar::Scalar;
 use std::ops::Range;
+
+/// The forward product runs on a transposed copy of weights at least this large (a 64 x 64
+/// layer) and for at least this many rows: below either the copy costs more than it saves.
+const TRANSPOSE_MIN_WEIGHTS: usize = 1 << 12;
+const TRANSPOSE_MIN_ROWS: usize = 16;
+
+/// Whether the forward product of `rows` rows by a weight of `weights` values runs on a transposed
+/// copy of the weight.
+pub fn forward_transposes_weight(rows: usize, weights: usize) -> bool {
+    rows >= TRANSPOSE_MIN_ROWS && weights >= TRANSPOSE_MIN_WEIGHTS
+}
 
 #[derive(Clone, Debug)]
 pub struct Linear {
@@ -62,22 +74,33 @@ impl Linear {
         }
     }
 
-    /// `y[rows, out] = activation(x[rows, in] · Wᵀ + b)`.
+    /// `y[rows, out] = activation(x[rows, in] · Wᵀ + b)`. The weight is first copied transposed
+    /// into `weight_t` (unless the layer or the batch is tiny): `gemm` repacks a right operand
+    /// read as `Wᵀ` on every call, which costs several times the copy (`vae bench --shapes` times
+    /// both). The product is the same, bit for bit.
     pub fn forward<T: Scalar>(
         &self,
         params: &[T],
         x: &[T],
         rows: usize,
         activation: Activation,
+        weight_t: &mut Vec<T>,
         y: &mut [T],
     ) -> Result<()> {
         let w = &params[self.weight.clone()];
-        matmul(
-            y,
-            MatRef::new(x, rows, self.in_dim),
-            MatRef::new(w, self.out_dim, self.in_dim).t(),
-            false,
-        )?;
+        let x = MatRef::new(x, rows, self.in_dim);
+        if forward_transposes_weight(rows, w.len()) {
+            weight_t.resize(w.len(), T::zero());
+            transpose(w, self.out_dim, self.in_dim, weight_t)?;
+            matmul(
+                y,
+                x,
+                MatRef::new(weight_t, self.in_dim, self.out_dim),
+                false,
+            )?;
+        } else {
+            matmul(y, x, MatRef::new(w, self.out_dim, self.in_dim).t(), false)?;
+        }
         bias_activation(y, &params[self.bias.clone()], activation);
         Ok(())
     }
@@ -107,6 +130,68 @@ impl Linear {
                 MatRef::new(&params[self.weight.clone()], self.out_dim, self.in_dim),
                 false,
             )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::rng::{stream, Purpose};
+    use crate::nn::{ParamBuilder, Parameters};
+
+    /// A layer large enough for the transposed copy gives the bits of the product on the stored
+    /// weight read transposed, and both agree with the definition.
+    #[test]
+    fn forward_on_the_transposed_copy_is_the_same_product() -> Result<()> {
+        let (rows, in_dim, out_dim) = (TRANSPOSE_MIN_ROWS + 3, 260, 300);
+        assert!(in_dim * out_dim >= TRANSPOSE_MIN_WEIGHTS);
+        let mut params = Parameters::<f32>::default();
+        let mut rng = stream(3, Purpose::Init, &[]);
+        let layer = Linear::new(
+            &mut ParamBuilder::new(&mut params, &mut rng),
+            in_dim,
+            out_dim,
+        );
+        let x: Vec<f32> = (0..rows * in_dim)
+            .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+            .collect();
+        let mut y = vec![0f32; rows * out_dim];
+        let mut weight_t = Vec::new();
+        layer.forward(
+            params.values(),
+            &x,
+            rows,
+            Activation::Identity,
+            &mut weight_t,
+            &mut y,
+        )?;
+        assert_eq!(weight_t.len(), in_dim * out_dim, "the copy was used");
+        let (w, b) = (
+            &params.values()[layer.weight.clone()],
+            &params.values()[layer.bias.clone()],
+        );
+        let mut stored = vec![0f32; rows * out_dim];
+        matmul(
+            &mut stored,
+            MatRef::new(&x, rows, in_dim),
+            MatRef::new(w, out_dim, in_dim).t(),
+            false,
+        )?;
+        bias_activation(&mut stored, b, Activation::Identity);
+        assert!(y
+            .iter()
+            .zip(&stored)
+            .all(|(p, q)| p.to_bits() == q.to_bits()));
+        for r in 0..rows {
+            for o in 0..out_dim {
+                let exact: f64 = b[o] as f64
+                    + (0..in_dim)
+                        .map(|i| x[r * in_dim + i] as f64 * w[o * in_dim + i] as f64)
+                        .sum::<f64>();
+                assert!((y[r * out_dim + o] as f64 - exact).abs() < 1e-4, "{r},{o}");
+            }
         }
         Ok(())
     }

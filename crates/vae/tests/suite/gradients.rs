@@ -72,12 +72,19 @@ fn linear_layer() -> Result<()> {
         let loss = |p: &[f64], x: &[f64]| -> f64 {
             let mut y = vec![0.0; rows * out_dim];
             layer
-                .forward(p, x, rows, activation, &mut y)
+                .forward(p, x, rows, activation, &mut Vec::new(), &mut y)
                 .expect("shapes match");
             y.iter().zip(&c).map(|(a, b)| a * b).sum()
         };
         let mut y = vec![0.0; rows * out_dim];
-        layer.forward(params.values(), &x, rows, activation, &mut y)?;
+        layer.forward(
+            params.values(),
+            &x,
+            rows,
+            activation,
+            &mut Vec::new(),
+            &mut y,
+        )?;
         // Gradient with respect to the pre-activation output: c ⊙ activation'.
         let dy: Vec<f64> = match activation {
             Activation::Tanh => c.iter().zip(&y).map(|(c, y)| c * (1.0 - y * y)).collect(),
