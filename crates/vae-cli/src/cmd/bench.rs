@@ -126,7 +126,10 @@ fn forward(
 ) -> Result<()> {
     let x = MatRef::new(x, rows, i);
     if forward_transposes_weight(rows, w.len()) {
-        weight_t.resize(w.len(), 0.0);
+        if weight_t.len() < w.len() {
+            weight_t.resize(w.len(), 0.0);
+        }
+        let weight_t = &mut weight_t[..w.len()];
         transpose(w, o, i, weight_t)?;
         matmul(y, x, MatRef::new(weight_t, i, o), false)?;
     } else {

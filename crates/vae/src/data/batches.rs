@@ -3,7 +3,7 @@
 use super::codes::Codes;
 use super::split::{bernoulli_thresholds, Split};
 use crate::batch::Batch;
-use crate::kernels::convert::{append_binarized, append_grey_levels};
+use crate::kernels::convert::{append_grey_levels, binarize_into};
 use crate::kernels::gaussian::{means_into, rsample};
 use crate::kernels::rng::{fill_standard_normal, Rng};
 
@@ -40,23 +40,19 @@ impl BatchLoader {
         binarize: Option<&mut Rng>,
     ) -> Batch<'a, f32> {
         let pixels = split.shape.len();
-        self.x.clear();
         self.labels.clear();
         match binarize {
             None => {
+                self.x.clear();
                 for &i in indices {
                     append_grey_levels(split.image(i), &mut self.x);
                 }
             }
             Some(rng) => {
-                for &i in indices {
-                    append_binarized(
-                        split.image(i),
-                        &self.thresholds,
-                        rng,
-                        (1.0, 0.0),
-                        &mut self.x,
-                    );
+                // Every value is overwritten, so the buffer only grows (and is filled) once.
+                self.x.resize(indices.len() * pixels, 0.0);
+                for (&i, out) in indices.iter().zip(self.x.chunks_exact_mut(pixels.max(1))) {
+                    binarize_into(split.image(i), &self.thresholds, rng, (1.0, 0.0), out);
                 }
             }
         }

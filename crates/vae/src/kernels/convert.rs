@@ -9,9 +9,7 @@ pub fn append_grey_levels(bytes: &[u8], out: &mut Vec<f32>) {
     out.extend(bytes.iter().map(|&v| v as f32 * (1.0 / 255.0)));
 }
 
-/// Appends one Bernoulli draw per pixel to `out`, `on` with probability v / 255 and `off`
-/// otherwise: `on` where a uniform 24-bit draw falls below `thresholds[v]`
-/// (`bernoulli_thresholds`), two draws per 48 random bits.
+/// Appends one Bernoulli draw per pixel to `out`: `binarize_into` on new room at its end.
 pub fn append_binarized<V: Copy>(
     bytes: &[u8],
     thresholds: &[u32; 256],
@@ -19,13 +17,25 @@ pub fn append_binarized<V: Copy>(
     (on, off): (V, V),
     out: &mut Vec<V>,
 ) {
-    // Written into place a pair at a time: pushing one value at a time cost a capacity check per
-    // pixel, a few percent of a training epoch.
     let start = out.len();
     out.resize(start + bytes.len(), off);
-    let dst = &mut out[start..];
+    binarize_into(bytes, thresholds, rng, (on, off), &mut out[start..]);
+}
+
+/// Writes one Bernoulli draw per pixel of `bytes` into `out` (the same length), `on` with
+/// probability v / 255 and `off` otherwise: `on` where a uniform 24-bit draw falls below
+/// `thresholds[v]` (`bernoulli_thresholds`), two draws per 48 random bits. Written in place a pair
+/// at a time: pushing one value at a time cost a capacity check per pixel.
+pub fn binarize_into<V: Copy>(
+    bytes: &[u8],
+    thresholds: &[u32; 256],
+    rng: &mut Rng,
+    (on, off): (V, V),
+    out: &mut [V],
+) {
+    debug_assert_eq!(bytes.len(), out.len());
     let mut pairs = bytes.chunks_exact(2);
-    let mut outs = dst.chunks_exact_mut(2);
+    let mut outs = out.chunks_exact_mut(2);
     for (pair, o) in (&mut pairs).zip(&mut outs) {
         let (a, b) = next_u24_pair(rng);
         o[0] = if a < thresholds[pair[0] as usize] {

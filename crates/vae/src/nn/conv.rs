@@ -7,6 +7,7 @@
 //! the fields into the output. Weights keep PyTorch's layouts, `Conv2d.weight [out, in, kh, kw]`
 //! and `ConvTranspose2d.weight [in, out, kh, kw]`, and PyTorch's default initialisation.
 
+use super::layer::grown;
 use super::params::{Init, ParamBuilder};
 use crate::error::{Error, Result};
 use crate::kernels::conv::{col2im, im2col, ConvGeometry};
@@ -114,7 +115,7 @@ impl Conv2d {
         let g = &self.geometry;
         for (first, n) in blocks(images, g.positions() * g.field_len()) {
             let rows = n * g.positions();
-            cols.resize(rows * g.field_len(), T::zero());
+            let cols = grown(cols, rows * g.field_len());
             im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
             matmul(
                 &mut y[first * self.out_dim()..][..n * self.out_dim()],
@@ -146,7 +147,7 @@ impl Conv2d {
         add_column_sums(&mut grads[self.bias.clone()], dy);
         for (first, n) in blocks(images, g.positions() * g.field_len()) {
             let rows = n * g.positions();
-            cols.resize(rows * g.field_len(), T::zero());
+            let cols = grown(cols, rows * g.field_len());
             im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
             let dy = MatRef::new(
                 &dy[first * self.out_dim()..][..n * self.out_dim()],
@@ -245,7 +246,7 @@ impl ConvTranspose2d {
         let g = &self.geometry;
         for (first, n) in blocks(images, g.positions() * g.field_len()) {
             let rows = n * g.positions();
-            cols.resize(rows * g.field_len(), T::zero());
+            let cols = grown(cols, rows * g.field_len());
             let x = MatRef::new(
                 &x[first * self.in_dim()..][..n * self.in_dim()],
                 rows,
@@ -283,7 +284,7 @@ impl ConvTranspose2d {
         add_column_sums(&mut grads[self.bias.clone()], dy);
         for (first, n) in blocks(images, g.positions() * g.field_len()) {
             let rows = n * g.positions();
-            cols.resize(rows * g.field_len(), T::zero());
+            let cols = grown(cols, rows * g.field_len());
             im2col(g, &dy[first * self.out_dim()..][..n * self.out_dim()], cols)?;
             let fields = MatRef::new(cols, rows, g.field_len());
             let x = MatRef::new(

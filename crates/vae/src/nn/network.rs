@@ -4,7 +4,7 @@
 //! refused then, with the layer named. Each activation that follows a product is fused into the
 //! product's output pass; flatten and reshape cost nothing.
 
-use super::layer::{build, At, Built, Layer, LayerScratch, NetworkInput};
+use super::layer::{build, grown, At, Built, Layer, LayerScratch, NetworkInput};
 use super::linear::Linear;
 use super::params::ParamBuilder;
 use super::spec::LayerSpec;
@@ -231,6 +231,8 @@ impl Network {
             scratch,
         } = buffers;
         let last = self.layers.len() - 1;
+        // The gradient buffers only grow (`grown`): their first `grad_len` values are live.
+        let mut grad_len = 0;
         for (i, layer) in self.layers.iter().enumerate().rev() {
             let y = &outputs[i];
             let out_dim = y.len() / rows.max(1);
@@ -239,12 +241,16 @@ impl Network {
             let from_output = i == last && !layer.has_fused_activation();
             if !from_output {
                 if i == last {
-                    grad.clear();
-                    grad.extend_from_slice(d_output);
+                    grad_len = d_output.len();
+                    grown(grad, grad_len).copy_from_slice(d_output);
                 }
-                layer.activation_backward(grad, y, out_dim);
+                layer.activation_backward(&mut grad[..grad_len], y, out_dim);
             }
-            let dy: &[T] = if from_output { d_output } else { grad };
+            let dy: &[T] = if from_output {
+                d_output
+            } else {
+                &grad[..grad_len]
+            };
             let input = match i {
                 0 => x,
                 _ => NetworkInput::Dense(outputs[i - 1].as_slice()),
@@ -262,9 +268,10 @@ impl Network {
                 )?;
             } else {
                 let in_dim = outputs[i - 1].len() / rows.max(1);
-                grad_next.resize(rows * in_dim, T::zero());
-                layer.backward(params, grads, input, y, dy, rows, scratch, Some(grad_next))?;
+                let dx = grown(grad_next, rows * in_dim);
+                layer.backward(params, grads, input, y, dy, rows, scratch, Some(dx))?;
                 std::mem::swap(grad, grad_next);
+                grad_len = rows * in_dim;
             }
         }
         Ok(())
