@@ -100,22 +100,26 @@ impl Conv2d {
         )
     }
 
-    /// `y [images, out_h, out_w, out] = activation(conv(x) + b)`; `cols` is scratch.
+    /// `y [images, out_h, out_w, out] = activation(conv(x) + b)`. The receptive fields are
+    /// gathered into `fields`, this layer's own buffer, which afterwards holds the whole batch's
+    /// fields when they fit one block: the backward pass then reads them instead of gathering
+    /// them again. Returns whether they do.
     pub fn forward<T: Scalar>(
         &self,
         params: &[T],
         x: &[T],
         images: usize,
         activation: Activation,
-        cols: &mut Vec<T>,
+        fields: &mut Vec<T>,
         y: &mut [T],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         check_rows("convolution input", x, images, self.in_dim())?;
         check_rows("convolution output", y, images, self.out_dim())?;
         let g = &self.geometry;
+        let mut blocks_done = 0;
         for (first, n) in blocks(images, g.positions() * g.field_len()) {
             let rows = n * g.positions();
-            let cols = grown(cols, rows * g.field_len());
+            let cols = grown(fields, rows * g.field_len());
             im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
             matmul(
                 &mut y[first * self.out_dim()..][..n * self.out_dim()],
@@ -123,13 +127,15 @@ impl Conv2d {
                 self.weight(params).t(),
                 false,
             )?;
+            blocks_done += 1;
         }
         bias_activation(y, &params[self.bias.clone()], activation);
-        Ok(())
+        Ok(blocks_done == 1)
     }
 
     /// Accumulates `dW += dyᵀ · cols` and `db += Σ dy`; writes `dx` when asked. `dy` is the
-    /// gradient with respect to the pre-activation output.
+    /// gradient with respect to the pre-activation output. `fields` is this layer's buffer; with
+    /// `fields_kept` it still holds the fields of `x` from `forward`. It is overwritten here.
     #[allow(clippy::too_many_arguments)]
     pub fn backward<T: Scalar>(
         &self,
@@ -138,7 +144,8 @@ impl Conv2d {
         x: &[T],
         dy: &[T],
         images: usize,
-        cols: &mut Vec<T>,
+        fields: &mut Vec<T>,
+        fields_kept: bool,
         mut dx: Option<&mut [T]>,
     ) -> Result<()> {
         check_rows("convolution input", x, images, self.in_dim())?;
@@ -147,8 +154,11 @@ impl Conv2d {
         add_column_sums(&mut grads[self.bias.clone()], dy);
         for (first, n) in blocks(images, g.positions() * g.field_len()) {
             let rows = n * g.positions();
-            let cols = grown(cols, rows * g.field_len());
-            im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
+            let cols = grown(fields, rows * g.field_len());
+            // Kept fields are the whole batch's (one block), gathered from this very `x`.
+            if !(fields_kept && first == 0 && n == images) {
+                im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
+            }
             let dy = MatRef::new(
                 &dy[first * self.out_dim()..][..n * self.out_dim()],
                 rows,

@@ -36,6 +36,15 @@ pub enum Layer {
     Activation(Activation),
 }
 
+/// A layer's own buffer, kept from its forward pass for its backward pass: a convolution's
+/// receptive fields, so they are gathered once per step instead of twice.
+#[derive(Clone, Debug, Default)]
+pub struct Kept<T> {
+    values: Vec<T>,
+    /// Whether `values` holds what the latest forward pass left for the backward pass.
+    valid: bool,
+}
+
 /// Buffers a layer uses within one call, reused across batches.
 #[derive(Clone, Debug, Default)]
 pub struct LayerScratch<T> {
@@ -141,15 +150,17 @@ impl Layer {
         }
     }
 
-    /// `y [rows, out] = layer(x)`.
+    /// `y [rows, out] = layer(x)`; `kept` is this layer's buffer for its backward pass.
     pub fn forward<T: Scalar>(
         &self,
         params: &[T],
         x: NetworkInput<'_, T>,
         rows: usize,
         scratch: &mut LayerScratch<T>,
+        kept: &mut Kept<T>,
         y: &mut [T],
     ) -> Result<()> {
+        kept.valid = false;
         match (self, x) {
             (Layer::Linear(l, act), NetworkInput::Dense(x)) => {
                 l.forward(params, x, rows, *act, &mut scratch.weight_t, y)
@@ -158,7 +169,8 @@ impl Layer {
                 l.forward_labelled(params, &x, *act, &mut scratch.labelled, y)
             }
             (Layer::Conv(c, act), NetworkInput::Dense(x)) => {
-                c.forward(params, x, rows, *act, &mut scratch.cols, y)
+                kept.valid = c.forward(params, x, rows, *act, &mut kept.values, y)?;
+                Ok(())
             }
             (Layer::ConvTranspose(c, act), NetworkInput::Dense(x)) => {
                 c.forward(params, x, rows, *act, &mut scratch.cols, y)
@@ -222,8 +234,11 @@ impl Layer {
         dy: &[T],
         rows: usize,
         scratch: &mut LayerScratch<T>,
+        kept: &mut Kept<T>,
         dx: Option<&mut [T]>,
     ) -> Result<()> {
+        // Whatever was kept is used (and overwritten) now.
+        let kept_valid = std::mem::take(&mut kept.valid);
         match (self, x) {
             (Layer::Linear(l, _), NetworkInput::Dense(x)) => {
                 l.backward(params, grads, x, dy, rows, dx)
@@ -232,7 +247,7 @@ impl Layer {
                 l.backward_labelled(grads, &x, dy, &mut scratch.labelled)
             }
             (Layer::Conv(c, _), NetworkInput::Dense(x)) => {
-                c.backward(params, grads, x, dy, rows, &mut scratch.cols, dx)
+                c.backward(params, grads, x, dy, rows, &mut kept.values, kept_valid, dx)
             }
             (Layer::ConvTranspose(c, _), NetworkInput::Dense(x)) => {
                 c.backward(params, grads, x, dy, rows, &mut scratch.cols, dx)

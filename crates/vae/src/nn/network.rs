@@ -4,7 +4,7 @@
 //! refused then, with the layer named. Each activation that follows a product is fused into the
 //! product's output pass; flatten and reshape cost nothing.
 
-use super::layer::{build, grown, At, Built, Layer, LayerScratch, NetworkInput};
+use super::layer::{build, grown, At, Built, Kept, Layer, LayerScratch, NetworkInput};
 use super::linear::Linear;
 use super::params::ParamBuilder;
 use super::spec::LayerSpec;
@@ -29,6 +29,8 @@ pub struct NetworkBuffers<T> {
     grad_next: Vec<T>,
     /// Buffers the layers use within a call (labelled rows, convolution fields).
     scratch: LayerScratch<T>,
+    /// Each layer's buffer kept from the forward pass for the backward pass.
+    kept: Vec<Kept<T>>,
 }
 
 impl<T: Scalar> NetworkBuffers<T> {
@@ -154,9 +156,13 @@ impl Network {
             _ => {}
         }
         let NetworkBuffers {
-            outputs, scratch, ..
+            outputs,
+            scratch,
+            kept,
+            ..
         } = buffers;
         outputs.resize_with(self.layers.len(), Vec::new);
+        kept.resize_with(self.layers.len(), Kept::default);
         let mut width = self.in_dim();
         for (i, layer) in self.layers.iter().enumerate() {
             let (before, rest) = outputs.split_at_mut(i);
@@ -167,7 +173,7 @@ impl Network {
                 Some(previous) => NetworkInput::Dense(previous.as_slice()),
                 None => x,
             };
-            layer.forward(params, input, rows, scratch, out)?;
+            layer.forward(params, input, rows, scratch, &mut kept[i], out)?;
             width = out_dim;
         }
         Ok(())
@@ -229,7 +235,9 @@ impl Network {
             grad,
             grad_next,
             scratch,
+            kept,
         } = buffers;
+        kept.resize_with(self.layers.len(), Kept::default);
         let last = self.layers.len() - 1;
         // The gradient buffers only grow (`grown`): their first `grad_len` values are live.
         let mut grad_len = 0;
@@ -264,12 +272,23 @@ impl Network {
                     dy,
                     rows,
                     scratch,
+                    &mut kept[i],
                     dx.as_deref_mut(),
                 )?;
             } else {
                 let in_dim = outputs[i - 1].len() / rows.max(1);
                 let dx = grown(grad_next, rows * in_dim);
-                layer.backward(params, grads, input, y, dy, rows, scratch, Some(dx))?;
+                layer.backward(
+                    params,
+                    grads,
+                    input,
+                    y,
+                    dy,
+                    rows,
+                    scratch,
+                    &mut kept[i],
+                    Some(dx),
+                )?;
                 std::mem::swap(grad, grad_next);
                 grad_len = rows * in_dim;
             }
