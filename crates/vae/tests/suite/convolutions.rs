@@ -467,3 +467,39 @@ fn large_batches_run_in_blocks() -> Result<()> {
     }
     Ok(())
 }
+
+/// The backward pass reads the fields a convolution kept from its forward pass, and uses them
+/// up: a second backward after the same forward gathers them again and gives the same gradients.
+#[test]
+fn kept_fields_serve_one_backward_pass() -> Result<()> {
+    let spec = list(
+        r#"[{"type": "conv2d", "out": 3, "kernel": 3, "stride": 2, "padding": 1}, {"type": "tanh"},
+            {"type": "conv2d", "out": 2, "kernel": 2}]"#,
+    );
+    let in_shape = [7, 6, 2];
+    let n = 3;
+    let mut params = Parameters::<f64>::default();
+    let mut rng = stream(8, Purpose::Init, &[]);
+    let net = Network::build(
+        &mut ParamBuilder::new(&mut params, &mut rng),
+        "test",
+        &in_shape,
+        &spec,
+        None,
+    )?;
+    let x = uniform(&mut rng, n * 7 * 6 * 2, -1.0, 1.0);
+    let dy = uniform(&mut rng, n * net.out_dim(), -1.0, 1.0);
+    let mut buffers = NetworkBuffers::default();
+    net.forward(params.values(), &x, n, &mut buffers)?;
+    let mut grads_of_each = Vec::new();
+    for _ in 0..2 {
+        params.zero_grads();
+        let mut dx = vec![0.0; x.len()];
+        let (values, grads) = params.split_mut();
+        net.backward(values, grads, &x, n, &mut buffers, &dy, Some(&mut dx))?;
+        grads_of_each.push((params.grads().to_vec(), dx));
+    }
+    assert_eq!(grads_of_each[0], grads_of_each[1]);
+    assert!(grads_of_each[0].0.iter().any(|g| *g != 0.0));
+    Ok(())
+}
