@@ -14,6 +14,7 @@ use vae::kernels::matmul::{matmul, MatRef};
 use vae::kernels::transpose::transpose;
 use vae::model::vae::SCORE_ROWS;
 use vae::nn::linear::forward_transposes_weight;
+use vae::nn::products::{step_and_scoring, Product};
 
 pub fn run(args: BenchArgs) -> Result<()> {
     if !(64..=8192).contains(&args.size) || args.repeats == 0 {
@@ -212,92 +213,8 @@ fn score_products(k: usize) -> Result<f64> {
     Ok(started.elapsed().as_secs_f64() * (TEST_IMAGES / TIMED_IMAGES) as f64)
 }
 
-/// Which of a dense layer's three products a shape is.
-#[derive(Clone, Copy, PartialEq)]
-enum Product {
-    /// `y = x · Wᵀ`, W stored `[out, in]`: on a transposed copy of W when `nn::linear` makes one.
-    Forward,
-    /// `dW += dyᵀ · x`.
-    WeightGrad,
-    /// `dx = dy · W`.
-    InputGrad,
-}
-
-/// A product `[m, k] · [k, n]` of the default VAE.
-struct ProductShape {
-    name: &'static str,
-    product: Product,
-    m: usize,
-    k: usize,
-    n: usize,
-}
-
-/// The product of a layer `inputs -> outputs` over `rows` rows.
-const fn shape(
-    name: &'static str,
-    product: Product,
-    rows: usize,
-    inputs: usize,
-    outputs: usize,
-) -> ProductShape {
-    let (m, k, n) = match product {
-        Product::Forward => (rows, inputs, outputs),
-        Product::WeightGrad => (outputs, rows, inputs),
-        Product::InputGrad => (rows, outputs, inputs),
-    };
-    ProductShape {
-        name,
-        product,
-        m,
-        k,
-        n,
-    }
-}
-
-/// Minibatch of the training step.
+/// Minibatch of the training step timed by `--shapes`.
 const STEP_ROWS: usize = 128;
-const PRODUCT_SHAPES: [ProductShape; 13] = {
-    use Product::*;
-    [
-        shape("train forward 784->400", Forward, STEP_ROWS, 784, 400),
-        shape("train forward 400->40 (head)", Forward, STEP_ROWS, 400, 40),
-        shape("train forward 20->400", Forward, STEP_ROWS, 20, 400),
-        shape("train forward 400->784", Forward, STEP_ROWS, 400, 784),
-        shape(
-            "train weight grad 784->400",
-            WeightGrad,
-            STEP_ROWS,
-            784,
-            400,
-        ),
-        shape(
-            "train weight grad 400->40 (head)",
-            WeightGrad,
-            STEP_ROWS,
-            400,
-            40,
-        ),
-        shape("train weight grad 20->400", WeightGrad, STEP_ROWS, 20, 400),
-        shape(
-            "train weight grad 400->784",
-            WeightGrad,
-            STEP_ROWS,
-            400,
-            784,
-        ),
-        shape(
-            "train input grad 400->40 (head)",
-            InputGrad,
-            STEP_ROWS,
-            400,
-            40,
-        ),
-        shape("train input grad 20->400", InputGrad, STEP_ROWS, 20, 400),
-        shape("train input grad 400->784", InputGrad, STEP_ROWS, 400, 784),
-        shape("score forward 20->400", Forward, SCORE_ROWS, 20, 400),
-        shape("score forward 400->784", Forward, SCORE_ROWS, 400, 784),
-    ]
-};
 
 /// Rounds of `--shapes` timings at most (`--repeats` fewer).
 const MAX_ROUNDS: usize = 7;
@@ -334,56 +251,17 @@ fn best_seconds(
 fn product_shapes(rounds: usize) -> Result<serde_json::Value> {
     const LAYOUTS: [(bool, bool); 4] = [(false, false), (false, true), (true, false), (true, true)];
     let mut rows = Vec::new();
-    for s in &PRODUCT_SHAPES {
+    for s in step_and_scoring(&LAYERS, STEP_ROWS, &DECODER, SCORE_ROWS) {
+        let s = &s;
         let a = fill(s.m * s.k);
         let b = fill(s.k * s.n);
         let accumulate = s.product == Product::WeightGrad;
-        let transposes = s.product == Product::Forward && forward_transposes_weight(s.m, s.k * s.n);
-        let as_run = match s.product {
-            Product::Forward if transposes => "transposed copy + nn",
-            Product::Forward => "nt",
-            Product::WeightGrad => "tn",
-            Product::InputGrad => "nn",
-        };
         let mut weight_t = vec![0f32; s.k * s.n];
         // One output each, so the closures borrow nothing mutably in common.
         let mut outputs = vec![vec![0f32; s.m * s.n]; LAYOUTS.len() + 1];
         let (layout_outputs, run_output) = outputs.split_at_mut(LAYOUTS.len());
-        let mut products: Vec<Box<dyn FnMut() -> Result<()> + '_>> = Vec::new();
-        for (&(a_t, b_t), c) in LAYOUTS.iter().zip(layout_outputs.iter_mut()) {
-            let (a, b) = (&a, &b);
-            products.push(Box::new(move || {
-                let lhs = if a_t {
-                    MatRef::new(a, s.k, s.m).t()
-                } else {
-                    MatRef::new(a, s.m, s.k)
-                };
-                let rhs = if b_t {
-                    MatRef::new(b, s.n, s.k).t()
-                } else {
-                    MatRef::new(b, s.k, s.n)
-                };
-                Ok(matmul(c, lhs, rhs, accumulate)?)
-            }));
-        }
-        // As `nn::Linear` runs it: `b` stands for the stored weight `[out, in]` in the forward.
-        let c = &mut run_output[0];
         let (a, b) = (&a, &b);
-        products.push(Box::new(move || {
-            let (a_t, b_t) = match s.product {
-                Product::Forward if transposes => {
-                    transpose(b, s.n, s.k, &mut weight_t)?;
-                    return Ok(matmul(
-                        c,
-                        MatRef::new(a, s.m, s.k),
-                        MatRef::new(&weight_t, s.k, s.n),
-                        false,
-                    )?);
-                }
-                Product::Forward => (false, true),
-                Product::WeightGrad => (true, false),
-                Product::InputGrad => (false, false),
-            };
+        let product = move |c: &mut [f32], (a_t, b_t): (bool, bool)| -> Result<()> {
             let lhs = if a_t {
                 MatRef::new(a, s.k, s.m).t()
             } else {
@@ -395,6 +273,20 @@ fn product_shapes(rounds: usize) -> Result<serde_json::Value> {
                 MatRef::new(b, s.k, s.n)
             };
             Ok(matmul(c, lhs, rhs, accumulate)?)
+        };
+        let mut products: Vec<Box<dyn FnMut() -> Result<()> + '_>> = Vec::new();
+        for (&layout, c) in LAYOUTS.iter().zip(layout_outputs.iter_mut()) {
+            products.push(Box::new(move || product(c, layout)));
+        }
+        // As `nn::Linear` runs it: `b` stands for the stored weight `[out, in]` in the forward.
+        let c = &mut run_output[0];
+        products.push(Box::new(move || {
+            if s.runs_on_transposed_copy() {
+                transpose(b, s.n, s.k, &mut weight_t)?;
+                let x = MatRef::new(a, s.m, s.k);
+                return Ok(matmul(c, x, MatRef::new(&weight_t, s.k, s.n), false)?);
+            }
+            product(c, s.stored_transposed())
         }));
         let seconds = best_seconds(&mut products, rounds)?;
         let gflops = |seconds: f64| 2.0 * (s.m * s.k * s.n) as f64 / seconds / 1e9;
@@ -409,7 +301,7 @@ fn product_shapes(rounds: usize) -> Result<serde_json::Value> {
         }
         rows.push(serde_json::json!({
             "name": s.name, "m": s.m, "k": s.k, "n": s.n,
-            "as_run": as_run, "as_run_gflops": gflops(seconds[LAYOUTS.len()]), "gflops": layouts,
+            "as_run": s.as_run(), "as_run_gflops": gflops(seconds[LAYOUTS.len()]), "gflops": layouts,
         }));
     }
     Ok(serde_json::Value::Array(rows))

@@ -7,6 +7,7 @@ pub mod layer;
 pub mod linear;
 pub mod network;
 pub mod params;
+pub mod products;
 pub mod spec;
 
 pub use conv::{Conv2d, ConvTranspose2d};
