@@ -139,6 +139,29 @@ fn forward(
     Ok(())
 }
 
+/// `forward` through each layer `(inputs, outputs)` on its own stand-in input, `rows` rows.
+fn forward_layers(
+    layers: &[(usize, usize)],
+    weights: &[Vec<f32>],
+    inputs: &[Vec<f32>],
+    outputs: &mut [Vec<f32>],
+    rows: usize,
+    weight_t: &mut Vec<f32>,
+) -> Result<()> {
+    for (l, &(i, o)) in layers.iter().enumerate() {
+        let x = &inputs[l][..rows * i];
+        forward(
+            &mut outputs[l][..rows * o],
+            x,
+            rows,
+            &weights[l],
+            (i, o),
+            weight_t,
+        )?;
+    }
+    Ok(())
+}
+
 /// Seconds for the products of one epoch, with the layouts `nn::Linear` uses: forward
 /// `x · Wᵀ` (see `forward`), weight gradient `dyᵀ · x`, input gradient `dy · W` (not for the
 /// first layer, whose input is the data).
@@ -153,17 +176,14 @@ fn epoch_products(batch: usize) -> Result<f64> {
     let mut done = 0;
     while done < TRAINING_IMAGES {
         let rows = batch.min(TRAINING_IMAGES - done);
-        for (l, &(i, o)) in LAYERS.iter().enumerate() {
-            let x = &inputs[l][..rows * i];
-            forward(
-                &mut outputs[l][..rows * o],
-                x,
-                rows,
-                &weights[l],
-                (i, o),
-                &mut weight_t,
-            )?;
-        }
+        forward_layers(
+            &LAYERS,
+            &weights,
+            &inputs,
+            &mut outputs,
+            rows,
+            &mut weight_t,
+        )?;
         for (l, &(i, o)) in LAYERS.iter().enumerate().rev() {
             // The forward outputs stand in for the gradients flowing back: same shapes.
             let dy = MatRef::new(&outputs[l][..rows * o], rows, o);
@@ -188,19 +208,8 @@ fn score_products(k: usize) -> Result<f64> {
     let inputs: Vec<Vec<f32>> = DECODER.iter().map(|(i, _)| fill(block * i)).collect();
     let mut outputs: Vec<Vec<f32>> = DECODER.iter().map(|(_, o)| vec![0.0; block * o]).collect();
     let mut weight_t = Vec::new();
-    let mut decode = |rows: usize, outputs: &mut [Vec<f32>]| -> Result<()> {
-        for (l, &(i, o)) in DECODER.iter().enumerate() {
-            let x = &inputs[l][..rows * i];
-            forward(
-                &mut outputs[l][..rows * o],
-                x,
-                rows,
-                &weights[l],
-                (i, o),
-                &mut weight_t,
-            )?;
-        }
-        Ok(())
+    let mut decode = |rows: usize, outputs: &mut [Vec<f32>]| {
+        forward_layers(&DECODER, &weights, &inputs, outputs, rows, &mut weight_t)
     };
     decode(block, &mut outputs)?;
     let started = Instant::now();

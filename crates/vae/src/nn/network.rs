@@ -263,34 +263,26 @@ impl Network {
                 0 => x,
                 _ => NetworkInput::Dense(outputs[i - 1].as_slice()),
             };
-            if i == 0 {
-                layer.backward(
-                    params,
-                    grads,
-                    input,
-                    y,
-                    dy,
-                    rows,
-                    scratch,
-                    &mut kept[i],
-                    dx.as_deref_mut(),
-                )?;
-            } else {
-                let in_dim = outputs[i - 1].len() / rows.max(1);
-                let dx = grown(grad_next, rows * in_dim);
-                layer.backward(
-                    params,
-                    grads,
-                    input,
-                    y,
-                    dy,
-                    rows,
-                    scratch,
-                    &mut kept[i],
-                    Some(dx),
-                )?;
+            // The first layer's input gradient goes to the caller, the others' to the next layer.
+            let in_len = (i > 0).then(|| outputs[i - 1].len());
+            let layer_dx = match in_len {
+                None => dx.as_deref_mut(),
+                Some(len) => Some(grown(grad_next, len)),
+            };
+            layer.backward(
+                params,
+                grads,
+                input,
+                y,
+                dy,
+                rows,
+                scratch,
+                &mut kept[i],
+                layer_dx,
+            )?;
+            if let Some(len) = in_len {
                 std::mem::swap(grad, grad_next);
-                grad_len = rows * in_dim;
+                grad_len = len;
             }
         }
         Ok(())
