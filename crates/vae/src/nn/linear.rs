@@ -77,8 +77,9 @@ impl Linear {
 
     /// `y[rows, out] = activation(x[rows, in] · Wᵀ + b)`. The weight is first copied transposed
     /// into `weight_t` (unless the layer or the batch is tiny): `gemm` repacks a right operand
-    /// read as `Wᵀ` on every call, which costs several times the copy (`vae bench --shapes` times
-    /// both). The product is the same, bit for bit.
+    /// read as `Wᵀ` on every call, at about twice the cost of the copy (`vae bench --shapes` times
+    /// both). `gemm` packs both layouts into the same panels, so the product is the same, bit for
+    /// bit (a test below checks it).
     pub fn forward<T: Scalar>(
         &self,
         params: &[T],
