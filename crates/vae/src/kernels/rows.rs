@@ -145,25 +145,6 @@ pub fn collect_log_weights<T: Scalar>(
     }
 }
 
-/// The weight matrix `W [out, in_x + classes]` of a layer reading `[x | onehot(y)]` split into
-/// `W_x [out, in_x]` (contiguous) and `W_yᵀ [classes, out]`.
-pub fn split_label_columns<T: Scalar>(
-    w: &[T],
-    in_dim: usize,
-    width: usize,
-    out: usize,
-    w_x: &mut Vec<T>,
-    w_y: &mut [T],
-) {
-    w_x.clear();
-    for (o, row) in w.chunks_exact(in_dim).enumerate() {
-        w_x.extend_from_slice(&row[..width]);
-        for (c, &v) in row[width..].iter().enumerate() {
-            w_y[c * out + o] = v;
-        }
-    }
-}
-
 /// `y[r] = per_image[image_of_row[r]] + w_y[labels[r]]` over rows of width `out`.
 pub fn gather_image_and_label<T: Scalar>(
     per_image: &[T],
@@ -201,7 +182,8 @@ pub fn scatter_image_and_label<T: Scalar>(
     }
 }
 
-/// `dW [out, in_x + classes] += [d_x | d_yᵀ]`, the transpose of `split_label_columns`.
+/// `dW [out, in_x + classes] += [d_x | d_yᵀ]`: the gradients of a layer reading
+/// `[x | onehot(y)]`, `d_x [out, in_x]` and `d_yᵀ [classes, out]`, merged into its weight's.
 pub fn merge_label_columns<T: Scalar>(
     dw: &mut [T],
     in_dim: usize,

@@ -5,6 +5,7 @@
 //! `x · W_xᵀ` runs once per image instead of once per row, and the weight gradient
 //! `dW_x = Σ_r dy_rᵀ x_j(r) = (Σ_{r → j} dy_r)ᵀ · x_j` sums each image's row gradients first.
 
+use super::layer::grown;
 use super::linear::Linear;
 use crate::batch::check_label_range;
 use crate::error::{Error, Result};
@@ -12,6 +13,7 @@ use crate::kernels::elementwise::{bias_activation, Activation};
 use crate::kernels::matmul::{matmul, MatRef};
 use crate::kernels::reduce::add_column_sums;
 use crate::kernels::rows;
+use crate::kernels::transpose::transpose;
 use crate::scalar::Scalar;
 
 /// Rows `[images[image_of_row[r]] | onehot(labels[r])]`, the images stored once.
@@ -27,9 +29,9 @@ pub struct LabelledRows<'a, T> {
 /// Buffers of the shared-image products, reused from batch to batch.
 #[derive(Clone, Debug, Default)]
 pub struct LabelledScratch<T> {
-    /// `W_x` copied contiguous `[out, in_x]`, then reused for its gradient.
+    /// `Wᵀ` copied `[in_x + classes, out]` for the forward product, then `W_x`'s gradient.
     w_x: Vec<T>,
-    /// `W_yᵀ` (or its gradient) `[classes, out]`.
+    /// `W_yᵀ`'s gradient `[classes, out]`.
     w_y: Vec<T>,
     /// Per image: `x_j · W_xᵀ`, then the summed row gradients, `[images, out]`.
     per_image: Vec<T>,
@@ -82,26 +84,22 @@ impl Linear {
         }
         let images = input.images.len() / width;
         let w = &params[self.weight.clone()];
-        scratch.w_y.clear();
-        scratch.w_y.resize(input.classes * out, T::zero());
-        rows::split_label_columns(
-            w,
-            self.in_dim,
-            width,
-            out,
-            &mut scratch.w_x,
-            &mut scratch.w_y,
-        );
+        // `Wᵀ [in_x + classes, out]` holds `W_xᵀ [in_x, out]` and then `W_yᵀ [classes, out]`,
+        // each contiguous: one transposed copy splits the weight and puts `W_x` in the layout the
+        // product runs fastest in (see `Linear::forward`).
+        let w_t = grown(&mut scratch.w_x, w.len());
+        transpose(w, out, self.in_dim, w_t)?;
+        let (w_x_t, w_y) = w_t.split_at(width * out);
         scratch.per_image.resize(images * out, T::zero());
         matmul(
             &mut scratch.per_image,
             MatRef::new(input.images, images, width),
-            MatRef::new(&scratch.w_x, out, width).t(),
+            MatRef::new(w_x_t, width, out),
             false,
         )?;
         rows::gather_image_and_label(
             &scratch.per_image,
-            &scratch.w_y,
+            w_y,
             input.image_of_row,
             input.labels,
             out,
@@ -142,9 +140,9 @@ impl Linear {
             &mut scratch.per_image,
             &mut scratch.w_y,
         );
-        scratch.w_x.resize(out * width, T::zero());
+        let d_w_x = grown(&mut scratch.w_x, out * width);
         matmul(
-            &mut scratch.w_x,
+            d_w_x,
             MatRef::new(&scratch.per_image, images, out).t(),
             MatRef::new(input.images, images, width),
             false,
@@ -154,7 +152,7 @@ impl Linear {
             self.in_dim,
             width,
             out,
-            &scratch.w_x,
+            d_w_x,
             &scratch.w_y,
         );
         add_column_sums(&mut grads[self.bias.clone()], dy);
