@@ -8,11 +8,11 @@ use vae::config::{ModelConfig, OptimizerConfig, OptimizerKind};
 use vae::data::Batch;
 use vae::kernels::elementwise::Activation;
 use vae::kernels::loss::bernoulli_nll;
-use vae::kernels::matmul::{matmul, MatRef};
+use vae::kernels::matmul::matmul;
 use vae::kernels::rng::{fill_standard_normal, stream, Purpose};
-use vae::kernels::transpose::transpose;
 use vae::model::vae::SCORE_ROWS;
 use vae::model::VaeWorkspace;
+use vae::nn::linear::forward_product;
 use vae::nn::products::{step_and_scoring, Product};
 use vae::nn::{Linear, ParamBuilder, Parameters};
 use vae::objective::Elbo;
@@ -148,37 +148,26 @@ fn product_shapes(c: &mut Criterion) {
         let a = random(s.m * s.k, 7);
         let b = random(s.k * s.n, 8);
         let mut out = vec![0f32; s.m * s.n];
-        let mut weight_t = vec![0f32; s.k * s.n];
+        let mut weight_t = Vec::new();
         let accumulate = s.product == Product::WeightGrad;
         let (a_t, b_t) = s.stored_transposed();
-        let lhs = if a_t {
-            MatRef::new(&a, s.k, s.m).t()
-        } else {
-            MatRef::new(&a, s.m, s.k)
-        };
         for flip in [false, true] {
-            let b_t = b_t != flip;
             let layout = if flip {
                 "other layout of b"
             } else {
                 s.as_run()
             };
-            let rhs = if b_t {
-                MatRef::new(&b, s.n, s.k).t()
-            } else {
-                MatRef::new(&b, s.k, s.n)
-            };
+            let (lhs, rhs) = s.operands(&a, &b, (a_t, b_t != flip));
             group.bench_function(
                 format!("{} {}x{}x{}, {layout}", s.name, s.m, s.k, s.n),
                 |bench| {
                     bench.iter(|| {
-                        if !flip && s.runs_on_transposed_copy() {
-                            transpose(&b, s.n, s.k, &mut weight_t).unwrap();
-                            let rhs = MatRef::new(&weight_t, s.k, s.n);
-                            matmul(&mut out, lhs, rhs, false).unwrap();
+                        if !flip && s.product == Product::Forward {
+                            forward_product(&mut out, &a, s.m, &b, (s.k, s.n), &mut weight_t)
                         } else {
-                            matmul(&mut out, lhs, rhs, accumulate).unwrap();
+                            matmul(&mut out, lhs, rhs, accumulate)
                         }
+                        .unwrap()
                     })
                 },
             );

@@ -11,10 +11,9 @@ use crate::cli::BenchArgs;
 use anyhow::{bail, Result};
 use std::time::Instant;
 use vae::kernels::matmul::{matmul, MatRef};
-use vae::kernels::transpose::transpose;
 use vae::model::vae::SCORE_ROWS;
-use vae::nn::linear::forward_transposes_weight;
-use vae::nn::products::{step_and_scoring, Product};
+use vae::nn::linear::forward_product;
+use vae::nn::products::{layout_name, step_and_scoring, Product, LAYOUTS};
 
 pub fn run(args: BenchArgs) -> Result<()> {
     if !(64..=8192).contains(&args.size) || args.repeats == 0 {
@@ -115,31 +114,8 @@ fn decoder_macs() -> usize {
     DECODER.iter().map(|(i, o)| i * o).sum()
 }
 
-/// The forward product of `nn::Linear`, `y = x · Wᵀ` for W stored `[out, in]`: on a transposed
-/// copy of W where the layer makes one (the copy is timed with the product).
-fn forward(
-    y: &mut [f32],
-    x: &[f32],
-    rows: usize,
-    w: &[f32],
-    (i, o): (usize, usize),
-    weight_t: &mut Vec<f32>,
-) -> Result<()> {
-    let x = MatRef::new(x, rows, i);
-    if forward_transposes_weight(rows, w.len()) {
-        if weight_t.len() < w.len() {
-            weight_t.resize(w.len(), 0.0);
-        }
-        let weight_t = &mut weight_t[..w.len()];
-        transpose(w, o, i, weight_t)?;
-        matmul(y, x, MatRef::new(weight_t, i, o), false)?;
-    } else {
-        matmul(y, x, MatRef::new(w, o, i).t(), false)?;
-    }
-    Ok(())
-}
-
-/// `forward` through each layer `(inputs, outputs)` on its own stand-in input, `rows` rows.
+/// `nn::linear::forward_product` through each layer `(inputs, outputs)` on its own stand-in input,
+/// `rows` rows (the transposed copy, where the layer makes one, timed with the product).
 fn forward_layers(
     layers: &[(usize, usize)],
     weights: &[Vec<f32>],
@@ -150,7 +126,7 @@ fn forward_layers(
 ) -> Result<()> {
     for (l, &(i, o)) in layers.iter().enumerate() {
         let x = &inputs[l][..rows * i];
-        forward(
+        forward_product(
             &mut outputs[l][..rows * o],
             x,
             rows,
@@ -163,7 +139,7 @@ fn forward_layers(
 }
 
 /// Seconds for the products of one epoch, with the layouts `nn::Linear` uses: forward
-/// `x · Wᵀ` (see `forward`), weight gradient `dyᵀ · x`, input gradient `dy · W` (not for the
+/// `x · Wᵀ` (see `forward_layers`), weight gradient `dyᵀ · x`, input gradient `dy · W` (not for the
 /// first layer, whose input is the data).
 fn epoch_products(batch: usize) -> Result<f64> {
     let weights: Vec<Vec<f32>> = LAYERS.iter().map(|(i, o)| fill(i * o)).collect();
@@ -258,29 +234,19 @@ fn best_seconds(
 /// copy's time, where the forward makes one) and in each of the four storage layouts alone
 /// (`nn`, `nt`, `tn`, `tt`: whether a and b are stored transposed).
 fn product_shapes(rounds: usize) -> Result<serde_json::Value> {
-    const LAYOUTS: [(bool, bool); 4] = [(false, false), (false, true), (true, false), (true, true)];
     let mut rows = Vec::new();
     for s in step_and_scoring(&LAYERS, STEP_ROWS, &DECODER, SCORE_ROWS) {
         let s = &s;
         let a = fill(s.m * s.k);
         let b = fill(s.k * s.n);
         let accumulate = s.product == Product::WeightGrad;
-        let mut weight_t = vec![0f32; s.k * s.n];
+        let mut weight_t = Vec::new();
         // One output each, so the closures borrow nothing mutably in common.
         let mut outputs = vec![vec![0f32; s.m * s.n]; LAYOUTS.len() + 1];
         let (layout_outputs, run_output) = outputs.split_at_mut(LAYOUTS.len());
         let (a, b) = (&a, &b);
-        let product = move |c: &mut [f32], (a_t, b_t): (bool, bool)| -> Result<()> {
-            let lhs = if a_t {
-                MatRef::new(a, s.k, s.m).t()
-            } else {
-                MatRef::new(a, s.m, s.k)
-            };
-            let rhs = if b_t {
-                MatRef::new(b, s.n, s.k).t()
-            } else {
-                MatRef::new(b, s.k, s.n)
-            };
+        let product = move |c: &mut [f32], layout: (bool, bool)| -> Result<()> {
+            let (lhs, rhs) = s.operands(a, b, layout);
             Ok(matmul(c, lhs, rhs, accumulate)?)
         };
         let mut products: Vec<Box<dyn FnMut() -> Result<()> + '_>> = Vec::new();
@@ -289,25 +255,17 @@ fn product_shapes(rounds: usize) -> Result<serde_json::Value> {
         }
         // As `nn::Linear` runs it: `b` stands for the stored weight `[out, in]` in the forward.
         let c = &mut run_output[0];
-        products.push(Box::new(move || {
-            if s.runs_on_transposed_copy() {
-                transpose(b, s.n, s.k, &mut weight_t)?;
-                let x = MatRef::new(a, s.m, s.k);
-                return Ok(matmul(c, x, MatRef::new(&weight_t, s.k, s.n), false)?);
-            }
-            product(c, s.stored_transposed())
+        products.push(Box::new(move || match s.product {
+            Product::Forward => Ok(forward_product(c, a, s.m, b, (s.k, s.n), &mut weight_t)?),
+            _ => product(c, s.stored_transposed()),
         }));
         let seconds = best_seconds(&mut products, rounds)?;
         let gflops = |seconds: f64| 2.0 * (s.m * s.k * s.n) as f64 / seconds / 1e9;
-        let mut layouts = serde_json::Map::new();
-        for (&(a_t, b_t), &seconds) in LAYOUTS.iter().zip(&seconds) {
-            let name = format!(
-                "{}{}",
-                if a_t { "t" } else { "n" },
-                if b_t { "t" } else { "n" }
-            );
-            layouts.insert(name, serde_json::json!(gflops(seconds)));
-        }
+        let layouts: serde_json::Map<_, _> = LAYOUTS
+            .iter()
+            .zip(&seconds)
+            .map(|(&layout, &seconds)| (layout_name(layout).to_string(), gflops(seconds).into()))
+            .collect();
         rows.push(serde_json::json!({
             "name": s.name, "m": s.m, "k": s.k, "n": s.n,
             "as_run": s.as_run(), "as_run_gflops": gflops(seconds[LAYOUTS.len()]), "gflops": layouts,

@@ -21,6 +21,26 @@ pub fn forward_transposes_weight(rows: usize, weights: usize) -> bool {
     rows >= TRANSPOSE_MIN_ROWS && weights >= TRANSPOSE_MIN_WEIGHTS
 }
 
+/// `y [rows, out] = x [rows, in] · Wᵀ` for a weight stored `[out, in]`, as the forward pass runs
+/// it: on a transposed copy of W in `weight_t` where `forward_transposes_weight` says so.
+pub fn forward_product<T: Scalar>(
+    y: &mut [T],
+    x: &[T],
+    rows: usize,
+    w: &[T],
+    (in_dim, out_dim): (usize, usize),
+    weight_t: &mut Vec<T>,
+) -> Result<()> {
+    let x = MatRef::new(x, rows, in_dim);
+    if forward_transposes_weight(rows, w.len()) {
+        let weight_t = grown(weight_t, w.len());
+        transpose(w, out_dim, in_dim, weight_t)?;
+        matmul(y, x, MatRef::new(weight_t, in_dim, out_dim), false)
+    } else {
+        matmul(y, x, MatRef::new(w, out_dim, in_dim).t(), false)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Linear {
     pub in_dim: usize,
@@ -90,19 +110,7 @@ impl Linear {
         y: &mut [T],
     ) -> Result<()> {
         let w = &params[self.weight.clone()];
-        let x = MatRef::new(x, rows, self.in_dim);
-        if forward_transposes_weight(rows, w.len()) {
-            let weight_t = grown(weight_t, w.len());
-            transpose(w, self.out_dim, self.in_dim, weight_t)?;
-            matmul(
-                y,
-                x,
-                MatRef::new(weight_t, self.in_dim, self.out_dim),
-                false,
-            )?;
-        } else {
-            matmul(y, x, MatRef::new(w, self.out_dim, self.in_dim).t(), false)?;
-        }
+        forward_product(y, x, rows, w, (self.in_dim, self.out_dim), weight_t)?;
         bias_activation(y, &params[self.bias.clone()], activation);
         Ok(())
     }

@@ -3,6 +3,20 @@
 //! `Linear` runs it in.
 
 use super::linear::forward_transposes_weight;
+use crate::kernels::matmul::MatRef;
+
+/// The four storage layouts of a product's operands: whether `a` and `b` are stored transposed.
+pub const LAYOUTS: [(bool, bool); 4] = [(false, false), (false, true), (true, false), (true, true)];
+
+/// `nn`, `nt`, `tn` or `tt`: which of `a` and `b` are stored transposed.
+pub fn layout_name((a_t, b_t): (bool, bool)) -> &'static str {
+    match (a_t, b_t) {
+        (false, false) => "nn",
+        (false, true) => "nt",
+        (true, false) => "tn",
+        (true, true) => "tt",
+    }
+}
 
 /// Which of a dense layer's three products a shape is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,12 +81,27 @@ impl ProductShape {
         if self.runs_on_transposed_copy() {
             return "transposed copy + nn";
         }
-        match self.stored_transposed() {
-            (false, false) => "nn",
-            (false, true) => "nt",
-            (true, false) => "tn",
-            (true, true) => "tt",
-        }
+        layout_name(self.stored_transposed())
+    }
+
+    /// `a [m, k]` and `b [k, n]` read from buffers stored in `layout` (see `LAYOUTS`).
+    pub fn operands<'a, T>(
+        &self,
+        a: &'a [T],
+        b: &'a [T],
+        (a_t, b_t): (bool, bool),
+    ) -> (MatRef<'a, T>, MatRef<'a, T>) {
+        let lhs = if a_t {
+            MatRef::new(a, self.k, self.m).t()
+        } else {
+            MatRef::new(a, self.m, self.k)
+        };
+        let rhs = if b_t {
+            MatRef::new(b, self.n, self.k).t()
+        } else {
+            MatRef::new(b, self.k, self.n)
+        };
+        (lhs, rhs)
     }
 }
 
