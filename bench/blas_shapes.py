@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""torch.mm on every product shape of the default VAE's training step and scoring decoder, in the
+"""torch.mm on every product shape of a training step (and the MLP's scoring decoder), in the
 four storage layouts (a and b stored as [m, k] / [k, n] or transposed), beside `vae bench
 --shapes`, whose JSON it reads on stdin for the shapes. Each product is timed as that command
 times ours: the best of seven timings of about 20 ms, taken in turns. Prints GFLOP/s as JSON."""

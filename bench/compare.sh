@@ -37,17 +37,18 @@ rss() {
 echo "matmul peak: 1024^3 products, and the products alone of one epoch, $threads threads" >&2
 if [ "$arch" = mlp ]; then
     "$vae" bench --threads "$threads" --epoch-products "$batch" > "$work/peak.json"
-    # Ours and torch.mm in turns, five times each; the best of each is kept, so that a slow spell
-    # of a shared machine falls on neither side alone.
-    for i in 1 2 3 4 5; do
-        echo "product shapes, ours then torch.mm ($i of 5), $threads threads" >&2
-        "$vae" bench --threads "$threads" --repeats 7 --shapes > "$work/shapes_vae_$i.json"
-        python3 bench/blas_shapes.py "$threads" < "$work/shapes_vae_$i.json" > "$work/shapes_torch_$i.json"
-    done
 else
     # The products-alone floor is timed for the MLP only.
     "$vae" bench --threads "$threads" > "$work/peak.json"
 fi
+# Every product shape of the training step (and, for the MLP, of scoring): ours and torch.mm in
+# turns, five times each; the best of each is kept, so that a slow spell of a shared machine falls
+# on neither side alone. The conv shapes are those of the preset at batch 128.
+for i in 1 2 3 4 5; do
+    echo "product shapes ($arch), ours then torch.mm ($i of 5), $threads threads" >&2
+    "$vae" bench --threads "$threads" --repeats 7 --shapes --arch "$arch" > "$work/shapes_vae_$i.json"
+    python3 bench/blas_shapes.py "$threads" < "$work/shapes_vae_$i.json" > "$work/shapes_torch_$i.json"
+done
 
 echo "the best sgemm of PyTorch and NumPy, $threads threads" >&2
 python3 bench/blas_peak.py "$threads" > "$work/blas.json"
@@ -192,7 +193,7 @@ def best_of_runs(side):
     return best
 ours_shapes, torch_shapes = best_of_runs("vae"), best_of_runs("torch")
 if ours_shapes and torch_shapes:
-    # Every product shape of the default VAE's training step (minibatch 128) and of scoring, as our
+    # Every product shape of the training step (minibatch 128; the MLP's scoring too), as our
     # kernels run it, against torch.mm's best layout for that shape in this run.
     rows, ours_step, torch_step = [], 0.0, 0.0
     for o, t in zip(ours_shapes, torch_shapes):

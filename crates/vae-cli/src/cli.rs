@@ -616,6 +616,11 @@ pub struct BenchArgs {
     /// min(--repeats, 7) rounds; bench/blas_shapes.py times the same shapes with torch.mm
     #[arg(long)]
     pub shapes: bool,
+    /// With --shapes: the products of the default VAE (mlp), or of the training step of the
+    /// convolutional preset on MNIST (conv: latent 20, hidden 400, as `bench/compare.sh` trains
+    /// it; no scoring shapes)
+    #[arg(long, value_enum, default_value = "mlp", requires = "shapes")]
+    pub arch: ArchArg,
 }
 
 #[derive(Subcommand, Debug)]

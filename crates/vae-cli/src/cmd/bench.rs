@@ -7,13 +7,19 @@
 //! With `--shapes` it times each of those product shapes alone, in all four storage layouts.
 
 use super::common::thread_pool;
-use crate::cli::BenchArgs;
+use crate::cli::{ArchArg, BenchArgs};
 use anyhow::{bail, Result};
 use std::time::Instant;
+use vae::config::arch;
+use vae::config::ImageShape;
+use vae::kernels::elementwise::Activation;
 use vae::kernels::matmul::{matmul, MatRef};
 use vae::model::vae::SCORE_ROWS;
 use vae::nn::linear::forward_product;
-use vae::nn::products::{layout_name, step_and_scoring, Product, LAYOUTS};
+use vae::nn::products::{
+    layout_name, network_step, step_and_scoring, LayerKind, Product, ProductShape, LAYOUTS,
+};
+use vae::nn::spec::LayerSpec;
 
 pub fn run(args: BenchArgs) -> Result<()> {
     if !(64..=8192).contains(&args.size) || args.repeats == 0 {
@@ -87,7 +93,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
         });
     }
     if args.shapes {
-        report["shapes"] = pool.install(|| product_shapes(args.repeats.min(MAX_ROUNDS)))?;
+        let shapes = match args.arch {
+            ArchArg::Mlp => step_and_scoring(&LAYERS, STEP_ROWS, &DECODER, SCORE_ROWS),
+            ArchArg::Conv => conv_step()?,
+        };
+        report["arch"] = format!("{:?}", args.arch).to_lowercase().into();
+        report["shapes"] =
+            pool.install(|| product_shapes(&shapes, args.repeats.min(MAX_ROUNDS)))?;
     }
     println!("{report}");
     Ok(())
@@ -198,6 +210,24 @@ fn score_products(k: usize) -> Result<f64> {
     Ok(started.elapsed().as_secs_f64() * (TEST_IMAGES / TIMED_IMAGES) as f64)
 }
 
+/// The training step's products of the convolutional preset on MNIST with `bench/compare.sh`'s
+/// settings (latent 20, one dense layer of 400, ReLU): the encoder with its `[mean | log_var]`
+/// head, then the decoder.
+fn conv_step() -> Result<Vec<ProductShape>> {
+    const LATENT: usize = 20;
+    let image = ImageShape::MNIST;
+    let (mut encoder, decoder) = arch::conv(image, &[400], Activation::Relu)?;
+    encoder.push(LayerSpec::Linear {
+        name: None,
+        out: 2 * LATENT,
+    });
+    let input = vec![image.height, image.width, image.channels];
+    Ok(network_step(
+        &[(&encoder, input), (&decoder, vec![LATENT])],
+        STEP_ROWS,
+    )?)
+}
+
 /// Minibatch of the training step timed by `--shapes`.
 const STEP_ROWS: usize = 128;
 
@@ -233,10 +263,9 @@ fn best_seconds(
 /// GFLOP/s of every product shape as training and scoring run it (`as_run`: with the transposed
 /// copy's time, where the forward makes one) and in each of the four storage layouts alone
 /// (`nn`, `nt`, `tn`, `tt`: whether a and b are stored transposed).
-fn product_shapes(rounds: usize) -> Result<serde_json::Value> {
+fn product_shapes(shapes: &[ProductShape], rounds: usize) -> Result<serde_json::Value> {
     let mut rows = Vec::new();
-    for s in step_and_scoring(&LAYERS, STEP_ROWS, &DECODER, SCORE_ROWS) {
-        let s = &s;
+    for s in shapes {
         let a = fill(s.m * s.k);
         let b = fill(s.k * s.n);
         let accumulate = s.product == Product::WeightGrad;
@@ -253,10 +282,12 @@ fn product_shapes(rounds: usize) -> Result<serde_json::Value> {
         for (&layout, c) in LAYOUTS.iter().zip(layout_outputs.iter_mut()) {
             products.push(Box::new(move || product(c, layout)));
         }
-        // As `nn::Linear` runs it: `b` stands for the stored weight `[out, in]` in the forward.
+        // As the layer runs it: `b` stands for the stored weight `[out, in]` in a dense forward.
         let c = &mut run_output[0];
-        products.push(Box::new(move || match s.product {
-            Product::Forward => Ok(forward_product(c, a, s.m, b, (s.k, s.n), &mut weight_t)?),
+        products.push(Box::new(move || match (s.layer, s.product) {
+            (LayerKind::Dense, Product::Forward) => {
+                Ok(forward_product(c, a, s.m, b, (s.k, s.n), &mut weight_t)?)
+            }
             _ => product(c, s.stored_transposed()),
         }));
         let seconds = best_seconds(&mut products, rounds)?;

@@ -305,6 +305,51 @@ fn bench_times_every_product_shape_in_every_layout() {
     }
 }
 
+/// The conv preset's step: 4 convolutions' and 4 dense layers' forwards and weight gradients, and
+/// the input gradients of all but the first, each as the layer stores its operands.
+#[test]
+fn bench_times_the_conv_step_shapes() {
+    let out = ok(&[
+        "bench",
+        "--size",
+        "64",
+        "--repeats",
+        "1",
+        "--threads",
+        "1",
+        "--shapes",
+        "--arch",
+        "conv",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("bench prints JSON");
+    assert_eq!(report["arch"], "conv");
+    let shapes = report["shapes"].as_array().expect("a list of shapes");
+    assert_eq!(shapes.len(), 23, "{out}");
+    let find = |name: &str| {
+        shapes
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+    };
+    let forward = find("train forward conv2d 14x14x32->7x7x64");
+    assert_eq!(
+        (forward["m"].as_u64(), forward["k"].as_u64()),
+        (Some(6272), Some(512))
+    );
+    assert_eq!(forward["as_run"], "nt");
+    assert_eq!(
+        find("train forward conv_transpose2d 7x7x64->14x14x32")["as_run"],
+        "nn"
+    );
+    assert_eq!(
+        find("train input grad conv_transpose2d 14x14x32->28x28x1")["as_run"],
+        "nt"
+    );
+    assert!(shapes
+        .iter()
+        .all(|s| s["as_run_gflops"].as_f64().is_some_and(|v| v > 0.0)));
+}
+
 #[test]
 fn checkpoint_with_nan_weights_is_refused() {
     let f = fixture();
