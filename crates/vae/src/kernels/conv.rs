@@ -121,6 +121,7 @@ pub fn im2col<T: Scalar>(g: &ConvGeometry, images: &[T], cols: &mut [T]) -> Resu
         .zip(images.par_chunks(g.image_len()))
         .for_each(|(out, image)| match T::as_f32_pair(image, out) {
             Some((image, out)) if g.channels >= TILE => gather_tiles(g, image, out),
+            _ if g.channels == 1 => gather_one_channel(g, image, out),
             _ => gather_values(g, image, out),
         });
     Ok(())
@@ -148,6 +149,7 @@ pub fn col2im<T: Scalar>(
             }
             match T::as_f32_pair(rows, image) {
                 Some((rows, image)) if g.channels >= TILE => scatter_tiles(g, rows, image),
+                _ if g.channels == 1 => scatter_one_channel(g, rows, image),
                 _ => scatter_values(g, rows, image),
             }
         });
@@ -164,6 +166,69 @@ fn taps_at(g: &ConvGeometry, oy: usize, ox: usize, sources: &mut [Option<usize>]
     for ky in 0..k {
         for kx in 0..k {
             sources[ky * k + kx] = g.source(oy, ox, ky, kx).map(|pixel| pixel * g.channels);
+        }
+    }
+}
+
+/// The taps `kx_lo..kx_hi` of field column `ox` that fall inside the image, and the image column
+/// under `kx_lo` (meaningful when the range is not empty).
+#[inline(always)]
+fn columns_inside(g: &ConvGeometry, ox: usize) -> (usize, usize, usize) {
+    // Tap kx lies over image column left + kx − padding.
+    let left = ox * g.stride;
+    let kx_lo = g.padding.saturating_sub(left).min(g.kernel);
+    let kx_hi = (g.in_width + g.padding)
+        .saturating_sub(left)
+        .clamp(kx_lo, g.kernel);
+    (kx_lo, kx_hi, (left + kx_lo).saturating_sub(g.padding))
+}
+
+/// The image row under kernel row `ky` of field row `oy`, if inside the image.
+#[inline(always)]
+fn row_inside(g: &ConvGeometry, oy: usize, ky: usize) -> Option<usize> {
+    (oy * g.stride + ky)
+        .checked_sub(g.padding)
+        .filter(|&y| y < g.in_height)
+}
+
+/// One-channel images (a grey-level input, the last transposed convolution's output): the taps of
+/// a kernel row that lie inside the image read one contiguous run of an image row, so they are
+/// copied as a run, zeros elsewhere.
+fn gather_one_channel<T: Scalar>(g: &ConvGeometry, image: &[T], out: &mut [T]) {
+    let k = g.kernel;
+    for oy in 0..g.out_height {
+        for ox in 0..g.out_width {
+            let (kx_lo, kx_hi, x) = columns_inside(g, ox);
+            let row = &mut out[(oy * g.out_width + ox) * k * k..][..k * k];
+            for (ky, taps) in row.chunks_exact_mut(k).enumerate() {
+                taps.fill(T::zero());
+                if let Some(y) = row_inside(g, oy, ky).filter(|_| kx_hi > kx_lo) {
+                    let run = &image[y * g.in_width + x..][..kx_hi - kx_lo];
+                    for (v, &pixel) in taps[kx_lo..kx_hi].iter_mut().zip(run) {
+                        *v = pixel;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The mirror of `gather_one_channel`: each kernel row's run added to its image row, one value per
+/// pixel and position, in the positions' order.
+fn scatter_one_channel<T: Scalar>(g: &ConvGeometry, rows: &[T], image: &mut [T]) {
+    let k = g.kernel;
+    for oy in 0..g.out_height {
+        for ox in 0..g.out_width {
+            let (kx_lo, kx_hi, x) = columns_inside(g, ox);
+            let row = &rows[(oy * g.out_width + ox) * k * k..][..k * k];
+            for (ky, taps) in row.chunks_exact(k).enumerate() {
+                if let Some(y) = row_inside(g, oy, ky).filter(|_| kx_hi > kx_lo) {
+                    let run = &mut image[y * g.in_width + x..][..kx_hi - kx_lo];
+                    for (pixel, &v) in run.iter_mut().zip(&taps[kx_lo..kx_hi]) {
+                        *pixel += v;
+                    }
+                }
+            }
         }
     }
 }
@@ -391,11 +456,17 @@ mod tests {
         Ok(())
     }
 
-    /// The f32 tiles (at least 8 channels, on a CPU with AVX) move exactly the values the
-    /// value-at-a-time path moves, whole tiles and edges alike, and add them in the same order.
+    /// The f32 tiles (at least 8 channels, on a CPU with AVX) and the one-channel runs move
+    /// exactly the values the value-at-a-time path moves, whole tiles and edges alike, and add
+    /// them in the same order.
     #[test]
-    fn tiles_move_the_same_values() -> Result<()> {
+    fn fast_paths_move_the_same_values() -> Result<()> {
         for (h, w, c, k, s, p) in [
+            (28, 28, 1, 4, 2, 1),
+            (5, 7, 1, 3, 2, 1),
+            (6, 5, 1, 2, 1, 0),
+            (9, 4, 1, 5, 1, 2),
+            (4, 9, 1, 3, 3, 2),
             (14, 14, 32, 4, 2, 1),
             (7, 9, 64, 3, 1, 1),
             (6, 5, 12, 3, 2, 0),
