@@ -749,7 +749,7 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
     let report_dir = report.parent().unwrap_or(Path::new(""));
     let figures_dir = report_dir.join("reproductions");
     let mut table = format!(
-        "# Reproductions\n\nWritten by `vae reproduce --report` from `{}/*/{}/result.json`{}. Each row is remade by the `vae reproduce` command that heads its commands cell; the time is that command's wall clock on the machine that ran it (a target finished across sessions counts the last one only).\n\n",
+        "# Reproductions\n\nWritten by `vae reproduce --report` from `{}/*/{}/result.json`{}. Each row is remade by the `vae reproduce` command that heads its commands cell. Its time is the wall clock of the command that finished it, and below it the training time of every epoch of its runs summed from their metrics, which counts the epochs of earlier commands too where a target was resumed across sessions.\n\n",
         out.display(),
         budget.name(),
         match budget {
@@ -831,11 +831,14 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
             vae::fs::atomic_write(&figures_dir.join(&name), &bytes)?;
             figures.push(format!("[{f}](reproductions/{name})"));
         }
+        let mut time = r["seconds"].as_f64().map_or(String::new(), duration);
+        if let Some(t) = r["training_seconds"].as_f64() {
+            time.push_str(&format!("<br>epochs: {}", duration(t)));
+        }
         table.push_str(&format!(
-            "| `{}` | {} | {paper} | {ours} | {difference} | {agreement} | {:.0} s | `vae reproduce {} --budget {}`, which ran:<br>{} | {} |\n",
+            "| `{}` | {} | {paper} | {ours} | {difference} | {agreement} | {time} | `vae reproduce {} --budget {}`, which ran:<br>{} | {} |\n",
             target.name,
             target.paper,
-            r["seconds"].as_f64().unwrap_or(f64::NAN),
             target.name,
             budget.name(),
             commands.join("<br>"),
@@ -843,6 +846,18 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
         ));
     }
     Ok(table)
+}
+
+/// Seconds as a reader takes them in: seconds under ten minutes, minutes under two hours, then
+/// hours.
+fn duration(seconds: f64) -> String {
+    if seconds < 600.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 7200.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
 }
 
 /// Runs (or finishes) one target and writes its `result.json`.
@@ -999,6 +1014,15 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
         }
     }
     let seconds = started.elapsed().as_secs_f64();
+    // A target finished across sessions ran its epochs in several commands: their training time
+    // is in each run's metrics, whichever command trained them (a shared run counts in full for
+    // every target that uses it: it is what the target takes on its own).
+    let mut training_seconds = None;
+    for (_, run_dir) in &runs {
+        let metrics = vae::metrics::read_metrics(&run_dir.join(vae::checkpoint::METRICS_FILE))?;
+        *training_seconds.get_or_insert(0.0) +=
+            metrics.iter().map(|m| m.train_seconds).sum::<f64>();
+    }
     let ours = evaluation.as_ref().and_then(|e| target.metric.read(e));
     // The reference measured in this command, when it ran, replaces the quoted value.
     let (paper_value, paper_source) = match &reference {
@@ -1030,6 +1054,7 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
         "evaluation": evaluation,
         "figures": figures,
         "seconds": seconds,
+        "training_seconds": training_seconds,
         "commands": commands,
         "note": note,
     });

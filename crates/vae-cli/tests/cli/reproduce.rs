@@ -149,6 +149,8 @@ fn every_target_runs_at_the_quick_budget() {
         assert!(!row.contains("not run"), "{row}");
     }
     assert!(table.contains("| -86.76 nats |"), "{table}");
+    // A trained target's time cell adds its epochs' training time.
+    assert!(table.contains(" s<br>epochs: "), "{table}");
     // Figures are copied beside the report and linked relatively.
     assert!(
         table.contains("[manifold.png](reproductions/kingma2013-fig4-mnist-manifold.png)"),
@@ -226,4 +228,16 @@ fn an_interrupted_target_resumes() {
     .expect("JSON");
     let first = result["commands"][0].as_str().expect("a command");
     assert!(first.starts_with("vae train --resume "), "{first}");
+    // Its training time counts both epochs, the one trained before the interruption too.
+    let epochs: f64 = metrics
+        .lines()
+        .map(|l| {
+            let m: Value = serde_json::from_str(l).expect("a metrics line");
+            m["train_seconds"].as_f64().expect("train_seconds")
+        })
+        .sum();
+    let training = result["training_seconds"]
+        .as_f64()
+        .expect("training_seconds");
+    assert!((training - epochs).abs() < 1e-9, "{training} vs {epochs}");
 }
