@@ -241,3 +241,69 @@ fn an_interrupted_target_resumes() {
         .expect("training_seconds");
     assert!((training - epochs).abs() < 1e-9, "{training} vs {epochs}");
 }
+
+/// A paper-budget report shows a target's 3-hour result where it has no paper result, labelled;
+/// it keeps each result beside its figures and still prints the row once the run directories
+/// are gone (another machine); a kept result that is not valid is named in a one-line error.
+#[test]
+fn a_report_falls_back_on_the_3h_budget_and_keeps_its_rows() {
+    let f = fixture();
+    let out = f.root.join("reproduce");
+    let listing = ok(&["reproduce", "--list"]);
+    assert!(listing.contains("3h 2 h, paper about 4 days"), "{listing}");
+    let printed = ok(&[
+        "reproduce",
+        "doersch2016-fig6",
+        "--budget",
+        "3h",
+        "--dataset",
+        &f.dataset,
+        "--out",
+        path(&out),
+        "--threads",
+        "2",
+    ]);
+    assert!(printed.contains("on another data set"), "{printed}");
+    let report = f.root.join("docs").join("reproductions.md");
+    let args = [
+        "reproduce",
+        "--report",
+        path(&report),
+        "--budget",
+        "paper",
+        "--out",
+        path(&out),
+    ];
+    ok(&args);
+    let table = std::fs::read_to_string(&report).expect("the report");
+    let row = |table: &str, name: &str| -> String {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}`")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{table}"))
+            .to_string()
+    };
+    let doersch = row(&table, "doersch2016-fig6");
+    assert!(doersch.contains("(3-hour budget)"), "{doersch}");
+    assert!(doersch.contains("`vae reproduce doersch2016-fig6 --budget 3h`, which ran:"));
+    assert!(row(&table, "kingma2013-fig5").contains("not run"));
+    let kept = f.root.join("docs/reproductions/doersch2016-fig6.3h.json");
+    let record: Value = serde_json::from_slice(&std::fs::read(&kept).expect("kept")).expect("JSON");
+    assert_eq!(record["budget"], "3h");
+
+    // On a machine without the run directories the row is the same.
+    std::fs::remove_dir_all(&out).expect("remove the runs");
+    ok(&args);
+    assert_eq!(std::fs::read_to_string(&report).expect("the report"), table);
+
+    // A kept result that is not one: named, and nothing written over the report.
+    std::fs::write(
+        &kept,
+        b"{\"target\": \"kingma2013-fig5\", \"budget\": \"3h\"}",
+    )
+    .expect("write");
+    fails(&args, "not the result of doersch2016-fig6 at the 3h budget");
+    std::fs::write(&kept, b"{\"tar").expect("write");
+    fails(&args, "doersch2016-fig6.3h.json");
+    assert_eq!(std::fs::read_to_string(&report).expect("the report"), table);
+}
