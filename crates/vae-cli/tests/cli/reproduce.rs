@@ -240,6 +240,20 @@ fn an_interrupted_target_resumes() {
         .as_f64()
         .expect("training_seconds");
     assert!((training - epochs).abs() < 1e-9, "{training} vs {epochs}");
+
+    // Without its metrics the training time is unknown: null, and the result still written.
+    std::fs::remove_file(run.join("metrics.jsonl")).expect("remove the metrics");
+    let printed = ok(&args);
+    assert!(
+        printed.contains("already trained for 2 epochs"),
+        "{printed}"
+    );
+    let result: Value = serde_json::from_slice(
+        &std::fs::read(out.join("kingma2013-fig4-mnist/quick/result.json")).expect("result.json"),
+    )
+    .expect("JSON");
+    assert!(result["training_seconds"].is_null(), "{result}");
+    assert!(result["seconds"].as_f64().is_some());
 }
 
 /// A paper-budget report shows a target's 3-hour result where it has no paper result, labelled;
