@@ -625,8 +625,8 @@ const TARGETS: &[Target] = &[
         "burda2015-iwae2-k50",
         "Burda, Grosse & Salakhutdinov 2015, Table 1 (IWAE, two stochastic layers, k = 50)",
         -82.90,
-        ("about 10 days", "2.6 h"),
-        |b| burda_steps(true, "iwae", 50, 130, b),
+        ("about 10 days", "2.5 h"),
+        |b| burda_steps(true, "iwae", 50, 90, b),
     ),
     Target {
         expected_3h: Some("2.2 h (600 passes per model)"),
@@ -1483,7 +1483,7 @@ mod tests {
             ("burda2015-vae-k50", 130),
             ("burda2015-iwae-k50", 130),
             ("burda2015-vae2-k1", 1400),
-            ("burda2015-iwae2-k50", 130),
+            ("burda2015-iwae2-k50", 90),
         ] {
             let (paper, paper_epochs) = first_run(name, Budget::Paper);
             let (short, short_epochs) = first_run(name, Budget::ThreeHours);
