@@ -817,8 +817,8 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
         });
         let mut found = None;
         for &b in &budgets {
-            found = find_result(out, &figures_dir, target, b)?;
-            if found.is_some() {
+            if let Some((r, run_dir)) = find_result(out, &figures_dir, target, b)? {
+                found = Some((r, b, run_dir));
                 break;
             }
         }
@@ -927,7 +927,7 @@ fn find_result(
     figures_dir: &Path,
     target: &Target,
     budget: Budget,
-) -> Result<Option<(Value, Budget, Option<PathBuf>)>> {
+) -> Result<Option<(Value, Option<PathBuf>)>> {
     let dir = out.join(target.name).join(budget.name());
     let (file, run_dir) = if dir.join("result.json").is_file() {
         (dir.join("result.json"), Some(dir))
@@ -949,7 +949,7 @@ fn find_result(
             budget.name()
         );
     }
-    Ok(Some((r, budget, run_dir)))
+    Ok(Some((r, run_dir)))
 }
 
 /// Seconds as a reader takes them in: seconds under ten minutes, minutes under two hours, then
@@ -1123,10 +1123,9 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
     let seconds = started.elapsed().as_secs_f64();
     // A target finished across sessions ran its epochs in several commands: their training time
     // is in each run's metrics, whichever command trained them (a shared run counts in full for
-    // every target that uses it: it is what the target takes on its own).
-    // A run whose metrics are missing or unreadable leaves it unknown (null), not the result
-    // lost after its scoring.
-    let mut training_seconds = Some(0.0);
+    // every target that uses it: it is what the target takes on its own). A run whose metrics
+    // are missing or unreadable leaves it unknown (null), not the result lost after its scoring.
+    let mut training_seconds = (!runs.is_empty()).then_some(0.0);
     for (_, run_dir) in &runs {
         let file = run_dir.join(vae::checkpoint::METRICS_FILE);
         match vae::metrics::read_metrics(&file) {
@@ -1140,9 +1139,6 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
                 training_seconds = None;
             }
         }
-    }
-    if runs.is_empty() {
-        training_seconds = None;
     }
     let ours = evaluation.as_ref().and_then(|e| target.metric.read(e));
     // The reference measured in this command, when it ran, replaces the quoted value.
