@@ -240,16 +240,17 @@ pub struct TrainArgs {
     /// 2015 with --k importance samples (vae and cvae) [default: elbo]
     #[arg(long, value_enum)]
     pub objective: Option<ObjectiveArg>,
-    /// β, the KL term's weight (Higgins et al. 2017); the metrics keep the true ELBO beside the
-    /// objective (vae and cvae) [default: 1]
+    /// β, the KL term's weight (Higgins et al. 2017; with --objective iwae, the weight of
+    /// log p(z) − log q(z | x) in each importance weight); the metrics keep the true ELBO beside
+    /// the objective (vae with one or two stochastic layers, cvae) [default: 1]
     #[arg(long)]
     pub beta: Option<f64>,
-    /// Epochs over which the KL weight rises linearly from 0 to β, step by step (vae and cvae)
-    /// [default: 0, none]
+    /// Epochs over which the KL weight rises linearly from 0 to β, step by step (vae with one or
+    /// two stochastic layers: both layers' KL terms; cvae) [default: 0, none]
     #[arg(long, value_name = "EPOCHS")]
     pub kl_warmup: Option<f64>,
     /// λ: each latent dimension's batch-mean KL counts at least λ nats (Kingma et al. 2016,
-    /// eq. 15; vae and cvae) [default: 0, none]
+    /// eq. 15; vae and cvae with one stochastic layer, the ELBO objective) [default: 0, none]
     #[arg(long, value_name = "NATS")]
     pub free_bits: Option<f64>,
     /// Seed for initialisation, shuffling, binarization and noise [default: 0]

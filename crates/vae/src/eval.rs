@@ -44,9 +44,18 @@ pub struct Evaluation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean_variance_per_dimension: Option<Vec<f64>>,
     /// Dimensions whose posterior mean varies across the images with variance above
-    /// `ACTIVE_UNIT_VARIANCE`: the active units of Burda et al. 2015, Sec. 5.2.
+    /// `ACTIVE_UNIT_VARIANCE`: the active units of Burda et al. 2015, Sec. 5.2. With two
+    /// stochastic layers, those of the top layer z2 (the latent pictures walk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_units: Option<usize>,
+    /// Two stochastic layers: the active units of the lower layer z1, by the means of q(z1 | x)
+    /// (Burda et al.'s Table 1 counts both layers' units).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower_active_units: Option<usize>,
+    /// Two stochastic layers: per dimension of z1, the variance over the images of the mean of
+    /// q(z1 | x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower_mean_variance_per_dimension: Option<Vec<f64>>,
 }
 
 /// The most importance samples per image `evaluate` takes: its buffers grow with K (one log-weight
@@ -111,6 +120,17 @@ pub fn evaluate_across(
         vec![0f64; latent],
         vec![0f64; latent],
     );
+    // Two stochastic layers: the sums of the means of q(z1 | x) and of their squares.
+    let lower = match model {
+        Model::Hvae(m) => Some(m),
+        _ => None,
+    };
+    let lower_latent = lower.map_or(0, |m| m.lower_latent());
+    let (mut lower_sum_mean, mut lower_sum_mean_sq, mut lower_kl) = (
+        vec![0f64; lower_latent],
+        vec![0f64; lower_latent],
+        vec![0f64; lower_latent],
+    );
     // This rank's images' scores, in place among all the images'.
     let mut all_scores = vec![[0f64; 3]; if world.size() > 1 { split.len() } else { 0 }];
     let mut done = 0;
@@ -152,6 +172,17 @@ pub fn evaluate_across(
                 &mut sum_kl,
             );
         }
+        if let Some(m) = lower {
+            m.encode_lower(&mut workspace, batch.x, batch.rows, &mut posterior)?;
+            // The KL to N(0, I) is not z1's (its prior is p(z1 | z2)); only the means are read.
+            accumulate_posterior_statistics(
+                &posterior,
+                lower_latent,
+                &mut lower_sum_mean,
+                &mut lower_sum_mean_sq,
+                &mut lower_kl,
+            );
+        }
         if classifies {
             model.classify(&mut workspace, batch.x, batch.rows, &mut predicted)?;
             errors += mismatches(&predicted, batch.labels);
@@ -174,32 +205,51 @@ pub fn evaluate_across(
             .chain(sum_mean.iter().copied())
             .chain(sum_mean_sq.iter().copied())
             .chain(sum_kl.iter().copied())
+            .chain(lower_sum_mean.iter().copied())
+            .chain(lower_sum_mean_sq.iter().copied())
             .collect();
         world.all_reduce_sum_f64(&mut sums)?;
         errors = sums[0] as usize;
         sum_mean.copy_from_slice(&sums[1..1 + latent]);
         sum_mean_sq.copy_from_slice(&sums[1 + latent..1 + 2 * latent]);
-        sum_kl.copy_from_slice(&sums[1 + 2 * latent..]);
+        sum_kl.copy_from_slice(&sums[1 + 2 * latent..1 + 3 * latent]);
+        let lower_sums = &sums[1 + 3 * latent..];
+        lower_sum_mean.copy_from_slice(&lower_sums[..lower_latent]);
+        lower_sum_mean_sq.copy_from_slice(&lower_sums[lower_latent..]);
     }
     let mut evaluation = summarise(&scores, k);
     evaluation.classification_error = classifies.then(|| errors as f64 / split.len() as f64);
     if stochastic {
         let n = split.len() as f64;
-        let variance: Vec<f64> = sum_mean
-            .iter()
-            .zip(&sum_mean_sq)
-            .map(|(s, s2)| (s2 / n - (s / n).powi(2)).max(0.0))
-            .collect();
-        evaluation.active_units = Some(
-            variance
-                .iter()
-                .filter(|&&v| v > ACTIVE_UNIT_VARIANCE)
-                .count(),
-        );
+        let variance = mean_variance(&sum_mean, &sum_mean_sq, n);
+        evaluation.active_units = Some(active_units(&variance));
         evaluation.kl_per_dimension = Some(sum_kl.iter().map(|s| s / n).collect());
         evaluation.mean_variance_per_dimension = Some(variance);
     }
+    if lower.is_some() {
+        let variance = mean_variance(&lower_sum_mean, &lower_sum_mean_sq, split.len() as f64);
+        evaluation.lower_active_units = Some(active_units(&variance));
+        evaluation.lower_mean_variance_per_dimension = Some(variance);
+    }
     Ok(evaluation)
+}
+
+/// Per dimension, the variance over `n` images of the posterior mean, from the sums of the
+/// means and of their squares.
+fn mean_variance(sum_mean: &[f64], sum_mean_sq: &[f64], n: f64) -> Vec<f64> {
+    sum_mean
+        .iter()
+        .zip(sum_mean_sq)
+        .map(|(s, s2)| (s2 / n - (s / n).powi(2)).max(0.0))
+        .collect()
+}
+
+/// The dimensions whose posterior-mean variance is above `ACTIVE_UNIT_VARIANCE`.
+fn active_units(variance: &[f64]) -> usize {
+    variance
+        .iter()
+        .filter(|&&v| v > ACTIVE_UNIT_VARIANCE)
+        .count()
 }
 
 /// How often `per_class` images generated for each class (prior draws z ~ N(0, I) decoded with
@@ -272,5 +322,7 @@ fn summarise(scores: &[ImageScore], k: usize) -> Evaluation {
         kl_per_dimension: None,
         mean_variance_per_dimension: None,
         active_units: None,
+        lower_active_units: None,
+        lower_mean_variance_per_dimension: None,
     }
 }

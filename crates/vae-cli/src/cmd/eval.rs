@@ -168,9 +168,19 @@ fn print_table(result: &vae::eval::Evaluation, autoencoder: bool, per_class: usi
     );
     if let (Some(active), Some(kl)) = (result.active_units, &result.kl_per_dimension) {
         println!(
-            "  active units    {active} of {} (posterior-mean variance above {}; Burda et al. 2015, Sec. 5.2)",
+            "  active units    {active} of {}{} (posterior-mean variance above {}; Burda et al. 2015, Sec. 5.2)",
             kl.len(),
+            if result.lower_active_units.is_some() { " in z2" } else { "" },
             vae::eval::ACTIVE_UNIT_VARIANCE
+        );
+    }
+    if let (Some(active), Some(variance)) = (
+        result.lower_active_units,
+        &result.lower_mean_variance_per_dimension,
+    ) {
+        println!(
+            "                  {active} of {} in z1 (the means of q(z1 | x))",
+            variance.len()
         );
     }
 }

@@ -656,6 +656,32 @@ fn two_stochastic_layers_from_the_command_line() {
     iwae.extend(["--top-latent", "2", "--objective", "iwae", "--k", "3"]);
     ok(&iwae);
 
+    // KL warm-up and β reach both layers (the ELBO and the tempered IWAE bound); free bits do not.
+    let warm_dir = f.root.join("warm");
+    let mut warm = train_args(&f, path(&warm_dir), "1");
+    warm.extend(["--top-latent", "2", "--kl-warmup", "2", "--beta", "0.5"]);
+    let out = ok(&warm);
+    assert!(out.contains("objective"), "{out}");
+    let warm_iwae_dir = f.root.join("warm-iwae");
+    let mut warm_iwae = train_args(&f, path(&warm_iwae_dir), "1");
+    warm_iwae.extend([
+        "--top-latent",
+        "2",
+        "--objective",
+        "iwae",
+        "--k",
+        "3",
+        "--kl-warmup",
+        "2",
+    ]);
+    ok(&warm_iwae);
+    let free_dir = f.root.join("free");
+    let mut free = train_args(&f, path(&free_dir), "1");
+    free.extend(["--top-latent", "2", "--free-bits", "0.1"]);
+    fails(&free, "free bits apply to the one-layer VAE");
+    let eval = ok(&["eval", "--model", path(&warm_dir), "--iw-samples", "2"]);
+    assert!(eval.contains("in z2") && eval.contains("in z1"), "{eval}");
+
     let cvae_dir = f.root.join("cvae");
     let mut cvae = train_args(&f, path(&cvae_dir), "1");
     cvae.extend(["--model", "cvae", "--top-latent", "2"]);

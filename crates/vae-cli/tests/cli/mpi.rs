@@ -199,6 +199,32 @@ fn two_ranks_train_deterministically_resume_across_sizes_and_stop_together() {
     for key in ["log_likelihood", "log_likelihood_stderr", "elbo", "images"] {
         assert_eq!(one[key], two[key], "{key}");
     }
+    // A two-layer model's too, with the active units of both layers gathered from the ranks.
+    let two_layers = run("two-layers");
+    let mut two_layer_args = args(&two_layers, "1", "2");
+    two_layer_args.extend(["--top-latent", "2"].map(String::from));
+    ok(&refs(&two_layer_args));
+    let eval = [
+        "eval",
+        "--model",
+        path(&two_layers),
+        "--iw-samples",
+        "5",
+        "--json",
+    ];
+    let one: serde_json::Value = serde_json::from_str(ok(&eval).trim()).expect("JSON");
+    let out = mpirun(&eval, &[], minute);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let two: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+    assert!(one["lower_active_units"].is_u64(), "{one}");
+    for key in [
+        "log_likelihood",
+        "elbo",
+        "active_units",
+        "lower_active_units",
+    ] {
+        assert_eq!(one[key], two[key], "{key}");
+    }
 
     // The other commands run on one process and say so.
     let picture = run("s.png");

@@ -67,6 +67,12 @@ impl RunConfig {
                 self.model.kind_name()
             )));
         }
+        if t.free_bits > 0.0 && self.model.top.is_some() {
+            return Err(Error::Config(
+                "free bits apply to the one-layer VAE; a two-layer VAE takes beta and KL warm-up"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 }

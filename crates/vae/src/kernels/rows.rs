@@ -203,16 +203,17 @@ pub fn merge_label_columns<T: Scalar>(
     }
 }
 
-/// `log w_i = −nll_i + log p(z_i) − log q(z_i | x)` for every sample row: the importance weights
-/// of Burda et al. 2015.
+/// `log w_i = −nll_i + β log p(z_i) − β log q(z_i | x)` for every sample row: the importance
+/// weights of Burda et al. 2015 at β = 1, tempered by the KL weight β during warm-up.
 pub fn log_importance_weights<T: Scalar>(
     nll: &[T],
     log_prior: &[T],
     log_posterior: &[T],
+    kl_weight: T,
     out: &mut [T],
 ) {
     for (((o, &n), &p), &q) in out.iter_mut().zip(nll).zip(log_prior).zip(log_posterior) {
-        *o = -n + p - q;
+        *o = -n + kl_weight * p - kl_weight * q;
     }
 }
 

@@ -10,6 +10,10 @@
 //! the IWAE bound averages w. The gradient of −Σ_i c_i log w_i (c_i = 1/S for the ELBO, the
 //! normalised weights w̃_i for the IWAE bound) flows back through all four networks.
 //!
+//! During KL warm-up (Sønderby et al. 2016 warm up deep VAEs against their upper layers'
+//! collapse) both layers' prior and posterior terms carry the weight β: log w_β = log p(x | z1) + β (log p(z1 | z2)
+//! + log p(z2) − log q(z1 | x) − log q(z2 | z1)); β = 1 is log w itself.
+//!
 //! Pictures work in z2, on which the prior is N(0, I): decoding z2 takes the mean of p(z1 | z2),
 //! then the decoder's mean; encoding x takes the mean of q(z1 | x), then q(z2 | z1).
 
@@ -229,9 +233,11 @@ impl<T: Scalar> Hvae<T> {
             })
     }
 
-    /// The log-weights of `samples` draws per image of `x` (`share`: see `draw`), `[samples * rows]` sample-major into
-    /// `ws.log_weights`, keeping what `backward` needs; returns Σ −log p(x | z1) and Σ (log q −
-    /// log p(z1, z2)) over all sample rows.
+    /// The log-weights log w_β of `samples` draws per image of `x` (`share`: see `draw`; β:
+    /// `kl_weight`), `[samples * rows]` sample-major into `ws.log_weights`, keeping what
+    /// `backward` needs; returns Σ −log p(x | z1) and Σ (log q − log p(z1, z2)) over all sample
+    /// rows.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn forward(
         &self,
         ws: &mut VaeWorkspace<T>,
@@ -240,6 +246,7 @@ impl<T: Scalar> Hvae<T> {
         samples: usize,
         rng: &mut Rng,
         share: Option<&RowShare>,
+        kl_weight: f64,
     ) -> Result<(f64, f64)> {
         check_images(x, rows, self.pixels())?;
         self.encoder
@@ -251,20 +258,23 @@ impl<T: Scalar> Hvae<T> {
         for t in Self::terms(ws) {
             reconstruction += t.nll;
             kl += t.log_posterior - t.log_prior;
-            log_weights.push(T::of(-t.nll + t.log_prior - t.log_posterior));
+            log_weights.push(T::of(
+                -t.nll + kl_weight * t.log_prior - kl_weight * t.log_posterior,
+            ));
         }
         ws.log_weights = log_weights;
         Ok((reconstruction, kl))
     }
 
-    /// Accumulates into the parameters' gradients the gradient of −Σ_i c_i log w_i over the
-    /// sample rows of the latest `forward`, the c_i held constant.
+    /// Accumulates into the parameters' gradients the gradient of −Σ_i c_i log w_β,i over the
+    /// sample rows of the latest `forward`, the c_i held constant (β: `kl_weight`).
     pub(crate) fn backward(
         &mut self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
         rows: usize,
         c: &[T],
+        kl_weight: T,
     ) -> Result<()> {
         let (l1, l2, pixels) = (self.lower_latent(), self.latent(), self.pixels());
         let n = c.len();
@@ -289,9 +299,13 @@ impl<T: Scalar> Hvae<T> {
             d_posterior: d_posterior2,
             d_prior,
             d_z1,
+            kl_weights,
             ..
         } = top;
-        // p(x | z1): the likelihood's parameters and the decoder, each row weighted by c_i.
+        kl_weights.clear();
+        kl_weights.extend(c.iter().map(|&w| w * kl_weight));
+        // p(x | z1): the likelihood's parameters and the decoder, each row weighted by c_i; every
+        // other term by β c_i.
         rows::scale_rows(d_logits, pixels, c);
         self.decoder.likelihood.backward_params(
             values,
@@ -308,18 +322,19 @@ impl<T: Scalar> Hvae<T> {
         // p(z1 | z2): its parameters and z1 directly, then z2 through the prior's network.
         d_prior.clear();
         d_prior.resize(n * 2 * l1, T::zero());
-        DiagonalGaussian::new(prior.output(), l1).backward_neg_log_prob(z, c, d_prior, d_z);
+        DiagonalGaussian::new(prior.output(), l1)
+            .backward_neg_log_prob(z, kl_weights, d_prior, d_z);
         d_z2.resize(n * l2, T::zero());
         self.top_prior
             .backward_with_input(values, grads, z2, n, prior, d_prior, d_z2)?;
-        // −log p(z2) adds c_i z2.
-        rows::add_scaled_rows(d_z2, z2, l2, c);
+        // −log p(z2) adds β c_i z2.
+        rows::add_scaled_rows(d_z2, z2, l2, kl_weights);
         // q(z2 | z1): through z2 = μ2 + σ2 ε2, and +log q with z2 held as a function of ε2.
         d_posterior2.clear();
         d_posterior2.resize(n * 2 * l2, T::zero());
         let q2 = DiagonalGaussian::new(top_encoder.output(), l2);
         q2.backward_rsample(eps2, d_z2, d_posterior2);
-        q2.backward_log_prob_of_noise(c, d_posterior2);
+        q2.backward_log_prob_of_noise(kl_weights, d_posterior2);
         d_z1.resize(n * l1, T::zero());
         self.top_encoder.backward_with_input(
             values,
@@ -336,7 +351,7 @@ impl<T: Scalar> Hvae<T> {
         d_posterior.resize(rows * 2 * l1, T::zero());
         let q1 = DiagonalGaussian::new(encoder.output(), l1);
         q1.backward_rsample(eps, d_z, d_posterior);
-        q1.backward_log_prob_of_noise(c, d_posterior);
+        q1.backward_log_prob_of_noise(kl_weights, d_posterior);
         self.encoder
             .backward(values, grads, x, rows, encoder, d_posterior)
     }
@@ -401,6 +416,24 @@ impl<T: Scalar> Hvae<T> {
         ws.top.means = means;
         out.clear();
         out.extend_from_slice(q2?.params());
+        Ok(())
+    }
+
+    /// q(z1 | x) for `x [rows, pixels]`, `[rows, 2 lower_latent]` into `out`: the lower layer's
+    /// posterior, whose means count its active units.
+    pub fn encode_lower(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        check_images(x, rows, self.pixels())?;
+        let q1 = self
+            .encoder
+            .forward(self.params.values(), x, rows, &mut ws.encoder)?;
+        out.clear();
+        out.extend_from_slice(q1.params());
         Ok(())
     }
 

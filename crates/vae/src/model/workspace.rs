@@ -64,6 +64,8 @@ pub struct TopWorkspace<T> {
     /// Per sample row: log q(z2 | z1) and log p(z2).
     pub(crate) log_q: Vec<T>,
     pub(crate) log_p: Vec<T>,
+    /// Per sample row: the weight of the prior and posterior terms in the gradient (β c_i).
+    pub(crate) kl_weights: Vec<T>,
 }
 
 /// Per-image evaluation numbers, in nats.

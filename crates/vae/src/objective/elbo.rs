@@ -6,7 +6,7 @@
 //! With `classes > 0` the model is the conditional VAE: encoder and decoder also read the one-hot
 //! label. Rows may carry weights (M2's q(y | x)) and may repeat images (M2's sum over labels).
 
-use super::{require_labelled, LossTerms, Objective, Step};
+use super::{require_labelled, warmed_kl_weight, LossTerms, Objective, Step};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
@@ -45,11 +45,7 @@ impl Elbo {
 
     /// The KL weight at `step`: β, or during warm-up β · (epochs trained / warm-up epochs).
     pub fn kl_weight_at(&self, step: &Step) -> f64 {
-        if self.warmup_epochs > 0.0 && step.epochs() < self.warmup_epochs {
-            self.kl_weight * step.epochs() / self.warmup_epochs
-        } else {
-            self.kl_weight
-        }
+        warmed_kl_weight(self.kl_weight, self.warmup_epochs, step)
     }
 
     /// The negative ELBO of `batch`'s rows with `self.samples` latent draws per image, its

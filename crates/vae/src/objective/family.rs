@@ -1,5 +1,5 @@
 //! The objective each member of the VAE family trains with: the ELBO for the VAE and the
-//! conditional VAE (with β, warm-up and free bits) or the IWAE bound, the reconstruction loss
+//! conditional VAE (with β, warm-up and free bits) or the IWAE bound (with β and warm-up), the reconstruction loss
 //! for the autoencoder, eq. 9 for M2.
 
 use super::{
@@ -26,7 +26,11 @@ impl VaeObjective {
     pub fn for_model(kind: ModelKind, train: &TrainConfig, classification_weight: f64) -> Self {
         let elbo = Elbo::new(train.samples);
         match (kind, train.objective) {
-            (ModelKind::Vae, ObjectiveKind::Iwae) => VaeObjective::Iwae(Iwae { k: train.samples }),
+            (ModelKind::Vae, ObjectiveKind::Iwae) => VaeObjective::Iwae(Iwae {
+                kl_weight: train.beta,
+                warmup_epochs: train.kl_warmup,
+                ..Iwae::new(train.samples)
+            }),
             (ModelKind::Vae, ObjectiveKind::Elbo) => VaeObjective::Elbo(Elbo {
                 kl_weight: train.beta,
                 warmup_epochs: train.kl_warmup,

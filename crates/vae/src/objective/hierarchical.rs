@@ -3,6 +3,11 @@
 //! normalised importance weights w̃_i (Burda et al. 2015, eq. 14); the model's `backward` takes
 //! the c_i. The analytic KL of the one-layer ELBO has no closed form here (p(z1 | z2) is learned),
 //! so both objectives estimate every term from the samples.
+//!
+//! β and KL warm-up weight both layers' KL terms, as Sønderby et al. 2016 warm up deep VAEs: the
+//! ELBO's gradient is that of −log p(x | z1) + β (log q − log p(z1, z2)), the IWAE bound's that of
+//! its tempered weights (see `model::hierarchical`). Free bits need each dimension's KL, which
+//! exists here only as a noisy per-sample estimate; they stay the one-layer model's.
 
 use super::{require_labelled, Elbo, Iwae, LossTerms, Objective, Step};
 use crate::batch::Batch;
@@ -18,28 +23,37 @@ impl<T: Scalar> Objective<T, Hvae<T>> for Elbo {
         model: &mut Hvae<T>,
         ws: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,
-        _step: &Step,
+        step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
         require_labelled(batch)?;
-        if self.kl_weight != 1.0 || self.warmup_epochs > 0.0 || self.free_bits > 0.0 {
+        if self.free_bits > 0.0 {
             return Err(Error::InvalidArgument(
-                "β, KL warm-up and free bits apply to the one-layer VAE; a two-layer VAE trains the plain ELBO or the IWAE bound".into(),
+                "free bits apply to the one-layer VAE; a two-layer VAE takes β and KL warm-up"
+                    .into(),
             ));
         }
+        let kl_weight = self.kl_weight_at(step);
         if self.samples == 0 {
             return Err(Error::InvalidArgument(
                 "the ELBO needs at least 1 sample".into(),
             ));
         }
         let (x, rows, samples) = (batch.x, batch.rows, self.samples);
-        let (reconstruction, kl) =
-            model.forward(ws, x, rows, samples, rng, batch.noise_rows(1).as_ref())?;
+        let (reconstruction, kl) = model.forward(
+            ws,
+            x,
+            rows,
+            samples,
+            rng,
+            batch.noise_rows(1).as_ref(),
+            kl_weight,
+        )?;
         // The c_i live in the workspace's row weights, reused from step to step.
         let mut c = std::mem::take(&mut ws.row_weights);
         c.clear();
         c.resize(samples * rows, T::of(1.0 / samples as f64));
-        let result = model.backward(ws, x, rows, &c);
+        let result = model.backward(ws, x, rows, &c, T::of(kl_weight));
         ws.row_weights = c;
         result?;
         let per_sample = 1.0 / samples as f64;
@@ -47,7 +61,7 @@ impl<T: Scalar> Objective<T, Hvae<T>> for Elbo {
             images: rows,
             reconstruction: reconstruction * per_sample,
             kl: kl * per_sample,
-            objective: (reconstruction + kl) * per_sample,
+            objective: (reconstruction + kl_weight * kl) * per_sample,
             ..LossTerms::default()
         })
     }
@@ -59,10 +73,11 @@ impl<T: Scalar> Objective<T, Hvae<T>> for Iwae {
         model: &mut Hvae<T>,
         ws: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,
-        _step: &Step,
+        step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
         require_labelled(batch)?;
+        let kl_weight = self.kl_weight_at(step);
         if self.k == 0 {
             return Err(Error::InvalidArgument(
                 "the IWAE bound needs at least 1 sample".into(),
@@ -70,12 +85,12 @@ impl<T: Scalar> Objective<T, Hvae<T>> for Iwae {
         }
         let (x, rows, k) = (batch.x, batch.rows, self.k);
         let (reconstruction, kl) =
-            model.forward(ws, x, rows, k, rng, batch.noise_rows(1).as_ref())?;
+            model.forward(ws, x, rows, k, rng, batch.noise_rows(1).as_ref(), kl_weight)?;
         let mut c = std::mem::take(&mut ws.row_weights);
         c.resize(k * rows, T::zero());
         let mut bounds = vec![0f64; rows];
         normalized_weights(&ws.log_weights, rows, &mut c, &mut bounds);
-        let result = model.backward(ws, x, rows, &c);
+        let result = model.backward(ws, x, rows, &c, T::of(kl_weight));
         ws.row_weights = c;
         result?;
         Ok(LossTerms {

@@ -8,7 +8,7 @@
 //! the prior) and, with z_k held as μ + σ ε_k, log q(z_k | x) = −½ Σ_d (log 2π + log σ²_d + ε²)
 //! contributes −½ to each log-variance.
 
-use super::{require_labelled, LossTerms, Objective, Step};
+use super::{require_labelled, warmed_kl_weight, LossTerms, Objective, Step};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
@@ -21,9 +21,33 @@ use crate::nn::NetworkInput;
 use crate::scalar::Scalar;
 
 /// The negative IWAE bound with `k` samples per image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// With a KL weight β ≠ 1 (β itself, or a warm-up's rising weight) the weights are tempered:
+/// log w_k = log p(x | z_k) + β (log p(z_k) − log q(z_k | x)), so a warm-up eases the bound in
+/// as it eases in the ELBO's KL; β = 1 is the IWAE bound.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Iwae {
     pub k: usize,
+    /// β: the weight of log p(z) − log q(z | x) in each log-weight; 1 is the IWAE bound itself.
+    pub kl_weight: f64,
+    /// Epochs over which β rises linearly from 0, step by step; 0 for none.
+    pub warmup_epochs: f64,
+}
+
+impl Iwae {
+    /// The IWAE bound itself (β = 1, no warm-up) with `k` samples per image.
+    pub fn new(k: usize) -> Self {
+        Iwae {
+            k,
+            kl_weight: 1.0,
+            warmup_epochs: 0.0,
+        }
+    }
+
+    /// β at `step`, as for the ELBO.
+    pub fn kl_weight_at(&self, step: &Step) -> f64 {
+        warmed_kl_weight(self.kl_weight, self.warmup_epochs, step)
+    }
 }
 
 impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
@@ -32,7 +56,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
         model: &mut Vae<T>,
         ws: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,
-        _step: &Step,
+        step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
         require_labelled(batch)?;
@@ -41,6 +65,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
                 "the IWAE bound needs at least 1 sample".into(),
             ));
         }
+        let kl_weight = T::of(self.kl_weight_at(step));
         model.check_batch(batch.x, batch.labels, batch.rows)?;
         let (x, labels, rows, k) = (batch.x, batch.labels, batch.rows, self.k);
         let classes = model.classes();
@@ -104,9 +129,9 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
         decoder
             .likelihood
             .nll(values, logits, x, pixels, nll, Some((d_logits, T::one())));
-        // log w_i, then w̃_i and each image's bound.
+        // log w_i (tempered by β), then w̃_i and each image's bound.
         log_weights.resize(n, T::zero());
-        rows::log_importance_weights(nll, log_prior, log_posterior, log_weights);
+        rows::log_importance_weights(nll, log_prior, log_posterior, kl_weight, log_weights);
         row_weights.resize(n, T::zero());
         let mut bounds = vec![0f64; rows];
         normalized_weights(log_weights, rows, row_weights, &mut bounds);
@@ -141,13 +166,17 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
             rows::take_columns(d_decoder_input, decoder_width, latent, d_z);
             d_z
         };
-        // −log p(z) adds w̃_i z_i.
+        // The prior and posterior terms carry β w̃_i (β = 1: w̃_i itself).
+        for w in row_weights.iter_mut() {
+            *w *= kl_weight;
+        }
+        // −log p(z) adds β w̃_i z_i.
         rows::add_scaled_rows(d_z, z, latent, row_weights);
         d_posterior.clear();
         d_posterior.resize(rows * 2 * latent, T::zero());
         let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
         q.backward_rsample(eps, d_z, d_posterior);
-        // +log q(z | x) with z = μ + σ ε: −½ w̃_i on each log-variance.
+        // +log q(z | x) with z = μ + σ ε: −½ β w̃_i on each log-variance.
         q.backward_log_prob_of_noise(row_weights, d_posterior);
         encoder.backward(
             values,

@@ -66,6 +66,17 @@ impl Step {
     }
 }
 
+/// The KL weight at `step`: `beta`, or during a warm-up of `warmup_epochs` epochs
+/// `beta` · (epochs trained / warm-up epochs), rising step by step from 0 (Bowman et al. 2016;
+/// Sønderby et al. 2016).
+pub fn warmed_kl_weight(beta: f64, warmup_epochs: f64, step: &Step) -> f64 {
+    if warmup_epochs > 0.0 && step.epochs() < warmup_epochs {
+        beta * step.epochs() / warmup_epochs
+    } else {
+        beta
+    }
+}
+
 /// What is minimised for models of type `M`.
 pub trait Objective<T: Scalar, M: Trainable<T>> {
     /// The summed loss over the batch, its gradient accumulated into the model's parameter

@@ -301,7 +301,7 @@ fn whole_convolutional_vaes() -> Result<()> {
         check_model_gradient(
             &format!("{name} iwae"),
             &mut model,
-            &Iwae { k: 3 },
+            &Iwae::new(3),
             &batch,
             12,
         )?;

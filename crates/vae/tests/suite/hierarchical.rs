@@ -53,9 +53,30 @@ fn elbo_and_iwae_gradients_through_both_layers() -> Result<()> {
         check_model_gradient(
             &format!("{name} iwae"),
             &mut model,
-            &Iwae { k: 4 },
+            &Iwae::new(4),
             &batch,
             24,
+        )?;
+        // β weights both layers' KL terms (warm-up sets β step by step).
+        check_model_gradient(
+            &format!("{name} elbo beta 0.3"),
+            &mut model,
+            &Elbo {
+                kl_weight: 0.3,
+                ..Elbo::new(2)
+            },
+            &batch,
+            25,
+        )?;
+        check_model_gradient(
+            &format!("{name} tempered iwae beta 0.3"),
+            &mut model,
+            &Iwae {
+                kl_weight: 0.3,
+                ..Iwae::new(4)
+            },
+            &batch,
+            26,
         )?;
     }
     Ok(())
@@ -76,18 +97,36 @@ fn the_bound_tightens_with_samples() -> Result<()> {
     let mut ws = Default::default();
     let noise = || stream(33, Purpose::Noise, &[]);
     let elbo = Elbo::new(1).loss_and_grad(&mut model, &mut ws, &batch, &step, &mut noise())?;
-    let iwae1 = Iwae { k: 1 }.loss_and_grad(&mut model, &mut ws, &batch, &step, &mut noise())?;
+    let iwae1 = Iwae::new(1).loss_and_grad(&mut model, &mut ws, &batch, &step, &mut noise())?;
     assert!((elbo.objective - iwae1.objective).abs() < 1e-9 * elbo.objective.abs());
-    let iwae50 = Iwae { k: 50 }.loss_and_grad(&mut model, &mut ws, &batch, &step, &mut noise())?;
+    let iwae50 = Iwae::new(50).loss_and_grad(&mut model, &mut ws, &batch, &step, &mut noise())?;
     assert!(iwae50.objective < elbo.objective, "{iwae50:?} vs {elbo:?}");
-    // β and free bits are the one-layer model's: refused here.
+    // β weighs the KL estimate of both layers in the objective; the reported terms stay true.
     let beta = Elbo {
-        kl_weight: 2.0,
+        kl_weight: 0.25,
+        ..Elbo::new(1)
+    }
+    .loss_and_grad(&mut model, &mut ws, &batch, &step, &mut noise())?;
+    assert_eq!(beta.reconstruction, elbo.reconstruction);
+    assert_eq!(beta.kl, elbo.kl);
+    let expected = elbo.reconstruction + 0.25 * elbo.kl;
+    assert!((beta.objective - expected).abs() < 1e-9 * expected.abs());
+    // At the first step of a warm-up β is 0: the objective is the reconstruction alone.
+    let warm = Elbo {
+        warmup_epochs: 3.0,
+        ..Elbo::new(1)
+    }
+    .loss_and_grad(&mut model, &mut ws, &batch, &step, &mut noise())?;
+    assert_eq!(warm.objective, elbo.reconstruction);
+    // Free bits are the one-layer model's: refused here.
+    let free_bits = Elbo {
+        free_bits: 0.5,
         ..Elbo::new(1)
     };
-    assert!(beta
+    let error = free_bits
         .loss_and_grad(&mut model, &mut ws, &batch, &step, &mut noise())
-        .is_err());
+        .unwrap_err();
+    assert!(error.to_string().contains("free bits"), "{error}");
     Ok(())
 }
 
@@ -168,5 +207,66 @@ fn the_family_draws_scores_and_reloads_it() -> Result<()> {
     vae::checkpoint::save_model(dir.path(), &run, &model, 1)?;
     let (_, reloaded, _) = vae::checkpoint::load_model(dir.path())?;
     assert_eq!(reloaded.parameters().values(), model.parameters().values());
+    Ok(())
+}
+
+/// `eval` counts the active units of both layers: z2's as for one layer, z1's by the means of
+/// q(z1 | x), here counted again independently in two passes over the test images.
+#[test]
+fn active_units_of_both_layers() -> Result<()> {
+    use super::common;
+    use vae::model::VaeWorkspace;
+    let dataset = common::dataset();
+    let train = vae::config::TrainConfig {
+        epochs: 3,
+        batch_size: 30,
+        ..vae::config::TrainConfig::default()
+    };
+    let (lower, upper) = (6, 3);
+    let config = ModelConfig {
+        image: dataset.shape,
+        latent: lower,
+        top: Some(TopLayer {
+            latent: upper,
+            encoder: mlp(&[8], Activation::Tanh),
+            prior: mlp(&[8], Activation::Tanh),
+        }),
+        ..ModelConfig::default()
+    }
+    .with_mlp(&[16], Activation::Tanh);
+    let mut model = Model::<f32>::new(&config, 2)?;
+    let data = vae::train::TrainingData::prepare(dataset, train.binarize, 2);
+    common::train_reports(&mut model, &data, &train)?;
+    let evaluation = vae::eval::evaluate(&model, &data.test, 3, 0, &mut |_, _| {})?;
+    let Model::Hvae(hvae) = &model else {
+        panic!("a top layer builds the two-layer VAE");
+    };
+    let n = data.test.len();
+    let x = vae::figures::images(&data.test, &(0..n).collect::<Vec<_>>());
+    let mut ws = VaeWorkspace::default();
+    let count = |params: &[f32], dim: usize| {
+        (0..dim)
+            .filter(|&d| {
+                let values: Vec<f64> = params
+                    .chunks_exact(2 * dim)
+                    .map(|row| row[d] as f64)
+                    .collect();
+                let mean = values.iter().sum::<f64>() / n as f64;
+                values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64 > 0.01
+            })
+            .count()
+    };
+    let (mut q1, mut q2) = (Vec::new(), Vec::new());
+    hvae.encode_lower(&mut ws, &x, n, &mut q1)?;
+    hvae.encode(&mut ws, &x, n, &mut q2)?;
+    assert_eq!(evaluation.lower_active_units, Some(count(&q1, lower)));
+    assert_eq!(evaluation.active_units, Some(count(&q2, upper)));
+    assert_eq!(
+        evaluation
+            .lower_mean_variance_per_dimension
+            .map(|v| v.len()),
+        Some(lower)
+    );
+    assert!(count(&q1, lower) > 0);
     Ok(())
 }
