@@ -6,7 +6,7 @@ use crate::collective::{Collective, SingleProcess};
 use crate::config::ModelKind;
 use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
-use crate::kernels::gaussian::accumulate_posterior_statistics;
+use crate::kernels::gaussian::{accumulate_mean_statistics, accumulate_posterior_statistics};
 use crate::kernels::rng::{stream, Purpose};
 use crate::model::vae::SCORE_ROWS;
 use crate::model::{ClassifierWorkspace, ImageScore, Model, ReferenceClassifier, VaeWorkspace};
@@ -126,11 +126,8 @@ pub fn evaluate_across(
         _ => None,
     };
     let lower_latent = lower.map_or(0, |m| m.lower_latent());
-    let (mut lower_sum_mean, mut lower_sum_mean_sq, mut lower_kl) = (
-        vec![0f64; lower_latent],
-        vec![0f64; lower_latent],
-        vec![0f64; lower_latent],
-    );
+    let (mut lower_sum_mean, mut lower_sum_mean_sq) =
+        (vec![0f64; lower_latent], vec![0f64; lower_latent]);
     // This rank's images' scores, in place among all the images'.
     let mut all_scores = vec![[0f64; 3]; if world.size() > 1 { split.len() } else { 0 }];
     let mut done = 0;
@@ -174,13 +171,12 @@ pub fn evaluate_across(
         }
         if let Some(m) = lower {
             m.encode_lower(&mut workspace, batch.x, batch.rows, &mut posterior)?;
-            // The KL to N(0, I) is not z1's (its prior is p(z1 | z2)); only the means are read.
-            accumulate_posterior_statistics(
+            // Only the means: z1's prior is p(z1 | z2), so a KL to N(0, I) would mean nothing.
+            accumulate_mean_statistics(
                 &posterior,
                 lower_latent,
                 &mut lower_sum_mean,
                 &mut lower_sum_mean_sq,
-                &mut lower_kl,
             );
         }
         if classifies {

@@ -218,6 +218,19 @@ pub fn accumulate_posterior_statistics<T: Scalar>(
     sum_mean_sq: &mut [f64],
     sum_kl: &mut [f64],
 ) {
+    accumulate_mean_statistics(params, dim, sum_mean, sum_mean_sq);
+    kl_per_dimension(params, dim, sum_kl);
+}
+
+/// Adds each dimension's Σ_r μ and Σ_r μ² over the rows of `params` into the two `[dim]` sums
+/// (f64, rows in order): what the active units are counted from, for a layer whose prior is not
+/// N(0, I) and so has no KL of this kind.
+pub fn accumulate_mean_statistics<T: Scalar>(
+    params: &[T],
+    dim: usize,
+    sum_mean: &mut [f64],
+    sum_mean_sq: &mut [f64],
+) {
     for r in 0..rows_of(params, dim) {
         for (d, &m) in mean(params, dim, r).iter().enumerate() {
             let m = m.as_f64();
@@ -225,5 +238,4 @@ pub fn accumulate_posterior_statistics<T: Scalar>(
             sum_mean_sq[d] += m * m;
         }
     }
-    kl_per_dimension(params, dim, sum_kl);
 }
