@@ -21,7 +21,7 @@ impl Activation {
     fn apply<T: Scalar>(self, v: T) -> T {
         match self {
             Activation::Relu => v.max(T::zero()),
-            Activation::Tanh => v.tanh(),
+            Activation::Tanh => T::tanh_vectorisable(v),
             Activation::Softplus => {
                 let (_, log1p) = T::exp_log1p_neg_abs(v);
                 v.max(T::zero()) + log1p

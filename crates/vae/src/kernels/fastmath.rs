@@ -1,6 +1,7 @@
-//! Branch-free f32 approximations of the transcendental functions in the decoder loss, written so
-//! the compiler vectorises them (libm's `expf`/`log1pf` are opaque calls, one element at a time).
-//! Both are accurate to a few units in the last place; the f64 kernels keep using `std`.
+//! Branch-free f32 approximations of the transcendental functions in the decoder loss and the tanh
+//! activation, written so the compiler vectorises them (libm's `expf`/`log1pf`/`tanhf` are opaque
+//! calls, one element at a time). All are accurate to a few units in the last place; the f64
+//! kernels keep using `std`.
 
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in two so that `n · ln 2` is exact in the high part (Cody & Waite).
@@ -44,6 +45,32 @@ pub fn log1p_unit(t: f32) -> f32 {
     2.0 * s * p
 }
 
+/// Below this |x| tanh is a polynomial; above it (1 − e^{−2|x|}) / (1 + e^{−2|x|}), where 1 − e
+/// ≥ 0.71 keeps its relative precision.
+const TANH_POLYNOMIAL_BELOW: f32 = 0.625;
+
+/// tanh(x), both branches computed and one selected so the loop around it vectorises. The small-|x|
+/// polynomial x + x³ P(x²) is Cephes' `tanhf` (Moshier 1989). glibc's `tanhf`, which this
+/// replaces in the activation, took a quarter of a two-layer tanh VAE's training time.
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    let z = x.abs();
+    let s = x * x;
+    let mut p = -5.704_988_7e-3_f32;
+    p = p * s + 2.063_909e-2;
+    p = p * s - 5.373_971_6e-2;
+    p = p * s + 1.333_144_2e-1;
+    p = p * s - 3.333_328e-1;
+    let small = p * s * x + x;
+    let e = exp_nonpositive(-2.0 * z);
+    let large = ((1.0 - e) / (1.0 + e)).copysign(x);
+    if z < TANH_POLYNOMIAL_BELOW {
+        small
+    } else {
+        large
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +87,28 @@ mod tests {
         assert!(worst < 4.0 * f32::EPSILON as f64, "relative error {worst}");
         assert_eq!(exp_nonpositive(0.0), 1.0);
         assert!(exp_nonpositive(-1000.0) < 1e-37);
+    }
+
+    #[test]
+    fn tanh_matches_f64_within_a_few_ulp() {
+        // Dense near 0 (where the polynomial and the branch point are) and out to saturation.
+        let mut worst: f64 = 0.0;
+        for i in 0..=400_000 {
+            let magnitude = 12.0 * (i as f32 / 400_000.0).powi(2);
+            for x in [magnitude, -magnitude] {
+                let exact = (x as f64).tanh();
+                let err = ((tanh(x) as f64) - exact).abs() / exact.abs().max(f64::MIN_POSITIVE);
+                worst = worst.max(if x == 0.0 { 0.0 } else { err });
+            }
+        }
+        assert!(worst < 4.0 * f32::EPSILON as f64, "relative error {worst}");
+        assert_eq!(tanh(0.0), 0.0);
+        assert_eq!(tanh(1e-30), 1e-30);
+        assert_eq!(tanh(50.0), 1.0);
+        assert_eq!(tanh(-1e4), -1.0);
+        assert_eq!(tanh(f32::INFINITY), 1.0);
+        assert_eq!(tanh(f32::NEG_INFINITY), -1.0);
+        assert!(tanh(f32::NAN).is_nan());
     }
 
     #[test]

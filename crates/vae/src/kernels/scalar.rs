@@ -32,6 +32,9 @@ pub trait Scalar:
     /// sigmoid. Vectorisable approximations for f32, `std` for f64.
     fn exp_log1p_neg_abs(v: Self) -> (Self, Self);
 
+    /// tanh(v): a vectorisable approximation for f32 (`fastmath::tanh`), `std` for f64.
+    fn tanh_vectorisable(v: Self) -> Self;
+
     /// The same slices as `f32`, when `Self` is `f32`: for kernels with an f32-only SIMD path.
     fn as_f32_pair<'a>(src: &'a [Self], dst: &'a mut [Self]) -> Option<(&'a [f32], &'a mut [f32])>;
 }
@@ -49,6 +52,10 @@ impl Scalar for f32 {
     fn exp_log1p_neg_abs(v: Self) -> (Self, Self) {
         let e = fastmath::exp_nonpositive(-v.abs());
         (e, fastmath::log1p_unit(e))
+    }
+    #[inline(always)]
+    fn tanh_vectorisable(v: Self) -> Self {
+        fastmath::tanh(v)
     }
     #[inline(always)]
     fn as_f32_pair<'a>(src: &'a [f32], dst: &'a mut [f32]) -> Option<(&'a [f32], &'a mut [f32])> {
@@ -69,6 +76,10 @@ impl Scalar for f64 {
     fn exp_log1p_neg_abs(v: Self) -> (Self, Self) {
         let e = (-v.abs()).exp();
         (e, e.ln_1p())
+    }
+    #[inline(always)]
+    fn tanh_vectorisable(v: Self) -> Self {
+        v.tanh()
     }
     #[inline(always)]
     fn as_f32_pair<'a>(_: &'a [f64], _: &'a mut [f64]) -> Option<(&'a [f32], &'a mut [f32])> {
