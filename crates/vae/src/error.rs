@@ -43,6 +43,9 @@ pub enum Error {
     #[error("checkpoint {path}: {reason}")]
     Checkpoint { path: PathBuf, reason: String },
 
+    #[error("{path} is held by another process{holder} training into the same run directory; wait for it to finish or stop it")]
+    RunLocked { path: PathBuf, holder: String },
+
     #[error("download failed: {0}")]
     Download(String),
 

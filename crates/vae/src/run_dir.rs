@@ -1,5 +1,5 @@
-//! A run directory as training keeps it: where a new run goes, and after each epoch the metrics
-//! and the checkpoint, written at a bounded cadence.
+//! A run directory as training keeps it: where a new run goes, the lock its one writer holds, and
+//! after each epoch the metrics and the checkpoint, written at a bounded cadence.
 
 use crate::checkpoint::{self, METRICS_FILE};
 use crate::config::RunConfig;
@@ -35,6 +35,56 @@ pub fn next_run_dir(root: &Path, name: &str) -> PathBuf {
         .map(|n| root.join(format!("{name}-{n}")))
         .find(|p| !p.exists())
         .unwrap_or_else(|| root.join(name))
+}
+
+/// The file a training process locks in its run directory.
+pub const LOCK_FILE: &str = "train.lock";
+
+/// An exclusive advisory lock (`flock`) on `DIR/train.lock`, held while one process trains into
+/// DIR. A second `vae train` into the same directory (a resume started twice, or a `vae reproduce`
+/// restarted while the child of the first still trains) stops with an error instead of both
+/// writing the same checkpoint. The operating system drops the lock when its process ends, however
+/// it ends, so a crash leaves none behind.
+pub enum RunLock {
+    Held(std::fs::File),
+    /// The file system cannot lock files (some network mounts): training goes on unguarded.
+    Unavailable(std::io::Error),
+}
+
+impl RunLock {
+    /// Takes the lock of the existing directory DIR, writing this process's id into the file for
+    /// the error another process would print.
+    pub fn acquire(dir: &Path) -> Result<RunLock> {
+        use std::fs::TryLockError;
+        use std::io::{Read, Write};
+        let path = dir.join(LOCK_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                // Whatever the file holds is only quoted, and only a few bytes of it are read.
+                let mut head = [0u8; 16];
+                let n = file.read(&mut head).unwrap_or(0);
+                let holder = std::str::from_utf8(&head[..n])
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u32>().ok())
+                    .map(|pid| format!(" (pid {pid})"))
+                    .unwrap_or_default();
+                return Err(Error::RunLocked { path, holder });
+            }
+            Err(TryLockError::Error(e)) => return Ok(RunLock::Unavailable(e)),
+        }
+        file.set_len(0)
+            .and_then(|()| writeln!(file, "{}", std::process::id()))
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(RunLock::Held(file))
+    }
 }
 
 /// What training writes into its directory after every epoch.
@@ -108,5 +158,44 @@ impl RunWriter {
         checkpoint::save(&self.dir, &self.config, model, optimizer, report.epoch)?;
         self.last_save = Some(Instant::now());
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_writer_is_refused_until_the_first_lets_go() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let dir = root.path().join("run");
+        std::fs::create_dir(&dir).expect("run dir");
+        let first = RunLock::acquire(&dir).expect("the first lock");
+        assert!(matches!(first, RunLock::Held(_)), "tmpfs locks files");
+        // flock conflicts between two opens of the file, in one process as across two.
+        match RunLock::acquire(&dir) {
+            Err(e @ Error::RunLocked { .. }) => {
+                let message = e.to_string();
+                let pid = format!("(pid {})", std::process::id());
+                assert!(message.contains(&pid), "{message}");
+                assert!(message.contains(LOCK_FILE), "{message}");
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("a second lock on a held run"),
+        }
+        drop(first);
+        assert!(matches!(RunLock::acquire(&dir), Ok(RunLock::Held(_))));
+    }
+
+    #[test]
+    fn a_lock_file_left_by_an_ended_process_does_not_block() {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::write(root.path().join(LOCK_FILE), "not a pid\n").expect("write");
+        assert!(matches!(
+            RunLock::acquire(root.path()),
+            Ok(RunLock::Held(_))
+        ));
+        let text = std::fs::read_to_string(root.path().join(LOCK_FILE)).expect("read");
+        assert_eq!(text, format!("{}\n", std::process::id()));
     }
 }

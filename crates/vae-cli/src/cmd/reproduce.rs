@@ -1424,6 +1424,7 @@ fn run_vae(command: &[String], capture: Option<&mut String>) -> Result<()> {
     println!("   $ {}", display(command));
     let mut child = Command::new(exe);
     child.args(command);
+    ends_with_this_process(&mut child);
     if capture.is_some() {
         child.stdout(Stdio::piped());
     }
@@ -1440,6 +1441,33 @@ fn run_vae(command: &[String], capture: Option<&mut String>) -> Result<()> {
     }
     Ok(())
 }
+
+/// On Linux the child gets SIGTERM when this process ends, however it ends (Ctrl-C reaches both
+/// already; a `kill PID`, a scheduler's time limit or the out-of-memory killer reach only this
+/// one): otherwise the `vae train` of an interrupted target would train on, writing the run a
+/// restarted `vae reproduce` resumes (which its lock then refuses).
+#[cfg(target_os = "linux")]
+fn ends_with_this_process(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec, makes only async-signal-safe
+    // system calls and touches no memory shared with the parent.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // This process may have ended before the request was in place.
+            if libc::getppid() != parent {
+                libc::raise(libc::SIGTERM);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn ends_with_this_process(_: &mut Command) {}
 
 #[cfg(test)]
 mod tests {

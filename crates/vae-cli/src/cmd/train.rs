@@ -20,7 +20,7 @@ use vae::model::Vae;
 use vae::nn::spec;
 use vae::objective::VaeObjective;
 use vae::render::save_png;
-use vae::run_dir::{next_run_dir, run_name, RunWriter};
+use vae::run_dir::{next_run_dir, run_name, RunLock, RunWriter, LOCK_FILE};
 use vae::train::{train_across, EpochReport, TrainingData};
 use vae::{
     Activation, Binarize, GaussianVariance, LayerLists, LikelihoodKind, Model, ModelConfig,
@@ -65,8 +65,15 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
     let root = world.is_root();
     let pool = thread_pool(args.threads)?;
     let data_dir = args.data.data_dir.as_deref();
+    // Run-directory locks, held until training ends (see `RunLock`). A resumed run's is taken
+    // before its checkpoint is read: reading one finishes or clears an interrupted save, which
+    // must not race a process still saving there.
+    let mut locks: Vec<RunLock> = Vec::new();
     let (mut run, dataset) = match args.resume.clone() {
         Some(dir) => {
+            if dir.is_dir() {
+                locks.extend(lock_run(root, &dir)?);
+            }
             let run = resume(&args, &dir)?;
             let dataset = load_dataset(&run.config.dataset, data_dir, &run.config.folder)?;
             check_shape(&dataset, run.config.model.data_image())?;
@@ -161,6 +168,24 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
         );
     }
     std::fs::create_dir_all(&run.dir).with_context(|| format!("creating {}", run.dir.display()))?;
+    let same_dir = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if !args
+        .resume
+        .as_deref()
+        .is_some_and(|d| same_dir(d, &run.dir))
+    {
+        locks.extend(lock_run(root, &run.dir)?);
+        // Checked again under the lock: another run may have started there meanwhile.
+        if args.resume.is_none() && run.dir.join(checkpoint::CONFIG_FILE).exists() {
+            bail!(
+                "{} already holds a run (started while this one was loading); choose another --out",
+                run.dir.display()
+            );
+        }
+    }
     let batches = data.batches_per_epoch(train_config.batch_size) as u64;
     let bar = progress_bar(
         batches,
@@ -668,6 +693,25 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
         m1,
         m1_train_codes: None,
     })
+}
+
+/// Takes the run directory's lock on the rank that writes the run (see `RunLock`); where the file
+/// system cannot lock, says so and goes on.
+fn lock_run(root: bool, dir: &Path) -> Result<Option<RunLock>> {
+    if !root {
+        return Ok(None);
+    }
+    match RunLock::acquire(dir)? {
+        RunLock::Unavailable(e) => {
+            eprintln!(
+                "note: {} cannot be locked ({e}); make sure no other process trains into {}",
+                dir.join(LOCK_FILE).display(),
+                dir.display()
+            );
+            Ok(None)
+        }
+        held => Ok(Some(held)),
+    }
 }
 
 /// `samples.png` (64 prior draws), `reconstructions.png` (32 test images over their

@@ -60,3 +60,44 @@ fn a_crash_or_a_full_disk_at_any_step_of_a_save_loses_nothing() {
     // The hook did strike: most operations are inside a run.
     assert!(faulted > 60, "only {faulted} runs were interrupted");
 }
+
+/// Two processes training into one run directory (a resume started twice, or a `vae reproduce`
+/// restarted while its first child still trains) would write the same checkpoint: the second is
+/// refused, naming the first, and the lock goes with the process that held it.
+#[test]
+fn a_second_trainer_on_the_same_run_is_refused() {
+    let f = fixture();
+    let dir = f.root.join("run");
+    ok(&train_args(&f, path(&dir), "1"));
+    let mut first = Command::new(env!("CARGO_BIN_EXE_vae"))
+        .args(["train", "--resume", path(&dir), "--epochs", "1000000"])
+        .args(["--threads", "1"])
+        .env("VAE_DATA_DIR", std::env::temp_dir().join("vae-cli-tests"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the vae binary runs");
+    let pid = first.id().to_string();
+    let lock = dir.join("train.lock");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&lock)
+        .ok()
+        .as_deref()
+        .map(str::trim)
+        != Some(pid.as_str())
+    {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the first trainer never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    fails(
+        &["train", "--resume", path(&dir), "--epochs", "1000001"],
+        &format!("train.lock is held by another process (pid {pid}) training into the same run directory"),
+    );
+    first.kill().expect("kill");
+    first.wait().expect("wait");
+    // Killed mid-run, it leaves its lock file but not the lock.
+    ok(&["train", "--resume", path(&dir), "--epochs", "2"]);
+}

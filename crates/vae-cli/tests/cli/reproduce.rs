@@ -321,3 +321,67 @@ fn a_report_falls_back_on_the_3h_budget_and_keeps_its_rows() {
     fails(&args, "doersch2016-fig6.3h.json");
     assert_eq!(std::fs::read_to_string(&report).expect("the report"), table);
 }
+
+/// A `vae reproduce` killed by its process id (not Ctrl-C, which reaches its child too) takes the
+/// `vae train` it started with it, so nothing trains on into the run a rerun resumes.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_reproduce_takes_its_training_child_with_it() {
+    let f = fixture();
+    let out = f.root.join("reproduce");
+    let run = out.join("kingma2013-fig4-mnist/paper/latent2");
+    let mut parent = std::process::Command::new(env!("CARGO_BIN_EXE_vae"))
+        .args(["reproduce", "kingma2013-fig4-mnist", "--budget", "paper"])
+        .args([
+            "--dataset",
+            &f.dataset,
+            "--out",
+            path(&out),
+            "--threads",
+            "1",
+        ])
+        .env("VAE_DATA_DIR", std::env::temp_dir().join("vae-cli-tests"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the vae binary runs");
+    // The child writes its id into the run's lock once it holds it; it is killed mid-run, after
+    // its first checkpoint.
+    let started = std::time::Instant::now();
+    let child = loop {
+        let holder = std::fs::read_to_string(run.join("train.lock"))
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok());
+        if let Some(pid) = holder.filter(|&pid| pid != parent.id()) {
+            if run.join("state.json").exists() {
+                break pid;
+            }
+        }
+        assert!(started.elapsed().as_secs() < 60, "no training child");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    parent.kill().expect("kill");
+    parent.wait().expect("wait");
+    // Gone, or a zombie waiting for a reaper that never comes, within seconds.
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    let killed = std::time::Instant::now();
+    while alive() {
+        assert!(
+            killed.elapsed().as_secs() < 20,
+            "the training child {child} outlived its vae reproduce"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // It was stopped, not finished: the run has fewer than its 1,667 epochs, and resumes.
+    let state = std::fs::read_to_string(run.join("state.json")).unwrap_or_default();
+    assert!(!state.contains("\"epoch\": 1667"), "{state}");
+    ok(&["train", "--resume", path(&run), "--epochs", "1"]);
+}
