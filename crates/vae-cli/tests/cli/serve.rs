@@ -391,18 +391,32 @@ fn slow_clients_are_cut_off_and_ctrl_c_is_prompt() {
     assert!(answer.contains("did not arrive within 1 s"), "{answer}");
     assert!(seconds < 5.0, "trickled body held {seconds} s");
 
-    // Four slow clients fill the server; a fifth is closed without an answer.
+    // Four slow clients fill the server; a fifth is closed without an answer. The server takes the
+    // four in when its threads run, which on a loaded machine can be later than any fixed pause,
+    // so the fifth is tried every 100 ms until it finds them all taken (a served try closes at
+    // once) and must be refused before the first of them is cut off, a second after it was taken.
     let address = server.url.trim_start_matches("http://").to_string();
     let held: Vec<_> = (0..4)
         .map(|_| std::net::TcpStream::connect(&address).expect("connect"))
         .collect();
-    std::thread::sleep(Duration::from_millis(200));
-    let (answer, seconds) = raw_exchange(
-        &server.url,
-        b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    let mut served = 0;
+    let (answer, seconds) = loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let (answer, seconds) = raw_exchange(
+            &server.url,
+            b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        );
+        if answer.is_empty() || served == 5 {
+            break (answer, seconds);
+        }
+        served += 1;
+    };
+    assert!(
+        answer.is_empty(),
+        "a fifth connection was served {} times: {answer}",
+        served + 1
     );
-    assert!(answer.is_empty(), "a fifth connection was served: {answer}");
-    assert!(seconds < 0.5, "the fifth connection waited {seconds} s");
+    assert!(seconds < 0.9, "the fifth connection waited {seconds} s");
     // Once the slow ones are cut off, the server answers again.
     std::thread::sleep(Duration::from_millis(1500));
     let (code, _) = get(&format!("{}/api/model", server.url));
