@@ -100,6 +100,14 @@ pub fn fixture() -> Fixture {
     }
 }
 
+/// The process id a `vae train` wrote into the lock file of the run directory `run`, once it
+/// holds the lock.
+pub fn lock_holder(run: &Path) -> Option<u32> {
+    std::fs::read_to_string(run.join(vae::run_dir::LOCK_FILE))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+}
+
 pub fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }

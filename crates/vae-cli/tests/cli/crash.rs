@@ -77,15 +77,9 @@ fn a_second_trainer_on_the_same_run_is_refused() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the vae binary runs");
-    let pid = first.id().to_string();
-    let lock = dir.join("train.lock");
+    let pid = first.id();
     let started = std::time::Instant::now();
-    while std::fs::read_to_string(&lock)
-        .ok()
-        .as_deref()
-        .map(str::trim)
-        != Some(pid.as_str())
-    {
+    while lock_holder(&dir) != Some(pid) {
         assert!(
             started.elapsed().as_secs() < 60,
             "the first trainer never took the lock"

@@ -348,10 +348,7 @@ fn a_killed_reproduce_takes_its_training_child_with_it() {
     // its first checkpoint.
     let started = std::time::Instant::now();
     let child = loop {
-        let holder = std::fs::read_to_string(run.join("train.lock"))
-            .ok()
-            .and_then(|t| t.trim().parse::<u32>().ok());
-        if let Some(pid) = holder.filter(|&pid| pid != parent.id()) {
+        if let Some(pid) = lock_holder(&run).filter(|&pid| pid != parent.id()) {
             if run.join("state.json").exists() {
                 break pid;
             }
