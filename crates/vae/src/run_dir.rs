@@ -85,6 +85,23 @@ impl RunLock {
             .map_err(|e| Error::io(&path, e))?;
         Ok(RunLock::Held(file))
     }
+
+    /// Blocks until no other process holds the lock of the existing directory DIR, then holds it
+    /// (without writing into the file: a waiter only wants to know the other trainer has ended).
+    pub fn wait(dir: &Path) -> Result<RunLock> {
+        let path = dir.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.lock() {
+            Ok(()) => Ok(RunLock::Held(file)),
+            Err(e) => Ok(RunLock::Unavailable(e)),
+        }
+    }
 }
 
 /// What training writes into its directory after every epoch.
@@ -185,6 +202,30 @@ mod tests {
         }
         drop(first);
         assert!(matches!(RunLock::acquire(&dir), Ok(RunLock::Held(_))));
+    }
+
+    #[test]
+    fn a_waiter_goes_on_when_the_holder_lets_go() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let dir = root.path().to_path_buf();
+        let first = RunLock::acquire(&dir).expect("the first lock");
+        let (done, finished) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let lock = RunLock::wait(&dir);
+            done.send(()).expect("send");
+            lock
+        });
+        let timeout = std::time::Duration::from_millis(300);
+        assert!(finished.recv_timeout(timeout).is_err(), "waited for no one");
+        drop(first);
+        assert!(finished.recv_timeout(10 * timeout).is_ok(), "still waiting");
+        let second = waiter.join().expect("the waiter");
+        assert!(matches!(second, Ok(RunLock::Held(_))));
+        // The waiter holds the lock now.
+        assert!(matches!(
+            RunLock::acquire(root.path()),
+            Err(Error::RunLocked { .. })
+        ));
     }
 
     #[test]

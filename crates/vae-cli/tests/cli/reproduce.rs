@@ -100,6 +100,20 @@ fn every_target_runs_at_the_quick_budget() {
                 .iter()
                 .any(|c| c.as_str().is_some_and(|c| c.contains("--features /"))));
         }
+        if name == "kingma2013-fig2-mnist" {
+            // Fig. 5's N_z = 5, 10 and 20 serve Fig. 2 too (the same setup): found finished.
+            for run in ["latent5", "latent10", "latent20"] {
+                assert!(
+                    printed.contains(&format!("{run}: already trained")),
+                    "{printed}"
+                );
+            }
+            assert!(commands
+                .iter()
+                .filter_map(|c| c.as_str())
+                .filter(|c| c.starts_with("vae train"))
+                .all(|c| c.contains("/shared/quick/")));
+        }
         if let Some(paper) = burda_value(name) {
             let ours = result["ours"].as_f64().expect("a log-likelihood");
             assert!(ours < 0.0 && result["standard_error"].as_f64().is_some());
@@ -381,4 +395,63 @@ fn a_killed_reproduce_takes_its_training_child_with_it() {
     let state = std::fs::read_to_string(run.join("state.json")).unwrap_or_default();
     assert!(!state.contains("\"epoch\": 1667"), "{state}");
     ok(&["train", "--resume", path(&run), "--epochs", "1"]);
+}
+
+#[test]
+fn a_shared_run_another_process_trains_is_waited_for() {
+    use std::io::BufRead;
+    let f = fixture();
+    let out = f.root.join("reproduce");
+    // Fig. 5's first model, shared with Fig. 2: held here as a `vae train` of another target
+    // would hold it.
+    let slug: String = f
+        .dataset
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let run = out.join("shared/quick").join(slug).join("latent2");
+    std::fs::create_dir_all(&run).expect("mkdir");
+    let held = vae::run_dir::RunLock::acquire(&run).expect("the lock");
+    let mut reproduce = std::process::Command::new(env!("CARGO_BIN_EXE_vae"))
+        .args(["reproduce", "kingma2013-fig5", "--dataset", &f.dataset])
+        .args(["--out", path(&out), "--threads", "1"])
+        .env("VAE_DATA_DIR", std::env::temp_dir().join("vae-cli-tests"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the vae binary runs");
+    let (lines, printed) = std::sync::mpsc::channel();
+    let stdout = reproduce.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let timeout = std::time::Duration::from_secs(30);
+    let waiting = loop {
+        let line = printed.recv_timeout(timeout).expect("a line within 30 s");
+        if line.contains("latent2") {
+            break line;
+        }
+    };
+    assert!(
+        waiting.contains(&format!("another process (pid {})", std::process::id()))
+            && waiting.contains("waiting for it"),
+        "{waiting}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        reproduce.try_wait().expect("try_wait").is_none(),
+        "did not wait"
+    );
+    drop(held);
+    assert!(reproduce.wait().expect("wait").success());
+    let rest: Vec<String> = printed.try_iter().collect();
+    assert!(
+        rest.iter().any(|l| l.contains("kingma2013-fig5")),
+        "{rest:?}"
+    );
+    assert!(run.join("state.json").exists(), "latent2 was not trained");
 }
