@@ -463,6 +463,8 @@ fn kingma_welling_fig2(
         ("latent20", "20"),
         ("latent200", "200"),
     ];
+    // Indices into RUNS (whose order is the figure's panels): N_z = 3 and 200 first, then 20,
+    // 10, 5.
     const TRAINING_ORDER: [usize; 5] = [0, 4, 3, 2, 1];
     let mut steps: Vec<Step> = TRAINING_ORDER
         .iter()
