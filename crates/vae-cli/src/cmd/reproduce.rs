@@ -587,7 +587,7 @@ const TARGETS: &[Target] = &[
                     steps.push(Step::Picture {
                         command: "sample",
                         run,
-                        args: strings(&["--n", "100"]),
+                        args: strings(&["--n", "100", "--columns", "10"]),
                         file: format!("samples-{run}.png"),
                     });
                 }
