@@ -57,14 +57,7 @@ impl RunLock {
     pub fn acquire(dir: &Path) -> Result<RunLock> {
         use std::fs::TryLockError;
         use std::io::{Read, Write};
-        let path = dir.join(LOCK_FILE);
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let (path, mut file) = open_lock_file(dir)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -89,19 +82,25 @@ impl RunLock {
     /// Blocks until no other process holds the lock of the existing directory DIR, then holds it
     /// (without writing into the file: a waiter only wants to know the other trainer has ended).
     pub fn wait(dir: &Path) -> Result<RunLock> {
-        let path = dir.join(LOCK_FILE);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let (_, file) = open_lock_file(dir)?;
         match file.lock() {
             Ok(()) => Ok(RunLock::Held(file)),
             Err(e) => Ok(RunLock::Unavailable(e)),
         }
     }
+}
+
+/// DIR's lock file, created if missing and never truncated on opening (it may be held).
+fn open_lock_file(dir: &Path) -> Result<(PathBuf, std::fs::File)> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    Ok((path, file))
 }
 
 /// What training writes into its directory after every epoch.
