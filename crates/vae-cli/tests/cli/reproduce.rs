@@ -336,6 +336,16 @@ fn a_report_falls_back_on_the_3h_budget_and_keeps_its_rows() {
     assert_eq!(std::fs::read_to_string(&report).expect("the report"), table);
 }
 
+/// Where `vae reproduce` keeps a run that targets share: `OUT/shared/BUDGET/DATASET/RUN`, the data
+/// set's path with every character but ASCII letters and digits made a `-` (`shared_dir`).
+fn shared_run(out: &std::path::Path, budget: &str, dataset: &str, run: &str) -> std::path::PathBuf {
+    let slug: String = dataset
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    out.join("shared").join(budget).join(slug).join(run)
+}
+
 /// A `vae reproduce` killed by its process id (not Ctrl-C, which reaches its child too) takes the
 /// `vae train` it started with it, so nothing trains on into the run a rerun resumes.
 #[cfg(target_os = "linux")]
@@ -343,7 +353,8 @@ fn a_report_falls_back_on_the_3h_budget_and_keeps_its_rows() {
 fn a_killed_reproduce_takes_its_training_child_with_it() {
     let f = fixture();
     let out = f.root.join("reproduce");
-    let run = out.join("kingma2013-fig4-mnist/paper/latent2");
+    // At the paper's budget Fig. 4's MNIST manifold trains Fig. 5's N_z = 2 model, a shared run.
+    let run = shared_run(&out, "paper", &f.dataset, "latent2");
     let mut parent = std::process::Command::new(env!("CARGO_BIN_EXE_vae"))
         .args(["reproduce", "kingma2013-fig4-mnist", "--budget", "paper"])
         .args([
@@ -372,19 +383,22 @@ fn a_killed_reproduce_takes_its_training_child_with_it() {
     };
     parent.kill().expect("kill");
     parent.wait().expect("wait");
-    // Gone, or a zombie waiting for a reaper that never comes, within seconds.
-    let alive = || {
-        std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
-            !stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
+    // Gone within seconds, or a zombie waiting for a reaper that never comes, with every thread
+    // ended: the run's lock is free then. (Its main thread shows as a zombie while the others are
+    // still exiting, holding the lock, so the main thread's state alone is not enough.)
+    let ended = || {
+        let zombie_or_gone =
+            std::fs::read_to_string(format!("/proc/{child}/stat")).map_or(true, |stat| {
+                stat.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            });
+        zombie_or_gone && vae::run_dir::RunLock::acquire(&run).is_ok()
     };
     let killed = std::time::Instant::now();
-    while alive() {
+    while !ended() {
         assert!(
             killed.elapsed().as_secs() < 20,
             "the training child {child} outlived its vae reproduce"
@@ -404,12 +418,7 @@ fn a_shared_run_another_process_trains_is_waited_for() {
     let out = f.root.join("reproduce");
     // Fig. 5's first model, shared with Fig. 2: held here as a `vae train` of another target
     // would hold it.
-    let slug: String = f
-        .dataset
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let run = out.join("shared/quick").join(slug).join("latent2");
+    let run = shared_run(&out, "quick", &f.dataset, "latent2");
     std::fs::create_dir_all(&run).expect("mkdir");
     let held = vae::run_dir::RunLock::acquire(&run).expect("the lock");
     let mut reproduce = std::process::Command::new(env!("CARGO_BIN_EXE_vae"))
