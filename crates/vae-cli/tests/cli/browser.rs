@@ -63,9 +63,13 @@ fn wait_for_decode_after(browser: &Browser, version: u64) {
     );
 }
 
-/// Waits until the page has no decode in flight or queued.
+/// Waits until the page has no decode in flight or queued and no drawing being encoded (the
+/// drawing is encoded while the stroke goes on, so an answer can arrive after the stroke ends).
 fn wait_until_idle(browser: &Browser) {
-    browser.wait_for("!state.inFlight && !state.pending", 30);
+    browser.wait_for(
+        "!state.inFlight && !state.pending && state.encoding === 0",
+        30,
+    );
 }
 
 #[test]
