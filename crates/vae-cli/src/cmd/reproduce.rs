@@ -1619,7 +1619,8 @@ mod tests {
     #[test]
     fn shared_runs_agree_across_targets() {
         for budget in [Budget::Quick, Budget::ThreeHours, Budget::Paper] {
-            let mut seen: Vec<(&str, &str, Vec<String>, usize, &str)> = Vec::new();
+            // (data set, run) -> the first target's (arguments, epochs, name).
+            let mut first = std::collections::HashMap::new();
             for t in TARGETS {
                 for step in (t.steps)(budget) {
                     let Step::Train {
@@ -1631,17 +1632,16 @@ mod tests {
                     else {
                         continue;
                     };
-                    match seen.iter().find(|s| s.0 == t.dataset && s.1 == run) {
-                        Some(s) => assert_eq!(
-                            (&s.2, s.3),
-                            (&args, epochs),
-                            "{} and {} share {run} at {}",
-                            s.4,
-                            t.name,
-                            budget.name()
-                        ),
-                        None => seen.push((t.dataset, run, args, epochs, t.name)),
-                    }
+                    let (first_args, first_epochs, first_name) = first
+                        .entry((t.dataset, run))
+                        .or_insert((args.clone(), epochs, t.name));
+                    assert_eq!(
+                        (&*first_args, *first_epochs),
+                        (&args, epochs),
+                        "{first_name} and {} share {run} at {}",
+                        t.name,
+                        budget.name()
+                    );
                 }
             }
         }
