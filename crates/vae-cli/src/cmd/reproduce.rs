@@ -1033,6 +1033,11 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
                 } else {
                     dir.join(run)
                 };
+                let fresh =
+                    |run_dir: &Path| train_command(dataset, &a, &runs, &dir, epochs, run_dir, args);
+                if shared && !run_dir.exists() {
+                    adopt_private_run(&dir.join(run), &run_dir, run, &previous, &fresh)?;
+                }
                 if shared && run_dir.is_dir() {
                     wait_for_other_trainer(&run_dir, run)?;
                 }
@@ -1054,16 +1059,7 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
                         with_shared(c, args)
                     }
                     None => {
-                        let mut c = strings(&["train", "--dataset", dataset]);
-                        for arg in a {
-                            c.push(match arg.strip_prefix('@') {
-                                Some(other) => path_arg(&run_path(&runs, &dir, other)),
-                                None => arg,
-                            });
-                        }
-                        c.extend(strings(&["--epochs", &epochs.to_string(), "--out"]));
-                        c.push(path_arg(&run_dir));
-                        let c = with_shared(c, args);
+                        let c = fresh(&run_dir);
                         // Kept beside the run, so a later target that finds it finished or
                         // resumes it can record how it was made.
                         if let Some(parent) = run_dir.parent() {
@@ -1345,22 +1341,116 @@ fn pytorch_reference(
     }
 }
 
+/// `vae train --dataset DATASET ARGS --epochs EPOCHS --out RUN_DIR`, with `--threads` and
+/// `--data-dir`: the command that starts a run of a target, `@RUN` arguments made paths.
+fn train_command(
+    dataset: &str,
+    a: &[String],
+    runs: &[(&str, PathBuf)],
+    dir: &Path,
+    epochs: usize,
+    run_dir: &Path,
+    args: &ReproduceArgs,
+) -> Vec<String> {
+    let mut c = strings(&["train", "--dataset", dataset]);
+    for arg in a {
+        c.push(match arg.strip_prefix('@') {
+            Some(other) => path_arg(&run_path(runs, dir, other)),
+            None => arg.clone(),
+        });
+    }
+    c.extend(strings(&["--epochs", &epochs.to_string(), "--out"]));
+    c.push(path_arg(run_dir));
+    with_shared(c, args)
+}
+
+/// A run that became shared after this target had begun it in its own directory (an earlier
+/// version of `vae reproduce` kept it there) moves to the shared place, finished or not, instead
+/// of being trained again from scratch: when the command kept beside it is the one the shared run
+/// would start with (but for `--out`, `--threads` and `--data-dir`), the directory is renamed and
+/// its command file follows, `--out` rewritten. A run made otherwise is left where it is, and
+/// said so.
+fn adopt_private_run(
+    private: &Path,
+    shared: &Path,
+    run: &str,
+    previous: &[String],
+    fresh: &dyn Fn(&Path) -> Vec<String>,
+) -> Result<()> {
+    if trained_epochs(private)?.is_none() {
+        return Ok(());
+    }
+    // The words of a command but those that may differ between two invocations of a target.
+    let essential = |line: &str| -> Vec<String> {
+        let mut words = line.split(' ');
+        let mut kept = Vec::new();
+        while let Some(word) = words.next() {
+            if word == "--threads" || word == "--data-dir" {
+                words.next();
+            } else {
+                kept.push(word.to_string());
+            }
+        }
+        kept
+    };
+    let recorded = original_command(private, previous)
+        .filter(|c| essential(c) == essential(&display(&fresh(private))));
+    let Some(recorded) = recorded else {
+        println!(
+            "   {run}: {} was trained before this run was shared, by another command than the \
+             shared run's; left there",
+            private.display()
+        );
+        return Ok(());
+    };
+    // Not while a `vae train` still writes into it.
+    let _held = hold_run(private, run)?;
+    if let Some(parent) = shared.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::rename(private, shared)
+        .with_context(|| format!("moving {} to {}", private.display(), shared.display()))?;
+    let from = format!(" --out {}", quoted(&path_arg(private)));
+    let to = format!(" --out {}", quoted(&path_arg(shared)));
+    vae::fs::atomic_write(
+        &command_file(shared),
+        recorded.replacen(&from, &to, 1).as_bytes(),
+    )?;
+    match std::fs::remove_file(command_file(private)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("removing {}", command_file(private).display()))
+        }
+        _ => {}
+    }
+    println!(
+        "   {run}: moved {}, trained before this run was shared, to {}",
+        private.display(),
+        shared.display()
+    );
+    Ok(())
+}
+
+/// The lock of the run in `run_dir`, once no other process trains it (waiting for it, and saying
+/// so, while one does).
+fn hold_run(run_dir: &Path, run: &str) -> Result<vae::run_dir::RunLock> {
+    use vae::run_dir::RunLock;
+    match RunLock::acquire(run_dir) {
+        Ok(held) => Ok(held),
+        Err(vae::Error::RunLocked { holder, .. }) => {
+            println!("   {run}: another process{holder} is training this run; waiting for it");
+            Ok(RunLock::wait(run_dir)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A shared run that another process trains (two targets that share it started side by side):
 /// waits for that trainer to end, so the caller goes on from what it left, finished or not,
 /// instead of a second `vae train` failing on the run's lock.
 fn wait_for_other_trainer(run_dir: &Path, run: &str) -> Result<()> {
-    use vae::run_dir::RunLock;
-    match RunLock::acquire(run_dir) {
-        Ok(_free) => Ok(()),
-        Err(vae::Error::RunLocked { holder, .. }) => {
-            println!(
-                "   {run}: another process{holder} is training this shared run; waiting for it"
-            );
-            drop(RunLock::wait(run_dir)?);
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
+    drop(hold_run(run_dir, run)?);
+    Ok(())
 }
 
 /// Where runs shared among targets live: one directory per budget and data set, so a target run
@@ -1458,14 +1548,19 @@ fn display(command: &[String]) -> String {
     let mut line = String::from("vae");
     for arg in command {
         line.push(' ');
-        if arg.contains(|c: char| c.is_whitespace() || c == '\'') {
-            // POSIX shell quoting: a quote inside is closed, escaped and reopened.
-            line.push_str(&format!("'{}'", arg.replace('\'', r"'\''")));
-        } else {
-            line.push_str(arg);
-        }
+        line.push_str(&quoted(arg));
     }
     line
+}
+
+/// `arg` as a POSIX shell reads it back: quoted where it holds white space or a quote (a quote
+/// inside is closed, escaped and reopened).
+fn quoted(arg: &str) -> String {
+    if arg.contains(|c: char| c.is_whitespace() || c == '\'') {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    } else {
+        arg.to_string()
+    }
 }
 
 /// Runs this binary with `command`, its output shown (or captured into `capture`).

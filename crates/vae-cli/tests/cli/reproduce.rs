@@ -464,3 +464,71 @@ fn a_shared_run_another_process_trains_is_waited_for() {
     );
     assert!(run.join("state.json").exists(), "latent2 was not trained");
 }
+
+/// A run a target began in its own directory before it became shared (an earlier `vae
+/// reproduce` kept M1 under each M1 + M2 row) moves to the shared place instead of being trained
+/// again, its kept command following it; one made by another command stays where it is.
+#[test]
+fn a_run_that_became_shared_moves_to_the_shared_place() {
+    let f = fixture();
+    let out = f.root.join("reproduce");
+    let args = [
+        "reproduce",
+        "kingma2014-m1m2-100",
+        "--dataset",
+        &f.dataset,
+        "--out",
+        path(&out),
+        "--threads",
+        "1",
+    ];
+    ok(&args);
+    let shared = shared_run(&out, "quick", &f.dataset, "m1");
+    let private = out.join("kingma2014-m1m2-100").join("quick").join("m1");
+    let command_file = |run: &std::path::Path| {
+        let mut name = run.as_os_str().to_owned();
+        name.push(".command");
+        std::path::PathBuf::from(name)
+    };
+    let made = std::fs::read_to_string(command_file(&shared)).expect("the kept command");
+    let weights = std::fs::read(shared.join("model.safetensors")).expect("the weights");
+    // The layout an earlier version left: M1 in the row's own directory.
+    let move_private = |command: &str| {
+        std::fs::rename(&shared, &private).expect("move the run");
+        std::fs::remove_file(command_file(&shared)).expect("remove its command");
+        std::fs::write(command_file(&private), command).expect("write its command");
+    };
+    let by_us = made.replace(path(&shared), path(&private));
+    assert_ne!(by_us, made);
+    move_private(&by_us);
+    let printed = ok(&args);
+    assert!(
+        printed.contains("m1: moved") && printed.contains("m1: already trained"),
+        "{printed}"
+    );
+    assert!(!private.exists() && !command_file(&private).exists());
+    assert_eq!(
+        std::fs::read_to_string(command_file(&shared)).expect("moved"),
+        made
+    );
+    assert_eq!(
+        std::fs::read(shared.join("model.safetensors")).expect("the weights"),
+        weights
+    );
+
+    // Made with another latent size: not the shared run, so left where it is.
+    let other = by_us.replace("--latent 50", "--latent 40");
+    assert_ne!(other, by_us);
+    move_private(&other);
+    let printed = ok(&args);
+    assert!(printed.contains("left there"), "{printed}");
+    assert!(!printed.contains("m1: already trained"), "{printed}");
+    assert_eq!(
+        std::fs::read_to_string(command_file(&private)).expect("kept"),
+        other
+    );
+    assert!(
+        shared.join("state.json").exists(),
+        "the shared m1 was not trained"
+    );
+}
