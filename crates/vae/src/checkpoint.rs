@@ -526,8 +526,17 @@ pub struct Resume {
     pub state: TrainingState,
 }
 
+/// Reads the checkpoint in `dir` to continue training it, after finishing or clearing an
+/// interrupted save there (`recover`): for the one process that writes the run.
 pub fn load_for_resume(dir: &Path) -> Result<Resume> {
     recover(dir)?;
+    read_for_resume(dir)
+}
+
+/// Reads the checkpoint in `dir` to continue training it, as it is on disk: for a process that
+/// does not write the run (an MPI rank other than the writer, once the writer has recovered it),
+/// so that only one process ever renames or removes its files.
+pub fn read_for_resume(dir: &Path) -> Result<Resume> {
     let (config, model, model_epoch) = load_model(dir)?;
     let state_path = dir.join(STATE_FILE);
     if !state_path.is_file() {

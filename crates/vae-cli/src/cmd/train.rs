@@ -74,7 +74,7 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
             if dir.is_dir() {
                 locks.extend(lock_run(root, &dir)?);
             }
-            let run = resume(&args, &dir)?;
+            let run = resume(&args, &dir, world)?;
             let dataset = load_dataset(&run.config.dataset, data_dir, &run.config.folder)?;
             check_shape(&dataset, run.config.model.data_image())?;
             (run, dataset)
@@ -613,7 +613,7 @@ fn with_layer_lists(model: ModelConfig, path: &Path, args: &TrainArgs) -> Result
     })
 }
 
-fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
+fn resume(args: &TrainArgs, dir: &Path, world: &dyn Collective) -> Result<Run> {
     let fixed = [
         ("--dataset", args.data.dataset.is_some()),
         ("--model", args.kind.is_some()),
@@ -657,8 +657,14 @@ fn resume(args: &TrainArgs, dir: &Path) -> Result<Run> {
             given.join(", ")
         );
     }
+    // The writing rank alone finishes or clears an interrupted save; the others read the
+    // checkpoint once it has, so every rank starts from the same epoch and optimizer state.
+    if world.is_root() {
+        checkpoint::recover(dir).with_context(|| format!("resuming {}", dir.display()))?;
+    }
+    world.barrier()?;
     let resumed =
-        checkpoint::load_for_resume(dir).with_context(|| format!("resuming {}", dir.display()))?;
+        checkpoint::read_for_resume(dir).with_context(|| format!("resuming {}", dir.display()))?;
     let mut config = resumed.config;
     if let Some(epochs) = args.epochs {
         config.train.epochs = epochs;

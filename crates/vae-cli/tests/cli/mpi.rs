@@ -240,3 +240,82 @@ fn two_ranks_train_deterministically_resume_across_sizes_and_stop_together() {
         text(&out.stderr)
     );
 }
+
+/// A run stopped in the middle of a save (its new files written and the journal naming them,
+/// nothing renamed yet) resumes on two ranks as on one process: the writing rank alone finishes
+/// the save, and the other reads the checkpoint after it has, so both start from the same epoch
+/// and optimizer state.
+#[test]
+fn two_ranks_resume_a_run_stopped_mid_save() {
+    let f = fixture();
+    let minute = Duration::from_secs(60);
+    let (two, three) = (f.root.join("two"), f.root.join("three"));
+    ok(&train_args(&f, path(&two), "2"));
+    ok(&train_args(&f, path(&three), "3"));
+    // After epoch 2's checkpoint, epoch 3's save was journalled and then stopped.
+    let copy = |from: &std::path::Path, to: &std::path::Path, name: &str, as_name: &str| {
+        std::fs::copy(from.join(name), to.join(as_name)).expect("copy");
+    };
+    let (stopped, reference) = (f.root.join("stopped"), f.root.join("reference"));
+    for dir in [&stopped, &reference] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    let files = [
+        "config.json",
+        "model.safetensors",
+        "optimizer.safetensors",
+        "state.json",
+    ];
+    for name in files {
+        copy(&two, &stopped, name, name);
+        copy(&three, &stopped, name, &format!(".{name}.next"));
+        copy(&three, &reference, name, name);
+    }
+    for dir in [&stopped, &reference] {
+        copy(&three, dir, "metrics.jsonl", "metrics.jsonl");
+    }
+    std::fs::write(stopped.join(".checkpoint-commit"), files.join("\n")).expect("journal");
+
+    ok(&[
+        "train",
+        "--resume",
+        path(&reference),
+        "--epochs",
+        "4",
+        "--threads",
+        "2",
+    ]);
+    let out = mpirun(
+        &[
+            "train",
+            "--resume",
+            path(&stopped),
+            "--epochs",
+            "4",
+            "--threads",
+            "1",
+        ],
+        &[],
+        minute,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("epoch   4/4") && !stdout.contains("epoch   3/4"),
+        "{stdout}"
+    );
+    let (ranks, one) = (parameters(&stopped), parameters(&reference));
+    let scale = one.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let differs = ranks
+        .iter()
+        .zip(&one)
+        .fold(0f32, |m, (r, o)| m.max((r - o).abs()));
+    assert!(differs <= 1e-5 * scale, "weights differ by {differs}");
+    let leftovers: Vec<String> = std::fs::read_dir(&stopped)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "left {leftovers:?}");
+}

@@ -30,6 +30,12 @@ pub trait Collective: Send + Sync {
     /// Replaces `values` by rank 0's, on every rank.
     fn broadcast(&self, values: &mut [f32]) -> Result<()>;
 
+    /// Returns once every rank has called it (what one rank did to shared files before, every
+    /// rank sees after).
+    fn barrier(&self) -> Result<()> {
+        self.all_reduce_sum_f64(&mut [0.0])
+    }
+
     /// Whether this process is the one that writes files and prints.
     fn is_root(&self) -> bool {
         self.rank() == 0
