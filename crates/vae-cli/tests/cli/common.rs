@@ -108,6 +108,17 @@ pub fn lock_holder(run: &Path) -> Option<u32> {
         .and_then(|t| t.trim().parse().ok())
 }
 
+/// The hidden files left in the run directory `dir` (a save's `.next` files, its journal,
+/// temporary files): none once a save has finished or been recovered.
+pub fn hidden_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
 pub fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }

@@ -48,12 +48,7 @@ fn a_crash_or_a_full_disk_at_any_step_of_a_save_loses_nothing() {
                 state == expected_optimizer,
                 "{mode} at operation {at}: state differs"
             );
-            let leftovers: Vec<String> = std::fs::read_dir(&dir)
-                .expect("dir")
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with('.'))
-                .collect();
+            let leftovers = hidden_files(&dir);
             assert!(leftovers.is_empty(), "{mode} at {at}: left {leftovers:?}");
         }
     }

@@ -2,7 +2,7 @@
 //! the PATH): two ranks against one process, determinism, resume across world sizes, a failing
 //! rank, and sharded evaluation.
 
-use crate::common::{fixture, ok, path, train_args};
+use crate::common::{fixture, hidden_files, ok, path, train_args};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use vae::Trainable;
@@ -311,11 +311,6 @@ fn two_ranks_resume_a_run_stopped_mid_save() {
         .zip(&one)
         .fold(0f32, |m, (r, o)| m.max((r - o).abs()));
     assert!(differs <= 1e-5 * scale, "weights differ by {differs}");
-    let leftovers: Vec<String> = std::fs::read_dir(&stopped)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
-        .collect();
+    let leftovers = hidden_files(&stopped);
     assert!(leftovers.is_empty(), "left {leftovers:?}");
 }
