@@ -1409,14 +1409,16 @@ fn adopt_private_run(
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
-    std::fs::rename(private, shared)
-        .with_context(|| format!("moving {} to {}", private.display(), shared.display()))?;
+    // The command first: stopped before the rename, the next call adopts the run again and
+    // rewrites it; after, the moved run already has it.
     let from = format!(" --out {}", quoted(&path_arg(private)));
     let to = format!(" --out {}", quoted(&path_arg(shared)));
     vae::fs::atomic_write(
         &command_file(shared),
         recorded.replacen(&from, &to, 1).as_bytes(),
     )?;
+    std::fs::rename(private, shared)
+        .with_context(|| format!("moving {} to {}", private.display(), shared.display()))?;
     match std::fs::remove_file(command_file(private)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             return Err(e).with_context(|| format!("removing {}", command_file(private).display()))

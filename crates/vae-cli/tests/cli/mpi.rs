@@ -54,6 +54,17 @@ fn parameters(run: &std::path::Path) -> Vec<f32> {
     model.parameters().values().to_vec()
 }
 
+/// The largest difference between two runs' parameters, and the largest parameter of `one`
+/// (the scale it is judged against).
+fn largest_difference(ranks: &[f32], one: &[f32]) -> (f32, f32) {
+    let scale = one.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let differs = ranks
+        .iter()
+        .zip(one)
+        .fold(0f32, |m, (r, o)| m.max((r - o).abs()));
+    (differs, scale)
+}
+
 fn last_test_loss(run: &std::path::Path) -> f64 {
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).expect("metrics");
     let last: serde_json::Value =
@@ -95,11 +106,7 @@ fn two_ranks_train_deterministically_resume_across_sizes_and_stop_together() {
     // the minibatch's noise), the gradient sums apart, so the weights agree to float rounding.
     ok(&refs(&args(&single, "2", "2")));
     let (ranks, one) = (parameters(&a), parameters(&single));
-    let scale = one.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let differs = ranks
-        .iter()
-        .zip(&one)
-        .fold(0f32, |m, (r, o)| m.max((r - o).abs()));
+    let (differs, scale) = largest_difference(&ranks, &one);
     let (loss_ranks, loss_one) = (last_test_loss(&a), last_test_loss(&single));
     eprintln!(
         "2 ranks against one process after 2 epochs: weights differ by at most {differs:e} \
@@ -305,11 +312,7 @@ fn two_ranks_resume_a_run_stopped_mid_save() {
         "{stdout}"
     );
     let (ranks, one) = (parameters(&stopped), parameters(&reference));
-    let scale = one.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let differs = ranks
-        .iter()
-        .zip(&one)
-        .fold(0f32, |m, (r, o)| m.max((r - o).abs()));
+    let (differs, scale) = largest_difference(&ranks, &one);
     assert!(differs <= 1e-5 * scale, "weights differ by {differs}");
     let leftovers = hidden_files(&stopped);
     assert!(leftovers.is_empty(), "left {leftovers:?}");
