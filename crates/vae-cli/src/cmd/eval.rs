@@ -95,8 +95,20 @@ pub fn run(args: EvalArgs, world: &dyn Collective) -> Result<()> {
         let image = vae::plot::kl_per_dimension(kl, &active, &title)?;
         vae::render::save_png(&image.into(), path)?;
     }
+    // The record of this measurement: the numbers, then which model, split and machine.
+    let mut record = serde_json::to_value(&result)?;
+    if let Some(fields) = record.as_object_mut() {
+        fields.insert("model".into(), args.model.display().to_string().into());
+        fields.insert("epoch".into(), epoch.into());
+        fields.insert("split".into(), split_name.into());
+        fields.insert("seconds".into(), seconds.into());
+        fields.insert(
+            "machine".into(),
+            serde_json::to_value(vae::machine::Provenance::now(pool.current_num_threads()))?,
+        );
+    }
     if args.json {
-        println!("{}", serde_json::to_string(&result)?);
+        println!("{}", serde_json::to_string(&record)?);
     } else {
         println!(
             "model {} (epoch {epoch}), {} {split_name} split, {} images, K = {} importance samples, {:.1} s",
@@ -120,7 +132,7 @@ pub fn run(args: EvalArgs, world: &dyn Collective) -> Result<()> {
     // Saved after it is printed, so a directory that cannot be written loses nothing. The report
     // shows log p(x) only for the whole test set; an autoencoder has none.
     if args.split == SplitArg::Test && args.limit.is_none() && !autoencoder {
-        let json = serde_json::to_vec_pretty(&result)?;
+        let json = serde_json::to_vec_pretty(&record)?;
         let path = args.model.join(super::report::EVALUATION_FILE);
         vae::fs::atomic_write(&path, &json).map_err(|e| {
             anyhow::anyhow!("the results above could not be saved for the report: {e}")
