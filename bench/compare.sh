@@ -21,6 +21,8 @@ trap 'rm -rf "$work"' EXIT
 
 cargo build --release --quiet
 vae=target/release/vae
+# The 1-minute load average before anything runs: a busy machine slows both sides unevenly.
+load_before="$(cut -d' ' -f1 /proc/loadavg)"
 "$vae" data fetch mnist >/dev/null
 data="$("$vae" data list | awk '/^mnist/{m=1; next} m && /train-images/{print $2; exit}')"
 data="$(dirname "$data")"
@@ -78,9 +80,10 @@ print(time.perf_counter() - start)' "$vae" eval --model "$work/run" --iw-samples
     echo "{\"k\": $k, \"vae_seconds\": $ours, \"pytorch_seconds\": $theirs, \"products_seconds\": $floor}" >> "$work/eval.jsonl"
 done
 
-python3 - "$work" "$threads" "$batch" "$vae_rss" "$torch_rss" <<'PY'
+python3 - "$work" "$threads" "$batch" "$vae_rss" "$torch_rss" "$epochs" "$arch" "$eval_k" "$eval_images" "$load_before" <<'PY'
 import json, statistics, sys
 work, threads, batch, vae_rss, torch_rss = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+epochs_arg, arch_arg, eval_k_arg, eval_images_arg, load_before = sys.argv[6:11]
 ours = [json.loads(l) for l in open(f"{work}/run/metrics.jsonl")]
 torch_lines = [json.loads(l) for l in open(f"{work}/torch.jsonl")]
 theirs = [l for l in torch_lines if "epoch" in l]
@@ -173,9 +176,16 @@ result = {
     "vae_test_loss": round(-ours[-1]["test_elbo"], 3),
     "pytorch_test_loss": round(theirs[-1]["test_loss"], 3),
     "pytorch": framework,
+    # Where, when and with what this was measured, and how to measure it again.
+    "machine": dict(peak.get("provenance", {}), load_average_before=load_before),
+    "command": " ".join(
+        [f"EPOCHS={epochs_arg}", f"THREADS={threads}", f"BATCH={batch}", f"ARCH={arch_arg}"]
+        + ([f'EVAL_K="{eval_k_arg}"', f"EVAL_IMAGES={eval_images_arg}"] if eval_k_arg else [])
+        + ["bench/compare.sh"]
+    ),
 }
 if products_only:
-    # The issue-20 measure of overhead: how far the epoch is above its products alone.
+    # The measure of overhead: how far the epoch is above its products alone.
     result["epoch_over_products_only"] = round(ours_s / products_only["seconds"], 3)
 def best_of_runs(side):
     """Each shape's best GFLOP/s (as run, and per layout) over the five runs of one side."""

@@ -134,7 +134,7 @@ mod tests {
     use super::*;
 
     /// A symbolic link planted where a temporary file could be expected is neither followed nor
-    /// replaced: its target keeps its contents (issue 19, defect 10).
+    /// replaced: its target keeps its contents.
     #[test]
     fn temporaries_do_not_follow_planted_links() -> Result<()> {
         let dir = std::env::temp_dir().join(format!("vae-fs-test-{}", std::process::id()));

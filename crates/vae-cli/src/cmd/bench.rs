@@ -62,6 +62,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             "fma_peak_gflops": fma.gflops,
             "fma_peak_how": "measured: independent register-resident FMAs on every thread",
         },
+        "provenance": vae::machine::Provenance::now(pool.current_num_threads()),
     });
     if let Some(batch) = args.epoch_products {
         if !(1..=TRAINING_IMAGES).contains(&batch) {

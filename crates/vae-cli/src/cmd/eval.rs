@@ -102,6 +102,11 @@ pub fn run(args: EvalArgs, world: &dyn Collective) -> Result<()> {
         fields.insert("epoch".into(), epoch.into());
         fields.insert("split".into(), split_name.into());
         fields.insert("seconds".into(), seconds.into());
+        if let Some(accuracy) = &result.conditional_accuracy {
+            // What `--classifier` prints as the overall rate: the mean over the classes.
+            let mean = accuracy.iter().sum::<f64>() / accuracy.len().max(1) as f64;
+            fields.insert("conditional_accuracy_mean".into(), mean.into());
+        }
         fields.insert(
             "machine".into(),
             serde_json::to_value(vae::machine::Provenance::now(pool.current_num_threads()))?,

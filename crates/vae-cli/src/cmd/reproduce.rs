@@ -65,7 +65,7 @@ struct Target {
     /// Why ours may miss the paper's number, printed when it does by more than the spread.
     why: &'static str,
     metric: Metric,
-    /// Expected wall-clock time on the 2-core development machine: quick, paper.
+    /// Expected wall-clock time on a 2-core machine: quick, paper.
     expected: (&'static str, &'static str),
     /// Expected time at the 3-hour budget, where it shortens the paper's schedule.
     expected_3h: Option<&'static str>,
@@ -127,7 +127,7 @@ enum Budget {
     Quick,
     /// What one thread of the 2-core machine trains and scores within 3 hours: the paper's
     /// schedule where it fits, a shortened one where it does not (Burda et al.'s rows: a cosine
-    /// learning rate over the epochs that fit, the rule of the objectives issue).
+    /// learning rate over the epochs that fit).
     ThreeHours,
     Paper,
 }
@@ -829,7 +829,7 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
         other => vec![other],
     };
     let mut table = format!(
-        "# Reproductions\n\nWritten by `vae reproduce --report` from `{}/*/{}/result.json`{}{}. Each row is remade by the `vae reproduce` command that heads its commands cell. Its time is the wall clock of the command that finished it, and below it the training time of every epoch of its runs summed from their metrics, which counts the epochs of earlier commands too where a target was resumed across sessions. Each result is kept beside the figures (`reproductions/TARGET.BUDGET.json`), so a row stays when its run directories are not on the machine that rewrites the report.\n\n",
+        "# Reproductions\n\nWritten by `vae reproduce --report` from `{}/*/{}/result.json`{}{}. Each row is remade by the `vae reproduce` command that heads its commands cell, and its record is the `result.json` that command wrote, kept as `reproductions/TARGET.BUDGET.json` and linked in the row, so a row stays when its run directories are not on the machine that rewrites the report. The machine cell is the record's: CPU, threads, date, version and commit (records written before results carried them say so). The time is the wall clock of the command that finished the row, and below it the training time of every epoch of its runs summed from their metrics, which counts the epochs of earlier commands too where a target was resumed.\n\n",
         out.display(),
         budget.name(),
         match budget {
@@ -842,9 +842,9 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
         }
     );
     table.push_str(
-        "| target | paper | paper's value | ours | difference | agreement | time | commands | figures |\n",
+        "| target | paper | paper's value | ours | difference | agreement | record | machine | time | commands | figures |\n",
     );
-    table.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    table.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for target in TARGETS {
         let paper = target.reference_value();
         let mut found = None;
@@ -855,8 +855,9 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
             }
         }
         let Some((r, shown, run_dir)) = found else {
+            let status = progress(target, budget, &out.join(target.name).join(budget.name()))?;
             table.push_str(&format!(
-                "| `{}` | {} | {paper} | not run | | | | `vae reproduce {} --budget {}` | |\n",
+                "| `{}` | {} | {paper} | {status} | | | | | | `vae reproduce {} --budget {}` | |\n",
                 target.name,
                 target.paper,
                 target.name,
@@ -934,8 +935,16 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
         if let Some(t) = r["training_seconds"].as_f64() {
             time.push_str(&format!("<br>epochs: {}", duration(t)));
         }
+        if r.get("restored_from").is_some() {
+            bail!(
+                "{}: its kept result was not written by a run (it has `restored_from`); rerun the target",
+                target.name
+            );
+        }
+        let record = format!("{}.{}.json", target.name, shown.name());
+        let machine = machine_cell(&r["machine"]);
         table.push_str(&format!(
-            "| `{}` | {} | {paper} | {ours} | {difference} | {agreement} | {time} | `vae reproduce {} --budget {}`, which ran:<br>{} | {} |\n",
+            "| `{}` | {} | {paper} | {ours} | {difference} | {agreement} | [{record}](reproductions/{record}) | {machine} | {time} | `vae reproduce {} --budget {}`, which ran:<br>{} | {} |\n",
             target.name,
             target.paper,
             target.name,
@@ -945,6 +954,54 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
         ));
     }
     Ok(table)
+}
+
+/// What a target without a result has done so far: "not run", or how many epochs each of its
+/// runs under `dir` has trained (a run that has begun and not finished).
+fn progress(target: &Target, budget: Budget, dir: &Path) -> Result<String> {
+    let planned = |name: &str| {
+        (target.steps)(budget).into_iter().find_map(|step| match step {
+            Step::Train { run, epochs, .. } if run == name => Some(epochs),
+            _ => None,
+        })
+    };
+    let mut runs = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths.into_iter().filter(|p| p.is_dir()) {
+            if let Some(done) = trained_epochs(&path)? {
+                let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+                let of = planned(&name).map_or(String::new(), |e| format!(" of {e}"));
+                runs.push(format!("{name}: {done}{of} epochs trained"));
+            }
+        }
+    }
+    Ok(if runs.is_empty() {
+        "not run".into()
+    } else {
+        format!("in progress ({}); no result yet", runs.join(", "))
+    })
+}
+
+/// A result's machine as the report prints it: CPU, threads, date, version and commit.
+fn machine_cell(machine: &Value) -> String {
+    let Some(m) = machine.as_object() else {
+        return "not recorded (a record of an earlier version)".into();
+    };
+    let text = |key: &str| m.get(key).and_then(Value::as_str).unwrap_or("unknown");
+    let threads = m.get("threads").and_then(Value::as_u64).unwrap_or(0);
+    let commit = m
+        .get("commit")
+        .and_then(Value::as_str)
+        .map_or(String::new(), |c| format!(" ({c})"));
+    format!(
+        "{}, {threads} {}, {}, {}{commit}",
+        text("cpu"),
+        if threads == 1 { "thread" } else { "threads" },
+        text("date").get(..10).unwrap_or("unknown"),
+        text("version"),
+    )
 }
 
 /// Where the report keeps a copy of a target's result at a budget.
@@ -1152,7 +1209,7 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    // A target finished across sessions ran its epochs in several commands: their training time
+    // A target finished over several commands ran its epochs in each: their training time
     // is in each run's metrics, whichever command trained them (a shared run counts in full for
     // every target that uses it: it is what the target takes on its own). A run whose metrics
     // are missing or unreadable leaves it unknown (null), not the result lost after its scoring.

@@ -1,4 +1,4 @@
-//! Issue 19: every size is checked before memory is taken, and every bad file is refused with a
+//! Every size is checked before memory is taken, and every bad file is refused with a
 //! one-line error. Each case runs the real binary under a 2 GB address-space limit (`ulimit -v`),
 //! so an allocation sized by the bad value would abort it instead of passing slowly.
 
@@ -49,7 +49,7 @@ fn edited_run(run: &Path, to: &Path, edit: impl FnOnce(&mut Value)) {
     std::fs::write(&file, serde_json::to_vec_pretty(&config).expect("json")).expect("write");
 }
 
-/// Defect 6: absurd sizes in config.json or in flags.
+/// Absurd sizes in config.json or in flags.
 #[test]
 fn absurd_sizes_are_refused_before_allocation() {
     let f = fixture();
@@ -135,7 +135,7 @@ fn absurd_sizes_are_refused_before_allocation() {
     );
 }
 
-/// Defect 8: a gzip bomb standing in for a named data set's file is refused from its header.
+/// A gzip bomb standing in for a named data set's file is refused from its header.
 #[test]
 fn a_gzip_bomb_is_refused_from_its_header() {
     use std::io::Write;
@@ -199,7 +199,7 @@ fn a_gzip_bomb_is_refused_from_its_header() {
     );
 }
 
-/// Defect 14: unknown fields, an absurd variance floor, a weights file that is a link to
+/// Unknown fields, an absurd variance floor, a weights file that is a link to
 /// /dev/zero, a huge safetensors header, and file names holding terminal escapes.
 #[test]
 fn odd_files_get_one_line_errors() {

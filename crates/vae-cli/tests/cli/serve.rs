@@ -359,7 +359,7 @@ fn raw_exchange(base: &str, request: &[u8]) -> (String, f64) {
     )
 }
 
-/// Issue 19, defect 9: a half-sent head, an idle keep-alive connection and a trickled body are
+/// A half-sent head, an idle keep-alive connection and a trickled body are
 /// each cut off after the timeout; connections over the limit are closed at once, and the limit
 /// frees again as the slow ones are cut; Ctrl-C ends the server within seconds while a client
 /// holds a request half-sent.
@@ -438,7 +438,7 @@ fn slow_clients_are_cut_off_and_ctrl_c_is_prompt() {
     );
 }
 
-/// Issue 19, defect 9: requests naming an unknown host (DNS rebinding) are refused; IP literals,
+/// Requests naming an unknown host (DNS rebinding) are refused; IP literals,
 /// localhost and names given with --allow-host are answered.
 #[test]
 fn unknown_host_names_are_refused() {

@@ -321,7 +321,7 @@ mod tests {
     }
 
     #[test]
-    /// Issue 19, defect 8: a gzip bomb (a header claiming 2^31 images over megabytes of zeros)
+    /// A gzip bomb (a header claiming 2^31 images over megabytes of zeros)
     /// is refused from its header, before any of it is decompressed: against deflate's ratio in
     /// general, against the known shape for a named data set.
     fn gzip_bombs_are_refused_from_the_header() {

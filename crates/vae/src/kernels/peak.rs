@@ -137,10 +137,19 @@ mod x86 {
 mod tests {
     #[test]
     fn the_fma_loop_computes_what_it_claims() {
-        // 0.999999^n x + 1e-7 (1 + ... ) stays finite and near 1: the loops really ran.
+        // Each accumulator starts at 1 and takes v <- a v + b, n times: a^n + b (1 - a^n) / (1 - a)
+        // in closed form, computed here in f64. With n = 100,000 that is 0.9144, far enough from
+        // the starting 1 that a loop which ran too few times (or not at all) fails.
+        // (a and b as the f32 values the loops use.)
+        let (a, b, n) = (f64::from(0.999_999f32), f64::from(1e-7f32), 100_000u64);
+        let expected = a.powi(n as i32) + b * (1.0 - a.powi(n as i32)) / (1.0 - a);
         let (isa, lanes) = super::isa();
-        let total = super::run(isa, 1000);
-        let per_value = total / (super::CHAINS * lanes) as f32;
-        assert!((per_value - 0.9991).abs() < 1e-3, "{isa}: {per_value}");
+        let total = super::run(isa, n);
+        let per_value = f64::from(total) / (super::CHAINS * lanes) as f64;
+        assert!((per_value - expected).abs() < 1e-3, "{isa}: {per_value} against {expected}");
+        assert!((1.0 - per_value).abs() > 0.05, "{isa}: {per_value}: the loop did not run");
+        // The scalar path too, whatever this CPU has.
+        let scalar = f64::from(super::scalar(n)) / super::CHAINS as f64;
+        assert!((scalar - expected).abs() < 1e-3, "scalar: {scalar} against {expected}");
     }
 }

@@ -175,7 +175,7 @@ fn folder_data_set_with_classes_broken_files_and_a_cache() -> vae::Result<()> {
     assert_eq!(again.test.labels, data.test.labels);
     assert_eq!(report.skipped.len(), 2);
 
-    // Issue 19, defect 14: a cache entry with a flipped byte is a miss, not wrong data.
+    // A cache entry with a flipped byte is a miss, not wrong data.
     let entry = report.cache.clone().expect("a cache path");
     let mut bytes = std::fs::read(&entry).expect("cache entry");
     let pixel = bytes.len() - 100;

@@ -299,8 +299,7 @@ fn forward_flops_of_the_default_model() -> Result<()> {
 }
 
 /// The parameter count computed from the configuration alone equals the built model's, for every
-/// kind and likelihood; an absurd size is refused by it before anything is allocated (issue 19,
-/// defect 6).
+/// kind and likelihood; an absurd size is refused by it before anything is allocated.
 #[test]
 fn parameter_count_before_building() -> Result<()> {
     use vae::config::GaussianVariance;

@@ -227,7 +227,7 @@ fn conditional_samples_are_read_as_their_label() -> Result<()> {
 }
 
 /// A conditional model of 256 classes (labels up to 255) draws analogies and scores every class:
-/// `0..classes as u8` was the empty range 0..0 there (issue 19, defect 11).
+/// `0..classes as u8` was the empty range 0..0 there.
 #[test]
 fn two_hundred_fifty_six_classes() -> Result<()> {
     use vae::config::{ImageShape, ModelConfig};
