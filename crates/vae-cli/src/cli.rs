@@ -198,7 +198,7 @@ pub struct TrainArgs {
     pub hidden: Option<Vec<usize>>,
     /// A JSON file of layer lists written by hand, in place of --hidden and --activation:
     /// {"encoder": [...], "decoder": [...], "classifier": [...]} (classifier for m2 only, default
-    /// the encoder's list); the README's "Networks as layer lists" shows the format
+    /// the encoder's list); docs/networks.md shows the format
     #[arg(long, value_name = "FILE")]
     pub layers: Option<std::path::PathBuf>,
     /// Latent dimensions [default: 20]; z1's with --top-latent

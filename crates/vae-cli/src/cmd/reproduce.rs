@@ -237,13 +237,13 @@ struct Kingma2014 {
 
 const M2_ON_PIXELS: Kingma2014 = Kingma2014 {
     paper: "Kingma, Rezende, Mohamed & Welling 2014, Table 1 (M2; the paper budget is our schedule, 50 epochs, not the authors' 3,000)",
-    why: "on our schedule M2 levels off after 40 epochs (about 15% with 100 labels); the paper's number needs about 3,000 epochs, some 13 hours per seed here (README, Semi-supervised M2)",
+    why: "on our 50-epoch schedule M2's test error levels off after about 40 epochs; the authors trained for about 3,000 (docs/models.md)",
     expected_paper: "30 min",
 };
 
 const M1_PLUS_M2: Kingma2014 = Kingma2014 {
     paper: "Kingma, Rezende, Mohamed & Welling 2014, Table 1 (M1 + M2; the paper budget is our schedule, M1 150 epochs and M2 400, not the authors' 3,000)",
-    why: "our schedule (M1 150 epochs, M2 400 on its codes) against the authors' 3,000 epochs; see the README's M1 + M2 section",
+    why: "our schedule (M1 150 epochs, M2 400 on its codes) against the authors' 3,000 epochs (docs/models.md)",
     expected_paper: "1 h",
 };
 
@@ -288,7 +288,7 @@ fn m2_scored(run: &'static str) -> [Step; 2] {
 }
 
 /// M1, then M2 on its codes from `labels` labels, scored and drawn. The paper budget is our
-/// schedule (M1 150 epochs, M2 400; see the README's M1 + M2 section), not the authors' 3,000
+/// schedule (M1 150 epochs, M2 400; see docs/models.md), not the authors' 3,000
 /// epochs; the quick budget uses at most 100 labels, so it runs on small data sets.
 fn m1_plus_m2_steps(labels: usize, budget: Budget) -> Vec<Step> {
     let labels = budget.pick(labels.min(100), labels).to_string();
