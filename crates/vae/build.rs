@@ -23,8 +23,14 @@ fn main() {
     };
     if let Some(commit) = git(&["rev-parse", "--short=10", "HEAD"]) {
         // Changes to tracked files under crates/ make the build differ from the commit.
-        let dirty = git(&["status", "--porcelain", "--untracked-files=no", "--", "crates"])
-            .is_some_and(|s| !s.is_empty());
+        let dirty = git(&[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            "crates",
+        ])
+        .is_some_and(|s| !s.is_empty());
         let suffix = if dirty { "-modified" } else { "" };
         println!("cargo:rustc-env=VAE_BUILD_COMMIT={commit}{suffix}");
     }

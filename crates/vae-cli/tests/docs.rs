@@ -17,7 +17,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// A path as a message shows it: relative to the repository.
+fn shown(path: &Path) -> String {
+    let root = repo();
+    path.strip_prefix(&root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Every file under `dir` (recursively) whose name ends with one of `extensions`.
@@ -46,8 +56,7 @@ fn docs() -> Vec<PathBuf> {
 }
 
 fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -177,7 +186,7 @@ fn every_number_in_a_table_is_found_in_the_record_it_links() {
         }
         let text = std::fs::read_to_string(&doc).expect("a document");
         for (n, line) in text.lines().enumerate() {
-            let at = format!("{}:{}", doc.display(), n + 1);
+            let at = format!("{}:{}", shown(&doc), n + 1);
             if !line.starts_with('|') || line.starts_with("|---") {
                 continue;
             }
@@ -207,7 +216,10 @@ fn every_number_in_a_table_is_found_in_the_record_it_links() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert!(rows_checked > 0, "no table row with a number was found: the check read nothing");
+    assert!(
+        rows_checked > 0,
+        "no table row with a number was found: the check read nothing"
+    );
 }
 
 #[test]
@@ -329,7 +341,7 @@ fn the_repository_speaks_of_the_project_only() {
                     _ => lower.contains(word),
                 };
                 if hit {
-                    problems.insert(format!("{}:{}", path.display(), n + 1), word.to_string());
+                    problems.insert(format!("{}:{}", shown(path), n + 1), word.to_string());
                 }
             }
         }
@@ -349,7 +361,10 @@ fn the_repository_speaks_of_the_project_only() {
 fn the_readme_is_a_manual_not_a_notebook() {
     let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
     let lines = readme.lines().count();
-    assert!(lines <= 250, "README.md has {lines} lines; the rest belongs under docs/");
+    assert!(
+        lines <= 250,
+        "README.md has {lines} lines; the rest belongs under docs/"
+    );
     // Its quick start's two commands, as CI runs them.
     assert!(readme.contains("cargo run --release -- train"));
     assert!(readme.contains("cargo test --workspace --release"));
@@ -361,7 +376,10 @@ fn the_checks_themselves_find_what_they_look_for() {
         decimals("ours −86.90 ± 0.23, version 1.2.6, x86.5a, 3,280.5"),
         vec!["86.90", "0.23", "3280.5"]
     );
-    assert_eq!(prose("a `--lr 0.02` b [x 1.5](r/2.5.json) c"), "a  b [x 1.5] c");
+    assert_eq!(
+        prose("a `--lr 0.02` b [x 1.5](r/2.5.json) c"),
+        "a  b [x 1.5] c"
+    );
     assert!(shows("86.90", -86.9012));
     assert!(!shows("86.91", -86.9012));
     assert!(shows("16.36", 0.1636));

@@ -935,12 +935,6 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
         if let Some(t) = r["training_seconds"].as_f64() {
             time.push_str(&format!("<br>epochs: {}", duration(t)));
         }
-        if r.get("restored_from").is_some() {
-            bail!(
-                "{}: its kept result was not written by a run (it has `restored_from`); rerun the target",
-                target.name
-            );
-        }
         let record = format!("{}.{}.json", target.name, shown.name());
         let machine = machine_cell(&r["machine"]);
         table.push_str(&format!(
@@ -960,10 +954,12 @@ fn report(out: &Path, budget: Budget, report: &Path) -> Result<String> {
 /// runs under `dir` has trained (a run that has begun and not finished).
 fn progress(target: &Target, budget: Budget, dir: &Path) -> Result<String> {
     let planned = |name: &str| {
-        (target.steps)(budget).into_iter().find_map(|step| match step {
-            Step::Train { run, epochs, .. } if run == name => Some(epochs),
-            _ => None,
-        })
+        (target.steps)(budget)
+            .into_iter()
+            .find_map(|step| match step {
+                Step::Train { run, epochs, .. } if run == name => Some(epochs),
+                _ => None,
+            })
     };
     let mut runs = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -971,7 +967,9 @@ fn progress(target: &Target, budget: Budget, dir: &Path) -> Result<String> {
         paths.sort();
         for path in paths.into_iter().filter(|p| p.is_dir()) {
             if let Some(done) = trained_epochs(&path)? {
-                let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+                let name = path
+                    .file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into_owned());
                 let of = planned(&name).map_or(String::new(), |e| format!(" of {e}"));
                 runs.push(format!("{name}: {done}{of} epochs trained"));
             }
@@ -1030,6 +1028,15 @@ fn find_result(
     let bytes = vae::fs::read_bounded(&file, vae::fs::JSON_LIMIT)?;
     let r: Value =
         serde_json::from_slice(&bytes).with_context(|| format!("reading {}", file.display()))?;
+    if r.get("restored_from").is_some() {
+        // A row rebuilt by hand is not a result: the target shows as not run until it reruns.
+        eprintln!(
+            "warning: {} was not written by a run (it has `restored_from`); {} shows as not run",
+            file.display(),
+            target.name
+        );
+        return Ok(None);
+    }
     if r["target"] != target.name || r["budget"] != budget.name() {
         bail!(
             "{}: not the result of {} at the {} budget",

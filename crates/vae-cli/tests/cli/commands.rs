@@ -261,7 +261,10 @@ fn bench_times_the_peak_and_the_products_alone() {
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect("bench prints JSON");
     let number = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
     // The best of the repeats is at least their median.
-    let (median, best) = (number(&report["median_gflops"]), number(&report["best_gflops"]));
+    let (median, best) = (
+        number(&report["median_gflops"]),
+        number(&report["best_gflops"]),
+    );
     assert!(median > 0.0 && best >= median, "{out}");
     // The decoder's products for 3 samples of each of 10,000 test images, 20->400->784: the rate
     // printed is those FLOPs over the seconds printed.
@@ -278,7 +281,10 @@ fn bench_times_the_peak_and_the_products_alone() {
     // The record names where, with how many threads and when it was measured.
     let provenance = &report["provenance"];
     assert_eq!(provenance["threads"], 1, "{out}");
-    assert!(provenance["date"].as_str().is_some_and(|d| d.len() == 20), "{out}");
+    assert!(
+        provenance["date"].as_str().is_some_and(|d| d.len() == 20),
+        "{out}"
+    );
     assert!(report.get("epoch_products").is_none(), "{out}");
     assert!(report.get("shapes").is_none(), "{out}");
 }

@@ -65,7 +65,10 @@ fn every_target_runs_at_the_quick_budget() {
         let machine = &result["machine"];
         assert_eq!(machine["threads"], 2, "{machine}");
         assert_eq!(machine["version"], env!("CARGO_PKG_VERSION"), "{machine}");
-        assert!(machine["date"].as_str().is_some_and(|d| d.len() == 20), "{machine}");
+        assert!(
+            machine["date"].as_str().is_some_and(|d| d.len() == 20),
+            "{machine}"
+        );
         let commands = result["commands"].as_array().expect("commands");
         // Our commands, and the PyTorch reference's where it ran.
         assert!(commands.iter().all(|c| c
@@ -142,8 +145,7 @@ fn every_target_runs_at_the_quick_budget() {
                 assert!(source.starts_with("measured in this command"), "{source}");
                 let reference = result["paper_value"].as_f64().expect("a reference");
                 assert!(
-                    (result["difference"].as_f64().expect("difference") - (ours - reference))
-                        .abs()
+                    (result["difference"].as_f64().expect("difference") - (ours - reference)).abs()
                         < 1e-9
                 );
             } else {
@@ -320,12 +322,45 @@ fn a_report_falls_back_on_the_3h_budget_and_keeps_its_rows() {
     assert!(doersch.contains("(3-hour budget)"), "{doersch}");
     assert!(doersch.contains("`vae reproduce doersch2016-fig6 --budget 3h`, which ran:"));
     assert!(row(&table, "kingma2013-fig5").contains("not run"));
+    // The row links the record it was written from and names the machine that measured it.
+    assert!(
+        doersch.contains("[doersch2016-fig6.3h.json](reproductions/doersch2016-fig6.3h.json)"),
+        "{doersch}"
+    );
+    assert!(doersch.contains(", 2 threads, "), "{doersch}");
     let kept = f.root.join("docs/reproductions/doersch2016-fig6.3h.json");
     let record: Value = serde_json::from_slice(&std::fs::read(&kept).expect("kept")).expect("JSON");
     assert_eq!(record["budget"], "3h");
 
     // On a machine without the run directories the row is the same.
     std::fs::remove_dir_all(&out).expect("remove the runs");
+    ok(&args);
+    assert_eq!(std::fs::read_to_string(&report).expect("the report"), table);
+
+    // A target begun and not finished says how far it got; a record rebuilt by hand is no
+    // result, so its target shows as not run.
+    let begun = out.join("burda2015-vae-k1/paper/vae");
+    std::fs::create_dir_all(&begun).expect("a run directory");
+    std::fs::write(begun.join("state.json"), b"{\"epoch\": 7}").expect("write");
+    std::fs::write(
+        f.root.join("docs/reproductions/kingma2013-fig4-frey.paper.json"),
+        b"{\"target\": \"kingma2013-fig4-frey\", \"budget\": \"paper\", \"restored_from\": \"a table\"}",
+    )
+    .expect("write");
+    ok(&args);
+    let with_progress = std::fs::read_to_string(&report).expect("the report");
+    let burda = row(&with_progress, "burda2015-vae-k1");
+    assert!(
+        burda.contains("in progress (vae: 7 of 3280 epochs trained); no result yet"),
+        "{burda}"
+    );
+    assert!(row(&with_progress, "kingma2013-fig4-frey").contains("| not run |"));
+    std::fs::remove_dir_all(&out).expect("remove the runs");
+    std::fs::remove_file(
+        f.root
+            .join("docs/reproductions/kingma2013-fig4-frey.paper.json"),
+    )
+    .expect("remove");
     ok(&args);
     assert_eq!(std::fs::read_to_string(&report).expect("the report"), table);
 

@@ -146,10 +146,19 @@ mod tests {
         let (isa, lanes) = super::isa();
         let total = super::run(isa, n);
         let per_value = f64::from(total) / (super::CHAINS * lanes) as f64;
-        assert!((per_value - expected).abs() < 1e-3, "{isa}: {per_value} against {expected}");
-        assert!((1.0 - per_value).abs() > 0.05, "{isa}: {per_value}: the loop did not run");
+        assert!(
+            (per_value - expected).abs() < 1e-3,
+            "{isa}: {per_value} against {expected}"
+        );
+        assert!(
+            (1.0 - per_value).abs() > 0.05,
+            "{isa}: {per_value}: the loop did not run"
+        );
         // The scalar path too, whatever this CPU has.
         let scalar = f64::from(super::scalar(n)) / super::CHAINS as f64;
-        assert!((scalar - expected).abs() < 1e-3, "scalar: {scalar} against {expected}");
+        assert!(
+            (scalar - expected).abs() < 1e-3,
+            "scalar: {scalar} against {expected}"
+        );
     }
 }
