@@ -219,7 +219,8 @@ fn commit(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
 /// Renames the journal's `.next` files into place and removes the journal.
 fn apply(dir: &Path) -> Result<()> {
     let journal = dir.join(COMMIT_FILE);
-    let names = std::fs::read_to_string(&journal).map_err(|e| Error::io(&journal, e))?;
+    let names = crate::fs::read_bounded(&journal, crate::fs::JSON_LIMIT)?;
+    let names = String::from_utf8_lossy(&names);
     for name in names.lines().filter(|n| !n.is_empty()) {
         if name.contains('/') || name.starts_with('.') {
             return Err(checkpoint_err(

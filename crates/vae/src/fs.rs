@@ -31,15 +31,111 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// What a path that is not a regular file is, for the error that refuses it.
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe (FIFO), not a regular file";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device, not a regular file";
+        }
+        if t.is_socket() {
+            return "a socket, not a regular file";
+        }
+    }
+    if meta.is_dir() {
+        "a directory, not a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens `path` for reading only if it is a regular file (a symbolic link to one is followed).
+/// A named pipe, a device or a directory is refused before anything waits on it: the path is
+/// looked at first, and then opened without blocking (`O_NONBLOCK`, which changes nothing for a
+/// regular file) and looked at again, so a pipe put in its place in between cannot hold the
+/// process either.
+pub fn open_regular(path: &Path) -> Result<std::fs::File> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::bad_file(path, kind_of(&meta)));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::bad_file(path, kind_of(&meta)));
+    }
+    Ok(file)
+}
+
+/// Reads a whole file with [`open_regular`]'s checks and no size bound of its own (for files whose
+/// size is checked by their reader, such as data sets).
+pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}
+
+/// Opens (creating it if missing) a file this program writes in place inside a run directory,
+/// such as the training lock, without following a symbolic link planted at its name: a link is
+/// refused, so a file outside the directory is never truncated or written. Never truncated on
+/// opening.
+pub fn open_own_file(path: &Path) -> Result<std::fs::File> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_symlink() {
+            return Err(Error::bad_file(
+                path,
+                "is a symbolic link; refusing to write through it (remove it)",
+            ));
+        }
+        if !meta.is_file() {
+            return Err(Error::bad_file(path, kind_of(&meta)));
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return Error::bad_file(
+                path,
+                "is a symbolic link; refusing to write through it (remove it)",
+            );
+        }
+        Error::io(path, e)
+    })?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::bad_file(path, kind_of(&meta)));
+    }
+    Ok(file)
+}
+
 /// Reads a whole file that must be a regular file of at most `limit` bytes: a link to
 /// `/dev/zero`, a pipe or a file grown past any sensible size is refused before it is read.
 pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_regular(path)?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::bad_file(path, "not a regular file"));
-    }
     if meta.len() > limit {
         return Err(Error::bad_file(
             path,

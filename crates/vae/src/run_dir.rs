@@ -93,13 +93,7 @@ impl RunLock {
 /// DIR's lock file, created if missing and never truncated on opening (it may be held).
 fn open_lock_file(dir: &Path) -> Result<(PathBuf, std::fs::File)> {
     let path = dir.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    let file = crate::fs::open_own_file(&path)?;
     Ok((path, file))
 }
 

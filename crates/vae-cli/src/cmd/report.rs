@@ -48,10 +48,18 @@ pub fn write(
     test: &Split,
     class_names: &[String],
 ) -> Result<()> {
-    let metrics = read_metrics(&dir.join(METRICS_FILE)).unwrap_or_default();
-    let evaluation: Option<Evaluation> = std::fs::read(dir.join(EVALUATION_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
+    // A run without metrics yet has an empty history; a metrics file that is there but cannot
+    // be read (a pipe, corrupt lines) is an error, not a report without curves.
+    let metrics_file = dir.join(METRICS_FILE);
+    let metrics = if std::fs::symlink_metadata(&metrics_file).is_ok() {
+        read_metrics(&metrics_file)?
+    } else {
+        Vec::new()
+    };
+    let evaluation: Option<Evaluation> =
+        vae::fs::read_bounded(&dir.join(EVALUATION_FILE), vae::fs::JSON_LIMIT)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
     let png = |image: &image::DynamicImage| png_bytes(image).context("encoding a figure");
     let mut figures = Vec::new();
     if !metrics.is_empty() {

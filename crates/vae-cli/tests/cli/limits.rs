@@ -259,3 +259,129 @@ fn odd_files_get_one_line_errors() {
         "red\\u{1b}[31mtext",
     );
 }
+
+/// Runs `vae ARGS` under a 10 s watchdog (`timeout`), so a command that blocks on what it opens
+/// fails the test instead of hanging it, and requires a one-line refusal naming `needle`.
+fn refused_promptly(args: &[&str], needle: &str) {
+    let started = Instant::now();
+    let out = Command::new("timeout")
+        .arg("10")
+        .arg(env!("CARGO_BIN_EXE_vae"))
+        .args(args)
+        .env("VAE_DATA_DIR", std::env::temp_dir().join("vae-cli-tests"))
+        .output()
+        .expect("timeout runs");
+    let seconds = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(
+        out.status.code(),
+        Some(124),
+        "vae {args:?} blocked for 10 s"
+    );
+    assert_eq!(out.status.code(), Some(1), "vae {args:?}: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "vae {args:?}: expected `{needle}` in:\n{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "not one line:\n{stderr}");
+    assert!(seconds < 3.0, "vae {args:?} took {seconds} s");
+}
+
+fn mkfifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// A named pipe where a run directory's file, a layer list or a data set's file should be is
+/// refused at once (opening a pipe for reading would wait for a writer for ever); a symbolic
+/// link planted as the training lock is refused, and the file it points to is left untouched.
+#[test]
+fn files_are_opened_as_what_they_are() {
+    let f = fixture();
+    let run = f.root.join("run");
+    ok(&train_args(&f, path(&run), "1"));
+
+    let piped = f.root.join("piped-model");
+    edited_run(&run, &piped, |_| {});
+    mkfifo(&piped.join("model.safetensors"));
+    refused_promptly(&["eval", "--model", path(&piped)], "named pipe");
+    refused_promptly(&["sample", "--model", path(&piped)], "named pipe");
+    refused_promptly(
+        &["train", "--resume", path(&piped), "--epochs", "2"],
+        "named pipe",
+    );
+
+    let piped = f.root.join("piped-metrics");
+    edited_run(&run, &piped, |_| {});
+    mkfifo(&piped.join("metrics.jsonl"));
+    refused_promptly(&["report", "--model", path(&piped)], "named pipe");
+    refused_promptly(&["curves", "--model", path(&piped)], "named pipe");
+    refused_promptly(
+        &["train", "--resume", path(&piped), "--epochs", "2"],
+        "named pipe",
+    );
+
+    let layers = f.root.join("layers.json");
+    mkfifo(&layers);
+    let never = f.root.join("never");
+    refused_promptly(
+        &[
+            "train",
+            "--dataset",
+            &f.dataset,
+            "--epochs",
+            "1",
+            "--layers",
+            path(&layers),
+            "--out",
+            path(&never),
+        ],
+        "named pipe",
+    );
+    assert!(!never.exists(), "a refused run left {}", never.display());
+
+    let data = Path::new(f.dataset.strip_prefix("idx:").expect("an idx: data set"));
+    let dataset = f.root.join("piped-data");
+    std::fs::create_dir_all(&dataset).expect("mkdir");
+    for file in std::fs::read_dir(data).expect("data").flatten() {
+        std::fs::copy(file.path(), dataset.join(file.file_name())).expect("copy");
+    }
+    let images = std::fs::read_dir(&dataset)
+        .expect("data")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("train-images"))
+        .expect("training images");
+    mkfifo(&images);
+    let spec = format!("idx:{}", dataset.display());
+    let never = f.root.join("never2");
+    refused_promptly(
+        &[
+            "train",
+            "--dataset",
+            &spec,
+            "--epochs",
+            "1",
+            "--out",
+            path(&never),
+        ],
+        "named pipe",
+    );
+
+    // The lock: a link planted in the run directory is not written through.
+    let precious = f.root.join("precious.txt");
+    std::fs::write(&precious, b"keep me").expect("write");
+    let linked = f.root.join("linked-lock");
+    edited_run(&run, &linked, |_| {});
+    let _ = std::fs::remove_file(linked.join("train.lock"));
+    std::os::unix::fs::symlink(&precious, linked.join("train.lock")).expect("link");
+    refused_promptly(
+        &["train", "--resume", path(&linked), "--epochs", "2"],
+        "symbolic link",
+    );
+    assert_eq!(std::fs::read(&precious).expect("read"), b"keep me");
+}

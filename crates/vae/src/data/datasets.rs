@@ -336,9 +336,11 @@ fn load_named(dataset: &NamedDataset, data_dir: Option<&Path>) -> Result<Dataset
 
 fn load_idx_dir(spec: &str, dir: &Path) -> Result<Dataset> {
     let find = |file: &DataFile| -> Result<PathBuf> {
+        // The first name present is the file, whatever it is: its reader refuses one that is not
+        // a regular file by name, rather than this saying it is missing.
         [dir.join(file.name), dir.join(format!("{}.gz", file.name))]
             .into_iter()
-            .find(|p| p.is_file())
+            .find(|p| std::fs::metadata(p).is_ok())
             .ok_or_else(|| Error::Dataset {
                 name: spec.into(),
                 reason: format!("{} has no {}[.gz]", dir.display(), file.name),

@@ -37,7 +37,7 @@ pub fn fetch(
     let mut missing: Vec<&DataFile> = Vec::new();
     for file in &dataset.files {
         let path = directory.join(file.name);
-        match std::fs::read(&path) {
+        match crate::fs::read_regular(&path) {
             Ok(bytes) if sha256_hex(&bytes) == file.sha256 => report.already_present += 1,
             _ => missing.push(file),
         }

@@ -145,7 +145,13 @@ fn cache_key(files: &[(PathBuf, usize)], options: &FolderOptions) -> String {
 }
 
 fn decode(path: &Path, options: &FolderOptions) -> std::result::Result<Vec<u8>, String> {
-    let image = image::open(path).map_err(|e| e.to_string())?;
+    // Opened as a regular file only (a pipe named like an image would block the whole load).
+    let bytes = crate::fs::read_regular(path).map_err(|e| e.to_string())?;
+    let image = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?
+        .decode()
+        .map_err(|e| e.to_string())?;
     let (w, h) = (options.width as u32, options.height as u32);
     let resized = image.resize_exact(w, h, FilterType::Triangle);
     Ok(match options.channels {
@@ -157,7 +163,7 @@ fn decode(path: &Path, options: &FolderOptions) -> std::result::Result<Vec<u8>, 
 /// The cached pixels and labels, or None for anything short of an intact entry (missing,
 /// truncated, corrupt, or from another version): the folder is then decoded again.
 fn read_cache(path: &Path, shape: ImageShape) -> Option<(CacheHeader, Vec<u8>, Vec<u8>)> {
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = crate::fs::read_regular(path).ok()?;
     let rest = bytes.strip_prefix(CACHE_MAGIC)?;
     let header_len = usize::try_from(u64::from_le_bytes(rest.get(..8)?.try_into().ok()?)).ok()?;
     let header_end = header_len.checked_add(8)?;

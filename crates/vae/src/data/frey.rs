@@ -87,7 +87,7 @@ pub fn load(data_dir: Option<&Path>) -> Result<Dataset> {
         name: NAME.into(),
         reason: format!("{FILE} not found (run `vae data fetch frey` or pass --data-dir)"),
     })?;
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let bytes = crate::fs::read_regular(&path)?;
     let actual = sha256_hex(&bytes);
     if actual != SHA256 {
         return Err(Error::bad_file(&path, format!("SHA-256 {actual} is not that of the Frey Face file ({SHA256}); the file is corrupt or another one")));

@@ -7,7 +7,6 @@
 
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
-use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
@@ -36,7 +35,7 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
 /// `read_idx` for a file whose dimensions are known (a named data set's): any other header is
 /// refused before the data are read.
 pub fn read_idx_shaped(path: &Path, expected: Option<&[usize]>) -> Result<IdxArray> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = crate::fs::open_regular(path)?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut reader = BufReader::new(file);
     let mut magic = [0u8; 2];
