@@ -1274,8 +1274,6 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         ),
     });
-    let file = dir.join("result.json");
-    vae::fs::atomic_write(&file, serde_json::to_string_pretty(&result)?.as_bytes())?;
     match (ours, paper_value) {
         (Some((v, se)), Some(p)) => println!(
             "   ours {v:.2}{} {unit}, {} {p:.2}: difference {:+.2}{label}",
@@ -1288,7 +1286,12 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
             v - p,
             unit = target.metric.unit()
         ),
-        _ => println!(
+        (Some((v, se)), None) => println!(
+            "   ours {v:.2}{} {unit}; no reference value to set it beside{label}",
+            se.map_or(String::new(), |se| format!(" ± {se:.2}")),
+            unit = target.metric.unit()
+        ),
+        (None, _) => println!(
             "   figures: {} (set them beside the paper's){label}",
             figures
                 .iter()
@@ -1300,6 +1303,11 @@ fn run_target(target: &Target, budget: Budget, args: &ReproduceArgs) -> Result<(
     if misses == Some(true) {
         println!("   more than the spread apart: {}", target.why);
     }
+    // Printed before it is written, so an output directory that cannot be written loses only
+    // the file, not the number.
+    let file = dir.join("result.json");
+    vae::fs::atomic_write(&file, serde_json::to_string_pretty(&result)?.as_bytes())
+        .with_context(|| "the result above could not be saved".to_string())?;
     println!("   {:.0} s; {}", seconds, file.display());
     Ok(())
 }

@@ -594,3 +594,33 @@ fn test_error_agrees_with_its_evaluation(result: &Value) {
         "{result}"
     );
 }
+
+/// A result that cannot be saved is still printed: the number is not lost with the file.
+#[test]
+fn a_result_that_cannot_be_saved_is_printed_first() {
+    let f = fixture();
+    let out = f.root.join("reproduce");
+    // A directory where result.json goes: writing it fails, as a read-only or full disk would.
+    std::fs::create_dir_all(out.join("kingma2014-m2-100/quick/result.json")).expect("mkdir");
+    let output = vae(&[
+        "reproduce",
+        "kingma2014-m2-100",
+        "--dataset",
+        &f.dataset,
+        "--out",
+        path(&out),
+        "--threads",
+        "2",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("   ours ") && stdout.contains("% test error"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("the result above could not be saved"),
+        "{stderr}"
+    );
+}

@@ -462,6 +462,27 @@ fn unknown_host_names_are_refused() {
     let answer = ask("attacker.example:8080");
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
     assert!(answer.contains("--allow-host attacker.example"), "{answer}");
+    // Two Host headers are a bad request (RFC 9112, Sec. 3.2), whichever comes first.
+    for request in [
+        "GET /api/model HTTP/1.1\r\nHost: localhost\r\nHost: attacker.example\r\nConnection: close\r\n\r\n",
+        "GET /api/model HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    ] {
+        let answer = raw_exchange(&server.url, request.as_bytes()).0;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{request}: {answer}");
+    }
+    // A request in absolute form is for the host its target names, whatever Host says.
+    let answer = raw_exchange(
+        &server.url,
+        b"GET http://attacker.example/api/model HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .0;
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    let answer = raw_exchange(
+        &server.url,
+        b"GET http://localhost/api/model HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .0;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let answer = raw_exchange(
         &server.url,
         b"GET /api/model HTTP/1.0\r\nConnection: close\r\n\r\n",

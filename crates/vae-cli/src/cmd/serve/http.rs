@@ -96,11 +96,40 @@ async fn check_host(
     request: Request,
     next: Next,
 ) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .map(|v| v.to_str().unwrap_or("").to_string())
-        .or_else(|| request.uri().authority().map(|a| a.to_string()));
+    // RFC 9112, Sec. 3.2: exactly one Host header, and for a request in absolute form
+    // (`GET http://name/path`) the authority of the target is the host the request is for.
+    let mut headers = request.headers().get_all(header::HOST).iter();
+    let (first, second) = (headers.next(), headers.next());
+    if second.is_some() {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "the request has more than one Host header",
+        )
+        .into_response();
+    }
+    let header_host = match first.map(|v| v.to_str()) {
+        Some(Ok(host)) if !host.trim().is_empty() => Some(host.trim().to_string()),
+        Some(_) => {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "the request's Host header is not a host name",
+            )
+            .into_response()
+        }
+        None => None,
+    };
+    let target_host = request.uri().authority().map(|a| a.to_string());
+    // Every name the request gives must be one this server answers to.
+    let named: Vec<String> = target_host
+        .iter()
+        .chain(header_host.iter())
+        .cloned()
+        .collect();
+    let host = named
+        .iter()
+        .find(|h| !hosts.allows(h))
+        .or(named.first())
+        .cloned();
     match host {
         None => {
             ApiError::new(StatusCode::BAD_REQUEST, "the request has no Host header").into_response()
