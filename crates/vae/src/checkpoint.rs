@@ -340,16 +340,44 @@ pub fn load_model(dir: &Path) -> Result<(RunConfig, Model<f32>, usize)> {
     Ok((config, model, epoch))
 }
 
-/// `load_model` for the M1 of a stacked M2, with the SHA-256 of the very bytes its weights were
-/// read from (how the M2 names its M1): hashing what was loaded leaves no moment in which the
-/// file could change between the two.
-pub fn load_model_and_sha256(dir: &Path) -> Result<(RunConfig, Model<f32>, String)> {
-    let config = load_config(dir)?;
+/// A model loaded as the M1 of a stacked M2, with the SHA-256 of the very bytes its
+/// configuration and weights were read from (how the M2 names its M1): hashing what was loaded
+/// leaves no moment in which a file could change between the two.
+pub struct HashedModel {
+    pub config: RunConfig,
+    pub model: Model<f32>,
+    /// SHA-256 of `model.safetensors`.
+    pub sha256: String,
+    /// SHA-256 of `config.json`.
+    pub config_sha256: String,
+}
+
+/// `load_model` for the M1 of a stacked M2, with the checksums of what was read.
+pub fn load_model_hashed(dir: &Path) -> Result<HashedModel> {
+    let (config, config_sha256) = load_config_hashed(dir)?;
     let path = dir.join(MODEL_FILE);
     let bytes = crate::fs::read_bounded(&path, MAX_SAFETENSORS_FILE)?;
     let sha256 = sha256_hex(&bytes);
     let (model, _) = model_from_tensors(&config, parse_safetensors(&bytes, &path)?, &path)?;
-    Ok((config, model, sha256))
+    Ok(HashedModel {
+        config,
+        model,
+        sha256,
+        config_sha256,
+    })
+}
+
+/// `load_config` with the SHA-256 of the bytes it was parsed from.
+fn load_config_hashed(dir: &Path) -> Result<(RunConfig, String)> {
+    let path = dir.join(CONFIG_FILE);
+    if !path.is_file() {
+        return Err(checkpoint_err(
+            dir,
+            format!("not a model directory: {CONFIG_FILE} is missing"),
+        ));
+    }
+    let bytes = read(&path)?;
+    Ok((parse_config(&bytes, &path)?, sha256_hex(&bytes)))
 }
 
 /// The M1 of a stacked M2 whose configuration is `by`: present, unchanged, and a plain model.
@@ -377,7 +405,17 @@ pub fn load_m1(features: &Features, by: &Path) -> Result<Model<f32>> {
             ),
         ));
     }
-    let config = load_config(dir)?;
+    let (config, config_sha256) = load_config_hashed(dir)?;
+    if let Some(recorded) = &features.config_sha256 {
+        if &config_sha256 != recorded {
+            return Err(checkpoint_err(
+                &dir.join(CONFIG_FILE),
+                format!(
+                    "M1's configuration has changed since M2 was trained on its codes (SHA-256 {config_sha256}, M2 recorded {recorded})"
+                ),
+            ));
+        }
+    }
     if config.model.features.is_some() {
         return Err(checkpoint_err(
             &dir.join(CONFIG_FILE),

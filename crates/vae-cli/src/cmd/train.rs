@@ -339,11 +339,12 @@ fn folder_options(args: &TrainArgs, spec: &str) -> Result<FolderOptions> {
 
 /// M1 of `--features`: an unconditional one-layer VAE, with its run's configuration and the
 /// SHA-256 of the weights it was loaded from.
-fn load_m1(dir: &Path) -> Result<(Vae<f32>, RunConfig, String)> {
-    let (config, model, sha256) = checkpoint::load_model_and_sha256(dir)
+fn load_m1(dir: &Path) -> Result<(Vae<f32>, RunConfig, [String; 2])> {
+    let loaded = checkpoint::load_model_hashed(dir)
         .with_context(|| format!("loading M1 from --features {}", dir.display()))?;
-    match model {
-        Model::Vae(m1) if m1.classes() == 0 => Ok((m1, config, sha256)),
+    let hashes = [loaded.sha256, loaded.config_sha256];
+    match loaded.model {
+        Model::Vae(m1) if m1.classes() == 0 => Ok((m1, loaded.config, hashes)),
         model => bail!(
             "--features {}: M1 must be an unconditional one-layer VAE (--model vae), not a {}",
             dir.display(),
@@ -358,7 +359,7 @@ fn features_of(
     args: &TrainArgs,
     m1_dir: &Path,
     m1: &Vae<f32>,
-    sha256: &str,
+    [sha256, config_sha256]: &[String; 2],
     dataset: &Dataset,
 ) -> Result<(Features, Codes)> {
     let threshold = args.active_threshold.unwrap_or(DEFAULT_ACTIVE_THRESHOLD);
@@ -377,7 +378,8 @@ fn features_of(
     let run = std::fs::canonicalize(m1_dir)
         .with_context(|| format!("resolving --features {}", m1_dir.display()))?;
     let features = Features {
-        sha256: sha256.to_string(),
+        sha256: sha256.clone(),
+        config_sha256: Some(config_sha256.clone()),
         run,
         image: m1.config().image,
         latent: m1.latent(),
@@ -395,7 +397,7 @@ fn fresh(
     spec: String,
     folder: FolderOptions,
     dataset: &Dataset,
-    m1: Option<(Vae<f32>, RunConfig, String)>,
+    m1: Option<(Vae<f32>, RunConfig, [String; 2])>,
     dir: PathBuf,
 ) -> Result<Run> {
     let parsed = DatasetSpec::parse(&spec)?;

@@ -133,6 +133,23 @@ fn m1_plus_m2_trains_draws_and_refuses_a_changed_m1() {
         "resumed and whole runs differ"
     );
 
+    // M1's configuration edited, its weights left alone (its activation changed): the codes
+    // would differ, so it is refused, for evaluation and for resuming alike.
+    let config_file = m1.join("config.json");
+    let original = std::fs::read_to_string(&config_file).expect("config");
+    assert!(original.contains("\"relu\""), "{original}");
+    std::fs::write(&config_file, original.replace("\"relu\"", "\"tanh\"")).expect("write");
+    fails(
+        &["eval", "--model", path(&m2)],
+        "M1's configuration has changed",
+    );
+    fails(
+        &["train", "--resume", path(&m2), "--epochs", "4"],
+        "M1's configuration has changed",
+    );
+    std::fs::write(&config_file, &original).expect("write");
+    ok(&["eval", "--model", path(&m2), "--iw-samples", "2"]);
+
     // A changed M1 is refused, naming its weights file.
     let weights = m1.join("model.safetensors");
     let mut bytes = std::fs::read(&weights).expect("weights");

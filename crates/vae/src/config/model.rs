@@ -155,6 +155,11 @@ pub struct Features {
     pub run: std::path::PathBuf,
     /// SHA-256 of M1's `model.safetensors` when this model was trained: a changed M1 is refused.
     pub sha256: String,
+    /// SHA-256 of M1's `config.json` when this model was trained: M1's weights read through
+    /// another configuration (another activation, say) are refused too. Absent in runs written
+    /// before it was recorded, which are checked by their weights alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_sha256: Option<String>,
     /// The images M1 reads.
     pub image: ImageShape,
     /// M1's latent size.
@@ -203,8 +208,12 @@ impl Features {
                 self.threshold
             ));
         }
-        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let hex = |h: &str| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex(&self.sha256) {
             return bad("sha256 is not 64 hexadecimal digits".into());
+        }
+        if self.config_sha256.as_deref().is_some_and(|h| !hex(h)) {
+            return bad("config_sha256 is not 64 hexadecimal digits".into());
         }
         if self.image.is_empty() {
             return bad(format!("image shape {} has no pixels", self.image));
