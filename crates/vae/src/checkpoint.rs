@@ -15,7 +15,7 @@ use crate::model::{Model, ReferenceClassifier};
 use crate::nn::Parameters;
 use crate::objective::Trainable;
 use crate::optim::Optimizer;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -121,13 +121,38 @@ fn read_safetensors(path: &Path) -> Result<(Tensors, HashMap<String, String>)> {
 
 /// Parses safetensors bytes, their header length checked before anything is parsed; `path` names
 /// them in errors.
+/// A safetensors error in words (the crate's own message is its variant's name).
+fn describe(e: &SafeTensorError) -> String {
+    match e {
+        SafeTensorError::InvalidHeader
+        | SafeTensorError::InvalidHeaderStart
+        | SafeTensorError::InvalidHeaderDeserialization => "its JSON header is malformed".into(),
+        SafeTensorError::HeaderTooLarge => "its header is larger than allowed".into(),
+        SafeTensorError::HeaderTooSmall | SafeTensorError::InvalidHeaderLength => {
+            "the file is shorter than its header says (truncated?)".into()
+        }
+        SafeTensorError::MetadataIncompleteBuffer => {
+            "its tensors need more bytes than the file holds (truncated?)".into()
+        }
+        SafeTensorError::TensorNotFound(name) => format!("no tensor `{name}`"),
+        SafeTensorError::TensorInvalidInfo | SafeTensorError::InvalidTensorView(..) => {
+            "a tensor's shape does not match its bytes".into()
+        }
+        SafeTensorError::InvalidOffset(name) => format!("tensor `{name}` has invalid offsets"),
+        SafeTensorError::ValidationOverflow => "a tensor's size overflows".into(),
+        SafeTensorError::IoError(e) => e.to_string(),
+        SafeTensorError::JsonError(e) => format!("its JSON header is malformed: {e}"),
+    }
+}
+
 fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<(Tensors, HashMap<String, String>)> {
     check_header_length(bytes, path)?;
-    let (_, header) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| checkpoint_err(path, format!("not a safetensors file: {e}")))?;
+    let not_safetensors = |e: SafeTensorError| {
+        checkpoint_err(path, format!("not a safetensors file: {}", describe(&e)))
+    };
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(not_safetensors)?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    let file = SafeTensors::deserialize(bytes)
-        .map_err(|e| checkpoint_err(path, format!("not a safetensors file: {e}")))?;
+    let file = SafeTensors::deserialize(bytes).map_err(not_safetensors)?;
     let mut tensors = Vec::new();
     for (name, view) in file.tensors() {
         if view.dtype() != Dtype::F32 {

@@ -31,11 +31,14 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
         "interpolation.png",
     )?;
     println!(
-        "wrote {} (test image {}, {} steps along a {:?} path, test image {})",
+        "wrote {} (test image {}, {} steps along a {} path, test image {})",
         out.display(),
         args.from,
         args.steps,
-        path,
+        match path {
+            Path::Linear => "linear",
+            Path::Slerp => "spherical (slerp)",
+        },
         args.to
     );
     Ok(())

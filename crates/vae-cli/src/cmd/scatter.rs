@@ -33,11 +33,14 @@ pub fn run(args: ScatterArgs) -> Result<()> {
         &args.model,
         "scatter.png",
     )?;
+    let axes = match projection {
+        Projection::Dims(a, b) => format!("latent dimensions {a} and {b}"),
+        Projection::Pca => "the first two principal components".to_string(),
+    };
     println!(
-        "wrote {} ({} test images, {:?})",
+        "wrote {} ({} test images, {axes})",
         path.display(),
         limit.min(test.len()),
-        projection
     );
     Ok(())
 }

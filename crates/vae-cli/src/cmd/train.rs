@@ -105,16 +105,16 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
     if run.start_epoch >= train_config.epochs {
         say!(
             root,
-            "{} has already completed {} of {} epochs; pass a larger --epochs to continue",
+            "{} has already completed {}, {} asked for; pass a larger --epochs to continue",
             run.dir.display(),
-            run.start_epoch,
+            count(run.start_epoch, "epoch"),
             train_config.epochs
         );
         return Ok(());
     }
     say!(
         root,
-        "training {} on {} ({} train / {} test images, {}) for epochs {}..={} on {} threads; writing {}",
+        "training {} on {} ({} train / {} test images, {}) for epochs {}..={} on {}; writing {}",
         run.config.model.describe().to_lowercase(),
         dataset.name,
         dataset.train.len(),
@@ -122,7 +122,7 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
         dataset.shape,
         run.start_epoch + 1,
         train_config.epochs,
-        pool.current_num_threads(),
+        count(pool.current_num_threads(), "thread"),
         run.dir.display()
     );
     let class_names = dataset.class_names.clone();
@@ -750,4 +750,13 @@ fn write_pictures(run: &Run, test: &Split, class_names: &[String]) -> Result<()>
         dir.join("report.html").display()
     );
     Ok(())
+}
+
+/// `n` things, in the singular for one: "1 thread", "2 threads".
+fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
 }

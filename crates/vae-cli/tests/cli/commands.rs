@@ -154,7 +154,10 @@ fn resuming_from_the_command_line_equals_a_straight_run() {
     assert_eq!(metrics.lines().count(), 3);
     // Nothing left to do.
     let out = ok(&["train", "--resume", path(&resumed), "--epochs", "3"]);
-    assert!(out.contains("already completed 3 of 3"), "{out}");
+    assert!(
+        out.contains("already completed 3 epochs, 3 asked for"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -561,7 +564,7 @@ fn objective_family_from_the_command_line() {
     let negative_dir = f.root.join("negative");
     let mut negative = train_args(&f, path(&negative_dir), "1");
     negative.push("--free-bits=-1");
-    fails(&negative, "free_bits -1 must be non-negative");
+    fails(&negative, "free_bits -1.0 must be non-negative");
 }
 
 /// Resuming into a directory that holds another run is

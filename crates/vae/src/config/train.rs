@@ -186,7 +186,7 @@ impl TrainConfig {
         let lr = self.optimizer.lr;
         if !(lr.is_finite() && lr > 0.0) {
             return Err(Error::Config(format!(
-                "learning rate {lr} must be positive and finite"
+                "learning rate {lr:?} must be positive and finite"
             )));
         }
         if self.labels == Some(0) {
@@ -200,14 +200,14 @@ impl TrainConfig {
         if let Some(std) = self.init_std {
             if !(std.is_finite() && std > 0.0) {
                 return Err(Error::Config(format!(
-                    "init_std {std} must be positive and finite"
+                    "init_std {std:?} must be positive and finite"
                 )));
             }
         }
         if let Some(alpha) = self.alpha {
             if !(alpha.is_finite() && alpha >= 0.0) {
                 return Err(Error::Config(format!(
-                    "alpha {alpha} must be non-negative and finite"
+                    "alpha {alpha:?} must be non-negative and finite"
                 )));
             }
         }
@@ -218,7 +218,7 @@ impl TrainConfig {
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(Error::Config(format!(
-                    "{name} {value} must be non-negative and finite"
+                    "{name} {value:?} must be non-negative and finite"
                 )));
             }
         }
@@ -230,21 +230,21 @@ impl TrainConfig {
         if let Some(eps) = self.optimizer.eps {
             if !(eps.is_finite() && eps > 0.0) {
                 return Err(Error::Config(format!(
-                    "optimizer eps {eps} must be positive and finite"
+                    "optimizer eps {eps:?} must be positive and finite"
                 )));
             }
         }
         if let LrSchedule::Exponential { gamma } = self.optimizer.schedule {
             if !(gamma.is_finite() && gamma > 0.0 && gamma <= 1.0) {
                 return Err(Error::Config(format!(
-                    "the exponential schedule's gamma {gamma} must be in (0, 1]"
+                    "the exponential schedule's gamma {gamma:?} must be in (0, 1]"
                 )));
             }
         }
         let wd = self.optimizer.weight_decay;
         if !(wd.is_finite() && wd >= 0.0) {
             return Err(Error::Config(format!(
-                "weight decay {wd} must be non-negative and finite"
+                "weight decay {wd:?} must be non-negative and finite"
             )));
         }
         Ok(())
