@@ -146,6 +146,33 @@ pub fn progress_bar(len: u64, template: &str) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// Where stderr is not a terminal (a log, a script, CI) there is no progress bar: a plain line
+/// every `EVERY` instead, so a long step does not look like a hang.
+pub struct Heartbeat {
+    enabled: bool,
+    last: std::time::Instant,
+}
+
+impl Heartbeat {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// Beats only where stderr is not a terminal (and `enabled`, e.g. on MPI rank 0).
+    pub fn new(enabled: bool) -> Self {
+        Heartbeat {
+            enabled: enabled && !std::io::stderr().is_terminal(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// Prints `message()` if the last line is `EVERY` old.
+    pub fn tick(&mut self, message: impl FnOnce() -> String) {
+        if self.enabled && self.last.elapsed() >= Self::EVERY {
+            self.last = std::time::Instant::now();
+            eprintln!("{}", message());
+        }
+    }
+}
+
 /// Saves a figure to `out`, or to `dir/default_name` when no `--out` was given.
 pub fn save_figure(
     image: &DynamicImage,

@@ -48,6 +48,8 @@ pub fn run(args: EvalArgs, world: &dyn Collective) -> Result<()> {
     )
     .filter(|_| root);
     let started = Instant::now();
+    let mut heartbeat = super::common::Heartbeat::new(root);
+    let total = split.len();
     let mut result = pool.install(|| {
         evaluate_across(
             world,
@@ -59,6 +61,12 @@ pub fn run(args: EvalArgs, world: &dyn Collective) -> Result<()> {
                 if let Some(bar) = &bar {
                     bar.set_position(done as u64);
                 }
+                heartbeat.tick(|| {
+                    format!(
+                        "scoring: {done} of {total} images, {:.0} s",
+                        started.elapsed().as_secs_f64()
+                    )
+                });
             },
         )
     })?;

@@ -194,6 +194,7 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
     .filter(|_| root);
     let fault_rank: Option<usize> = std::env::var(FAULT_RANK).ok().and_then(|r| r.parse().ok());
     let mut epoch_started = Instant::now();
+    let mut heartbeat = super::common::Heartbeat::new(root);
     let Run {
         config,
         model,
@@ -235,6 +236,12 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
                     let rate = p.images as f64 / epoch_started.elapsed().as_secs_f64().max(1e-9);
                     bar.set_message(format!("loss {:.2}  {:.0} img/s", p.loss_per_image, rate));
                 }
+                heartbeat.tick(|| {
+                    format!(
+                        "epoch {}/{}: batch {} of {batches}, loss {:.2}",
+                        p.epoch, train_config.epochs, p.batch, p.loss_per_image
+                    )
+                });
             },
             &mut |model, optimizer, report| {
                 if let Some(bar) = &bar {
