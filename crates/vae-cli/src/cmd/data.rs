@@ -2,7 +2,7 @@
 
 use crate::cli::DataCommand;
 use anyhow::{Context, Result};
-use vae::data::datasets::{download_root, locate, NAMED};
+use vae::data::datasets::{download_root, locate, read_verified, NAMED};
 use vae::data::fetch::fetch;
 use vae::data::{frey, DatasetSpec};
 
@@ -34,7 +34,11 @@ pub fn run(command: DataCommand) -> Result<()> {
                 println!("{}", dataset.name);
                 for file in &dataset.files {
                     match locate(dataset, file, data_dir.as_deref()) {
-                        Some(path) => println!("  {:<26} {}", file.name, path.display()),
+                        // Found is not enough: a corrupt or truncated copy is named as such.
+                        Some(path) => match read_verified(dataset, file, &path) {
+                            Ok(_) => println!("  {:<26} {} (verified)", file.name, path.display()),
+                            Err(e) => println!("  {:<26} unusable: {e}", file.name),
+                        },
                         None => println!(
                             "  {:<26} missing (vae data fetch {})",
                             file.name, dataset.name
@@ -44,7 +48,10 @@ pub fn run(command: DataCommand) -> Result<()> {
             }
             println!("frey");
             match frey::locate(data_dir.as_deref()) {
-                Some(path) => println!("  {:<26} {}", frey::FILE, path.display()),
+                Some(path) => match frey::verify(&path) {
+                    Ok(()) => println!("  {:<26} {} (verified)", frey::FILE, path.display()),
+                    Err(e) => println!("  {:<26} unusable: {e}", frey::FILE),
+                },
                 None => println!("  {:<26} missing (vae data fetch frey)", frey::FILE),
             }
             Ok(())

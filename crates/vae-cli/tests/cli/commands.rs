@@ -738,3 +738,22 @@ fn two_stochastic_layers_from_the_command_line() {
         "--top-latent cannot change when resuming",
     );
 }
+
+/// `vae data list` checks what it finds: a corrupt copy of a data set's file is not "present".
+#[test]
+fn data_list_names_a_corrupt_file_unusable() {
+    let f = fixture();
+    let dir = f.root.join("data");
+    std::fs::create_dir_all(dir.join("mnist")).expect("mkdir");
+    std::fs::write(
+        dir.join("mnist/train-images-idx3-ubyte"),
+        b"not an IDX file at all",
+    )
+    .expect("write");
+    let out = ok(&["data", "list", "--data-dir", path(&dir)]);
+    let line = out
+        .lines()
+        .find(|l| l.contains("train-images-idx3-ubyte"))
+        .expect("a line for the file");
+    assert!(line.contains("unusable"), "{out}");
+}

@@ -289,6 +289,32 @@ pub fn load(
     }
 }
 
+/// Reads one file of a named data set from `path` and checks it against its known shape and
+/// checksum (of the whole uncompressed file, header included, so gzipped and raw copies verify
+/// alike).
+pub fn read_verified(
+    dataset: &NamedDataset,
+    file: &DataFile,
+    path: &Path,
+) -> Result<super::idx::IdxArray> {
+    let array = read_idx_shaped(path, Some(file.dims))?;
+    let digest = Sha256::new()
+        .chain_update(super::idx::header_bytes(&array.dims))
+        .chain_update(&array.data)
+        .finalize();
+    let actual = hex(&digest);
+    if actual != file.sha256 {
+        return Err(Error::bad_file(
+            path,
+            format!(
+                "SHA-256 {actual} is not that of {} {} ({}); the file is corrupt or belongs to another data set",
+                dataset.name, file.name, file.sha256
+            ),
+        ));
+    }
+    Ok(array)
+}
+
 fn load_named(dataset: &NamedDataset, data_dir: Option<&Path>) -> Result<Dataset> {
     let mut paths = Vec::with_capacity(4);
     for file in &dataset.files {
@@ -301,29 +327,7 @@ fn load_named(dataset: &NamedDataset, data_dir: Option<&Path>) -> Result<Dataset
         })?;
         paths.push(path);
     }
-    let verify = |i: usize, array: &super::idx::IdxArray| -> Result<()> {
-        // The checksum covers the whole uncompressed file, header included.
-        let digest = Sha256::new()
-            .chain_update(super::idx::header_bytes(&array.dims))
-            .chain_update(&array.data)
-            .finalize();
-        let actual = hex(&digest);
-        if actual != dataset.files[i].sha256 {
-            return Err(Error::bad_file(
-                &paths[i],
-                format!(
-                    "SHA-256 {actual} is not that of {} {} ({}); the file is corrupt or belongs to another data set",
-                    dataset.name, dataset.files[i].name, dataset.files[i].sha256
-                ),
-            ));
-        }
-        Ok(())
-    };
-    let read = |i: usize| -> Result<super::idx::IdxArray> {
-        let array = read_idx_shaped(&paths[i], Some(dataset.files[i].dims))?;
-        verify(i, &array)?;
-        Ok(array)
-    };
+    let read = |i: usize| read_verified(dataset, &dataset.files[i], &paths[i]);
     let train = Split::from_idx(read(0)?, read(1)?, &paths[0], &paths[1])?;
     let test = Split::from_idx(read(2)?, read(3)?, &paths[2], &paths[3])?;
     finish(

@@ -82,16 +82,27 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Loads and verifies the file, then splits it: 1,772 training and 193 test faces.
+/// The bytes of the Frey Face file at `path`, checked against its known checksum.
+fn read_verified(path: &Path) -> Result<Vec<u8>> {
+    let bytes = crate::fs::read_regular(path)?;
+    let actual = sha256_hex(&bytes);
+    if actual != SHA256 {
+        return Err(Error::bad_file(path, format!("SHA-256 {actual} is not that of the Frey Face file ({SHA256}); the file is corrupt or another one")));
+    }
+    Ok(bytes)
+}
+
+/// Whether the file at `path` is the Frey Face file, intact.
+pub fn verify(path: &Path) -> Result<()> {
+    read_verified(path).map(drop)
+}
+
 pub fn load(data_dir: Option<&Path>) -> Result<Dataset> {
     let path = locate(data_dir).ok_or_else(|| Error::Dataset {
         name: NAME.into(),
         reason: format!("{FILE} not found (run `vae data fetch frey` or pass --data-dir)"),
     })?;
-    let bytes = crate::fs::read_regular(&path)?;
-    let actual = sha256_hex(&bytes);
-    if actual != SHA256 {
-        return Err(Error::bad_file(&path, format!("SHA-256 {actual} is not that of the Frey Face file ({SHA256}); the file is corrupt or another one")));
-    }
+    let bytes = read_verified(&path)?;
     let pixels = parse(&bytes, &path)?;
     let order = permutation(
         &mut stream(0, Purpose::Select, &[u64::from_le_bytes(*b"freyface")]),
