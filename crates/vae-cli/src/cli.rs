@@ -550,6 +550,9 @@ pub struct ServeArgs {
     /// Connections served at once; more are closed as they arrive
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=10000))]
     pub max_connections: u64,
+    /// Compute threads that decode and encode [default: one per core]
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Args, Debug)]

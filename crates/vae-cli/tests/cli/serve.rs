@@ -442,7 +442,7 @@ fn slow_clients_are_cut_off_and_ctrl_c_is_prompt() {
 /// localhost and names given with --allow-host are answered.
 #[test]
 fn unknown_host_names_are_refused() {
-    let server = Server::start(&["--allow-host", "explorer.lab.example"]);
+    let server = Server::start(&["--allow-host", "explorer.lab.example", "--threads", "1"]);
     let ask = |host: &str| {
         raw_exchange(
             &server.url,

@@ -225,6 +225,9 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+/// The compute pool requests run on (`vae serve --threads`); rayon's global pool until it is set.
+pub(super) static COMPUTE: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+
 thread_local! {
     /// Each compute thread keeps its own buffers, so decoding allocates nothing per request.
     static WORKSPACE: RefCell<VaeWorkspace<f32>> = RefCell::new(VaeWorkspace::default());
@@ -240,7 +243,8 @@ pub(super) fn with_workspace<T>(work: impl FnOnce(&mut VaeWorkspace<f32>) -> T) 
     result
 }
 
-/// Runs model work on the rayon pool (one thread per core), off the reactor threads. A fixed
+/// Runs model work on the compute pool (one thread per core, or `--threads`), off the reactor
+/// threads. A fixed
 /// pool, unlike tokio's growing blocking pool, keeps 50 concurrent requests from becoming 50
 /// threads fighting over two cores: the queue is FIFO and the tail latency stays short.
 pub(super) async fn blocking<T: Send + 'static>(
@@ -261,7 +265,7 @@ pub(super) async fn timed<T: Send + 'static>(
 ) -> Result<(T, Timing), ApiError> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let submitted = Instant::now();
-    rayon::spawn_fifo(move || {
+    let job = move || {
         let started = Instant::now();
         // A panic would abort the whole server from inside rayon; answer 500 instead.
         let result =
@@ -276,7 +280,11 @@ pub(super) async fn timed<T: Send + 'static>(
             working: started.elapsed(),
         };
         let _ = sender.send(result.map(|value| (value, timing)));
-    });
+    };
+    match COMPUTE.get() {
+        Some(pool) => pool.spawn_fifo(job),
+        None => rayon::spawn_fifo(job),
+    }
     receiver
         .await
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the worker stopped"))?

@@ -35,7 +35,15 @@ pub(super) struct Served {
 pub(super) type Shared = Arc<Served>;
 
 pub fn run(args: ServeArgs) -> Result<()> {
+    let pool = super::common::thread_pool(args.threads)?;
+    let threads = pool.current_num_threads();
+    // Set once per process; a second call (none today) keeps the first pool.
+    let _ = http::COMPUTE.set(pool);
     let served = load(&args)?;
+    eprintln!(
+        "decoding on {threads} compute thread{}",
+        if threads == 1 { "" } else { "s" }
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
