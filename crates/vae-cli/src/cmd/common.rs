@@ -105,7 +105,9 @@ pub fn load_dataset(
 /// model's image shape.
 pub fn dataset_for_model(args: &DataArgs, config: &RunConfig) -> Result<Dataset> {
     let spec = args.dataset.as_deref().unwrap_or(&config.dataset);
-    let dataset = load_dataset(spec, args.data_dir.as_deref(), &config.folder)?;
+    // The run's own data directory unless another is given.
+    let data_dir = args.data_dir.as_deref().or(config.data_dir.as_deref());
+    let dataset = load_dataset(spec, data_dir, &config.folder)?;
     check_shape(&dataset, config.model.data_image())?;
     Ok(dataset)
 }

@@ -75,6 +75,7 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
                 locks.extend(lock_run(root, &dir)?);
             }
             let run = resume(&args, &dir, world)?;
+            let data_dir = data_dir.or(run.config.data_dir.as_deref());
             let dataset = load_dataset(&run.config.dataset, data_dir, &run.config.folder)?;
             check_shape(&dataset, run.config.model.data_image())?;
             (run, dataset)
@@ -577,6 +578,14 @@ fn fresh(
         folder,
         model,
         train,
+        // Remembered, so `vae eval`, the pictures and `--resume` find the data again.
+        data_dir: match &args.data.data_dir {
+            Some(dir) => Some(
+                std::fs::canonicalize(dir)
+                    .with_context(|| format!("resolving --data-dir {}", dir.display()))?,
+            ),
+            None => None,
+        },
     };
     config.validate()?;
     let mut model = Model::new(&config.model, config.train.seed)?;

@@ -757,3 +757,32 @@ fn data_list_names_a_corrupt_file_unusable() {
         .expect("a line for the file");
     assert!(line.contains("unusable"), "{out}");
 }
+
+/// A run remembers `--data-dir` (absolute), so later commands on it look there first; a
+/// directory that does not exist is refused before a run is created.
+#[test]
+fn a_run_remembers_its_data_directory() {
+    let f = fixture();
+    let data_dir = f.root.join("data-dir");
+    std::fs::create_dir_all(&data_dir).expect("mkdir");
+    let run = f.root.join("run");
+    let mut args = train_args(&f, path(&run), "1");
+    args.extend(["--data-dir", path(&data_dir)]);
+    ok(&args);
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("config.json")).expect("config"))
+            .expect("JSON");
+    let recorded = config["data_dir"].as_str().expect("data_dir recorded");
+    assert_eq!(
+        Path::new(recorded),
+        data_dir.canonicalize().expect("canonical")
+    );
+    ok(&["eval", "--model", path(&run), "--iw-samples", "2"]);
+
+    let never = f.root.join("never");
+    let mut args = train_args(&f, path(&never), "1");
+    let missing = f.root.join("missing");
+    args.extend(["--data-dir", path(&missing)]);
+    fails(&args, "resolving --data-dir");
+    assert!(!never.exists());
+}

@@ -32,6 +32,10 @@ pub struct RunConfig {
     pub folder: FolderOptions,
     pub model: ModelConfig,
     pub train: TrainConfig,
+    /// The directory the data were read from when training began (`--data-dir`, made
+    /// absolute), where later commands on the run look first when they are given none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl RunConfig {

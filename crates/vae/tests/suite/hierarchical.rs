@@ -203,6 +203,7 @@ fn the_family_draws_scores_and_reloads_it() -> Result<()> {
         folder: Default::default(),
         model: config,
         train: Default::default(),
+        data_dir: None,
     };
     vae::checkpoint::save_model(dir.path(), &run, &model, 1)?;
     let (_, reloaded, _) = vae::checkpoint::load_model(dir.path())?;

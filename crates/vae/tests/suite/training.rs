@@ -39,6 +39,7 @@ fn run_config(epochs: usize) -> RunConfig {
             samples: 2,
             ..TrainConfig::default()
         },
+        data_dir: None,
     }
 }
 
