@@ -18,6 +18,7 @@ fn m2_config(active: Vec<usize>, latent: usize) -> ModelConfig {
     let features = Features {
         run: "m1".into(),
         sha256: "0".repeat(64),
+        config_sha256: Some("1".repeat(64)),
         image: ImageShape {
             height: 2,
             width: 3,
