@@ -265,6 +265,11 @@ pub struct TrainArgs {
     /// Continue the run in this directory from its last completed epoch
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// The most memory a training step may plan to hold (4G, 512M, bytes) [default: the memory
+    /// available, or the address space left under ulimit -v]; a model that needs more is refused
+    /// before anything is allocated
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -13,7 +13,8 @@
 //!   analytic backward over one flat parameter store, and the sequential network built from a
 //!   layer list ([`nn::LayerSpec`]) stored in `config.json`.
 //! - [`config`]: everything that rebuilds a model and repeats its training, and the upgrade of
-//!   older `config.json` formats.
+//!   older `config.json` formats; [`memory`]: the bytes a model's training step will hold,
+//!   planned from its configuration and checked before anything is allocated.
 //! - [`batch`]: the minibatch record; [`loss_terms`]: the numbers a step or an evaluation reports.
 //! - [`gaussian`], [`likelihood`]: q(z | x) and the prior; p(x | z), Bernoulli or Gaussian.
 //! - [`model`]: how to encode, decode, sample and score: [`model::Vae`] (and the conditional
@@ -46,6 +47,7 @@ pub mod latent;
 pub mod likelihood;
 pub mod loss_terms;
 pub mod machine;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod nn;

@@ -10,6 +10,41 @@ pub fn memory_bytes() -> Option<u64> {
     kib.checked_mul(1024)
 }
 
+/// Memory the system says is available to a new allocation without swapping (`MemAvailable` of
+/// /proc/meminfo), or None where that is not known.
+pub fn available_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// What is left of this process's address-space limit (`ulimit -v`, `RLIMIT_AS`) beyond what it
+/// has mapped already (`VmSize`); None when there is no limit or it cannot be read.
+pub fn address_space_left() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the limit into the struct it is given, nothing else.
+        if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
+            || limit.rlim_cur == libc::RLIM_INFINITY
+        {
+            return None;
+        }
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
+        let used_kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(limit.rlim_cur.saturating_sub(used_kib.saturating_mul(1024)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
 /// The CPU's name and its clock as the kernel reports it (`model name` and `cpu MHz` of
 /// /proc/cpuinfo; on a virtual machine the clock is the nominal one, not the boost clock).
 pub fn cpu() -> (Option<String>, Option<f64>) {

@@ -588,6 +588,7 @@ fn fresh(
         },
     };
     config.validate()?;
+    check_memory(&config, args.max_memory.as_deref())?;
     let mut model = Model::new(&config.model, config.train.seed)?;
     if let Some(std) = config.train.init_std {
         let mut rng = stream(config.train.seed, Purpose::Init, &[1]);
@@ -681,6 +682,13 @@ fn resume(args: &TrainArgs, dir: &Path, world: &dyn Collective) -> Result<Run> {
         checkpoint::recover(dir).with_context(|| format!("resuming {}", dir.display()))?;
     }
     world.barrier()?;
+    // Checked from config.json before the checkpoint's model is built.
+    let mut planned =
+        checkpoint::load_config(dir).with_context(|| format!("resuming {}", dir.display()))?;
+    if let Some(epochs) = args.epochs {
+        planned.train.epochs = epochs;
+    }
+    check_memory(&planned, args.max_memory.as_deref())?;
     let resumed =
         checkpoint::read_for_resume(dir).with_context(|| format!("resuming {}", dir.display()))?;
     let mut config = resumed.config;
@@ -775,4 +783,19 @@ fn count(n: usize, thing: &str) -> String {
     } else {
         format!("{n} {thing}s")
     }
+}
+
+/// Refuses a model whose training step would not fit in memory: its plan (`vae::memory`) against
+/// `--max-memory`, or else what the machine has available.
+fn check_memory(config: &RunConfig, max_memory: Option<&str>) -> Result<()> {
+    let plan = vae::memory::training(config);
+    let (limit, what) = match max_memory {
+        Some(text) => (vae::memory::parse_size(text)?, "set by --max-memory"),
+        None => match vae::memory::default_limit() {
+            Some(bound) => bound,
+            None => return Ok(()),
+        },
+    };
+    plan.check(limit, what)?;
+    Ok(())
 }

@@ -81,6 +81,13 @@ fn absurd_sizes_are_refused_before_allocation() {
         for command in ["eval", "sample", "serve"] {
             refused_within_limits(&[command, "--model", path(dir)], &data, needle);
         }
+        // Resuming plans the training step's memory first: the tall image's step is refused by
+        // that plan, before the weights file is read.
+        let needle = if dir == &tall {
+            "a training step of this model needs about"
+        } else {
+            needle
+        };
         refused_within_limits(
             &["train", "--resume", path(dir), "--epochs", "2"],
             &data,
@@ -384,4 +391,66 @@ fn files_are_opened_as_what_they_are() {
         "symbolic link",
     );
     assert_eq!(std::fs::read(&precious).expect("read"), b"keep me");
+}
+
+/// A model whose training step would not fit is refused from its plan, before anything is
+/// allocated: activations (a million-channel convolution, a huge stride), parameters under the
+/// parameter limit but over the memory, and latent samples; each under a 2 GB address space,
+/// each in under 3 s, with the largest consumer named. `--max-memory` sets the bound.
+#[test]
+fn a_training_step_that_cannot_fit_is_refused_from_its_plan() {
+    let f = fixture();
+    let data = f.root.join("data-dir");
+    let write = |name: &str, lists: Value| {
+        let file = f.root.join(name);
+        std::fs::write(&file, serde_json::to_vec(&lists).expect("json")).expect("write");
+        file
+    };
+    let wide_conv = write(
+        "wide-conv.json",
+        serde_json::json!({
+            "encoder": [{"type": "reshape", "shape": [7, 5, 1]},
+                        {"type": "conv2d", "out": 100000000, "kernel": 1},
+                        {"type": "conv2d", "out": 1, "kernel": 1}],
+            "decoder": [{"type": "linear", "out": 8}, {"type": "relu"}]}),
+    );
+    let wide_linear = write(
+        "wide-linear.json",
+        serde_json::json!({
+            "encoder": [{"type": "linear", "out": 600000}, {"type": "relu"}],
+            "decoder": [{"type": "linear", "out": 8}, {"type": "relu"}]}),
+    );
+    let train = |layers: Option<&Path>, extra: &[&str], needle: &str| {
+        let out = f.root.join("never");
+        let mut args = vec!["train", "--dataset", &f.dataset, "--epochs", "1"];
+        if let Some(layers) = layers {
+            args.extend(["--layers", path(layers)]);
+        }
+        args.extend(extra);
+        args.extend(["--out", path(&out)]);
+        refused_within_limits(&args, &data, needle);
+        assert!(!out.exists(), "a refused run left {}", out.display());
+    };
+    train(Some(&wide_conv), &[], "encoder activations");
+    train(Some(&wide_linear), &[], "a training step of this model needs about");
+    train(None, &["--samples", "100000"], "decoder activations");
+    train(None, &["--max-memory", "1K"], "set by --max-memory");
+    train(None, &["--max-memory", "lots"], "is not a size");
+
+    // The bound applies on resuming too, before the checkpoint's model is built.
+    let run = f.root.join("run");
+    ok(&train_args(&f, path(&run), "1"));
+    refused_within_limits(
+        &[
+            "train",
+            "--resume",
+            path(&run),
+            "--epochs",
+            "2",
+            "--max-memory",
+            "1K",
+        ],
+        &data,
+        "set by --max-memory",
+    );
 }

@@ -1,0 +1,263 @@
+//! The memory a model will take, planned from its configuration before anything is allocated.
+//!
+//! A layer list, a flag or a `config.json` can ask for more memory than the machine has, and
+//! whether it does depends on activations and workspaces, not on parameters alone. [`training`]
+//! adds up what one training step holds, consumer by consumer: the parameters with their
+//! gradients, the optimizer's moments and the forward pass's transposed weight copies, and for
+//! every network the rows it runs (a minibatch, times the samples or classes each image is
+//! expanded to) times what each layer keeps for the backward pass (its output; a convolution's
+//! receptive fields), the gradient buffers and the head. [`MemoryPlan::check`] refuses a plan
+//! above a bound: the memory the system says is available, the process's address-space limit
+//! (`ulimit -v`), or one the user sets; the error names the largest consumer.
+
+use crate::config::{ImageShape, ModelKind, RunConfig};
+use crate::error::{Error, Result};
+use crate::nn::LayerSpec;
+
+const F32: u128 = 4;
+
+/// Bytes by consumer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemoryPlan {
+    pub parts: Vec<(String, u128)>,
+}
+
+impl MemoryPlan {
+    pub fn total(&self) -> u128 {
+        self.parts.iter().map(|(_, b)| b).sum()
+    }
+
+    /// The consumer that takes the most.
+    pub fn largest(&self) -> Option<&(String, u128)> {
+        self.parts.iter().max_by_key(|(_, b)| *b)
+    }
+
+    /// Refuses the plan when it needs more than `limit` bytes (`what` says where the limit comes
+    /// from), naming its largest consumer.
+    pub fn check(&self, limit: u64, what: &str) -> Result<()> {
+        let total = self.total();
+        if total <= u128::from(limit) {
+            return Ok(());
+        }
+        let (name, bytes) = self.largest().cloned().unwrap_or_default();
+        Err(Error::InvalidArgument(format!(
+            "a training step of this model needs about {}, most of it {name} ({}), more than the {} {what}: use a smaller batch, fewer samples or smaller layers",
+            human(total),
+            human(bytes),
+            human(u128::from(limit)),
+        )))
+    }
+}
+
+/// Bytes as a person reads them: `1.5 GiB`, `384 MiB`, `12 KiB`.
+pub fn human(bytes: u128) -> String {
+    const UNITS: [&str; 6] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else if value >= 100.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// What one training step of `config`'s model holds at once, by consumer. Sizes that overflow
+/// count as `u128::MAX` bytes, which no limit admits.
+pub fn training(config: &RunConfig) -> MemoryPlan {
+    let model = &config.model;
+    let train = &config.train;
+    let batch = train.batch_size as u128;
+    let samples = train.samples as u128;
+    let classes = model.classes as u128;
+    let mut plan = MemoryPlan::default();
+    // Parameters, their gradients, Adam's two moments and the forward pass's transposed copies.
+    let parameters = model.parameter_count().map_or(u128::MAX, |p| p as u128);
+    plan.parts.push((
+        "parameters, gradients, optimizer moments and weight copies".into(),
+        parameters.saturating_mul(5 * F32),
+    ));
+    let image = model.image;
+    let pixels = image.len() as u128;
+    // M2 runs every unlabelled image under each class, beside the labelled ones.
+    let (encoder_rows, decoder_rows) = if model.kind == ModelKind::M2 {
+        let labelled = train.labelled_per_batch.map_or(batch, |l| l as u128);
+        let expanded = batch.saturating_mul(classes).saturating_add(labelled);
+        (expanded, expanded.saturating_mul(samples))
+    } else {
+        (batch, batch.saturating_mul(samples))
+    };
+    let heads = if model.kind == ModelKind::Ae { 1 } else { 2 };
+    plan.parts.push((
+        "encoder activations".into(),
+        network(
+            &model.encoder,
+            model.encoder_input_shape(),
+            model.latent as u128 * heads,
+            encoder_rows,
+            None,
+        ),
+    ));
+    plan.parts.push((
+        "decoder activations".into(),
+        network(
+            &model.decoder,
+            vec![model.decoder_input()],
+            pixels,
+            decoder_rows,
+            Some(image),
+        ),
+    ));
+    // The likelihood's per-pixel passes: targets, probabilities and the logits' gradient.
+    plan.parts.push((
+        "reconstruction targets and gradients".into(),
+        decoder_rows.saturating_mul(pixels).saturating_mul(3 * F32),
+    ));
+    if let Some(classifier) = &model.classifier {
+        plan.parts.push((
+            "classifier activations".into(),
+            network(
+                classifier,
+                image.network_input(classifier, 0),
+                classes,
+                batch.saturating_mul(2),
+                None,
+            ),
+        ));
+    }
+    if let Some(top) = &model.top {
+        plan.parts.push((
+            "top layer activations".into(),
+            network(
+                &top.encoder,
+                vec![model.latent],
+                2 * top.latent as u128,
+                decoder_rows,
+                None,
+            )
+            .saturating_add(network(
+                &top.prior,
+                vec![top.latent],
+                2 * model.latent as u128,
+                decoder_rows,
+                None,
+            )),
+        ));
+    }
+    plan
+}
+
+/// Bytes a network holds for `rows` rows in a training step: its input, each layer's output and
+/// a convolution's receptive fields (kept for the backward pass), two gradient buffers of its
+/// widest layer, and the head of `head` values (none when the body ends on `image`'s shape).
+fn network(
+    layers: &[LayerSpec],
+    input: Vec<usize>,
+    head: u128,
+    rows: u128,
+    image: Option<ImageShape>,
+) -> u128 {
+    let values = |shape: &[usize]| shape.iter().map(|&d| d as u128).product::<u128>();
+    let mut shape = input;
+    let mut per_row = values(&shape);
+    let mut widest = per_row;
+    for layer in layers {
+        let Ok(plan) = layer.plan(&shape) else {
+            // A list that cannot work is refused when the model is built, naming the layer.
+            break;
+        };
+        let out = values(&plan.shape);
+        per_row = per_row.saturating_add(out);
+        if let Some(g) = plan.geometry {
+            let fields = [g.out_height, g.out_width, g.channels, g.kernel, g.kernel]
+                .iter()
+                .map(|&d| d as u128)
+                .product::<u128>();
+            per_row = per_row.saturating_add(fields);
+        }
+        widest = widest.max(out);
+        shape = plan.shape;
+    }
+    let ends_on_image = image.is_some_and(|i| shape == [i.height, i.width, i.channels]);
+    if !ends_on_image {
+        per_row = per_row.saturating_add(head);
+        widest = widest.max(head);
+    }
+    per_row = per_row.saturating_add(widest.saturating_mul(2));
+    rows.saturating_mul(per_row).saturating_mul(F32)
+}
+
+/// The bound a plan is checked against when the user sets none: the memory the system says is
+/// available (`MemAvailable`), or what is left of the process's address-space limit
+/// (`ulimit -v`) if that is lower; `None` where neither is known.
+pub fn default_limit() -> Option<(u64, &'static str)> {
+    let available =
+        crate::machine::available_bytes().map(|b| (b, "of memory available (MemAvailable)"));
+    let address =
+        crate::machine::address_space_left().map(|b| (b, "of address space left (ulimit -v)"));
+    match (available, address) {
+        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Parses a size written as a person writes it: `4G`, `512M`, `1.5GiB`, `2000000000`.
+pub fn parse_size(text: &str) -> Result<u64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(Error::InvalidArgument(format!(
+                "`{text}` is not a size (write for example 4G, 512M or a number of bytes)"
+            )))
+        }
+    };
+    let value: f64 = number.parse().map_err(|_| {
+        Error::InvalidArgument(format!(
+            "`{text}` is not a size (write for example 4G, 512M or a number of bytes)"
+        ))
+    })?;
+    let bytes = value * scale;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(Error::InvalidArgument(format!(
+            "`{text}` is not a usable size"
+        )));
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_written() {
+        assert_eq!(parse_size("4G").ok(), Some(4 << 30));
+        assert_eq!(parse_size("512MiB").ok(), Some(512 << 20));
+        assert_eq!(parse_size("1.5g").ok(), Some(3 << 29));
+        assert_eq!(parse_size("2000").ok(), Some(2000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("-1G").is_err());
+    }
+
+    #[test]
+    fn bytes_print_in_units() {
+        assert_eq!(human(512), "512 bytes");
+        assert_eq!(human(3 << 29), "1.5 GiB");
+        assert_eq!(human(384 << 20), "384 MiB");
+    }
+}
