@@ -6,7 +6,8 @@
 //! gradients, the optimizer's moments and the forward pass's transposed weight copies, and for
 //! every network the rows it runs (a minibatch, times the samples or classes each image is
 //! expanded to) times what each layer keeps for the backward pass (its output; a convolution's
-//! receptive fields), the gradient buffers and the head. [`MemoryPlan::check`] refuses a plan
+//! receptive fields), the gradient buffers and the head; and the copies a checkpoint's save
+//! makes. [`MemoryPlan::check`] refuses a plan
 //! above a bound: the memory the system says is available, the process's address-space limit
 //! (`ulimit -v`), or one the user sets; the error names the largest consumer.
 
@@ -81,6 +82,12 @@ pub fn training(config: &RunConfig) -> MemoryPlan {
     plan.parts.push((
         "parameters, gradients, optimizer moments and weight copies".into(),
         parameters.saturating_mul(5 * F32),
+    ));
+    // A checkpoint's save serializes the weights and the optimizer's moments: a copy of each
+    // tensor and the file's bytes.
+    plan.parts.push((
+        "checkpoint serialization".into(),
+        parameters.saturating_mul(3 * 2 * F32),
     ));
     let image = model.image;
     let pixels = image.len() as u128;

@@ -46,6 +46,8 @@ struct Run {
     m1: Option<Vae<f32>>,
     /// M1's codes of the training images, when choosing the dimensions already computed them.
     m1_train_codes: Option<Codes>,
+    /// What a training step plans to hold (`vae::memory`).
+    memory: vae::memory::MemoryPlan,
 }
 
 /// `println!` on the rank that writes (every rank runs this command under MPI).
@@ -126,6 +128,15 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
         count(pool.current_num_threads(), "thread"),
         run.dir.display()
     );
+    if let Some((largest, bytes)) = run.memory.largest() {
+        say!(
+            root,
+            "memory plan: about {} for a training step ({} bytes; largest: {largest}, {})",
+            vae::memory::human(run.memory.total()),
+            run.memory.total(),
+            vae::memory::human(*bytes)
+        );
+    }
     let class_names = dataset.class_names.clone();
     let mut data = TrainingData::prepare(dataset, train_config.binarize, train_config.seed);
     if run.config.model.kind == ModelKind::M2 {
@@ -588,7 +599,7 @@ fn fresh(
         },
     };
     config.validate()?;
-    check_memory(&config, args.max_memory.as_deref())?;
+    let memory = check_memory(&config, args.max_memory.as_deref())?;
     let mut model = Model::new(&config.model, config.train.seed)?;
     if let Some(std) = config.train.init_std {
         let mut rng = stream(config.train.seed, Purpose::Init, &[1]);
@@ -605,6 +616,7 @@ fn fresh(
         writer,
         m1: m1.map(|(m1, _, _)| m1),
         m1_train_codes,
+        memory,
     })
 }
 
@@ -688,7 +700,7 @@ fn resume(args: &TrainArgs, dir: &Path, world: &dyn Collective) -> Result<Run> {
     if let Some(epochs) = args.epochs {
         planned.train.epochs = epochs;
     }
-    check_memory(&planned, args.max_memory.as_deref())?;
+    let memory = check_memory(&planned, args.max_memory.as_deref())?;
     let resumed =
         checkpoint::read_for_resume(dir).with_context(|| format!("resuming {}", dir.display()))?;
     let mut config = resumed.config;
@@ -724,6 +736,7 @@ fn resume(args: &TrainArgs, dir: &Path, world: &dyn Collective) -> Result<Run> {
         writer,
         m1,
         m1_train_codes: None,
+        memory,
     })
 }
 
@@ -787,15 +800,14 @@ fn count(n: usize, thing: &str) -> String {
 
 /// Refuses a model whose training step would not fit in memory: its plan (`vae::memory`) against
 /// `--max-memory`, or else what the machine has available.
-fn check_memory(config: &RunConfig, max_memory: Option<&str>) -> Result<()> {
+fn check_memory(config: &RunConfig, max_memory: Option<&str>) -> Result<vae::memory::MemoryPlan> {
     let plan = vae::memory::training(config);
-    let (limit, what) = match max_memory {
-        Some(text) => (vae::memory::parse_size(text)?, "set by --max-memory"),
-        None => match vae::memory::default_limit() {
-            Some(bound) => bound,
-            None => return Ok(()),
-        },
+    let bound = match max_memory {
+        Some(text) => Some((vae::memory::parse_size(text)?, "set by --max-memory")),
+        None => vae::memory::default_limit(),
     };
-    plan.check(limit, what)?;
-    Ok(())
+    if let Some((limit, what)) = bound {
+        plan.check(limit, what)?;
+    }
+    Ok(plan)
 }

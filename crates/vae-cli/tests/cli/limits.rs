@@ -432,7 +432,11 @@ fn a_training_step_that_cannot_fit_is_refused_from_its_plan() {
         assert!(!out.exists(), "a refused run left {}", out.display());
     };
     train(Some(&wide_conv), &[], "encoder activations");
-    train(Some(&wide_linear), &[], "a training step of this model needs about");
+    train(
+        Some(&wide_linear),
+        &[],
+        "a training step of this model needs about",
+    );
     train(None, &["--samples", "100000"], "decoder activations");
     train(None, &["--max-memory", "1K"], "set by --max-memory");
     train(None, &["--max-memory", "lots"], "is not a size");
@@ -453,4 +457,126 @@ fn a_training_step_that_cannot_fit_is_refused_from_its_plan() {
         &data,
         "set by --max-memory",
     );
+}
+
+/// Peak resident memory of `vae ARGS` in bytes (the child's own `ru_maxrss`, read by `wait4`),
+/// and the bytes of the memory plan it printed.
+// The child is reaped by wait4 below, which std's `wait` cannot do while reporting its usage.
+#[allow(clippy::zombie_processes)]
+fn peak_and_plan(args: &[String], log: &Path) -> (u64, u64) {
+    let file = std::fs::File::create(log).expect("log");
+    let child = Command::new(env!("CARGO_BIN_EXE_vae"))
+        .args(args)
+        .env("VAE_DATA_DIR", std::env::temp_dir().join("vae-cli-tests"))
+        .stdout(file.try_clone().expect("clone"))
+        .stderr(file)
+        .spawn()
+        .expect("vae runs");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for this very child (not yet reaped: `child` is never waited on through std)
+    // and writes its status and usage into the locals given.
+    let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as libc::pid_t, "wait4");
+    let printed = std::fs::read_to_string(log).expect("log");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "vae {args:?}:\n{printed}"
+    );
+    let planned = printed
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("memory plan: about ")?;
+            let open = rest.find('(')?;
+            rest[open + 1..].split(' ').next()?.parse::<u64>().ok()
+        })
+        .unwrap_or_else(|| panic!("no memory plan printed:\n{printed}"));
+    // ru_maxrss is in KiB on Linux.
+    (usage.ru_maxrss as u64 * 1024, planned)
+}
+
+/// The plan cannot drift from the code: for many random networks (dense and convolutional, of
+/// random widths, batch sizes and latent samples), one epoch's peak resident memory stays within
+/// the memory plan plus what the process holds whatever the model (the binary, the data, the
+/// threads: measured on the smallest model), with a stated margin.
+#[test]
+fn the_memory_plan_bounds_the_memory_a_training_step_takes() {
+    let f = fixture();
+    let mut seed: u64 = 0x5eed;
+    let mut next = |n: u64| {
+        // A 64-bit linear congruential generator (Knuth's MMIX constants): reproducible cases.
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let run = |lists: Option<Value>, batch: u64, samples: u64, name: &str| {
+        let dir = f.root.join(name);
+        let mut args: Vec<String> = [
+            "train",
+            "--dataset",
+            &f.dataset,
+            "--epochs",
+            "1",
+            "--threads",
+            "2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend([
+            "--batch-size".into(),
+            batch.to_string(),
+            "--samples".into(),
+            samples.to_string(),
+        ]);
+        if let Some(lists) = lists {
+            let file = f.root.join(format!("{name}.json"));
+            std::fs::write(&file, serde_json::to_vec(&lists).expect("json")).expect("write");
+            args.extend(["--layers".into(), file.display().to_string()]);
+        } else {
+            args.extend(["--hidden".into(), "1".into(), "--latent".into(), "1".into()]);
+        }
+        args.extend(["--out".into(), dir.display().to_string()]);
+        peak_and_plan(&args, &f.root.join(format!("{name}.log")))
+    };
+    let (baseline, _) = run(None, 1, 1, "smallest");
+    let margin = 16u64 << 20;
+    let mut worst = 0f64;
+    for case in 0..120 {
+        let width = |next: &mut dyn FnMut(u64) -> u64| 1 + next(4096);
+        let lists = if case % 3 == 2 {
+            // Convolutions over the 7 x 5 synthetic images.
+            let channels = 1 + next(256);
+            let kernel = 1 + next(3);
+            serde_json::json!({
+                "encoder": [{"type": "reshape", "shape": [7, 5, 1]},
+                            {"type": "conv2d", "out": channels, "kernel": kernel, "padding": kernel / 2},
+                            {"type": "relu"}, {"type": "flatten"},
+                            {"type": "linear", "out": width(&mut next)}, {"type": "tanh"}],
+                "decoder": [{"type": "linear", "out": width(&mut next)}, {"type": "softplus"}]})
+        } else {
+            let layers = 1 + next(3);
+            let mut encoder = Vec::new();
+            for _ in 0..layers {
+                encoder.push(serde_json::json!({"type": "linear", "out": width(&mut next)}));
+                encoder.push(serde_json::json!({"type": "relu"}));
+            }
+            serde_json::json!({
+                "encoder": encoder,
+                "decoder": [{"type": "linear", "out": width(&mut next)}, {"type": "tanh"}]})
+        };
+        let batch = 1 + next(256);
+        let samples = 1 + next(8);
+        let (peak, planned) = run(Some(lists.clone()), batch, samples, &format!("case{case}"));
+        let bound = baseline + planned + margin;
+        assert!(
+            peak <= bound,
+            "case {case} (batch {batch}, {samples} samples, {lists}): peak {peak} bytes above the plan {planned} + baseline {baseline} + margin {margin}"
+        );
+        worst = worst.max(peak.saturating_sub(baseline) as f64 / planned.max(1) as f64);
+    }
+    // What the plan covers: the peak above the baseline, as a fraction of the plan, at worst.
+    eprintln!("memory plan: the peak above the baseline was at most {worst:.2} of the plan");
 }
