@@ -580,3 +580,37 @@ fn the_memory_plan_bounds_the_memory_a_training_step_takes() {
     // What the plan covers: the peak above the baseline, as a fraction of the plan, at worst.
     eprintln!("memory plan: the peak above the baseline was at most {worst:.2} of the plan");
 }
+
+/// A folder whose images would not fit once decoded at the asked size is refused before any is
+/// decoded (300 one-pixel files asked for at 1024 x 1024 x 3: 1.8 GB of pixels, twice).
+#[test]
+fn a_folder_too_large_to_decode_is_refused_first() {
+    let f = fixture();
+    let folder = f.root.join("folder");
+    std::fs::create_dir_all(folder.join("dots")).expect("mkdir");
+    let pixel = image::RgbImage::from_pixel(1, 1, image::Rgb([200, 10, 10]));
+    for i in 0..300 {
+        pixel
+            .save(folder.join(format!("dots/{i}.png")))
+            .expect("png");
+    }
+    let out = f.root.join("never");
+    refused_within_limits(
+        &[
+            "train",
+            "--dataset",
+            &format!("folder:{}", folder.display()),
+            "--size",
+            "1024x1024",
+            "--arch",
+            "conv",
+            "--epochs",
+            "1",
+            "--out",
+            path(&out),
+        ],
+        &f.root.join("data-dir"),
+        "300 images of 1024x1024x3 need about",
+    );
+    assert!(!out.exists());
+}

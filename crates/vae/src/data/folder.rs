@@ -229,6 +229,30 @@ pub fn load(
         class_names,
         mut skipped,
     } = list(dir)?;
+    // The decoded pixels of every file, counted before any is decoded: a folder that would not
+    // fit is refused here rather than aborting part-way (twice: the pixels and their copy into
+    // the training and test splits).
+    let bytes = (files.len() as u128)
+        .saturating_mul(shape.len() as u128)
+        .saturating_mul(2);
+    let limit = [
+        crate::machine::available_bytes(),
+        crate::machine::address_space_left(),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    if let Some(limit) = limit.filter(|&l| bytes > u128::from(l)) {
+        return Err(Error::Dataset {
+            name: spec.into(),
+            reason: format!(
+                "{} images of {shape} need about {} once decoded, more than the {} this process can take: use a smaller --size or fewer images",
+                files.len(),
+                crate::memory::human(bytes),
+                crate::memory::human(u128::from(limit)),
+            ),
+        });
+    }
     let cache = cache_dir.map(|c| {
         c.join("folders")
             .join(format!("{}.bin", cache_key(&files, options)))
