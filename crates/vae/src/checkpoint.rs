@@ -331,7 +331,8 @@ fn parameter_bytes(dir: &Path, params: &Parameters<f32>, epoch: usize) -> Result
 /// Reads and validates `config.json`.
 pub fn load_config(dir: &Path) -> Result<RunConfig> {
     let path = dir.join(CONFIG_FILE);
-    if !path.is_file() {
+    // Missing is said so; present but not a file (a pipe, a directory) is refused as what it is.
+    if std::fs::metadata(&path).is_err() {
         return Err(checkpoint_err(
             dir,
             format!("not a model directory: {CONFIG_FILE} is missing"),
@@ -395,7 +396,7 @@ pub fn load_model_hashed(dir: &Path) -> Result<HashedModel> {
 /// `load_config` with the SHA-256 of the bytes it was parsed from.
 fn load_config_hashed(dir: &Path) -> Result<(RunConfig, String)> {
     let path = dir.join(CONFIG_FILE);
-    if !path.is_file() {
+    if std::fs::metadata(&path).is_err() {
         return Err(checkpoint_err(
             dir,
             format!("not a model directory: {CONFIG_FILE} is missing"),

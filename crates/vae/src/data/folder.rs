@@ -230,11 +230,11 @@ pub fn load(
         mut skipped,
     } = list(dir)?;
     // The decoded pixels of every file, counted before any is decoded: a folder that would not
-    // fit is refused here rather than aborting part-way (twice: the pixels and their copy into
-    // the training and test splits).
+    // fit is refused here rather than aborting part-way (three times: the decoded images, the
+    // growing buffer they are gathered into, and the training and test splits).
     let bytes = (files.len() as u128)
         .saturating_mul(shape.len() as u128)
-        .saturating_mul(2);
+        .saturating_mul(3);
     let limit = [
         crate::machine::available_bytes(),
         crate::machine::address_space_left(),
