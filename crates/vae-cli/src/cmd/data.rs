@@ -9,7 +9,15 @@ use vae::data::{frey, DatasetSpec};
 pub fn run(command: DataCommand) -> Result<()> {
     match command {
         DataCommand::Fetch { name, data_dir } => {
-            let DatasetSpec::Named(dataset) = DatasetSpec::parse(&name)? else {
+            let spec = DatasetSpec::parse(&name)?;
+            if let DatasetSpec::Frey = spec {
+                let root = download_root(data_dir.as_deref())?;
+                let path = frey::fetch(&root, &mut |line| eprintln!("{line}"))
+                    .with_context(|| format!("fetching {name}"))?;
+                println!("frey: verified, in {}", path.display());
+                return Ok(());
+            }
+            let DatasetSpec::Named(dataset) = spec else {
                 anyhow::bail!(
                     "`{name}` is a local directory, not a data set that can be downloaded"
                 );

@@ -133,7 +133,7 @@ pub fn load(data_dir: Option<&Path>) -> Result<Dataset> {
 /// Downloads the file from the official location into `root/frey/`, verifying it first.
 pub fn fetch(root: &Path, log: &mut dyn FnMut(String)) -> Result<PathBuf> {
     let path = root.join(NAME).join(FILE);
-    if std::fs::read(&path).is_ok_and(|b| sha256_hex(&b) == SHA256) {
+    if crate::fs::read_regular(&path).is_ok_and(|b| sha256_hex(&b) == SHA256) {
         return Ok(path);
     }
     log(format!("downloading {URL}"));
@@ -142,6 +142,11 @@ pub fn fetch(root: &Path, log: &mut dyn FnMut(String)) -> Result<PathBuf> {
         .timeout_read(Duration::from_secs(60))
         .build();
     let fail = |e: String| {
+        // A transport error already begins with the URL: say it once.
+        let e = e
+            .strip_prefix(&format!("{URL}: "))
+            .unwrap_or(&e)
+            .to_string();
         Error::Download(format!(
             "{URL}: {e}. Download {FILE} by hand (MD5 5aeb024d42b8a6091f30e5eb18c8a48d) into {} or a directory you pass with --data-dir",
             path.parent().unwrap_or(root).display()
