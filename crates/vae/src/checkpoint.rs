@@ -18,7 +18,7 @@ use crate::optim::Optimizer;
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub const CONFIG_FILE: &str = "config.json";
 pub const MODEL_FILE: &str = "model.safetensors";
@@ -330,15 +330,22 @@ fn parameter_bytes(dir: &Path, params: &Parameters<f32>, epoch: usize) -> Result
 
 /// Reads and validates `config.json`.
 pub fn load_config(dir: &Path) -> Result<RunConfig> {
+    let (path, bytes) = read_config(dir)?;
+    parse_config(&bytes, &path)
+}
+
+/// The path and bytes of DIR's `config.json`. Missing is said so; present but not a file (a
+/// pipe, a directory) is refused as what it is.
+fn read_config(dir: &Path) -> Result<(PathBuf, Vec<u8>)> {
     let path = dir.join(CONFIG_FILE);
-    // Missing is said so; present but not a file (a pipe, a directory) is refused as what it is.
     if std::fs::metadata(&path).is_err() {
         return Err(checkpoint_err(
             dir,
             format!("not a model directory: {CONFIG_FILE} is missing"),
         ));
     }
-    parse_config(&read(&path)?, &path)
+    let bytes = read(&path)?;
+    Ok((path, bytes))
 }
 
 fn parse_config(bytes: &[u8], path: &Path) -> Result<RunConfig> {
@@ -395,14 +402,7 @@ pub fn load_model_hashed(dir: &Path) -> Result<HashedModel> {
 
 /// `load_config` with the SHA-256 of the bytes it was parsed from.
 fn load_config_hashed(dir: &Path) -> Result<(RunConfig, String)> {
-    let path = dir.join(CONFIG_FILE);
-    if std::fs::metadata(&path).is_err() {
-        return Err(checkpoint_err(
-            dir,
-            format!("not a model directory: {CONFIG_FILE} is missing"),
-        ));
-    }
-    let bytes = read(&path)?;
+    let (path, bytes) = read_config(dir)?;
     Ok((parse_config(&bytes, &path)?, sha256_hex(&bytes)))
 }
 

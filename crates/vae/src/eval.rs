@@ -58,6 +58,15 @@ pub struct Evaluation {
     pub lower_mean_variance_per_dimension: Option<Vec<f64>>,
 }
 
+impl Evaluation {
+    /// How often samples drawn with a label were read as it, over all labels (the mean of
+    /// `conditional_accuracy`), when that was measured.
+    pub fn conditional_accuracy_mean(&self) -> Option<f64> {
+        let accuracy = self.conditional_accuracy.as_ref()?;
+        Some(accuracy.iter().sum::<f64>() / accuracy.len().max(1) as f64)
+    }
+}
+
 /// The most importance samples per image `evaluate` takes: its buffers grow with K (one log-weight
 /// per sample and image of a chunk), and the literature's K = 5000 is far below.
 pub const MAX_IW_SAMPLES: usize = 1_000_000;

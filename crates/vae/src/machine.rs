@@ -4,8 +4,13 @@
 /// Physical memory in bytes (`MemTotal` of /proc/meminfo), or None where that is not known.
 /// A file or flag claiming more values than this cannot be held and is refused before reading.
 pub fn memory_bytes() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    kib_field("/proc/meminfo", "MemTotal:")
+}
+
+/// A `NAME: N kB` line of a /proc file, in bytes.
+fn kib_field(file: &str, name: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| l.starts_with(name))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     kib.checked_mul(1024)
 }
@@ -13,10 +18,7 @@ pub fn memory_bytes() -> Option<u64> {
 /// Memory the system says is available to a new allocation without swapping (`MemAvailable` of
 /// /proc/meminfo), or None where that is not known.
 pub fn available_bytes() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
+    kib_field("/proc/meminfo", "MemAvailable:")
 }
 
 /// What is left of this process's address-space limit (`ulimit -v`, `RLIMIT_AS`) beyond what it
@@ -34,10 +36,8 @@ pub fn address_space_left() -> Option<u64> {
         {
             return None;
         }
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
-        let used_kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(limit.rlim_cur.saturating_sub(used_kib.saturating_mul(1024)))
+        let used = kib_field("/proc/self/status", "VmSize:")?;
+        Some(limit.rlim_cur.saturating_sub(used))
     }
     #[cfg(not(target_os = "linux"))]
     {

@@ -186,3 +186,12 @@ pub fn save_figure(
     save_png(image, &path).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
+
+/// `n` things, in the singular for one: "1 thread", "2 threads".
+pub fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}

@@ -110,9 +110,7 @@ pub fn run(args: EvalArgs, world: &dyn Collective) -> Result<()> {
         fields.insert("epoch".into(), epoch.into());
         fields.insert("split".into(), split_name.into());
         fields.insert("seconds".into(), seconds.into());
-        if let Some(accuracy) = &result.conditional_accuracy {
-            // What `--classifier` prints as the overall rate: the mean over the classes.
-            let mean = accuracy.iter().sum::<f64>() / accuracy.len().max(1) as f64;
+        if let Some(mean) = result.conditional_accuracy_mean() {
             fields.insert("conditional_accuracy_mean".into(), mean.into());
         }
         fields.insert(
@@ -163,8 +161,10 @@ fn print_table(result: &vae::eval::Evaluation, autoencoder: bool, per_class: usi
         );
         return;
     }
-    if let Some(accuracy) = &result.conditional_accuracy {
-        let mean = accuracy.iter().sum::<f64>() / accuracy.len() as f64;
+    if let (Some(accuracy), Some(mean)) = (
+        &result.conditional_accuracy,
+        result.conditional_accuracy_mean(),
+    ) {
         println!(
             "  samples classified as their label: {:.2}% ({} per label, by the reference classifier)",
             100.0 * mean,

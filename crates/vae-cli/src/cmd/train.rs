@@ -1,6 +1,6 @@
 //! `vae train`: a fresh run or a resumed one, checkpointed after every epoch.
 
-use super::common::{check_shape, load_dataset, progress_bar, thread_pool};
+use super::common::{check_shape, count, load_dataset, progress_bar, thread_pool};
 use super::{figures, report};
 use crate::cli::{
     ActivationArg, ArchArg, BinarizeArg, LikelihoodArg, ModelArg, ObjectiveArg, OptimizerArg,
@@ -787,15 +787,6 @@ fn write_pictures(run: &Run, test: &Split, class_names: &[String]) -> Result<()>
         dir.join("report.html").display()
     );
     Ok(())
-}
-
-/// `n` things, in the singular for one: "1 thread", "2 threads".
-fn count(n: usize, thing: &str) -> String {
-    if n == 1 {
-        format!("1 {thing}")
-    } else {
-        format!("{n} {thing}s")
-    }
 }
 
 /// Refuses a model whose training step would not fit in memory: its plan (`vae::memory`) against

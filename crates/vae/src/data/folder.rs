@@ -235,13 +235,7 @@ pub fn load(
     let bytes = (files.len() as u128)
         .saturating_mul(shape.len() as u128)
         .saturating_mul(3);
-    let limit = [
-        crate::machine::available_bytes(),
-        crate::machine::address_space_left(),
-    ]
-    .into_iter()
-    .flatten()
-    .min();
+    let limit = crate::memory::default_limit().map(|(bytes, _)| bytes);
     if let Some(limit) = limit.filter(|&l| bytes > u128::from(l)) {
         return Err(Error::Dataset {
             name: spec.into(),

@@ -133,7 +133,7 @@ pub fn load(data_dir: Option<&Path>) -> Result<Dataset> {
 /// Downloads the file from the official location into `root/frey/`, verifying it first.
 pub fn fetch(root: &Path, log: &mut dyn FnMut(String)) -> Result<PathBuf> {
     let path = root.join(NAME).join(FILE);
-    if crate::fs::read_regular(&path).is_ok_and(|b| sha256_hex(&b) == SHA256) {
+    if verify(&path).is_ok() {
         return Ok(path);
     }
     log(format!("downloading {URL}"));

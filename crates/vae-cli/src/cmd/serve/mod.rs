@@ -41,8 +41,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let _ = http::COMPUTE.set(pool);
     let served = load(&args)?;
     eprintln!(
-        "decoding on {threads} compute thread{}",
-        if threads == 1 { "" } else { "s" }
+        "decoding on {}",
+        super::common::count(threads, "compute thread")
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
