@@ -115,6 +115,11 @@ pub fn evaluate_across(
         ));
     }
     let images_per_chunk = (SCORE_ROWS / k).clamp(MIN_IMAGES_PER_CHUNK, MAX_IMAGES_PER_CHUNK);
+    let decoded_at_once = images_per_chunk
+        .saturating_mul(k)
+        .min(SCORE_ROWS.max(images_per_chunk));
+    crate::memory::scoring(model.config(), images_per_chunk, decoded_at_once, k)
+        .check_available()?;
     let mut workspace = VaeWorkspace::default();
     let mut loader = BatchLoader::default();
     let mut scores: Vec<ImageScore> = Vec::with_capacity(split.len());

@@ -97,13 +97,16 @@ fn decode(model: &Model<f32>, z: &[f32], label: Option<u8>) -> Result<Vec<f32>> 
 /// count against it before decoding anything, so `--n 1000000` is an error, not an abort.
 pub const MAX_PICTURE_PIXELS: u64 = 1 << 26;
 
-/// Refuses a picture of `count` images of this model's shape at `scale` over the limit.
+/// Refuses a picture of `count` images of this model's shape at `scale` over the limit, or
+/// whose decoding would need more memory than the machine has available.
 pub fn check_picture(model: &Model<f32>, count: usize, scale: u32) -> Result<()> {
     let pixels = (count as u64)
         .checked_mul(model.pixels() as u64)
         .and_then(|p| p.checked_mul(u64::from(scale) * u64::from(scale)));
     match pixels {
-        Some(p) if p <= MAX_PICTURE_PIXELS => Ok(()),
+        Some(p) if p <= MAX_PICTURE_PIXELS => {
+            crate::memory::decoding(model.config(), count).check_available()
+        }
         _ => Err(Error::InvalidArgument(format!(
             "a picture of {count} images of {} pixels at scale {scale} is over the limit of {MAX_PICTURE_PIXELS} pixels; ask for fewer images",
             model.pixels()

@@ -11,21 +11,63 @@
 //! above a bound: the memory the system says is available, the process's address-space limit
 //! (`ulimit -v`), or one the user sets; the error names the largest consumer.
 
-use crate::config::{ImageShape, ModelKind, RunConfig};
+use crate::config::{ImageShape, ModelConfig, ModelKind, ObjectiveKind, RunConfig};
 use crate::error::{Error, Result};
 use crate::nn::LayerSpec;
 
 const F32: u128 = 4;
 
+/// The most bytes a training step's decoder passes take at once when an image is expanded to
+/// many latent samples (`--samples`, `--k`): above it the samples are decoded in chunks, as
+/// scoring decodes its importance samples, so the documented maximum runs in bounded memory.
+pub const SAMPLE_CHUNK_BYTES: u128 = 256 << 20;
+
+/// Bytes one decoded row (one latent sample of one image) takes in a training step: the
+/// decoder's kept activations and gradient buffers, the likelihood's per-pixel passes, and the
+/// sample's noise and latent point.
+pub fn decoder_row_bytes(model: &ModelConfig) -> u128 {
+    let pixels = model.image.len() as u128;
+    network(
+        &model.decoder,
+        vec![model.decoder_input()],
+        pixels,
+        1,
+        Some(model.image),
+    )
+    .saturating_add(pixels.saturating_mul(3 * F32))
+    .saturating_add((model.latent as u128).saturating_mul(3 * F32))
+}
+
+/// How many of `samples` latent samples per image a training step decodes at once for `rows`
+/// rows: all of them while they fit in `budget` bytes (by default [`SAMPLE_CHUNK_BYTES`]), else
+/// as many as fit (at least one). Every run the literature describes decodes in one chunk, so
+/// its numbers do not depend on this.
+pub fn samples_per_chunk(model: &ModelConfig, samples: usize, rows: usize, budget: u128) -> usize {
+    let per_sample = decoder_row_bytes(model).saturating_mul(rows.max(1) as u128);
+    let fit = budget / per_sample.max(1);
+    (fit.min(samples as u128) as usize).max(1)
+}
+
 /// Bytes by consumer.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MemoryPlan {
+    /// What the plan is for, as the refusal names it: "a training step of this model".
+    pub task: String,
     pub parts: Vec<(String, u128)>,
 }
 
 impl MemoryPlan {
     pub fn total(&self) -> u128 {
         self.parts.iter().map(|(_, b)| b).sum()
+    }
+
+    /// Refuses the plan when it needs more than the machine's default bound ([`default_limit`]);
+    /// accepts it where no bound is known.
+    pub fn check_available(&self) -> Result<()> {
+        match default_limit() {
+            Some((limit, what)) => self.check(limit, what),
+            None => Ok(()),
+        }
     }
 
     /// The consumer that takes the most.
@@ -42,7 +84,8 @@ impl MemoryPlan {
         }
         let (name, bytes) = self.largest().cloned().unwrap_or_default();
         Err(Error::InvalidArgument(format!(
-            "a training step of this model needs about {}, most of it {name} ({}), more than the {} {what}: use a smaller batch, fewer samples or smaller layers",
+            "{} needs about {}, most of it {name} ({}), more than the {} {what}: use a smaller batch, fewer samples or smaller layers",
+            self.task,
             human(total),
             human(bytes),
             human(u128::from(limit)),
@@ -76,7 +119,10 @@ pub fn training(config: &RunConfig) -> MemoryPlan {
     let batch = train.batch_size as u128;
     let samples = train.samples as u128;
     let classes = model.classes as u128;
-    let mut plan = MemoryPlan::default();
+    let mut plan = MemoryPlan {
+        task: "a training step of this model".into(),
+        ..MemoryPlan::default()
+    };
     // Parameters, their gradients, Adam's two moments and the forward pass's transposed copies.
     let parameters = model.parameter_count().map_or(u128::MAX, |p| p as u128);
     plan.parts.push((
@@ -92,13 +138,27 @@ pub fn training(config: &RunConfig) -> MemoryPlan {
     let image = model.image;
     let pixels = image.len() as u128;
     // M2 runs every unlabelled image under each class, beside the labelled ones.
-    let (encoder_rows, decoder_rows) = if model.kind == ModelKind::M2 {
+    let encoder_rows = if model.kind == ModelKind::M2 {
         let labelled = train.labelled_per_batch.map_or(batch, |l| l as u128);
-        let expanded = batch.saturating_mul(classes).saturating_add(labelled);
-        (expanded, expanded.saturating_mul(samples))
+        batch.saturating_mul(classes).saturating_add(labelled)
     } else {
-        (batch, batch.saturating_mul(samples))
+        batch
     };
+    // Samples are decoded in chunks, except by the two-layer model, which decodes them at once.
+    let decoded_samples = if model.top.is_some() {
+        samples
+    } else {
+        let rows = usize::try_from(encoder_rows).unwrap_or(usize::MAX);
+        samples.min(samples_per_chunk(model, train.samples, rows, SAMPLE_CHUNK_BYTES) as u128)
+    };
+    let decoder_rows = encoder_rows.saturating_mul(decoded_samples);
+    if train.objective == ObjectiveKind::Iwae {
+        // Every sample's log-weight and normalised weight, whatever the chunks.
+        plan.parts.push((
+            "importance weights".into(),
+            encoder_rows.saturating_mul(samples).saturating_mul(2 * F32),
+        ));
+    }
     let heads = if model.kind == ModelKind::Ae { 1 } else { 2 };
     plan.parts.push((
         "encoder activations".into(),
@@ -159,9 +219,59 @@ pub fn training(config: &RunConfig) -> MemoryPlan {
     plan
 }
 
-/// Bytes a network holds for `rows` rows in a training step: its input, each layer's output and
-/// a convolution's receptive fields (kept for the backward pass), two gradient buffers of its
-/// widest layer, and the head of `head` values (none when the body ends on `image`'s shape).
+/// What decoding `rows` latent points at once holds: a picture's decoder pass (the decoder's
+/// buffers, and the images decoded).
+pub fn decoding(model: &ModelConfig, rows: usize) -> MemoryPlan {
+    let rows = rows as u128;
+    let pixels = model.image.len() as u128;
+    MemoryPlan {
+        task: format!("decoding {rows} images at once"),
+        parts: vec![
+            (
+                "decoder activations".into(),
+                network(
+                    &model.decoder,
+                    vec![model.decoder_input()],
+                    pixels,
+                    rows,
+                    Some(model.image),
+                ),
+            ),
+            (
+                "decoded images".into(),
+                rows.saturating_mul(pixels).saturating_mul(2 * F32),
+            ),
+        ],
+    }
+}
+
+/// What scoring holds: `images` images encoded at once, `rows` latent samples decoded at once,
+/// and `k` log-weights per image of the chunk (kept in f64).
+pub fn scoring(model: &ModelConfig, images: usize, rows: usize, k: usize) -> MemoryPlan {
+    let heads = if model.kind == ModelKind::Ae { 1 } else { 2 };
+    let encoder = network(
+        &model.encoder,
+        model.encoder_input_shape(),
+        model.latent as u128 * heads,
+        images as u128,
+        None,
+    );
+    let mut plan = decoding(model, rows);
+    plan.task = format!("scoring with {k} importance samples");
+    plan.parts.push(("encoder activations".into(), encoder));
+    plan.parts.push((
+        "log-weights".into(),
+        (images as u128).saturating_mul(k as u128).saturating_mul(8),
+    ));
+    plan
+}
+
+/// Bytes a network holds for `rows` rows in a training step: its input, each product's output
+/// and a convolution's receptive fields (kept for the backward pass), an activation's output
+/// where it follows no product (a chain of them in a row keeps its output and its derivatives,
+/// however long), two gradient buffers of its widest layer, and the head of `head` values (none
+/// when the body ends on `image`'s shape). An activation after a product is fused into it, and
+/// flatten and reshape only relabel the shape: they hold nothing.
 fn network(
     layers: &[LayerSpec],
     input: Vec<usize>,
@@ -173,19 +283,39 @@ fn network(
     let mut shape = input;
     let mut per_row = values(&shape);
     let mut widest = per_row;
+    // Whether the layer before is a product with no activation fused yet; how many standalone
+    // activations are in the current run.
+    let (mut fusable, mut run) = (false, 0usize);
     for layer in layers {
         let Ok(plan) = layer.plan(&shape) else {
             // A list that cannot work is refused when the model is built, naming the layer.
             break;
         };
         let out = values(&plan.shape);
-        per_row = per_row.saturating_add(out);
-        if let Some(g) = plan.geometry {
-            let fields = [g.out_height, g.out_width, g.channels, g.kernel, g.kernel]
-                .iter()
-                .map(|&d| d as u128)
-                .product::<u128>();
-            per_row = per_row.saturating_add(fields);
+        if layer.activation().is_some() {
+            if fusable {
+                fusable = false;
+            } else {
+                run += 1;
+                // The first keeps its output; the second turns them into a chain that also
+                // keeps the derivatives; the rest are applied in place.
+                if run <= 2 {
+                    per_row = per_row.saturating_add(out);
+                }
+            }
+        } else if plan.geometry.is_some() || matches!(layer, LayerSpec::Linear { .. }) {
+            per_row = per_row.saturating_add(out);
+            if let Some(g) = plan.geometry {
+                let fields = [g.out_height, g.out_width, g.channels, g.kernel, g.kernel]
+                    .iter()
+                    .map(|&d| d as u128)
+                    .product::<u128>();
+                per_row = per_row.saturating_add(fields);
+            }
+            (fusable, run) = (true, 0);
+        } else {
+            // A view: flatten or reshape.
+            (fusable, run) = (false, 0);
         }
         widest = widest.max(out);
         shape = plan.shape;

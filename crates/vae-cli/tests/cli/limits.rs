@@ -410,7 +410,7 @@ fn files_are_opened_as_what_they_are() {
 
 /// A model whose training step would not fit is refused from its plan, before anything is
 /// allocated: activations (a million-channel convolution, a huge stride), parameters under the
-/// parameter limit but over the memory, and latent samples; each under a 2 GB address space,
+/// parameter limit but over the memory; each under a 2 GB address space,
 /// each in under 3 s, with the largest consumer named. `--max-memory` sets the bound.
 #[test]
 fn a_training_step_that_cannot_fit_is_refused_from_its_plan() {
@@ -452,7 +452,6 @@ fn a_training_step_that_cannot_fit_is_refused_from_its_plan() {
         &[],
         "a training step of this model needs about",
     );
-    train(None, &["--samples", "100000"], "decoder activations");
     train(None, &["--max-memory", "1K"], "set by --max-memory");
     train(None, &["--max-memory", "lots"], "is not a size");
 
@@ -471,6 +470,128 @@ fn a_training_step_that_cannot_fit_is_refused_from_its_plan() {
         ],
         &data,
         "set by --max-memory",
+    );
+}
+
+/// The documented maximum of latent samples trains in bounded memory, for the ELBO and for the
+/// IWAE bound: the samples are decoded in chunks (decoding 256 images' 100,000 samples at once
+/// would take about 18 GB).
+#[test]
+fn the_most_latent_samples_train_in_bounded_memory() {
+    let f = fixture();
+    for objective in ["elbo", "iwae"] {
+        let dir = f.root.join(objective);
+        let args: Vec<String> = [
+            "train",
+            "--dataset",
+            &f.dataset,
+            "--epochs",
+            "1",
+            "--batch-size",
+            "256",
+            "--hidden",
+            "4",
+            "--latent",
+            "2",
+            "--objective",
+            objective,
+            "--samples",
+            "100000",
+            "--out",
+            path(&dir),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (peak, planned) = peak_and_plan(&args, &f.root.join(format!("{objective}.log")));
+        assert!(
+            peak < 1 << 30 && planned < 1 << 30,
+            "{objective}: peak {peak} bytes, planned {planned}"
+        );
+        assert!(dir.join("model.safetensors").is_file());
+    }
+}
+
+/// Scoring and pictures are planned too: a decoder whose activations are wide (an upsampling
+/// by a stride of 100) trains, but decoding 10,000 of its images at once, or scoring with
+/// thousands of importance samples, is refused from the plan under a 2 GB address space
+/// (decoding would take about 9 GB), where the picture itself is small.
+#[test]
+fn scoring_and_pictures_that_cannot_fit_are_refused_from_their_plan() {
+    let f = fixture();
+    let data = f.root.join("data-dir");
+    let lists = serde_json::json!({
+        "encoder": [{"type": "linear", "out": 16}, {"type": "relu"}],
+        "decoder": [{"type": "linear", "out": 35}, {"type": "reshape", "shape": [7, 5, 1]},
+                    {"type": "conv_transpose2d", "out": 1, "kernel": 1, "stride": 100},
+                    {"type": "flatten"}]});
+    let file = f.root.join("wide-decoder.json");
+    std::fs::write(&file, serde_json::to_vec(&lists).expect("json")).expect("write");
+    let run = f.root.join("run");
+    ok(&[
+        "train",
+        "--dataset",
+        &f.dataset,
+        "--epochs",
+        "1",
+        "--layers",
+        path(&file),
+        "--out",
+        path(&run),
+    ]);
+    let picture = f.root.join("samples.png");
+    refused_within_limits(
+        &[
+            "sample",
+            "--model",
+            path(&run),
+            "--n",
+            "10000",
+            "--out",
+            path(&picture),
+        ],
+        &data,
+        "decoding 10000 images at once needs about",
+    );
+    assert!(!picture.exists());
+    refused_within_limits(
+        &["eval", "--model", path(&run), "--iw-samples", "5000"],
+        &data,
+        "scoring with 5000 importance samples needs about",
+    );
+}
+
+/// An encoder of ten thousand activations in a row trains in the memory of one: the chain keeps
+/// its output and its derivatives, not a batch per activation (they took 2.8 GB and more).
+#[test]
+fn ten_thousand_activations_in_a_row_train_in_bounded_memory() {
+    let f = fixture();
+    let mut encoder = vec![serde_json::json!({"type": "linear", "out": 256})];
+    encoder.extend((0..10_000).map(|_| serde_json::json!({"type": "tanh"})));
+    let lists = serde_json::json!({
+        "encoder": encoder,
+        "decoder": [{"type": "linear", "out": 16}, {"type": "relu"}]});
+    let file = f.root.join("deep.json");
+    std::fs::write(&file, serde_json::to_vec(&lists).expect("json")).expect("write");
+    let dir = f.root.join("deep");
+    let args: Vec<String> = [
+        "train",
+        "--dataset",
+        &f.dataset,
+        "--epochs",
+        "1",
+        "--layers",
+        path(&file),
+        "--out",
+        path(&dir),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (peak, planned) = peak_and_plan(&args, &f.root.join("deep.log"));
+    assert!(
+        peak < 256 << 20 && planned < 64 << 20,
+        "peak {peak} bytes, planned {planned}"
     );
 }
 

@@ -105,6 +105,48 @@ fn map_into<T: Scalar>(x: &[T], y: &mut [T], cols: usize, f: impl Fn(T) -> T + S
     );
 }
 
+/// `y = activation(y)` in place: the second and later links of a chain of activations.
+pub fn activation_in_place<T: Scalar>(y: &mut [T], cols: usize, activation: Activation) {
+    match activation {
+        Activation::Relu => map_in_place(y, cols, |v| Activation::Relu.apply(v)),
+        Activation::Tanh => map_in_place(y, cols, |v| Activation::Tanh.apply(v)),
+        Activation::Softplus => map_in_place(y, cols, |v| Activation::Softplus.apply(v)),
+        Activation::Identity => {}
+    }
+}
+
+#[inline(always)]
+fn map_in_place<T: Scalar>(y: &mut [T], cols: usize, f: impl Fn(T) -> T + Sync + Send) {
+    for_each_row_chunk(
+        y,
+        cols,
+        #[inline(always)]
+        |_, chunk| {
+            for v in chunk.iter_mut() {
+                *v = f(*v);
+            }
+        },
+    );
+}
+
+/// `dx = dy · factor` element-wise over row-major `[rows, cols]` buffers: a chain of activations'
+/// backward pass through the product of their derivatives, kept from the forward pass.
+pub fn multiply_into<T: Scalar>(dy: &[T], factor: &[T], dx: &mut [T], cols: usize) {
+    for_each_row_chunk(
+        dx,
+        cols,
+        #[inline(always)]
+        |first_row, chunk| {
+            let start = first_row * cols;
+            let dy = &dy[start..start + chunk.len()];
+            let factor = &factor[start..start + chunk.len()];
+            for ((o, &g), &f) in chunk.iter_mut().zip(dy).zip(factor) {
+                *o = g * f;
+            }
+        },
+    );
+}
+
 /// `grad *= activation'(x)` over a row-major `[rows, cols]` buffer, where `output = activation(x)`
 /// was kept from the forward pass.
 pub fn activation_backward<T: Scalar>(

@@ -37,6 +37,17 @@ pub struct LabelledScratch<T> {
     per_image: Vec<T>,
 }
 
+impl<T> LabelledScratch<T> {
+    /// The values held.
+    pub fn len(&self) -> usize {
+        self.w_x.len() + self.w_y.len() + self.per_image.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl<T: Scalar> LabelledRows<'_, T> {
     fn image_width(&self, layer: &Linear) -> Result<usize> {
         let width = layer

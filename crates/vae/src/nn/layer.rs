@@ -9,7 +9,9 @@ use super::linear::Linear;
 use super::params::ParamBuilder;
 use super::spec::LayerSpec;
 use crate::error::{Error, Result};
-use crate::kernels::elementwise::{activation_backward, activation_into, Activation};
+use crate::kernels::elementwise::{
+    activation_backward, activation_in_place, activation_into, multiply_into, Activation,
+};
 use crate::scalar::Scalar;
 
 /// What a network's first layer reads: plain rows, or labelled rows sharing images.
@@ -34,6 +36,10 @@ pub enum Layer {
     ConvTranspose(ConvTranspose2d, Activation),
     /// An activation that follows no product.
     Activation(Activation),
+    /// Activations in a row after the one a product took, applied in place: the layer keeps its
+    /// output and the product of the activations' derivatives, two batches of values however
+    /// long the chain, and its backward pass multiplies by that product.
+    Chain(Vec<Activation>),
 }
 
 /// A layer's own buffer, kept from its forward pass for its backward pass: a convolution's
@@ -43,6 +49,17 @@ pub struct Kept<T> {
     values: Vec<T>,
     /// Whether `values` holds what the latest forward pass left for the backward pass.
     valid: bool,
+}
+
+impl<T> Kept<T> {
+    /// The values kept.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
 }
 
 /// Buffers a layer uses within one call, reused across batches.
@@ -70,6 +87,17 @@ pub(super) struct At<'a> {
     pub network: &'a str,
     pub index: usize,
     pub kind: &'a str,
+}
+
+impl<T> LayerScratch<T> {
+    /// The values held.
+    pub fn len(&self) -> usize {
+        self.labelled.len() + self.cols.len() + self.weight_t.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl At<'_> {
@@ -136,7 +164,7 @@ impl Layer {
             Layer::Linear(l, _) => (l.in_dim, l.out_dim),
             Layer::Conv(c, _) => (c.in_dim(), c.out_dim()),
             Layer::ConvTranspose(c, _) => (c.in_dim(), c.out_dim()),
-            Layer::Activation(_) => (in_dim, in_dim),
+            Layer::Activation(_) | Layer::Chain(_) => (in_dim, in_dim),
         }
     }
 
@@ -146,7 +174,7 @@ impl Layer {
             Layer::Linear(l, _) => l.in_dim * l.out_dim,
             Layer::Conv(c, _) => c.macs(),
             Layer::ConvTranspose(c, _) => c.macs(),
-            Layer::Activation(_) => 0,
+            Layer::Activation(_) | Layer::Chain(_) => 0,
         }
     }
 
@@ -179,6 +207,22 @@ impl Layer {
                 activation_into(x, y, y.len() / rows.max(1), *act);
                 Ok(())
             }
+            (Layer::Chain(chain), NetworkInput::Dense(x)) => {
+                let cols = y.len() / rows.max(1);
+                let derivative = &mut kept.values;
+                derivative.clear();
+                derivative.resize(y.len(), T::one());
+                for (i, &act) in chain.iter().enumerate() {
+                    if i == 0 {
+                        activation_into(x, y, cols, act);
+                    } else {
+                        activation_in_place(y, cols, act);
+                    }
+                    activation_backward(derivative, y, cols, act);
+                }
+                kept.valid = true;
+                Ok(())
+            }
             (_, NetworkInput::Labelled(_)) => Err(Error::InvalidArgument(
                 "labelled input rows must enter a linear layer".into(),
             )),
@@ -198,7 +242,7 @@ impl Layer {
             Layer::Linear(_, act) | Layer::Conv(_, act) | Layer::ConvTranspose(_, act) => {
                 Some(*act)
             }
-            Layer::Activation(_) => None,
+            Layer::Activation(_) | Layer::Chain(_) => None,
         }
     }
 
@@ -206,13 +250,29 @@ impl Layer {
     pub(super) fn fused_activation_mut(&mut self) -> Option<&mut Activation> {
         match self {
             Layer::Linear(_, act) | Layer::Conv(_, act) | Layer::ConvTranspose(_, act) => Some(act),
-            Layer::Activation(_) => None,
+            Layer::Activation(_) | Layer::Chain(_) => None,
         }
     }
 
     /// Whether this layer is a product an activation can be fused into.
     pub(super) fn is_product(&self) -> bool {
-        !matches!(self, Layer::Activation(_))
+        !matches!(self, Layer::Activation(_) | Layer::Chain(_))
+    }
+
+    /// Appends `next`, an activation that follows this one with no product between, making a
+    /// chain; `false` (and nothing changed) when this layer is a product.
+    pub(super) fn extend_chain(&mut self, next: Activation) -> bool {
+        match self {
+            Layer::Activation(first) => {
+                *self = Layer::Chain(vec![*first, next]);
+                true
+            }
+            Layer::Chain(chain) => {
+                chain.push(next);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Whether `activation_backward` changes anything.
@@ -257,6 +317,18 @@ impl Layer {
                     dx.copy_from_slice(dy);
                     activation_backward(dx, y, dy.len() / rows.max(1), *act);
                 }
+                Ok(())
+            }
+            (Layer::Chain(_), NetworkInput::Dense(_)) => {
+                if !kept_valid || kept.values.len() != dy.len() {
+                    return Err(Error::InvalidArgument(
+                        "an activation chain's backward pass needs its forward pass first".into(),
+                    ));
+                }
+                if let Some(dx) = dx {
+                    multiply_into(dy, &kept.values, dx, dy.len() / rows.max(1));
+                }
+                kept.valid = true;
                 Ok(())
             }
             (_, NetworkInput::Labelled(_)) => Err(Error::InvalidArgument(

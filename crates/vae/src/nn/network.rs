@@ -2,7 +2,8 @@
 //!
 //! Shapes are followed through the list when the network is built, so a list that cannot work is
 //! refused then, with the layer named. Each activation that follows a product is fused into the
-//! product's output pass; flatten and reshape cost nothing.
+//! product's output pass, activations in a row after it form one chain that keeps two batches
+//! of values however long it is, and flatten and reshape cost nothing.
 
 use super::layer::{build, grown, At, Built, Kept, Layer, LayerScratch, NetworkInput};
 use super::linear::Linear;
@@ -38,6 +39,14 @@ impl<T: Scalar> NetworkBuffers<T> {
     pub fn output(&self) -> &[T] {
         self.outputs.last().map_or(&[], |v| v.as_slice())
     }
+
+    /// The values these buffers hold (their lengths, not capacities): what a forward and
+    /// backward pass keep.
+    pub fn held_values(&self) -> usize {
+        let outputs: usize = self.outputs.iter().map(Vec::len).sum();
+        let kept: usize = self.kept.iter().map(Kept::len).sum();
+        outputs + kept + self.grad.len() + self.grad_next.len() + self.scratch.len()
+    }
 }
 
 /// The head a model puts on a network's body: a dense layer reading the body's output as a flat
@@ -72,6 +81,15 @@ impl Network {
                 kind: spec.kind(),
             };
             match build(spec, b, &shape, linear_index, fusable, &at)? {
+                // An activation after another that follows no product joins it in a chain.
+                Built::Layer(Layer::Activation(next), out)
+                    if layers
+                        .last_mut()
+                        .is_some_and(|last| last.extend_chain(next)) =>
+                {
+                    shape = out;
+                    fusable = false;
+                }
                 Built::Layer(layer, out) => {
                     fusable = layer.is_product();
                     linear_index += usize::from(fusable);

@@ -31,6 +31,9 @@ pub struct Elbo {
     /// λ, free bits: each latent dimension's KL, averaged over the batch, counts at least λ
     /// nats (Kingma et al. 2016, eq. 15); 0 for none.
     pub free_bits: f64,
+    /// The most bytes the samples' decoder passes take at once: above it they are decoded in
+    /// chunks ([`crate::memory::samples_per_chunk`]).
+    pub sample_chunk_bytes: u128,
 }
 
 impl Elbo {
@@ -40,6 +43,7 @@ impl Elbo {
             kl_weight: 1.0,
             warmup_epochs: 0.0,
             free_bits: 0.0,
+            sample_chunk_bytes: crate::memory::SAMPLE_CHUNK_BYTES,
         }
     }
 
@@ -86,7 +90,6 @@ impl Elbo {
             shared,
             noise_rows,
         } = *batch;
-        let n = samples * rows;
         let VaeWorkspace {
             encoder: encoder_buffers,
             decoder: decoder_buffers,
@@ -109,57 +112,69 @@ impl Elbo {
         let join = LabelJoin::encoder(config);
         let encoder_in = encoder_rows(x, join, labels, classes, shared, encoder_input);
         let q = encoder.forward(values, encoder_in, rows, encoder_buffers)?;
-        eps.resize(n * latent, T::zero());
-        fill_standard_normal_rows(rng, noise_rows.as_ref(), latent, eps)?;
-        z.resize(n * latent, T::zero());
-        q.rsample(eps, z);
         kl.resize(rows, T::zero());
         q.kl_to_standard_normal(kl);
-
-        let decoder_in = with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
-        decoder.forward(values, decoder_in, n, decoder_buffers)?;
-        let logits = decoder_buffers.output();
-        nll.resize(n, T::zero());
-        // The reconstruction term is the mean over samples: each sample row carries weight 1/S.
-        let scale = T::one() / T::of(samples as f64);
-        d_logits.resize(n * pixels, T::zero());
-        decoder
-            .likelihood
-            .nll(values, logits, x, pixels, nll, Some((d_logits, scale)));
-        if let Some(w) = weights {
-            rows::scale_rows(d_logits, pixels, w);
-        }
-        decoder
-            .likelihood
-            .backward_params(values, grads, logits, x, pixels, scale, weights);
         row_loss.clear();
         row_loss.extend_from_slice(kl);
-        rows::add_by_image(row_loss, nll, scale);
-        let reconstruction = weighted_sum(nll, weights) / samples as f64;
         let kl_sum = weighted_sum(kl, weights);
-
-        let decoder_width = latent + classes;
-        d_decoder_input.resize(n * decoder_width, T::zero());
-        decoder.backward(
-            values,
-            grads,
-            decoder_in,
-            n,
-            decoder_buffers,
-            d_logits,
-            d_decoder_input,
-        )?;
-        // Only the z part of the decoder's input gradient flows on; the label is data.
-        let d_z: &[T] = if classes == 0 {
-            d_decoder_input
-        } else {
-            rows::take_columns(d_decoder_input, decoder_width, latent, d_z);
-            d_z
-        };
         d_posterior.clear();
         d_posterior.resize(rows * 2 * latent, T::zero());
+
+        // The samples, decoded in chunks when they would not fit at once (one chunk for every
+        // run the literature describes); each chunk's noise continues the same stream.
+        // The reconstruction term is the mean over samples: each sample row carries weight 1/S.
+        let scale = T::one() / T::of(samples as f64);
+        let chunk =
+            crate::memory::samples_per_chunk(config, samples, rows, self.sample_chunk_bytes);
+        let decoder_width = latent + classes;
+        let mut reconstruction_sum = 0.0;
+        for first in (0..samples).step_by(chunk) {
+            let n = chunk.min(samples - first) * rows;
+            eps.resize(n * latent, T::zero());
+            fill_standard_normal_rows(rng, noise_rows.as_ref(), latent, eps)?;
+            z.resize(n * latent, T::zero());
+            let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
+            q.rsample(eps, z);
+
+            let decoder_in =
+                with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
+            decoder.forward(values, decoder_in, n, decoder_buffers)?;
+            let logits = decoder_buffers.output();
+            nll.resize(n, T::zero());
+            d_logits.resize(n * pixels, T::zero());
+            decoder
+                .likelihood
+                .nll(values, logits, x, pixels, nll, Some((d_logits, scale)));
+            if let Some(w) = weights {
+                rows::scale_rows(d_logits, pixels, w);
+            }
+            decoder
+                .likelihood
+                .backward_params(values, grads, logits, x, pixels, scale, weights);
+            rows::add_by_image(row_loss, nll, scale);
+            reconstruction_sum += weighted_sum(nll, weights);
+
+            d_decoder_input.resize(n * decoder_width, T::zero());
+            decoder.backward(
+                values,
+                grads,
+                decoder_in,
+                n,
+                decoder_buffers,
+                d_logits,
+                d_decoder_input,
+            )?;
+            // Only the z part of the decoder's input gradient flows on; the label is data.
+            let d_z: &[T] = if classes == 0 {
+                d_decoder_input
+            } else {
+                rows::take_columns(d_decoder_input, decoder_width, latent, d_z);
+                d_z
+            };
+            q.backward_rsample(eps, d_z, d_posterior);
+        }
+        let reconstruction = reconstruction_sum / samples as f64;
         let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
-        q.backward_rsample(eps, d_z, d_posterior);
         // The KL as the objective counts it: with free bits, each dimension's batch mean is
         // clamped at λ, and a clamped dimension passes no gradient.
         let kl_objective = if self.free_bits > 0.0 {

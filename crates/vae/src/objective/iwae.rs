@@ -32,6 +32,9 @@ pub struct Iwae {
     pub kl_weight: f64,
     /// Epochs over which β rises linearly from 0, step by step; 0 for none.
     pub warmup_epochs: f64,
+    /// The most bytes the samples' decoder passes take at once: above it they are decoded in
+    /// chunks ([`crate::memory::samples_per_chunk`]).
+    pub sample_chunk_bytes: u128,
 }
 
 impl Iwae {
@@ -41,6 +44,7 @@ impl Iwae {
             k,
             kl_weight: 1.0,
             warmup_epochs: 0.0,
+            sample_chunk_bytes: crate::memory::SAMPLE_CHUNK_BYTES,
         }
     }
 
@@ -110,74 +114,124 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
             rows,
             encoder_buffers,
         )?;
-        eps.resize(n * latent, T::zero());
-        fill_standard_normal_rows(rng, batch.noise_rows(1).as_ref(), latent, eps)?;
-        z.resize(n * latent, T::zero());
-        q.rsample(eps, z);
-        log_posterior.resize(n, T::zero());
-        q.log_prob_of_noise(eps, log_posterior);
-        log_prior.resize(n, T::zero());
-        standard_normal_log_prob(z, latent, log_prior);
         kl.resize(rows, T::zero());
         q.kl_to_standard_normal(kl);
+        let share = batch.noise_rows(1);
 
-        let decoder_in = with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
-        decoder.forward(values, decoder_in, n, decoder_buffers)?;
-        let logits = decoder_buffers.output();
-        nll.resize(n, T::zero());
-        d_logits.resize(n * pixels, T::zero());
-        decoder
-            .likelihood
-            .nll(values, logits, x, pixels, nll, Some((d_logits, T::one())));
-        // log w_i (tempered by β), then w̃_i and each image's bound.
+        // The samples are decoded in chunks when they would not fit at once (one chunk for every
+        // run the literature describes). The weights need every sample's log w first, so with
+        // several chunks a first pass computes them and a second redraws the same noise and
+        // decodes again for the gradient; with one, the first pass's buffers serve both.
+        let chunk = crate::memory::samples_per_chunk(config, k, rows, self.sample_chunk_bytes);
+        let chunked = chunk < k;
+        let start = rng.clone();
         log_weights.resize(n, T::zero());
-        rows::log_importance_weights(nll, log_prior, log_posterior, kl_weight, log_weights);
+        let mut reconstruction_sum = 0.0;
+        for first in (0..k).step_by(chunk) {
+            let range = first * rows..(first + chunk).min(k) * rows;
+            let m = range.len();
+            eps.resize(m * latent, T::zero());
+            fill_standard_normal_rows(rng, share.as_ref(), latent, eps)?;
+            z.resize(m * latent, T::zero());
+            let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
+            q.rsample(eps, z);
+            log_posterior.resize(m, T::zero());
+            q.log_prob_of_noise(eps, log_posterior);
+            log_prior.resize(m, T::zero());
+            standard_normal_log_prob(z, latent, log_prior);
+            let decoder_in =
+                with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
+            decoder.forward(values, decoder_in, m, decoder_buffers)?;
+            let logits = decoder_buffers.output();
+            nll.resize(m, T::zero());
+            let d = (!chunked).then(|| {
+                d_logits.resize(m * pixels, T::zero());
+                (&mut d_logits[..], T::one())
+            });
+            decoder.likelihood.nll(values, logits, x, pixels, nll, d);
+            reconstruction_sum += nll.iter().map(|v| v.as_f64()).sum::<f64>();
+            // log w_i (tempered by β).
+            rows::log_importance_weights(
+                nll,
+                log_prior,
+                log_posterior,
+                kl_weight,
+                &mut log_weights[range],
+            );
+        }
+        // w̃_i and each image's bound.
         row_weights.resize(n, T::zero());
         let mut bounds = vec![0f64; rows];
         normalized_weights(log_weights, rows, row_weights, &mut bounds);
 
-        // −Σ_k w̃_k log w_k: the decoder's rows and the likelihood's parameters weighted by w̃.
-        rows::scale_rows(d_logits, pixels, row_weights);
-        decoder.likelihood.backward_params(
-            values,
-            grads,
-            logits,
-            x,
-            pixels,
-            T::one(),
-            Some(row_weights),
-        );
-        let decoder_width = latent + classes;
-        d_decoder_input.resize(n * decoder_width, T::zero());
-        decoder.backward(
-            values,
-            grads,
-            decoder_in,
-            n,
-            decoder_buffers,
-            d_logits,
-            d_decoder_input,
-        )?;
-        let d_z: &mut Vec<T> = if classes == 0 {
-            d_z.clear();
-            d_z.extend_from_slice(d_decoder_input);
-            d_z
-        } else {
-            rows::take_columns(d_decoder_input, decoder_width, latent, d_z);
-            d_z
-        };
-        // The prior and posterior terms carry β w̃_i (β = 1: w̃_i itself).
-        for w in row_weights.iter_mut() {
-            *w *= kl_weight;
-        }
-        // −log p(z) adds β w̃_i z_i.
-        rows::add_scaled_rows(d_z, z, latent, row_weights);
         d_posterior.clear();
         d_posterior.resize(rows * 2 * latent, T::zero());
-        let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
-        q.backward_rsample(eps, d_z, d_posterior);
-        // +log q(z | x) with z = μ + σ ε: −½ β w̃_i on each log-variance.
-        q.backward_log_prob_of_noise(row_weights, d_posterior);
+        if chunked {
+            *rng = start;
+        }
+        let decoder_width = latent + classes;
+        for first in (0..k).step_by(chunk) {
+            let range = first * rows..(first + chunk).min(k) * rows;
+            let m = range.len();
+            let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
+            if chunked {
+                eps.resize(m * latent, T::zero());
+                fill_standard_normal_rows(rng, share.as_ref(), latent, eps)?;
+                z.resize(m * latent, T::zero());
+                q.rsample(eps, z);
+                nll.resize(m, T::zero());
+                let decoder_in =
+                    with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
+                decoder.forward(values, decoder_in, m, decoder_buffers)?;
+                d_logits.resize(m * pixels, T::zero());
+                let logits = decoder_buffers.output();
+                decoder
+                    .likelihood
+                    .nll(values, logits, x, pixels, nll, Some((d_logits, T::one())));
+            }
+            let weights = &mut row_weights[range];
+            let decoder_in =
+                with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
+            let logits = decoder_buffers.output();
+            // −Σ_k w̃_k log w_k: the decoder's rows and the likelihood's parameters weighted by w̃.
+            rows::scale_rows(d_logits, pixels, weights);
+            decoder.likelihood.backward_params(
+                values,
+                grads,
+                logits,
+                x,
+                pixels,
+                T::one(),
+                Some(weights),
+            );
+            d_decoder_input.resize(m * decoder_width, T::zero());
+            decoder.backward(
+                values,
+                grads,
+                decoder_in,
+                m,
+                decoder_buffers,
+                d_logits,
+                d_decoder_input,
+            )?;
+            let d_z: &mut Vec<T> = if classes == 0 {
+                d_z.clear();
+                d_z.extend_from_slice(d_decoder_input);
+                d_z
+            } else {
+                rows::take_columns(d_decoder_input, decoder_width, latent, d_z);
+                d_z
+            };
+            // The prior and posterior terms carry β w̃_i (β = 1: w̃_i itself).
+            for w in weights.iter_mut() {
+                *w *= kl_weight;
+            }
+            // −log p(z) adds β w̃_i z_i.
+            rows::add_scaled_rows(d_z, z, latent, weights);
+            q.backward_rsample(eps, d_z, d_posterior);
+            // +log q(z | x) with z = μ + σ ε: −½ β w̃_i on each log-variance.
+            q.backward_log_prob_of_noise(weights, d_posterior);
+        }
         encoder.backward(
             values,
             grads,
@@ -186,7 +240,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
             encoder_buffers,
             d_posterior,
         )?;
-        let reconstruction = nll.iter().map(|v| v.as_f64()).sum::<f64>() / k as f64;
+        let reconstruction = reconstruction_sum / k as f64;
         let kl_sum: f64 = kl.iter().map(|v| v.as_f64()).sum();
         Ok(LossTerms {
             images: rows,

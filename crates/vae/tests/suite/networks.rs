@@ -89,7 +89,50 @@ fn networks_of_mixed_layers() -> Result<()> {
                 {"type": "linear", "out": 6}]"#,
         ),
         2,
+    )?;
+    // Activations in a row, at the start and after a product: chains, their backward pass the
+    // product of the derivatives kept from the forward pass.
+    check_network(
+        "chains",
+        &[5],
+        &list(
+            r#"[{"type": "tanh"}, {"type": "softplus"}, {"type": "tanh"},
+                {"type": "linear", "out": 7}, {"type": "tanh"}, {"type": "relu"},
+                {"type": "softplus"}, {"type": "tanh"}, {"type": "tanh"},
+                {"type": "linear", "out": 4}]"#,
+        ),
+        2,
     )
+}
+
+/// A thousand activations in a row keep two batches of values, not a thousand: the network's
+/// buffers after a forward and backward pass hold as much as those of a network with three.
+#[test]
+fn activations_in_a_row_keep_a_bounded_memory() -> Result<()> {
+    let held = |n: usize| -> Result<usize> {
+        let mut layers = list(r#"[{"type": "linear", "out": 64}]"#);
+        layers.extend((0..n).map(|_| LayerSpec::Tanh));
+        let mut params = Parameters::<f32>::default();
+        let mut rng = stream(3, Purpose::Init, &[]);
+        let mut b = ParamBuilder::new(&mut params, &mut rng);
+        let net = Network::build(&mut b, "encoder", &[8], &layers, None)?;
+        let rows = 32;
+        let x = vec![0.5f32; rows * 8];
+        let mut buffers = NetworkBuffers::default();
+        net.forward(params.values(), &x, rows, &mut buffers)?;
+        let mut dx = vec![0.0; x.len()];
+        let d_out = vec![1.0; rows * net.out_dim()];
+        let (values, grads) = params.split_mut();
+        net.backward(values, grads, &x, rows, &mut buffers, &d_out, Some(&mut dx))?;
+        assert!(dx.iter().all(|v| v.is_finite()) && dx.iter().any(|&v| v != 0.0));
+        Ok(buffers.held_values())
+    };
+    let (three, thousand) = (held(3)?, held(1000)?);
+    assert_eq!(
+        three, thousand,
+        "a chain of 1000 holds {thousand} values, of 3 {three}"
+    );
+    Ok(())
 }
 
 pub(crate) fn tiny_config(encoder: Vec<LayerSpec>, decoder: Vec<LayerSpec>) -> ModelConfig {

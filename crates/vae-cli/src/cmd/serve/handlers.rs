@@ -228,6 +228,9 @@ pub(super) async fn manifold(
         )));
     }
     let label = label_for(&s, query.label)?;
+    vae::memory::decoding(s.model.config(), grid * grid)
+        .check_available()
+        .map_err(|e| ApiError::bad(e.to_string()))?;
     let shared = s.clone();
     let png = blocking(move || {
         let model = &shared.model;
