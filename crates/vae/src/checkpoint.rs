@@ -7,8 +7,8 @@
 //! each file's metadata still lets a resume check that the set is consistent.
 
 use crate::config::{ClassifierRunConfig, Features, RunConfig};
-use crate::data::datasets::sha256_hex;
 use crate::error::{Error, Result};
+use crate::fs::sha256_hex;
 use crate::fs::{atomic_write, fault_point, sync_dir};
 use crate::kernels::reduce::all_finite;
 use crate::model::{Model, ReferenceClassifier};

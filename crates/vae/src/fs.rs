@@ -225,6 +225,17 @@ pub fn fault_point(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The SHA-256 of `bytes`, in lowercase hexadecimal: how data files and checkpoints are checked.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(bytes))
+}
+
+/// `bytes` in lowercase hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

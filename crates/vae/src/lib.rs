@@ -1,34 +1,39 @@
 //! Variational autoencoders (Kingma & Welling 2013) on our own CPU kernels.
 //!
 //! Read top to bottom, the modules go from numbers to a trained model; each uses only those above
-//! it.
+//! it (a test, `layout::modules_use_only_those_above_them`, holds the code to this order).
 //!
 //! - [`error`]: the typed errors every function returns; [`machine`]: memory and cores, which
-//!   bound what an untrusted size may ask for.
+//!   bound what an untrusted size may ask for; [`fs`]: files opened as what they are, bounded
+//!   reads, atomic writes, checksums; [`collective`]: how processes share work (one process, or
+//!   MPI's ranks).
 //! - [`kernels`]: the compute boundary, the only code with raw loops over buffers: matrix products
 //!   (`gemm`), convolution fields (`im2col`, `col2im`), element-wise passes, reductions, the
 //!   losses and their gradients, the Gaussian's passes, row bookkeeping, bytes to floats, random
-//!   streams, the FMA ceiling. A GPU or another backend implements this one module.
+//!   streams, the FMA ceiling, the worker pool. A GPU or another backend implements this one
+//!   module.
+//! - [`batch`]: the minibatch record and its share of a process.
 //! - [`nn`]: layers (dense, convolution, transposed convolution, activations) with a forward and an
 //!   analytic backward over one flat parameter store, and the sequential network built from a
 //!   layer list ([`nn::LayerSpec`]) stored in `config.json`.
-//! - [`config`]: everything that rebuilds a model and repeats its training, and the upgrade of
-//!   older `config.json` formats; [`memory`]: the bytes a model's training step will hold,
-//!   planned from its configuration and checked before anything is allocated.
-//! - [`batch`]: the minibatch record; [`loss_terms`]: the numbers a step or an evaluation reports.
+//! - [`config`]: everything that rebuilds a model and repeats its training, the defaults a new
+//!   run takes, and the upgrade of older `config.json` formats; [`memory`]: the bytes a model's
+//!   training step, scoring and pictures will hold, planned from its configuration and checked
+//!   before anything is allocated.
+//! - [`loss_terms`]: the numbers a step or an evaluation reports.
 //! - [`gaussian`], [`likelihood`]: q(z | x) and the prior; p(x | z), Bernoulli or Gaussian.
+//! - [`data`]: IDX, MAT and folder readers, named data sets with checksums and downloads, data
+//!   held in memory, minibatches.
 //! - [`model`]: how to encode, decode, sample and score: [`model::Vae`] (and the conditional
 //!   VAE), [`model::Autoencoder`], [`model::M2`], [`model::Hvae`] (two stochastic layers),
 //!   [`model::Stacked`] (M1 + M2: M2 on a VAE's codes), and [`Model`], any of them.
-//! - [`objective`]: what is minimised: the ELBO (with a KL weight), the reconstruction loss, M2's
-//!   eq. 9, the cross-entropy; each is handed the [`Step`].
+//! - [`objective`]: what is minimised: the ELBO (with a KL weight), the IWAE bound, the
+//!   reconstruction loss, M2's eq. 9, the cross-entropy; each is handed the [`Step`].
 //! - [`optim`]: Adam and Adagrad as PyTorch implements them.
-//! - [`data`]: IDX, MAT and folder readers, named data sets with checksums and downloads,
-//!   minibatches.
-//! - [`train`], [`eval`]: the one training loop and held-out evaluation; [`collective`]: how
-//!   processes share them (data parallelism: one process, or MPI's ranks).
-//! - [`fs`], [`checkpoint`], [`metrics`], [`run_dir`]: atomic writes, weights and training
-//!   state, `metrics.jsonl`, a run directory as training keeps it.
+//! - [`train`], [`eval`]: the one training loop and held-out evaluation.
+//! - [`checkpoint`], [`metrics`], [`run_dir`]: weights and training state, `metrics.jsonl`, a run
+//!   directory as training keeps it; [`run`]: a run's whole lifecycle (create or resume, lock,
+//!   prepare the data, train, save) as one object.
 //! - [`latent`], [`render`], [`plot`], [`figures`], [`report`]: grids and paths in the latent
 //!   space, PNG grids, charts, the pictures of a model, `report.html`.
 
@@ -56,6 +61,7 @@ pub mod optim;
 pub mod plot;
 pub mod render;
 pub mod report;
+pub mod run;
 pub mod run_dir;
 pub mod train;
 

@@ -8,7 +8,7 @@
 
 use super::common::thread_pool;
 use crate::cli::{ArchArg, BenchArgs};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::time::Instant;
 use vae::config::arch;
 use vae::config::ImageShape;
@@ -26,6 +26,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         bail!("--size must be 64..=8192 and --repeats at least 1");
     }
     let pool = thread_pool(args.threads)?;
+    let (layers, decoder) = default_products()?;
     let n = args.size;
     let a: Vec<f32> = (0..n * n).map(|i| ((i % 7) as f32 - 3.0) * 0.1).collect();
     let b: Vec<f32> = (0..n * n).map(|i| ((i % 5) as f32 - 2.0) * 0.1).collect();
@@ -69,12 +70,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
             bail!("--epoch-products must be a minibatch size in 1..={TRAINING_IMAGES}");
         }
         // The median of three epochs, after one untimed epoch.
-        let mut epochs = pool
-            .install(|| -> Result<Vec<f64>> { (0..4).map(|_| epoch_products(batch)).collect() })?;
+        let mut epochs = pool.install(|| -> Result<Vec<f64>> {
+            (0..4).map(|_| epoch_products(&layers, batch)).collect()
+        })?;
         epochs.remove(0);
         epochs.sort_by(f64::total_cmp);
         let seconds = epochs[epochs.len() / 2];
-        let flops = 3.0 * 2.0 * forward_macs() as f64 * TRAINING_IMAGES as f64;
+        let flops = 3.0 * 2.0 * macs(&layers) as f64 * TRAINING_IMAGES as f64;
         report["epoch_products"] = serde_json::json!({
             "batch_size": batch,
             "seconds": seconds,
@@ -85,8 +87,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         if !(1..=100_000).contains(&k) {
             bail!("--score-products must be a sample count in 1..=100000");
         }
-        let seconds = pool.install(|| score_products(k))?;
-        let flops = 2.0 * decoder_macs() as f64 * (k * TEST_IMAGES) as f64;
+        let seconds = pool.install(|| score_products(&decoder, k))?;
+        let flops = 2.0 * macs(&decoder) as f64 * (k * TEST_IMAGES) as f64;
         report["score_products"] = serde_json::json!({
             "samples": k,
             "seconds": seconds,
@@ -95,7 +97,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if args.shapes {
         let shapes = match args.arch {
-            ArchArg::Mlp => step_and_scoring(&LAYERS, STEP_ROWS, &DECODER, SCORE_ROWS),
+            ArchArg::Mlp => step_and_scoring(&layers, STEP_ROWS, &decoder, SCORE_ROWS),
             ArchArg::Conv => conv_step()?,
         };
         report["arch"] = format!("{:?}", args.arch).to_lowercase().into();
@@ -106,25 +108,30 @@ pub fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The default VAE's layers as (inputs, outputs): encoder 784-400 and the `[mean | log_var]`
-/// head, decoder 20-400 and 400-784.
-const LAYERS: [(usize, usize); 4] = [(784, 400), (400, 40), (20, 400), (400, 784)];
 const TRAINING_IMAGES: usize = 60_000;
 const TEST_IMAGES: usize = 10_000;
-/// The decoder's layers; importance sampling runs the encoder once per image, the decoder K times.
-const DECODER: [(usize, usize); 2] = [LAYERS[2], LAYERS[3]];
+
+/// Dense products as (inputs, outputs).
+type Products = Vec<(usize, usize)>;
+
+/// The default VAE's dense products as (inputs, outputs), derived from its configuration:
+/// encoder 784-400 and the `[mean | log_var]` head, decoder 20-400 and 400-784; and the
+/// decoder's alone (importance sampling runs the encoder once per image, the decoder K times).
+fn default_products() -> Result<(Products, Products)> {
+    let (layers, decoder) = vae::ModelConfig::default()
+        .dense_products()
+        .context("the default model is dense")?;
+    let decoder_layers = layers[layers.len() - decoder..].to_vec();
+    Ok((layers, decoder_layers))
+}
 
 /// Small nonzero operands for the timed products.
 fn fill(len: usize) -> Vec<f32> {
     (0..len).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect()
 }
 
-fn forward_macs() -> usize {
-    LAYERS.iter().map(|(i, o)| i * o).sum()
-}
-
-fn decoder_macs() -> usize {
-    DECODER.iter().map(|(i, o)| i * o).sum()
+fn macs(layers: &[(usize, usize)]) -> usize {
+    layers.iter().map(|(i, o)| i * o).sum()
 }
 
 /// `nn::linear::forward_product` through each layer `(inputs, outputs)` on its own stand-in input,
@@ -154,26 +161,19 @@ fn forward_layers(
 /// Seconds for the products of one epoch, with the layouts `nn::Linear` uses: forward
 /// `x · Wᵀ` (see `forward_layers`), weight gradient `dyᵀ · x`, input gradient `dy · W` (not for the
 /// first layer, whose input is the data).
-fn epoch_products(batch: usize) -> Result<f64> {
-    let weights: Vec<Vec<f32>> = LAYERS.iter().map(|(i, o)| fill(i * o)).collect();
-    let mut grads: Vec<Vec<f32>> = LAYERS.iter().map(|(i, o)| vec![0.0; i * o]).collect();
-    let inputs: Vec<Vec<f32>> = LAYERS.iter().map(|(i, _)| fill(batch * i)).collect();
-    let mut outputs: Vec<Vec<f32>> = LAYERS.iter().map(|(_, o)| vec![0.0; batch * o]).collect();
-    let mut input_grads: Vec<Vec<f32>> = LAYERS.iter().map(|(i, _)| vec![0.0; batch * i]).collect();
+fn epoch_products(layers: &[(usize, usize)], batch: usize) -> Result<f64> {
+    let weights: Vec<Vec<f32>> = layers.iter().map(|(i, o)| fill(i * o)).collect();
+    let mut grads: Vec<Vec<f32>> = layers.iter().map(|(i, o)| vec![0.0; i * o]).collect();
+    let inputs: Vec<Vec<f32>> = layers.iter().map(|(i, _)| fill(batch * i)).collect();
+    let mut outputs: Vec<Vec<f32>> = layers.iter().map(|(_, o)| vec![0.0; batch * o]).collect();
+    let mut input_grads: Vec<Vec<f32>> = layers.iter().map(|(i, _)| vec![0.0; batch * i]).collect();
     let mut weight_t = Vec::new();
     let started = Instant::now();
     let mut done = 0;
     while done < TRAINING_IMAGES {
         let rows = batch.min(TRAINING_IMAGES - done);
-        forward_layers(
-            &LAYERS,
-            &weights,
-            &inputs,
-            &mut outputs,
-            rows,
-            &mut weight_t,
-        )?;
-        for (l, &(i, o)) in LAYERS.iter().enumerate().rev() {
+        forward_layers(layers, &weights, &inputs, &mut outputs, rows, &mut weight_t)?;
+        for (l, &(i, o)) in layers.iter().enumerate().rev() {
             // The forward outputs stand in for the gradients flowing back: same shapes.
             let dy = MatRef::new(&outputs[l][..rows * o], rows, o);
             let x = MatRef::new(&inputs[l][..rows * i], rows, i);
@@ -190,15 +190,15 @@ fn epoch_products(batch: usize) -> Result<f64> {
 
 /// Seconds for the decoder's forward products of `k` samples of each of the 10,000 test images,
 /// timed on 100 images and scaled, in blocks of `SCORE_ROWS` rows as `Vae::score` decodes them.
-fn score_products(k: usize) -> Result<f64> {
+fn score_products(decoder: &[(usize, usize)], k: usize) -> Result<f64> {
     const TIMED_IMAGES: usize = 100;
     let block = SCORE_ROWS;
-    let weights: Vec<Vec<f32>> = DECODER.iter().map(|(i, o)| fill(i * o)).collect();
-    let inputs: Vec<Vec<f32>> = DECODER.iter().map(|(i, _)| fill(block * i)).collect();
-    let mut outputs: Vec<Vec<f32>> = DECODER.iter().map(|(_, o)| vec![0.0; block * o]).collect();
+    let weights: Vec<Vec<f32>> = decoder.iter().map(|(i, o)| fill(i * o)).collect();
+    let inputs: Vec<Vec<f32>> = decoder.iter().map(|(i, _)| fill(block * i)).collect();
+    let mut outputs: Vec<Vec<f32>> = decoder.iter().map(|(_, o)| vec![0.0; block * o]).collect();
     let mut weight_t = Vec::new();
     let mut decode = |rows: usize, outputs: &mut [Vec<f32>]| {
-        forward_layers(&DECODER, &weights, &inputs, outputs, rows, &mut weight_t)
+        forward_layers(decoder, &weights, &inputs, outputs, rows, &mut weight_t)
     };
     decode(block, &mut outputs)?;
     let started = Instant::now();

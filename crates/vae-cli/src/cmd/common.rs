@@ -6,35 +6,25 @@ use image::DynamicImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use vae::data::datasets::{download_root, missing_files};
-use vae::data::fetch::fetch;
 use vae::data::folder::FolderOptions;
-use vae::data::{frey, Dataset, DatasetSpec, Split};
-use vae::kernels::denormals::flush_to_zero;
+use vae::data::{Dataset, Split};
+use vae::kernels::denormals::MAX_THREADS_PER_CORE;
 use vae::render::save_png;
 use vae::{ImageShape, Model, RunConfig};
 
-/// A rayon pool with `threads` workers (all cores when `None`), subnormal floats flushed to zero on
-/// each (see `vae::kernels::denormals`).
-/// The most worker threads per core `--threads` accepts.
-const MAX_THREADS_PER_CORE: usize = 8;
-
+/// The library's pool of workers that flush subnormal floats to zero
+/// (`vae::kernels::denormals::thread_pool`), its refusals naming `--threads`.
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     if threads == Some(0) {
         bail!("--threads must be at least 1");
     }
-    // More threads than a few per core only add switching; thousands would exhaust the system.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if let Some(n) = threads.filter(|&n| n > MAX_THREADS_PER_CORE * cores) {
         bail!(
             "--threads {n} is more than {MAX_THREADS_PER_CORE} per core on this machine's {cores} cores"
         );
     }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .start_handler(|_| flush_to_zero())
-        .build()
-        .context("starting the thread pool")
+    Ok(vae::kernels::denormals::thread_pool(threads)?)
 }
 
 /// Loads a data set; a named one that is missing is downloaded first, and a folder's skipped
@@ -44,37 +34,9 @@ pub fn load_dataset(
     data_dir: Option<&Path>,
     folder: &FolderOptions,
 ) -> Result<Dataset> {
-    match DatasetSpec::parse(spec)? {
-        DatasetSpec::Named(named) => {
-            let missing = missing_files(named, data_dir);
-            if !missing.is_empty() {
-                let root = download_root(data_dir)?;
-                eprintln!(
-                    "{} is not on this machine ({} missing); downloading into {}",
-                    named.name,
-                    missing.join(", "),
-                    root.join(named.name).display()
-                );
-                let report = fetch(named, &root, &mut |line| eprintln!("  {line}"))?;
-                eprintln!(
-                    "  fetched {} files into {}",
-                    report.fetched.len(),
-                    report.directory.display()
-                );
-            }
-        }
-        DatasetSpec::Frey if frey::locate(data_dir).is_none() => {
-            let root = download_root(data_dir)?;
-            eprintln!(
-                "frey is not on this machine; downloading into {}",
-                root.join(frey::NAME).display()
-            );
-            frey::fetch(&root, &mut |line| eprintln!("  {line}"))?;
-        }
-        _ => {}
-    }
-    let (dataset, report) = vae::data::load(spec, data_dir, folder)
-        .with_context(|| format!("loading data set {spec}"))?;
+    let (dataset, report) =
+        vae::data::obtain(spec, data_dir, folder, &mut |line| eprintln!("{line}"))
+            .with_context(|| format!("loading data set {spec}"))?;
     if let Some(report) = report {
         for (path, why) in &report.skipped {
             eprintln!("skipped {}: {why}", path.display());

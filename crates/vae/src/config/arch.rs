@@ -1,7 +1,7 @@
 //! Named architectures a user can ask for by name (`--arch mlp|conv`), written out as the layer
 //! lists stored in `config.json`: after that, a preset is a list like any hand-written one.
 
-use super::model::ImageShape;
+use super::image::ImageShape;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::Activation;
 use crate::nn::spec::{self, LayerSpec};

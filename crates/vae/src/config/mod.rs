@@ -3,14 +3,18 @@
 
 pub mod arch;
 mod data;
+pub mod defaults;
+mod image;
 mod model;
 mod train;
 mod upgrade;
 
 pub use data::FolderOptions;
+pub use defaults::*;
+pub use image::{reads_image, ImageShape};
 pub use model::{
-    reads_image, Features, GaussianVariance, ImageShape, LayerLists, LikelihoodKind, ModelConfig,
-    ModelKind, TopLayer, ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
+    Features, GaussianVariance, LayerLists, LikelihoodKind, ModelConfig, ModelKind, TopLayer,
+    ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
 };
 pub use train::{Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig};
 
@@ -41,6 +45,19 @@ pub struct RunConfig {
 impl RunConfig {
     /// 2: networks as layer lists (format 1 had `hidden` and `activation`; `upgrade` reads it).
     pub const FORMAT: u32 = 2;
+
+    /// A run of `model` trained as `train` says on the data set `spec` names (`mnist`,
+    /// `fashion-mnist`, `frey`, `idx:DIR`, `folder:DIR` with default folder options).
+    pub fn new(spec: impl Into<String>, model: ModelConfig, train: TrainConfig) -> Self {
+        RunConfig {
+            format: Self::FORMAT,
+            dataset: spec.into(),
+            folder: FolderOptions::default(),
+            model,
+            train,
+            data_dir: None,
+        }
+    }
 
     /// Parses `config.json`, upgrading older formats first.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {

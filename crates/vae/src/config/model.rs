@@ -1,62 +1,11 @@
 //! The model's architecture: image shape, latent size, classes, the layer lists of its networks
 //! and the decoder's likelihood.
 
+use super::image::{reads_image, ImageShape};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::Activation;
 use crate::nn::spec::{self, LayerSpec};
 use serde::{Deserialize, Serialize};
-
-/// Height x width x channels of one image; pixels are stored channel-last (`[h, w, c]`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImageShape {
-    pub height: usize,
-    pub width: usize,
-    pub channels: usize,
-}
-
-impl ImageShape {
-    pub const MNIST: ImageShape = ImageShape {
-        height: 28,
-        width: 28,
-        channels: 1,
-    };
-
-    /// Values per image.
-    pub fn len(&self) -> usize {
-        self.height * self.width * self.channels
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The shape a network whose list is `layers` reads this image as, with `classes` one-hot
-    /// label values joined: a list whose first layer with weights is a convolution reads the image
-    /// `[height, width, channels + classes]`, the label as constant planes (channels); any other
-    /// list reads a flat row `[pixels + classes]`, the label appended.
-    pub fn network_input(&self, layers: &[LayerSpec], classes: usize) -> Vec<usize> {
-        if reads_image(layers) {
-            vec![self.height, self.width, self.channels + classes]
-        } else {
-            vec![self.len() + classes]
-        }
-    }
-}
-
-/// Whether the first layer with weights of `layers` is a convolution.
-pub fn reads_image(layers: &[LayerSpec]) -> bool {
-    layers
-        .iter()
-        .find(|l| l.has_weights())
-        .is_some_and(LayerSpec::reads_image)
-}
-
-impl std::fmt::Display for ImageShape {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}x{}x{}", self.height, self.width, self.channels)
-    }
-}
 
 /// The decoder's observation model p(x | z).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,8 +198,8 @@ impl Default for ModelConfig {
             image: ImageShape::MNIST,
             latent: 20,
             classes: 0,
-            encoder: spec::mlp(&[400], Activation::Relu),
-            decoder: spec::mlp(&[400], Activation::Relu),
+            encoder: spec::mlp(&super::DEFAULT_HIDDEN, Activation::Relu),
+            decoder: spec::mlp(&super::DEFAULT_HIDDEN, Activation::Relu),
             classifier: None,
             likelihood: LikelihoodKind::Bernoulli,
             gaussian_variance: GaussianVariance::Pixel,
@@ -308,6 +257,49 @@ impl ModelConfig {
     /// [`ImageShape::network_input`]).
     pub fn encoder_input_shape(&self) -> Vec<usize> {
         self.image.network_input(&self.encoder, self.classes)
+    }
+
+    /// The dense products of a model whose networks are dense layers only, as (inputs, outputs):
+    /// the encoder's layers and its head (`[mean | log_var]`, or the code), then the decoder's
+    /// layers and its head; the decoder's count as the second value. `None` when a network has a
+    /// convolution. What a benchmark of the model's products times.
+    pub fn dense_products(&self) -> Option<(Vec<(usize, usize)>, usize)> {
+        fn dense(
+            layers: &[LayerSpec],
+            inputs: usize,
+            head: usize,
+            out: &mut Vec<(usize, usize)>,
+        ) -> Option<()> {
+            let mut width = inputs;
+            for layer in layers {
+                match layer {
+                    LayerSpec::Linear { out: o, .. } => {
+                        out.push((width, *o));
+                        width = *o;
+                    }
+                    LayerSpec::Conv2d { .. } | LayerSpec::ConvTranspose2d { .. } => return None,
+                    _ => {}
+                }
+            }
+            out.push((width, head));
+            Some(())
+        }
+        let heads = if self.kind == ModelKind::Ae { 1 } else { 2 };
+        let mut products = Vec::new();
+        dense(
+            &self.encoder,
+            self.image.len() + self.classes,
+            heads * self.latent,
+            &mut products,
+        )?;
+        let encoder = products.len();
+        dense(
+            &self.decoder,
+            self.decoder_input(),
+            self.image.len(),
+            &mut products,
+        )?;
+        Some((products.clone(), products.len() - encoder))
     }
 
     /// Values the decoder reads per row: z, then the one-hot label when conditional.

@@ -1,10 +1,14 @@
 //! Named data sets, where their files are looked for, and loading them into memory as bytes.
 
+use super::dataset::finish;
+pub use super::dataset::Dataset;
 use super::folder::{FolderOptions, FolderReport};
 use super::idx::{read_idx, read_idx_shaped};
+pub use super::roots::{default_cache_root, download_root, search_roots};
 use super::split::Split;
-use crate::config::{Binarize, ImageShape, LikelihoodKind};
+use crate::config::{Binarize, LikelihoodKind};
 use crate::error::{Error, Result};
+use crate::fs::hex;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -133,10 +137,6 @@ pub const FASHION_MNIST: NamedDataset = NamedDataset {
 
 pub const NAMED: [&NamedDataset; 2] = [&MNIST, &FASHION_MNIST];
 
-/// Directories searched for system-wide copies: Debian's `dataset-fashion-mnist` installs
-/// `/usr/share/datasets/fashion-mnist/*.gz`.
-const SYSTEM_ROOTS: [&str; 1] = ["/usr/share/datasets"];
-
 /// What `--dataset` names: a known IDX data set, the Frey faces, a directory of four IDX files
 /// (`idx:DIR`), or a directory of images (`folder:DIR`).
 #[derive(Debug)]
@@ -188,51 +188,6 @@ impl DatasetSpec {
     }
 }
 
-/// An image data set in memory: pixels as bytes, converted to floats one batch at a time.
-#[derive(Clone, Debug)]
-pub struct Dataset {
-    pub name: String,
-    pub shape: ImageShape,
-    pub train: Split,
-    pub test: Split,
-    pub class_names: Vec<String>,
-}
-
-/// Directories searched, in order: `--data-dir`, `$VAE_DATA_DIR`, the user cache directory, the
-/// system copies. The first two may hold the files directly or in a `NAME/` sub-directory.
-pub fn search_roots(data_dir: Option<&Path>) -> Vec<(PathBuf, bool)> {
-    let mut roots = Vec::new();
-    if let Some(dir) = data_dir {
-        roots.push((dir.to_path_buf(), true));
-    }
-    if let Some(dir) = std::env::var_os("VAE_DATA_DIR").filter(|v| !v.is_empty()) {
-        roots.push((PathBuf::from(dir), true));
-    }
-    if let Some(dir) = default_cache_root() {
-        roots.push((dir, false));
-    }
-    roots.extend(SYSTEM_ROOTS.iter().map(|r| (PathBuf::from(r), false)));
-    roots
-}
-
-/// `~/.cache/vae` on Linux (the platform cache directory elsewhere).
-pub fn default_cache_root() -> Option<PathBuf> {
-    dirs::cache_dir().map(|d| d.join("vae"))
-}
-
-/// The directory `vae data fetch` writes to: `--data-dir`, else `$VAE_DATA_DIR`, else the cache.
-pub fn download_root(data_dir: Option<&Path>) -> Result<PathBuf> {
-    if let Some(dir) = data_dir {
-        return Ok(dir.to_path_buf());
-    }
-    if let Some(dir) = std::env::var_os("VAE_DATA_DIR").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    default_cache_root().ok_or_else(|| {
-        Error::InvalidArgument("no cache directory is known here; pass --data-dir".into())
-    })
-}
-
 /// Where one file of a named data set is, if anywhere.
 pub fn locate(dataset: &NamedDataset, file: &DataFile, data_dir: Option<&Path>) -> Option<PathBuf> {
     for (root, flat) in search_roots(data_dir) {
@@ -259,14 +214,6 @@ pub fn missing_files(dataset: &NamedDataset, data_dir: Option<&Path>) -> Vec<&'s
         .filter(|f| locate(dataset, f, data_dir).is_none())
         .map(|f| f.name)
         .collect()
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Loads a data set. Named data sets and Frey are checksum-verified; `idx:DIR` is read as it is;
@@ -377,33 +324,4 @@ fn load_idx_dir(spec: &str, dir: &Path) -> Result<Dataset> {
         test,
         (0..classes).map(|c| c.to_string()).collect(),
     )
-}
-
-fn finish(name: String, train: Split, test: Split, class_names: Vec<String>) -> Result<Dataset> {
-    if train.shape != test.shape {
-        return Err(Error::Dataset {
-            name,
-            reason: format!(
-                "train images are {} but test images are {}",
-                train.shape, test.shape
-            ),
-        });
-    }
-    if train.is_empty() || test.is_empty() {
-        return Err(Error::Dataset {
-            name,
-            reason: format!(
-                "{} training and {} test images; both must be non-empty",
-                train.len(),
-                test.len()
-            ),
-        });
-    }
-    Ok(Dataset {
-        name,
-        shape: train.shape,
-        train,
-        test,
-        class_names,
-    })
 }

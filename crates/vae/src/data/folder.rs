@@ -2,12 +2,13 @@
 //! any, converted to grey or RGB, resized, split with a seed, and cached as bytes so the second
 //! run starts at once.
 
-use super::datasets::{hex, sha256_hex, Dataset};
+use super::dataset::Dataset;
 use super::split::Split;
 pub use crate::config::FolderOptions;
 use crate::config::ImageShape;
 use crate::error::{Error, Result};
 use crate::fs::atomic_write;
+use crate::fs::{hex, sha256_hex};
 use crate::kernels::rng::{permutation, stream, Purpose};
 use image::imageops::FilterType;
 use rayon::prelude::*;

@@ -4,11 +4,13 @@
 //! Rust, reads Level 5 MAT-files (compressed or not), and answered every malformed input we gave
 //! it with an error rather than a panic.
 
-use super::datasets::{search_roots, sha256_hex, Dataset};
+use super::dataset::Dataset;
+use super::roots::search_roots;
 use super::split::Split;
 use crate::config::ImageShape;
 use crate::error::{Error, Result};
 use crate::fs::atomic_write;
+use crate::fs::sha256_hex;
 use crate::kernels::rng::{permutation, stream, Purpose};
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -2,12 +2,15 @@
 
 pub mod batches;
 pub mod codes;
+mod dataset;
 pub mod datasets;
 pub mod fetch;
 pub mod folder;
 pub mod frey;
 pub mod idx;
 pub mod labelled;
+mod obtain;
+mod roots;
 pub mod split;
 
 pub use crate::batch::Batch;
@@ -15,4 +18,5 @@ pub use batches::BatchLoader;
 pub use codes::Codes;
 pub use datasets::{load, Dataset, DatasetSpec, NamedDataset, FASHION_MNIST, MNIST};
 pub use labelled::LabelledSubset;
+pub use obtain::obtain;
 pub use split::Split;

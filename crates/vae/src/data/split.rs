@@ -77,6 +77,42 @@ impl Split {
         })
     }
 
+    /// A split from images given as floats in [0, 1], `[n, height, width, channels]` row-major,
+    /// with a label per image (or none: `labels` empty). Like every data set the toolkit reads,
+    /// they are kept as bytes: each value is rounded to the nearest of 256 levels. A value
+    /// outside [0, 1], a NaN, or a length that is not a whole number of images is refused.
+    pub fn from_floats(shape: ImageShape, images: &[f32], labels: &[u8]) -> Result<Self> {
+        let per_image = shape.len();
+        if per_image == 0 || !images.len().is_multiple_of(per_image) {
+            return Err(Error::InvalidArgument(format!(
+                "{} values are not a whole number of {shape} images",
+                images.len()
+            )));
+        }
+        let n = images.len() / per_image;
+        if !labels.is_empty() && labels.len() != n {
+            return Err(Error::InvalidArgument(format!(
+                "{} labels for {n} images",
+                labels.len()
+            )));
+        }
+        if let Some(bad) = images.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+            return Err(Error::InvalidArgument(format!(
+                "image values must lie in [0, 1]; found {bad:?}"
+            )));
+        }
+        let bytes = crate::kernels::convert::quantize_unit(images);
+        Ok(Split {
+            shape,
+            images: bytes,
+            labels: if labels.is_empty() {
+                vec![0; n]
+            } else {
+                labels.to_vec()
+            },
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.labels.len()
     }

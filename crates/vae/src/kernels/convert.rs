@@ -9,6 +9,15 @@ pub fn append_grey_levels(bytes: &[u8], out: &mut Vec<f32>) {
     out.extend(bytes.iter().map(|&v| v as f32 * (1.0 / 255.0)));
 }
 
+/// Values in [0, 1] as bytes: each rounded to the nearest of the 256 grey levels (the inverse of
+/// `append_grey_levels` on those levels).
+pub fn quantize_unit(values: &[f32]) -> Vec<u8> {
+    values
+        .iter()
+        .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect()
+}
+
 /// Appends one Bernoulli draw per pixel to `out`: `binarize_into` on new room at its end.
 pub fn append_binarized<V: Copy>(
     bytes: &[u8],

@@ -7,8 +7,8 @@
 //! the fields into the output. Weights keep PyTorch's layouts, `Conv2d.weight [out, in, kh, kw]`
 //! and `ConvTranspose2d.weight [in, out, kh, kw]`, and PyTorch's default initialisation.
 
-use super::layer::grown;
 use super::params::{Init, ParamBuilder};
+use super::scratch::grown;
 use crate::error::{Error, Result};
 use crate::kernels::conv::{col2im, im2col, ConvGeometry};
 use crate::kernels::elementwise::{bias_activation, Activation};

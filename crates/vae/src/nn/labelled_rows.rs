@@ -5,8 +5,8 @@
 //! `x · W_xᵀ` runs once per image instead of once per row, and the weight gradient
 //! `dW_x = Σ_r dy_rᵀ x_j(r) = (Σ_{r → j} dy_r)ᵀ · x_j` sums each image's row gradients first.
 
-use super::layer::grown;
 use super::linear::Linear;
+use super::scratch::grown;
 use crate::batch::check_label_range;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{bias_activation, Activation};

@@ -1,7 +1,7 @@
 //! The affine layer `y = x · Wᵀ + b` with PyTorch's `[out, in]` weight layout.
 
-use super::layer::grown;
 use super::params::{Init, ParamBuilder};
+use super::scratch::grown;
 use crate::error::Result;
 use crate::kernels::elementwise::{bias_activation, Activation};
 use crate::kernels::matmul::{matmul, MatRef};

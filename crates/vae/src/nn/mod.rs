@@ -8,6 +8,7 @@ pub mod linear;
 pub mod network;
 pub mod params;
 pub mod products;
+mod scratch;
 pub mod spec;
 
 pub use conv::{Conv2d, ConvTranspose2d};

@@ -5,9 +5,10 @@
 //! product's output pass, activations in a row after it form one chain that keeps two batches
 //! of values however long it is, and flatten and reshape cost nothing.
 
-use super::layer::{build, grown, At, Built, Kept, Layer, LayerScratch, NetworkInput};
+use super::layer::{build, At, Built, Kept, Layer, LayerScratch, NetworkInput};
 use super::linear::Linear;
 use super::params::ParamBuilder;
+use super::scratch::grown;
 use super::spec::LayerSpec;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::Activation;

@@ -1,6 +1,6 @@
 //! The endpoints: what each answers, with its input checked against the model.
 
-use super::http::{blocking, internal, timed, with_workspace, ApiError};
+use super::api::{blocking, internal, timed, with_workspace, ApiError};
 use super::{Served, Shared, PAGE};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};

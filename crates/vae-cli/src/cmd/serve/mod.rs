@@ -1,6 +1,6 @@
 //! `vae serve`: the latent-space explorer (after Kingma's "Digit Fantasies") and the JSON API it
 //! uses. `serve/http.rs` is the only file that knows HTTP; `serve/handlers.rs` answers the
-//! endpoints; this file loads the model.
+//! endpoints with what `serve/api.rs` gives them all; this file loads the model.
 //!
 //! - `GET  /`              the page (all assets inlined, nothing loaded from the network)
 //! - `GET  /api/model`     `{"latent_dim", "conditional", "classes", "class_names", "dataset", "image", "metrics"}`
@@ -9,6 +9,7 @@
 //!   a conditional model asked without a label picks the class under which the image is likeliest
 //! - `GET  /api/manifold`  `?label=3&grid=20` -> the decoded manifold as PNG (2-D latents only)
 
+mod api;
 mod handlers;
 mod http;
 mod listener;
@@ -38,7 +39,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let pool = super::common::thread_pool(args.threads)?;
     let threads = pool.current_num_threads();
     // Set once per process; a second call (none today) keeps the first pool.
-    let _ = http::COMPUTE.set(pool);
+    let _ = api::COMPUTE.set(pool);
     let served = load(&args)?;
     eprintln!(
         "decoding on {}",

@@ -1,0 +1,22 @@
+//! The defaults a new run takes where its caller gives none: model policy, in one place, for the
+//! command line, the library's callers and the bindings alike.
+
+/// M2's labelled images: the headline setting of Kingma et al. 2014, Table 1.
+pub const DEFAULT_LABELS: usize = 100;
+
+/// M1 + M2: code dimensions whose posterior mean varies with a standard deviation below this
+/// across the training set are dropped (the threshold of Kingma et al.'s released code).
+pub const DEFAULT_ACTIVE_THRESHOLD: f64 = 0.1;
+
+/// The hidden widths of the dense networks (encoder, decoder, M2's classifier).
+pub const DEFAULT_HIDDEN: [usize; 1] = [400];
+
+/// The hidden widths of a second stochastic layer's networks (Burda et al. 2015, Sec. 5: two
+/// deterministic layers of 50 units).
+pub const DEFAULT_TOP_HIDDEN: [usize; 2] = [50, 50];
+
+/// The exponential learning-rate schedule's factor per epoch.
+pub const DEFAULT_LR_GAMMA: f64 = 0.99;
+
+/// Adam's ε with Burda et al.'s schedule (2015, Sec. 5: ε = 1e-4).
+pub const BURDA_ADAM_EPS: f64 = 1e-4;
