@@ -8,120 +8,28 @@
 //! What it has to say goes to an [`Observer`]: the command line prints it with a progress bar; a
 //! program may ignore it or collect it.
 
+mod m1;
+mod observer;
+
+pub use m1::M1;
+pub use observer::{Observer, Quiet};
+
 use crate::checkpoint;
 use crate::collective::{Collective, SingleProcess};
-use crate::config::{Features, RunConfig};
+use crate::config::RunConfig;
 use crate::data::{Codes, Dataset};
 use crate::error::{Error, Result};
 use crate::kernels::denormals::thread_pool;
 use crate::kernels::rng::{stream, Purpose};
 use crate::memory::{self, MemoryPlan};
-use crate::model::stacked::{active_dimensions, encode_split, select_dimensions};
+use crate::model::stacked::{encode_split, select_dimensions};
 use crate::model::{Model, Vae};
 use crate::objective::{Trainable, VaeObjective};
 use crate::optim::Optimizer;
 use crate::run_dir::{RunLock, RunWriter, LOCK_FILE};
-use crate::train::{train_across, EpochReport, Progress, TrainingData};
+use crate::train::{train_across, TrainingData};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// What a run reports while it trains. Every method has a default that does nothing, so an
-/// observer implements only what it shows.
-pub trait Observer {
-    /// A line for the user: the labelled subset chosen, M1's codes, the ranks sharing a batch.
-    fn message(&mut self, _line: &str) {}
-
-    /// A warning: the run directory cannot be locked on this file system.
-    fn warning(&mut self, _line: &str) {}
-
-    /// After every batch.
-    fn batch(&mut self, _progress: &Progress) {}
-
-    /// After every epoch, before it is saved (on every rank under MPI, `rank` naming it); an
-    /// error stops training with that epoch unsaved.
-    fn epoch(&mut self, _report: &EpochReport, _rank: usize) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// An observer that shows nothing.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Quiet;
-
-impl Observer for Quiet {}
-
-/// M1 of M1 + M2 (Kingma et al. 2014): the trained VAE whose codes an M2 reads, as loaded from its
-/// run directory, with the checksums that tie the M2 to it.
-#[derive(Clone, Debug)]
-pub struct M1 {
-    pub vae: Vae<f32>,
-    pub config: RunConfig,
-    /// Where it was loaded from.
-    pub dir: PathBuf,
-    /// SHA-256 of its `model.safetensors` and its `config.json`.
-    pub sha256: String,
-    pub config_sha256: String,
-}
-
-impl M1 {
-    /// Loads M1 from its run directory: an unconditional one-layer VAE.
-    pub fn load(dir: &Path) -> Result<M1> {
-        let loaded = checkpoint::load_model_hashed(dir)?;
-        match loaded.model {
-            Model::Vae(vae) if vae.classes() == 0 => Ok(M1 {
-                vae,
-                config: loaded.config,
-                dir: dir.to_path_buf(),
-                sha256: loaded.sha256,
-                config_sha256: loaded.config_sha256,
-            }),
-            model => Err(Error::Config(format!(
-                "{}: M1 must be an unconditional one-layer VAE (model vae), not a {}",
-                dir.display(),
-                model.config().kind_name()
-            ))),
-        }
-    }
-
-    /// The code dimensions an M2 reads from M1 on the training images of `dataset` (those whose
-    /// posterior mean varies with a standard deviation above `threshold`), with M1's codes of
-    /// those images.
-    pub fn features(&self, dataset: &Dataset, threshold: f64) -> Result<(Features, Codes)> {
-        if !(threshold.is_finite() && threshold >= 0.0) {
-            return Err(Error::InvalidArgument(format!(
-                "the active threshold {threshold} must be a finite value >= 0"
-            )));
-        }
-        if dataset.shape != self.vae.config().image {
-            return Err(Error::InvalidArgument(format!(
-                "M1 reads {} images, and {} has {}",
-                self.vae.config().image,
-                dataset.name,
-                dataset.shape
-            )));
-        }
-        let codes = encode_split(&self.vae, &dataset.train)?;
-        let (active, fill) = active_dimensions(&codes, threshold);
-        if active.is_empty() {
-            return Err(Error::InvalidArgument(format!(
-                "no code dimension of M1 ({}) varies with s.d. above the active threshold {threshold}: M1 has collapsed, or the threshold is too high",
-                self.dir.display()
-            )));
-        }
-        let run = std::fs::canonicalize(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-        let features = Features {
-            sha256: self.sha256.clone(),
-            config_sha256: Some(self.config_sha256.clone()),
-            run,
-            image: self.vae.config().image,
-            latent: self.vae.latent(),
-            active,
-            threshold,
-            fill,
-        };
-        Ok((features, codes))
-    }
-}
 
 /// A run: its configuration, model and optimizer, the epochs done, and where it writes.
 pub struct Run {
