@@ -25,8 +25,11 @@ pub fn mismatches(predicted: &[u8], labels: &[u8]) -> usize {
 /// A batch of images `[rows, pixels]` with their labels.
 #[derive(Clone, Copy, Debug)]
 pub struct Batch<'a, T> {
+    /// The images, `[rows, pixels]`.
     pub x: &'a [T],
+    /// A label per row (empty for unlabelled data).
     pub labels: &'a [u8],
+    /// How many rows.
     pub rows: usize,
     /// Semi-supervised training: the first `unlabelled` rows are used without their labels.
     pub unlabelled: usize,
@@ -39,9 +42,13 @@ pub struct Batch<'a, T> {
 /// the `labelled` that follow them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchShare {
+    /// Unlabelled rows of the whole minibatch.
     pub unlabelled: usize,
+    /// Labelled rows of the whole minibatch.
     pub labelled: usize,
+    /// Where this process's unlabelled rows start.
     pub unlabelled_from: usize,
+    /// Where this process's labelled rows start.
     pub labelled_from: usize,
 }
 

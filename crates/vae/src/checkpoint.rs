@@ -20,10 +20,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// The run's configuration.
 pub const CONFIG_FILE: &str = "config.json";
+/// The model's weights, in PyTorch's layouts and module paths.
 pub const MODEL_FILE: &str = "model.safetensors";
+/// The optimizer's moments and step.
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+/// Where training stands: epochs done, optimizer steps.
 pub const STATE_FILE: &str = "state.json";
+/// One JSON line per epoch's losses.
 pub const METRICS_FILE: &str = "metrics.jsonl";
 
 /// Where training stands, saved beside the weights.
@@ -32,12 +37,14 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 pub struct TrainingState {
     /// Epochs completed.
     pub epoch: usize,
+    /// Optimizer updates made.
     pub optimizer_steps: u64,
     /// How the random streams are derived; nothing else is needed to continue them.
     pub rng: String,
 }
 
 impl TrainingState {
+    /// The state after `epoch` epochs and `optimizer_steps` updates.
     pub fn new(epoch: usize, optimizer_steps: u64) -> Self {
         TrainingState {
             epoch,
@@ -377,7 +384,9 @@ pub fn load_model(dir: &Path) -> Result<(RunConfig, Model<f32>, usize)> {
 /// configuration and weights were read from (how the M2 names its M1): hashing what was loaded
 /// leaves no moment in which a file could change between the two.
 pub struct HashedModel {
+    /// The M1's configuration.
     pub config: RunConfig,
+    /// The M1.
     pub model: Model<f32>,
     /// SHA-256 of `model.safetensors`.
     pub sha256: String,
@@ -585,9 +594,13 @@ fn load_parameters(
 
 /// Everything needed to continue training where it stopped.
 pub struct Resume {
+    /// The run's configuration.
     pub config: RunConfig,
+    /// The model as saved.
     pub model: Model<f32>,
+    /// The optimizer with its moments.
     pub optimizer: Optimizer<f32>,
+    /// Where training stopped.
     pub state: TrainingState,
 }
 

@@ -16,18 +16,23 @@ use serde::{Deserialize, Serialize};
 const MIN_IMAGES_PER_CHUNK: usize = 16;
 const MAX_IMAGES_PER_CHUNK: usize = 500;
 
+/// What `evaluate` measures on a split: the ELBO and its terms, the importance-weighted log p(x)
+/// with its standard error, and for M2 the classifier's error.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Mean ELBO per image (the negative of the training loss).
     pub elbo: f64,
     /// Mean −E_q[log p(x | z)], estimated with the K samples.
     pub reconstruction: f64,
+    /// Mean KL(q(z | x) || p(z)), analytic.
     pub kl: f64,
     /// Mean importance-weighted estimate of log p(x).
     pub log_likelihood: f64,
     /// Standard error of that mean over the images.
     pub log_likelihood_stderr: f64,
+    /// Importance samples per image, K.
     pub iw_samples: usize,
+    /// Images scored.
     pub images: usize,
     /// M2: the classifier's error rate on these images, a fraction.
     #[serde(default, skip_serializing_if = "Option::is_none")]

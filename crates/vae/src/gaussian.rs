@@ -25,19 +25,23 @@ impl<'a, T: Scalar> DiagonalGaussian<'a, T> {
         self.params
     }
 
+    /// How many rows (distributions).
     pub fn rows(&self) -> usize {
         self.params.len() / (2 * self.dim)
     }
 
+    /// The dimension of each.
     pub fn dim(&self) -> usize {
         self.dim
     }
 
+    /// The means of row `row`.
     pub fn mean(&self, row: usize) -> &'a [T] {
         let start = row * 2 * self.dim;
         &self.params[start..start + self.dim]
     }
 
+    /// The log-variances of row `row`.
     pub fn log_var(&self, row: usize) -> &'a [T] {
         let start = row * 2 * self.dim + self.dim;
         &self.params[start..start + self.dim]

@@ -7,6 +7,7 @@ use crate::nn::{Init, ParamBuilder};
 use crate::scalar::Scalar;
 use std::ops::Range;
 
+/// p(x | z) given the decoder's output.
 #[derive(Clone, Debug)]
 pub enum Likelihood {
     /// Bernoulli pixels with probabilities sigmoid(logits).
@@ -14,8 +15,11 @@ pub enum Likelihood {
     /// Gaussian pixels, mean sigmoid(logits) (the logits themselves for unbounded values),
     /// per-pixel learned log-variance `decoder.log_var` floored at `min_log_var`.
     Gaussian {
+        /// How the mean is read from the logits.
         mean: GaussianMean,
+        /// Where the log-variance parameters lie in the model's parameters.
         log_var: Range<usize>,
+        /// The floor of the log-variance.
         min_log_var: f64,
     },
 }

@@ -3,6 +3,7 @@
 /// Sums over the images of a batch or a data set, in nats.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LossTerms {
+    /// Images summed over.
     pub images: usize,
     /// Σ −E_q[log p(x | z)], each expectation estimated with the step's latent samples.
     pub reconstruction: f64,
@@ -12,6 +13,7 @@ pub struct LossTerms {
     pub classification: f64,
     /// Images whose label was predicted, and how many of those predictions were wrong.
     pub classified: usize,
+    /// Wrong predictions among `classified`.
     pub errors: usize,
     /// What the training step minimised, summed: the negative ELBO with the KL weighted (β,
     /// warm-up) and clamped (free bits), the negative IWAE bound, M2's eq. 9. Left 0 by held-out
@@ -26,6 +28,7 @@ impl LossTerms {
         self.reconstruction + self.kl + self.classification
     }
 
+    /// Adds `other`'s sums to these.
     pub fn add(&mut self, other: &LossTerms) {
         self.images += other.images;
         self.reconstruction += other.reconstruction;
@@ -49,6 +52,7 @@ impl LossTerms {
         ]
     }
 
+    /// The terms from the seven sums `to_sums` gives (how processes add them up).
     pub fn from_sums(sums: &[f64; 7]) -> LossTerms {
         // Counts travel as f64, exact up to 2^53.
         LossTerms {
@@ -85,14 +89,17 @@ impl LossTerms {
         self.per_image(self.loss())
     }
 
+    /// Σ −E_q[log p(x | z)] per image.
     pub fn reconstruction_per_image(&self) -> f64 {
         self.per_image(self.reconstruction)
     }
 
+    /// What training minimised, per image.
     pub fn objective_per_image(&self) -> f64 {
         self.per_image(self.objective)
     }
 
+    /// The KL term per image.
     pub fn kl_per_image(&self) -> f64 {
         self.per_image(self.kl)
     }

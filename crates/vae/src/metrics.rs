@@ -8,14 +8,23 @@ use std::path::Path;
 /// One epoch's numbers, per image, in nats (ELBO values are negative; the loss is −ELBO).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
+    /// 1-based.
     pub epoch: usize,
+    /// The training ELBO per image.
     pub train_elbo: f64,
+    /// Its reconstruction term, E_q[log p(x | z)], negated.
     pub train_reconstruction: f64,
+    /// Its KL term.
     pub train_kl: f64,
+    /// The test ELBO per image.
     pub test_elbo: f64,
+    /// Its reconstruction term, negated.
     pub test_reconstruction: f64,
+    /// Its KL term.
     pub test_kl: f64,
+    /// Seconds of the training pass.
     pub train_seconds: f64,
+    /// Training images per second.
     pub images_per_second: f64,
     /// M2: the classifier's test error, a fraction.
     #[serde(default, skip_serializing_if = "Option::is_none")]

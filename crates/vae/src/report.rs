@@ -9,18 +9,27 @@ use std::fmt::Write;
 
 /// One picture on the page.
 pub struct Figure {
+    /// Its heading.
     pub title: String,
+    /// What it shows, in a sentence.
     pub caption: String,
+    /// The picture's PNG bytes.
     pub png: Vec<u8>,
 }
 
+/// What a run's `report.html` shows.
 pub struct ReportInput<'a> {
+    /// The run's name.
     pub run: &'a str,
+    /// Its configuration.
     pub config: &'a RunConfig,
+    /// Epochs trained.
     pub epoch: usize,
+    /// Every epoch's numbers, from `metrics.jsonl`.
     pub metrics: &'a [EpochMetrics],
     /// From `eval.json`, when `vae eval` has scored the full test set.
     pub evaluation: Option<&'a Evaluation>,
+    /// The pictures, in order.
     pub figures: &'a [Figure],
 }
 

@@ -14,6 +14,7 @@ use std::time::Instant;
 /// The training and test splits after the chosen binarization.
 #[derive(Clone, Debug)]
 pub struct TrainingData {
+    /// The training split (binarized once when the binarization is static).
     pub train: Split,
     /// Fixed for the whole run (binarized once when training on binary data), so test numbers are
     /// comparable across epochs and across models.
@@ -30,18 +31,23 @@ pub struct TrainingData {
 /// are fresh draws from each image's posterior, test batches its means.
 #[derive(Clone, Debug)]
 pub struct CodeData {
+    /// The training images' codes, drawn afresh each batch.
     pub train: Codes,
+    /// The test images' codes, read as their means.
     pub test: Codes,
 }
 
 /// What a pass over held-out data reads.
 #[derive(Clone, Copy, Debug)]
 pub enum Examples<'a> {
+    /// Images of a split.
     Images(&'a Split),
+    /// Another model's codes of them.
     Codes(&'a Codes),
 }
 
 impl Examples<'_> {
+    /// How many examples.
     pub fn len(&self) -> usize {
         match self {
             Examples::Images(split) => split.len(),
@@ -49,6 +55,7 @@ impl Examples<'_> {
         }
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -59,12 +66,16 @@ impl Examples<'_> {
 /// few labels are seen at every step.
 #[derive(Clone, Debug)]
 pub struct SemiSupervised {
+    /// The labelled images and their class-balanced draw.
     pub subset: LabelledSubset,
     /// The weight of each labelled row's −log q(y | x) in a batch's loss (see `semi_supervised`).
     pub classification_weight: f64,
 }
 
 impl TrainingData {
+    /// The splits of `dataset` as training reads them: `binarize` applied with streams named by
+    /// `seed` (a static binarization once here, a dynamic one batch by batch), the test split
+    /// fixed.
     pub fn prepare(dataset: Dataset, binarize: Binarize, seed: u64) -> Self {
         let test = evaluation_split(dataset.test, binarize);
         match binarize {
@@ -197,10 +208,13 @@ pub fn evaluation_split(split: Split, binarize: Binarize) -> Split {
 pub struct Progress {
     /// 1-based.
     pub epoch: usize,
+    /// 1-based, within the epoch.
     pub batch: usize,
+    /// Batches in the epoch.
     pub batches: usize,
     /// Running negative ELBO per image over the epoch so far.
     pub loss_per_image: f64,
+    /// Images trained on so far in the epoch.
     pub images: usize,
 }
 
@@ -209,10 +223,13 @@ pub struct Progress {
 pub struct EpochReport {
     /// 1-based: epochs completed so far.
     pub epoch: usize,
+    /// The training pass's terms, summed over the epoch's images.
     pub train: LossTerms,
+    /// The test split's terms after the epoch.
     pub test: LossTerms,
     /// Seconds spent in the training pass (not the test pass).
     pub train_seconds: f64,
+    /// Training images per second of `train_seconds`.
     pub images_per_second: f64,
 }
 

@@ -7,12 +7,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImageShape {
+    /// Rows.
     pub height: usize,
+    /// Columns.
     pub width: usize,
+    /// Values per pixel: 1 for grey levels, 3 for RGB.
     pub channels: usize,
 }
 
 impl ImageShape {
+    /// MNIST's 28 x 28 grey levels.
     pub const MNIST: ImageShape = ImageShape {
         height: 28,
         width: 28,
@@ -24,6 +28,7 @@ impl ImageShape {
         self.height * self.width * self.channels
     }
 
+    /// Whether it has no pixels.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -34,7 +34,9 @@ pub struct RunConfig {
     /// How a `folder:` data set is converted and split (unused by the others).
     #[serde(default)]
     pub folder: FolderOptions,
+    /// The model's architecture.
     pub model: ModelConfig,
+    /// How it is trained.
     pub train: TrainConfig,
     /// The directory the data were read from when training began (`--data-dir`, made
     /// absolute), where later commands on the run look first when they are given none.
@@ -67,6 +69,8 @@ impl RunConfig {
             .map_err(|e| Error::Config(e.to_string()))
     }
 
+    /// Refuses a configuration that cannot be trained or loaded: an unknown format, then the
+    /// model's and training's own checks.
     pub fn validate(&self) -> Result<()> {
         if self.format != Self::FORMAT {
             return Err(Error::Config(format!(
@@ -102,9 +106,11 @@ impl RunConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifierConfig {
+    /// The images it reads.
     pub image: ImageShape,
     /// The body; the model adds the dense head `output`, one logit per class.
     pub layers: Vec<LayerSpec>,
+    /// How many classes it tells apart.
     pub classes: usize,
 }
 
@@ -112,17 +118,23 @@ pub struct ClassifierConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifierRunConfig {
+    /// The checkpoint format, as for a model.
     pub format: u32,
     /// Always `"classifier"`.
     pub kind: String,
+    /// The data set it was trained on.
     pub dataset: String,
+    /// How a `folder:` data set is converted and split.
     #[serde(default)]
     pub folder: FolderOptions,
+    /// The network.
     pub classifier: ClassifierConfig,
+    /// How it was trained.
     pub train: TrainConfig,
 }
 
 impl ClassifierRunConfig {
+    /// The `kind` a classifier's `config.json` carries.
     pub const KIND: &'static str = "classifier";
 
     /// Parses a classifier's `config.json`, upgrading older formats first.
@@ -133,6 +145,7 @@ impl ClassifierRunConfig {
             .map_err(|e| Error::Config(e.to_string()))
     }
 
+    /// Refuses a classifier that cannot be built or trained.
     pub fn validate(&self) -> Result<()> {
         if self.format != RunConfig::FORMAT || self.kind != Self::KIND {
             return Err(Error::Config(format!(

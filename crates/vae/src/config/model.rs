@@ -47,6 +47,7 @@ pub enum GaussianVariance {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
+    /// The VAE of Kingma & Welling 2013 (conditional with classes, two-layer with a top layer).
     #[default]
     Vae,
     /// Deterministic code z = f(x), reconstruction loss only: no noise, no KL.
@@ -60,9 +61,12 @@ pub enum ModelKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
+    /// Which member of the family.
     #[serde(default)]
     pub kind: ModelKind,
+    /// The images it reads and draws.
     pub image: ImageShape,
+    /// The size of z (of z1 for a two-layer VAE).
     pub latent: usize,
     /// Label classes for a conditional VAE (the one-hot label is appended to the inputs of
     /// encoder and decoder); 0 for an unconditional one.
@@ -77,6 +81,7 @@ pub struct ModelConfig {
     /// M2's q(y | x) body, reading the flat image; the model adds the dense head `output`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classifier: Option<Vec<LayerSpec>>,
+    /// p(x | z): Bernoulli or Gaussian.
     pub likelihood: LikelihoodKind,
     /// Per-pixel or per-image log-variance, for the Gaussian likelihood.
     #[serde(default)]
@@ -116,6 +121,7 @@ pub struct Features {
     /// The code dimensions M2 reads, in order: those whose posterior mean varies across the
     /// training images with a standard deviation above `threshold`.
     pub active: Vec<usize>,
+    /// The standard deviation below which a code dimension is dropped.
     pub threshold: f64,
     /// The training-set mean of every code dimension's posterior mean: what the dimensions M2
     /// does not read are set to when its codes are drawn through M1's decoder.
@@ -175,6 +181,7 @@ impl Features {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopLayer {
+    /// The size of z2.
     pub latent: usize,
     /// q(z2 | z1), reading z1: weights under `top.encoder.`.
     pub encoder: Vec<LayerSpec>,
@@ -214,7 +221,9 @@ impl Default for ModelConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LayerLists {
+    /// The encoder's body.
     pub encoder: Vec<LayerSpec>,
+    /// The decoder's body.
     pub decoder: Vec<LayerSpec>,
     /// M2's classifier; the encoder's list when absent.
     #[serde(default)]
@@ -222,6 +231,7 @@ pub struct LayerLists {
 }
 
 impl LayerLists {
+    /// Parses a layer-list file.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
         serde_json::from_slice(bytes).map_err(|e| Error::Config(format!("layer lists: {e}")))
     }
@@ -232,6 +242,7 @@ pub const MAX_PARAMETERS: usize = 1 << 30;
 
 /// Head names the models add, which a list's own layers cannot take.
 pub const ENCODER_HEADS: [&str; 3] = ["mean", "log_var", "code"];
+/// The decoder's and classifier's head name, which a list's own layers cannot take.
 pub const OUTPUT_HEAD: [&str; 1] = ["output"];
 
 impl ModelConfig {
@@ -459,6 +470,8 @@ impl ModelConfig {
         Some(total)
     }
 
+    /// Refuses a model that cannot be built (an empty latent, lists that do not fit the image,
+    /// heads named twice, too many parameters, ...), naming what is wrong.
     pub fn validate(&self) -> Result<()> {
         if self.image.is_empty() {
             return Err(Error::Config(format!(

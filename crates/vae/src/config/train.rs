@@ -15,16 +15,21 @@ pub enum Binarize {
     None,
 }
 
+/// Which optimizer updates the parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
+    /// Adam (Kingma & Ba 2015) as `torch.optim.Adam`.
     Adam,
+    /// Adagrad (Duchi et al. 2011) as `torch.optim.Adagrad`, Kingma & Welling 2013's choice.
     Adagrad,
 }
 
+/// The optimizer and its settings.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizerConfig {
+    /// Adam or Adagrad.
     pub kind: OptimizerKind,
     /// The base learning rate; the schedule scales it.
     pub lr: f64,
@@ -42,6 +47,7 @@ pub struct OptimizerConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum LrSchedule {
+    /// The base rate throughout.
     #[default]
     Constant,
     /// Burda, Grosse & Salakhutdinov 2015, Sec. 5: 3^i passes at the base rate times 10^(−i/7),
@@ -51,10 +57,14 @@ pub enum LrSchedule {
     /// without restarts).
     Cosine,
     /// The base rate times `gamma` per epoch, continuously within an epoch.
-    Exponential { gamma: f64 },
+    Exponential {
+        /// The factor per epoch.
+        gamma: f64,
+    },
 }
 
 impl LrSchedule {
+    /// Whether the rate never changes.
     pub fn is_constant(&self) -> bool {
         *self == LrSchedule::Constant
     }
@@ -81,10 +91,15 @@ impl OptimizerConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
+    /// Passes over the training set in all (a resumed run trains the rest).
     pub epochs: usize,
+    /// Images per minibatch.
     pub batch_size: usize,
+    /// The optimizer and its learning-rate schedule.
     pub optimizer: OptimizerConfig,
+    /// Names every random stream of the run: initialisation, shuffling, binarization, noise.
     pub seed: u64,
+    /// How grey-level images become the binary data a Bernoulli decoder models.
     pub binarize: Binarize,
     /// Latent samples per image: averaged in the ELBO estimate (L in Kingma & Welling 2013,
     /// eq. 7), or the K of the IWAE bound.
@@ -132,8 +147,10 @@ fn one() -> f64 {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectiveKind {
+    /// The negative ELBO averaged over `samples` draws (Kingma & Welling 2013, eq. 10).
     #[default]
     Elbo,
+    /// The negative importance-weighted bound with `samples` draws (Burda et al. 2015).
     Iwae,
 }
 
@@ -167,6 +184,8 @@ impl TrainConfig {
             .max(1)
     }
 
+    /// Refuses values training cannot use (no epochs, an empty batch, too many samples, a free-bits
+    /// λ with the IWAE bound, ...), naming the value.
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::Config("epochs must be at least 1".into()));

@@ -2,22 +2,26 @@
 //! q(z | x) = N(mean, diag(exp(log_var))) of M1's encoder. A training batch is a fresh draw from
 //! it; a held-out batch is its mean.
 
+/// Every image's posterior under another model, with its label.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Codes {
     /// Values per image.
     pub dims: usize,
     /// `[len, 2 dims]`: each row the means, then the log-variances.
     pub posterior: Vec<f32>,
+    /// A label per image.
     pub labels: Vec<u8>,
     /// Whether a batch is a draw from the posterior (training) or its mean (held out).
     pub sampled: bool,
 }
 
 impl Codes {
+    /// How many images.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }

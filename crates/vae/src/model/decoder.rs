@@ -7,9 +7,11 @@ use crate::likelihood::Likelihood;
 use crate::nn::{LayerSpec, Linear, Network, NetworkBuffers, ParamBuilder};
 use crate::scalar::Scalar;
 
+/// p(x | z): a network whose output parameterizes the likelihood.
 #[derive(Clone, Debug)]
 pub struct Decoder {
     net: Network,
+    /// Bernoulli or Gaussian, with the Gaussian's own parameters.
     pub likelihood: Likelihood,
 }
 

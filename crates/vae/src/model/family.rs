@@ -12,11 +12,14 @@ use crate::loss_terms::LossTerms;
 use crate::nn::Parameters;
 use crate::scalar::Scalar;
 
+/// Any member of the family, as a run directory holds it.
 #[derive(Clone, Debug)]
 pub enum Model<T> {
     /// The VAE, conditional when it has classes.
     Vae(Vae<T>),
+    /// The plain autoencoder.
     Autoencoder(Autoencoder<T>),
+    /// The semi-supervised M2.
     M2(M2<T>),
     /// The VAE with a second stochastic layer.
     Hvae(Hvae<T>),
@@ -61,6 +64,7 @@ impl<T: Scalar> Model<T> {
         Ok(model)
     }
 
+    /// The model's configuration (M2's with M1's image shape, for M1 + M2).
     pub fn config(&self) -> &ModelConfig {
         match self {
             Model::Vae(m) => &m.config,
@@ -83,6 +87,7 @@ impl<T: Scalar> Model<T> {
         }
     }
 
+    /// Which member of the family.
     pub fn kind(&self) -> ModelKind {
         self.config().kind
     }
@@ -96,6 +101,7 @@ impl<T: Scalar> Model<T> {
         }
     }
 
+    /// Values per image.
     pub fn pixels(&self) -> usize {
         self.config().image.len()
     }

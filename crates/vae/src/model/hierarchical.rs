@@ -33,6 +33,8 @@ use crate::loss_terms::LossTerms;
 use crate::nn::Parameters;
 use crate::scalar::Scalar;
 
+/// The VAE with two stochastic layers (Burda et al. 2015, Sec. 5): q(z1 | x), q(z2 | z1), p(z1 |
+/// z2) and p(x | z1), with the prior N(0, I) on z2.
 #[derive(Clone, Debug)]
 pub struct Hvae<T> {
     pub(crate) config: ModelConfig,
@@ -100,6 +102,7 @@ impl<T: Scalar> Hvae<T> {
         })
     }
 
+    /// Its configuration.
     pub fn config(&self) -> &ModelConfig {
         &self.config
     }
@@ -114,10 +117,12 @@ impl<T: Scalar> Hvae<T> {
         self.config.top.as_ref().map_or(0, |t| t.latent)
     }
 
+    /// Values per image.
     pub fn pixels(&self) -> usize {
         self.config.image.len()
     }
 
+    /// Floating-point operations of one image's forward pass through the products.
     pub fn forward_flops_per_image(&self) -> f64 {
         let macs = self.encoder.network().macs_per_row()
             + self.decoder.network().macs_per_row()
@@ -126,6 +131,7 @@ impl<T: Scalar> Hvae<T> {
         2.0 * macs as f64
     }
 
+    /// The same model in another precision.
     pub fn cast<U: Scalar>(&self) -> Hvae<U> {
         Hvae {
             config: self.config.clone(),

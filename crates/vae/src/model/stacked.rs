@@ -20,6 +20,8 @@ use crate::scalar::Scalar;
 /// Images per batch when encoding a whole split with M1.
 const ENCODE_BATCH: usize = 500;
 
+/// M1 + M2 (Kingma et al. 2014): M2 trained on the codes of a VAE, M1, reading and drawing images
+/// through both.
 #[derive(Clone, Debug)]
 pub struct Stacked<T> {
     /// The unconditional VAE whose codes M2 reads.
@@ -62,22 +64,27 @@ impl<T: Scalar> Stacked<T> {
         })
     }
 
+    /// The model as commands see it: M2's configuration with M1's image shape.
     pub fn config(&self) -> &ModelConfig {
         &self.config
     }
 
+    /// M1, the VAE whose codes M2 reads.
     pub fn m1(&self) -> &Vae<T> {
         &self.m1
     }
 
+    /// M2, on M1's codes.
     pub fn m2(&self) -> &M2<T> {
         &self.m2
     }
 
+    /// M1 and M2, apart.
     pub fn into_parts(self) -> (Vae<T>, M2<T>) {
         (self.m1, self.m2)
     }
 
+    /// The same model in another precision.
     pub fn cast<U: Scalar>(&self) -> Stacked<U> {
         Stacked {
             m1: self.m1.cast(),
@@ -87,6 +94,7 @@ impl<T: Scalar> Stacked<T> {
         }
     }
 
+    /// Floating-point operations of one image's forward pass through both encoders.
     pub fn forward_flops_per_image(&self) -> f64 {
         2.0 * self.m1.encoder.network().macs_per_row() as f64 + self.m2.forward_flops_per_image()
     }
@@ -154,6 +162,7 @@ impl<T: Scalar> Stacked<T> {
         self.m2.vae.encode(ws, &codes, labels, rows, out)
     }
 
+    /// The means of q(z | x, y) for images `x`, through M1's codes: `[rows, latent]` into `out`.
     pub fn encode_means(
         &self,
         ws: &mut VaeWorkspace<T>,
@@ -182,6 +191,7 @@ impl<T: Scalar> Stacked<T> {
         self.decode_codes(ws, &codes, rows, out)
     }
 
+    /// Images drawn from the prior, one for each of `labels`, through both decoders.
     pub fn sample(
         &self,
         ws: &mut VaeWorkspace<T>,

@@ -75,14 +75,17 @@ impl<T: Scalar> Vae<T> {
         Ok((vae, extra))
     }
 
+    /// Its configuration.
     pub fn config(&self) -> &ModelConfig {
         &self.config
     }
 
+    /// The size of z.
     pub fn latent(&self) -> usize {
         self.config.latent
     }
 
+    /// Values per image.
     pub fn pixels(&self) -> usize {
         self.config.image.len()
     }
@@ -92,6 +95,7 @@ impl<T: Scalar> Vae<T> {
         self.config.classes
     }
 
+    /// Which member of the family (a VAE).
     pub fn kind(&self) -> ModelKind {
         self.config.kind
     }

@@ -41,10 +41,12 @@ fn check_rows<T>(what: &'static str, data: &[T], images: usize, per_image: usize
     Ok(())
 }
 
+/// A convolution layer, `torch.nn.Conv2d`: weight `[out, in, k, k]` and a bias per output channel.
 #[derive(Clone, Debug)]
 pub struct Conv2d {
     /// The field over the input.
     pub geometry: ConvGeometry,
+    /// Output channels.
     pub out_channels: usize,
     weight: Range<usize>,
     bias: Range<usize>,
@@ -74,19 +76,23 @@ impl Conv2d {
         }
     }
 
+    /// Values per input row.
     pub fn in_dim(&self) -> usize {
         self.geometry.image_len()
     }
 
+    /// The output's shape, channel-last.
     pub fn out_shape(&self) -> Shape3 {
         let g = &self.geometry;
         (g.out_height, g.out_width, self.out_channels)
     }
 
+    /// Values per output row.
     pub fn out_dim(&self) -> usize {
         self.geometry.positions() * self.out_channels
     }
 
+    /// Multiply-adds per row.
     pub fn macs(&self) -> usize {
         self.out_dim() * self.geometry.field_len()
     }
@@ -182,10 +188,13 @@ impl Conv2d {
     }
 }
 
+/// A transposed convolution layer, `torch.nn.ConvTranspose2d`: weight `[in, out, k, k]` and a bias
+/// per output channel.
 #[derive(Clone, Debug)]
 pub struct ConvTranspose2d {
     /// The field over the output: this layer is the adjoint of a convolution of the output.
     pub geometry: ConvGeometry,
+    /// Input channels.
     pub in_channels: usize,
     weight: Range<usize>,
     bias: Range<usize>,
@@ -215,19 +224,23 @@ impl ConvTranspose2d {
         }
     }
 
+    /// Values per input row.
     pub fn in_dim(&self) -> usize {
         self.geometry.positions() * self.in_channels
     }
 
+    /// The output's shape, channel-last.
     pub fn out_shape(&self) -> Shape3 {
         let g = &self.geometry;
         (g.in_height, g.in_width, g.channels)
     }
 
+    /// Values per output row.
     pub fn out_dim(&self) -> usize {
         self.geometry.image_len()
     }
 
+    /// Multiply-adds per row.
     pub fn macs(&self) -> usize {
         self.in_dim() * self.geometry.field_len()
     }

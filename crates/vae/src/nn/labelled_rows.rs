@@ -21,8 +21,11 @@ use crate::scalar::Scalar;
 pub struct LabelledRows<'a, T> {
     /// `[images, in_dim − classes]`.
     pub images: &'a [T],
+    /// For each row, the image it reads.
     pub image_of_row: &'a [usize],
+    /// A label per row.
     pub labels: &'a [u8],
+    /// How many classes the one-hot label has.
     pub classes: usize,
 }
 
@@ -43,6 +46,7 @@ impl<T> LabelledScratch<T> {
         self.w_x.len() + self.w_y.len() + self.per_image.len()
     }
 
+    /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

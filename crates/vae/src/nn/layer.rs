@@ -17,7 +17,9 @@ use crate::scalar::Scalar;
 /// What a network's first layer reads: plain rows, or labelled rows sharing images.
 #[derive(Clone, Copy, Debug)]
 pub enum NetworkInput<'a, T> {
+    /// Rows of values `[rows, in]`.
     Dense(&'a [T]),
+    /// Rows that share images, each with its own label (M2's expansion over classes).
     Labelled(LabelledRows<'a, T>),
 }
 
@@ -31,8 +33,11 @@ impl<'a, T> From<&'a [T]> for NetworkInput<'a, T> {
 /// A product carries the activation that follows it in the list, fused into its output pass.
 #[derive(Clone, Debug)]
 pub enum Layer {
+    /// A dense layer and the activation fused into its output.
     Linear(Linear, Activation),
+    /// A convolution and its fused activation.
     Conv(Conv2d, Activation),
+    /// A transposed convolution and its fused activation.
     ConvTranspose(ConvTranspose2d, Activation),
     /// An activation that follows no product.
     Activation(Activation),
@@ -57,6 +62,7 @@ impl<T> Kept<T> {
         self.values.len()
     }
 
+    /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -86,6 +92,7 @@ impl<T> LayerScratch<T> {
         self.labelled.len() + self.cols.len() + self.weight_t.len()
     }
 
+    /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

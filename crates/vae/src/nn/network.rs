@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::kernels::elementwise::Activation;
 use crate::scalar::Scalar;
 
+/// A sequential network: its layers, built from a layer list, with the shapes they read and write.
 #[derive(Clone, Debug)]
 pub struct Network {
     layers: Vec<Layer>,
@@ -125,14 +126,17 @@ impl Network {
         })
     }
 
+    /// Values per input row.
     pub fn in_dim(&self) -> usize {
         self.in_shape.iter().product()
     }
 
+    /// Values per output row.
     pub fn out_dim(&self) -> usize {
         self.out_shape.iter().product()
     }
 
+    /// The output's shape.
     pub fn out_shape(&self) -> &[usize] {
         &self.out_shape
     }

@@ -11,8 +11,11 @@ use std::ops::Range;
 /// One named tensor inside the flat buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParamEntry {
+    /// The module path, as PyTorch names the tensor (`encoder.hidden.0.weight`).
     pub name: String,
+    /// Its shape, in PyTorch's layout.
     pub shape: Vec<usize>,
+    /// Where its values lie in the flat buffer.
     pub range: Range<usize>,
 }
 
@@ -25,14 +28,17 @@ pub struct Parameters<T> {
 }
 
 impl<T: Scalar> Parameters<T> {
+    /// Every parameter's value, in registration order.
     pub fn values(&self) -> &[T] {
         &self.values
     }
 
+    /// The values, to change in place.
     pub fn values_mut(&mut self) -> &mut [T] {
         &mut self.values
     }
 
+    /// The gradients, beside the values.
     pub fn grads(&self) -> &[T] {
         &self.grads
     }
@@ -47,22 +53,27 @@ impl<T: Scalar> Parameters<T> {
         (&mut self.values, &mut self.grads)
     }
 
+    /// Sets every gradient to zero.
     pub fn zero_grads(&mut self) {
         self.grads.fill(T::zero());
     }
 
+    /// The named tensors, in registration order.
     pub fn entries(&self) -> &[ParamEntry] {
         &self.entries
     }
 
+    /// How many values.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
+    /// The tensor called `name`.
     pub fn entry(&self, name: &str) -> Option<&ParamEntry> {
         self.entries.iter().find(|e| e.name == name)
     }
@@ -102,6 +113,7 @@ pub enum Init {
     /// Uniform on `[-bound, bound]`: PyTorch's `nn.Linear` uses `bound = 1/sqrt(fan_in)` for both
     /// weight and bias (kaiming_uniform with a = sqrt(5)).
     Uniform(f64),
+    /// Every value `value`.
     Constant(f64),
 }
 
@@ -113,6 +125,7 @@ pub struct ParamBuilder<'a, T> {
 }
 
 impl<'a, T: Scalar> ParamBuilder<'a, T> {
+    /// A builder registering tensors into `params` with no prefix, initialising them from `rng`.
     pub fn new(params: &'a mut Parameters<T>, rng: &'a mut Rng) -> Self {
         ParamBuilder {
             params,

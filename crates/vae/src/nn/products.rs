@@ -47,15 +47,22 @@ pub enum LayerKind {
 /// One product of a layer `inputs -> outputs` over `rows` rows, as `[m, k] · [k, n]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProductShape {
+    /// The layer and product, as benchmarks print it.
     pub name: String,
+    /// Which of the layer's products.
     pub product: Product,
+    /// Which kind of layer.
     pub layer: LayerKind,
+    /// Rows of the left operand.
     pub m: usize,
+    /// The shared dimension.
     pub k: usize,
+    /// Columns of the right operand.
     pub n: usize,
 }
 
 impl ProductShape {
+    /// The `product` of a layer `inputs -> outputs` over `rows` rows, named after `stage`.
     pub fn new(
         stage: &str,
         product: Product,

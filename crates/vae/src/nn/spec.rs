@@ -32,11 +32,15 @@ use serde::{Deserialize, Serialize};
 pub enum LayerSpec {
     /// `y = x · Wᵀ + b`, weight `[out, in]` as `torch.nn.Linear`.
     Linear {
+        /// The parameters' name in the checkpoint (`hidden.N` when absent).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
+        /// Output units.
         out: usize,
     },
+    /// max(0, x).
     Relu,
+    /// tanh(x).
     Tanh,
     /// log(1 + e^x).
     Softplus,
@@ -44,17 +48,23 @@ pub enum LayerSpec {
     Flatten,
     /// A flat (or any) shape to `shape`, with the same number of values.
     Reshape {
+        /// The shape, channel-last.
         shape: Vec<usize>,
     },
     /// `torch.nn.Conv2d(in, out, kernel, stride, padding)`: square kernel, weight `[out, in, k,
     /// k]`; the output is `⌊(in + 2 padding − kernel) / stride⌋ + 1` per side.
     Conv2d {
+        /// The parameters' name in the checkpoint (`hidden.N` when absent).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
+        /// Output channels.
         out: usize,
+        /// The kernel's side.
         kernel: usize,
+        /// The step between positions (1 by default).
         #[serde(default = "one")]
         stride: usize,
+        /// Zeros added on each border (0 by default).
         #[serde(default)]
         padding: usize,
     },
@@ -62,14 +72,21 @@ pub enum LayerSpec {
     /// out, k, k]`; the output is `(in − 1) stride − 2 padding + kernel + output_padding` per side.
     #[serde(rename = "conv_transpose2d")]
     ConvTranspose2d {
+        /// The parameters' name in the checkpoint (`hidden.N` when absent).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
+        /// Output channels.
         out: usize,
+        /// The kernel's side.
         kernel: usize,
+        /// The step between input positions on the output (1 by default).
         #[serde(default = "one")]
         stride: usize,
+        /// Rows and columns taken off each border of the output (0 by default).
         #[serde(default)]
         padding: usize,
+        /// Rows and columns added at the bottom and right of the output (0 by default), as
+        /// PyTorch's `output_padding`.
         #[serde(default, skip_serializing_if = "is_zero")]
         output_padding: usize,
     },
@@ -94,6 +111,7 @@ impl LayerSpec {
         }
     }
 
+    /// The list entry of an activation, `None` for the identity.
     pub fn of_activation(activation: Activation) -> Option<LayerSpec> {
         match activation {
             Activation::Relu => Some(LayerSpec::Relu),

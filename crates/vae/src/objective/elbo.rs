@@ -37,6 +37,7 @@ pub struct Elbo {
 }
 
 impl Elbo {
+    /// The ELBO itself (β = 1, no warm-up, no free bits) with `samples` draws per image.
     pub fn new(samples: usize) -> Self {
         Elbo {
             samples,
@@ -214,7 +215,9 @@ impl Elbo {
 pub struct ElboRows<'a, T> {
     /// Targets `[rows, pixels]`.
     pub x: &'a [T],
+    /// A label per row (conditional models; empty otherwise).
     pub labels: &'a [u8],
+    /// How many rows.
     pub rows: usize,
     /// Row r counts `weights[r]` times (M2's q(y | x)); once each when absent.
     pub weights: Option<&'a [T]>,
@@ -227,7 +230,9 @@ pub struct ElboRows<'a, T> {
 /// The distinct images `[images, pixels]` behind a batch's rows, and the one each row reads.
 #[derive(Clone, Copy, Debug)]
 pub struct SharedImages<'a, T> {
+    /// The distinct images.
     pub images: &'a [T],
+    /// For each row, the image it reads.
     pub image_of_row: &'a [usize],
 }
 

@@ -12,11 +12,17 @@ use crate::kernels::rng::Rng;
 use crate::model::{Model, VaeWorkspace};
 use crate::scalar::Scalar;
 
+/// The objective a model of the family trains with, chosen from its kind and training
+/// configuration.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum VaeObjective {
+    /// The negative ELBO (the VAE and conditional VAE).
     Elbo(Elbo),
+    /// The negative IWAE bound.
     Iwae(Iwae),
+    /// The reconstruction loss (the autoencoder).
     Reconstruction(Reconstruction),
+    /// M2's objective, eq. 9 of Kingma et al. 2014.
     SemiSupervised(SemiSupervised),
 }
 

@@ -14,6 +14,7 @@ const ADAM_BETA2: f64 = 0.999;
 const ADAM_EPS: f64 = 1e-8;
 const ADAGRAD_EPS: f64 = 1e-10;
 
+/// An optimizer's state: its configuration, the updates taken, and its moments.
 #[derive(Clone, Debug)]
 pub struct Optimizer<T> {
     config: OptimizerConfig,
@@ -26,6 +27,7 @@ pub struct Optimizer<T> {
 }
 
 impl<T: Scalar> Optimizer<T> {
+    /// A fresh optimizer for `parameters` values.
     pub fn new(config: OptimizerConfig, parameters: usize) -> Self {
         let second = match config.kind {
             OptimizerKind::Adam => vec![T::zero(); parameters],
@@ -39,10 +41,12 @@ impl<T: Scalar> Optimizer<T> {
         }
     }
 
+    /// Its configuration.
     pub fn config(&self) -> &OptimizerConfig {
         &self.config
     }
 
+    /// Updates taken so far.
     pub fn steps(&self) -> u64 {
         self.step
     }
