@@ -16,6 +16,8 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod command;
 mod reference;
 pub mod registry;

@@ -10,43 +10,66 @@ pub enum Step {
     /// A `shared` run lives in `OUT/shared/BUDGET/DATASET/RUN` instead, trained once for every
     /// target that names it with the same arguments (M1, under each M1 + M2 row).
     Train {
+        /// The run's name within the target.
         run: &'static str,
+        /// `vae train`'s arguments, `--epochs` and `--out` left to the step.
         args: Vec<String>,
+        /// Epochs in all.
         epochs: usize,
+        /// Whether the run is shared between targets.
         shared: bool,
     },
     /// `vae eval --model DIR/RUN --iw-samples K [--limit N] --json`: the number set beside the
     /// paper's.
     Eval {
+        /// The run scored.
         run: &'static str,
+        /// Importance samples per image.
         iw_samples: usize,
+        /// Test images scored, all when absent.
         limit: Option<usize>,
     },
     /// `vae COMMAND --model DIR/RUN ARGS --out DIR/FILE`.
     Picture {
+        /// The picture command (`sample`, `manifold`, ...).
         command: &'static str,
+        /// The run drawn.
         run: &'static str,
+        /// The command's own arguments.
         args: Vec<String>,
+        /// The picture's file name.
         file: String,
     },
     /// `vae curves --by-samples --model DIR/RUN ... --out DIR/FILE`: a panel per run.
     Curves {
+        /// The runs drawn, a panel each.
         runs: Vec<&'static str>,
+        /// The figure's title.
         title: &'static str,
+        /// Its file name.
         file: &'static str,
     },
     /// The final test loss of `run`, from its metrics: the number set beside the reference's.
-    FinalLoss { run: &'static str },
+    FinalLoss {
+        /// The run.
+        run: &'static str,
+    },
     /// pytorch/examples' VAE (`bench/pytorch_reference.py`) trained for `epochs` on the same
     /// data, when Python with PyTorch is here: its last test loss becomes the value ours is set
     /// beside (otherwise the target's quoted value stands, labelled as measured elsewhere).
-    Reference { epochs: usize },
+    Reference {
+        /// Epochs the reference trains.
+        epochs: usize,
+    },
 }
 
 /// A published result and how to remake it.
 pub struct Target {
+    /// The target's name, as `vae reproduce NAME` takes it.
     pub name: &'static str,
+    /// The paper and its figure or table.
     pub paper: &'static str,
+    /// What is measured.
     pub measures: &'static str,
     /// The data set the paper used (replaced by `--dataset`).
     pub dataset: &'static str,
@@ -56,11 +79,13 @@ pub struct Target {
     pub paper_spread: Option<f64>,
     /// Why ours may miss the paper's number, printed when it does by more than the spread.
     pub why: &'static str,
+    /// What ours is compared on.
     pub metric: Metric,
     /// Expected wall-clock time on a 2-core machine: quick, paper.
     pub expected: (&'static str, &'static str),
     /// Expected time at the 3-hour budget, where it shortens the paper's schedule.
     pub expected_3h: Option<&'static str>,
+    /// The steps at a budget.
     pub steps: fn(Budget) -> Vec<Step>,
 }
 
@@ -87,6 +112,7 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// The unit the paper's value and ours are in.
     pub fn unit(self) -> &'static str {
         match self {
             Metric::LogLikelihood => "nats",
@@ -114,17 +140,21 @@ impl Metric {
     }
 }
 
+/// How much of a paper's schedule a target runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Budget {
+    /// A shortened schedule (minutes; labelled as such wherever it is printed).
     Quick,
     /// What one thread of the 2-core machine trains and scores within 3 hours: the paper's
     /// schedule where it fits, a shortened one where it does not (Burda et al.'s rows: a cosine
     /// learning rate over the epochs that fit).
     ThreeHours,
+    /// The paper's schedule.
     Paper,
 }
 
 impl Budget {
+    /// The budget's name, as `--budget` takes it and the directories are named.
     pub fn name(self) -> &'static str {
         match self {
             Budget::Quick => "quick",

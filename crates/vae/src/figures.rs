@@ -189,7 +189,9 @@ pub fn manifold(
 /// How encodings become 2-D points.
 #[derive(Clone, Copy, Debug)]
 pub enum Projection {
+    /// Two chosen dimensions of the means.
     Dims(usize, usize),
+    /// The means' first two principal components.
     Pca,
 }
 

@@ -54,6 +54,13 @@ pub enum Path {
 }
 
 /// `steps` points from `a` to `b` inclusive, `[steps, dim]`.
+///
+/// ```
+/// use vae::latent::{interpolate, Path};
+/// let path = interpolate(&[0.0, 0.0], &[1.0, -1.0], 3, Path::Linear)?;
+/// assert_eq!(path, [0.0, 0.0, 0.5, -0.5, 1.0, -1.0]);
+/// # Ok::<(), vae::Error>(())
+/// ```
 pub fn interpolate(a: &[f32], b: &[f32], steps: usize, path: Path) -> Result<Vec<f32>> {
     if a.len() != b.len() {
         return Err(Error::shape("interpolation end points", a.len(), b.len()));

@@ -1,5 +1,36 @@
 //! Variational autoencoders (Kingma & Welling 2013) on our own CPU kernels.
 //!
+//! A run in a few lines: a model on images held in memory, trained, then asked to decode.
+//!
+//! ```
+//! use vae::config::{Binarize, ImageShape};
+//! use vae::data::{Dataset, Split};
+//! use vae::model::VaeWorkspace;
+//! use vae::run::Run;
+//! use vae::{Activation, ModelConfig, RunConfig, TrainConfig};
+//!
+//! // 64 images of 4 x 4 grey levels in [0, 1]; any source of floats will do.
+//! let shape = ImageShape { height: 4, width: 4, channels: 1 };
+//! let pixels: Vec<f32> = (0..64 * 16).map(|i| ((i * 7) % 16) as f32 / 15.0).collect();
+//! let train = Split::from_floats(shape, &pixels, &[])?;
+//! let test = Split::from_floats(shape, &pixels[..8 * 16], &[])?;
+//! let dataset = Dataset::from_splits("toy", train, test, Vec::new())?;
+//!
+//! let model = ModelConfig { image: shape, latent: 2, ..ModelConfig::default() }
+//!     .with_mlp(&[8], Activation::Tanh);
+//! let train = TrainConfig { epochs: 2, batch_size: 16, binarize: Binarize::None, ..TrainConfig::default() };
+//! let dir = std::env::temp_dir().join(format!("vae-doc-{}", std::process::id()));
+//! let mut run = Run::create(RunConfig::new("toy", model, train), dir.clone(), None, None)?;
+//! run.train_on(dataset, Some(1))?;
+//!
+//! // The run directory now holds config.json, model.safetensors and the metrics.
+//! let mut images = Vec::new();
+//! run.model().decode(&mut VaeWorkspace::default(), &[0.0, 0.0], &[], 1, &mut images)?;
+//! assert_eq!(images.len(), 16);
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), vae::Error>(())
+//! ```
+//!
 //! Read top to bottom, the modules go from numbers to a trained model; each uses only those above
 //! it (a test, `layout::modules_use_only_those_above_them`, holds the code to this order).
 //!
@@ -36,6 +67,8 @@
 //!   prepare the data, train, save) as one object.
 //! - [`latent`], [`render`], [`plot`], [`figures`], [`report`]: grids and paths in the latent
 //!   space, PNG grids, charts, the pictures of a model, `report.html`.
+
+#![warn(missing_docs)]
 
 pub mod batch;
 pub mod checkpoint;

@@ -53,10 +53,12 @@ pub fn samples_per_chunk(model: &ModelConfig, samples: usize, rows: usize, budge
 pub struct MemoryPlan {
     /// What the plan is for, as the refusal names it: "a training step of this model".
     pub task: String,
+    /// (consumer, bytes), in the order planned.
     pub parts: Vec<(String, u128)>,
 }
 
 impl MemoryPlan {
+    /// The bytes of every consumer together.
     pub fn total(&self) -> u128 {
         self.parts.iter().map(|(_, b)| b).sum()
     }
@@ -344,6 +346,13 @@ pub fn default_limit() -> Option<(u64, &'static str)> {
 }
 
 /// Parses a size written as a person writes it: `4G`, `512M`, `1.5GiB`, `2000000000`.
+///
+/// ```
+/// assert_eq!(vae::memory::parse_size("4G")?, 4 << 30);
+/// assert_eq!(vae::memory::parse_size("1.5GiB")?, 3 << 29);
+/// assert!(vae::memory::parse_size("lots").is_err());
+/// # Ok::<(), vae::Error>(())
+/// ```
 pub fn parse_size(text: &str) -> Result<u64> {
     let t = text.trim();
     let split = t

@@ -177,6 +177,7 @@ pub fn curves(metrics: &[EpochMetrics]) -> Result<RgbImage> {
 /// evaluated so far with the training and test bound per image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BoundCurve {
+    /// The panel's title.
     pub title: String,
     /// (samples evaluated, training bound, test bound).
     pub points: Vec<(f64, f64, f64)>,

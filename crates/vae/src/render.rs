@@ -12,6 +12,7 @@ const SEPARATOR: u8 = 128;
 /// How images are laid out.
 #[derive(Clone, Copy, Debug)]
 pub struct GridLayout {
+    /// Images per row.
     pub columns: usize,
     /// Each pixel becomes a `scale × scale` block.
     pub scale: u32,

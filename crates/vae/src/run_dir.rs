@@ -46,6 +46,7 @@ pub const LOCK_FILE: &str = "train.lock";
 /// writing the same checkpoint. The operating system drops the lock when its process ends, however
 /// it ends, so a crash leaves none behind.
 pub enum RunLock {
+    /// The lock, held until the file is closed.
     Held(std::fs::File),
     /// The file system cannot lock files (some network mounts): training goes on unguarded.
     Unavailable(std::io::Error),
@@ -140,10 +141,12 @@ impl RunWriter {
         self
     }
 
+    /// Where the run is written.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The run's configuration.
     pub fn config(&self) -> &RunConfig {
         &self.config
     }

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 pub struct FolderOptions {
     /// 1 (grey) or 3 (RGB).
     pub channels: usize,
+    /// Rows every image is scaled to.
     pub height: usize,
+    /// Columns every image is scaled to.
     pub width: usize,
     /// Seed of the train/test split.
     pub split_seed: u64,

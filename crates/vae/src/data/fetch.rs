@@ -16,6 +16,7 @@ const MAX_DOWNLOAD: u64 = 128 << 20;
 /// What `fetch` did.
 #[derive(Debug, Default)]
 pub struct FetchReport {
+    /// Where the files are.
     pub directory: PathBuf,
     /// `(file, where it came from)` for each file downloaded.
     pub fetched: Vec<(String, String)>,

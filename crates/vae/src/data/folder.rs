@@ -27,7 +27,9 @@ const CACHE_MAGIC: &[u8; 8] = b"VAEFOLD2";
 pub struct FolderReport {
     /// `(file, why)` for every file that was skipped.
     pub skipped: Vec<Skipped>,
+    /// Whether the decoded images were read from the cache.
     pub from_cache: bool,
+    /// The cache file of the decoded images, when there is one.
     pub cache: Option<PathBuf>,
 }
 

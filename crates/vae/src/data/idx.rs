@@ -23,7 +23,9 @@ const MAX_DEFLATE_RATIO: u64 = 1032;
 /// An n-dimensional array of bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdxArray {
+    /// The size of each dimension.
     pub dims: Vec<usize>,
+    /// The values, row-major.
     pub data: Vec<u8>,
 }
 

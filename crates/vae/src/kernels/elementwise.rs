@@ -9,10 +9,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
+    /// max(0, v).
     Relu,
+    /// tanh(v).
     Tanh,
     /// log(1 + e^v): the smooth ReLU Kingma et al. 2014 used in M2's networks.
     Softplus,
+    /// v itself: no nonlinearity.
     Identity,
 }
 

@@ -309,6 +309,7 @@ pub fn log_softmax<T: Scalar>(logits: &[T], classes: usize, log_probs: &mut [T])
 pub struct ClassTotals {
     /// Rows whose prediction was checked against a label, and how many were wrong.
     pub classified: usize,
+    /// Wrong predictions among them.
     pub errors: usize,
 }
 

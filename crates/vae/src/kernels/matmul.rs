@@ -18,6 +18,7 @@ pub struct MatRef<'a, T> {
 }
 
 impl<'a, T> MatRef<'a, T> {
+    /// `data` as a row-major `[rows, cols]` matrix.
     pub fn new(data: &'a [T], rows: usize, cols: usize) -> Self {
         MatRef {
             data,
@@ -27,6 +28,7 @@ impl<'a, T> MatRef<'a, T> {
         }
     }
 
+    /// The transpose, without moving any value.
     pub fn t(self) -> Self {
         MatRef {
             transposed: !self.transposed,

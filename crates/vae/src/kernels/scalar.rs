@@ -25,7 +25,9 @@ pub trait Scalar:
     + 'static
     + sealed::Sealed
 {
+    /// `value` in this precision.
     fn of(value: f64) -> Self;
+    /// This value in f64.
     fn as_f64(self) -> f64;
 
     /// `(e^{−|v|}, log(1 + e^{−|v|}))`: the transcendental parts of a stable softplus and

@@ -7,6 +7,7 @@ use crate::kernels::reduce::argmax;
 use crate::nn::{LayerSpec, Linear, Network, NetworkBuffers, ParamBuilder};
 use crate::scalar::Scalar;
 
+/// q(y | x): a network and its dense head, one logit per class.
 #[derive(Clone, Debug)]
 pub struct Classifier {
     net: Network,
@@ -32,10 +33,12 @@ impl Classifier {
         Ok(Classifier { net, classes })
     }
 
+    /// The network, head included.
     pub fn network(&self) -> &Network {
         &self.net
     }
 
+    /// How many classes.
     pub fn classes(&self) -> usize {
         self.classes
     }

@@ -37,10 +37,12 @@ impl Decoder {
         Ok(Decoder { net, likelihood })
     }
 
+    /// The network, head included.
     pub fn network(&self) -> &Network {
         &self.net
     }
 
+    /// Values per image.
     pub fn pixels(&self) -> usize {
         self.net.out_dim()
     }

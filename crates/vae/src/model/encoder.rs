@@ -6,6 +6,8 @@ use crate::gaussian::DiagonalGaussian;
 use crate::nn::{LayerSpec, Linear, Network, NetworkBuffers, NetworkInput, ParamBuilder};
 use crate::scalar::Scalar;
 
+/// q(z | x): a network and the dense heads of the Gaussian's mean and log-variance (the code for
+/// the autoencoder).
 #[derive(Clone, Debug)]
 pub struct Encoder {
     net: Network,
@@ -42,10 +44,12 @@ impl Encoder {
         })
     }
 
+    /// The network, heads included.
     pub fn network(&self) -> &Network {
         &self.net
     }
 
+    /// The latent size.
     pub fn latent(&self) -> usize {
         self.latent
     }

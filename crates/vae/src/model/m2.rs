@@ -59,6 +59,7 @@ impl<T: Scalar> M2<T> {
         &self.vae
     }
 
+    /// The same model in another precision.
     pub fn cast<U: Scalar>(&self) -> M2<U> {
         M2 {
             vae: self.vae.cast(),
@@ -66,6 +67,7 @@ impl<T: Scalar> M2<T> {
         }
     }
 
+    /// Floating-point operations of one image's forward pass through the products.
     pub fn forward_flops_per_image(&self) -> f64 {
         self.vae.forward_flops_per_image() + 2.0 * self.classifier.network().macs_per_row() as f64
     }

@@ -13,6 +13,8 @@ use crate::loss_terms::LossTerms;
 use crate::nn::{NetworkBuffers, ParamBuilder, Parameters};
 use crate::scalar::Scalar;
 
+/// The classifier that reads generated images: how often a conditional model's samples are read as
+/// the label they were drawn with.
 #[derive(Clone, Debug)]
 pub struct ReferenceClassifier<T> {
     config: ClassifierConfig,
@@ -20,6 +22,7 @@ pub struct ReferenceClassifier<T> {
     pub(crate) net: Classifier,
 }
 
+/// The reference classifier's buffers, reused across batches.
 #[derive(Clone, Debug, Default)]
 pub struct ClassifierWorkspace<T> {
     buffers: NetworkBuffers<T>,
@@ -46,6 +49,7 @@ impl<T: Scalar> ReferenceClassifier<T> {
         })
     }
 
+    /// Its configuration.
     pub fn config(&self) -> &ClassifierConfig {
         &self.config
     }

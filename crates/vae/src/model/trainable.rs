@@ -12,8 +12,10 @@ pub trait Trainable<T: Scalar> {
     /// Scratch buffers reused across steps, owned by the caller so the model can be shared.
     type Workspace: Default + Send;
 
+    /// The parameters and their gradients.
     fn parameters(&self) -> &Parameters<T>;
 
+    /// The parameters, to change.
     fn parameters_mut(&mut self) -> &mut Parameters<T>;
 
     /// The loss on held-out data, without gradients: the negative ELBO with `samples` draws

@@ -73,6 +73,7 @@ pub struct TopWorkspace<T> {
 pub struct ImageScore {
     /// −E_q[log p(x | z)], averaged over the K samples.
     pub reconstruction: f64,
+    /// KL(q(z | x) || p(z)), analytic.
     pub kl: f64,
     /// The importance-weighted estimate of log p(x) (log p(x | y) for a conditional model).
     pub log_likelihood: f64,

@@ -41,9 +41,12 @@ pub fn forward_product<T: Scalar>(
     }
 }
 
+/// A dense layer, `torch.nn.Linear`: weight `[out, in]` and bias `[out]`.
 #[derive(Clone, Debug)]
 pub struct Linear {
+    /// Input units.
     pub in_dim: usize,
+    /// Output units.
     pub out_dim: usize,
     pub(super) weight: Range<usize>,
     pub(super) bias: Range<usize>,

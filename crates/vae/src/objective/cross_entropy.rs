@@ -8,6 +8,7 @@ use crate::model::reference::cross_entropy;
 use crate::model::{ClassifierWorkspace, ReferenceClassifier};
 use crate::scalar::Scalar;
 
+/// The reference classifier's objective: the mean cross-entropy of its class logits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CrossEntropy;
 

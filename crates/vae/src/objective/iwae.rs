@@ -27,6 +27,7 @@ use crate::scalar::Scalar;
 /// as it eases in the ELBO's KL; β = 1 is the IWAE bound.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Iwae {
+    /// Importance samples per image, K.
     pub k: usize,
     /// β: the weight of log p(z) − log q(z | x) in each log-weight; 1 is the IWAE bound itself.
     pub kl_weight: f64,

@@ -51,6 +51,7 @@ pub struct Step {
     pub epoch: usize,
     /// 0-based batch within the epoch.
     pub batch: usize,
+    /// Batches per epoch.
     pub batches_per_epoch: usize,
 }
 

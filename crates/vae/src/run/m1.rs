@@ -12,12 +12,15 @@ use std::path::{Path, PathBuf};
 /// run directory, with the checksums that tie the M2 to it.
 #[derive(Clone, Debug)]
 pub struct M1 {
+    /// The VAE.
     pub vae: Vae<f32>,
+    /// Its run's configuration.
     pub config: RunConfig,
     /// Where it was loaded from.
     pub dir: PathBuf,
-    /// SHA-256 of its `model.safetensors` and its `config.json`.
+    /// SHA-256 of its `model.safetensors`.
     pub sha256: String,
+    /// SHA-256 of its `config.json`.
     pub config_sha256: String,
 }
 

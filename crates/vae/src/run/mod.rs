@@ -181,6 +181,7 @@ impl Run {
         })
     }
 
+    /// Its configuration.
     pub fn config(&self) -> &RunConfig {
         &self.config
     }
@@ -190,6 +191,7 @@ impl Run {
         &self.model
     }
 
+    /// The optimizer, with its moments.
     pub fn optimizer(&self) -> &Optimizer<f32> {
         &self.optimizer
     }
