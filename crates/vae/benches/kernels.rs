@@ -16,6 +16,7 @@ use vae::nn::linear::forward_product;
 use vae::nn::products::{step_and_scoring, Product};
 use vae::nn::{Linear, ParamBuilder, Parameters};
 use vae::objective::Elbo;
+use vae::Generative;
 use vae::{Objective, Optimizer, Step, Trainable, Vae};
 
 const BATCH: usize = 128;

@@ -13,6 +13,7 @@ use vae::checkpoint;
 use vae::latent::{interpolate, Path};
 use vae::model::VaeWorkspace;
 use vae::render::{save_png, tile, GridLayout};
+use vae::Generative;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::kernels::gaussian::{accumulate_mean_statistics, accumulate_posterior_statistics};
 use crate::kernels::rng::{stream, Purpose};
 use crate::model::vae::SCORE_ROWS;
+use crate::model::Generative;
 use crate::model::{ClassifierWorkspace, ImageScore, Model, ReferenceClassifier, VaeWorkspace};
 use serde::{Deserialize, Serialize};
 

@@ -10,6 +10,7 @@ use crate::latent::{
     traversal as traversal_points,
 };
 use crate::metrics::read_metrics;
+use crate::model::Generative;
 use crate::model::Model;
 use crate::model::VaeWorkspace;
 use crate::plot;

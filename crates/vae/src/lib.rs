@@ -7,7 +7,7 @@
 //! use vae::data::{Dataset, Split};
 //! use vae::model::VaeWorkspace;
 //! use vae::run::Run;
-//! use vae::{Activation, ModelConfig, RunConfig, TrainConfig};
+//! use vae::{Activation, Generative, ModelConfig, RunConfig, TrainConfig};
 //!
 //! // 64 images of 4 x 4 grey levels in [0, 1]; any source of floats will do.
 //! let shape = ImageShape { height: 4, width: 4, channels: 1 };
@@ -105,6 +105,6 @@ pub use config::{
 pub use error::{Error, Result};
 pub use kernels::elementwise::Activation;
 pub use kernels::scalar;
-pub use model::{Model, Vae};
+pub use model::{Generative, Model, Vae};
 pub use objective::{LossTerms, Objective, Step, Trainable};
 pub use optim::Optimizer;

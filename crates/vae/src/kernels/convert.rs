@@ -1,12 +1,18 @@
 //! Bytes to floats: grey levels v / 255, or a Bernoulli draw per pixel.
 
 use super::rng::{next_u24_pair, Rng};
+use super::scalar::Scalar;
 
 /// Appends the grey levels of `bytes` in [0, 1] to `out`. Every path that turns pixels into model
 /// inputs (training batches, evaluation, pictures, the explorer) goes through here, so the same
 /// image is the same floats everywhere.
 pub fn append_grey_levels(bytes: &[u8], out: &mut Vec<f32>) {
     out.extend(bytes.iter().map(|&v| v as f32 * (1.0 / 255.0)));
+}
+
+/// `values` in another precision, through f64.
+pub fn cast<T: Scalar, U: Scalar>(values: &[T]) -> Vec<U> {
+    values.iter().map(|v| U::of(v.as_f64())).collect()
 }
 
 /// Values in [0, 1] as bytes: each rounded to the nearest of the 256 grey levels (the inverse of

@@ -108,6 +108,20 @@ fn map_into<T: Scalar>(x: &[T], y: &mut [T], cols: usize, f: impl Fn(T) -> T + S
     );
 }
 
+/// `values *= factor`, element by element.
+pub fn scale<T: Scalar>(values: &mut [T], factor: T) {
+    for v in values.iter_mut() {
+        *v *= factor;
+    }
+}
+
+/// `dst += src`, element by element.
+pub fn add_assign<T: Scalar>(dst: &mut [T], src: &[T]) {
+    for (a, &b) in dst.iter_mut().zip(src) {
+        *a += b;
+    }
+}
+
 /// `y = activation(y)` in place: the second and later links of a chain of activations.
 pub fn activation_in_place<T: Scalar>(y: &mut [T], cols: usize, activation: Activation) {
     match activation {

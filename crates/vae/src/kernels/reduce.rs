@@ -69,6 +69,11 @@ pub fn weighted_sum<T: Scalar>(values: &[T], weights: Option<&[T]>) -> f64 {
         .sum()
 }
 
+/// The sum of `values` in f64, in order.
+pub fn sum_f64<T: Scalar>(values: &[T]) -> f64 {
+    values.iter().map(|v| v.as_f64()).sum()
+}
+
 /// Per image of sample-major rows (row `i` is sample `i / rows` of image `i % rows`): the
 /// normalised importance weights w̃_i = w_i / Σ_{j of the same image} w_j into `weights`, and
 /// log (1/K) Σ_k w_k into `bounds` `[rows]` (Burda et al. 2015, eq. 8), computed in f64 with

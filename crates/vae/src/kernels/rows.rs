@@ -232,3 +232,23 @@ pub fn add_scaled_rows<T: Scalar>(dst: &mut [T], src: &[T], cols: usize, weights
         d.iter_mut().zip(s).for_each(|(d, &s)| *d += w * s);
     }
 }
+
+/// Columns `columns` of `values [rows, width]` into `out [rows, columns]`.
+pub fn select_columns<T: Copy>(values: &[T], width: usize, columns: &[usize], out: &mut Vec<T>) {
+    out.clear();
+    for row in values.chunks_exact(width) {
+        out.extend(columns.iter().map(|&d| row[d]));
+    }
+}
+
+/// The inverse of `select_columns`: rows of `fill` (`[width]`) with columns `columns` set from
+/// each row of `values [rows, columns]`, appended to `out`.
+pub fn scatter_columns<T: Copy>(values: &[T], columns: &[usize], fill: &[T], out: &mut Vec<T>) {
+    for row in values.chunks_exact(columns.len().max(1)) {
+        let start = out.len();
+        out.extend_from_slice(fill);
+        for (&d, &v) in columns.iter().zip(row) {
+            out[start + d] = v;
+        }
+    }
+}

@@ -4,12 +4,12 @@
 
 use super::parts::{check_images, check_samples, decode_rows, forward_flops, networks};
 use super::workspace::score_terms;
-use super::Trainable;
 use super::{Decoder, Encoder, ImageScore, VaeWorkspace};
+use super::{Generative, Trainable};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
-use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
+use crate::kernels::rng::{stream, Purpose, Rng};
 use crate::kernels::rows;
 use crate::loss_terms::LossTerms;
 use crate::nn::{ParamBuilder, Parameters};
@@ -79,15 +79,48 @@ impl<T: Scalar> Autoencoder<T> {
             decoder: self.decoder.clone(),
         }
     }
+}
+
+impl<T: Scalar> Trainable<T> for Autoencoder<T> {
+    type Workspace = VaeWorkspace<T>;
+
+    fn parameters(&self) -> &Parameters<T> {
+        &self.params
+    }
+
+    fn parameters_mut(&mut self) -> &mut Parameters<T> {
+        &mut self.params
+    }
+
+    fn held_out_loss(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        samples: usize,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        let mut scores = Vec::with_capacity(batch.rows);
+        self.score(ws, batch.x, &[], batch.rows, samples, rng, &mut scores)?;
+        Ok(score_terms(&scores))
+    }
+}
+
+impl<T: Scalar> Generative<T> for Autoencoder<T> {
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
 
     /// The autoencoder has no likelihood: its score is the reconstruction loss, with KL 0 and
     /// log p(x) NaN.
-    pub fn score(
+    #[allow(clippy::too_many_arguments)]
+    fn score(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        _labels: &[u8],
         rows: usize,
         k: usize,
+        _rng: &mut Rng,
         out: &mut Vec<ImageScore>,
     ) -> Result<()> {
         check_samples(k)?;
@@ -115,10 +148,11 @@ impl<T: Scalar> Autoencoder<T> {
     }
 
     /// The code of each image of `x [rows, pixels]`, `[rows, latent]` into `out`.
-    pub fn encode_means(
+    fn encode_means(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        _labels: &[u8],
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
@@ -133,15 +167,16 @@ impl<T: Scalar> Autoencoder<T> {
 
     /// The code as a Gaussian of variance 0, so encoding reads as the VAE's does: `[rows, 2
     /// latent]`, each row the code then log-variances −∞.
-    pub fn encode(
+    fn encode(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        _labels: &[u8],
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
         let mut code = std::mem::take(&mut ws.point_mass);
-        let result = self.encode_means(ws, x, rows, &mut code);
+        let result = self.encode_means(ws, x, &[], rows, &mut code);
         if result.is_ok() {
             rows::point_mass(&code, self.latent(), out);
         }
@@ -150,10 +185,11 @@ impl<T: Scalar> Autoencoder<T> {
     }
 
     /// Decoded images for `z [rows, latent]`.
-    pub fn decode(
+    fn decode(
         &self,
         ws: &mut VaeWorkspace<T>,
         z: &[T],
+        _labels: &[u8],
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
@@ -167,59 +203,5 @@ impl<T: Scalar> Autoencoder<T> {
             rows,
             out,
         )
-    }
-
-    /// `n` images decoded from draws z ~ N(0, I): scribbles, since nothing asks the codes to fill
-    /// the prior.
-    pub fn sample(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        n: usize,
-        rng: &mut Rng,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut z = vec![T::zero(); n * self.latent()];
-        fill_standard_normal(rng, &mut z);
-        self.decode(ws, &z, n, out)
-    }
-
-    /// decode(f(x)).
-    pub fn reconstruct(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut code = std::mem::take(&mut ws.means);
-        let result = self
-            .encode_means(ws, x, rows, &mut code)
-            .and_then(|()| self.decode(ws, &code, rows, out));
-        ws.means = code;
-        result
-    }
-}
-
-impl<T: Scalar> Trainable<T> for Autoencoder<T> {
-    type Workspace = VaeWorkspace<T>;
-
-    fn parameters(&self) -> &Parameters<T> {
-        &self.params
-    }
-
-    fn parameters_mut(&mut self) -> &mut Parameters<T> {
-        &mut self.params
-    }
-
-    fn held_out_loss(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        batch: &Batch<'_, T>,
-        samples: usize,
-        _rng: &mut Rng,
-    ) -> Result<LossTerms> {
-        let mut scores = Vec::with_capacity(batch.rows);
-        self.score(ws, batch.x, batch.rows, samples, &mut scores)?;
-        Ok(score_terms(&scores))
     }
 }

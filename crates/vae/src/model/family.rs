@@ -2,8 +2,8 @@
 //! without caring which kind they were given. Each arm forwards to its own type; what a kind
 //! cannot do (classify without a classifier) is an error, not a branch inside one struct.
 
-use super::Trainable;
 use super::{Autoencoder, Hvae, ImageScore, Stacked, Vae, VaeWorkspace, M2};
+use super::{Generative, Trainable};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
@@ -133,122 +133,6 @@ impl<T: Scalar> Model<T> {
         super::parts::check_labels(labels, rows, self.classes())
     }
 
-    /// Per-image ELBO terms and the importance-weighted log p(x) with `k` samples per image: log
-    /// p(x | y) for a conditional VAE; M2 sums over y and ignores `labels`; the autoencoder's
-    /// score is its reconstruction loss, with KL 0 and log p(x) NaN.
-    #[allow(clippy::too_many_arguments)]
-    pub fn score(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        k: usize,
-        rng: &mut Rng,
-        out: &mut Vec<ImageScore>,
-    ) -> Result<()> {
-        match self {
-            Model::Vae(m) => m.score(ws, x, labels, rows, k, rng, out),
-            Model::Autoencoder(m) => m.score(ws, x, rows, k, out),
-            Model::M2(m) => m.score(ws, x, rows, k, rng, out),
-            Model::Hvae(m) => m.score(ws, x, rows, k, rng, out),
-            Model::Stacked(m) => m.score(ws, x, rows, k, rng, out),
-        }
-    }
-
-    /// q(z | x) for `x [rows, pixels]` (q(z | x, y) with the labels when conditional): `[rows, 2
-    /// latent]` into `out`, each row the means then the log-variances (−∞ for the autoencoder's
-    /// deterministic code).
-    pub fn encode(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        match self {
-            Model::Vae(m) => m.encode(ws, x, labels, rows, out),
-            Model::Autoencoder(m) => m.encode(ws, x, rows, out),
-            Model::M2(m) => m.vae.encode(ws, x, labels, rows, out),
-            Model::Hvae(m) => m.encode(ws, x, rows, out),
-            Model::Stacked(m) => m.encode(ws, x, labels, rows, out),
-        }
-    }
-
-    /// The encoder's means (the autoencoder's code), `[rows, latent]` into `out`.
-    pub fn encode_means(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        match self {
-            Model::Vae(m) => m.encode_means(ws, x, labels, rows, out),
-            Model::Autoencoder(m) => m.encode_means(ws, x, rows, out),
-            Model::M2(m) => m.vae.encode_means(ws, x, labels, rows, out),
-            Model::Hvae(m) => m.encode_means(ws, x, rows, out),
-            Model::Stacked(m) => m.encode_means(ws, x, labels, rows, out),
-        }
-    }
-
-    /// Decoded images (means of p(x | z, y), in [0, 1]) for `z [rows, latent]`.
-    pub fn decode(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        z: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        match self {
-            Model::Vae(m) => m.decode(ws, z, labels, rows, out),
-            Model::Autoencoder(m) => m.decode(ws, z, rows, out),
-            Model::M2(m) => m.vae.decode(ws, z, labels, rows, out),
-            Model::Hvae(m) => m.decode(ws, z, rows, out),
-            Model::Stacked(m) => m.decode(ws, z, labels, rows, out),
-        }
-    }
-
-    /// `labels.len()` images (or `n` for an unconditional model, which ignores labels) decoded
-    /// from prior draws z ~ N(0, I), `[n, pixels]` into `out`.
-    pub fn sample(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        n: usize,
-        labels: &[u8],
-        rng: &mut Rng,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        match self {
-            Model::Vae(m) => m.sample(ws, n, labels, rng, out),
-            Model::Autoencoder(m) => m.sample(ws, n, rng, out),
-            Model::M2(m) => m.vae.sample(ws, n, labels, rng, out),
-            Model::Hvae(m) => m.sample(ws, n, rng, out),
-            Model::Stacked(m) => m.sample(ws, n, labels, rng, out),
-        }
-    }
-
-    /// Reconstructions through the encoder's mean (no sampling).
-    pub fn reconstruct(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        match self {
-            Model::Vae(m) => m.reconstruct(ws, x, labels, rows, out),
-            Model::Autoencoder(m) => m.reconstruct(ws, x, rows, out),
-            Model::M2(m) => m.vae.reconstruct(ws, x, labels, rows, out),
-            Model::Hvae(m) => m.reconstruct(ws, x, rows, out),
-            Model::Stacked(m) => m.reconstruct(ws, x, labels, rows, out),
-        }
-    }
-
     /// log p(x | y) for every class y of one image (conditional models; see
     /// `Vae::class_log_likelihoods`).
     pub fn class_log_likelihoods(
@@ -282,6 +166,62 @@ impl<T: Scalar> Model<T> {
             Model::Stacked(m) => m.classify(ws, x, rows, out),
             _ => Err(super::m2::no_classifier()),
         }
+    }
+}
+
+impl<T: Scalar> Generative<T> for Model<T> {
+    fn config(&self) -> &ModelConfig {
+        Model::config(self)
+    }
+
+    fn latent(&self) -> usize {
+        Model::latent(self)
+    }
+
+    fn encode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        each!(self, m => m.encode(ws, x, labels, rows, out))
+    }
+
+    fn encode_means(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        each!(self, m => m.encode_means(ws, x, labels, rows, out))
+    }
+
+    fn decode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        z: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        each!(self, m => m.decode(ws, z, labels, rows, out))
+    }
+
+    fn score(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        k: usize,
+        rng: &mut Rng,
+        out: &mut Vec<ImageScore>,
+    ) -> Result<()> {
+        each!(self, m => m.score(ws, x, labels, rows, k, rng, out))
     }
 }
 

@@ -20,14 +20,13 @@
 use super::parts::{check_images, check_samples, checked_samples, decode_rows, networks};
 use super::vae::{MAX_LOG_WEIGHTS, SCORE_ROWS};
 use super::workspace::{importance_weighted_log_likelihood, score_terms, TopWorkspace};
-use super::{Decoder, Encoder, ImageScore, Trainable, VaeWorkspace};
+use super::{Decoder, Encoder, Generative, ImageScore, Trainable, VaeWorkspace};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind, TopLayer};
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
-use crate::kernels::rng::{
-    fill_standard_normal, fill_standard_normal_rows, stream, Purpose, Rng, RowShare,
-};
+use crate::kernels::elementwise::{add_assign, scale};
+use crate::kernels::rng::{fill_standard_normal_rows, stream, Purpose, Rng, RowShare};
 use crate::kernels::rows;
 use crate::loss_terms::LossTerms;
 use crate::nn::Parameters;
@@ -207,10 +206,8 @@ impl<T: Scalar> Hvae<T> {
         p1.log_prob(z, log_prior);
         log_p2.resize(n, T::zero());
         standard_normal_log_prob(z2, l2, log_p2);
-        for i in 0..n {
-            log_prior[i] += log_p2[i];
-            log_posterior[i] += log_q2[i];
-        }
+        add_assign(log_prior, log_p2);
+        add_assign(log_posterior, log_q2);
 
         self.decoder.forward(values, z, n, decoder)?;
         nll.resize(n, T::zero());
@@ -309,7 +306,8 @@ impl<T: Scalar> Hvae<T> {
             ..
         } = top;
         kl_weights.clear();
-        kl_weights.extend(c.iter().map(|&w| w * kl_weight));
+        kl_weights.extend_from_slice(c);
+        scale(kl_weights, kl_weight);
         // p(x | z1): the likelihood's parameters and the decoder, each row weighted by c_i; every
         // other term by β c_i.
         rows::scale_rows(d_logits, pixels, c);
@@ -351,7 +349,7 @@ impl<T: Scalar> Hvae<T> {
             d_posterior2,
             d_z1,
         )?;
-        d_z.iter_mut().zip(d_z1.iter()).for_each(|(a, &b)| *a += b);
+        add_assign(d_z, d_z1);
         // q(z1 | x), likewise.
         d_posterior.clear();
         d_posterior.resize(rows * 2 * l1, T::zero());
@@ -362,13 +360,66 @@ impl<T: Scalar> Hvae<T> {
             .backward(values, grads, x, rows, encoder, d_posterior)
     }
 
-    /// Per-image terms and the importance-weighted log p(x) with `k` samples per image, the
-    /// samples drawn in blocks of about `SCORE_ROWS` rows.
-    #[allow(clippy::too_many_arguments)]
-    pub fn score(
+    /// q(z1 | x) for `x [rows, pixels]`, `[rows, 2 lower_latent]` into `out`: the lower layer's
+    /// posterior, whose means count its active units.
+    pub fn encode_lower(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        check_images(x, rows, self.pixels())?;
+        let q1 = self
+            .encoder
+            .forward(self.params.values(), x, rows, &mut ws.encoder)?;
+        out.clear();
+        out.extend_from_slice(q1.params());
+        Ok(())
+    }
+}
+
+impl<T: Scalar> Trainable<T> for Hvae<T> {
+    type Workspace = VaeWorkspace<T>;
+
+    fn parameters(&self) -> &Parameters<T> {
+        &self.params
+    }
+
+    fn parameters_mut(&mut self) -> &mut Parameters<T> {
+        &mut self.params
+    }
+
+    fn held_out_loss(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        samples: usize,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        let mut scores = Vec::with_capacity(batch.rows);
+        self.score(ws, batch.x, &[], batch.rows, samples, rng, &mut scores)?;
+        Ok(score_terms(&scores))
+    }
+}
+
+impl<T: Scalar> Generative<T> for Hvae<T> {
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    fn latent(&self) -> usize {
+        Hvae::latent(self)
+    }
+
+    /// Per-image terms and the importance-weighted log p(x) with `k` samples per image, the
+    /// samples drawn in blocks of about `SCORE_ROWS` rows.
+    #[allow(clippy::too_many_arguments)]
+    fn score(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        _labels: &[u8],
         rows: usize,
         k: usize,
         rng: &mut Rng,
@@ -402,10 +453,11 @@ impl<T: Scalar> Hvae<T> {
     }
 
     /// q(z2 | mean of q(z1 | x)) for `x [rows, pixels]`, `[rows, 2 latent]` into `out`.
-    pub fn encode(
+    fn encode(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        _labels: &[u8],
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
@@ -425,44 +477,28 @@ impl<T: Scalar> Hvae<T> {
         Ok(())
     }
 
-    /// q(z1 | x) for `x [rows, pixels]`, `[rows, 2 lower_latent]` into `out`: the lower layer's
-    /// posterior, whose means count its active units.
-    pub fn encode_lower(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        check_images(x, rows, self.pixels())?;
-        let q1 = self
-            .encoder
-            .forward(self.params.values(), x, rows, &mut ws.encoder)?;
-        out.clear();
-        out.extend_from_slice(q1.params());
-        Ok(())
-    }
-
     /// The means of q(z2 | ·) for `x`, `[rows, latent]` into `out`.
-    pub fn encode_means(
+    fn encode_means(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        _labels: &[u8],
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
         let mut params = Vec::new();
-        self.encode(ws, x, rows, &mut params)?;
+        self.encode(ws, x, &[], rows, &mut params)?;
         out.resize(rows * self.latent(), T::zero());
         DiagonalGaussian::new(&params, self.latent()).means_into(out);
         Ok(())
     }
 
     /// Decoded images for `z2 [rows, latent]`: the decoder's mean at the mean of p(z1 | z2).
-    pub fn decode(
+    fn decode(
         &self,
         ws: &mut VaeWorkspace<T>,
         z2: &[T],
+        _labels: &[u8],
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
@@ -481,55 +517,5 @@ impl<T: Scalar> Hvae<T> {
             .forward(values, z2, rows, &mut ws.top.prior)?
             .means_into(&mut z1);
         decode_rows(&self.decoder, &self.config, values, ws, &z1, &[], rows, out)
-    }
-
-    /// `n` images decoded from z2 ~ N(0, I).
-    pub fn sample(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        n: usize,
-        rng: &mut Rng,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut z2 = vec![T::zero(); n * self.latent()];
-        fill_standard_normal(rng, &mut z2);
-        self.decode(ws, &z2, n, out)
-    }
-
-    /// decode(encode_means(x)).
-    pub fn reconstruct(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut means = Vec::new();
-        self.encode_means(ws, x, rows, &mut means)?;
-        self.decode(ws, &means, rows, out)
-    }
-}
-
-impl<T: Scalar> Trainable<T> for Hvae<T> {
-    type Workspace = VaeWorkspace<T>;
-
-    fn parameters(&self) -> &Parameters<T> {
-        &self.params
-    }
-
-    fn parameters_mut(&mut self) -> &mut Parameters<T> {
-        &mut self.params
-    }
-
-    fn held_out_loss(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        batch: &Batch<'_, T>,
-        samples: usize,
-        rng: &mut Rng,
-    ) -> Result<LossTerms> {
-        let mut scores = Vec::with_capacity(batch.rows);
-        self.score(ws, batch.x, batch.rows, samples, rng, &mut scores)?;
-        Ok(score_terms(&scores))
     }
 }

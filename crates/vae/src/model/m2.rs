@@ -9,8 +9,8 @@ use super::classifier::argmax_rows;
 use super::parts::check_samples;
 use super::vae::{Vae, VaeWorkspace};
 use super::workspace::score_terms;
-use super::Trainable;
 use super::{Classifier, ImageScore};
+use super::{Generative, Trainable};
 use crate::batch::{mismatches, Batch};
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
@@ -133,13 +133,85 @@ impl<T: Scalar> M2<T> {
             expanded,
         );
     }
+}
 
-    /// M2's score: log p(x) = log Σ_y p(y) p(x | y), each p(x | y) importance-sampled with `k`
-    /// samples; the ELBO terms are −U(x)'s, averaged under q(y | x).
-    pub fn score(
+impl<T: Scalar> Trainable<T> for M2<T> {
+    type Workspace = VaeWorkspace<T>;
+
+    fn parameters(&self) -> &Parameters<T> {
+        &self.vae.params
+    }
+
+    fn parameters_mut(&mut self) -> &mut Parameters<T> {
+        &mut self.vae.params
+    }
+
+    /// The held-out −U(x) of eq. 7, and q(y | x)'s errors against the true labels.
+    fn held_out_loss(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        samples: usize,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        let mut scores = Vec::with_capacity(batch.rows);
+        self.score(ws, batch.x, &[], batch.rows, samples, rng, &mut scores)?;
+        let mut terms = score_terms(&scores);
+        let mut predicted = Vec::with_capacity(batch.rows);
+        self.classify(ws, batch.x, batch.rows, &mut predicted)?;
+        terms.classified = batch.rows;
+        terms.errors = mismatches(&predicted, batch.labels);
+        Ok(terms)
+    }
+}
+
+/// M2 encodes and decodes as its conditional VAE; its score sums over the labels.
+impl<T: Scalar> Generative<T> for M2<T> {
+    fn config(&self) -> &ModelConfig {
+        &self.vae.config
+    }
+
+    fn encode(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        self.vae.encode(ws, x, labels, rows, out)
+    }
+
+    fn encode_means(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        self.vae.encode_means(ws, x, labels, rows, out)
+    }
+
+    fn decode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        z: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        self.vae.decode(ws, z, labels, rows, out)
+    }
+
+    /// M2's score: log p(x) = log Σ_y p(y) p(x | y), each p(x | y) importance-sampled with `k`
+    /// samples; the ELBO terms are −U(x)'s, averaged under q(y | x).
+    #[allow(clippy::too_many_arguments)]
+    fn score(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        _labels: &[u8],
         rows: usize,
         k: usize,
         rng: &mut Rng,
@@ -187,35 +259,5 @@ impl<T: Scalar> M2<T> {
             out.push(score);
         }
         Ok(())
-    }
-}
-
-impl<T: Scalar> Trainable<T> for M2<T> {
-    type Workspace = VaeWorkspace<T>;
-
-    fn parameters(&self) -> &Parameters<T> {
-        &self.vae.params
-    }
-
-    fn parameters_mut(&mut self) -> &mut Parameters<T> {
-        &mut self.vae.params
-    }
-
-    /// The held-out −U(x) of eq. 7, and q(y | x)'s errors against the true labels.
-    fn held_out_loss(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        batch: &Batch<'_, T>,
-        samples: usize,
-        rng: &mut Rng,
-    ) -> Result<LossTerms> {
-        let mut scores = Vec::with_capacity(batch.rows);
-        self.score(ws, batch.x, batch.rows, samples, rng, &mut scores)?;
-        let mut terms = score_terms(&scores);
-        let mut predicted = Vec::with_capacity(batch.rows);
-        self.classify(ws, batch.x, batch.rows, &mut predicted)?;
-        terms.classified = batch.rows;
-        terms.errors = mismatches(&predicted, batch.labels);
-        Ok(terms)
     }
 }

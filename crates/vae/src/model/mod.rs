@@ -7,7 +7,8 @@
 //! - [`hierarchical`]: the VAE with two stochastic layers (Burda et al. 2015).
 //! - [`m2`]: the conditional VAE with a classifier q(y | x), for few labels.
 //! - [`stacked`]: M2 on the codes of a VAE (M1 + M2), drawing through both decoders.
-//! - [`family`]: any of them, as loaded from a run directory.
+//! - [`generative`]: what every one of them does (encode, decode, sample, reconstruct, score);
+//!   [`family`]: any of them, as loaded from a run directory.
 //! - [`parts`]: what they share: building encoder and decoder, input checks, decoding.
 //! - [`reference`](mod@reference): the classifier that reads what conditional models draw.
 //! - [`trainable`]: what the training loop needs of a model.
@@ -18,6 +19,7 @@ pub mod classifier;
 pub mod decoder;
 pub mod encoder;
 pub mod family;
+pub mod generative;
 pub mod hierarchical;
 pub mod m2;
 pub mod parts;
@@ -32,6 +34,7 @@ pub use classifier::Classifier;
 pub use decoder::Decoder;
 pub use encoder::Encoder;
 pub use family::Model;
+pub use generative::Generative;
 pub use hierarchical::Hvae;
 pub use m2::M2;
 pub use reference::{ClassifierWorkspace, ReferenceClassifier};

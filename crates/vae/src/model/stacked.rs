@@ -6,13 +6,14 @@
 //! their training-set mean (`fill`) before M1's decoder.
 
 use super::workspace::{ImageScore, VaeWorkspace};
-use super::{Trainable, Vae, M2};
+use super::{Generative, Trainable, Vae, M2};
 use crate::batch::Batch;
 use crate::config::{Features, ModelConfig};
 use crate::data::codes::Codes;
 use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
 use crate::kernels::rng::Rng;
+use crate::kernels::rows::{scatter_columns, select_columns};
 use crate::loss_terms::LossTerms;
 use crate::nn::Parameters;
 use crate::scalar::Scalar;
@@ -109,7 +110,7 @@ impl<T: Scalar> Stacked<T> {
     ) -> Result<()> {
         let mut means = Vec::new();
         self.m1.encode_means(ws, x, &[], rows, &mut means)?;
-        select(&means, self.m1.latent(), &self.features.active, out);
+        select_columns(&means, self.m1.latent(), &self.features.active, out);
         Ok(())
     }
 
@@ -125,13 +126,7 @@ impl<T: Scalar> Stacked<T> {
         let f = &self.features;
         let fill: Vec<T> = f.fill.iter().map(|&v| T::of(v)).collect();
         let mut full = Vec::with_capacity(rows * f.latent);
-        for row in codes.chunks_exact(f.active.len()) {
-            let start = full.len();
-            full.extend_from_slice(&fill);
-            for (&d, &v) in f.active.iter().zip(row) {
-                full[start + d] = v;
-            }
-        }
+        scatter_columns(codes, &f.active, &fill, &mut full);
         self.m1.decode(ws, &full, &[], rows, out)
     }
 
@@ -146,94 +141,6 @@ impl<T: Scalar> Stacked<T> {
         let mut codes = Vec::new();
         self.codes(ws, x, rows, &mut codes)?;
         self.m2.classify(ws, &codes, rows, out)
-    }
-
-    /// q(z2 | z1, y) of each image's code means: `[rows, 2 latent]`.
-    pub fn encode(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut codes = Vec::new();
-        self.codes(ws, x, rows, &mut codes)?;
-        self.m2.vae.encode(ws, &codes, labels, rows, out)
-    }
-
-    /// The means of q(z | x, y) for images `x`, through M1's codes: `[rows, latent]` into `out`.
-    pub fn encode_means(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut codes = Vec::new();
-        self.codes(ws, x, rows, &mut codes)?;
-        self.m2.vae.encode_means(ws, &codes, labels, rows, out)
-    }
-
-    /// Images through both decoders: M2's p(z1 | y, z2) gives a code (its mean), M1's p(x | z1)
-    /// the image.
-    pub fn decode(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        z: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut codes = Vec::new();
-        self.m2.vae.decode(ws, z, labels, rows, &mut codes)?;
-        self.decode_codes(ws, &codes, rows, out)
-    }
-
-    /// Images drawn from the prior, one for each of `labels`, through both decoders.
-    pub fn sample(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        n: usize,
-        labels: &[u8],
-        rng: &mut Rng,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut codes = Vec::new();
-        self.m2.vae.sample(ws, n, labels, rng, &mut codes)?;
-        self.decode_codes(ws, &codes, n, out)
-    }
-
-    /// x → code means → M2's posterior mean under `labels` → both decoders.
-    pub fn reconstruct(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut z = Vec::new();
-        self.encode_means(ws, x, labels, rows, &mut z)?;
-        self.decode(ws, &z, labels, rows, out)
-    }
-
-    /// M2's score of each image's code means: the bound and log-likelihood are of the codes
-    /// (nats of M1's latent space), not of the images.
-    #[allow(clippy::too_many_arguments)]
-    pub fn score(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        rows: usize,
-        k: usize,
-        rng: &mut Rng,
-        out: &mut Vec<ImageScore>,
-    ) -> Result<()> {
-        let mut codes = Vec::new();
-        self.codes(ws, x, rows, &mut codes)?;
-        self.m2.score(ws, &codes, rows, k, rng, out)
     }
 
     /// log p(z1 | y) of one image's code means for every class.
@@ -274,14 +181,6 @@ impl<T: Scalar> Trainable<T> for Stacked<T> {
         self.codes(ws, batch.x, batch.rows, &mut codes)?;
         let codes = Batch::new(&codes, batch.labels, batch.rows);
         self.m2.held_out_loss(ws, &codes, samples, rng)
-    }
-}
-
-/// Columns `active` of `values [rows, width]` into `out [rows, active]`.
-fn select<T: Copy>(values: &[T], width: usize, active: &[usize], out: &mut Vec<T>) {
-    out.clear();
-    for row in values.chunks_exact(width) {
-        out.extend(active.iter().map(|&d| row[d]));
     }
 }
 
@@ -336,11 +235,79 @@ pub fn select_dimensions(codes: &Codes, active: &[usize]) -> Codes {
         .chain(active.iter().map(|&d| d + codes.dims))
         .collect();
     let mut posterior = Vec::with_capacity(codes.len() * both.len());
-    select(&codes.posterior, 2 * codes.dims, &both, &mut posterior);
+    select_columns(&codes.posterior, 2 * codes.dims, &both, &mut posterior);
     Codes {
         dims: active.len(),
         posterior,
         labels: codes.labels.clone(),
         sampled: codes.sampled,
+    }
+}
+
+impl<T: Scalar> Generative<T> for Stacked<T> {
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// q(z2 | z1, y) of each image's code means: `[rows, 2 latent]`.
+    fn encode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let mut codes = Vec::new();
+        self.codes(ws, x, rows, &mut codes)?;
+        self.m2.vae.encode(ws, &codes, labels, rows, out)
+    }
+
+    /// The means of q(z | x, y) for images `x`, through M1's codes: `[rows, latent]` into `out`.
+    fn encode_means(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let mut codes = Vec::new();
+        self.codes(ws, x, rows, &mut codes)?;
+        self.m2.vae.encode_means(ws, &codes, labels, rows, out)
+    }
+
+    /// Images through both decoders: M2's p(z1 | y, z2) gives a code (its mean), M1's p(x | z1)
+    /// the image.
+    fn decode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        z: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let mut codes = Vec::new();
+        self.m2.vae.decode(ws, z, labels, rows, &mut codes)?;
+        self.decode_codes(ws, &codes, rows, out)
+    }
+
+    /// M2's score of each image's code means: the bound and log-likelihood are of the codes
+    /// (nats of M1's latent space), not of the images.
+    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)]
+    fn score(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        k: usize,
+        rng: &mut Rng,
+        out: &mut Vec<ImageScore>,
+    ) -> Result<()> {
+        let mut codes = Vec::new();
+        self.codes(ws, x, rows, &mut codes)?;
+        self.m2.score(ws, &codes, labels, rows, k, rng, out)
     }
 }

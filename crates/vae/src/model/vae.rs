@@ -13,8 +13,8 @@ use super::parts::{
 };
 use super::workspace::{importance_weighted_log_likelihood, score_terms};
 pub use super::workspace::{ImageScore, VaeWorkspace};
-use super::Trainable;
 use super::{Decoder, Encoder};
+use super::{Generative, Trainable};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
@@ -129,24 +129,6 @@ impl<T: Scalar> Vae<T> {
     /// Conditional models need one label in range per row; others ignore labels.
     pub fn check_labels(&self, labels: &[u8], rows: usize) -> Result<()> {
         check_labels(labels, rows, self.classes())
-    }
-
-    /// Per-image ELBO terms and the importance-weighted log p(x) with `k` samples per image
-    /// (log p(x | y) for a conditional VAE).
-    #[allow(clippy::too_many_arguments)]
-    pub fn score(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        k: usize,
-        rng: &mut Rng,
-        out: &mut Vec<ImageScore>,
-    ) -> Result<()> {
-        check_samples(k)?;
-        self.check_batch(x, labels, rows)?;
-        self.score_given_labels(ws, x, labels, rows, k, rng, out)
     }
 
     /// `score` for a VAE, conditional or not, given each image's label.
@@ -274,92 +256,6 @@ impl<T: Scalar> Vae<T> {
         self.encoder
             .forward(self.params.values(), input, rows, &mut ws.encoder)
     }
-
-    /// q(z | x) for `x [rows, pixels]`: `[rows, 2 latent]` into `out`, each row the means then the
-    /// log-variances (−∞ for the autoencoder's deterministic code).
-    pub fn encode(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let q = self.posterior(ws, x, labels, rows)?;
-        out.clear();
-        out.extend_from_slice(q.params());
-        Ok(())
-    }
-
-    /// The encoder's means for `x [rows, pixels]` (with their labels, for a conditional model),
-    /// `[rows, latent]` into `out`.
-    pub fn encode_means(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let q = self.posterior(ws, x, labels, rows)?;
-        out.resize(rows * self.latent(), T::zero());
-        q.means_into(out);
-        Ok(())
-    }
-
-    /// Decoded images (means of p(x | z, y), in [0, 1]) for `z [rows, latent]`.
-    pub fn decode(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        z: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        self.check_labels(labels, rows)?;
-        decode_rows(
-            &self.decoder,
-            self.config(),
-            self.params.values(),
-            ws,
-            z,
-            labels,
-            rows,
-            out,
-        )
-    }
-
-    /// `labels.len()` images (or `n` for an unconditional model, which ignores labels) decoded
-    /// from prior draws z ~ N(0, I), `[n, pixels]` into `out`.
-    pub fn sample(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        n: usize,
-        labels: &[u8],
-        rng: &mut Rng,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut z = vec![T::zero(); n * self.latent()];
-        fill_standard_normal(rng, &mut z);
-        self.decode(ws, &z, labels, n, out)
-    }
-
-    /// Reconstructions through the encoder's mean (no sampling): decode(mean of q(z | x)).
-    pub fn reconstruct(
-        &self,
-        ws: &mut VaeWorkspace<T>,
-        x: &[T],
-        labels: &[u8],
-        rows: usize,
-        out: &mut Vec<T>,
-    ) -> Result<()> {
-        let mut means = std::mem::take(&mut ws.means);
-        let result = self
-            .encode_means(ws, x, labels, rows, &mut means)
-            .and_then(|()| self.decode(ws, &means, labels, rows, out));
-        ws.means = means;
-        result
-    }
 }
 
 impl<T: Scalar> Trainable<T> for Vae<T> {
@@ -391,5 +287,83 @@ impl<T: Scalar> Trainable<T> for Vae<T> {
             &mut scores,
         )?;
         Ok(score_terms(&scores))
+    }
+}
+
+impl<T: Scalar> Generative<T> for Vae<T> {
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Per-image ELBO terms and the importance-weighted log p(x) with `k` samples per image
+    /// (log p(x | y) for a conditional VAE).
+    #[allow(clippy::too_many_arguments)]
+    fn score(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        k: usize,
+        rng: &mut Rng,
+        out: &mut Vec<ImageScore>,
+    ) -> Result<()> {
+        check_samples(k)?;
+        self.check_batch(x, labels, rows)?;
+        self.score_given_labels(ws, x, labels, rows, k, rng, out)
+    }
+
+    /// q(z | x) for `x [rows, pixels]`: `[rows, 2 latent]` into `out`, each row the means then the
+    /// log-variances (−∞ for the autoencoder's deterministic code).
+    fn encode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let q = self.posterior(ws, x, labels, rows)?;
+        out.clear();
+        out.extend_from_slice(q.params());
+        Ok(())
+    }
+
+    /// The encoder's means for `x [rows, pixels]` (with their labels, for a conditional model),
+    /// `[rows, latent]` into `out`.
+    fn encode_means(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let q = self.posterior(ws, x, labels, rows)?;
+        out.resize(rows * self.latent(), T::zero());
+        q.means_into(out);
+        Ok(())
+    }
+
+    /// Decoded images (means of p(x | z, y), in [0, 1]) for `z [rows, latent]`.
+    fn decode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        z: &[T],
+        labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        self.check_labels(labels, rows)?;
+        decode_rows(
+            &self.decoder,
+            self.config(),
+            self.params.values(),
+            ws,
+            z,
+            labels,
+            rows,
+            out,
+        )
     }
 }

@@ -4,6 +4,8 @@
 //! named tensors (`encoder.hidden.0.weight`, ...) because every range is registered under its
 //! module path, as candle's `VarBuilder::pp` does.
 
+use crate::kernels::convert::cast;
+use crate::kernels::elementwise::scale;
 use crate::kernels::rng::{append_uniform, fill_standard_normal, Rng};
 use crate::scalar::Scalar;
 use std::ops::Range;
@@ -81,8 +83,8 @@ impl<T: Scalar> Parameters<T> {
     /// The same parameters in another precision (f32 weights checked in f64, for example).
     pub fn cast<U: Scalar>(&self) -> Parameters<U> {
         Parameters {
-            values: self.values.iter().map(|v| U::of(v.as_f64())).collect(),
-            grads: self.grads.iter().map(|v| U::of(v.as_f64())).collect(),
+            values: cast(&self.values),
+            grads: cast(&self.grads),
             entries: self.entries.clone(),
         }
     }
@@ -97,9 +99,7 @@ impl<T: Scalar> Parameters<T> {
             let values = &mut self.values[entry.range.clone()];
             if entry.name.ends_with(".weight") {
                 fill_standard_normal(rng, values);
-                for v in values.iter_mut() {
-                    *v *= T::of(std);
-                }
+                scale(values, T::of(std));
             } else if entry.name.ends_with(".bias") {
                 values.fill(T::zero());
             }

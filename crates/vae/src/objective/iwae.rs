@@ -12,7 +12,8 @@ use super::{require_labelled, warmed_kl_weight, LossTerms, Objective, Step};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
-use crate::kernels::reduce::normalized_weights;
+use crate::kernels::elementwise::scale;
+use crate::kernels::reduce::{normalized_weights, sum_f64};
 use crate::kernels::rng::{fill_standard_normal_rows, Rng};
 use crate::kernels::rows;
 use crate::model::parts::{with_one_hot, LabelJoin};
@@ -150,7 +151,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
                 (&mut d_logits[..], T::one())
             });
             decoder.likelihood.nll(values, logits, x, pixels, nll, d);
-            reconstruction_sum += nll.iter().map(|v| v.as_f64()).sum::<f64>();
+            reconstruction_sum += sum_f64(nll);
             // log w_i (tempered by β).
             rows::log_importance_weights(
                 nll,
@@ -224,9 +225,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
                 d_z
             };
             // The prior and posterior terms carry β w̃_i (β = 1: w̃_i itself).
-            for w in weights.iter_mut() {
-                *w *= kl_weight;
-            }
+            scale(weights, kl_weight);
             // −log p(z) adds β w̃_i z_i.
             rows::add_scaled_rows(d_z, z, latent, weights);
             q.backward_rsample(eps, d_z, d_posterior);
@@ -242,7 +241,7 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
             d_posterior,
         )?;
         let reconstruction = reconstruction_sum / k as f64;
-        let kl_sum: f64 = kl.iter().map(|v| v.as_f64()).sum();
+        let kl_sum = sum_f64(kl);
         Ok(LossTerms {
             images: rows,
             reconstruction,

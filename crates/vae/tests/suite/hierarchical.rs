@@ -10,6 +10,7 @@ use vae::gaussian::DiagonalGaussian;
 use vae::kernels::rng::{stream, Purpose};
 use vae::nn::spec::mlp;
 use vae::objective::{Elbo, Iwae, Objective, Step};
+use vae::Generative;
 use vae::{Activation, Model, Result, Trainable};
 
 fn two_layer(likelihood: LikelihoodKind) -> ModelConfig {
@@ -259,7 +260,7 @@ fn active_units_of_both_layers() -> Result<()> {
     };
     let (mut q1, mut q2) = (Vec::new(), Vec::new());
     hvae.encode_lower(&mut ws, &x, n, &mut q1)?;
-    hvae.encode(&mut ws, &x, n, &mut q2)?;
+    hvae.encode(&mut ws, &x, &[], n, &mut q2)?;
     assert_eq!(evaluation.lower_active_units, Some(count(&q1, lower)));
     assert_eq!(evaluation.active_units, Some(count(&q2, upper)));
     assert_eq!(

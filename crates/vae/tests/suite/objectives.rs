@@ -8,6 +8,7 @@ use vae::data::Batch;
 use vae::kernels::rng::{fill_standard_normal, stream, Purpose};
 use vae::model::VaeWorkspace;
 use vae::objective::{Elbo, Iwae};
+use vae::Generative;
 use vae::{Activation, Objective, Result, Step, Trainable, Vae};
 
 const ROWS: usize = 4;

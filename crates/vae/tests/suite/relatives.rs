@@ -2,6 +2,7 @@
 //! labelled subset is class-balanced and reproducible, and the autoencoder reconstructs.
 
 use vae::nn::spec::mlp;
+use vae::Generative;
 
 use crate::common::{self, train_reports};
 use vae::checkpoint;

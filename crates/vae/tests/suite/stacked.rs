@@ -11,6 +11,7 @@ use vae::model::stacked::{active_dimensions, select_dimensions};
 use vae::model::{Stacked, Vae, VaeWorkspace, M2};
 use vae::nn::spec::mlp;
 use vae::objective::VaeObjective;
+use vae::Generative;
 use vae::{LossTerms, Model, ModelKind, Result, Trainable};
 
 /// An M2 reading dimensions `active` of a `latent`-dimensional code of 2 x 3 images.

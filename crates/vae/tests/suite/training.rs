@@ -3,6 +3,7 @@
 
 use vae::nn::spec::mlp;
 use vae::Activation;
+use vae::Generative;
 
 use super::common;
 

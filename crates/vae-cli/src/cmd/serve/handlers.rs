@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use vae::kernels::rng::{stream, Purpose};
 use vae::latent::manifold_points;
 use vae::render::{png_bytes, tile, GridLayout};
+use vae::Generative;
 use vae::Model;
 
 /// Latent coordinates beyond this many prior standard deviations are refused: nothing there was
