@@ -2,6 +2,7 @@
 //! weights. Validated once, here, so the rest of the code can trust it.
 
 pub mod arch;
+mod checks;
 mod data;
 pub mod defaults;
 mod image;

@@ -1,7 +1,7 @@
 //! The model's architecture: image shape, latent size, classes, the layer lists of its networks
 //! and the decoder's likelihood.
 
-use super::image::{reads_image, ImageShape};
+use super::image::ImageShape;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::Activation;
 use crate::nn::spec::{self, LayerSpec};
@@ -138,7 +138,7 @@ impl Features {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(super) fn validate(&self) -> Result<()> {
         let bad = |what: String| Err(Error::Config(format!("features: {what}")));
         if self.latent == 0 || self.active.is_empty() {
             return bad("M1's latent and the selected codes must not be empty".into());
@@ -391,188 +391,5 @@ impl ModelConfig {
                 spec::describe(&self.decoder)
             ),
         }
-    }
-
-    /// The number of parameters the networks of this configuration hold, computed from the sizes
-    /// alone (no memory taken); `None` when it overflows.
-    pub fn parameter_count(&self) -> Option<usize> {
-        /// Adds the parameters of `layers` reading `shape`; the output shape. A list that cannot
-        /// read its input stops the count there: building it fails at that layer, naming it.
-        fn body(
-            layers: &[LayerSpec],
-            mut shape: Vec<usize>,
-            total: &mut usize,
-        ) -> Option<Vec<usize>> {
-            for layer in layers {
-                match layer.plan(&shape) {
-                    Ok(plan) => {
-                        *total = total.checked_add(plan.parameters)?;
-                        shape = plan.shape;
-                    }
-                    Err(_) => break,
-                }
-            }
-            Some(shape)
-        }
-        fn dense(total: &mut usize, shape: &[usize], out: usize) -> Option<()> {
-            let width = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
-            *total = total.checked_add(width.checked_mul(out)?.checked_add(out)?)?;
-            Some(())
-        }
-        let image = self.image;
-        let pixels = image
-            .height
-            .checked_mul(image.width)?
-            .checked_mul(image.channels)?;
-        let input = |layers: &[LayerSpec], classes: usize| -> Option<Vec<usize>> {
-            Some(if reads_image(layers) {
-                vec![
-                    image.height,
-                    image.width,
-                    image.channels.checked_add(classes)?,
-                ]
-            } else {
-                vec![pixels.checked_add(classes)?]
-            })
-        };
-        let mut total = 0usize;
-        let heads = if self.kind == ModelKind::Ae { 1 } else { 2 };
-        let shape = body(
-            &self.encoder,
-            input(&self.encoder, self.classes)?,
-            &mut total,
-        )?;
-        dense(&mut total, &shape, self.latent.checked_mul(heads)?)?;
-        let shape = body(
-            &self.decoder,
-            vec![self.latent.checked_add(self.classes)?],
-            &mut total,
-        )?;
-        if shape != [image.height, image.width, image.channels] {
-            dense(&mut total, &shape, pixels)?;
-        }
-        if self.likelihood.is_gaussian() {
-            total = total.checked_add(match self.gaussian_variance {
-                GaussianVariance::Pixel => pixels,
-                GaussianVariance::Image => 1,
-            })?;
-        }
-        if let Some(classifier) = &self.classifier {
-            let shape = body(classifier, input(classifier, 0)?, &mut total)?;
-            dense(&mut total, &shape, self.classes)?;
-        }
-        if let Some(top) = &self.top {
-            let shape = body(&top.encoder, vec![self.latent], &mut total)?;
-            dense(&mut total, &shape, top.latent.checked_mul(2)?)?;
-            let shape = body(&top.prior, vec![top.latent], &mut total)?;
-            dense(&mut total, &shape, self.latent.checked_mul(2)?)?;
-        }
-        Some(total)
-    }
-
-    /// Refuses a model that cannot be built (an empty latent, lists that do not fit the image,
-    /// heads named twice, too many parameters, ...), naming what is wrong.
-    pub fn validate(&self) -> Result<()> {
-        if self.image.is_empty() {
-            return Err(Error::Config(format!(
-                "image shape {} has no pixels",
-                self.image
-            )));
-        }
-        if self.latent == 0 {
-            return Err(Error::Config("latent size must be at least 1".into()));
-        }
-        if self.classes == 1 || self.classes > 256 {
-            return Err(Error::Config(format!(
-                "a conditional model needs 2 to 256 classes, not {}",
-                self.classes
-            )));
-        }
-        match self.kind {
-            ModelKind::Ae if self.classes > 0 => {
-                return Err(Error::Config(
-                    "the plain autoencoder is unconditional: classes must be 0".into(),
-                ))
-            }
-            ModelKind::M2 if self.classes == 0 => {
-                return Err(Error::Config(
-                    "the M2 model needs labelled classes (classes >= 2)".into(),
-                ))
-            }
-            ModelKind::M2 if self.classifier.is_none() => {
-                return Err(Error::Config(
-                    "the M2 model needs a classifier layer list".into(),
-                ))
-            }
-            _ => {}
-        }
-        if self.kind != ModelKind::M2 && self.classifier.is_some() {
-            return Err(Error::Config(
-                "a classifier applies to the m2 model only".into(),
-            ));
-        }
-        spec::validate(&self.encoder, "encoder", &ENCODER_HEADS)?;
-        spec::validate(&self.decoder, "decoder", &OUTPUT_HEAD)?;
-        if let Some(classifier) = &self.classifier {
-            spec::validate(classifier, "classifier", &OUTPUT_HEAD)?;
-        }
-        if let Some(top) = &self.top {
-            if self.kind != ModelKind::Vae || self.classes > 0 {
-                return Err(Error::Config(
-                    "a second stochastic layer is built for the unconditional VAE only".into(),
-                ));
-            }
-            if top.latent == 0 {
-                return Err(Error::Config(
-                    "the top latent size must be at least 1".into(),
-                ));
-            }
-            spec::validate(&top.encoder, "top encoder", &ENCODER_HEADS)?;
-            spec::validate(&top.prior, "top prior", &ENCODER_HEADS)?;
-        }
-        match (&self.features, self.likelihood) {
-            (Some(features), LikelihoodKind::GaussianIdentity) => {
-                features.validate()?;
-                if self.kind != ModelKind::M2 || self.image != features.code_shape() {
-                    return Err(Error::Config(format!(
-                        "features are read by an m2 model whose image is {}, not a {} {}",
-                        features.code_shape(),
-                        self.kind_name(),
-                        self.image
-                    )));
-                }
-            }
-            (None, LikelihoodKind::GaussianIdentity) | (Some(_), _) => {
-                return Err(Error::Config(
-                    "the gaussian-identity likelihood and features go together (M1 + M2)".into(),
-                ))
-            }
-            (None, _) => {}
-        }
-        if self.kind == ModelKind::M2 && reads_image(&self.encoder) {
-            return Err(Error::Config(
-                "m2's encoder reads each unlabelled image under every label through its first dense layer; a convolutional m2 encoder is not supported yet".into(),
-            ));
-        }
-        // Checked before any network is built, so an absurd size in config.json or a flag is an
-        // error, not an allocation of gigabytes.
-        match self.parameter_count() {
-            Some(n) if n <= MAX_PARAMETERS => {}
-            count => {
-                return Err(Error::Config(format!(
-                    "these networks would hold {} parameters, more than the {MAX_PARAMETERS} (4 GiB) a model may have",
-                    count.map_or("more than 2^64".to_string(), |n| n.to_string())
-                )))
-            }
-        }
-        // Pixels lie in [0, 1]: a variance floor outside e^±30 means nothing for them, and far
-        // outside it exp() overflows (1e308 gave an ELBO of -inf).
-        if !(MIN_LOG_VAR_RANGE.0..=MIN_LOG_VAR_RANGE.1).contains(&self.min_log_var) {
-            return Err(Error::Config(format!(
-                "min_log_var {:?} is outside [{}, {}]",
-                self.min_log_var, MIN_LOG_VAR_RANGE.0, MIN_LOG_VAR_RANGE.1
-            )));
-        }
-        Ok(())
     }
 }
