@@ -63,10 +63,11 @@
 //! - [`optim`]: Adam and Adagrad as PyTorch implements them.
 //! - [`train`], [`eval`]: the one training loop and held-out evaluation.
 //! - [`checkpoint`], [`metrics`], [`run_dir`]: weights and training state, `metrics.jsonl`, a run
-//!   directory as training keeps it; [`run`]: a run's whole lifecycle (create or resume, lock,
-//!   prepare the data, train, save) as one object.
+//!   directory as training keeps it.
 //! - [`latent`], [`render`], [`plot`], [`figures`], [`report`]: grids and paths in the latent
 //!   space, PNG grids, charts, the pictures of a model, `report.html`.
+//! - [`run`]: a run's whole lifecycle (create or resume, lock, prepare the data, train, save,
+//!   draw its pictures) as one object.
 
 #![warn(missing_docs)]
 

@@ -9,12 +9,10 @@ mod printer;
 use self::flags::{folder_options, fresh, fresh_dir, max_memory, resume};
 use self::printer::Printer;
 use super::common::{check_shape, count, load_dataset, thread_pool};
-use super::{figures, report};
 use crate::cli::{ModelArg, TrainArgs};
 use anyhow::{bail, Context, Result};
 use vae::collective::Collective;
 use vae::data::Split;
-use vae::render::save_png;
 use vae::run::{Run, M1};
 
 /// `println!` on the rank that writes (every rank runs this command under MPI).
@@ -119,32 +117,14 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
     Ok(())
 }
 
-/// `samples.png` (64 prior draws), `reconstructions.png` (32 test images over their
-/// reconstructions) and `report.html` in the run directory.
+/// The run's pictures and report, and a line naming them.
 fn write_pictures(run: &Run, test: &Split, class_names: &[String]) -> Result<()> {
-    let (model, dir) = (run.model(), run.dir());
-    let samples = figures::samples(model, 64, None, run.config().train.seed, 8, 2)?;
-    save_png(&samples, &dir.join("samples.png"))?;
-    let first: Vec<usize> = (0..32.min(test.len())).collect();
-    save_png(
-        &figures::reconstructions(model, test, &first, 8, 2)?,
-        &dir.join("reconstructions.png"),
-    )?;
-    let epoch = run.config().train.epochs;
-    report::write(
-        dir,
-        &dir.join("report.html"),
-        run.config(),
-        model,
-        epoch,
-        test,
-        class_names,
-    )?;
+    let [samples, reconstructions, report] = run.write_pictures(test, class_names)?;
     println!(
         "wrote {}, {} and {}",
-        dir.join("samples.png").display(),
-        dir.join("reconstructions.png").display(),
-        dir.join("report.html").display()
+        samples.display(),
+        reconstructions.display(),
+        report.display()
     );
     Ok(())
 }

@@ -1,6 +1,10 @@
 //! `report.html`: one self-contained page per run (images embedded as data URIs, no network),
 //! with the configuration, the final numbers and the figures.
 
+mod page;
+
+pub use page::{write, EVALUATION_FILE};
+
 use crate::config::{ModelKind, RunConfig};
 use crate::eval::Evaluation;
 use crate::metrics::EpochMetrics;
