@@ -81,6 +81,72 @@ impl<T: Scalar> Autoencoder<T> {
     }
 }
 
+impl<T: Scalar> Autoencoder<T> {
+    /// The reconstruction step's forward pass: the code f(x) of `x`'s rows in `ws.z`, decoded,
+    /// each row's −log p(x | f(x)) in `ws.nll` and its gradient with respect to the logits in
+    /// `ws.d_logits`.
+    pub(crate) fn forward_step(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+    ) -> Result<()> {
+        let values = self.params.values();
+        let pixels = self.pixels();
+        let VaeWorkspace {
+            encoder,
+            decoder,
+            z,
+            nll,
+            d_logits,
+            ..
+        } = ws;
+        let code = self.encoder.forward_code(values, x, rows, encoder)?;
+        z.clear();
+        z.extend_from_slice(code);
+        self.decoder.forward(values, z, rows, decoder)?;
+        nll.resize(rows, T::zero());
+        d_logits.resize(rows * pixels, T::zero());
+        self.decoder.likelihood.nll(
+            values,
+            decoder.output(),
+            x,
+            pixels,
+            nll,
+            Some((d_logits, T::one())),
+        );
+        Ok(())
+    }
+
+    /// The backward pass of the latest `forward_step` (the same `x`) through the likelihood, the
+    /// decoder and the encoder.
+    pub(crate) fn backward_step(
+        &mut self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+    ) -> Result<()> {
+        let (latent, pixels) = (self.latent(), self.pixels());
+        let (values, grads) = self.params.split_mut();
+        let VaeWorkspace {
+            encoder,
+            decoder,
+            z,
+            d_logits,
+            d_z,
+            ..
+        } = ws;
+        let logits = decoder.output();
+        self.decoder
+            .likelihood
+            .backward_params(values, grads, logits, x, pixels, T::one(), None);
+        d_z.resize(rows * latent, T::zero());
+        self.decoder
+            .backward(values, grads, z, rows, decoder, d_logits, d_z)?;
+        self.encoder.backward(values, grads, x, rows, encoder, d_z)
+    }
+}
+
 impl<T: Scalar> Trainable<T> for Autoencoder<T> {
     type Workspace = VaeWorkspace<T>;
 

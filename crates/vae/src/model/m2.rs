@@ -59,6 +59,11 @@ impl<T: Scalar> M2<T> {
         &self.vae
     }
 
+    /// The conditional VAE, for its objective's passes.
+    pub(crate) fn vae_mut(&mut self) -> &mut Vae<T> {
+        &mut self.vae
+    }
+
     /// The same model in another precision.
     pub fn cast<U: Scalar>(&self) -> M2<U> {
         M2 {
@@ -86,6 +91,25 @@ impl<T: Scalar> M2<T> {
             rows,
             &mut ws.classifier,
             &mut ws.log_probs,
+        )
+    }
+
+    /// The backward pass through q(y | x) of the latest `class_log_probs` (the same `x`), from
+    /// the gradient with respect to its logits in `ws.d_class_logits`.
+    pub(crate) fn backward_classifier(
+        &mut self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+    ) -> Result<()> {
+        let (values, grads) = self.vae.params.split_mut();
+        self.classifier.backward(
+            values,
+            grads,
+            x,
+            rows,
+            &mut ws.classifier,
+            &ws.d_class_logits,
         )
     }
 

@@ -11,11 +11,10 @@ use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
 use crate::kernels::reduce::weighted_sum;
-use crate::kernels::rng::{fill_standard_normal_rows, Rng, RowShare};
+use crate::kernels::rng::{Rng, RowShare};
 use crate::kernels::rows;
-use crate::model::parts::{with_one_hot, LabelJoin};
+pub use crate::model::vae::SharedImages;
 use crate::model::{Vae, VaeWorkspace};
-use crate::nn::{LabelledRows, NetworkInput};
 use crate::scalar::Scalar;
 
 /// The negative ELBO with `samples` latent draws per image.
@@ -72,17 +71,7 @@ impl Elbo {
         }
         let kl_weight = self.kl_weight_at(step);
         let samples = self.samples;
-        let classes = model.classes();
-        let Vae {
-            config,
-            params,
-            encoder,
-            decoder,
-            ..
-        } = model;
-        let (values, grads) = params.split_mut();
-        let latent = encoder.latent();
-        let pixels = decoder.pixels();
+        let latent = model.latent();
         let ElboRows {
             x,
             labels,
@@ -91,91 +80,37 @@ impl Elbo {
             shared,
             noise_rows,
         } = *batch;
-        let VaeWorkspace {
-            encoder: encoder_buffers,
-            decoder: decoder_buffers,
-            encoder_input,
-            decoder_input,
-            eps,
-            z,
-            nll,
-            kl,
-            d_logits,
-            d_decoder_input,
-            d_z,
-            d_posterior,
-            row_loss,
-            ..
-        } = ws;
-        // Encode the rows (with their labels when conditional), built once for forward and
-        // backward; draw `samples` latent points per row into `z` (sample-major, noise kept in
-        // `eps`) and the analytic KL per row into `kl`. q(z | x) stays in the encoder's buffers.
-        let join = LabelJoin::encoder(config);
-        let encoder_in = encoder_rows(x, join, labels, classes, shared, encoder_input);
-        let q = encoder.forward(values, encoder_in, rows, encoder_buffers)?;
-        kl.resize(rows, T::zero());
-        q.kl_to_standard_normal(kl);
-        row_loss.clear();
-        row_loss.extend_from_slice(kl);
-        let kl_sum = weighted_sum(kl, weights);
-        d_posterior.clear();
-        d_posterior.resize(rows * 2 * latent, T::zero());
+        // q(z | x) of the rows (with their labels when conditional) and each row's analytic KL.
+        model.forward_encoder(ws, x, labels, rows, shared)?;
+        ws.row_loss.clear();
+        ws.row_loss.extend_from_slice(&ws.kl);
+        let kl_sum = weighted_sum(&ws.kl, weights);
+        ws.d_posterior.clear();
+        ws.d_posterior.resize(rows * 2 * latent, T::zero());
 
         // The samples, decoded in chunks when they would not fit at once (one chunk for every
         // run the literature describes); each chunk's noise continues the same stream.
         // The reconstruction term is the mean over samples: each sample row carries weight 1/S.
         let scale = T::one() / T::of(samples as f64);
-        let chunk =
-            crate::memory::samples_per_chunk(config, samples, rows, self.sample_chunk_bytes);
-        let decoder_width = latent + classes;
+        let chunk = crate::memory::samples_per_chunk(
+            model.config(),
+            samples,
+            rows,
+            self.sample_chunk_bytes,
+        );
         let mut reconstruction_sum = 0.0;
         for first in (0..samples).step_by(chunk) {
             let n = chunk.min(samples - first) * rows;
-            eps.resize(n * latent, T::zero());
-            fill_standard_normal_rows(rng, noise_rows.as_ref(), latent, eps)?;
-            z.resize(n * latent, T::zero());
-            let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
-            q.rsample(eps, z);
-
-            let decoder_in =
-                with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
-            decoder.forward(values, decoder_in, n, decoder_buffers)?;
-            let logits = decoder_buffers.output();
-            nll.resize(n, T::zero());
-            d_logits.resize(n * pixels, T::zero());
-            decoder
-                .likelihood
-                .nll(values, logits, x, pixels, nll, Some((d_logits, scale)));
-            if let Some(w) = weights {
-                rows::scale_rows(d_logits, pixels, w);
-            }
-            decoder
-                .likelihood
-                .backward_params(values, grads, logits, x, pixels, scale, weights);
-            rows::add_by_image(row_loss, nll, scale);
-            reconstruction_sum += weighted_sum(nll, weights);
-
-            d_decoder_input.resize(n * decoder_width, T::zero());
-            decoder.backward(
-                values,
-                grads,
-                decoder_in,
-                n,
-                decoder_buffers,
-                d_logits,
-                d_decoder_input,
-            )?;
-            // Only the z part of the decoder's input gradient flows on; the label is data.
-            let d_z: &[T] = if classes == 0 {
-                d_decoder_input
-            } else {
-                rows::take_columns(d_decoder_input, decoder_width, latent, d_z);
-                d_z
-            };
-            q.backward_rsample(eps, d_z, d_posterior);
+            model.draw_latent(ws, n, rng, noise_rows.as_ref())?;
+            model.forward_decoder(ws, x, labels, n, Some(scale))?;
+            rows::add_by_image(&mut ws.row_loss, &ws.nll, scale);
+            reconstruction_sum += weighted_sum(&ws.nll, weights);
+            model.backward_decoder(ws, x, n, scale, weights)?;
+            let q = DiagonalGaussian::new(ws.encoder.output(), latent);
+            q.backward_rsample(&ws.eps, &ws.d_z, &mut ws.d_posterior);
         }
         let reconstruction = reconstruction_sum / samples as f64;
-        let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
+        let q = DiagonalGaussian::new(ws.encoder.output(), latent);
         // The KL as the objective counts it: with free bits, each dimension's batch mean is
         // clamped at λ, and a clamped dimension passes no gradient.
         let kl_objective = if self.free_bits > 0.0 {
@@ -186,20 +121,13 @@ impl Elbo {
                 .iter()
                 .map(|&k| if k < floor { T::zero() } else { T::one() })
                 .collect();
-            q.backward_kl_dimensions(&mask, T::of(kl_weight), d_posterior);
+            q.backward_kl_dimensions(&mask, T::of(kl_weight), &mut ws.d_posterior);
             per_dimension.iter().map(|&k| k.max(floor)).sum::<f64>()
         } else {
-            q.backward_kl(weights, T::of(kl_weight), d_posterior);
+            q.backward_kl(weights, T::of(kl_weight), &mut ws.d_posterior);
             kl_sum
         };
-        encoder.backward(
-            values,
-            grads,
-            encoder_in,
-            rows,
-            encoder_buffers,
-            d_posterior,
-        )?;
+        model.backward_encoder(ws, x, labels, rows, shared)?;
         Ok(LossTerms {
             images: rows,
             reconstruction,
@@ -225,36 +153,6 @@ pub struct ElboRows<'a, T> {
     pub shared: Option<SharedImages<'a, T>>,
     /// Set when these rows are one process's share of a minibatch (see `Batch::noise_rows`).
     pub noise_rows: Option<RowShare>,
-}
-
-/// The distinct images `[images, pixels]` behind a batch's rows, and the one each row reads.
-#[derive(Clone, Copy, Debug)]
-pub struct SharedImages<'a, T> {
-    /// The distinct images.
-    pub images: &'a [T],
-    /// For each row, the image it reads.
-    pub image_of_row: &'a [usize],
-}
-
-/// The encoder's input for `x`'s rows: written out with the one-hot label appended when
-/// conditional, or, when the rows repeat images (M2), the distinct images read once each.
-fn encoder_rows<'a, T: Scalar>(
-    x: &'a [T],
-    join: LabelJoin,
-    labels: &'a [u8],
-    classes: usize,
-    shared: Option<SharedImages<'a, T>>,
-    buffer: &'a mut Vec<T>,
-) -> NetworkInput<'a, T> {
-    match shared {
-        Some(s) if classes > 0 => NetworkInput::Labelled(LabelledRows {
-            images: s.images,
-            image_of_row: s.image_of_row,
-            labels,
-            classes,
-        }),
-        _ => NetworkInput::Dense(with_one_hot(x, join, labels, classes, buffer)),
-    }
 }
 
 impl<T: Scalar> Objective<T, Vae<T>> for Elbo {

@@ -14,11 +14,9 @@ use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::elementwise::scale;
 use crate::kernels::reduce::{normalized_weights, sum_f64};
-use crate::kernels::rng::{fill_standard_normal_rows, Rng};
+use crate::kernels::rng::Rng;
 use crate::kernels::rows;
-use crate::model::parts::{with_one_hot, LabelJoin};
 use crate::model::{Vae, VaeWorkspace};
-use crate::nn::NetworkInput;
 use crate::scalar::Scalar;
 
 /// The negative IWAE bound with `k` samples per image.
@@ -74,89 +72,42 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
         let kl_weight = T::of(self.kl_weight_at(step));
         model.check_batch(batch.x, batch.labels, batch.rows)?;
         let (x, labels, rows, k) = (batch.x, batch.labels, batch.rows, self.k);
-        let classes = model.classes();
-        let Vae {
-            config,
-            params,
-            encoder,
-            decoder,
-            ..
-        } = model;
-        let (values, grads) = params.split_mut();
-        let latent = encoder.latent();
-        let pixels = decoder.pixels();
+        let latent = model.latent();
         let n = k
             .checked_mul(rows)
             .ok_or_else(|| Error::InvalidArgument(format!("{k} samples of {rows} images")))?;
-        let VaeWorkspace {
-            encoder: encoder_buffers,
-            decoder: decoder_buffers,
-            encoder_input,
-            decoder_input,
-            eps,
-            z,
-            nll,
-            log_prior,
-            log_posterior,
-            kl,
-            d_logits,
-            d_decoder_input,
-            d_z,
-            d_posterior,
-            log_weights,
-            row_weights,
-            ..
-        } = ws;
         // Sample-major rows: row i is sample i / rows of image i % rows.
-        let join = LabelJoin::encoder(config);
-        let encoder_in = with_one_hot(x, join, labels, classes, encoder_input);
-        let q = encoder.forward(
-            values,
-            NetworkInput::Dense(encoder_in),
-            rows,
-            encoder_buffers,
-        )?;
-        kl.resize(rows, T::zero());
-        q.kl_to_standard_normal(kl);
+        model.forward_encoder(ws, x, labels, rows, None)?;
         let share = batch.noise_rows(1);
 
         // The samples are decoded in chunks when they would not fit at once (one chunk for every
         // run the literature describes). The weights need every sample's log w first, so with
         // several chunks a first pass computes them and a second redraws the same noise and
         // decodes again for the gradient; with one, the first pass's buffers serve both.
-        let chunk = crate::memory::samples_per_chunk(config, k, rows, self.sample_chunk_bytes);
+        let chunk =
+            crate::memory::samples_per_chunk(model.config(), k, rows, self.sample_chunk_bytes);
         let chunked = chunk < k;
         let start = rng.clone();
+        let mut log_weights = std::mem::take(&mut ws.log_weights);
+        let mut row_weights = std::mem::take(&mut ws.row_weights);
         log_weights.resize(n, T::zero());
         let mut reconstruction_sum = 0.0;
         for first in (0..k).step_by(chunk) {
             let range = first * rows..(first + chunk).min(k) * rows;
             let m = range.len();
-            eps.resize(m * latent, T::zero());
-            fill_standard_normal_rows(rng, share.as_ref(), latent, eps)?;
-            z.resize(m * latent, T::zero());
-            let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
-            q.rsample(eps, z);
-            log_posterior.resize(m, T::zero());
-            q.log_prob_of_noise(eps, log_posterior);
-            log_prior.resize(m, T::zero());
-            standard_normal_log_prob(z, latent, log_prior);
-            let decoder_in =
-                with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
-            decoder.forward(values, decoder_in, m, decoder_buffers)?;
-            let logits = decoder_buffers.output();
-            nll.resize(m, T::zero());
-            let d = (!chunked).then(|| {
-                d_logits.resize(m * pixels, T::zero());
-                (&mut d_logits[..], T::one())
-            });
-            decoder.likelihood.nll(values, logits, x, pixels, nll, d);
-            reconstruction_sum += sum_f64(nll);
+            model.draw_latent(ws, m, rng, share.as_ref())?;
+            let q = DiagonalGaussian::new(ws.encoder.output(), latent);
+            ws.log_posterior.resize(m, T::zero());
+            q.log_prob_of_noise(&ws.eps, &mut ws.log_posterior);
+            ws.log_prior.resize(m, T::zero());
+            standard_normal_log_prob(&ws.z, latent, &mut ws.log_prior);
+            model.forward_decoder(ws, x, labels, m, (!chunked).then_some(T::one()))?;
+            reconstruction_sum += sum_f64(&ws.nll);
             // log w_i (tempered by β).
             rows::log_importance_weights(
-                nll,
-                log_prior,
-                log_posterior,
+                &ws.nll,
+                &ws.log_prior,
+                &ws.log_posterior,
                 kl_weight,
                 &mut log_weights[range],
             );
@@ -164,84 +115,37 @@ impl<T: Scalar> Objective<T, Vae<T>> for Iwae {
         // w̃_i and each image's bound.
         row_weights.resize(n, T::zero());
         let mut bounds = vec![0f64; rows];
-        normalized_weights(log_weights, rows, row_weights, &mut bounds);
+        normalized_weights(&log_weights, rows, &mut row_weights, &mut bounds);
 
-        d_posterior.clear();
-        d_posterior.resize(rows * 2 * latent, T::zero());
+        ws.d_posterior.clear();
+        ws.d_posterior.resize(rows * 2 * latent, T::zero());
         if chunked {
             *rng = start;
         }
-        let decoder_width = latent + classes;
         for first in (0..k).step_by(chunk) {
             let range = first * rows..(first + chunk).min(k) * rows;
             let m = range.len();
-            let q = DiagonalGaussian::new(encoder_buffers.output(), latent);
             if chunked {
-                eps.resize(m * latent, T::zero());
-                fill_standard_normal_rows(rng, share.as_ref(), latent, eps)?;
-                z.resize(m * latent, T::zero());
-                q.rsample(eps, z);
-                nll.resize(m, T::zero());
-                let decoder_in =
-                    with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
-                decoder.forward(values, decoder_in, m, decoder_buffers)?;
-                d_logits.resize(m * pixels, T::zero());
-                let logits = decoder_buffers.output();
-                decoder
-                    .likelihood
-                    .nll(values, logits, x, pixels, nll, Some((d_logits, T::one())));
+                model.draw_latent(ws, m, rng, share.as_ref())?;
+                model.forward_decoder(ws, x, labels, m, Some(T::one()))?;
             }
-            let weights = &mut row_weights[range];
-            let decoder_in =
-                with_one_hot(z, LabelJoin::Row(latent), labels, classes, decoder_input);
-            let logits = decoder_buffers.output();
             // −Σ_k w̃_k log w_k: the decoder's rows and the likelihood's parameters weighted by w̃.
-            rows::scale_rows(d_logits, pixels, weights);
-            decoder.likelihood.backward_params(
-                values,
-                grads,
-                logits,
-                x,
-                pixels,
-                T::one(),
-                Some(weights),
-            );
-            d_decoder_input.resize(m * decoder_width, T::zero());
-            decoder.backward(
-                values,
-                grads,
-                decoder_in,
-                m,
-                decoder_buffers,
-                d_logits,
-                d_decoder_input,
-            )?;
-            let d_z: &mut Vec<T> = if classes == 0 {
-                d_z.clear();
-                d_z.extend_from_slice(d_decoder_input);
-                d_z
-            } else {
-                rows::take_columns(d_decoder_input, decoder_width, latent, d_z);
-                d_z
-            };
+            let weights = &mut row_weights[range];
+            model.backward_decoder(ws, x, m, T::one(), Some(weights))?;
             // The prior and posterior terms carry β w̃_i (β = 1: w̃_i itself).
             scale(weights, kl_weight);
             // −log p(z) adds β w̃_i z_i.
-            rows::add_scaled_rows(d_z, z, latent, weights);
-            q.backward_rsample(eps, d_z, d_posterior);
+            rows::add_scaled_rows(&mut ws.d_z, &ws.z, latent, weights);
+            let q = DiagonalGaussian::new(ws.encoder.output(), latent);
+            q.backward_rsample(&ws.eps, &ws.d_z, &mut ws.d_posterior);
             // +log q(z | x) with z = μ + σ ε: −½ β w̃_i on each log-variance.
-            q.backward_log_prob_of_noise(weights, d_posterior);
+            q.backward_log_prob_of_noise(weights, &mut ws.d_posterior);
         }
-        encoder.backward(
-            values,
-            grads,
-            NetworkInput::Dense(encoder_in),
-            rows,
-            encoder_buffers,
-            d_posterior,
-        )?;
+        ws.log_weights = log_weights;
+        ws.row_weights = row_weights;
+        model.backward_encoder(ws, x, labels, rows, None)?;
         let reconstruction = reconstruction_sum / k as f64;
-        let kl_sum = sum_f64(kl);
+        let kl_sum = sum_f64(&ws.kl);
         Ok(LossTerms {
             images: rows,
             reconstruction,

@@ -4,6 +4,7 @@
 use super::{LossTerms, Objective, Step};
 use crate::batch::Batch;
 use crate::error::Result;
+use crate::kernels::reduce::sum_f64;
 use crate::kernels::rng::Rng;
 use crate::model::{Autoencoder, VaeWorkspace};
 use crate::scalar::Scalar;
@@ -25,40 +26,9 @@ impl<T: Scalar> Objective<T, Autoencoder<T>> for Reconstruction {
     ) -> Result<LossTerms> {
         model.check_images(batch.x, batch.rows)?;
         let (x, rows) = (batch.x, batch.rows);
-        let (latent, pixels) = (model.latent(), model.pixels());
-        let Autoencoder {
-            params,
-            encoder,
-            decoder,
-            ..
-        } = model;
-        let (values, grads) = params.split_mut();
-        let VaeWorkspace {
-            encoder: encoder_buffers,
-            decoder: decoder_buffers,
-            z,
-            nll,
-            d_logits,
-            d_z,
-            ..
-        } = ws;
-        let code = encoder.forward_code(values, x, rows, encoder_buffers)?;
-        z.clear();
-        z.extend_from_slice(code);
-        decoder.forward(values, z, rows, decoder_buffers)?;
-        let logits = decoder_buffers.output();
-        nll.resize(rows, T::zero());
-        d_logits.resize(rows * pixels, T::zero());
-        decoder
-            .likelihood
-            .nll(values, logits, x, pixels, nll, Some((d_logits, T::one())));
-        decoder
-            .likelihood
-            .backward_params(values, grads, logits, x, pixels, T::one(), None);
-        d_z.resize(rows * latent, T::zero());
-        decoder.backward(values, grads, z, rows, decoder_buffers, d_logits, d_z)?;
-        encoder.backward(values, grads, x, rows, encoder_buffers, d_z)?;
-        let reconstruction: f64 = nll.iter().map(|v| v.as_f64()).sum();
+        model.forward_step(ws, x, rows)?;
+        model.backward_step(ws, x, rows)?;
+        let reconstruction = sum_f64(&ws.nll);
         Ok(LossTerms {
             images: rows,
             reconstruction,

@@ -41,7 +41,7 @@ impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
         step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
-        let (rows, u, classes) = (batch.rows, batch.unlabelled, model.vae.classes());
+        let (rows, u, classes) = (batch.rows, batch.unlabelled, model.vae().classes());
         if u > rows {
             return Err(Error::InvalidArgument(format!(
                 "{u} unlabelled rows in a batch of {rows}"
@@ -50,7 +50,7 @@ impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
         if batch.labels.len() != rows {
             return Err(Error::shape("batch labels", rows, batch.labels.len()));
         }
-        model.vae.check_labels(&batch.labels[u..], rows - u)?;
+        model.vae().check_labels(&batch.labels[u..], rows - u)?;
         let weight = T::of(self.classification_weight);
         model.class_log_probs(ws, batch.x, rows)?;
         model.expand_over_classes(ws, batch);
@@ -72,7 +72,7 @@ impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
         };
         let result = self
             .elbo
-            .rows_loss_and_grad(&mut model.vae, ws, &expanded, step, rng);
+            .rows_loss_and_grad(model.vae_mut(), ws, &expanded, step, rng);
         ws.expanded_x = x;
         ws.expanded_labels = labels;
         ws.row_weights = weights;
@@ -86,7 +86,6 @@ impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
             log_probs,
             d_class_logits,
             row_loss,
-            classifier: classifier_buffers,
             ..
         } = ws;
         d_class_logits.clear();
@@ -104,15 +103,7 @@ impl<T: Scalar> Objective<T, M2<T>> for SemiSupervised {
         );
         terms.classified += counted.classified;
         terms.errors += counted.errors;
-        let (values, grads) = model.vae.params.split_mut();
-        model.classifier.backward(
-            values,
-            grads,
-            batch.x,
-            rows,
-            classifier_buffers,
-            d_class_logits,
-        )?;
+        model.backward_classifier(ws, batch.x, rows)?;
         // Eq. 9 as a whole: its KL weight is 1, so the objective is the loss itself.
         terms.objective = terms.loss();
         Ok(terms)

@@ -7,6 +7,10 @@
 //! Its relatives reuse its parts: the plain autoencoder (`autoencoder.rs`) builds the same
 //! networks with a deterministic code, and M2 (`m2.rs`) is a conditional VAE plus a classifier.
 
+mod passes;
+
+pub use passes::SharedImages;
+
 use super::parts::{
     check_images, check_labels, check_samples, checked_samples, decode_rows, forward_flops,
     networks, with_one_hot, LabelJoin,
