@@ -5,6 +5,7 @@ pub mod conv;
 pub mod labelled_rows;
 pub mod layer;
 pub mod linear;
+mod lists;
 pub mod network;
 pub mod params;
 pub mod products;

@@ -10,6 +10,7 @@
 
 mod m1;
 mod observer;
+mod pictures;
 
 pub use m1::M1;
 pub use observer::{Observer, Quiet};
@@ -17,10 +18,8 @@ pub use observer::{Observer, Quiet};
 use crate::checkpoint;
 use crate::collective::{Collective, SingleProcess};
 use crate::config::RunConfig;
-use crate::data::Split;
 use crate::data::{Codes, Dataset};
 use crate::error::{Error, Result};
-use crate::figures;
 use crate::kernels::denormals::thread_pool;
 use crate::kernels::rng::{stream, Purpose};
 use crate::memory::{self, MemoryPlan};
@@ -28,8 +27,6 @@ use crate::model::stacked::{encode_split, select_dimensions};
 use crate::model::{Model, Vae};
 use crate::objective::{Trainable, VaeObjective};
 use crate::optim::Optimizer;
-use crate::render::save_png;
-use crate::report;
 use crate::run_dir::{RunLock, RunWriter, LOCK_FILE};
 use crate::train::{train_across, TrainingData};
 use std::path::{Path, PathBuf};
@@ -325,38 +322,6 @@ impl Run {
             self.model = m2.stack(Model::Vae(m1))?;
         }
         Ok(())
-    }
-
-    /// Draws the run's pictures into its directory: `samples.png` (64 prior draws),
-    /// `reconstructions.png` (32 images of `test` over their reconstructions) and `report.html`
-    /// (every figure, with `class_names` naming the labels); the files written, in that order.
-    pub fn write_pictures(&self, test: &Split, class_names: &[String]) -> Result<[PathBuf; 3]> {
-        let (model, dir) = (&self.model, &self.dir);
-        let files = [
-            dir.join("samples.png"),
-            dir.join("reconstructions.png"),
-            dir.join("report.html"),
-        ];
-        save_png(
-            &figures::samples(model, 64, None, self.config.train.seed, 8, 2)?,
-            &files[0],
-        )?;
-        let first: Vec<usize> = (0..32.min(test.len())).collect();
-        save_png(
-            &figures::reconstructions(model, test, &first, 8, 2)?,
-            &files[1],
-        )?;
-        let epoch = self.config.train.epochs;
-        report::write(
-            dir,
-            &files[2],
-            &self.config,
-            model,
-            epoch,
-            test,
-            class_names,
-        )?;
-        Ok(files)
     }
 
     /// Trains a run on one process with `threads` workers (all cores when `None`; see

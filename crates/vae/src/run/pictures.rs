@@ -1,0 +1,43 @@
+//! What a run draws when it has trained: samples, reconstructions and its report.
+
+use super::Run;
+use crate::data::Split;
+use crate::error::Result;
+use crate::figures;
+use crate::render::save_png;
+use crate::report;
+use std::path::PathBuf;
+
+impl Run {
+    /// Draws the run's pictures into its directory: `samples.png` (64 prior draws),
+    /// `reconstructions.png` (32 images of `test` over their reconstructions) and `report.html`
+    /// (every figure, with `class_names` naming the labels); the files written, in that order.
+    pub fn write_pictures(&self, test: &Split, class_names: &[String]) -> Result<[PathBuf; 3]> {
+        let (model, dir) = (&self.model, &self.dir);
+        let files = [
+            dir.join("samples.png"),
+            dir.join("reconstructions.png"),
+            dir.join("report.html"),
+        ];
+        save_png(
+            &figures::samples(model, 64, None, self.config.train.seed, 8, 2)?,
+            &files[0],
+        )?;
+        let first: Vec<usize> = (0..32.min(test.len())).collect();
+        save_png(
+            &figures::reconstructions(model, test, &first, 8, 2)?,
+            &files[1],
+        )?;
+        let epoch = self.config.train.epochs;
+        report::write(
+            dir,
+            &files[2],
+            &self.config,
+            model,
+            epoch,
+            test,
+            class_names,
+        )?;
+        Ok(files)
+    }
+}
