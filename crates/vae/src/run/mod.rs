@@ -51,8 +51,6 @@ pub struct Run {
     resumed_in_place: bool,
     /// The run directories' locks, held until the run is dropped (see `RunLock`).
     locks: Vec<RunLock>,
-    /// Whether this process writes the run (the root rank under MPI).
-    writes: bool,
 }
 
 /// A bound on a training step's memory, and where it comes from, as a refusal names it: `(4 <<
@@ -107,7 +105,6 @@ impl Run {
             created: true,
             resumed_in_place: false,
             locks: Vec::new(),
-            writes: true,
         })
     }
 
@@ -178,7 +175,6 @@ impl Run {
             created: false,
             resumed_in_place,
             locks,
-            writes,
         })
     }
 
@@ -271,7 +267,9 @@ impl Run {
         observer: &mut dyn Observer,
     ) -> Result<()> {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
-        if !self.resumed_in_place && self.writes {
+        // The writing rank (the only one, without MPI) locks and saves; the others train beside it.
+        let writes = world.is_root();
+        if !self.resumed_in_place && writes {
             self.locks.extend(lock(&self.dir, observer)?);
             // Checked again under the lock: another run may have started there meanwhile.
             if self.created && self.dir.join(checkpoint::CONFIG_FILE).exists() {
@@ -294,7 +292,6 @@ impl Run {
                 train_config.batch_size
             ));
         }
-        let writes = self.writes;
         let rank = world.rank();
         let writer = &mut self.writer;
         let observer = std::cell::RefCell::new(observer);
