@@ -34,12 +34,7 @@ impl<T: Scalar> Vae<T> {
     ) -> NetworkInput<'a, T> {
         let classes = self.classes();
         match shared {
-            Some(s) if classes > 0 => NetworkInput::Labelled(LabelledRows {
-                images: s.images,
-                image_of_row: s.image_of_row,
-                labels,
-                classes,
-            }),
+            Some(s) if classes > 0 => labelled(s, labels, classes),
             _ => {
                 let join = LabelJoin::encoder(&self.config);
                 NetworkInput::Dense(with_one_hot(x, join, labels, classes, buffer))
@@ -195,12 +190,7 @@ impl<T: Scalar> Vae<T> {
         // The input `forward_encoder` built: the labelled rows, x itself, or `[x | one-hot y]`
         // still in the buffer.
         let input = match shared {
-            Some(s) if classes > 0 => NetworkInput::Labelled(LabelledRows {
-                images: s.images,
-                image_of_row: s.image_of_row,
-                labels,
-                classes,
-            }),
+            Some(s) if classes > 0 => labelled(s, labels, classes),
             _ if classes == 0 => NetworkInput::Dense(x),
             _ => NetworkInput::Dense(encoder_input.as_slice()),
         };
@@ -208,4 +198,18 @@ impl<T: Scalar> Vae<T> {
         self.encoder
             .backward(values, grads, input, rows, encoder, d_posterior)
     }
+}
+
+/// Rows that repeat `shared`'s images, each with its own label: the encoder reads each image once.
+fn labelled<'a, T>(
+    shared: SharedImages<'a, T>,
+    labels: &'a [u8],
+    classes: usize,
+) -> NetworkInput<'a, T> {
+    NetworkInput::Labelled(LabelledRows {
+        images: shared.images,
+        image_of_row: shared.image_of_row,
+        labels,
+        classes,
+    })
 }
