@@ -4,7 +4,6 @@
 
 use super::model_flags::{model_config, train_config};
 use crate::cli::{ModelArg, TrainArgs};
-use crate::cmd::common::check_shape;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use vae::checkpoint;
@@ -67,15 +66,9 @@ pub(super) fn fresh(
     let (features, m1) = match m1 {
         Some(m1) => {
             let threshold = args.active_threshold.unwrap_or(DEFAULT_ACTIVE_THRESHOLD);
-            if !(threshold.is_finite() && threshold >= 0.0) {
-                bail!("--active-threshold {threshold} must be a finite value >= 0");
-            }
-            check_shape(dataset, m1.vae.config().image)?;
-            let (features, codes) = m1.features(dataset, threshold).map_err(|e| {
-                anyhow::anyhow!(e
-                    .to_string()
-                    .replace("the active threshold", "--active-threshold"))
-            })?;
+            let (features, codes) = m1
+                .features(dataset, threshold)
+                .context("choosing M1's code dimensions (--features, --active-threshold)")?;
             (Some(features), Some((m1, Some(codes))))
         }
         None => (None, None),
