@@ -176,6 +176,21 @@ fn paper_values() -> Vec<f64> {
 }
 
 #[test]
+fn no_page_shows_a_placeholder_in_place_of_a_number() {
+    for doc in docs() {
+        let text = std::fs::read_to_string(&doc).expect("a document");
+        for (n, line) in text.lines().enumerate() {
+            assert!(
+                !(line.contains("{{") && line.contains("}}")),
+                "{}:{}: a placeholder where a number belongs: {line}",
+                shown(&doc),
+                n + 1
+            );
+        }
+    }
+}
+
+#[test]
 fn every_number_in_a_table_is_found_in_the_record_it_links() {
     let papers = paper_values();
     let mut problems = Vec::new();
@@ -309,10 +324,10 @@ const DEVELOPMENT_WORDS: &[&str] = &[
 #[test]
 fn the_repository_speaks_of_the_project_only() {
     let mut scanned = docs();
-    for dir in ["crates", "bench", "examples", ".ci"] {
+    for dir in ["crates", "bench", "examples", "python", ".ci"] {
         files(
             &repo().join(dir),
-            &[".rs", ".md", ".py", ".sh", ".toml", "run"],
+            &[".rs", ".md", ".py", ".pyi", ".sh", ".toml", "run"],
             &mut scanned,
         );
     }

@@ -67,6 +67,18 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// Training was stopped by its caller (an interrupt, a callback's error) after a batch; the
+    /// epoch was not saved.
+    #[error("training stopped at epoch {epoch}, batch {batch}: {why} (the last checkpoint on disk is untouched)")]
+    Stopped {
+        /// The epoch (1-based).
+        epoch: usize,
+        /// The batch within it (1-based).
+        batch: usize,
+        /// What stopped it.
+        why: String,
+    },
+
     /// A checkpoint that cannot be loaded or saved.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {

@@ -151,6 +151,11 @@ impl RunWriter {
         &self.config
     }
 
+    /// Makes the next `record` save, however recently the last save was.
+    pub fn save_next(&mut self) {
+        self.last_save = None;
+    }
+
     /// Records the epoch's metrics; after the last epoch, and before it when `every` has passed
     /// since the last save, writes `metrics.jsonl` and the checkpoint. Returns whether it saved.
     pub fn record(

@@ -94,7 +94,7 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
             &data,
             &config.train,
             0,
-            &mut |_| {},
+            &mut |_| Ok(()),
             &mut |model, _, report| {
                 println!(
                     "epoch {:>3}/{}  train cross-entropy {:.4}  test error {:5.2}%  {:4.1} s",

@@ -7,6 +7,7 @@ mod data;
 pub mod defaults;
 mod image;
 mod model;
+pub mod options;
 mod train;
 mod upgrade;
 
@@ -17,6 +18,7 @@ pub use model::{
     Features, GaussianVariance, LayerLists, LikelihoodKind, ModelConfig, ModelKind, TopLayer,
     ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
 };
+pub use options::{Arch, BuildFor, DataDefaults, Family, RunOptions, Schedule, Spelling};
 pub use train::{Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig};
 
 use crate::error::{Error, Result};

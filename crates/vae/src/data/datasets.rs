@@ -6,7 +6,7 @@ use super::folder::{FolderOptions, FolderReport};
 use super::idx::{read_idx, read_idx_shaped};
 pub use super::roots::{default_cache_root, download_root, search_roots};
 use super::split::Split;
-use crate::config::{Binarize, LikelihoodKind};
+use crate::config::{Binarize, DataDefaults, LikelihoodKind};
 use crate::error::{Error, Result};
 use crate::fs::hex;
 use sha2::{Digest, Sha256};
@@ -191,6 +191,14 @@ impl DatasetSpec {
         match self {
             DatasetSpec::Named(_) | DatasetSpec::IdxDir(_) => LikelihoodKind::Bernoulli,
             DatasetSpec::Frey | DatasetSpec::Folder(_) => LikelihoodKind::Gaussian,
+        }
+    }
+
+    /// How the data set trains when the run says nothing: its likelihood and binarization.
+    pub fn defaults(&self) -> DataDefaults {
+        DataDefaults {
+            likelihood: self.default_likelihood(),
+            binarize: self.default_binarize(),
         }
     }
 

@@ -256,7 +256,8 @@ impl Run {
         Ok(data)
     }
 
-    /// Trains on `data` (from [`Run::prepare`]) from the epochs done to the configured number,
+    /// Trains on `data` (from [`Run::prepare`]) from the epochs done to the configured number (or
+    /// to the epoch after which the observer ends it; [`Run::start_epoch`] then says how far),
     /// saving the model, the optimizer and the metrics after every epoch; `world` shares each
     /// batch among processes (one, or MPI's ranks). The run directory is created and locked
     /// first. For M1 + M2, M1 is stacked under the trained M2 at the end.
@@ -295,7 +296,8 @@ impl Run {
         let rank = world.rank();
         let writer = &mut self.writer;
         let observer = std::cell::RefCell::new(observer);
-        train_across(
+        let mut ended_at = None;
+        let trained = train_across(
             world,
             &mut self.model,
             &objective,
@@ -306,13 +308,30 @@ impl Run {
             &mut |p| observer.borrow_mut().batch(p),
             &mut |model, optimizer, report| {
                 observer.borrow_mut().epoch(report, rank)?;
-                if !writes {
-                    return Ok(());
+                let stop = observer.borrow_mut().stop_after_epoch();
+                if writes {
+                    if stop {
+                        writer.save_next();
+                    }
+                    writer.record(model, optimizer, report)?;
                 }
-                writer.record(model, optimizer, report).map(|_| ())
+                if stop {
+                    ended_at = Some(report.epoch);
+                    return Err(Error::Stopped {
+                        epoch: report.epoch,
+                        batch: 0,
+                        why: "its observer ended it after this epoch".into(),
+                    });
+                }
+                Ok(())
             },
-        )?;
-        self.start_epoch = train_config.epochs;
+        );
+        match (trained, ended_at) {
+            (Ok(()), _) => self.start_epoch = train_config.epochs,
+            // Ended by the observer: a run like any other, with fewer epochs done.
+            (Err(Error::Stopped { .. }), Some(epoch)) => self.start_epoch = epoch,
+            (Err(e), _) => return Err(e),
+        }
         if let Some(m1) = self.m1.take() {
             // Pictures and the report draw through both decoders.
             let m2 = std::mem::replace(&mut self.model, Model::Vae(m1.clone()));

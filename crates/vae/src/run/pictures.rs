@@ -28,7 +28,7 @@ impl Run {
             &figures::reconstructions(model, test, &first, 8, 2)?,
             &files[1],
         )?;
-        let epoch = self.config.train.epochs;
+        let epoch = self.start_epoch;
         report::write(
             dir,
             &files[2],

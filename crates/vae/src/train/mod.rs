@@ -60,7 +60,7 @@ pub fn train<M: Trainable<f32>, O: Objective<f32, M>>(
     data: &TrainingData,
     config: &TrainConfig,
     start_epoch: usize,
-    on_batch: &mut dyn FnMut(&Progress),
+    on_batch: &mut dyn FnMut(&Progress) -> Result<()>,
     on_epoch: &mut OnEpoch<'_, M>,
 ) -> Result<()> {
     train_across(
@@ -93,7 +93,7 @@ pub fn train_across<M: Trainable<f32>, O: Objective<f32, M>>(
     data: &TrainingData,
     config: &TrainConfig,
     start_epoch: usize,
-    on_batch: &mut dyn FnMut(&Progress),
+    on_batch: &mut dyn FnMut(&Progress) -> Result<()>,
     on_epoch: &mut OnEpoch<'_, M>,
 ) -> Result<()> {
     config.validate()?;
@@ -150,7 +150,7 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
     data: &TrainingData,
     config: &TrainConfig,
     epoch: usize,
-    on_batch: &mut dyn FnMut(&Progress),
+    on_batch: &mut dyn FnMut(&Progress) -> Result<()>,
 ) -> Result<LossTerms> {
     let seed = config.seed;
     let pool = data.epoch_pool();
@@ -240,7 +240,7 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
             batches,
             loss_per_image: totals.loss_per_image(),
             images: totals.images,
-        });
+        })?;
     }
     Ok(totals)
 }

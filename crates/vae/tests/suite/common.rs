@@ -101,7 +101,7 @@ pub fn train_reports<M: Trains>(
         data,
         config,
         0,
-        &mut |_| {},
+        &mut |_| Ok(()),
         &mut |_, _, report| {
             reports.push(*report);
             Ok(())

@@ -353,7 +353,7 @@ fn iwae_trains_through_the_loop() -> Result<()> {
         &data,
         &config,
         0,
-        &mut |_| {},
+        &mut |_| Ok(()),
         &mut |_, _, r| {
             reports.push(*r);
             Ok(())

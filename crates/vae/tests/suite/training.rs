@@ -64,7 +64,7 @@ fn train_from(
         &data(config),
         &config.train,
         start,
-        &mut |_| {},
+        &mut |_| Ok(()),
         &mut |m, o, report| {
             losses.push(report.train.loss_per_image());
             checkpoint::save(dir, config, m, o, report.epoch)
@@ -277,4 +277,111 @@ fn resuming_mid_schedule_equals_training_straight_through() -> Result<()> {
     assert_eq!(resumed_losses, straight_losses[2..]);
     assert_eq!(model.parameters().values(), straight.parameters().values());
     Ok(())
+}
+
+/// Stops training after a given batch, as an interrupt does.
+struct StopAt {
+    epoch: usize,
+    batch: usize,
+}
+
+impl vae::run::Observer for StopAt {
+    fn batch(&mut self, progress: &vae::train::Progress) -> Result<()> {
+        if (progress.epoch, progress.batch) == (self.epoch, self.batch) {
+            return Err(Error::Stopped {
+                epoch: progress.epoch,
+                batch: progress.batch,
+                why: "asked to".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_run_its_observer_stops_keeps_the_last_epoch_and_resumes_to_the_same_weights() {
+    use vae::collective::SingleProcess;
+    use vae::run::{Quiet, ResumeOptions, Run};
+    let config = run_config(3);
+    let (whole, stopped) = (tempdir(), tempdir());
+    let whole_dir = whole.path().join("run");
+    let mut run = Run::create(config.clone(), whole_dir.clone(), None, None).expect("run");
+    run.train_on(common::dataset(), Some(1)).expect("training");
+
+    let stopped_dir = stopped.path().join("run");
+    let mut run = Run::create(config.clone(), stopped_dir.clone(), None, None).expect("run");
+    let data = run.prepare(common::dataset(), &mut Quiet).expect("data");
+    let pool = vae::kernels::denormals::thread_pool(Some(1)).expect("pool");
+    let err = pool
+        .install(|| run.train(&data, &SingleProcess, &mut StopAt { epoch: 2, batch: 3 }))
+        .expect_err("stopped");
+    assert!(
+        matches!(
+            err,
+            Error::Stopped {
+                epoch: 2,
+                batch: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    drop(run);
+    let resumed = load_for_resume(&stopped_dir).expect("checkpoint");
+    assert_eq!(resumed.state.epoch, 1, "the last finished epoch is kept");
+
+    let mut run = Run::resume(
+        &stopped_dir,
+        &ResumeOptions::default(),
+        &SingleProcess,
+        &mut Quiet,
+    )
+    .expect("resume");
+    run.train_on(common::dataset(), Some(1)).expect("training");
+    let read = |dir: &Path| {
+        load_model(dir)
+            .expect("model")
+            .1
+            .parameters()
+            .values()
+            .to_vec()
+    };
+    assert_eq!(read(&whole_dir), read(&stopped_dir), "bit for bit");
+}
+
+/// Ends training after a given epoch, as early stopping does.
+struct EndAfter(usize, usize);
+
+impl vae::run::Observer for EndAfter {
+    fn epoch(&mut self, report: &vae::train::EpochReport, _rank: usize) -> Result<()> {
+        self.1 = report.epoch;
+        Ok(())
+    }
+
+    fn stop_after_epoch(&mut self) -> bool {
+        self.1 == self.0
+    }
+}
+
+#[test]
+fn an_observer_ends_training_after_an_epoch_and_that_epoch_is_saved() {
+    use vae::collective::SingleProcess;
+    use vae::run::{Quiet, Run};
+    let dir = tempdir();
+    let run_dir = dir.path().join("run");
+    let mut run = Run::create(run_config(4), run_dir.clone(), None, None).expect("run");
+    let data = run.prepare(common::dataset(), &mut Quiet).expect("data");
+    // Epochs this short are checkpointed at most every 30 s: only the first and the one the
+    // observer ends at are written.
+    run.train(&data, &SingleProcess, &mut EndAfter(3, 0))
+        .expect("an ended run is not an error");
+    assert_eq!(run.start_epoch(), 3);
+    assert!(!run.is_complete());
+    let (_, saved, epoch) = load_model(&run_dir).expect("checkpoint");
+    assert_eq!(epoch, 3, "the epoch it ended at is saved");
+    assert_eq!(
+        saved.parameters().values(),
+        run.model().parameters().values(),
+        "the model in memory is the one saved"
+    );
 }

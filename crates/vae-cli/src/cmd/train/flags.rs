@@ -2,13 +2,13 @@
 //! configuration) or a resumed one (only the epochs, threads, data directory and output may be
 //! given).
 
-use super::model_flags::{model_config, train_config};
-use crate::cli::{ModelArg, TrainArgs};
+use super::options::run_options;
+use crate::cli::TrainArgs;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use vae::checkpoint;
 use vae::collective::Collective;
-use vae::config::{Features, DEFAULT_ACTIVE_THRESHOLD};
+use vae::config::{BuildFor, Spelling, DEFAULT_ACTIVE_THRESHOLD};
 use vae::data::folder::FolderOptions;
 use vae::data::{Dataset, DatasetSpec};
 use vae::run::{MemoryLimit, Observer, ResumeOptions, Run, M1};
@@ -62,7 +62,6 @@ pub(super) fn fresh(
     max_memory: Option<MemoryLimit>,
 ) -> Result<Run> {
     let parsed = DatasetSpec::parse(&spec)?;
-    let classes = dataset.class_names.len();
     let (features, m1) = match m1 {
         Some(m1) => {
             let threshold = args.active_threshold.unwrap_or(DEFAULT_ACTIVE_THRESHOLD);
@@ -73,41 +72,13 @@ pub(super) fn fresh(
         }
         None => (None, None),
     };
-    if features.is_some() {
-        let refused = [
-            ("--binarize", args.binarize.is_some()),
-            ("--likelihood", args.likelihood.is_some()),
-            ("--arch", args.arch.is_some()),
-            ("--gaussian-variance", args.gaussian_variance.is_some()),
-            ("--top-latent", args.top_latent.is_some()),
-        ];
-        if let Some((flag, _)) = refused.iter().find(|(_, g)| *g) {
-            bail!("{flag} does not apply with --features: M2 reads M1's codes (grey-level images in, a Gaussian on the codes out)");
-        }
-    } else if args.active_threshold.is_some() {
-        bail!("--active-threshold applies with --features only");
-    }
-    let image = features
-        .as_ref()
-        .map_or(dataset.shape, Features::code_shape);
-    let kind = args.kind.unwrap_or(ModelArg::Vae);
-    let train = train_config(args, kind, features.is_some(), &parsed)?;
-    if kind != ModelArg::M2 {
-        let given = [
-            ("--labels", args.labels.is_some()),
-            ("--alpha", args.alpha.is_some()),
-            ("--classifier-hidden", args.classifier_hidden.is_some()),
-            ("--features", args.features.is_some()),
-            ("--labelled-per-batch", args.labelled_per_batch.is_some()),
-        ];
-        if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
-            bail!("{flag} applies to --model m2 only");
-        }
-    }
-    if classes == 0 && matches!(kind, ModelArg::Cvae | ModelArg::M2) {
-        bail!("--model {kind:?} needs labelled classes, and this data set has none");
-    }
-    let model = model_config(args, kind, image, classes, features, &parsed)?;
+    let target = BuildFor {
+        image: dataset.shape,
+        classes: dataset.class_names.len(),
+        defaults: parsed.defaults(),
+        features,
+    };
+    let (model, train) = run_options(args)?.build(&target, Spelling::Flags)?;
     let config = RunConfig {
         format: RunConfig::FORMAT,
         dataset: spec,

@@ -1,9 +1,9 @@
 //! `vae train`: a fresh run or a resumed one, checkpointed after every epoch. The flags become a
-//! run here and in `flags.rs` and `model_flags.rs`; the library's `Run` trains it; `printer.rs`
+//! run here and in `flags.rs` and `options.rs`; the library's `Run` trains it; `printer.rs`
 //! shows it.
 
 mod flags;
-mod model_flags;
+mod options;
 mod printer;
 
 use self::flags::{folder_options, fresh, fresh_dir, max_memory, resume};

@@ -61,7 +61,7 @@ impl Observer for Printer {
         eprintln!("note: {line}");
     }
 
-    fn batch(&mut self, p: &Progress) {
+    fn batch(&mut self, p: &Progress) -> vae::Result<()> {
         if let Some(bar) = &self.bar {
             if p.batch == 1 {
                 bar.reset();
@@ -79,6 +79,7 @@ impl Observer for Printer {
                 p.epoch, p.batch, p.loss_per_image
             )
         });
+        Ok(())
     }
 
     fn epoch(&mut self, report: &EpochReport, rank: usize) -> vae::Result<()> {

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""`vae.VAE(...).fit` from Python against `vae train` and the PyTorch reference (the
+pytorch/examples VAE, bench/pytorch_reference.py), in one run on one machine: the same model
+(784-400-20, ReLU, Bernoulli on grey levels, Adam 1e-3, batch 128), the same threads. Reports the
+median training-epoch seconds after the first epoch, their ratios, and the time `import vae`
+takes; with --record, writes them with the machine to a JSON file.
+
+    python bench/python_compare.py --epochs 4 --threads 2 --record docs/records/bench-python.json
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def median_after_first(seconds):
+    return statistics.median(seconds[1:] or seconds)
+
+
+def cli_epochs(binary, epochs, threads, out):
+    subprocess.run(
+        [binary, "train", "--binarize", "none", "--epochs", str(epochs), "--threads", str(threads),
+         "--seed", "0", "--out", out],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    with open(os.path.join(out, "metrics.jsonl")) as f:
+        return [json.loads(line)["train_seconds"] for line in f]
+
+
+def python_epochs(epochs, threads):
+    import vae
+
+    data = vae.datasets.mnist()
+    model = vae.VAE(binarize="none", seed=0, threads=threads)
+    model.fit(data, epochs=epochs, progress=False, pictures=False)
+    return [e["seconds"] for e in model.history]
+
+
+def torch_epochs(python, data_dir, epochs, threads):
+    result = subprocess.run(
+        [python, os.path.join(HERE, "pytorch_reference.py"), "--data-dir", data_dir,
+         "--epochs", str(epochs), "--threads", str(threads)],
+        check=True, capture_output=True, text=True,
+    )
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    return summary["epoch_seconds"], summary["framework"]
+
+
+def import_seconds(python, runs=5):
+    code = "import time; t = time.perf_counter(); import vae; print(time.perf_counter() - t)"
+    times = [float(subprocess.run([python, "-c", code], check=True, capture_output=True, text=True,
+                                  cwd=tempfile.gettempdir()).stdout) for _ in range(runs)]
+    return statistics.median(times)
+
+
+def machine(threads):
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    import vae
+
+    return {
+        "cpu": cpu, "logical_cpus": os.cpu_count(), "threads": threads,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "version": vae.__version__,
+        "python": platform.python_version(), "commit": commit,
+        "load_average_before": os.getloadavg()[0],
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--vae", default=os.path.join(ROOT, "target", "release", "vae"))
+    parser.add_argument("--torch-python", default=sys.executable,
+                        help="the interpreter that has torch (default: this one)")
+    parser.add_argument("--data-dir", default=os.path.expanduser("~/.cache/vae/mnist"))
+    parser.add_argument("--record", default=None)
+    args = parser.parse_args()
+
+    before = machine(args.threads)
+    with tempfile.TemporaryDirectory() as work:
+        cli = cli_epochs(args.vae, args.epochs, args.threads, os.path.join(work, "run"))
+    py = python_epochs(args.epochs, args.threads)
+    torch, framework = torch_epochs(args.torch_python, args.data_dir, args.epochs, args.threads)
+    result = {
+        "epochs": args.epochs,
+        "python_epoch_seconds": round(median_after_first(py), 3),
+        "cli_epoch_seconds": round(median_after_first(cli), 3),
+        "pytorch_epoch_seconds": round(median_after_first(torch), 3),
+        "python_over_cli": round(median_after_first(py) / median_after_first(cli), 3),
+        "python_over_pytorch": round(median_after_first(py) / median_after_first(torch), 3),
+        "import_seconds": round(import_seconds(sys.executable), 3),
+        "python_epochs": [round(s, 3) for s in py],
+        "cli_epochs": [round(s, 3) for s in cli],
+        "pytorch_epochs": [round(s, 3) for s in torch],
+        "pytorch": framework,
+        "command": "python bench/python_compare.py " + " ".join(sys.argv[1:]),
+        "machine": before,
+    }
+    print(json.dumps(result, indent=2))
+    if args.record:
+        with open(args.record, "w") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

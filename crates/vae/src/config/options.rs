@@ -1,0 +1,450 @@
+//! A new run's options as a user gives them, each optional, and the one place that turns them
+//! into a [`ModelConfig`] and a [`TrainConfig`]: the defaults a run takes where nothing is given,
+//! and the refusals of options that do not go together. The command line (`vae train --latent
+//! 2`) and the Python package (`vae.VAE(latent=2)`) both build their runs here; a refusal names
+//! the option the way its caller spells it ([`Spelling`]).
+
+use super::defaults::{
+    BURDA_ADAM_EPS, DEFAULT_HIDDEN, DEFAULT_LABELS, DEFAULT_LR_GAMMA, DEFAULT_TOP_HIDDEN,
+};
+use super::image::ImageShape;
+use super::model::{
+    Features, GaussianVariance, LayerLists, LikelihoodKind, ModelConfig, ModelKind, TopLayer,
+};
+use super::train::{
+    Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig,
+};
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::Activation;
+use crate::nn::spec;
+use serde::de::DeserializeOwned;
+
+/// Which member of the family a run trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// The VAE of Kingma & Welling 2013.
+    #[default]
+    Vae,
+    /// The conditional VAE: encoder and decoder read the label.
+    Cvae,
+    /// The plain autoencoder.
+    Ae,
+    /// Kingma et al. 2014's semi-supervised M2.
+    M2,
+}
+
+/// The shorthand for the networks: dense layers, or convolutions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// Dense hidden layers of the `hidden` widths.
+    #[default]
+    Mlp,
+    /// Stride-2 convolutions of the `hidden` channels, mirrored by transposed ones.
+    Conv,
+}
+
+/// The learning-rate schedule by name; the exponential one's factor is its own option.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// See [`LrSchedule::Constant`].
+    #[default]
+    Constant,
+    /// See [`LrSchedule::Burda`].
+    Burda,
+    /// See [`LrSchedule::Cosine`].
+    Cosine,
+    /// See [`LrSchedule::Exponential`].
+    Exponential,
+}
+
+/// How a refusal spells an option: `--lr-gamma` on the command line, `lr_gamma` in Python.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spelling {
+    /// `--kl-warmup`, `--model m2`.
+    Flags,
+    /// `kl_warmup`, `model="m2"`.
+    Keywords,
+}
+
+impl Spelling {
+    /// The option `name` (written with underscores) as the caller spells it.
+    pub fn option(self, name: &str) -> String {
+        match self {
+            Spelling::Flags => format!("--{}", name.replace('_', "-")),
+            Spelling::Keywords => name.to_string(),
+        }
+    }
+
+    /// The option `name` given the value `value`.
+    pub fn given(self, name: &str, value: &str) -> String {
+        match self {
+            Spelling::Flags => format!("--{} {value}", name.replace('_', "-")),
+            Spelling::Keywords => format!("{name}=\"{value}\""),
+        }
+    }
+}
+
+/// The names a choice accepts, as `parse_choice` lists them.
+pub trait Choice: DeserializeOwned {
+    /// Every accepted name.
+    const NAMES: &'static [&'static str];
+}
+
+impl Choice for Family {
+    const NAMES: &'static [&'static str] = &["vae", "cvae", "ae", "m2"];
+}
+impl Choice for Arch {
+    const NAMES: &'static [&'static str] = &["mlp", "conv"];
+}
+impl Choice for Schedule {
+    const NAMES: &'static [&'static str] = &["constant", "burda", "cosine", "exponential"];
+}
+impl Choice for Activation {
+    const NAMES: &'static [&'static str] = &["relu", "tanh", "softplus"];
+}
+impl Choice for LikelihoodKind {
+    const NAMES: &'static [&'static str] = &["bernoulli", "gaussian"];
+}
+impl Choice for GaussianVariance {
+    const NAMES: &'static [&'static str] = &["pixel", "image"];
+}
+impl Choice for Binarize {
+    const NAMES: &'static [&'static str] = &["dynamic", "static", "none"];
+}
+impl Choice for ObjectiveKind {
+    const NAMES: &'static [&'static str] = &["elbo", "iwae"];
+}
+impl Choice for OptimizerKind {
+    const NAMES: &'static [&'static str] = &["adam", "adagrad"];
+}
+
+/// The choice `text` names for the option `option`, or a refusal listing the names it accepts.
+pub fn parse_choice<T: Choice>(option: &str, text: &str, spelling: Spelling) -> Result<T> {
+    let known = T::NAMES.contains(&text);
+    match serde_json::from_value(serde_json::Value::String(text.into())) {
+        Ok(choice) if known => Ok(choice),
+        _ => Err(Error::InvalidArgument(format!(
+            "{} must be one of {}; got {text:?}",
+            spelling.option(option),
+            T::NAMES.join(", ")
+        ))),
+    }
+}
+
+/// How a data set trains when its run says nothing: its likelihood and binarization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataDefaults {
+    /// Bernoulli for digits, Gaussian for faces and photographs.
+    pub likelihood: LikelihoodKind,
+    /// Dynamic for digits, none for faces and photographs.
+    pub binarize: Binarize,
+}
+
+/// What a new run's caller may give, each `None` for the default. The names are the command
+/// line's flags and the Python package's keywords.
+#[allow(missing_docs)]
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub model: Option<Family>,
+    pub labels: Option<usize>,
+    pub alpha: Option<f64>,
+    pub classifier_hidden: Option<Vec<usize>>,
+    pub active_threshold: Option<f64>,
+    pub labelled_per_batch: Option<usize>,
+    pub init_std: Option<f64>,
+    pub epochs: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub lr: Option<f64>,
+    pub optimizer: Option<OptimizerKind>,
+    pub weight_decay: Option<f64>,
+    pub lr_schedule: Option<Schedule>,
+    pub lr_gamma: Option<f64>,
+    pub eps: Option<f64>,
+    pub arch: Option<Arch>,
+    pub hidden: Option<Vec<usize>>,
+    /// Every network written out (the command line's `--layers FILE`).
+    pub layers: Option<LayerLists>,
+    pub latent: Option<usize>,
+    pub top_latent: Option<usize>,
+    pub top_hidden: Option<Vec<usize>>,
+    pub activation: Option<Activation>,
+    pub likelihood: Option<LikelihoodKind>,
+    pub gaussian_variance: Option<GaussianVariance>,
+    pub binarize: Option<Binarize>,
+    pub samples: Option<usize>,
+    pub objective: Option<ObjectiveKind>,
+    pub beta: Option<f64>,
+    pub kl_warmup: Option<f64>,
+    pub free_bits: Option<f64>,
+    pub seed: Option<u64>,
+}
+
+/// What the options are built for: the images, their classes, the data set's defaults, and M1's
+/// chosen codes when the model is an M2 on them.
+#[derive(Clone, Debug)]
+pub struct BuildFor {
+    /// The images the data set holds.
+    pub image: ImageShape,
+    /// The classes it names (0 for none).
+    pub classes: usize,
+    /// Its likelihood and binarization.
+    pub defaults: DataDefaults,
+    /// M1 + M2: the codes of M1 this M2 reads.
+    pub features: Option<Features>,
+}
+
+impl RunOptions {
+    /// The model and its training these options describe for `target`, or a refusal naming the
+    /// options that do not go together, spelled as `spelling` says.
+    pub fn build(
+        &self,
+        target: &BuildFor,
+        spelling: Spelling,
+    ) -> Result<(ModelConfig, TrainConfig)> {
+        let name = |option: &str| spelling.option(option);
+        let refuse = |message: String| Err(Error::InvalidArgument(message));
+        let family = self.model.unwrap_or_default();
+        let on_codes = target.features.is_some();
+        if on_codes {
+            if family != Family::M2 {
+                return refuse(format!(
+                    "{} applies to {} only",
+                    name("features"),
+                    spelling.given("model", "m2")
+                ));
+            }
+            let refused = [
+                ("binarize", self.binarize.is_some()),
+                ("likelihood", self.likelihood.is_some()),
+                ("arch", self.arch.is_some()),
+                ("gaussian_variance", self.gaussian_variance.is_some()),
+                ("top_latent", self.top_latent.is_some()),
+            ];
+            if let Some((option, _)) = refused.iter().find(|(_, given)| *given) {
+                return refuse(format!("{} does not apply with {}: M2 reads M1's codes (grey-level images in, a Gaussian on the codes out)", name(option), name("features")));
+            }
+        } else if self.active_threshold.is_some() {
+            return refuse(format!(
+                "{} applies with {} only",
+                name("active_threshold"),
+                name("features")
+            ));
+        }
+        if family != Family::M2 {
+            let given = [
+                ("labels", self.labels.is_some()),
+                ("alpha", self.alpha.is_some()),
+                ("classifier_hidden", self.classifier_hidden.is_some()),
+                ("labelled_per_batch", self.labelled_per_batch.is_some()),
+            ];
+            if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
+                return refuse(format!(
+                    "{} applies to {} only",
+                    name(option),
+                    spelling.given("model", "m2")
+                ));
+            }
+        }
+        if target.classes == 0 && matches!(family, Family::Cvae | Family::M2) {
+            return refuse(format!(
+                "{} needs labelled classes, and this data set has none",
+                spelling.given("model", family_name(family))
+            ));
+        }
+        let train = self.train_config(family, on_codes, target.defaults, spelling)?;
+        let model = self.model_config(family, target, spelling)?;
+        Ok((model, train))
+    }
+
+    fn train_config(
+        &self,
+        family: Family,
+        on_codes: bool,
+        data: DataDefaults,
+        spelling: Spelling,
+    ) -> Result<TrainConfig> {
+        let mut optimizer =
+            OptimizerConfig::default_for(self.optimizer.unwrap_or(OptimizerKind::Adam));
+        optimizer.lr = self.lr.unwrap_or(optimizer.lr);
+        optimizer.weight_decay = self.weight_decay.unwrap_or(0.0);
+        let schedule = self.lr_schedule.unwrap_or_default();
+        if self.lr_gamma.is_some() && schedule != Schedule::Exponential {
+            return Err(Error::InvalidArgument(format!(
+                "{} applies to {} only",
+                spelling.option("lr_gamma"),
+                spelling.given("lr_schedule", "exponential")
+            )));
+        }
+        optimizer.schedule = match schedule {
+            Schedule::Constant => LrSchedule::Constant,
+            Schedule::Burda => LrSchedule::Burda,
+            Schedule::Cosine => LrSchedule::Cosine,
+            Schedule::Exponential => LrSchedule::Exponential {
+                gamma: self.lr_gamma.unwrap_or(DEFAULT_LR_GAMMA),
+            },
+        };
+        optimizer.eps = match (self.eps, optimizer.schedule) {
+            (Some(eps), _) => Some(eps),
+            // Burda et al. 2015, Sec. 5: Adam with ε = 1e-4.
+            (None, LrSchedule::Burda) => Some(BURDA_ADAM_EPS),
+            (None, _) => None,
+        };
+        let defaults = TrainConfig::default();
+        Ok(TrainConfig {
+            epochs: self.epochs.unwrap_or(defaults.epochs),
+            batch_size: self.batch_size.unwrap_or(defaults.batch_size),
+            optimizer,
+            seed: self.seed.unwrap_or(defaults.seed),
+            binarize: match self.binarize {
+                Some(binarize) => binarize,
+                // M1's codes are read from the grey levels.
+                None if on_codes => Binarize::None,
+                None => data.binarize,
+            },
+            samples: self.samples.unwrap_or(defaults.samples),
+            objective: self.objective.unwrap_or_default(),
+            beta: self.beta.unwrap_or(defaults.beta),
+            kl_warmup: self.kl_warmup.unwrap_or(defaults.kl_warmup),
+            free_bits: self.free_bits.unwrap_or(defaults.free_bits),
+            labels: (family == Family::M2).then(|| self.labels.unwrap_or(DEFAULT_LABELS)),
+            alpha: self.alpha,
+            labelled_per_batch: self.labelled_per_batch,
+            init_std: self.init_std,
+        })
+    }
+
+    fn model_config(
+        &self,
+        family: Family,
+        target: &BuildFor,
+        spelling: Spelling,
+    ) -> Result<ModelConfig> {
+        let refuse = |message: String| Err(Error::InvalidArgument(message));
+        let name = |option: &str| spelling.option(option);
+        let model_defaults = ModelConfig::default();
+        let hidden = self.hidden.clone().unwrap_or(DEFAULT_HIDDEN.to_vec());
+        let activation = self.activation.unwrap_or(Activation::Relu);
+        let image = target
+            .features
+            .as_ref()
+            .map_or(target.image, Features::code_shape);
+        let model = ModelConfig {
+            kind: match family {
+                Family::Vae | Family::Cvae => ModelKind::Vae,
+                Family::Ae => ModelKind::Ae,
+                Family::M2 => ModelKind::M2,
+            },
+            image,
+            classifier: (family == Family::M2).then(|| {
+                spec::mlp(
+                    self.classifier_hidden.as_deref().unwrap_or(&hidden),
+                    activation,
+                )
+            }),
+            latent: self.latent.unwrap_or(model_defaults.latent),
+            classes: match family {
+                Family::Vae | Family::Ae => 0,
+                Family::Cvae | Family::M2 => target.classes,
+            },
+            likelihood: match self.likelihood {
+                Some(likelihood) => likelihood,
+                None if target.features.is_some() => LikelihoodKind::GaussianIdentity,
+                None => target.defaults.likelihood,
+            },
+            gaussian_variance: self.gaussian_variance.unwrap_or_default(),
+            features: target.features.clone(),
+            ..model_defaults
+        };
+        let model = match (&self.layers, self.arch.unwrap_or_default()) {
+            (Some(_), _) if self.arch.is_some() => {
+                return refuse(format!(
+                    "{} cannot be combined with {}: the file gives every network",
+                    name("arch"),
+                    name("layers")
+                ))
+            }
+            (Some(lists), _) => self.with_layer_lists(model, lists, spelling)?,
+            (None, Arch::Mlp) => model.with_mlp(&hidden, activation),
+            (None, Arch::Conv) if family == Family::M2 => {
+                return refuse(format!(
+                    "{} builds vae, cvae and ae models; m2 needs a dense first encoder layer",
+                    spelling.given("arch", "conv")
+                ))
+            }
+            (None, Arch::Conv) => model.with_conv(&hidden, activation)?,
+        };
+        match (self.top_latent, &self.top_hidden) {
+            (None, None) => Ok(model),
+            (None, Some(_)) => refuse(format!(
+                "{} needs {}",
+                name("top_hidden"),
+                name("top_latent")
+            )),
+            (Some(_), _) if family != Family::Vae => refuse(format!(
+                "{} builds a second stochastic layer for {} only",
+                name("top_latent"),
+                spelling.given("model", "vae")
+            )),
+            (Some(top_latent), top_hidden) => {
+                let widths = top_hidden.clone().unwrap_or(DEFAULT_TOP_HIDDEN.to_vec());
+                let reversed: Vec<usize> = widths.iter().rev().copied().collect();
+                Ok(ModelConfig {
+                    top: Some(TopLayer {
+                        latent: top_latent,
+                        encoder: spec::mlp(&widths, activation),
+                        prior: spec::mlp(&reversed, activation),
+                    }),
+                    ..model
+                })
+            }
+        }
+    }
+
+    /// The networks of a layer list in place of the `hidden` shorthand.
+    fn with_layer_lists(
+        &self,
+        model: ModelConfig,
+        lists: &LayerLists,
+        spelling: Spelling,
+    ) -> Result<ModelConfig> {
+        let given = [
+            ("hidden", self.hidden.is_some()),
+            ("activation", self.activation.is_some()),
+            ("classifier_hidden", self.classifier_hidden.is_some()),
+        ];
+        if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
+            return Err(Error::InvalidArgument(format!(
+                "{} cannot be combined with {}: the file gives every network",
+                spelling.option(option),
+                spelling.option("layers")
+            )));
+        }
+        let classifier = match model.kind {
+            ModelKind::M2 => Some(
+                lists
+                    .classifier
+                    .clone()
+                    .unwrap_or_else(|| lists.encoder.clone()),
+            ),
+            _ => lists.classifier.clone(),
+        };
+        Ok(ModelConfig {
+            encoder: lists.encoder.clone(),
+            decoder: lists.decoder.clone(),
+            classifier,
+            ..model
+        })
+    }
+}
+
+fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::Vae => "vae",
+        Family::Cvae => "cvae",
+        Family::Ae => "ae",
+        Family::M2 => "m2",
+    }
+}

@@ -1,0 +1,113 @@
+"""`vae.VAE` end to end on small synthetic images: fit, encode, decode, sample, score, and the
+run directory it leaves."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import vae
+
+
+def small(**options):
+    return vae.VAE(latent=2, hidden=[16], seed=3, threads=1, **options)
+
+
+def test_fit_encode_decode_sample_and_score(quadrants, tmp_path):
+    train, _, test, _ = quadrants
+    model = small().fit(train, epochs=3, validation=test, out=tmp_path / "run", progress=False)
+    assert model.epochs_trained == 3
+    assert [e["epoch"] for e in model.history] == [1, 2, 3]
+    # Training lowers the loss.
+    assert model.history[-1]["train_loss"] < model.history[0]["train_loss"]
+    mean, log_var = model.encode(test)
+    assert mean.shape == log_var.shape == (128, 2) and mean.dtype == np.float32
+    images = model.decode(mean)
+    assert images.shape == (128, 8, 8) and images.dtype == np.float32
+    assert ((images >= 0) & (images <= 1)).all()
+    np.testing.assert_array_equal(model.reconstruct(test), images)
+    assert model.sample(5, seed=7).shape == (5, 8, 8)
+    np.testing.assert_array_equal(model.sample(5, seed=7), model.sample(5, seed=7))
+    assert not np.array_equal(model.sample(5), model.sample(5)), "unseeded draws differ"
+    terms = model.elbo(test)
+    assert terms.shape == (128, 3)
+    np.testing.assert_allclose(terms[:, 0], -(terms[:, 1] + terms[:, 2]))
+    mean_ll, stderr = model.log_likelihood(test, k=50)
+    # The importance-weighted bound is above the ELBO (up to its noise).
+    assert mean_ll > terms[:, 0].mean() - 3 * stderr and stderr > 0
+    for name in ["config.json", "model.safetensors", "metrics.jsonl", "samples.png", "report.html"]:
+        assert (tmp_path / "run" / name).stat().st_size > 0, name
+    assert model.config["train"]["epochs"] == 3 and model.config["dataset"] == "arrays"
+
+
+def test_options_take_the_command_lines_defaults():
+    model = vae.VAE()
+    data = np.random.default_rng(0).uniform(size=(64, 28, 28)).astype(np.float32)
+    model.fit(data, epochs=1, progress=False)
+    config = model.config
+    assert config["model"]["latent"] == 20
+    assert config["model"]["encoder"] == [{"type": "linear", "name": "hidden.0", "out": 400}, {"type": "relu"}]
+    assert config["train"]["batch_size"] == 128
+    assert config["train"]["optimizer"]["lr"] == 1e-3
+    # Arrays are trained on as given: grey levels, a Bernoulli decoder.
+    assert config["train"]["binarize"] == "none" and config["model"]["likelihood"] == "bernoulli"
+
+
+def test_conditional_and_semi_supervised_models(quadrants):
+    train, labels, test, test_labels = quadrants
+    cvae = vae.VAE(model="cvae", latent=2, hidden=[16], seed=1, threads=1)
+    cvae.fit(train, labels, epochs=2, progress=False)
+    assert cvae.sample(4, label=2, seed=0).shape == (4, 8, 8)
+    with pytest.raises(ValueError, match="label"):
+        cvae.sample(4)
+    m2 = vae.VAE(model="m2", latent=2, hidden=[32], labels=40, seed=1, threads=1)
+    m2.fit(train, labels, epochs=8, progress=False)
+    predicted = m2.classify(test)
+    assert predicted.dtype == np.int64 and predicted.shape == (128,)
+    # Four well-separated classes from 40 labels: far better than chance (75% error).
+    assert (predicted != test_labels).mean() < 0.4
+
+
+def test_a_callback_sees_every_batch_and_epoch_and_can_stop(quadrants):
+    train, *_ = quadrants
+    events = []
+
+    def callback(event):
+        events.append(event)
+        if event["event"] == "epoch" and event["epoch"] == 2:
+            return False
+
+    model = small().fit(train, epochs=5, batch_size=128, callback=callback)
+    assert model.epochs_trained == 2, "stopped once epoch 2 was saved"
+    batches = [e for e in events if e["event"] == "batch"]
+    assert [(e["epoch"], e["batch"]) for e in batches[:4]] == [(1, 1), (1, 2), (1, 3), (1, 4)]
+    assert batches[0]["batches"] == 4 and np.isfinite(batches[0]["loss"])
+    model.fit(train, epochs=3, progress=False)
+    assert model.epochs_trained == 3, "fit continues from the epochs done"
+
+
+def test_the_gil_is_released_while_training(quadrants):
+    import threading
+    import time
+
+    train, *_ = quadrants
+    ticks = []
+    done = threading.Event()
+
+    def tick():
+        while not done.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=tick)
+    thread.start()
+    big = np.tile(train, (40, 1, 1))
+    started = time.monotonic()
+    vae.VAE(latent=2, hidden=[256], seed=0, threads=1).fit(big, epochs=20, progress=False)
+    elapsed = time.monotonic() - started
+    done.set()
+    thread.join()
+    during = [t for t in ticks if started <= t <= started + elapsed]
+    # A thread starved of the GIL would tick a handful of times at most.
+    assert elapsed > 0.1 and len(during) > 0.3 * elapsed / 0.005, (len(during), elapsed)

@@ -1,0 +1,42 @@
+"""`vae.torch.to_module`: the run's weights in a `torch.nn.Module` compute what the toolkit
+computes. Skipped, with the reason printed, where torch is not installed."""
+
+import numpy as np
+import pytest
+
+import vae
+
+torch = pytest.importorskip("torch", reason="torch is not installed: vae.torch is not tested")
+from vae.torch import to_module  # noqa: E402
+
+
+@pytest.mark.parametrize("options", [
+    dict(latent=2, hidden=[16]),
+    dict(latent=3, hidden=[8, 16], arch="conv"),
+    dict(latent=2, hidden=[16], model="cvae"),
+    dict(latent=2, hidden=[16], model="ae"),
+    dict(latent=2, hidden=[16], likelihood="gaussian", activation="tanh"),
+])
+def test_the_module_encodes_and_decodes_as_the_toolkit(quadrants, tmp_path, options):
+    train, labels, test, test_labels = quadrants
+    model = vae.VAE(seed=2, threads=1, **options)
+    conditional = options.get("model") == "cvae"
+    model.fit(train, labels if conditional else None, epochs=1, out=tmp_path / "run",
+              progress=False, pictures=False)
+    y = test_labels if conditional else None
+    module = to_module(tmp_path / "run")
+    with torch.no_grad():
+        mean, log_var = module.encode(test, y)
+        decoded = module.decode(mean, y).numpy()
+    ours_mean, ours_log_var = model.encode(test, y)
+    np.testing.assert_allclose(mean.numpy(), ours_mean, atol=1e-5)
+    np.testing.assert_allclose(log_var.numpy(), ours_log_var, atol=1e-5)
+    np.testing.assert_allclose(decoded, model.decode(ours_mean, y), atol=1e-5)
+
+
+def test_models_it_does_not_build_are_refused(quadrants, tmp_path):
+    train, labels, *_ = quadrants
+    vae.VAE(model="m2", latent=2, hidden=[16], labels=40, threads=1).fit(
+        train, labels, epochs=1, out=tmp_path / "m2", progress=False, pictures=False)
+    with pytest.raises(ValueError, match="m2"):
+        to_module(tmp_path / "m2")

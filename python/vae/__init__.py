@@ -1,0 +1,17 @@
+"""Variational autoencoders on the toolkit's compiled CPU kernels, numpy in and out.
+
+    import vae
+    data = vae.datasets.mnist()
+    model = vae.VAE(latent=2).fit(data, epochs=10)
+    z, _ = model.encode(data.test_images)
+    images = model.decode(z)
+
+Every call is documented in its docstring; a model's run directory is the one `vae train`
+writes, so the command line and Python open each other's models."""
+
+from . import datasets, errors
+from ._vae import __version__
+from .errors import Error
+from .model import VAE, load
+
+__all__ = ["VAE", "load", "datasets", "errors", "Error", "__version__"]
