@@ -62,21 +62,10 @@ def import_seconds(python, runs=5):
 
 
 def machine(threads):
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     import vae
 
-    return {
-        "cpu": cpu, "logical_cpus": os.cpu_count(), "threads": threads,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "version": vae.__version__,
-        "python": platform.python_version(), "commit": commit,
-        "load_average_before": os.getloadavg()[0],
-    }
+    return {**vae.provenance(threads), "python": platform.python_version(),
+            "load_average_before": os.getloadavg()[0]}
 
 
 def main():

@@ -9,10 +9,8 @@ Draws with matplotlib when it is installed, and otherwise writes the grid as a P
 
 import argparse
 import json
-import os
 import platform
 import struct
-import subprocess
 import sys
 import time
 import zlib
@@ -46,26 +44,7 @@ def manifold(model: vae.VAE, n: int = 20) -> np.ndarray:
 
 
 def machine(threads: int) -> dict:
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = ""
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "threads": threads,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "version": vae.__version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "commit": commit,
-    }
+    return {**vae.provenance(threads), "python": platform.python_version(), "numpy": np.__version__}
 
 
 def main() -> None:

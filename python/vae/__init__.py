@@ -14,4 +14,14 @@ from ._vae import __version__
 from .errors import Error
 from .model import VAE, load
 
-__all__ = ["VAE", "load", "datasets", "errors", "Error", "__version__"]
+__all__ = ["VAE", "load", "datasets", "errors", "Error", "provenance", "__version__"]
+
+
+def provenance(threads: int) -> dict:
+    """Where and with what a number is measured, as every record the toolkit writes names it:
+    the CPU, logical CPUs, `threads`, the date (UTC), the version and the commit built."""
+    import json
+
+    from . import _vae
+
+    return json.loads(_vae.provenance(threads))

@@ -74,3 +74,6 @@ def load_dataset(
 
 def binarize(images: np.ndarray, seed: int = 0) -> np.ndarray:
     """Each value 1 with its grey level's probability, from the test split's stream `seed`."""
+
+def provenance(threads: int) -> str:
+    """The machine, date, version and commit as JSON text, as every record names them."""

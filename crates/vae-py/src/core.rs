@@ -391,18 +391,11 @@ impl Core {
                 pool.install(|| {
                     let mut ws = VaeWorkspace::default();
                     let (mut all, mut out) = (Vec::with_capacity(x.rows * 2 * latent), Vec::new());
-                    let pixels = x.shape.len();
-                    for start in (0..x.rows).step_by(ROWS_AT_ONCE) {
-                        let rows = ROWS_AT_ONCE.min(x.rows - start);
-                        let chunk = &x.values[start * pixels..(start + rows) * pixels];
-                        let l = if labels.is_empty() {
-                            &[][..]
-                        } else {
-                            &labels[start..start + rows]
-                        };
-                        model.encode(&mut ws, chunk, l, rows, &mut out)?;
+                    in_blocks(x.values, x.shape.len(), &labels, |rows, chunk, labels| {
+                        model.encode(&mut ws, chunk, labels, rows, &mut out)?;
                         all.extend_from_slice(&out);
-                    }
+                        Ok(())
+                    })?;
                     Ok::<_, vae::Error>(all)
                 })
             })
@@ -512,17 +505,9 @@ impl Core {
                     let mut ws = VaeWorkspace::default();
                     let mut rng = stream(seed, Purpose::Evaluate, &[]);
                     let mut scores = Vec::with_capacity(x.rows);
-                    let pixels = x.shape.len();
-                    for start in (0..x.rows).step_by(ROWS_AT_ONCE) {
-                        let rows = ROWS_AT_ONCE.min(x.rows - start);
-                        let chunk = &x.values[start * pixels..(start + rows) * pixels];
-                        let l = if labels.is_empty() {
-                            &[][..]
-                        } else {
-                            &labels[start..start + rows]
-                        };
-                        model.score(&mut ws, chunk, l, rows, 1, &mut rng, &mut scores)?;
-                    }
+                    in_blocks(x.values, x.shape.len(), &labels, |rows, chunk, labels| {
+                        model.score(&mut ws, chunk, labels, rows, 1, &mut rng, &mut scores)
+                    })?;
                     Ok::<_, vae::Error>(scores)
                 })
             })
@@ -574,13 +559,11 @@ impl Core {
                 pool.install(|| {
                     let mut ws = VaeWorkspace::default();
                     let (mut all, mut out) = (Vec::with_capacity(x.rows), Vec::new());
-                    let pixels = x.shape.len();
-                    for start in (0..x.rows).step_by(ROWS_AT_ONCE) {
-                        let rows = ROWS_AT_ONCE.min(x.rows - start);
-                        let chunk = &x.values[start * pixels..(start + rows) * pixels];
+                    in_blocks(x.values, x.shape.len(), &[], |rows, chunk, _| {
                         model.classify(&mut ws, chunk, rows, &mut out)?;
                         all.extend(out.iter().map(|&c| i64::from(c)));
-                    }
+                        Ok(())
+                    })?;
                     Ok::<_, vae::Error>(all)
                 })
             })
@@ -639,26 +622,35 @@ impl Core {
 
 /// `rows` latent points decoded a block at a time.
 fn decode_rows(model: &Model<f32>, z: &[f32], labels: &[u8], rows: usize) -> vae::Result<Vec<f32>> {
-    let latent = model.latent();
     let mut ws = VaeWorkspace::default();
     let (mut all, mut out) = (Vec::with_capacity(rows * model.pixels()), Vec::new());
+    in_blocks(z, model.latent(), labels, |n, block, labels| {
+        model.decode(&mut ws, block, labels, n, &mut out)?;
+        all.extend_from_slice(&out);
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// Calls `f(rows, values, labels)` on each block of at most `ROWS_AT_ONCE` rows of `values`
+/// (`width` values a row), with the block's labels (none when `labels` is empty).
+fn in_blocks(
+    values: &[f32],
+    width: usize,
+    labels: &[u8],
+    mut f: impl FnMut(usize, &[f32], &[u8]) -> vae::Result<()>,
+) -> vae::Result<()> {
+    let rows = values.len() / width.max(1);
     for start in (0..rows).step_by(ROWS_AT_ONCE) {
         let n = ROWS_AT_ONCE.min(rows - start);
-        let l = if labels.is_empty() {
-            &[][..]
+        let block = &labels[if labels.is_empty() {
+            0..0
         } else {
-            &labels[start..start + n]
-        };
-        model.decode(
-            &mut ws,
-            &z[start * latent..(start + n) * latent],
-            l,
-            n,
-            &mut out,
-        )?;
-        all.extend_from_slice(&out);
+            start..start + n
+        }];
+        f(n, &values[start * width..(start + n) * width], block)?;
     }
-    Ok(all)
+    Ok(())
 }
 
 /// `dataset` with its images read as `shape` (the same number of values per image).

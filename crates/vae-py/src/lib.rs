@@ -8,6 +8,7 @@ mod datasets;
 mod errors;
 mod observer;
 mod options;
+mod provenance;
 
 use pyo3::prelude::*;
 
@@ -17,6 +18,7 @@ fn _vae(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<core::Core>()?;
     m.add_function(wrap_pyfunction!(datasets::load_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(datasets::binarize, m)?)?;
+    m.add_function(wrap_pyfunction!(provenance::provenance, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
