@@ -2,10 +2,11 @@
 """`vae.VAE(...).fit` from Python against `vae train` and the PyTorch reference (the
 pytorch/examples VAE, bench/pytorch_reference.py), in one run on one machine: the same model
 (784-400-20, ReLU, Bernoulli on grey levels, Adam 1e-3, batch 128), the same threads. Reports the
-median training-epoch seconds after the first epoch, their ratios, and the time `import vae`
-takes; with --record, writes them with the machine to a JSON file.
+median training-epoch seconds after each run's first epoch, their ratios, and the time
+`import vae` takes; with --record, writes them with the machine to a JSON file. Python and the
+binary take turns, --rounds times each, so a load that comes and goes falls on both.
 
-    python bench/python_compare.py --epochs 4 --threads 2 --record docs/records/bench-python.json
+    python bench/python_compare.py --epochs 4 --rounds 3 --threads 2 --record docs/records/bench-python.json
 """
 import argparse
 import json
@@ -21,8 +22,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def median_after_first(seconds):
-    return statistics.median(seconds[1:] or seconds)
+def median_after_first(runs):
+    """The median epoch over runs (lists of epoch seconds), each without its first epoch."""
+    return statistics.median([s for run in runs for s in (run[1:] or run)])
 
 
 def cli_epochs(binary, epochs, threads, out):
@@ -71,6 +73,7 @@ def machine(threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--vae", default=os.path.join(ROOT, "target", "release", "vae"))
     parser.add_argument("--torch-python", default=sys.executable,
@@ -80,10 +83,13 @@ def main():
     args = parser.parse_args()
 
     before = machine(args.threads)
-    with tempfile.TemporaryDirectory() as work:
-        cli = cli_epochs(args.vae, args.epochs, args.threads, os.path.join(work, "run"))
-    py = python_epochs(args.epochs, args.threads)
+    cli, py = [], []
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as work:
+            cli.append(cli_epochs(args.vae, args.epochs, args.threads, os.path.join(work, "run")))
+        py.append(python_epochs(args.epochs, args.threads))
     torch, framework = torch_epochs(args.torch_python, args.data_dir, args.epochs, args.threads)
+    torch = [torch]
     result = {
         "epochs": args.epochs,
         "python_epoch_seconds": round(median_after_first(py), 3),
@@ -92,9 +98,10 @@ def main():
         "python_over_cli": round(median_after_first(py) / median_after_first(cli), 3),
         "python_over_pytorch": round(median_after_first(py) / median_after_first(torch), 3),
         "import_seconds": round(import_seconds(sys.executable), 3),
-        "python_epochs": [round(s, 3) for s in py],
-        "cli_epochs": [round(s, 3) for s in cli],
-        "pytorch_epochs": [round(s, 3) for s in torch],
+        "rounds": args.rounds,
+        "python_epochs": [[round(s, 3) for s in run] for run in py],
+        "cli_epochs": [[round(s, 3) for s in run] for run in cli],
+        "pytorch_epochs": [[round(s, 3) for s in run] for run in torch],
         "pytorch": framework,
         "command": "python bench/python_compare.py " + " ".join(sys.argv[1:]),
         "machine": before,
