@@ -65,3 +65,17 @@ def run(binary, *args):
     result = subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True)
     assert result.returncode == 0, f"vae {' '.join(map(str, args))} failed:\n{result.stderr}"
     return result
+
+
+def write_rgb_png(path: Path, rgb: np.ndarray) -> None:
+    """An 8-bit RGB PNG of `rgb [height, width, 3]` (bytes), written with zlib alone."""
+    import zlib
+
+    rows = b"".join(b"\x00" + row.tobytes() for row in rgb.astype(np.uint8))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", rgb.shape[1], rgb.shape[0], 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
