@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# vae against the PyTorch reference (bench/pytorch_reference.py, the pytorch/examples VAE), one
-# after the other on the same MNIST files and thread count, and against this machine's fp32
-# matmul peak measured with the same gemm kernels (`vae bench`). Prints one JSON object.
-# Needs `pip install torch numpy`.
+# vae against the PyTorch reference (bench/pytorch_reference.py, the pytorch/examples VAE) and
+# the JAX one (bench/jax_reference.py: jit, one lax.scan per epoch, data on the device), one after
+# the other on the same MNIST files and thread count, and against this machine's fp32 matmul peak
+# measured with the same gemm kernels (`vae bench`). Prints one JSON object. Needs
+# `pip install torch numpy`; JAX runs when JAX_PYTHON (default python3) imports jax and optax
+# (`pip install jax optax`), and JAX=0 leaves it out.
 #
 #   bench/compare.sh                                   # 3 epochs, all cores, no evaluation
 #   EPOCHS=5 THREADS=1 BATCH=32 bench/compare.sh
 #   EVAL_K="1000 5000" EVAL_IMAGES=10000 bench/compare.sh   # also time importance sampling
-#   ARCH=conv bench/compare.sh                         # the convolutional preset on both sides
+#   ARCH=conv bench/compare.sh                         # the convolutional preset on every side
+#   JAX_PYTHON=/path/to/venv/bin/python bench/compare.sh   # JAX from another environment
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs="${EPOCHS:-3}"
@@ -16,6 +19,7 @@ batch="${BATCH:-128}"
 arch="${ARCH:-mlp}"
 eval_k="${EVAL_K:-}"
 eval_images="${EVAL_IMAGES:-10000}"
+jax_python="${JAX_PYTHON:-python3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -61,6 +65,15 @@ vae_rss=$(rss /dev/stderr "$vae" train --arch "$arch" --binarize none --epochs "
 echo "pytorch ($arch): $epochs epochs, batch $batch, $threads threads" >&2
 torch_rss=$(rss "$work/torch.jsonl" python3 bench/pytorch_reference.py --data-dir "$data" \
     --arch "$arch" --epochs "$epochs" --batch-size "$batch" --threads "$threads")
+
+: > "$work/jax.jsonl"
+if [ "${JAX:-1}" != 0 ] && "$jax_python" -c "import jax, optax" 2>/dev/null; then
+    echo "jax ($arch): $epochs epochs, batch $batch, $threads threads" >&2
+    "$jax_python" bench/jax_reference.py --data-dir "$data" --arch "$arch" --epochs "$epochs" \
+        --batch-size "$batch" --threads "$threads" > "$work/jax.jsonl"
+else
+    echo "jax: not run ($jax_python does not import jax and optax, or JAX=0); its ratios are left out" >&2
+fi
 
 : > "$work/eval.jsonl"
 for k in $eval_k; do
@@ -184,6 +197,15 @@ result = {
         + ["bench/compare.sh"]
     ),
 }
+jax_lines = [json.loads(l) for l in open(f"{work}/jax.jsonl")]
+jax_epochs = [l["seconds"] for l in jax_lines if "epoch" in l]
+if jax_epochs:
+    # Epoch 1 holds XLA's compilation: left out, as every side's first epoch is.
+    jax_s = median_after_warmup(jax_epochs)
+    result["jax_epoch_seconds"] = round(jax_s, 3)
+    result["epoch_time_ratio_vae_over_jax"] = round(ours_s / jax_s, 3)
+    result["jax_test_loss"] = round(next(l for l in reversed(jax_lines) if "epoch" in l)["test_loss"], 3)
+    result["jax"] = next(l["framework"] for l in jax_lines if "framework" in l)
 if products_only:
     # The measure of overhead: how far the epoch is above its products alone.
     result["epoch_over_products_only"] = round(ours_s / products_only["seconds"], 3)
