@@ -93,10 +93,10 @@ print(time.perf_counter() - start)' "$vae" eval --model "$work/run" --iw-samples
     echo "{\"k\": $k, \"vae_seconds\": $ours, \"pytorch_seconds\": $theirs, \"products_seconds\": $floor}" >> "$work/eval.jsonl"
 done
 
-python3 - "$work" "$threads" "$batch" "$vae_rss" "$torch_rss" "$epochs" "$arch" "$eval_k" "$eval_images" "$load_before" <<'PY'
+python3 - "$work" "$threads" "$batch" "$vae_rss" "$torch_rss" "$epochs" "$arch" "$eval_k" "$eval_images" "$load_before" "${JAX:-1}" <<'PY'
 import json, statistics, sys
 work, threads, batch, vae_rss, torch_rss = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-epochs_arg, arch_arg, eval_k_arg, eval_images_arg, load_before = sys.argv[6:11]
+epochs_arg, arch_arg, eval_k_arg, eval_images_arg, load_before, jax_arg = sys.argv[6:12]
 ours = [json.loads(l) for l in open(f"{work}/run/metrics.jsonl")]
 torch_lines = [json.loads(l) for l in open(f"{work}/torch.jsonl")]
 theirs = [l for l in torch_lines if "epoch" in l]
@@ -194,6 +194,7 @@ result = {
     "command": " ".join(
         [f"EPOCHS={epochs_arg}", f"THREADS={threads}", f"BATCH={batch}", f"ARCH={arch_arg}"]
         + ([f'EVAL_K="{eval_k_arg}"', f"EVAL_IMAGES={eval_images_arg}"] if eval_k_arg else [])
+        + (["JAX=0"] if jax_arg == "0" else [])
         + ["bench/compare.sh"]
     ),
 }
