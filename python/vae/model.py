@@ -200,7 +200,10 @@ class VAE:
         or one per image). A fixed `seed` gives the same images every time."""
         labels = None
         if label is not None:
-            labels = [int(label)] * n if np.ndim(label) == 0 else _labels(label, "label")
+            if isinstance(label, (int, np.integer)):
+                labels = [int(label)] * n
+            else:
+                labels = _labels(label, "label")
         return self._core.sample(n, labels, seed)
 
     def reconstruct(self, X: np.ndarray, y: Optional[np.ndarray] = None) -> np.ndarray:
@@ -261,7 +264,7 @@ class VAE:
         if dims is None:
             return "VAE(not fitted)"
         latent, (h, w, c), classes = dims
-        kind = self.config["model"]["kind"]
+        kind = (self.config or {}).get("model", {}).get("kind")
         return f"VAE({kind}, latent {latent}, {h}x{w}x{c} images, {self.epochs_trained} epochs, run {self.run_dir})"
 
 

@@ -10,7 +10,7 @@ stochastic layers and M1 + M2 are refused with a clear error. Needs torch (impor
 import json
 import os
 import struct
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
@@ -113,7 +113,7 @@ def _Model(model: dict, tensors: Dict[str, np.ndarray]):
         root.add_module(parts[-1], module)
 
     def build(root, prefix: str, layers, shape):
-        steps = []
+        steps: List[Tuple[str, Any]] = []
         hidden = 0
         for spec in layers:
             kind = spec["type"]
@@ -121,6 +121,7 @@ def _Model(model: dict, tensors: Dict[str, np.ndarray]):
             if kind in ("linear", "conv2d", "conv_transpose2d"):
                 name = spec.get("name") or f"hidden.{hidden}"
                 hidden += kind == "linear" and not spec.get("name")
+                layer: Any
                 if kind == "linear":
                     layer = nn.Linear(int(np.prod(shape)), spec["out"])
                 elif kind == "conv2d":
