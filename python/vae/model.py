@@ -212,8 +212,9 @@ class VAE:
         return self.decode(means, y)
 
     def elbo(self, X: np.ndarray, y: Optional[np.ndarray] = None, seed: int = 0) -> np.ndarray:
-        """Per image, in nats: [elbo, reconstruction, kl] with one latent sample (float64,
-        [n, 3]); the mean of column 0 is the held-out ELBO `vae eval` reports."""
+        """Per image, in nats: [elbo, reconstruction, kl] (float64, [n, 3]), the
+        reconstruction term estimated with one latent sample drawn from the stream `seed`
+        names, the KL exact."""
         return self._core.elbo(_images(X, "X"), _labels(y, "y"), seed)
 
     def log_likelihood(

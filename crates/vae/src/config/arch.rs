@@ -33,7 +33,7 @@ pub fn conv(
     }
     let Some(&last) = channels.last() else {
         return Err(Error::Config(format!(
-            "the conv preset halves even image sides down to {SMALLEST_SIDE}; a {image} image has none to halve: resize the images (a folder data set's --size) or write the layers by hand (--layers)"
+            "the conv preset halves even image sides down to {SMALLEST_SIDE}; a {image} image has none to halve: resize the images (a folder data set's --size, size= in Python) or write the layers by hand (--layers, layers= in Python)"
         )));
     };
     let act = LayerSpec::of_activation(activation);

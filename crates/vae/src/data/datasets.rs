@@ -292,7 +292,7 @@ fn load_named(dataset: &NamedDataset, data_dir: Option<&Path>) -> Result<Dataset
         let path = locate(dataset, file, data_dir).ok_or_else(|| Error::Dataset {
             name: dataset.name.into(),
             reason: format!(
-                "{} not found (run `vae data fetch {}` or pass --data-dir)",
+                "{} not found (run `vae data fetch {}` or pass --data-dir, data_dir= in Python)",
                 file.name, dataset.name
             ),
         })?;

@@ -103,7 +103,7 @@ pub fn fetch(
     if !still_missing.is_empty() {
         let names: Vec<&str> = still_missing.iter().map(|f| f.name).collect();
         return Err(Error::Download(format!(
-            "could not obtain {} of {} ({}). Tried: {}. Download the files by hand (gzipped or not) into {} or into a directory you pass with --data-dir",
+            "could not obtain {} of {} ({}). Tried: {}. Download the files by hand (gzipped or not) into {} or into a directory you pass with --data-dir (data_dir= in Python)",
             names.len(),
             dataset.name,
             names.join(", "),

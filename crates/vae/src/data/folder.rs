@@ -243,7 +243,7 @@ pub fn load(
         return Err(Error::Dataset {
             name: spec.into(),
             reason: format!(
-                "{} images of {shape} need about {} once decoded, more than the {} this process can take: use a smaller --size or fewer images",
+                "{} images of {shape} need about {} once decoded, more than the {} this process can take: use a smaller --size (size= in Python) or fewer images",
                 files.len(),
                 crate::memory::human(bytes),
                 crate::memory::human(u128::from(limit)),

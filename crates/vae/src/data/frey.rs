@@ -108,7 +108,9 @@ pub fn verify(path: &Path) -> Result<()> {
 pub fn load(data_dir: Option<&Path>) -> Result<Dataset> {
     let path = locate(data_dir).ok_or_else(|| Error::Dataset {
         name: NAME.into(),
-        reason: format!("{FILE} not found (run `vae data fetch frey` or pass --data-dir)"),
+        reason: format!(
+            "{FILE} not found (run `vae data fetch frey`, or pass --data-dir, data_dir= in Python)"
+        ),
     })?;
     let bytes = read_verified(&path)?;
     let pixels = parse(&bytes, &path)?;
@@ -156,7 +158,7 @@ pub fn fetch(root: &Path, log: &mut dyn FnMut(String)) -> Result<PathBuf> {
             .unwrap_or(&e)
             .to_string();
         Error::Download(format!(
-            "{URL}: {e}. Download {FILE} by hand (MD5 5aeb024d42b8a6091f30e5eb18c8a48d) into {} or a directory you pass with --data-dir",
+            "{URL}: {e}. Download {FILE} by hand (MD5 5aeb024d42b8a6091f30e5eb18c8a48d) into {} or a directory you pass with --data-dir (data_dir= in Python)",
             path.parent().unwrap_or(root).display()
         ))
     };

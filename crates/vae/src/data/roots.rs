@@ -38,6 +38,8 @@ pub fn download_root(data_dir: Option<&Path>) -> Result<PathBuf> {
         return Ok(PathBuf::from(dir));
     }
     default_cache_root().ok_or_else(|| {
-        Error::InvalidArgument("no cache directory is known here; pass --data-dir".into())
+        Error::InvalidArgument(
+            "no cache directory is known here; pass --data-dir (data_dir= in Python)".into(),
+        )
     })
 }
