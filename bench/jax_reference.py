@@ -16,32 +16,14 @@ process to that many cores (XLA's CPU backend uses every core it may run on). Ne
 `pip install jax optax`.
 """
 import argparse
-import gzip
 import json
 import math
 import os
-import struct
-import sys
 import time
 
 import numpy as np
 
-
-def read_idx(path):
-    opener = gzip.open if open(path, "rb").read(2) == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def find(data_dir, name):
-    for candidate in (name, name + ".gz"):
-        path = os.path.join(data_dir, candidate)
-        if os.path.exists(path):
-            return path
-    sys.exit(f"{name} not found in {data_dir}")
+from mnist_idx import find, read_idx
 
 
 def main():

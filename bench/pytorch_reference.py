@@ -14,29 +14,14 @@ ConvTranspose2d(64, 32, 4, 2, 1), ConvTranspose2d(32, 1, 4, 2, 1), ReLU after ea
 permuted to [batch, height, width, channels] before it is flattened (and back after the reshape):
 with that, a `vae` checkpoint loads into this model unchanged (--load DIR checks it).
 """
-import argparse, gzip, json, math, os, struct, sys, time
+import argparse, json, math, os, struct, sys, time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, optim
 
-
-def read_idx(path):
-    opener = gzip.open if open(path, "rb").read(2) == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def find(data_dir, name):
-    for candidate in (name, name + ".gz"):
-        path = os.path.join(data_dir, candidate)
-        if os.path.exists(path):
-            return path
-    sys.exit(f"{name} not found in {data_dir}")
+from mnist_idx import find, read_idx
 
 
 class VAE(nn.Module):

@@ -1,9 +1,6 @@
 """`vae.VAE` end to end on small synthetic images: fit, encode, decode, sample, score, and the
 run directory it leaves."""
 
-import json
-import os
-
 import numpy as np
 import pytest
 

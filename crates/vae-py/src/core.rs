@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::Duration;
 use vae::checkpoint::{self, load_model};
@@ -69,19 +70,32 @@ impl Core {
     fn model(&self) -> PyResult<&Model<f32>> {
         Ok(&self.fitted()?.model)
     }
+
+    /// Images for the model, read in place and checked against its image size, with one label
+    /// per row when it is conditional.
+    fn inputs<'a>(
+        &self,
+        images: &'a PyReadonlyArrayDyn<'_, f32>,
+        labels: Option<Vec<i64>>,
+    ) -> PyResult<(Images<'a>, Vec<u8>)> {
+        let model = self.model()?;
+        let x = self::images(images, "images")?;
+        check_rows(&x, model.config().data_image(), "images")?;
+        let labels = self::labels(labels, x.rows, model.classes(), "labels")?;
+        Ok((x, labels))
+    }
 }
 
 /// The data set `fit` was handed, as the library holds it.
 fn dataset(
     spec: &str,
-    train: &Images<'_>,
-    train_labels: Vec<u8>,
-    test: Option<(&Images<'_>, Vec<u8>)>,
+    (train, train_labels): (&Images<'_>, &[u8]),
+    test: Option<(&Images<'_>, &[u8])>,
     class_names: Vec<String>,
 ) -> vae::Result<Dataset> {
-    let train_split = Split::from_floats(train.shape, train.values, &train_labels)?;
+    let train_split = Split::from_floats(train.shape, train.values, train_labels)?;
     let test_split = match test {
-        Some((test, labels)) => Split::from_floats(test.shape, test.values, &labels)?,
+        Some((test, labels)) => Split::from_floats(test.shape, test.values, labels)?,
         // Without held-out images the first training images stand in for them.
         None => train_split.truncated(1000),
     };
@@ -91,9 +105,10 @@ fn dataset(
 /// How a data set trains when the options say nothing: a named one as the command line trains
 /// it, arrays as given (grey levels, a Bernoulli decoder, no binarization).
 fn data_defaults(spec: &str) -> DataDefaults {
+    // `ARRAYS` names no data set, so it takes the arrays' defaults.
     match DatasetSpec::parse(spec) {
-        Ok(parsed) if spec != ARRAYS => parsed.defaults(),
-        _ => DataDefaults {
+        Ok(parsed) => parsed.defaults(),
+        Err(_) => DataDefaults {
             likelihood: LikelihoodKind::Bernoulli,
             binarize: Binarize::None,
         },
@@ -200,8 +215,8 @@ impl Core {
         let classes = class_names.len();
         let test = test
             .as_ref()
-            .map(|(images, labels)| (images, labels.clone()));
-        let dataset = dataset(&spec, &train, train_labels, test, class_names).py()?;
+            .map(|(images, labels)| (images, labels.as_slice()));
+        let dataset = dataset(&spec, (&train, &train_labels), test, class_names).py()?;
         let pool = self.pool()?;
         let continuing = self
             .fitted
@@ -251,7 +266,7 @@ impl Core {
             }
             Some((config, trained, dir)) => {
                 let expected = config.model.data_image();
-                if dataset.shape != expected && dataset.shape.len() != expected.len() {
+                if dataset.shape.len() != expected.len() {
                     return Err(invalid(format!(
                         "this model reads {expected} images; these are {}",
                         dataset.shape
@@ -285,12 +300,8 @@ impl Core {
                 (run, temporary)
             }
         };
-        let dataset = if run.config().model.data_image() != dataset.shape {
-            // Rows of the same size read as the model's images.
-            reshaped(dataset, run.config().model.data_image()).py()?
-        } else {
-            dataset
-        };
+        // Rows of the model's size read as its images.
+        let dataset = reshaped(dataset, run.config().model.data_image());
         let interrupted = Arc::new(AtomicBool::new(false));
         let mut observer = PyObserver::new(callback, epochs, interrupted.clone());
         let class_names = dataset.class_names.clone();
@@ -315,8 +326,9 @@ impl Core {
                     outcome
                 });
                 let mut signal = None;
-                while done.recv_timeout(Duration::from_millis(20)).is_err()
-                    && !trainer.is_finished()
+                // Done, or the trainer gone (a panic drops its sender): stop waiting.
+                while let Err(RecvTimeoutError::Timeout) =
+                    done.recv_timeout(Duration::from_millis(20))
                 {
                     if signal.is_none() {
                         if let Err(e) = Python::attach(|py| py.check_signals()) {
@@ -381,10 +393,8 @@ impl Core {
         labels: Option<Vec<i64>>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let pool = self.pool()?;
+        let (x, labels) = self.inputs(&images, labels)?;
         let model = self.model()?;
-        let x = self::images(&images, "images")?;
-        check_rows(&x, model.config().data_image(), "images")?;
-        let labels = self::labels(labels, x.rows, model.classes(), "labels")?;
         let latent = model.latent();
         let encoded = py
             .detach(|| {
@@ -495,10 +505,8 @@ impl Core {
         seed: u64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let pool = self.pool()?;
+        let (x, labels) = self.inputs(&images, labels)?;
         let model = self.model()?;
-        let x = self::images(&images, "images")?;
-        check_rows(&x, model.config().data_image(), "images")?;
-        let labels = self::labels(labels, x.rows, model.classes(), "labels")?;
         let scores = py
             .detach(|| {
                 pool.install(|| {
@@ -533,10 +541,8 @@ impl Core {
         seed: u64,
     ) -> PyResult<(f64, f64)> {
         let pool = self.pool()?;
+        let (x, labels) = self.inputs(&images, labels)?;
         let model = self.model()?;
-        let x = self::images(&images, "images")?;
-        check_rows(&x, model.config().data_image(), "images")?;
-        let labels = self::labels(labels, x.rows, model.classes(), "labels")?;
         let split = Split::from_floats(model.config().data_image(), x.values, &labels).py()?;
         let evaluation = py
             .detach(|| pool.install(|| vae::eval::evaluate(model, &split, k, seed, &mut |_, _| {})))
@@ -654,11 +660,11 @@ fn in_blocks(
 }
 
 /// `dataset` with its images read as `shape` (the same number of values per image).
-fn reshaped(mut dataset: Dataset, shape: ImageShape) -> vae::Result<Dataset> {
+fn reshaped(mut dataset: Dataset, shape: ImageShape) -> Dataset {
     dataset.shape = shape;
     dataset.train.shape = shape;
     dataset.test.shape = shape;
-    Ok(dataset)
+    dataset
 }
 
 /// Copies the regular files of the run in `from` (not its lock) into `to`, which must not hold a

@@ -19,12 +19,12 @@ pub fn raise(py: Python<'_>, name: &str, message: String) -> PyErr {
 
 /// `vae.InvalidInputError` (a `ValueError`): a bad shape, value, option or configuration.
 pub fn invalid(message: impl Into<String>) -> PyErr {
-    Python::attach(|py| raise(py, "InvalidInputError", message.into()))
+    exception("InvalidInputError", message)
 }
 
 /// `vae.NotFittedError`: a model asked to encode, decode or save before it was fitted or loaded.
 pub fn not_fitted() -> PyErr {
-    invalid_as(
+    exception(
         "NotFittedError",
         "the model has not been fitted or loaded yet: call fit first",
     )
@@ -32,10 +32,10 @@ pub fn not_fitted() -> PyErr {
 
 /// `vae.NotFoundError` (a `FileNotFoundError`).
 pub fn not_found(message: impl Into<String>) -> PyErr {
-    invalid_as("NotFoundError", message)
+    exception("NotFoundError", message)
 }
 
-fn invalid_as(class: &str, message: impl Into<String>) -> PyErr {
+fn exception(class: &str, message: impl Into<String>) -> PyErr {
     Python::attach(|py| raise(py, class, message.into()))
 }
 
