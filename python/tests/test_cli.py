@@ -68,3 +68,24 @@ def test_a_command_line_run_loads_and_trains_further_in_python(idx_dir, vae_bin,
     assert model.epochs_trained == 2
     # The run continued in place, where `vae train --resume` would continue it.
     assert vae.load(cli).epochs_trained == 2
+
+
+def test_a_save_cut_short_leaves_no_run_and_can_be_repeated(quadrants, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    train, *_ = quadrants
+    vae.VAE(latent=2, hidden=[16], threads=1).fit(
+        train, epochs=1, out=tmp_path / "run", progress=False, pictures=False)
+    script = "import sys, vae; vae.load(sys.argv[1]).save(sys.argv[2])"
+    for at in ["1", "2", "3"]:
+        target = tmp_path / f"saved-{at}"
+        # The at-th file written fails as a full disk would.
+        env = dict(os.environ, VAE_FAULT_AT=at, VAE_FAULT="error")
+        failed = subprocess.run([sys.executable, "-c", script, str(tmp_path / "run"), str(target)],
+                                env=env, capture_output=True, text=True)
+        assert failed.returncode != 0 and "no space left" in failed.stderr, failed.stderr
+        assert not (target / "config.json").exists(), "a save cut short is not a run"
+        vae.load(tmp_path / "run").save(target)
+        assert vae.load(target).epochs_trained == 1

@@ -668,7 +668,9 @@ fn reshaped(mut dataset: Dataset, shape: ImageShape) -> Dataset {
 }
 
 /// Copies the regular files of the run in `from` (not its lock) into `to`, which must not hold a
-/// run already.
+/// run already. Each file is written atomically and `config.json` last, so a save cut short
+/// leaves no run behind (the directory does not hold one until its configuration is there) and
+/// may simply be repeated.
 fn copy_run(from: &Path, to: &Path) -> PyResult<()> {
     if to.join(checkpoint::CONFIG_FILE).exists() {
         return Err(invalid(format!(
@@ -683,16 +685,19 @@ fn copy_run(from: &Path, to: &Path) -> PyResult<()> {
         })
     };
     std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
-    let entries = std::fs::read_dir(from).map_err(|e| io(from, e))?;
-    for entry in entries {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(from).map_err(|e| io(from, e))? {
         let entry = entry.map_err(|e| io(from, e))?;
-        let name = entry.file_name();
-        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-        if !is_file || name == LOCK_FILE {
-            continue;
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && entry.file_name() != LOCK_FILE {
+            names.push(entry.file_name());
         }
-        let target = to.join(&name);
-        std::fs::copy(entry.path(), &target).map_err(|e| io(&target, e))?;
     }
-    Ok(())
+    // The configuration last: it is what makes the directory a run.
+    names.sort_by_key(|name| name == checkpoint::CONFIG_FILE);
+    for name in names {
+        let bytes = vae::fs::read_regular(&from.join(&name)).py()?;
+        vae::fs::atomic_write(&to.join(&name), &bytes).py()?;
+    }
+    vae::fs::sync_dir(to).py()
 }
