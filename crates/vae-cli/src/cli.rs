@@ -42,6 +42,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve the interactive latent-space explorer (Digit Fantasies) and its JSON API.
     Serve(ServeArgs),
+    /// Write the explorer as a folder that opens from disk or any static host: the model is
+    /// decoded in the browser (WebAssembly), with no server.
+    ExportWeb(ExportWebArgs),
     /// Measure this machine's fp32 matrix-product peak with the kernels training uses (the
     /// reference bench/compare.sh reports achieved throughput against).
     Bench(BenchArgs),
@@ -72,6 +75,7 @@ impl Command {
             Command::Curves(_) => "curves",
             Command::Report(_) => "report",
             Command::Serve(_) => "serve",
+            Command::ExportWeb(_) => "export-web",
             Command::Bench(_) => "bench",
             Command::Reproduce(_) => "reproduce",
             Command::Data(_) => "data",
@@ -558,6 +562,17 @@ pub struct ServeArgs {
     /// Compute threads that decode and encode [default: one per core]
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportWebArgs {
+    /// Run directory of the model [default: the conditional 2-D MNIST model built in]
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The folder to write (index.html and two scripts); created if missing. A folder holding
+    /// anything but an earlier export is refused
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -65,7 +65,8 @@
 //! - [`checkpoint`], [`metrics`], [`run_dir`]: weights and training state, `metrics.jsonl`, a run
 //!   directory as training keeps it.
 //! - [`latent`], [`render`], [`plot`], [`figures`], [`report`]: grids and paths in the latent
-//!   space, PNG grids, charts, the pictures of a model, `report.html`.
+//!   space, PNG grids, charts, the pictures of a model, `report.html`; [`explore`]: the latent-space
+//!   explorer's questions with their inputs checked, for `vae serve` and the page in WebAssembly.
 //! - [`run`]: a run's whole lifecycle (create or resume, lock, prepare the data, train, save,
 //!   draw its pictures) as one object.
 
@@ -78,6 +79,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod explore;
 pub mod figures;
 pub mod fs;
 pub mod gaussian;

@@ -2,11 +2,13 @@
 
 mod analogy;
 mod bench;
+mod built_in;
 mod classifier;
 mod common;
 mod curves;
 mod data;
 mod eval;
+mod export_web;
 mod figures;
 mod interpolate;
 mod manifold;
@@ -39,6 +41,7 @@ pub fn run(cli: Cli, world: &dyn Collective) -> anyhow::Result<()> {
         Command::Curves(args) => curves::run(args),
         Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::ExportWeb(args) => export_web::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Reproduce(args) => reproduce::run(args),
         Command::Data(command) => data::run(command),

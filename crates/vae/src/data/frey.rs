@@ -5,6 +5,7 @@
 //! it with an error rather than a panic.
 
 use super::dataset::Dataset;
+use super::http::Client;
 use super::roots::search_roots;
 use super::split::Split;
 use crate::config::ImageShape;
@@ -12,9 +13,7 @@ use crate::error::{Error, Result};
 use crate::fs::atomic_write;
 use crate::fs::sha256_hex;
 use crate::kernels::rng::{permutation, stream, Purpose};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// The name `--dataset` takes.
 pub const NAME: &str = "frey";
@@ -147,10 +146,6 @@ pub fn fetch(root: &Path, log: &mut dyn FnMut(String)) -> Result<PathBuf> {
         return Ok(path);
     }
     log(format!("downloading {URL}"));
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(10))
-        .timeout_read(Duration::from_secs(60))
-        .build();
     let fail = |e: String| {
         // A transport error already begins with the URL: say it once.
         let e = e
@@ -162,12 +157,8 @@ pub fn fetch(root: &Path, log: &mut dyn FnMut(String)) -> Result<PathBuf> {
             path.parent().unwrap_or(root).display()
         ))
     };
-    let response = agent.get(URL).call().map_err(|e| fail(e.to_string()))?;
-    let mut bytes = Vec::new();
-    response
-        .into_reader()
-        .take(MAX_FILE)
-        .read_to_end(&mut bytes)
+    let bytes = Client::new()
+        .get(URL, MAX_FILE)
         .map_err(|e| fail(e.to_string()))?;
     let actual = sha256_hex(&bytes);
     if actual != SHA256 {

@@ -7,6 +7,7 @@ pub mod datasets;
 pub mod fetch;
 pub mod folder;
 pub mod frey;
+mod http;
 pub mod idx;
 pub mod labelled;
 mod obtain;

@@ -73,6 +73,8 @@ fn run(isa: &str, iterations: u64) -> f32 {
             return unsafe { x86::fma_avx2(iterations) };
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = isa;
     scalar(iterations)
 }
 

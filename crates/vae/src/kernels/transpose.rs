@@ -51,15 +51,9 @@ pub fn transpose<T: Scalar>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) 
     Ok(())
 }
 
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn avx_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    std::arch::is_x86_feature_detected!("avx")
 }
 
 /// A whole tile, `block[to + j · rows + i] = src[from + i · cols + j]` for i, j in 0..TILE, through

@@ -41,6 +41,17 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+/// The explorer refuses bad input with `InvalidArgument` (a 422); anything else is the server's
+/// fault (a 500).
+impl From<vae::Error> for ApiError {
+    fn from(e: vae::Error) -> Self {
+        match e {
+            vae::Error::InvalidArgument(message) => ApiError::bad(message),
+            other => internal(other),
+        }
+    }
+}
+
 /// The compute pool requests run on (`vae serve --threads`); rayon's global pool until it is set.
 pub(super) static COMPUTE: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
 

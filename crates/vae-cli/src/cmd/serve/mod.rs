@@ -14,26 +14,16 @@ mod handlers;
 mod http;
 mod listener;
 
+use super::built_in;
 use super::common::open_model;
 use crate::cli::ServeArgs;
 use anyhow::{Context, Result};
 use std::sync::Arc;
-use vae::metrics::{read_metrics, EpochMetrics};
-use vae::{Model, RunConfig};
+use vae::explore::Explorer;
+use vae::metrics::read_metrics;
 
-pub(super) const PAGE: &str = include_str!("../../../assets/explorer.html");
-const DEFAULT_CONFIG: &[u8] = include_bytes!("../../../assets/default-model/config.json");
-const DEFAULT_WEIGHTS: &[u8] = include_bytes!("../../../assets/default-model/model.safetensors");
-const DEFAULT_METRICS: &str = include_str!("../../../assets/default-model/metrics.jsonl");
-pub(super) struct Served {
-    pub(super) config: RunConfig,
-    pub(super) model: Model<f32>,
-    pub(super) class_names: Vec<String>,
-    pub(super) metrics: Option<EpochMetrics>,
-    pub(super) source: String,
-}
-
-pub(super) type Shared = Arc<Served>;
+pub(super) const PAGE: &str = vae_web::EXPLORER_PAGE;
+pub(super) type Shared = Arc<Explorer>;
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let pool = super::common::thread_pool(args.threads)?;
@@ -57,47 +47,25 @@ pub fn run(args: ServeArgs) -> Result<()> {
     runtime.block_on(http::serve(Arc::new(served), &args.host, args.port, limits))
 }
 
-fn load(args: &ServeArgs) -> Result<Served> {
+fn load(args: &ServeArgs) -> Result<Explorer> {
     let (config, model, metrics, source) = match &args.model {
         Some(dir) => {
             let (config, model, _) = open_model(dir)?;
-            let metrics = read_metrics(&dir.join(vae::checkpoint::METRICS_FILE)).ok();
+            let metrics = read_metrics(&dir.join(vae::checkpoint::METRICS_FILE))
+                .ok()
+                .and_then(|m| m.last().copied());
             (config, model, metrics, dir.display().to_string())
         }
         None => {
-            let (config, model, _) = vae::checkpoint::load_model_from_bytes(
-                DEFAULT_CONFIG,
-                DEFAULT_WEIGHTS,
-                "built-in model",
-            )?;
-            let metrics = DEFAULT_METRICS
-                .lines()
-                .map(serde_json::from_str::<EpochMetrics>)
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .ok();
+            let (config, model, _) =
+                vae::checkpoint::load_model_from_bytes(built_in::MODEL, None, "built-in model")?;
             (
                 config,
                 model,
-                metrics,
-                "the built-in conditional MNIST model".to_string(),
+                built_in::last_metrics(),
+                built_in::SOURCE.to_string(),
             )
         }
     };
-    let class_names = class_names(&config);
-    Ok(Served {
-        metrics: metrics.and_then(|m| m.last().copied()),
-        config,
-        model,
-        class_names,
-        source,
-    })
-}
-
-/// Names for the labels of a conditional model, without loading its data set.
-fn class_names(config: &RunConfig) -> Vec<String> {
-    use vae::data::DatasetSpec;
-    match DatasetSpec::parse(&config.dataset) {
-        Ok(DatasetSpec::Named(named)) => named.class_names.iter().map(|s| s.to_string()).collect(),
-        _ => (0..config.model.classes).map(|c| c.to_string()).collect(),
-    }
+    Ok(Explorer::new(config, model, metrics, source))
 }

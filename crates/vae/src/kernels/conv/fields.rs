@@ -3,6 +3,7 @@
 
 use super::ConvGeometry;
 use crate::kernels::scalar::Scalar;
+#[cfg(target_arch = "x86_64")]
 use crate::kernels::transpose::avx_available;
 
 /// Side of the tiles fields are moved in, where a pixel has at least this many channels (fewer

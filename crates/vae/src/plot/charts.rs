@@ -1,26 +1,12 @@
-//! Charts with plotters: training curves, latent scatter plots and the KL of each latent dimension, drawn into an RGB image with an
-//! embedded font (DejaVu Sans), so nothing depends on the fonts installed on the machine.
+//! The charts drawn with plotters, with an embedded font (DejaVu Sans), so nothing depends on the
+//! fonts installed on the machine.
 
+use super::{BoundCurve, PALETTE};
 use crate::error::{Error, Result};
 use crate::metrics::EpochMetrics;
 use image::RgbImage;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::sync::OnceLock;
-
-/// Matplotlib's `tab10` palette: ten colours told apart by most readers.
-pub const PALETTE: [(u8, u8, u8); 10] = [
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-    (188, 189, 34),
-    (23, 190, 207),
-];
 
 fn color(i: usize) -> RGBColor {
     let (r, g, b) = PALETTE[i % PALETTE.len()];
@@ -28,7 +14,7 @@ fn color(i: usize) -> RGBColor {
 }
 
 fn fonts() -> Result<()> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
             .is_ok()
@@ -171,16 +157,6 @@ pub fn curves(metrics: &[EpochMetrics]) -> Result<RgbImage> {
             ],
         )
     })
-}
-
-/// One run's lower bound as training went: a panel title and, per epoch, the training samples
-/// evaluated so far with the training and test bound per image.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BoundCurve {
-    /// The panel's title.
-    pub title: String,
-    /// (samples evaluated, training bound, test bound).
-    pub points: Vec<(f64, f64, f64)>,
 }
 
 /// Kingma & Welling 2013, Fig. 2's axes: a panel per run of the training (solid) and test (dashed)
