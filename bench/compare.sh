@@ -4,7 +4,8 @@
 # the other on the same MNIST files and thread count, and against this machine's fp32 matmul peak
 # measured with the same gemm kernels (`vae bench`). Prints one JSON object. Needs
 # `pip install torch numpy`; JAX runs when JAX_PYTHON (default python3) imports jax and optax
-# (`pip install jax optax`), and JAX=0 leaves it out.
+# (`pip install jax optax`), and JAX=0 leaves it out. Where the CPU has AVX512-BF16 it also times
+# `vae train --precision bf16` (the step's products in bfloat16 with fp32 sums).
 #
 #   bench/compare.sh                                   # 3 epochs, all cores, no evaluation
 #   EPOCHS=5 THREADS=1 BATCH=32 bench/compare.sh
@@ -62,6 +63,12 @@ python3 bench/blas_peak.py "$threads" > "$work/blas.json"
 echo "vae ($arch): $epochs epochs, batch $batch, $threads threads" >&2
 vae_rss=$(rss /dev/stderr "$vae" train --arch "$arch" --binarize none --epochs "$epochs" \
     --batch-size "$batch" --threads "$threads" --out "$work/run" --data-dir "$data")
+# The same run with the step's products in bf16 (fp32 sums), where the CPU has AVX512-BF16.
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+    echo "vae ($arch), --precision bf16: $epochs epochs, batch $batch, $threads threads" >&2
+    "$vae" train --arch "$arch" --binarize none --epochs "$epochs" --precision bf16 \
+        --batch-size "$batch" --threads "$threads" --out "$work/run-bf16" --data-dir "$data" >&2
+fi
 echo "pytorch ($arch): $epochs epochs, batch $batch, $threads threads" >&2
 torch_rss=$(rss "$work/torch.jsonl" python3 bench/pytorch_reference.py --data-dir "$data" \
     --arch "$arch" --epochs "$epochs" --batch-size "$batch" --threads "$threads")
@@ -207,6 +214,15 @@ if jax_epochs:
     result["epoch_time_ratio_vae_over_jax"] = round(ours_s / jax_s, 3)
     result["jax_test_loss"] = round(next(l for l in reversed(jax_lines) if "epoch" in l)["test_loss"], 3)
     result["jax"] = next(l["framework"] for l in jax_lines if "framework" in l)
+import os
+if os.path.exists(f"{work}/run-bf16/metrics.jsonl"):
+    bf16 = [json.loads(l) for l in open(f"{work}/run-bf16/metrics.jsonl")]
+    bf16_s = median_after_warmup([l["train_seconds"] for l in bf16])
+    result["vae_bf16_epoch_seconds"] = round(bf16_s, 3)
+    result["vae_bf16_test_loss"] = round(-bf16[-1]["test_elbo"], 3)
+    result["epoch_time_ratio_vae_bf16_over_pytorch"] = round(bf16_s / theirs_s, 3)
+    if jax_epochs:
+        result["epoch_time_ratio_vae_bf16_over_jax"] = round(bf16_s / jax_s, 3)
 if products_only:
     # The measure of overhead: how far the epoch is above its products alone.
     result["epoch_over_products_only"] = round(ours_s / products_only["seconds"], 3)

@@ -62,6 +62,8 @@ def test_fortran_ordered_and_float64_arrays_read_as_their_values(fitted, quadran
 def test_bad_options_raise_at_construction():
     with pytest.raises(ValueError, match="model must be one of vae, cvae, ae, m2"):
         vae.VAE(model="vea")
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16"):
+        vae.VAE(precision="fp16")
     with pytest.raises(ValueError, match="latent"):
         vae.VAE(latent=-1)
     with pytest.raises(ValueError, match="lr_gamma applies to lr_schedule=\"exponential\""):

@@ -49,6 +49,8 @@ def test_options_take_the_command_lines_defaults():
     assert config["train"]["optimizer"]["lr"] == 1e-3
     # Arrays are trained on as given: grey levels, a Bernoulli decoder.
     assert config["train"]["binarize"] == "none" and config["model"]["likelihood"] == "bernoulli"
+    # fp32 products, the default, are not written down: config.json reads as it always did.
+    assert "precision" not in config["train"]
 
 
 def test_conditional_and_semi_supervised_models(quadrants):

@@ -54,6 +54,8 @@ class VAE:
     `hidden` widths (channels for conv). likelihood: "bernoulli" or "gaussian" (None: Bernoulli
     for arrays and digits, Gaussian for faces and photographs). objective: "elbo" or "iwae" with
     `samples` samples. threads: workers for training and inference (all cores when None).
+    precision: "fp32" (the default) or "bf16": the training step's products in bfloat16 with
+    fp32 sums, on a CPU with AVX512-BF16 (weights, the optimizer and scoring stay fp32).
 
     The model is built by the first `fit`, for the images it is given."""
 
@@ -88,6 +90,7 @@ class VAE:
         classifier_hidden: Optional[Sequence[int]] = None,
         labelled_per_batch: Optional[int] = None,
         init_std: Optional[float] = None,
+        precision: Optional[str] = None,
         layers: Optional[Union[str, Dict[str, Any]]] = None,
     ) -> None:
         options = {k: v for k, v in locals().items() if k not in ("self", "threads")}

@@ -257,6 +257,11 @@ pub struct TrainArgs {
     /// eq. 15; vae and cvae with one stochastic layer, the ELBO objective) [default: 0, none]
     #[arg(long, value_name = "NATS")]
     pub free_bits: Option<f64>,
+    /// What the training step's matrix products multiply in: fp32, or bf16 with fp32 sums (needs
+    /// a CPU with AVX512-BF16; weights, gradients, the optimizer and scoring stay fp32)
+    /// [default: fp32]
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionArg>,
     /// Seed for initialisation, shuffling, binarization and noise [default: 0]
     #[arg(long)]
     pub seed: Option<u64>,
@@ -715,6 +720,12 @@ pub enum ScheduleArg {
     Burda,
     Cosine,
     Exponential,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrecisionArg {
+    Fp32,
+    Bf16,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

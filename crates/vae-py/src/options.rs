@@ -24,6 +24,7 @@ pub fn run_options(given: &Bound<'_, PyDict>) -> PyResult<RunOptions> {
             "gaussian_variance" => o.gaussian_variance = Some(choice(k, &value)?),
             "binarize" => o.binarize = Some(choice(k, &value)?),
             "objective" => o.objective = Some(choice(k, &value)?),
+            "precision" => o.precision = Some(choice(k, &value)?),
             "optimizer" => o.optimizer = Some(choice(k, &value)?),
             "lr_schedule" => o.lr_schedule = Some(choice(k, &value)?),
             "latent" => o.latent = Some(whole(k, &value)?),

@@ -19,7 +19,9 @@ pub use model::{
     ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
 };
 pub use options::{Arch, BuildFor, DataDefaults, Family, RunOptions, Schedule, Spelling};
-pub use train::{Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig};
+pub use train::{
+    Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, Precision, TrainConfig,
+};
 
 use crate::error::{Error, Result};
 use crate::nn::spec::{self, LayerSpec};

@@ -12,7 +12,7 @@ use super::model::{
     Features, GaussianVariance, LayerLists, LikelihoodKind, ModelConfig, ModelKind, TopLayer,
 };
 use super::train::{
-    Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, TrainConfig,
+    Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, Precision, TrainConfig,
 };
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::Activation;
@@ -117,6 +117,9 @@ impl Choice for Binarize {
 impl Choice for ObjectiveKind {
     const NAMES: &'static [&'static str] = &["elbo", "iwae"];
 }
+impl Choice for Precision {
+    const NAMES: &'static [&'static str] = &["fp32", "bf16"];
+}
 impl Choice for OptimizerKind {
     const NAMES: &'static [&'static str] = &["adam", "adagrad"];
 }
@@ -179,6 +182,7 @@ pub struct RunOptions {
     pub beta: Option<f64>,
     pub kl_warmup: Option<f64>,
     pub free_bits: Option<f64>,
+    pub precision: Option<Precision>,
     pub seed: Option<u64>,
 }
 
@@ -313,6 +317,7 @@ impl RunOptions {
             alpha: self.alpha,
             labelled_per_batch: self.labelled_per_batch,
             init_std: self.init_std,
+            precision: self.precision.unwrap_or_default(),
         })
     }
 

@@ -1,6 +1,7 @@
 //! How a model is trained: epochs, batches, optimizer, binarization, M2's labels.
 
 use crate::error::{Error, Result};
+pub use crate::kernels::matmul::Precision;
 use serde::{Deserialize, Serialize};
 
 /// How grey levels in [0, 1] become training targets.
@@ -134,6 +135,11 @@ pub struct TrainConfig {
     /// 1e-3); `None` is PyTorch's default initialisation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_std: Option<f64>,
+    /// What the training step's matrix products multiply in: fp32, or bf16 with fp32 sums on a
+    /// CPU with AVX512-BF16. Weights, gradients, the optimizer and scoring stay fp32. Absent
+    /// (fp32) in older files.
+    #[serde(default, skip_serializing_if = "is_fp32")]
+    pub precision: Precision,
 }
 
 /// The most latent samples per image a training step takes (the IWAE literature uses up to 5000).
@@ -171,8 +177,13 @@ impl Default for TrainConfig {
             free_bits: 0.0,
             labelled_per_batch: None,
             init_std: None,
+            precision: Precision::F32,
         }
     }
+}
+
+fn is_fp32(precision: &Precision) -> bool {
+    *precision == Precision::F32
 }
 
 impl TrainConfig {

@@ -4,6 +4,7 @@
 //! touching `nn` or `model`. Buffers are row-major `[rows, cols]` slices owned by the caller and
 //! reused across steps; nothing here allocates per call except the bounded scratch in `reduce`.
 
+pub mod bf16;
 pub mod conv;
 pub mod convert;
 pub mod denormals;

@@ -39,6 +39,12 @@ pub trait Scalar:
 
     /// The same slices as `f32`, when `Self` is `f32`: for kernels with an f32-only SIMD path.
     fn as_f32_pair<'a>(src: &'a [Self], dst: &'a mut [Self]) -> Option<(&'a [f32], &'a mut [f32])>;
+
+    /// The same slice as `f32`, when `Self` is `f32`.
+    fn as_f32(src: &[Self]) -> Option<&[f32]>;
+
+    /// The same mutable slice as `f32`, when `Self` is `f32`.
+    fn as_f32_mut(dst: &mut [Self]) -> Option<&mut [f32]>;
 }
 
 impl Scalar for f32 {
@@ -63,6 +69,14 @@ impl Scalar for f32 {
     fn as_f32_pair<'a>(src: &'a [f32], dst: &'a mut [f32]) -> Option<(&'a [f32], &'a mut [f32])> {
         Some((src, dst))
     }
+    #[inline(always)]
+    fn as_f32(src: &[f32]) -> Option<&[f32]> {
+        Some(src)
+    }
+    #[inline(always)]
+    fn as_f32_mut(dst: &mut [f32]) -> Option<&mut [f32]> {
+        Some(dst)
+    }
 }
 
 impl Scalar for f64 {
@@ -85,6 +99,14 @@ impl Scalar for f64 {
     }
     #[inline(always)]
     fn as_f32_pair<'a>(_: &'a [f64], _: &'a mut [f64]) -> Option<(&'a [f32], &'a mut [f32])> {
+        None
+    }
+    #[inline(always)]
+    fn as_f32(_: &[f64]) -> Option<&[f32]> {
+        None
+    }
+    #[inline(always)]
+    fn as_f32_mut(_: &mut [f64]) -> Option<&mut [f32]> {
         None
     }
 }

@@ -4,7 +4,7 @@ use super::params::{Init, ParamBuilder};
 use super::scratch::grown;
 use crate::error::Result;
 use crate::kernels::elementwise::{bias_activation, Activation};
-use crate::kernels::matmul::{matmul, MatRef};
+use crate::kernels::matmul::{matmul, products_in_bf16, MatRef};
 use crate::kernels::reduce::add_column_sums;
 use crate::kernels::transpose::transpose;
 use crate::scalar::Scalar;
@@ -32,7 +32,8 @@ pub fn forward_product<T: Scalar>(
     weight_t: &mut Vec<T>,
 ) -> Result<()> {
     let x = MatRef::new(x, rows, in_dim);
-    if forward_transposes_weight(rows, w.len()) {
+    // bf16 products pack the weight themselves; the fp32 copy would only cost time.
+    if forward_transposes_weight(rows, w.len()) && !products_in_bf16() {
         let weight_t = grown(weight_t, w.len());
         transpose(w, out_dim, in_dim, weight_t)?;
         matmul(y, x, MatRef::new(weight_t, in_dim, out_dim), false)

@@ -7,9 +7,10 @@ pub use data::{evaluation_split, CodeData, Examples, SemiSupervised, TrainingDat
 
 use crate::batch::RankShare;
 use crate::collective::{Collective, SingleProcess};
-use crate::config::TrainConfig;
+use crate::config::{Precision, TrainConfig};
 use crate::data::BatchLoader;
 use crate::error::{Error, Result};
+use crate::kernels::matmul::with_precision;
 use crate::kernels::rng::{permutation, stream, Purpose};
 use crate::objective::{LossTerms, Objective, Step, Trainable};
 use crate::optim::{schedule, Optimizer};
@@ -97,6 +98,11 @@ pub fn train_across<M: Trainable<f32>, O: Objective<f32, M>>(
     on_epoch: &mut OnEpoch<'_, M>,
 ) -> Result<()> {
     config.validate()?;
+    if config.precision == Precision::Bf16 && !crate::kernels::bf16::available() {
+        return Err(Error::InvalidArgument(
+            "bf16 precision needs a CPU with AVX512-BF16, which this one lacks: train in fp32 (the default)".into(),
+        ));
+    }
     if world.size() > 1 {
         world.broadcast(model.parameters_mut().values_mut())?;
     }
@@ -213,7 +219,10 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
             batch: b,
             batches_per_epoch: batches,
         };
-        let mut terms = objective.loss_and_grad(model, workspace, &batch, &step, &mut noise)?;
+        // The step's products multiply in the configured precision; scoring stays fp32.
+        let mut terms = with_precision(config.precision, || {
+            objective.loss_and_grad(model, workspace, &batch, &step, &mut noise)
+        })?;
         if world.size() > 1 {
             // The gradient of the whole batch's loss is the sum of the ranks' shares.
             world.all_reduce_sum(model.parameters_mut().update_view().1)?;

@@ -385,3 +385,38 @@ fn an_observer_ends_training_after_an_epoch_and_that_epoch_is_saved() {
         "the model in memory is the one saved"
     );
 }
+
+/// `precision: bf16` multiplies the step's products in bfloat16 (with fp32 sums): the losses
+/// follow fp32's closely without being equal to them (the bf16 products ran), and config.json
+/// records the choice, while an fp32 run's config.json stays as older versions wrote it.
+#[test]
+fn bf16_products_train_close_to_fp32_and_are_recorded() -> Result<()> {
+    if !vae::kernels::bf16::available() {
+        eprintln!("SKIPPED: this CPU has no AVX512-BF16");
+        return Ok(());
+    }
+    let mut config = run_config(3);
+    // Products large enough to run in bf16: 100 x 64 x 1000 multiply-adds.
+    config.train.batch_size = 100;
+    config.model.encoder = mlp(&[1000], Activation::Relu);
+    config.model.decoder = mlp(&[1000], Activation::Relu);
+    let fp32_dir = tempdir();
+    let (mut model, mut optimizer) = fresh(&config)?;
+    let fp32 = train_from(&config, &mut model, &mut optimizer, 0, fp32_dir.path())?;
+
+    config.train.precision = vae::config::Precision::Bf16;
+    let bf16_dir = tempdir();
+    let (mut model, mut optimizer) = fresh(&config)?;
+    let bf16 = train_from(&config, &mut model, &mut optimizer, 0, bf16_dir.path())?;
+
+    assert_ne!(fp32, bf16, "the bf16 products did not run");
+    for (a, b) in fp32.iter().zip(&bf16) {
+        assert!((a - b).abs() <= 0.02 * a.abs(), "fp32 {a} vs bf16 {b}");
+    }
+    let text = |dir: &Path| std::fs::read_to_string(dir.join("config.json")).unwrap_or_default();
+    assert!(text(bf16_dir.path()).contains("\"precision\": \"bf16\""));
+    assert!(!text(fp32_dir.path()).contains("precision"));
+    let (reloaded, _, _) = load_model(bf16_dir.path())?;
+    assert_eq!(reloaded.train.precision, vae::config::Precision::Bf16);
+    Ok(())
+}

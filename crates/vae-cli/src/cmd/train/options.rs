@@ -47,6 +47,7 @@ pub(super) fn run_options(args: &TrainArgs) -> Result<RunOptions> {
         beta: args.beta,
         kl_warmup: args.kl_warmup,
         free_bits: args.free_bits,
+        precision: choice("precision", args.precision)?,
         seed: args.seed,
     })
 }
