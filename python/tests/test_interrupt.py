@@ -55,12 +55,18 @@ def test_sigint_stops_fit_and_the_run_directory_resumes(quadrants, tmp_path):
         time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGINT)
 
+    # Python raises KeyboardInterrupt on SIGINT only where it started with SIGINT's default
+    # action; a shell starts background jobs with SIGINT ignored. Ctrl-C's handler, explicitly.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     sender = threading.Thread(target=send)
     sender.start()
     started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        model.fit(big, epochs=1000, out=tmp_path / "run", callback=callback, pictures=False)
-    sender.join()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(big, epochs=1000, out=tmp_path / "run", callback=callback, pictures=False)
+    finally:
+        sender.join()
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - started < 60
     trained = model.epochs_trained
     assert 1 <= trained < 1000
