@@ -122,15 +122,16 @@ fn check_out(out: &Path) -> Result<()> {
         }
         ours = true;
     }
-    if ours {
-        let index = vae::fs::read_regular(&out.join("index.html"))
-            .map_err(|_| Error::InvalidArgument(format!("{}: its index.html was not written by vae export-web; choose a new or empty directory", out.display())))?;
-        if !String::from_utf8_lossy(&index).contains(GENERATOR) {
-            return refuse(
-                "its index.html was not written by vae export-web; choose a new or empty directory"
-                    .into(),
-            );
-        }
+    // An index.html of ours is tens of kilobytes; a larger one is read no further.
+    let written_by_us = || {
+        vae::fs::read_bounded(&out.join("index.html"), 1 << 20)
+            .is_ok_and(|index| String::from_utf8_lossy(&index).contains(GENERATOR))
+    };
+    if ours && !written_by_us() {
+        return refuse(
+            "its index.html was not written by vae export-web; choose a new or empty directory"
+                .into(),
+        );
     }
     Ok(())
 }

@@ -98,6 +98,13 @@ pub fn open_model(dir: &Path) -> Result<(RunConfig, Model<f32>, usize)> {
     vae::checkpoint::load_model(dir).with_context(|| format!("opening model {}", dir.display()))
 }
 
+/// The last epoch's numbers of the run in `dir`, if its metrics.jsonl can be read.
+pub fn last_epoch(dir: &Path) -> Option<vae::metrics::EpochMetrics> {
+    vae::metrics::read_metrics(&dir.join(vae::checkpoint::METRICS_FILE))
+        .ok()
+        .and_then(|m| m.last().copied())
+}
+
 /// A progress bar on stderr when it is a terminal; `None` otherwise (logs stay clean).
 pub fn progress_bar(len: u64, template: &str) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {

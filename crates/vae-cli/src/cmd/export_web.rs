@@ -2,34 +2,22 @@
 //! decoded in the browser by the library compiled to WebAssembly.
 
 use super::built_in;
-use super::common::open_model;
+use super::common::{last_epoch, open_model};
 use crate::cli::ExportWebArgs;
 use anyhow::{Context, Result};
-use std::path::Path;
-use vae::checkpoint::{RunBytes, CONFIG_FILE, MAX_SAFETENSORS_FILE, METRICS_FILE, MODEL_FILE};
-use vae::metrics::read_metrics;
+use vae::checkpoint::{read_run_bytes, RunBytes};
 use vae_web::{export_page, PageModel};
-
-/// A run directory's two files, read after the model opened from them.
-fn read_run(dir: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
-    let config = vae::fs::read_bounded(&dir.join(CONFIG_FILE), MAX_SAFETENSORS_FILE)?;
-    let weights = vae::fs::read_bounded(&dir.join(MODEL_FILE), MAX_SAFETENSORS_FILE)?;
-    Ok((config, weights))
-}
 
 pub fn run(args: ExportWebArgs) -> Result<()> {
     let exported = match &args.model {
         Some(dir) => {
             // The same checks and errors as `vae serve --model DIR`.
             let (config, _, _) = open_model(dir)?;
-            let (run_config, run_weights) = read_run(dir)?;
+            let (run_config, run_weights) = read_run_bytes(dir)?;
             let m1 = match &config.model.features {
-                Some(features) => Some(read_run(&features.run)?),
+                Some(features) => Some(read_run_bytes(&features.run)?),
                 None => None,
             };
-            let metrics = read_metrics(&dir.join(METRICS_FILE))
-                .ok()
-                .and_then(|m| m.last().copied());
             // The directory's name only: a published page need not tell where it was made.
             let name = dir
                 .canonicalize()
@@ -44,7 +32,7 @@ pub fn run(args: ExportWebArgs) -> Result<()> {
                 m1: m1
                     .as_ref()
                     .map(|(config, weights)| RunBytes { config, weights }),
-                metrics,
+                metrics: last_epoch(dir),
                 source: format!("run directory {name}"),
             };
             export_page(&page, &args.out)

@@ -140,13 +140,20 @@ pub fn load_m1(features: &Features, by: &Path) -> Result<Model<f32>> {
             ),
         ));
     }
-    let bytes = crate::fs::read_bounded(&weights, MAX_SAFETENSORS_FILE)?;
-    let (config_path, config) = read_config(dir)?;
+    let (config, bytes) = read_run_bytes(dir)?;
     let run = RunBytes {
         config: &config,
         weights: &bytes,
     };
-    m1_from_bytes(features, run, &config_path, &weights)
+    m1_from_bytes(features, run, &dir.join(CONFIG_FILE), &weights)
+}
+
+/// The bytes of a run directory's `config.json` and `model.safetensors`, in that order, each read
+/// bounded: what `load_model` parses, for a caller that passes the files on.
+pub fn read_run_bytes(dir: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
+    let weights = crate::fs::read_bounded(&dir.join(MODEL_FILE), MAX_SAFETENSORS_FILE)?;
+    let (_, config) = read_config(dir)?;
+    Ok((config, weights))
 }
 
 /// The M1 from its two files' bytes, checked against the SHA-256s the M2 recorded; the paths

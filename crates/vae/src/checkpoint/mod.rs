@@ -63,7 +63,7 @@ impl TrainingState {
 /// ours take about 100 bytes per tensor, and a 95 MB header cost 1.4 GB to parse.
 pub(super) const MAX_SAFETENSORS_HEADER: u64 = 1 << 20;
 /// The largest safetensors file read: Adam's two moments of the largest model allowed.
-pub const MAX_SAFETENSORS_FILE: u64 =
+pub(super) const MAX_SAFETENSORS_FILE: u64 =
     2 * 4 * crate::config::MAX_PARAMETERS as u64 + MAX_SAFETENSORS_HEADER + 8;
 
 /// Saves configuration, weights and training state as one unit: whatever the instant of a crash

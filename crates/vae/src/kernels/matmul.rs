@@ -21,16 +21,6 @@ pub enum Precision {
     Bf16,
 }
 
-impl Precision {
-    /// As the command line spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::F32 => "fp32",
-            Precision::Bf16 => "bf16",
-        }
-    }
-}
-
 thread_local! {
     /// The precision f32 products on this thread multiply in (see [`with_precision`]).
     static PRECISION: Cell<Precision> = const { Cell::new(Precision::F32) };
@@ -86,6 +76,16 @@ impl<'a, T> MatRef<'a, T> {
         MatRef {
             transposed: !self.transposed,
             ..self
+        }
+    }
+
+    /// The same shape and orientation over `data` (the same values seen as another type).
+    fn over<U>(self, data: &[U]) -> MatRef<'_, U> {
+        MatRef {
+            data,
+            rows: self.rows,
+            cols: self.cols,
+            transposed: self.transposed,
         }
     }
 
@@ -180,19 +180,7 @@ pub fn matmul<T: Scalar>(
         if let (Some(a_data), Some(b_data), Some(dst)) =
             (T::as_f32(a.data), T::as_f32(b.data), T::as_f32_mut(dst))
         {
-            let a = MatRef {
-                data: a_data,
-                rows: a.rows,
-                cols: a.cols,
-                transposed: a.transposed,
-            };
-            let b = MatRef {
-                data: b_data,
-                rows: b.rows,
-                cols: b.cols,
-                transposed: b.transposed,
-            };
-            return matmul_bf16_f32(dst, a, b, accumulate);
+            return matmul_bf16_f32(dst, a.over(a_data), b.over(b_data), accumulate);
         }
     }
     let threads = rayon::current_num_threads();

@@ -15,12 +15,11 @@ mod http;
 mod listener;
 
 use super::built_in;
-use super::common::open_model;
+use super::common::{last_epoch, open_model};
 use crate::cli::ServeArgs;
 use anyhow::{Context, Result};
 use std::sync::Arc;
 use vae::explore::Explorer;
-use vae::metrics::read_metrics;
 
 pub(super) const PAGE: &str = vae_web::EXPLORER_PAGE;
 pub(super) type Shared = Arc<Explorer>;
@@ -51,10 +50,7 @@ fn load(args: &ServeArgs) -> Result<Explorer> {
     let (config, model, metrics, source) = match &args.model {
         Some(dir) => {
             let (config, model, _) = open_model(dir)?;
-            let metrics = read_metrics(&dir.join(vae::checkpoint::METRICS_FILE))
-                .ok()
-                .and_then(|m| m.last().copied());
-            (config, model, metrics, dir.display().to_string())
+            (config, model, last_epoch(dir), dir.display().to_string())
         }
         None => {
             let (config, model, _) =
