@@ -134,7 +134,9 @@ pub struct TrainArgs {
     pub data: DataArgs,
     /// Model: vae; ae (the plain autoencoder: same networks, no noise, no KL); cvae (conditioned
     /// on the label: encoder q(z|x,y), decoder p(x|z,y)); m2 (semi-supervised: classifier q(y|x)
-    /// learns from --labels labelled images and the rest unlabelled) [default: vae]
+    /// learns from --labels labelled images and the rest unlabelled); jmvae (Suzuki et al. 2016's
+    /// JMVAE-kl: image and label share z, encoders q(z|x,y), q(z|x), q(z|y), decoders p(x|z) and
+    /// p(y|z)) [default: vae]
     #[arg(long = "model", value_enum)]
     pub kind: Option<ModelArg>,
     /// m2: labelled training images, class-balanced, picked with --seed; the others are used
@@ -142,7 +144,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub labels: Option<usize>,
     /// m2: weight α of the classification term α·E[−log q(y|x)] over labelled images
-    /// [default: 0.1 × training images, as Kingma et al. 2014]
+    /// [default: 0.1 × training images, as Kingma et al. 2014]; jmvae: weight α of
+    /// KL(q(z|x,y)‖q(z|x)) + KL(q(z|x,y)‖q(z|y)) [default: 0.1]
     #[arg(long)]
     pub alpha: Option<f64>,
     /// m2: hidden layer widths of the classifier q(y|x), comma-separated [default: --hidden]
@@ -681,6 +684,7 @@ pub enum ModelArg {
     Ae,
     Cvae,
     M2,
+    Jmvae,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -10,7 +10,9 @@ use crate::kernels::gaussian::{accumulate_mean_statistics, accumulate_posterior_
 use crate::kernels::rng::{stream, Purpose};
 use crate::model::vae::SCORE_ROWS;
 use crate::model::Generative;
-use crate::model::{ClassifierWorkspace, ImageScore, Model, ReferenceClassifier, VaeWorkspace};
+use crate::model::{
+    ClassifierWorkspace, ImageScore, JointScore, Model, ReferenceClassifier, VaeWorkspace,
+};
 use serde::{Deserialize, Serialize};
 
 /// Images encoded together; their K samples are decoded in blocks of `SCORE_ROWS` rows.
@@ -35,9 +37,24 @@ pub struct Evaluation {
     pub iw_samples: usize,
     /// Images scored.
     pub images: usize,
-    /// M2: the classifier's error rate on these images, a fraction.
+    /// M2: the classifier's error rate on these images, a fraction; JMVAE: how often the label
+    /// p(w | z) reads at the mean of q(z | x) is wrong.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classification_error: Option<f64>,
+    /// JMVAE: the mean log p(x, w) of the images with their labels, importance-sampled from
+    /// q(z | x, w) with K samples, and its standard error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joint_log_likelihood: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[allow(missing_docs)]
+    pub joint_log_likelihood_stderr: Option<f64>,
+    /// JMVAE: the mean log p(x | w) = log p(x, w) − log p(w), log p(w) importance-sampled from
+    /// q(z | w) with K samples, and its standard error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditional_log_likelihood: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[allow(missing_docs)]
+    pub conditional_log_likelihood_stderr: Option<f64>,
     /// Conditional models scored by a reference classifier: per label, the fraction of samples
     /// drawn with that label that it reads as that label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,7 +147,13 @@ pub fn evaluate_across(
     let mut loader = BatchLoader::default();
     let mut scores: Vec<ImageScore> = Vec::with_capacity(split.len());
     let indices: Vec<usize> = (0..split.len()).collect();
-    let classifies = model.kind() == ModelKind::M2;
+    let classifies = matches!(model.kind(), ModelKind::M2 | ModelKind::Jmvae);
+    let joint = match model {
+        Model::Jmvae(m) => Some(m),
+        _ => None,
+    };
+    // JMVAE: per image, log p(x, w) and log p(w).
+    let mut joint_scores = Vec::new();
     let stochastic = model.kind() != ModelKind::Ae;
     let (mut predicted, mut errors) = (Vec::new(), 0usize);
     let latent = model.latent();
@@ -149,7 +172,7 @@ pub fn evaluate_across(
     let (mut lower_sum_mean, mut lower_sum_mean_sq) =
         (vec![0f64; lower_latent], vec![0f64; lower_latent]);
     // This rank's images' scores, in place among all the images'.
-    let mut all_scores = vec![[0f64; 3]; if world.size() > 1 { split.len() } else { 0 }];
+    let mut all_scores = vec![[0f64; 5]; if world.size() > 1 { split.len() } else { 0 }];
     let mut done = 0;
     for (c, chunk) in indices.chunks(images_per_chunk).enumerate() {
         done += chunk.len();
@@ -168,9 +191,28 @@ pub fn evaluate_across(
             &mut noise,
             &mut scores,
         )?;
+        if let Some(m) = joint {
+            let mut noise = stream(seed, Purpose::Evaluate, &[k as u64, c as u64, 1]);
+            m.joint_scores(
+                &mut workspace,
+                batch.x,
+                batch.labels,
+                batch.rows,
+                k,
+                &mut noise,
+                &mut joint_scores,
+            )?;
+        }
         if world.size() > 1 {
-            for (slot, s) in all_scores[chunk[0]..].iter_mut().zip(&scores[first..]) {
-                *slot = [s.reconstruction, s.kl, s.log_likelihood];
+            for (i, (slot, s)) in all_scores[chunk[0]..]
+                .iter_mut()
+                .zip(&scores[first..])
+                .enumerate()
+            {
+                let j = joint_scores
+                    .get(first + i)
+                    .map_or([0.0; 2], |j| [j.joint, j.label]);
+                *slot = [s.reconstruction, s.kl, s.log_likelihood, j[0], j[1]];
             }
         }
         if stochastic {
@@ -200,7 +242,10 @@ pub fn evaluate_across(
             );
         }
         if classifies {
-            model.classify(&mut workspace, batch.x, batch.rows, &mut predicted)?;
+            match joint {
+                Some(m) => m.infer_labels(&mut workspace, batch.x, batch.rows, &mut predicted)?,
+                None => model.classify(&mut workspace, batch.x, batch.rows, &mut predicted)?,
+            }
             errors += mismatches(&predicted, batch.labels);
         }
         progress(done, split.len());
@@ -209,13 +254,22 @@ pub fn evaluate_across(
         let mut flat: Vec<f64> = all_scores.iter().flatten().copied().collect();
         world.all_reduce_sum_f64(&mut flat)?;
         scores = flat
-            .chunks_exact(3)
+            .chunks_exact(5)
             .map(|s| ImageScore {
                 reconstruction: s[0],
                 kl: s[1],
                 log_likelihood: s[2],
             })
             .collect();
+        if joint.is_some() {
+            joint_scores = flat
+                .chunks_exact(5)
+                .map(|s| JointScore {
+                    joint: s[3],
+                    label: s[4],
+                })
+                .collect();
+        }
         let mut sums: Vec<f64> = [errors as f64]
             .into_iter()
             .chain(sum_mean.iter().copied())
@@ -235,6 +289,14 @@ pub fn evaluate_across(
     }
     let mut evaluation = summarise(&scores, k);
     evaluation.classification_error = classifies.then(|| errors as f64 / split.len() as f64);
+    if joint.is_some() {
+        let (mean, stderr) = mean_and_stderr(joint_scores.iter().map(|s| s.joint));
+        evaluation.joint_log_likelihood = Some(mean);
+        evaluation.joint_log_likelihood_stderr = Some(stderr);
+        let (mean, stderr) = mean_and_stderr(joint_scores.iter().map(JointScore::conditional));
+        evaluation.conditional_log_likelihood = Some(mean);
+        evaluation.conditional_log_likelihood_stderr = Some(stderr);
+    }
     if stochastic {
         let n = split.len() as f64;
         let variance = mean_variance(&sum_mean, &sum_mean_sq, n);
@@ -314,26 +376,34 @@ pub fn conditional_accuracy(
     Ok(accuracy)
 }
 
+/// The mean of `values` and its standard error.
+fn mean_and_stderr(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = values.clone().count() as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    let variance = values.map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, (variance / n).sqrt())
+}
+
 fn summarise(scores: &[ImageScore], k: usize) -> Evaluation {
     let n = scores.len() as f64;
     let mean = |f: fn(&ImageScore) -> f64| scores.iter().map(f).sum::<f64>() / n;
     let reconstruction = mean(|s| s.reconstruction);
     let kl = mean(|s| s.kl);
-    let log_likelihood = mean(|s| s.log_likelihood);
-    let variance = scores
-        .iter()
-        .map(|s| (s.log_likelihood - log_likelihood).powi(2))
-        .sum::<f64>()
-        / (n - 1.0).max(1.0);
+    let (log_likelihood, log_likelihood_stderr) =
+        mean_and_stderr(scores.iter().map(|s| s.log_likelihood));
     Evaluation {
         elbo: -(reconstruction + kl),
         reconstruction,
         kl,
         log_likelihood,
-        log_likelihood_stderr: (variance / n).sqrt(),
+        log_likelihood_stderr,
         iw_samples: k,
         images: scores.len(),
         classification_error: None,
+        joint_log_likelihood: None,
+        joint_log_likelihood_stderr: None,
+        conditional_log_likelihood: None,
+        conditional_log_likelihood_stderr: None,
         conditional_accuracy: None,
         kl_per_dimension: None,
         mean_variance_per_dimension: None,

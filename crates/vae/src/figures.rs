@@ -41,11 +41,11 @@ pub fn decode_labels(model: &Model<f32>, label: Option<u8>, n: usize) -> Result<
     let classes = model.classes();
     match (classes, label) {
         (0, Some(_)) => Err(Error::InvalidArgument(
-            "a label needs a conditional model (cvae or m2); this one is unconditional".into(),
+            "a label needs a model with classes (cvae, m2 or jmvae); this one has none".into(),
         )),
         (0, None) => Ok(Vec::new()),
         (_, Some(l)) => {
-            model.check_labels(&[l], 1)?;
+            crate::batch::check_label_range(&[l], classes)?;
             Ok(vec![l; n])
         }
         (_, None) => Ok((0..n).map(|i| (i % classes) as u8).collect()),

@@ -199,6 +199,33 @@ pub fn training(config: &RunConfig) -> MemoryPlan {
             ),
         ));
     }
+    if let Some(modality) = &model.modality {
+        // JMVAE: q(z | x) beside the joint encoder, q(z | w) per image, p(w | z) per sample.
+        plan.parts.push((
+            "unimodal encoders and label decoder activations".into(),
+            network(
+                &model.encoder,
+                image.network_input(&model.encoder, 0),
+                2 * model.latent as u128,
+                batch,
+                None,
+            )
+            .saturating_add(network(
+                &modality.encoder,
+                vec![model.classes],
+                2 * model.latent as u128,
+                batch,
+                None,
+            ))
+            .saturating_add(network(
+                &modality.decoder,
+                vec![model.latent],
+                classes,
+                batch.saturating_mul(samples),
+                None,
+            )),
+        ));
+    }
     if let Some(top) = &model.top {
         plan.parts.push((
             "top layer activations".into(),

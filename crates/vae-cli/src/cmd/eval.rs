@@ -178,8 +178,13 @@ fn print_table(result: &vae::eval::Evaluation, autoencoder: bool, per_class: usi
         println!("    {}", per_label.join("  "));
     }
     if let Some(error) = result.classification_error {
+        let reader = if result.joint_log_likelihood.is_some() {
+            "argmax p(y | z) at the mean of q(z | x)"
+        } else {
+            "q(y | x)"
+        };
         println!(
-            "  classification error {:6.2}% (q(y | x), {} images)",
+            "  classification error {:6.2}% ({reader}, {} images)",
             100.0 * error,
             result.images
         );
@@ -191,6 +196,20 @@ fn print_table(result: &vae::eval::Evaluation, autoencoder: bool, per_class: usi
         "  log p(x)        {:10.3} ± {:.3} nats (IWAE estimate, K = {}; ± one standard error)",
         result.log_likelihood, result.log_likelihood_stderr, result.iw_samples
     );
+    if let (Some(joint), Some(joint_se), Some(conditional), Some(conditional_se)) = (
+        result.joint_log_likelihood,
+        result.joint_log_likelihood_stderr,
+        result.conditional_log_likelihood,
+        result.conditional_log_likelihood_stderr,
+    ) {
+        println!(
+            "  log p(x, y)     {joint:10.3} ± {joint_se:.3} nats (from q(z | x, y), K = {})",
+            result.iw_samples
+        );
+        println!(
+            "  log p(x | y)    {conditional:10.3} ± {conditional_se:.3} nats (log p(x, y) − log p(y), log p(y) from q(z | y))"
+        );
+    }
     if let (Some(active), Some(kl)) = (result.active_units, &result.kl_per_dimension) {
         println!(
             "  active units    {active} of {}{} (posterior-mean variance above {}; Burda et al. 2015, Sec. 5.2)",

@@ -24,10 +24,9 @@ pub fn check_label(model: &Model<f32>, label: Option<u8>) -> Result<()> {
     match (model.classes(), label) {
         (_, None) => Ok(()),
         (0, Some(_)) => bail!(
-            "--label needs a conditional model (trained with --model cvae or m2); this one is unconditional"
+            "--label needs a model with classes (trained with --model cvae, m2 or jmvae); this one has none"
         ),
-        (_, Some(l)) => Ok(model
-            .check_labels(&[l], 1)
+        (classes, Some(l)) => Ok(vae::batch::check_label_range(&[l], classes)
             .map_err(|e| anyhow::anyhow!("--label {l}: {e}"))?),
     }
 }

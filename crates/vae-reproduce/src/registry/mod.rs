@@ -5,6 +5,7 @@ mod burda2015;
 mod kingma2013;
 mod kingma2014;
 mod pytorch_examples;
+mod suzuki2016;
 
 use crate::command::strings;
 use crate::target::{Budget, Metric, Step, Target};
@@ -14,6 +15,7 @@ use kingma2013::{
 };
 use kingma2014::{kingma2014_row, m1_plus_m2_steps, m2_steps, M1_PLUS_M2, M2_ON_PIXELS};
 use pytorch_examples::pytorch_examples_steps;
+use suzuki2016::JMVAE;
 
 /// A figure of a paper: nothing to set a number of ours beside (the metric is never read).
 pub(crate) const fn figure(
@@ -283,4 +285,5 @@ pub const TARGETS: &[Target] = &[
         (2.18, 0.04),
         |b| m1_plus_m2_steps(3000, b),
     ),
+    JMVAE,
 ];

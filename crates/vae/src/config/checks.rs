@@ -62,7 +62,7 @@ impl ModelConfig {
         dense(&mut total, &shape, self.latent.checked_mul(heads)?)?;
         let shape = body(
             &self.decoder,
-            vec![self.latent.checked_add(self.classes)?],
+            vec![self.latent.checked_add(self.decoder_classes())?],
             &mut total,
         )?;
         if shape != [image.height, image.width, image.channels] {
@@ -76,6 +76,15 @@ impl ModelConfig {
         }
         if let Some(classifier) = &self.classifier {
             let shape = body(classifier, input(classifier, 0)?, &mut total)?;
+            dense(&mut total, &shape, self.classes)?;
+        }
+        if let Some(modality) = &self.modality {
+            // JMVAE's q(z | x) beside q(z | x, w), then q(z | w) and p(w | z).
+            let shape = body(&self.encoder, input(&self.encoder, 0)?, &mut total)?;
+            dense(&mut total, &shape, self.latent.checked_mul(2)?)?;
+            let shape = body(&modality.encoder, vec![self.classes], &mut total)?;
+            dense(&mut total, &shape, self.latent.checked_mul(2)?)?;
+            let shape = body(&modality.decoder, vec![self.latent], &mut total)?;
             dense(&mut total, &shape, self.classes)?;
         }
         if let Some(top) = &self.top {
@@ -121,7 +130,31 @@ impl ModelConfig {
                     "the M2 model needs a classifier layer list".into(),
                 ))
             }
+            ModelKind::Jmvae if self.classes == 0 || self.modality.is_none() => {
+                return Err(Error::Config(
+                    "the JMVAE model needs labelled classes (classes >= 2) and the label's networks (modality)".into(),
+                ))
+            }
+            ModelKind::Jmvae if self.top.is_some() || self.features.is_some() => {
+                return Err(Error::Config(
+                    "the JMVAE model has one stochastic layer and reads images".into(),
+                ))
+            }
             _ => {}
+        }
+        if self.kind != ModelKind::Jmvae && self.modality.is_some() {
+            return Err(Error::Config(
+                "the label's networks (modality) apply to the jmvae model only".into(),
+            ));
+        }
+        if let Some(modality) = &self.modality {
+            spec::validate(&modality.encoder, "label encoder", &ENCODER_HEADS)?;
+            spec::validate(&modality.decoder, "label decoder", &OUTPUT_HEAD)?;
+            if reads_image(&modality.encoder) || reads_image(&modality.decoder) {
+                return Err(Error::Config(
+                    "the label's networks read flat rows: dense layers and activations only".into(),
+                ));
+            }
         }
         if self.kind != ModelKind::M2 && self.classifier.is_some() {
             return Err(Error::Config(

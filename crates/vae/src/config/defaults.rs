@@ -20,3 +20,7 @@ pub const DEFAULT_LR_GAMMA: f64 = 0.99;
 
 /// Adam's ε with Burda et al.'s schedule (2015, Sec. 5: ε = 1e-4).
 pub const BURDA_ADAM_EPS: f64 = 1e-4;
+
+/// JMVAE-kl's α when a run gives none: the middle of the values Suzuki et al. 2016 compare on
+/// MNIST.
+pub const DEFAULT_JMVAE_ALPHA: f64 = 0.1;

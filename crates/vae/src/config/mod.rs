@@ -15,8 +15,8 @@ pub use data::FolderOptions;
 pub use defaults::*;
 pub use image::{reads_image, ImageShape};
 pub use model::{
-    Features, GaussianVariance, LayerLists, LikelihoodKind, ModelConfig, ModelKind, TopLayer,
-    ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
+    Features, GaussianVariance, LabelModality, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
+    TopLayer, ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
 };
 pub use options::{Arch, BuildFor, DataDefaults, Family, RunOptions, Schedule, Spelling};
 pub use train::{
@@ -91,9 +91,15 @@ impl RunConfig {
             || t.beta != 1.0
             || t.kl_warmup > 0.0
             || t.free_bits > 0.0;
-        if family_objective && self.model.kind != ModelKind::Vae {
+        let jmvae_objective = t.objective != ObjectiveKind::Elbo || t.free_bits > 0.0;
+        if self.model.kind == ModelKind::Jmvae && jmvae_objective {
+            return Err(Error::Config(
+                "the jmvae model trains with JMVAE-kl, which takes beta and KL warm-up but not the IWAE objective or free bits".into(),
+            ));
+        }
+        if family_objective && !matches!(self.model.kind, ModelKind::Vae | ModelKind::Jmvae) {
             return Err(Error::Config(format!(
-                "the IWAE objective, beta, KL warm-up and free bits train the vae and cvae models, not {}",
+                "the IWAE objective, beta, KL warm-up and free bits train the vae and cvae models (beta and KL warm-up the jmvae model too), not {}",
                 self.model.kind_name()
             )));
         }

@@ -54,6 +54,10 @@ pub enum ModelKind {
     Ae,
     /// Classifier q(y | x), encoder q(z | x, y), decoder p(x | y, z); learns from few labels.
     M2,
+    /// The joint multimodal VAE of Suzuki, Nakayama & Matsuo 2016 (JMVAE-kl): one z for the image
+    /// x and its label w, encoders q(z | x, w), q(z | x) and q(z | w), decoders p(x | z) and
+    /// p(w | z).
+    Jmvae,
 }
 
 /// The model's architecture. Each network is a layer list (`nn::spec`); the model adds the head its
@@ -97,6 +101,22 @@ pub struct ModelConfig {
     /// codes x 1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<Features>,
+    /// JMVAE: the networks of the label modality, q(z | w) and p(w | z).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modality: Option<LabelModality>,
+}
+
+/// The label as a second modality of a JMVAE (Suzuki et al. 2016): q(z | w)'s body, reading the
+/// one-hot label, and p(w | z)'s body, reading z; the model adds q(z | w)'s dense `mean` and
+/// `log_var` heads (under `label_encoder.`) and p(w | z)'s `output` head of one logit per class,
+/// read through a softmax (under `label_decoder.`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelModality {
+    /// q(z | w)'s body.
+    pub encoder: Vec<LayerSpec>,
+    /// p(w | z)'s body.
+    pub decoder: Vec<LayerSpec>,
 }
 
 /// Where a stacked M2's inputs come from (Kingma, Rezende, Mohamed & Welling 2014, Sec. 3.2, M1 +
@@ -213,6 +233,7 @@ impl Default for ModelConfig {
             min_log_var: default_min_log_var(),
             top: None,
             features: None,
+            modality: None,
         }
     }
 }
@@ -313,9 +334,24 @@ impl ModelConfig {
         Some((products.clone(), products.len() - encoder))
     }
 
-    /// Values the decoder reads per row: z, then the one-hot label when conditional.
+    /// Values the decoder reads per row: z, then the one-hot label when conditional (a JMVAE's
+    /// p(x | z) reads z alone).
     pub fn decoder_input(&self) -> usize {
-        self.latent + self.classes
+        if self.kind == ModelKind::Jmvae {
+            self.latent
+        } else {
+            self.latent + self.classes
+        }
+    }
+
+    /// Label classes the decoder reads one-hot: a conditional VAE's and M2's; none for a JMVAE,
+    /// whose label is data it generates.
+    pub fn decoder_classes(&self) -> usize {
+        if self.kind == ModelKind::Jmvae {
+            0
+        } else {
+            self.classes
+        }
     }
 
     /// Which member of the family, in words: `VAE`, `conditional VAE (10 classes)`, `plain
@@ -323,6 +359,10 @@ impl ModelConfig {
     pub fn kind_name(&self) -> String {
         match self.kind {
             ModelKind::Ae => "plain autoencoder".to_string(),
+            ModelKind::Jmvae => format!(
+                "JMVAE (image and label, {} classes, in one latent space)",
+                self.classes
+            ),
             ModelKind::M2 => match &self.features {
                 Some(f) => format!(
                     "stacked M1 + M2 ({} classes, on {} of M1's {} codes)",

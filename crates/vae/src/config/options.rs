@@ -5,11 +5,13 @@
 //! the option the way its caller spells it ([`Spelling`]).
 
 use super::defaults::{
-    BURDA_ADAM_EPS, DEFAULT_HIDDEN, DEFAULT_LABELS, DEFAULT_LR_GAMMA, DEFAULT_TOP_HIDDEN,
+    BURDA_ADAM_EPS, DEFAULT_HIDDEN, DEFAULT_JMVAE_ALPHA, DEFAULT_LABELS, DEFAULT_LR_GAMMA,
+    DEFAULT_TOP_HIDDEN,
 };
 use super::image::ImageShape;
 use super::model::{
-    Features, GaussianVariance, LayerLists, LikelihoodKind, ModelConfig, ModelKind, TopLayer,
+    Features, GaussianVariance, LabelModality, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
+    TopLayer,
 };
 use super::train::{
     Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, Precision, TrainConfig,
@@ -32,6 +34,8 @@ pub enum Family {
     Ae,
     /// Kingma et al. 2014's semi-supervised M2.
     M2,
+    /// Suzuki et al. 2016's joint multimodal VAE of the image and its label (JMVAE-kl).
+    Jmvae,
 }
 
 /// The shorthand for the networks: dense layers, or convolutions.
@@ -94,7 +98,7 @@ pub trait Choice: DeserializeOwned {
 }
 
 impl Choice for Family {
-    const NAMES: &'static [&'static str] = &["vae", "cvae", "ae", "m2"];
+    const NAMES: &'static [&'static str] = &["vae", "cvae", "ae", "m2", "jmvae"];
 }
 impl Choice for Arch {
     const NAMES: &'static [&'static str] = &["mlp", "conv"];
@@ -237,10 +241,17 @@ impl RunOptions {
                 name("features")
             ));
         }
+        if !matches!(family, Family::M2 | Family::Jmvae) && self.alpha.is_some() {
+            return refuse(format!(
+                "{} applies to {} and {} only",
+                name("alpha"),
+                spelling.given("model", "m2"),
+                spelling.given("model", "jmvae")
+            ));
+        }
         if family != Family::M2 {
             let given = [
                 ("labels", self.labels.is_some()),
-                ("alpha", self.alpha.is_some()),
                 ("classifier_hidden", self.classifier_hidden.is_some()),
                 ("labelled_per_batch", self.labelled_per_batch.is_some()),
             ];
@@ -252,7 +263,7 @@ impl RunOptions {
                 ));
             }
         }
-        if target.classes == 0 && matches!(family, Family::Cvae | Family::M2) {
+        if target.classes == 0 && matches!(family, Family::Cvae | Family::M2 | Family::Jmvae) {
             return refuse(format!(
                 "{} needs labelled classes, and this data set has none",
                 spelling.given("model", family_name(family))
@@ -314,7 +325,10 @@ impl RunOptions {
             kl_warmup: self.kl_warmup.unwrap_or(defaults.kl_warmup),
             free_bits: self.free_bits.unwrap_or(defaults.free_bits),
             labels: (family == Family::M2).then(|| self.labels.unwrap_or(DEFAULT_LABELS)),
-            alpha: self.alpha,
+            alpha: match family {
+                Family::Jmvae => Some(self.alpha.unwrap_or(DEFAULT_JMVAE_ALPHA)),
+                _ => self.alpha,
+            },
             labelled_per_batch: self.labelled_per_batch,
             init_std: self.init_std,
             precision: self.precision.unwrap_or_default(),
@@ -341,6 +355,7 @@ impl RunOptions {
                 Family::Vae | Family::Cvae => ModelKind::Vae,
                 Family::Ae => ModelKind::Ae,
                 Family::M2 => ModelKind::M2,
+                Family::Jmvae => ModelKind::Jmvae,
             },
             image,
             classifier: (family == Family::M2).then(|| {
@@ -352,8 +367,21 @@ impl RunOptions {
             latent: self.latent.unwrap_or(model_defaults.latent),
             classes: match family {
                 Family::Vae | Family::Ae => 0,
-                Family::Cvae | Family::M2 => target.classes,
+                Family::Cvae | Family::M2 | Family::Jmvae => target.classes,
             },
+            // The label's networks: dense layers of the `hidden` widths (the default widths
+            // when `hidden` counts a convolution's channels or a file gives the networks).
+            modality: (family == Family::Jmvae).then(|| {
+                let widths = match (&self.layers, self.arch.unwrap_or_default()) {
+                    (None, Arch::Mlp) => hidden.clone(),
+                    _ => DEFAULT_HIDDEN.to_vec(),
+                };
+                let reversed: Vec<usize> = widths.iter().rev().copied().collect();
+                LabelModality {
+                    encoder: spec::mlp(&widths, activation),
+                    decoder: spec::mlp(&reversed, activation),
+                }
+            }),
             likelihood: match self.likelihood {
                 Some(likelihood) => likelihood,
                 None if target.features.is_some() => LikelihoodKind::GaussianIdentity,
@@ -451,5 +479,6 @@ fn family_name(family: Family) -> &'static str {
         Family::Cvae => "cvae",
         Family::Ae => "ae",
         Family::M2 => "m2",
+        Family::Jmvae => "jmvae",
     }
 }

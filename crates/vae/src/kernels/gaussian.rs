@@ -56,6 +56,51 @@ pub fn kl_to_standard_normal<T: Scalar>(params: &[T], dim: usize, out: &mut [T])
     }
 }
 
+/// ½ Σ_d (log σ²_p − log σ²_q + (σ²_q + (μ_q − μ_p)²) / σ²_p − 1) per row: KL(q || p) of
+/// row-matched diagonal Gaussians `q` and `p`, both `[rows, 2 dim]`.
+pub fn kl_between<T: Scalar>(q: &[T], p: &[T], dim: usize, out: &mut [T]) {
+    let half = T::of(0.5);
+    for (r, o) in out.iter_mut().enumerate().take(rows_of(q, dim)) {
+        let (mq, lq) = (mean(q, dim, r), log_var(q, dim, r));
+        let (mp, lp) = (mean(p, dim, r), log_var(p, dim, r));
+        let mut sum = T::zero();
+        for d in 0..dim {
+            let diff = mq[d] - mp[d];
+            sum += lp[d] - lq[d] + (lq[d].exp() + diff * diff) * (-lp[d]).exp() - T::one();
+        }
+        *o = half * sum;
+    }
+}
+
+/// The gradient of `weight` · Σ_r KL(q_r || p_r), added to `d_q` and `d_p`: with δ = μ_q − μ_p,
+/// ∂/∂μ_q = δ / σ²_p = −∂/∂μ_p, ∂/∂log σ²_q = ½ (σ²_q / σ²_p − 1), ∂/∂log σ²_p = ½ (1 − (σ²_q +
+/// δ²) / σ²_p).
+pub fn backward_kl_between<T: Scalar>(
+    q: &[T],
+    p: &[T],
+    dim: usize,
+    weight: T,
+    d_q: &mut [T],
+    d_p: &mut [T],
+) {
+    let half = T::of(0.5);
+    for r in 0..rows_of(q, dim) {
+        let (mq, lq) = (mean(q, dim, r), log_var(q, dim, r));
+        let (mp, lp) = (mean(p, dim, r), log_var(p, dim, r));
+        let row = r * 2 * dim..(r + 1) * 2 * dim;
+        let (dq, dp) = (&mut d_q[row.clone()], &mut d_p[row]);
+        for d in 0..dim {
+            let inv_p = (-lp[d]).exp();
+            let diff = mq[d] - mp[d];
+            let vq = lq[d].exp();
+            dq[d] += weight * diff * inv_p;
+            dp[d] -= weight * diff * inv_p;
+            dq[dim + d] += weight * half * (vq * inv_p - T::one());
+            dp[dim + d] += weight * half * (T::one() - (vq + diff * diff) * inv_p);
+        }
+    }
+}
+
 /// −½ Σ_d (log 2π + log σ²_d + ε²_d) per sample row.
 pub fn log_prob_of_noise<T: Scalar>(params: &[T], dim: usize, eps: &[T], out: &mut [T]) {
     let rows = rows_of(params, dim);

@@ -24,6 +24,15 @@ pub fn append_one_hot<T: Scalar>(
     }
 }
 
+/// The one-hot code of each of `labels` into `buffer` `[labels, classes]`.
+pub fn one_hot<T: Scalar>(labels: &[u8], classes: usize, buffer: &mut Vec<T>) {
+    buffer.clear();
+    for &label in labels {
+        let label = label as usize;
+        buffer.extend((0..classes).map(|c| if c == label { T::one() } else { T::zero() }));
+    }
+}
+
 /// Channel-last images `x [rows, pixels · channels]` with the one-hot code of each row's label
 /// appended to every pixel, as `classes` constant planes, into `buffer` `[rows, pixels · (channels
 /// + classes)]`; row `r` takes `labels[r % labels.len()]`.

@@ -74,6 +74,25 @@ impl Classifier {
     }
 }
 
+impl Classifier {
+    /// `backward` for a classifier whose input is itself a sample (JMVAE's p(w | z) reads z):
+    /// also writes the gradient with respect to its input rows into `dx`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_with_input<T: Scalar>(
+        &self,
+        params: &[T],
+        grads: &mut [T],
+        x: &[T],
+        rows: usize,
+        buffers: &mut NetworkBuffers<T>,
+        d_logits: &[T],
+        dx: &mut [T],
+    ) -> Result<()> {
+        self.net
+            .backward(params, grads, x, rows, buffers, d_logits, Some(dx))
+    }
+}
+
 /// The most probable class of each row of `log_probs` `[rows, classes]`.
 pub fn argmax_rows<T: Scalar>(log_probs: &[T], classes: usize) -> impl Iterator<Item = u8> + '_ {
     log_probs.chunks_exact(classes).map(|row| argmax(row) as u8)

@@ -2,7 +2,7 @@
 //! without caring which kind they were given. Each arm forwards to its own type; what a kind
 //! cannot do (classify without a classifier) is an error, not a branch inside one struct.
 
-use super::{Autoencoder, Hvae, ImageScore, Stacked, Vae, VaeWorkspace, M2};
+use super::{Autoencoder, Hvae, ImageScore, Jmvae, Stacked, Vae, VaeWorkspace, M2};
 use super::{Generative, Trainable};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
@@ -25,6 +25,8 @@ pub enum Model<T> {
     Hvae(Hvae<T>),
     /// M2 on the codes of a VAE, M1 (Kingma et al. 2014's M1 + M2).
     Stacked(Box<Stacked<T>>),
+    /// The joint multimodal VAE of an image and its label (Suzuki et al. 2016).
+    Jmvae(Jmvae<T>),
 }
 
 /// `$model.$method(...)` on whichever kind `$self` holds.
@@ -36,6 +38,7 @@ macro_rules! each {
             Model::M2($model) => $body,
             Model::Hvae($model) => $body,
             Model::Stacked($model) => $body,
+            Model::Jmvae($model) => $body,
         }
     };
 }
@@ -48,6 +51,7 @@ impl<T: Scalar> Model<T> {
             ModelKind::Vae => Model::Vae(Vae::new(config, seed)?),
             ModelKind::Ae => Model::Autoencoder(Autoencoder::new(config, seed)?),
             ModelKind::M2 => Model::M2(M2::new(config, seed)?),
+            ModelKind::Jmvae => Model::Jmvae(Jmvae::new(config, seed)?),
         })
     }
 
@@ -72,6 +76,7 @@ impl<T: Scalar> Model<T> {
             Model::M2(m) => &m.vae.config,
             Model::Hvae(m) => &m.config,
             Model::Stacked(m) => m.config(),
+            Model::Jmvae(m) => &m.config,
         }
     }
 
@@ -125,12 +130,30 @@ impl<T: Scalar> Model<T> {
             Model::M2(m) => Model::M2(m.cast()),
             Model::Hvae(m) => Model::Hvae(m.cast()),
             Model::Stacked(m) => Model::Stacked(Box::new(m.cast())),
+            Model::Jmvae(m) => Model::Jmvae(m.cast()),
         }
     }
 
     /// Conditional models need one label in range per row; others ignore labels.
     pub fn check_labels(&self, labels: &[u8], rows: usize) -> Result<()> {
-        super::parts::check_labels(labels, rows, self.classes())
+        super::parts::check_labels(labels, rows, self.decoder_classes())
+    }
+
+    /// The classes the decoder is conditioned on: a JMVAE's labels are data it generates, so
+    /// it decodes without them (0), as an unconditional model does.
+    pub fn decoder_classes(&self) -> usize {
+        self.config().decoder_classes()
+    }
+
+    /// The JMVAE inside, or an error naming what this model is.
+    pub fn jmvae(&self) -> Result<&Jmvae<T>> {
+        match self {
+            Model::Jmvae(m) => Ok(m),
+            other => Err(Error::InvalidArgument(format!(
+                "this is a {}, not a jmvae model",
+                other.config().kind_name()
+            ))),
+        }
     }
 
     /// log p(x | y) for every class y of one image (conditional models; see
@@ -147,9 +170,11 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => m.class_log_likelihoods(ws, x, k, rng, out),
             Model::M2(m) => m.vae.class_log_likelihoods(ws, x, k, rng, out),
             Model::Stacked(m) => m.class_log_likelihoods(ws, x, k, rng, out),
-            Model::Autoencoder(_) | Model::Hvae(_) => Err(Error::InvalidArgument(
-                "only a conditional model has a likelihood per class".into(),
-            )),
+            Model::Autoencoder(_) | Model::Hvae(_) | Model::Jmvae(_) => {
+                Err(Error::InvalidArgument(
+                    "only a conditional model has a likelihood per class".into(),
+                ))
+            }
         }
     }
 

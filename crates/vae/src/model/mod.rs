@@ -7,6 +7,7 @@
 //! - [`hierarchical`]: the VAE with two stochastic layers (Burda et al. 2015).
 //! - [`m2`]: the conditional VAE with a classifier q(y | x), for few labels.
 //! - [`stacked`]: M2 on the codes of a VAE (M1 + M2), drawing through both decoders.
+//! - [`jmvae`]: the joint multimodal VAE, the image and its label in one latent space.
 //! - [`generative`]: what every one of them does (encode, decode, sample, reconstruct, score);
 //!   [`family`]: any of them, as loaded from a run directory.
 //! - [`parts`]: what they share: building encoder and decoder, input checks, decoding.
@@ -21,6 +22,7 @@ pub mod encoder;
 pub mod family;
 pub mod generative;
 pub mod hierarchical;
+pub mod jmvae;
 pub mod m2;
 pub mod parts;
 pub mod reference;
@@ -36,6 +38,7 @@ pub use encoder::Encoder;
 pub use family::Model;
 pub use generative::Generative;
 pub use hierarchical::Hvae;
+pub use jmvae::{Jmvae, JointScore};
 pub use m2::M2;
 pub use reference::{ClassifierWorkspace, ReferenceClassifier};
 pub use stacked::Stacked;

@@ -164,7 +164,7 @@ pub(crate) fn decode_rows<T: Scalar>(
         z,
         LabelJoin::Row(latent),
         labels,
-        config.classes,
+        config.decoder_classes(),
         &mut ws.decoder_input,
     );
     decoder.forward(values, input, rows, &mut ws.decoder)?;

@@ -45,6 +45,31 @@ pub struct VaeWorkspace<T> {
     pub(crate) image_of_row: Vec<usize>,
     /// The second stochastic layer of a two-layer VAE.
     pub(crate) top: TopWorkspace<T>,
+    /// A JMVAE's unimodal encoders and its label decoder.
+    pub(crate) joint: JointWorkspace<T>,
+}
+
+/// Buffers of a JMVAE's networks beside the joint encoder and the image decoder.
+#[derive(Clone, Debug, Default)]
+pub struct JointWorkspace<T> {
+    /// q(z | x), q(z | w), p(w | z).
+    pub(crate) image_encoder: NetworkBuffers<T>,
+    pub(crate) label_encoder: NetworkBuffers<T>,
+    pub(crate) label_decoder: NetworkBuffers<T>,
+    /// The one-hot labels q(z | w) reads, `[rows, classes]`.
+    pub(crate) one_hot: Vec<T>,
+    /// Each sample row's label, and log p(w | z) `[sample rows, classes]`.
+    pub(crate) labels: Vec<u8>,
+    pub(crate) log_probs: Vec<T>,
+    pub(crate) d_logits: Vec<T>,
+    /// The gradient reaching z through p(w | z).
+    pub(crate) d_z: Vec<T>,
+    /// Per image: KL(q(z | x, w) || q(z | x)) and KL(q(z | x, w) || q(z | w)).
+    pub(crate) kl_image: Vec<T>,
+    pub(crate) kl_label: Vec<T>,
+    /// The gradients with respect to q(z | x)'s and q(z | w)'s parameters.
+    pub(crate) d_image_posterior: Vec<T>,
+    pub(crate) d_label_posterior: Vec<T>,
 }
 
 /// Buffers of a two-stochastic-layer VAE's upper layer, per sample row.

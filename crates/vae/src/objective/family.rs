@@ -1,9 +1,10 @@
 //! The objective each member of the VAE family trains with: the ELBO for the VAE and the
 //! conditional VAE (with β, warm-up and free bits) or the IWAE bound (with β and warm-up), the reconstruction loss
-//! for the autoencoder, eq. 9 for M2.
+//! for the autoencoder, eq. 9 for M2, JMVAE-kl for the JMVAE.
 
 use super::{
-    require_labelled, Elbo, Iwae, LossTerms, Objective, Reconstruction, SemiSupervised, Step,
+    require_labelled, Elbo, Iwae, JointElbo, LossTerms, Objective, Reconstruction, SemiSupervised,
+    Step,
 };
 use crate::batch::Batch;
 use crate::config::{ModelKind, ObjectiveKind, TrainConfig};
@@ -24,6 +25,8 @@ pub enum VaeObjective {
     Reconstruction(Reconstruction),
     /// M2's objective, eq. 9 of Kingma et al. 2014.
     SemiSupervised(SemiSupervised),
+    /// JMVAE-kl, Suzuki et al. 2016, eq. 5.
+    Joint(JointElbo),
 }
 
 impl VaeObjective {
@@ -47,6 +50,14 @@ impl VaeObjective {
             (ModelKind::M2, _) => VaeObjective::SemiSupervised(SemiSupervised {
                 elbo,
                 classification_weight,
+            }),
+            (ModelKind::Jmvae, _) => VaeObjective::Joint(JointElbo {
+                kl_weight: train.beta,
+                warmup_epochs: train.kl_warmup,
+                ..JointElbo::new(
+                    train.samples,
+                    train.alpha.unwrap_or(crate::config::DEFAULT_JMVAE_ALPHA),
+                )
             }),
         }
     }
@@ -75,6 +86,7 @@ impl<T: Scalar> Objective<T, Model<T>> for VaeObjective {
             (VaeObjective::SemiSupervised(o), Model::M2(m)) => {
                 o.loss_and_grad(m, ws, batch, step, rng)
             }
+            (VaeObjective::Joint(o), Model::Jmvae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
             (objective, model) => Err(Error::InvalidArgument(format!(
                 "{objective:?} does not train a {:?} model",
                 model.kind()

@@ -9,6 +9,8 @@
 //! - [`iwae`]: the importance-weighted bound of Burda et al. 2015, trained with its exact gradient.
 //! - [`reconstruction`]: the plain autoencoder's reconstruction loss.
 //! - [`semi_supervised`]: M2's eq. 9 (Kingma et al. 2014), labelled and unlabelled rows.
+//! - [`joint`]: JMVAE-kl (Suzuki et al. 2016): the ELBO of an image and its label, with the
+//!   unimodal encoders pulled toward the joint one.
 //! - [`cross_entropy`]: the reference classifier's −log q(y | x).
 //! - [`family`]: which of these a model of the VAE family trains with.
 
@@ -17,6 +19,7 @@ pub mod elbo;
 pub mod family;
 pub mod hierarchical;
 pub mod iwae;
+pub mod joint;
 pub mod reconstruction;
 pub mod semi_supervised;
 
@@ -26,6 +29,7 @@ pub use cross_entropy::CrossEntropy;
 pub use elbo::Elbo;
 pub use family::VaeObjective;
 pub use iwae::Iwae;
+pub use joint::JointElbo;
 pub use reconstruction::Reconstruction;
 pub use semi_supervised::SemiSupervised;
 

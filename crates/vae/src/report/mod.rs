@@ -87,6 +87,11 @@ pub fn html(input: &ReportInput<'_>) -> String {
                         f.active
                     ))
                 ),
+                ModelKind::Jmvae => format!(
+                    "{}, α = {} (JMVAE-kl); the ELBO below is the image's alone, through q(z | x), and the error rate that of the labels p(w | z) reads from it",
+                    c.model.kind_name(),
+                    c.train.alpha.unwrap_or(crate::config::DEFAULT_JMVAE_ALPHA)
+                ),
                 ModelKind::Vae => c.model.kind_name(),
             },
         ),

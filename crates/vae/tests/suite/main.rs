@@ -25,6 +25,7 @@ mod data;
 mod figures;
 mod gradients;
 mod hierarchical;
+mod jmvae;
 mod layout;
 mod log_likelihood;
 mod networks;

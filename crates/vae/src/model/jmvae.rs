@@ -1,0 +1,508 @@
+//! The joint multimodal VAE of Suzuki, Nakayama & Matsuo 2016 ("Joint multimodal learning with
+//! deep generative models"): an image x and its label w share one latent z,
+//!
+//! ```text
+//! p(x, w, z) = p(x | z) p(w | z) N(z; 0, I)        q(z | x, w),  q(z | x),  q(z | w)
+//! ```
+//!
+//! The joint encoder q(z | x, w) is trained with the ELBO of (x, w); JMVAE-kl (their Sec. 3.2)
+//! adds α (KL(q(z | x, w) || q(z | x)) + KL(q(z | x, w) || q(z | w))), which pulls the unimodal
+//! encoders toward it, so that either modality alone finds the joint representation: an image
+//! gives its label through q(z | x) and p(w | z), a label gives images through q(z | w) and p(x
+//! | z). What it minimises is in `objective::joint`; here are its networks and its scores.
+//!
+//! The label is data here, not a condition: p(x | z) reads z alone. As any model of the family,
+//! `encode` and `decode` are q(z | x) and p(x | z), and `score` is log p(x) importance-sampled
+//! from q(z | x), the paper's log p(x); [`Jmvae::joint_scores`] adds log p(x, w) and log p(x |
+//! w).
+
+use super::classifier::argmax_rows;
+use super::parts::{
+    check_images, check_labels, check_samples, checked_samples, decode_rows, networks,
+    with_one_hot, LabelJoin,
+};
+use super::vae::{MAX_LOG_WEIGHTS, SCORE_ROWS};
+use super::workspace::{importance_weighted_log_likelihood, score_terms};
+use super::{Classifier, Decoder, Encoder, Generative, ImageScore, Trainable, VaeWorkspace};
+use crate::batch::{mismatches, Batch};
+use crate::config::{LabelModality, ModelConfig, ModelKind};
+use crate::error::{Error, Result};
+use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
+use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
+use crate::kernels::rows;
+use crate::loss_terms::LossTerms;
+use crate::nn::{ParamBuilder, Parameters};
+use crate::scalar::Scalar;
+
+/// The JMVAE: joint encoder `encoder.`, image decoder `decoder.`, and `image_encoder.`,
+/// `label_encoder.`, `label_decoder.` in one parameter store.
+#[derive(Clone, Debug)]
+pub struct Jmvae<T> {
+    pub(crate) config: ModelConfig,
+    pub(crate) params: Parameters<T>,
+    /// q(z | x, w), reading the image with the one-hot label as a conditional VAE's encoder does.
+    pub(crate) joint: Encoder,
+    /// p(x | z).
+    pub(crate) decoder: Decoder,
+    /// q(z | x): the joint encoder's layer list reading the image alone.
+    pub(crate) image_encoder: Encoder,
+    /// q(z | w), reading the one-hot label.
+    pub(crate) label_encoder: Encoder,
+    /// p(w | z): a softmax over the classes.
+    pub(crate) label_decoder: Classifier,
+}
+
+/// Per-image numbers of a JMVAE on an image and its label, in nats.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct JointScore {
+    /// log p(x, w), importance-sampled from q(z | x, w).
+    pub joint: f64,
+    /// log p(w), importance-sampled from q(z | w).
+    pub label: f64,
+}
+
+impl JointScore {
+    /// log p(x | w) = log p(x, w) − log p(w).
+    pub fn conditional(&self) -> f64 {
+        self.joint - self.label
+    }
+}
+
+impl<T: Scalar> Jmvae<T> {
+    /// A freshly initialised JMVAE; weights drawn from the stream `(seed, Init)`: the joint
+    /// encoder and the image decoder as a VAE's, then `image_encoder`, `label_encoder` and
+    /// `label_decoder`.
+    pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let modality = Self::modality_of(config)?;
+        let mut params = Parameters::default();
+        let mut rng = stream(seed, Purpose::Init, &[]);
+        let mut b = ParamBuilder::new(&mut params, &mut rng);
+        let (joint, decoder) = networks(&mut b, config)?;
+        let image_encoder = Encoder::new(
+            &mut b.pp("image_encoder"),
+            &config.image.network_input(&config.encoder, 0),
+            &config.encoder,
+            config.latent,
+            true,
+        )?;
+        let label_encoder = Encoder::new(
+            &mut b.pp("label_encoder"),
+            &[config.classes],
+            &modality.encoder,
+            config.latent,
+            true,
+        )?;
+        let label_decoder = Classifier::new(
+            &mut b.pp("label_decoder"),
+            &[config.latent],
+            &modality.decoder,
+            config.classes,
+        )?;
+        Ok(Jmvae {
+            config: config.clone(),
+            params,
+            joint,
+            decoder,
+            image_encoder,
+            label_encoder,
+            label_decoder,
+        })
+    }
+
+    fn modality_of(config: &ModelConfig) -> Result<&LabelModality> {
+        match (config.kind, &config.modality) {
+            (ModelKind::Jmvae, Some(modality)) => Ok(modality),
+            _ => Err(Error::Config(format!(
+                "a {} is not a JMVAE",
+                config.kind_name()
+            ))),
+        }
+    }
+
+    /// The size of z.
+    pub fn latent(&self) -> usize {
+        self.config.latent
+    }
+
+    /// Values per image.
+    pub fn pixels(&self) -> usize {
+        self.config.image.len()
+    }
+
+    /// The label's classes.
+    pub fn classes(&self) -> usize {
+        self.config.classes
+    }
+
+    /// Floating-point operations of one image's forward pass through the five networks.
+    pub fn forward_flops_per_image(&self) -> f64 {
+        let macs = self.joint.network().macs_per_row()
+            + self.decoder.network().macs_per_row()
+            + self.image_encoder.network().macs_per_row()
+            + self.label_encoder.network().macs_per_row()
+            + self.label_decoder.network().macs_per_row();
+        2.0 * macs as f64
+    }
+
+    /// The same model in another precision.
+    pub fn cast<U: Scalar>(&self) -> Jmvae<U> {
+        Jmvae {
+            config: self.config.clone(),
+            params: self.params.cast(),
+            joint: self.joint.clone(),
+            decoder: self.decoder.clone(),
+            image_encoder: self.image_encoder.clone(),
+            label_encoder: self.label_encoder.clone(),
+            label_decoder: self.label_decoder.clone(),
+        }
+    }
+
+    /// Images of the model's shape with one label in range each.
+    pub(crate) fn check_pairs(&self, x: &[T], labels: &[u8], rows: usize) -> Result<()> {
+        check_images(x, rows, self.pixels())?;
+        check_labels(labels, rows, self.classes())
+    }
+
+    /// q(z | x, w) of the rows, left in `ws.encoder`, its KL to N(0, I) in `ws.kl`; the input
+    /// `[x | one-hot w]` stays in `ws.encoder_input` for the backward pass.
+    pub(crate) fn forward_joint(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+    ) -> Result<()> {
+        let join = LabelJoin::encoder(&self.config);
+        let input = with_one_hot(x, join, labels, self.classes(), &mut ws.encoder_input);
+        let q = self
+            .joint
+            .forward(self.params.values(), input, rows, &mut ws.encoder)?;
+        ws.kl.resize(rows, T::zero());
+        q.kl_to_standard_normal(&mut ws.kl);
+        Ok(())
+    }
+
+    /// q(z | x) of the images, left in `ws.joint.image_encoder`.
+    pub(crate) fn forward_image_encoder(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+    ) -> Result<()> {
+        check_images(x, rows, self.pixels())?;
+        self.image_encoder
+            .forward(self.params.values(), x, rows, &mut ws.joint.image_encoder)?;
+        Ok(())
+    }
+
+    /// q(z | w) of the labels, left in `ws.joint.label_encoder`, its one-hot input in
+    /// `ws.joint.one_hot`.
+    pub(crate) fn forward_label_encoder(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        labels: &[u8],
+    ) -> Result<()> {
+        check_labels(labels, labels.len(), self.classes())?;
+        rows::one_hot(labels, self.classes(), &mut ws.joint.one_hot);
+        self.label_encoder.forward(
+            self.params.values(),
+            ws.joint.one_hot.as_slice(),
+            labels.len(),
+            &mut ws.joint.label_encoder,
+        )?;
+        Ok(())
+    }
+
+    /// log p(w | z) `[n, classes]` of `z [n, latent]` into `ws.joint.log_probs`, the logits kept
+    /// for the backward pass.
+    pub(crate) fn forward_label_decoder(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        z: &[T],
+        n: usize,
+    ) -> Result<()> {
+        let joint = &mut ws.joint;
+        self.label_decoder.forward(
+            self.params.values(),
+            z,
+            n,
+            &mut joint.label_decoder,
+            &mut joint.log_probs,
+        )
+    }
+
+    /// The means of q(z | w) for each of `labels`, `[labels, latent]` into `out`: where a label
+    /// alone puts an image in the latent space.
+    pub fn label_means(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        labels: &[u8],
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        self.forward_label_encoder(ws, labels)?;
+        out.resize(labels.len() * self.latent(), T::zero());
+        DiagonalGaussian::new(ws.joint.label_encoder.output(), self.latent()).means_into(out);
+        Ok(())
+    }
+
+    /// The label each image of `x [rows, pixels]` is read as: argmax_w p(w | z) at the mean of
+    /// q(z | x).
+    pub fn infer_labels(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let mut means = std::mem::take(&mut ws.means);
+        let result = self
+            .encode_means(ws, x, &[], rows, &mut means)
+            .and_then(|()| self.forward_label_decoder(ws, &means, rows));
+        ws.means = means;
+        result?;
+        out.clear();
+        out.extend(argmax_rows(&ws.joint.log_probs, self.classes()));
+        Ok(())
+    }
+
+    /// log p(x, w) from q(z | x, w) and log p(w) from q(z | w), each importance-sampled with `k`
+    /// samples, for each image of `x` with its label, appended to `out`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn joint_scores(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        labels: &[u8],
+        rows: usize,
+        k: usize,
+        rng: &mut Rng,
+        out: &mut Vec<JointScore>,
+    ) -> Result<()> {
+        check_samples(k)?;
+        self.check_pairs(x, labels, rows)?;
+        self.forward_joint(ws, x, labels, rows)?;
+        let proposal = ws.encoder.output().to_vec();
+        let joint = self.importance_sample(ws, &proposal, Some(x), Some(labels), rows, k, rng)?;
+        self.forward_label_encoder(ws, labels)?;
+        let proposal = ws.joint.label_encoder.output().to_vec();
+        let label = self.importance_sample(ws, &proposal, None, Some(labels), rows, k, rng)?;
+        out.extend(joint.iter().zip(&label).map(|(j, l)| JointScore {
+            joint: j.log_likelihood,
+            label: l.log_likelihood,
+        }));
+        Ok(())
+    }
+
+    /// Importance sampling of the observed modalities from `proposal` `[rows, 2 latent]`: per
+    /// row, the mean of −log p(obs | z) over the `k` samples as `reconstruction` and log (1/k) Σ
+    /// p(obs | z) p(z) / q(z) as `log_likelihood` (`kl` left 0), where obs is the image, the
+    /// label, or both.
+    #[allow(clippy::too_many_arguments)]
+    fn importance_sample(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        proposal: &[T],
+        x: Option<&[T]>,
+        labels: Option<&[u8]>,
+        rows: usize,
+        k: usize,
+        rng: &mut Rng,
+    ) -> Result<Vec<ImageScore>> {
+        let (latent, pixels, classes) = (self.latent(), self.pixels(), self.classes());
+        let values = self.params.values();
+        let q = DiagonalGaussian::new(proposal, latent);
+        let block = (SCORE_ROWS / rows.max(1)).clamp(1, k);
+        let mut log_weights = vec![T::zero(); checked_samples(rows, k, MAX_LOG_WEIGHTS)?];
+        let mut reconstruction = vec![0f64; rows];
+        for first in (0..k).step_by(block) {
+            let n = block.min(k - first) * rows;
+            ws.eps.resize(n * latent, T::zero());
+            fill_standard_normal(rng, &mut ws.eps);
+            ws.z.resize(n * latent, T::zero());
+            q.rsample(&ws.eps, &mut ws.z);
+            ws.log_posterior.resize(n, T::zero());
+            q.log_prob_of_noise(&ws.eps, &mut ws.log_posterior);
+            ws.log_prior.resize(n, T::zero());
+            standard_normal_log_prob(&ws.z, latent, &mut ws.log_prior);
+            ws.nll.clear();
+            ws.nll.resize(n, T::zero());
+            if let Some(x) = x {
+                self.decoder.forward(values, &ws.z, n, &mut ws.decoder)?;
+                self.decoder.likelihood.nll(
+                    values,
+                    ws.decoder.output(),
+                    x,
+                    pixels,
+                    &mut ws.nll,
+                    None,
+                );
+            }
+            if let Some(labels) = labels {
+                let z = std::mem::take(&mut ws.z);
+                let result = self.forward_label_decoder(ws, &z, n);
+                ws.z = z;
+                result?;
+                for (i, nll) in ws.nll.iter_mut().enumerate() {
+                    let w = labels[i % rows] as usize;
+                    *nll -= ws.joint.log_probs[i * classes + w];
+                }
+            }
+            rows::collect_log_weights(
+                &ws.nll,
+                &ws.log_prior,
+                &ws.log_posterior,
+                first,
+                k,
+                &mut reconstruction,
+                &mut log_weights,
+            );
+        }
+        Ok((0..rows)
+            .map(|r| ImageScore {
+                reconstruction: reconstruction[r] / k as f64,
+                kl: 0.0,
+                log_likelihood: importance_weighted_log_likelihood(
+                    &log_weights[r * k..(r + 1) * k],
+                )
+                .as_f64(),
+            })
+            .collect())
+    }
+}
+
+impl<T: Scalar> Trainable<T> for Jmvae<T> {
+    type Workspace = VaeWorkspace<T>;
+
+    fn parameters(&self) -> &Parameters<T> {
+        &self.params
+    }
+
+    fn parameters_mut(&mut self) -> &mut Parameters<T> {
+        &mut self.params
+    }
+
+    /// The held-out −ELBO of the image alone through q(z | x), and the labels p(w | z) reads
+    /// from q(z | x)'s means against the true ones.
+    fn held_out_loss(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        samples: usize,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        let mut scores = Vec::with_capacity(batch.rows);
+        self.score(ws, batch.x, &[], batch.rows, samples, rng, &mut scores)?;
+        let mut terms = score_terms(&scores);
+        if batch.labels.len() == batch.rows {
+            let mut predicted = Vec::with_capacity(batch.rows);
+            self.infer_labels(ws, batch.x, batch.rows, &mut predicted)?;
+            terms.classified = batch.rows;
+            terms.errors = mismatches(&predicted, batch.labels);
+        }
+        Ok(terms)
+    }
+}
+
+/// A JMVAE encodes images with q(z | x) and decodes with p(x | z); labels are not read.
+impl<T: Scalar> Generative<T> for Jmvae<T> {
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    fn encode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        _labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        self.forward_image_encoder(ws, x, rows)?;
+        out.clear();
+        out.extend_from_slice(ws.joint.image_encoder.output());
+        Ok(())
+    }
+
+    fn encode_means(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        _labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        self.forward_image_encoder(ws, x, rows)?;
+        out.resize(rows * self.latent(), T::zero());
+        DiagonalGaussian::new(ws.joint.image_encoder.output(), self.latent()).means_into(out);
+        Ok(())
+    }
+
+    fn decode(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        z: &[T],
+        _labels: &[u8],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        decode_rows(
+            &self.decoder,
+            &self.config,
+            self.params.values(),
+            ws,
+            z,
+            &[],
+            rows,
+            out,
+        )
+    }
+
+    /// log p(x) importance-sampled from q(z | x) (the paper's log p(x)), with the ELBO terms of
+    /// q(z | x); labels are not read.
+    #[allow(clippy::too_many_arguments)]
+    fn score(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        _labels: &[u8],
+        rows: usize,
+        k: usize,
+        rng: &mut Rng,
+        out: &mut Vec<ImageScore>,
+    ) -> Result<()> {
+        check_samples(k)?;
+        self.forward_image_encoder(ws, x, rows)?;
+        let proposal = ws.joint.image_encoder.output().to_vec();
+        let mut kl = vec![T::zero(); rows];
+        DiagonalGaussian::new(&proposal, self.latent()).kl_to_standard_normal(&mut kl);
+        let scores = self.importance_sample(ws, &proposal, Some(x), None, rows, k, rng)?;
+        out.extend(scores.iter().zip(&kl).map(|(s, kl)| ImageScore {
+            kl: kl.as_f64(),
+            ..*s
+        }));
+        Ok(())
+    }
+
+    /// `n` images from labels: z ~ q(z | w) for each of `labels` (cycled), decoded; from the
+    /// prior N(0, I) when `labels` is empty.
+    fn sample(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        n: usize,
+        labels: &[u8],
+        rng: &mut Rng,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let latent = self.latent();
+        let mut z = vec![T::zero(); n * latent];
+        fill_standard_normal(rng, &mut z);
+        if !labels.is_empty() {
+            let wanted: Vec<u8> = labels.iter().copied().cycle().take(n).collect();
+            self.forward_label_encoder(ws, &wanted)?;
+            let eps = z.clone();
+            DiagonalGaussian::new(ws.joint.label_encoder.output(), latent).rsample(&eps, &mut z);
+        }
+        self.decode(ws, &z, &[], n, out)
+    }
+}
