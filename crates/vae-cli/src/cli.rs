@@ -32,8 +32,12 @@ pub enum Command {
     Scatter(ScatterArgs),
     /// Decode the path between the encodings of two test images.
     Interpolate(InterpolateArgs),
-    /// The same handwriting, another digit: test images re-decoded with every label (cvae, m2).
+    /// The same handwriting, another digit: test images re-decoded with every label (cvae, m2,
+    /// jmvae).
     Analogy(AnalogyArgs),
+    /// Move a test image along a label (jmvae): its q(z|x) mean shifted by the difference of
+    /// q(z|y)'s means for the new label and its own, decoded at evenly spaced amounts.
+    Edit(EditArgs),
     /// Vary each latent dimension in turn around the encoding of one test image.
     Traverse(TraverseArgs),
     /// Plot train and test ELBO, reconstruction and KL per epoch from metrics.jsonl.
@@ -71,6 +75,7 @@ impl Command {
             Command::Scatter(_) => "scatter",
             Command::Interpolate(_) => "interpolate",
             Command::Analogy(_) => "analogy",
+            Command::Edit(_) => "edit",
             Command::Traverse(_) => "traverse",
             Command::Curves(_) => "curves",
             Command::Report(_) => "report",
@@ -483,7 +488,7 @@ pub struct InterpolateArgs {
 
 #[derive(Args, Debug)]
 pub struct AnalogyArgs {
-    /// Run directory of a conditional model (cvae or m2)
+    /// Run directory of a model with classes (cvae, m2 or jmvae)
     #[arg(long)]
     pub model: PathBuf,
     #[command(flatten)]
@@ -493,6 +498,29 @@ pub struct AnalogyArgs {
     pub images: Vec<usize>,
     #[command(flatten)]
     pub image: ImageArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// Run directory of a jmvae model
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Index of the test image to edit
+    #[arg(long, default_value_t = 0)]
+    pub image: usize,
+    /// The label to move toward (a digit, for MNIST)
+    #[arg(long)]
+    pub add: u8,
+    /// How far: 1 moves by the whole difference of the two labels' q(z|y) means
+    #[arg(long, default_value_t = 1.0)]
+    pub amount: f64,
+    /// Images from amount 0 to AMOUNT, evenly spaced, after the original
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(2..=64))]
+    pub steps: u64,
+    #[command(flatten)]
+    pub image_args: ImageArgs,
 }
 
 #[derive(Args, Debug)]

@@ -341,7 +341,7 @@ pub fn conditional_accuracy(
     let classes = model.classes();
     if classes == 0 {
         return Err(Error::InvalidArgument(
-            "generation by class needs a conditional model (cvae or m2); this one is unconditional"
+            "generation by class needs a conditional model (cvae, m2 or jmvae); this one is unconditional"
                 .into(),
         ));
     }

@@ -288,7 +288,9 @@ pub fn traversal(
 }
 
 /// "The same handwriting, another digit" (Kingma et al. 2014, Fig. 1): each chosen test image,
-/// then its encoding z ~ q(z | x, y) under its own label decoded with every label in turn.
+/// then its encoding z ~ q(z | x, y) under its own label decoded with every label in turn. A
+/// JMVAE, whose decoder reads no label, moves the mean of q(z | x) by the difference of q(z |
+/// y)'s means for every label y and its own ([`edit`] with amount 1).
 pub fn analogy(
     model: &Model<f32>,
     split: &Split,
@@ -298,7 +300,7 @@ pub fn analogy(
     let classes = model.classes();
     if classes == 0 {
         return Err(Error::InvalidArgument(
-            "analogies need a conditional model (cvae or m2); this one is unconditional".into(),
+            "analogies need a model with classes (cvae, m2 or jmvae); this one has none".into(),
         ));
     }
     for &i in indices {
@@ -306,21 +308,72 @@ pub fn analogy(
     }
     check_picture(model, indices.len().saturating_mul(classes + 1), scale)?;
     let styles = encode(model, split, indices)?;
+    let mut ws = VaeWorkspace::default();
     let mut rows = Vec::with_capacity(indices.len() * (classes + 1) * model.pixels());
     for (&i, style) in indices.iter().zip(styles.chunks_exact(model.latent())) {
         rows.extend(images(split, &[i]));
-        let z: Vec<f32> = style
+        let mut z: Vec<f32> = style
             .iter()
             .copied()
             .cycle()
             .take(classes * style.len())
             .collect();
         let labels: Vec<u8> = (0..classes).map(|c| c as u8).collect();
+        if let Model::Jmvae(m) = model {
+            let own = vec![split.labels[i]; classes];
+            m.shift_along_labels(&mut ws, &mut z, &own, &labels, &vec![1.0; classes])?;
+        }
         let mut out = Vec::new();
-        model.decode(&mut VaeWorkspace::default(), &z, &labels, classes, &mut out)?;
+        model.decode(&mut ws, &z, &labels, classes, &mut out)?;
         rows.extend(out);
     }
     tile(&rows, model.config().image, grid(classes + 1, scale))
+}
+
+/// A JMVAE's edit of one test image along a label (Suzuki et al. 2016, Sec. 4.5): the image,
+/// then the mean of its q(z | x) moved by a · (μ(to) − μ(own label)) for `steps` amounts a
+/// evenly spaced from 0 to `amount`, decoded; μ(y) is the mean of q(z | y).
+pub fn edit(
+    model: &Model<f32>,
+    split: &Split,
+    index: usize,
+    to: u8,
+    amount: f64,
+    steps: usize,
+    scale: u32,
+) -> Result<DynamicImage> {
+    let jmvae = model.jmvae()?;
+    check_index(split, index)?;
+    crate::batch::check_label_range(&[to], model.classes())?;
+    if steps < 2 {
+        return Err(Error::InvalidArgument(
+            "an edit needs at least 2 steps (the start and the end)".into(),
+        ));
+    }
+    check_picture(model, steps + 1, scale)?;
+    let start = encode(model, split, &[index])?;
+    let mut z: Vec<f32> = start
+        .iter()
+        .copied()
+        .cycle()
+        .take(steps * start.len())
+        .collect();
+    let amounts: Vec<f64> = (0..steps)
+        .map(|s| amount * s as f64 / (steps - 1) as f64)
+        .collect();
+    let mut ws = VaeWorkspace::default();
+    jmvae.shift_along_labels(
+        &mut ws,
+        &mut z,
+        &vec![split.labels[index]; steps],
+        &vec![to; steps],
+        &amounts,
+    )?;
+    let mut row = images(split, &[index]);
+    let mut out = Vec::new();
+    model.decode(&mut ws, &z, &[], steps, &mut out)?;
+    row.extend(out);
+    tile(&row, model.config().image, grid(steps + 1, scale))
 }
 
 /// Kingma & Welling 2013, Fig. 2 for the runs in `dirs`: each run's training and test bound

@@ -1,4 +1,4 @@
-//! `vae analogy`: the style of a test image written as every class (cvae and m2 models).
+//! `vae analogy`: the style of a test image written as every class (cvae, m2 and jmvae models).
 
 use super::common::{open_model, save_figure, test_split_for_model};
 use super::figures;
@@ -12,7 +12,7 @@ pub fn run(args: AnalogyArgs) -> Result<()> {
     let (config, model, _) = open_model(&args.model)?;
     let (test, _) = test_split_for_model(&args.data, &config)?;
     if model.classes() == 0 {
-        bail!("analogies need a conditional model (trained with --model cvae or m2); this one is unconditional");
+        bail!("analogies need a model with classes (trained with --model cvae, m2 or jmvae); this one has none");
     }
     for &i in &args.images {
         figures::check_index(&test, i, "--images")?;

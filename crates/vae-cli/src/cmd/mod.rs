@@ -7,6 +7,7 @@ mod classifier;
 mod common;
 mod curves;
 mod data;
+mod edit;
 mod eval;
 mod export_web;
 mod figures;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli, world: &dyn Collective) -> anyhow::Result<()> {
         Command::Scatter(args) => scatter::run(args),
         Command::Interpolate(args) => interpolate::run(args),
         Command::Analogy(args) => analogy::run(args),
+        Command::Edit(args) => edit::run(args),
         Command::Traverse(args) => traverse::run(args),
         Command::Curves(args) => curves::run(args),
         Command::Report(args) => report::run(args),

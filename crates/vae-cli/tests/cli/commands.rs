@@ -444,7 +444,7 @@ fn conditional_model_from_the_command_line() {
     ok(&train_args(&f, path(&plain), "1"));
     fails(
         &["sample", "--model", path(&plain), "--label", "1"],
-        "--label needs a conditional model",
+        "--label needs a model with classes",
     );
 }
 

@@ -24,6 +24,7 @@ mod common;
 mod conv;
 mod crash;
 mod figures;
+mod jmvae;
 mod limits;
 #[cfg(feature = "mpi")]
 mod mpi;

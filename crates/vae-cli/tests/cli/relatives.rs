@@ -26,7 +26,7 @@ fn autoencoder_pictures_and_eval() {
     assert!(eval.contains("has no ELBO or log p(x)"), "{eval}");
     fails(
         &["analogy", "--model", path(&run)],
-        "analogies need a conditional model",
+        "analogies need a model with classes",
     );
     let ae2 = f.root.join("ae2");
     let mut args = train_args(&f, path(&ae2), "1");
