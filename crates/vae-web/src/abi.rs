@@ -194,7 +194,8 @@ pub unsafe extern "C" fn vae_load(
 pub extern "C" fn vae_info() -> u32 {
     answer(|state| {
         let (explorer, _) = explorer(state)?;
-        serde_json::to_vec(&explorer.info()).map_err(|e| e.to_string())
+        let info = explorer.info().map_err(|e| e.to_string())?;
+        serde_json::to_vec(&info).map_err(|e| e.to_string())
     })
 }
 

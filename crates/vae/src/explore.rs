@@ -47,6 +47,10 @@ pub struct ModelInfo {
     pub latent_dim: usize,
     /// Whether a label is needed to decode.
     pub conditional: bool,
+    /// A JMVAE's point for each label: the mean of q(z | y), where the label alone puts an image
+    /// (empty for other models).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub label_points: Vec<Vec<f32>>,
     /// Label classes; 0 for an unconditional model.
     pub classes: usize,
     /// A name per class (empty for an unconditional model).
@@ -105,13 +109,23 @@ impl Explorer {
     }
 
     /// What the page shows about the model.
-    pub fn info(&self) -> ModelInfo {
+    pub fn info(&self) -> Result<ModelInfo> {
         let m = &self.config.model;
-        ModelInfo {
+        let label_points = match &self.model {
+            Model::Jmvae(jmvae) => {
+                let labels: Vec<u8> = (0..m.classes).map(|c| c as u8).collect();
+                let mut means = Vec::new();
+                jmvae.label_means(&mut VaeWorkspace::default(), &labels, &mut means)?;
+                means.chunks_exact(m.latent).map(<[f32]>::to_vec).collect()
+            }
+            _ => Vec::new(),
+        };
+        Ok(ModelInfo {
             kind: m.kind_name(),
             description: m.describe(),
             latent_dim: self.model.latent(),
-            conditional: m.classes > 0,
+            conditional: self.model.decoder_classes() > 0,
+            label_points,
             classes: m.classes,
             class_names: if m.classes > 0 {
                 self.class_names.clone()
@@ -122,7 +136,7 @@ impl Explorer {
             image: m.data_image(),
             metrics: self.metrics,
             source: self.source.clone(),
-        }
+        })
     }
 
     /// The images the model decodes to.
@@ -130,9 +144,10 @@ impl Explorer {
         self.model.config().image
     }
 
-    /// The label as the model needs it: required for a conditional model, refused otherwise.
+    /// The label as the model needs it: required for a conditional model, refused otherwise (a
+    /// JMVAE decodes without one).
     pub fn label(&self, label: Option<i64>) -> Result<Vec<u8>> {
-        let classes = self.model.classes();
+        let classes = self.model.decoder_classes();
         match (classes, label) {
             (0, None) => Ok(Vec::new()),
             (0, Some(_)) => Err(bad("this model is not conditional: omit \"label\"".into())),
@@ -201,7 +216,8 @@ impl Explorer {
 
     /// A drawing's encoding and its reconstruction. A conditional model asked without a label
     /// reads the drawing as the class it explains best (log p(x | y) by importance sampling, on
-    /// a fixed noise stream, so the same drawing always gets the same answer).
+    /// a fixed noise stream, so the same drawing always gets the same answer); a JMVAE reads it
+    /// as the label p(y | z) gives at the mean of q(z | x).
     pub fn encode(
         &self,
         ws: &mut VaeWorkspace<f32>,
@@ -209,7 +225,7 @@ impl Explorer {
         label: Option<i64>,
     ) -> Result<Encoding> {
         self.check_pixels(pixels)?;
-        let guess = self.model.classes() > 0 && label.is_none();
+        let guess = self.model.decoder_classes() > 0 && label.is_none();
         let given = if guess {
             Vec::new()
         } else {
@@ -241,10 +257,20 @@ impl Explorer {
         self.model
             .decode(ws, mean, &labels, 1, &mut reconstruction)
             .map_err(failed)?;
+        let label = match &self.model {
+            Model::Jmvae(jmvae) => {
+                let mut read = Vec::new();
+                jmvae
+                    .infer_labels(ws, pixels, 1, &mut read)
+                    .map_err(failed)?;
+                read.first().copied()
+            }
+            _ => labels.first().copied(),
+        };
         Ok(Encoding {
             mean: mean.to_vec(),
             log_var: log_var.to_vec(),
-            label: labels.first().copied(),
+            label,
             label_log_likelihoods: scores,
             reconstruction,
         })

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use vae::model::VaeWorkspace;
 use vae::Generative;
+use vae::Model;
 
 /// Runs `expression` (a promise) in the page and returns what it resolves to.
 fn resolve(browser: &Browser, expression: &str) -> Value {
@@ -99,6 +100,7 @@ fn every_model_kind_decodes_in_the_page_as_natively() {
             ],
         ),
         run("two-layer", &["--top-latent", "2", "--top-hidden", "6"]),
+        run("jmvae", &["--model", "jmvae"]),
     ];
 
     let browser = Browser::start();
@@ -109,7 +111,7 @@ fn every_model_kind_decodes_in_the_page_as_natively() {
 
         let (_, model, _) = vae::checkpoint::load_model(dir).expect("the model loads natively");
         let latent = model.latent();
-        let label = (model.classes() > 0).then_some(1u8);
+        let label = (model.decoder_classes() > 0).then_some(1u8);
         let labels: Vec<u8> = label.into_iter().collect();
         let label_js = label.map_or("null".to_string(), |l| l.to_string());
         let mut ws = VaeWorkspace::default();
@@ -153,6 +155,24 @@ fn every_model_kind_decodes_in_the_page_as_natively() {
             "{}: the page's encoding differs from the native one by {difference}",
             dir.display()
         );
+
+        // A JMVAE's label buttons move z to the mean of q(z | y) for each label.
+        if let Model::Jmvae(jmvae) = &model {
+            let info = resolve(&browser, "window.vaeWebBackend.info()");
+            let labels: Vec<u8> = (0..model.classes() as u8).collect();
+            let mut native = Vec::new();
+            jmvae
+                .label_means(&mut ws, &labels, &mut native)
+                .expect("native label means");
+            let page: Vec<f32> = info["ok"]["label_points"]
+                .as_array()
+                .expect("label points")
+                .iter()
+                .flat_map(floats)
+                .collect();
+            assert!(max_difference(&native, &page) <= 1e-5, "{info}");
+            assert_eq!(info["ok"]["conditional"], json!(false), "{info}");
+        }
 
         // Bad input gets the words `vae serve` answers with.
         let short = resolve(

@@ -19,8 +19,8 @@ pub(super) async fn page() -> Html<&'static str> {
     Html(PAGE)
 }
 
-pub(super) async fn model_info(State(s): State<Shared>) -> Json<ModelInfo> {
-    Json(s.info())
+pub(super) async fn model_info(State(s): State<Shared>) -> Result<Json<ModelInfo>, ApiError> {
+    s.info().map(Json).map_err(internal)
 }
 
 #[derive(Deserialize)]
