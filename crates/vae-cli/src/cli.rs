@@ -38,6 +38,9 @@ pub enum Command {
     /// Move a test image along a label (jmvae): its q(z|x) mean shifted by the difference of
     /// q(z|y)'s means for the new label and its own, decoded at evenly spaced amounts.
     Edit(EditArgs),
+    /// Read the labels of test images (jmvae): argmax p(y|z) at the mean of q(z|x), each image
+    /// drawn beside the label as the model draws it.
+    Infer(InferArgs),
     /// Vary each latent dimension in turn around the encoding of one test image.
     Traverse(TraverseArgs),
     /// Plot train and test ELBO, reconstruction and KL per epoch from metrics.jsonl.
@@ -76,6 +79,7 @@ impl Command {
             Command::Interpolate(_) => "interpolate",
             Command::Analogy(_) => "analogy",
             Command::Edit(_) => "edit",
+            Command::Infer(_) => "infer",
             Command::Traverse(_) => "traverse",
             Command::Curves(_) => "curves",
             Command::Report(_) => "report",
@@ -521,6 +525,20 @@ pub struct EditArgs {
     pub steps: u64,
     #[command(flatten)]
     pub image_args: ImageArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct InferArgs {
+    /// Run directory of a jmvae model
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Test image indices, comma-separated: one row each
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2,3,4,5,6,7")]
+    pub images: Vec<usize>,
+    #[command(flatten)]
+    pub image: ImageArgs,
 }
 
 #[derive(Args, Debug)]

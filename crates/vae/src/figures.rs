@@ -376,6 +376,32 @@ pub fn edit(
     tile(&row, model.config().image, grid(steps + 1, scale))
 }
 
+/// A JMVAE reading labels from images: for each chosen test image, the label argmax p(y | z)
+/// gives at the mean of q(z | x), and a row of the image beside the label drawn as the model
+/// draws it (decoded from the mean of q(z | y)).
+pub fn inferred_labels(
+    model: &Model<f32>,
+    split: &Split,
+    indices: &[usize],
+    scale: u32,
+) -> Result<(DynamicImage, Vec<u8>)> {
+    let jmvae = model.jmvae()?;
+    for &i in indices {
+        check_index(split, i)?;
+    }
+    check_picture(model, indices.len().saturating_mul(2), scale)?;
+    let x = images(split, indices);
+    let mut ws = VaeWorkspace::default();
+    let mut read = Vec::new();
+    jmvae.infer_labels(&mut ws, &x, indices.len(), &mut read)?;
+    let mut points = Vec::new();
+    jmvae.label_means(&mut ws, &read, &mut points)?;
+    let mut drawn = Vec::new();
+    model.decode(&mut ws, &points, &[], indices.len(), &mut drawn)?;
+    let pairs = interleave_rows(&x, &drawn, model.pixels(), 1);
+    Ok((tile(&pairs, model.config().image, grid(2, scale))?, read))
+}
+
 /// Kingma & Welling 2013, Fig. 2 for the runs in `dirs`: each run's training and test bound
 /// against the training samples evaluated (the images of every epoch so far), a panel per run
 /// titled by its latent size.

@@ -11,6 +11,7 @@ mod edit;
 mod eval;
 mod export_web;
 mod figures;
+mod infer;
 mod interpolate;
 mod manifold;
 mod reconstruct;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli, world: &dyn Collective) -> anyhow::Result<()> {
         Command::Interpolate(args) => interpolate::run(args),
         Command::Analogy(args) => analogy::run(args),
         Command::Edit(args) => edit::run(args),
+        Command::Infer(args) => infer::run(args),
         Command::Traverse(args) => traverse::run(args),
         Command::Curves(args) => curves::run(args),
         Command::Report(args) => report::run(args),

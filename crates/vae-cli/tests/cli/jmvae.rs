@@ -80,6 +80,7 @@ fn jmvae_trains_resumes_scores_generates_and_edits() {
             "e.png",
         ),
         ("analogy", vec!["--images", "0,1"], "a.png"),
+        ("infer", vec!["--images", "0,1,2"], "i.png"),
         ("reconstruct", vec![], "r.png"),
     ] {
         let out_file = f.root.join(file);
@@ -98,6 +99,26 @@ fn jmvae_trains_resumes_scores_generates_and_edits() {
     let edit = image::open(f.root.join("e.png")).expect("png");
     assert_eq!((edit.width(), edit.height()), (6 * 5 + 7, 7 + 2));
 
+    // Three rows of a test image beside the label it is read as, drawn by the model.
+    let inferred = image::open(f.root.join("i.png")).expect("png");
+    assert_eq!(
+        (inferred.width(), inferred.height()),
+        (2 * 5 + 3, 3 * 7 + 4)
+    );
+    let out = ok(&[
+        "infer",
+        "--model",
+        path(&straight),
+        "--images",
+        "0,1",
+        "--out",
+        path(&f.root.join("i2.png")),
+    ]);
+    assert!(out.contains("test image 1: read as"), "{out}");
+    fails(
+        &["infer", "--model", path(&straight), "--images", "40"],
+        "--images 40 is beyond the 40 test images",
+    );
     fails(
         &["edit", "--model", path(&straight), "--add", "2"],
         "label 2 is out of range",

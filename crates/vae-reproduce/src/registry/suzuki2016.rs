@@ -39,7 +39,8 @@ pub(crate) const JMVAE: Target = Target {
     steps: jmvae_steps,
 };
 
-/// Train, score with K = 1000, and draw the samples of each label.
+/// Train, score with K = 1000, and draw: images generated from each label, labels read from
+/// test images, test images moved toward other labels.
 fn jmvae_steps(budget: Budget) -> Vec<Step> {
     vec![
         Step::Train {
@@ -58,6 +59,24 @@ fn jmvae_steps(budget: Budget) -> Vec<Step> {
             run: "jmvae",
             args: strings(&["--n", "100", "--columns", "10"]),
             file: "samples-by-label.png".into(),
+        },
+        Step::Picture {
+            command: "infer",
+            run: "jmvae",
+            args: strings(&["--images", "0,1,2,3,4,5,6,7,8,9", "--scale", "2"]),
+            file: "inferred-labels.png".into(),
+        },
+        Step::Picture {
+            command: "edit",
+            run: "jmvae",
+            args: strings(&["--image", "0", "--add", "3", "--steps", "8", "--scale", "2"]),
+            file: "edit-7-to-3.png".into(),
+        },
+        Step::Picture {
+            command: "analogy",
+            run: "jmvae",
+            args: strings(&["--images", "0,1,2,3", "--scale", "2"]),
+            file: "analogy.png".into(),
         },
     ]
 }
