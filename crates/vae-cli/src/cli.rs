@@ -358,6 +358,10 @@ pub struct SampleArgs {
     /// Class to draw, for a conditional model [default: every class in turn]
     #[arg(long)]
     pub label: Option<u8>,
+    /// A jmvae of attributes: draw from these attributes (comma-separated names; the others
+    /// absent) [default: from the prior]
+    #[arg(long, value_delimiter = ',')]
+    pub attributes: Option<Vec<String>>,
     #[command(flatten)]
     pub grid: GridArgs,
 }
@@ -514,11 +518,12 @@ pub struct EditArgs {
     /// Index of the test image to edit
     #[arg(long, default_value_t = 0)]
     pub image: usize,
-    /// The label to move toward (a digit, for MNIST)
+    /// What to move toward: a label (a digit, for MNIST), or an attribute's name for a jmvae of
+    /// a folder's attributes.csv (a negative --amount takes the attribute away)
     #[arg(long)]
-    pub add: u8,
-    /// How far: 1 moves by the whole difference of the two labels' q(z|y) means
-    #[arg(long, default_value_t = 1.0)]
+    pub add: String,
+    /// How far: 1 moves by the whole difference of the two q(z|y) means; negative moves away
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub amount: f64,
     /// Images from amount 0 to AMOUNT, evenly spaced, after the original
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(2..=64))]

@@ -139,6 +139,7 @@ impl Core {
             classes: 10,
             defaults: data_defaults(ARRAYS),
             features: None,
+            attributes: Vec::new(),
         };
         options.build(&stand_in, Spelling::Keywords).py()?;
         Ok(Core {
@@ -229,6 +230,7 @@ impl Core {
                     classes,
                     defaults: data_defaults(&spec),
                     features: None,
+                    attributes: dataset.attribute_names.clone(),
                 };
                 let mut options = self.options.clone();
                 options.epochs = Some(epochs);

@@ -29,6 +29,8 @@ pub struct Batch<'a, T> {
     pub x: &'a [T],
     /// A label per row (empty for unlabelled data).
     pub labels: &'a [u8],
+    /// Binary attributes per row, `[rows, attributes]` (empty when the data set has none).
+    pub attributes: &'a [u8],
     /// How many rows.
     pub rows: usize,
     /// Semi-supervised training: the first `unlabelled` rows are used without their labels.
@@ -58,6 +60,7 @@ impl<'a, T> Batch<'a, T> {
         Batch {
             x,
             labels,
+            attributes: &[],
             rows,
             unlabelled: 0,
             share: None,
@@ -91,12 +94,14 @@ impl<'a, T> Batch<'a, T> {
 pub struct RankShare<T> {
     x: Vec<T>,
     labels: Vec<u8>,
+    attributes: Vec<u8>,
 }
 
 impl<T: Copy> RankShare<T> {
     /// Rank `rank` of `size`'s rows of `batch`, marked with where they sit in it.
     pub fn of<'a>(&'a mut self, batch: &Batch<'_, T>, rank: usize, size: usize) -> Batch<'a, T> {
         let width = batch.x.len() / batch.rows.max(1);
+        let attributes = batch.attributes.len() / batch.rows.max(1);
         // A batch claiming more unlabelled rows than it has is the objective's to refuse; here
         // it only must not reach past the rows.
         let unlabelled = batch.unlabelled.min(batch.rows);
@@ -108,7 +113,10 @@ impl<T: Copy> RankShare<T> {
             .chain((labelled_rows.start + unlabelled)..(labelled_rows.end + unlabelled));
         self.x.clear();
         self.labels.clear();
+        self.attributes.clear();
         for r in rows {
+            self.attributes
+                .extend_from_slice(&batch.attributes[r * attributes..(r + 1) * attributes]);
             self.x
                 .extend_from_slice(&batch.x[r * width..(r + 1) * width]);
             if let Some(&label) = batch.labels.get(r) {
@@ -117,6 +125,7 @@ impl<T: Copy> RankShare<T> {
         }
         let rows = unlabelled_rows.len() + labelled_rows.len();
         Batch {
+            attributes: &self.attributes,
             unlabelled: unlabelled_rows.len(),
             share: Some(BatchShare {
                 unlabelled,

@@ -8,6 +8,7 @@ use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
 use crate::kernels::gaussian::{accumulate_mean_statistics, accumulate_posterior_statistics};
 use crate::kernels::rng::{stream, Purpose};
+use crate::model::jmvae::Modality;
 use crate::model::vae::SCORE_ROWS;
 use crate::model::Generative;
 use crate::model::{
@@ -196,7 +197,7 @@ pub fn evaluate_across(
             m.joint_scores(
                 &mut workspace,
                 batch.x,
-                batch.labels,
+                m.modality(batch.labels, batch.attributes),
                 batch.rows,
                 k,
                 &mut noise,
@@ -243,10 +244,19 @@ pub fn evaluate_across(
         }
         if classifies {
             match joint {
-                Some(m) => m.infer_labels(&mut workspace, batch.x, batch.rows, &mut predicted)?,
-                None => model.classify(&mut workspace, batch.x, batch.rows, &mut predicted)?,
+                Some(m) => {
+                    m.infer(&mut workspace, batch.x, batch.rows, &mut predicted)?;
+                    let truth = match m.modality(batch.labels, batch.attributes) {
+                        Modality::Labels(labels) => labels,
+                        Modality::Attributes(values) => values,
+                    };
+                    errors += mismatches(&predicted, truth);
+                }
+                None => {
+                    model.classify(&mut workspace, batch.x, batch.rows, &mut predicted)?;
+                    errors += mismatches(&predicted, batch.labels);
+                }
             }
-            errors += mismatches(&predicted, batch.labels);
         }
         progress(done, split.len());
     }
@@ -288,7 +298,9 @@ pub fn evaluate_across(
         lower_sum_mean_sq.copy_from_slice(&lower_sums[lower_latent..]);
     }
     let mut evaluation = summarise(&scores, k);
-    evaluation.classification_error = classifies.then(|| errors as f64 / split.len() as f64);
+    // A JMVAE of attributes reads each attribute of each image: its errors are per value.
+    let read = split.len() * joint.map_or(1, |m| m.attributes().len().max(1));
+    evaluation.classification_error = classifies.then(|| errors as f64 / read as f64);
     if joint.is_some() {
         let (mean, stderr) = mean_and_stderr(joint_scores.iter().map(|s| s.joint));
         evaluation.joint_log_likelihood = Some(mean);

@@ -10,6 +10,7 @@ use crate::latent::{
     traversal as traversal_points,
 };
 use crate::metrics::read_metrics;
+use crate::model::jmvae::Modality;
 use crate::model::Generative;
 use crate::model::Model;
 use crate::model::VaeWorkspace;
@@ -330,21 +331,59 @@ pub fn analogy(
     tile(&rows, model.config().image, grid(classes + 1, scale))
 }
 
-/// A JMVAE's edit of one test image along a label (Suzuki et al. 2016, Sec. 4.5): the image,
-/// then the mean of its q(z | x) moved by a · (μ(to) − μ(own label)) for `steps` amounts a
-/// evenly spaced from 0 to `amount`, decoded; μ(y) is the mean of q(z | y).
+/// Where a JMVAE's edit moves an image: toward a label, or toward having an attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EditTarget {
+    /// A label (for a JMVAE of labels).
+    Label(u8),
+    /// An attribute, by its index among the model's attributes.
+    Attribute(usize),
+}
+
+impl EditTarget {
+    /// The target `name` names for `model`: an attribute's name, or a label's number.
+    pub fn parse(model: &Model<f32>, name: &str) -> Result<Self> {
+        let attributes = model.config().attributes();
+        if attributes.is_empty() {
+            let label: u8 = name.parse().map_err(|_| {
+                Error::InvalidArgument(format!(
+                    "`{name}` is not a label: this JMVAE's labels are 0..={}",
+                    model.classes().saturating_sub(1)
+                ))
+            })?;
+            crate::batch::check_label_range(&[label], model.classes())?;
+            Ok(EditTarget::Label(label))
+        } else {
+            attributes
+                .iter()
+                .position(|a| a == name)
+                .map(EditTarget::Attribute)
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "`{name}` is not one of this JMVAE's attributes: {}",
+                        attributes.join(", ")
+                    ))
+                })
+        }
+    }
+}
+
+/// A JMVAE's edit of one test image (Suzuki et al. 2016, Sec. 4.5): the image, then the mean of
+/// its q(z | x) moved by a · (μ(w') − μ(w)) for `steps` amounts a evenly spaced from 0 to
+/// `amount`, decoded; μ(w) is the mean of q(z | w). Toward a label, w is the image's label and
+/// w' the target; toward an attribute, w and w' are the image's attributes without and with it
+/// (a negative amount takes it away).
 pub fn edit(
     model: &Model<f32>,
     split: &Split,
     index: usize,
-    to: u8,
+    to: EditTarget,
     amount: f64,
     steps: usize,
     scale: u32,
 ) -> Result<DynamicImage> {
     let jmvae = model.jmvae()?;
     check_index(split, index)?;
-    crate::batch::check_label_range(&[to], model.classes())?;
     if steps < 2 {
         return Err(Error::InvalidArgument(
             "an edit needs at least 2 steps (the start and the end)".into(),
@@ -362,13 +401,40 @@ pub fn edit(
         .map(|s| amount * s as f64 / (steps - 1) as f64)
         .collect();
     let mut ws = VaeWorkspace::default();
-    jmvae.shift_along_labels(
-        &mut ws,
-        &mut z,
-        &vec![split.labels[index]; steps],
-        &vec![to; steps],
-        &amounts,
-    )?;
+    match to {
+        EditTarget::Label(label) => {
+            crate::batch::check_label_range(&[label], model.classes())?;
+            jmvae.shift_along_labels(
+                &mut ws,
+                &mut z,
+                &vec![split.labels[index]; steps],
+                &vec![label; steps],
+                &amounts,
+            )?
+        }
+        EditTarget::Attribute(a) => {
+            let own = split.attributes_of(index);
+            if a >= own.len() {
+                return Err(Error::InvalidArgument(format!(
+                    "attribute {a} is beyond the test images' {} attributes",
+                    own.len()
+                )));
+            }
+            let (mut without, mut with) = (own.to_vec(), own.to_vec());
+            without[a] = 0;
+            with[a] = 1;
+            let repeat =
+                |w: &[u8]| -> Vec<u8> { w.iter().copied().cycle().take(steps * w.len()).collect() };
+            let (from, to) = (repeat(&without), repeat(&with));
+            jmvae.shift(
+                &mut ws,
+                &mut z,
+                Modality::Attributes(&from),
+                Modality::Attributes(&to),
+                &amounts,
+            )?
+        }
+    }
     let mut row = images(split, &[index]);
     let mut out = Vec::new();
     model.decode(&mut ws, &z, &[], steps, &mut out)?;
@@ -376,9 +442,48 @@ pub fn edit(
     tile(&row, model.config().image, grid(steps + 1, scale))
 }
 
-/// A JMVAE reading labels from images: for each chosen test image, the label argmax p(y | z)
-/// gives at the mean of q(z | x), and a row of the image beside the label drawn as the model
-/// draws it (decoded from the mean of q(z | y)).
+/// `n` images a JMVAE of attributes draws from the attributes `on` (the others off): z ~ q(z |
+/// w), decoded.
+pub fn samples_with_attributes(
+    model: &Model<f32>,
+    n: usize,
+    on: &[String],
+    seed: u64,
+    columns: usize,
+    scale: u32,
+) -> Result<DynamicImage> {
+    let jmvae = model.jmvae()?;
+    check_picture(model, n, scale)?;
+    let names = jmvae.attributes();
+    if names.is_empty() {
+        return Err(Error::InvalidArgument(
+            "this JMVAE reads labels, not attributes: draw from a label instead".into(),
+        ));
+    }
+    let mut w = vec![0u8; names.len()];
+    for name in on {
+        let a = names.iter().position(|x| x == name).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "`{name}` is not one of this JMVAE's attributes: {}",
+                names.join(", ")
+            ))
+        })?;
+        w[a] = 1;
+    }
+    let mut out = Vec::new();
+    jmvae.sample_given(
+        &mut VaeWorkspace::default(),
+        n,
+        Modality::Attributes(&w),
+        &mut stream(seed, Purpose::Sample, &[]),
+        &mut out,
+    )?;
+    tile(&out, model.config().image, grid(columns, scale))
+}
+
+/// A JMVAE reading w from images: for each chosen test image, what p(w | z) reads at the mean
+/// of q(z | x) (its label, or a 0 or 1 per attribute, `[images]` or `[images, attributes]`), and
+/// a row of the image beside w drawn as the model draws it (decoded from the mean of q(z | w)).
 pub fn inferred_labels(
     model: &Model<f32>,
     split: &Split,
@@ -393,9 +498,14 @@ pub fn inferred_labels(
     let x = images(split, indices);
     let mut ws = VaeWorkspace::default();
     let mut read = Vec::new();
-    jmvae.infer_labels(&mut ws, &x, indices.len(), &mut read)?;
+    jmvae.infer(&mut ws, &x, indices.len(), &mut read)?;
     let mut points = Vec::new();
-    jmvae.label_means(&mut ws, &read, &mut points)?;
+    let w = if jmvae.attributes().is_empty() {
+        Modality::Labels(&read)
+    } else {
+        Modality::Attributes(&read)
+    };
+    jmvae.modality_means(&mut ws, w, indices.len(), &mut points)?;
     let mut drawn = Vec::new();
     model.decode(&mut ws, &points, &[], indices.len(), &mut drawn)?;
     let pairs = interleave_rows(&x, &drawn, model.pixels(), 1);

@@ -11,11 +11,13 @@ pub fn run(args: EditArgs) -> Result<()> {
     let (test, _) = test_split_for_model(&args.data, &config)?;
     figures::check_index(&test, args.image, "--image")?;
     let steps = args.steps as usize;
+    let target = vae::figures::EditTarget::parse(&model, &args.add)
+        .map_err(|e| anyhow::anyhow!("--add {}: {e}", args.add))?;
     let image = vae::figures::edit(
         &model,
         &test,
         args.image,
-        args.add,
+        target,
         args.amount,
         steps,
         args.image_args.scale,
@@ -26,12 +28,20 @@ pub fn run(args: EditArgs) -> Result<()> {
         &args.model,
         "edit.png",
     )?;
+    let from = match target {
+        vae::figures::EditTarget::Label(_) => format!("with label {}", test.labels[args.image]),
+        vae::figures::EditTarget::Attribute(a) => {
+            format!("with {} = {}", args.add, test.attributes_of(args.image)[a])
+        }
+    };
+    let toward = match target {
+        vae::figures::EditTarget::Label(l) => format!("label {l}"),
+        vae::figures::EditTarget::Attribute(_) => format!("having {}", args.add),
+    };
     println!(
-        "wrote {} (test image {} with label {}, then moved toward label {} by 0 to {} in {steps} steps)",
+        "wrote {} (test image {} {from}, then moved toward {toward} by 0 to {} in {steps} steps)",
         out.display(),
         args.image,
-        test.labels[args.image],
-        args.add,
         args.amount
     );
     Ok(())

@@ -23,17 +23,50 @@ pub fn run(args: InferArgs) -> Result<()> {
         &args.model,
         "inferred.png",
     )?;
-    let mut right = 0;
-    for (&i, &label) in args.images.iter().zip(&read) {
-        let truth = test.labels[i];
-        right += usize::from(truth == label);
-        println!("test image {i}: read as {label} (its label: {truth})");
+    let names = config.model.attributes();
+    if names.is_empty() {
+        let mut right = 0;
+        for (&i, &label) in args.images.iter().zip(&read) {
+            let truth = test.labels[i];
+            right += usize::from(truth == label);
+            println!("test image {i}: read as {label} (its label: {truth})");
+        }
+        println!(
+            "wrote {} ({} of {} read as their label; each image beside its label drawn by the model)",
+            out.display(),
+            right,
+            read.len()
+        );
+    } else {
+        let has = |values: &[u8]| -> String {
+            let on: Vec<&str> = names
+                .iter()
+                .zip(values)
+                .filter(|(_, &v)| v == 1)
+                .map(|(n, _)| n.as_str())
+                .collect();
+            if on.is_empty() {
+                "none".into()
+            } else {
+                on.join(", ")
+            }
+        };
+        let mut right = 0;
+        for (&i, values) in args.images.iter().zip(read.chunks_exact(names.len())) {
+            let truth = test.attributes_of(i);
+            right += values.iter().zip(truth).filter(|(a, b)| a == b).count();
+            println!(
+                "test image {i}: read as having {} (it has: {})",
+                has(values),
+                has(truth)
+            );
+        }
+        println!(
+            "wrote {} ({} of {} attribute values read right; each image beside its attributes drawn by the model)",
+            out.display(),
+            right,
+            read.len()
+        );
     }
-    println!(
-        "wrote {} ({} of {} read as their label; each image beside its label drawn by the model)",
-        out.display(),
-        right,
-        read.len()
-    );
     Ok(())
 }

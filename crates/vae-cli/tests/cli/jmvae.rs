@@ -15,13 +15,12 @@ fn jmvae_trains_resumes_scores_generates_and_edits() {
         args.extend(["--model", "jmvae", "--alpha", "0.5", "--kl-warmup", "1"].map(String::from));
         args
     };
-    let strs = |args: &[String]| -> Vec<String> { args.to_vec() };
     let run_ok = |args: Vec<String>| {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         ok(&refs)
     };
     let straight = f.root.join("straight");
-    let out = run_ok(strs(&jmvae(path(&straight), "3")));
+    let out = run_ok(jmvae(path(&straight), "3"));
     assert!(out.contains("jmvae (image and label, 2 classes"), "{out}");
     assert!(out.contains("test error"), "{out}");
     let resumed = f.root.join("resumed");
@@ -143,4 +142,158 @@ fn jmvae_trains_resumes_scores_generates_and_edits() {
     args.extend(["--objective", "iwae"].map(String::from));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     fails(&refs, "trains with JMVAE-kl");
+}
+
+/// A folder of images with an `attributes.csv`: 24 grey 6 x 4 images, each bright on its left
+/// half or not and on its top half or not, those two facts its attributes.
+fn attribute_folder(root: &Path) -> std::path::PathBuf {
+    let dir = root.join("faces");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mut csv = String::from("file,left,top\n");
+    for i in 0..24u32 {
+        let (left, top) = (i % 2, (i / 2) % 2);
+        image::GrayImage::from_fn(4, 6, |x, y| {
+            let lit = (left == 1 && x < 2) || (top == 1 && y < 3);
+            image::Luma([if lit { 230 } else { 20 + (i as u8) }])
+        })
+        .save(dir.join(format!("{i:02}.png")))
+        .expect("write PNG");
+        let minus = if top == 1 { "1" } else { "-1" };
+        csv.push_str(&format!("{i:02}.png,{left},{minus}\n"));
+    }
+    std::fs::write(dir.join("attributes.csv"), csv).expect("write csv");
+    dir
+}
+
+#[test]
+fn jmvae_of_a_folders_attributes_trains_edits_and_samples() {
+    let f = fixture();
+    let dir = attribute_folder(&f.root);
+    let spec = format!("folder:{}", dir.display());
+    let run = f.root.join("attributes");
+    let train = |out: &str, spec: &str| {
+        vec![
+            "train",
+            "--dataset",
+            spec,
+            "--size",
+            "6x4",
+            "--model",
+            "jmvae",
+            "--epochs",
+            "2",
+            "--hidden",
+            "16",
+            "--latent",
+            "2",
+            "--batch-size",
+            "8",
+            "--out",
+            out,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<String>>()
+    };
+    let args = train(path(&run), &spec);
+    let out = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains("image and 2 binary attributes"), "{out}");
+    let config = std::fs::read_to_string(run.join("config.json")).expect("config");
+    assert!(
+        config.contains("\"attributes\": [") && config.contains("\"left\""),
+        "{config}"
+    );
+
+    let eval = ok(&["eval", "--model", path(&run), "--iw-samples", "3"]);
+    for needle in ["log p(x, y)", "log p(x | y)", "classification error"] {
+        assert!(eval.contains(needle), "{needle} missing: {eval}");
+    }
+    let png = |name: &str| f.root.join(name);
+    ok(&[
+        "sample",
+        "--model",
+        path(&run),
+        "--attributes",
+        "left,top",
+        "--n",
+        "4",
+        "--out",
+        path(&png("s.png")),
+    ]);
+    ok(&[
+        "sample",
+        "--model",
+        path(&run),
+        "--n",
+        "4",
+        "--out",
+        path(&png("prior.png")),
+    ]);
+    let edit = ok(&[
+        "edit",
+        "--model",
+        path(&run),
+        "--add",
+        "top",
+        "--amount",
+        "-1",
+        "--steps",
+        "3",
+        "--out",
+        path(&png("e.png")),
+    ]);
+    assert!(edit.contains("toward having top"), "{edit}");
+    let infer = ok(&[
+        "infer",
+        "--model",
+        path(&run),
+        "--images",
+        "0,1",
+        "--out",
+        path(&png("i.png")),
+    ]);
+    assert!(infer.contains("test image 1: read as having"), "{infer}");
+    for file in ["s.png", "prior.png", "e.png", "i.png"] {
+        assert!(image::open(png(file)).is_ok(), "{file}");
+    }
+    fails(
+        &["sample", "--model", path(&run), "--attributes", "smile"],
+        "`smile` is not one of this JMVAE's attributes: left, top",
+    );
+    fails(
+        &["edit", "--model", path(&run), "--add", "3"],
+        "`3` is not one of this JMVAE's attributes",
+    );
+    fails(
+        &["analogy", "--model", path(&run)],
+        "analogies need a model with classes",
+    );
+
+    // A file that is not what it should be is refused with its line named.
+    let csv = dir.join("attributes.csv");
+    let good = std::fs::read_to_string(&csv).expect("csv");
+    for (text, needle) in [
+        (
+            good.replace("03.png,1,1\n", ""),
+            "no line for the image 03.png",
+        ),
+        (
+            format!("{good}99.png,1,0\n"),
+            "line 26: 99.png is not an image file of the folder",
+        ),
+        (
+            good.replace("05.png,1,-1", "05.png,1,yes"),
+            "line 7: `top` is \"yes\"",
+        ),
+        (
+            good.replace("05.png,1,-1", "05.png,1"),
+            "line 7: 1 values after the file name",
+        ),
+    ] {
+        std::fs::write(&csv, text).expect("write csv");
+        let out = f.root.join(format!("bad-{}", needle.len()));
+        let args = train(path(&out), &spec);
+        fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), needle);
+        assert!(!out.exists(), "a refused run left {}", out.display());
+    }
 }

@@ -56,7 +56,7 @@ impl ModelConfig {
         let heads = if self.kind == ModelKind::Ae { 1 } else { 2 };
         let shape = body(
             &self.encoder,
-            input(&self.encoder, self.classes)?,
+            input(&self.encoder, self.joint_width())?,
             &mut total,
         )?;
         dense(&mut total, &shape, self.latent.checked_mul(heads)?)?;
@@ -82,10 +82,10 @@ impl ModelConfig {
             // JMVAE's q(z | x) beside q(z | x, w), then q(z | w) and p(w | z).
             let shape = body(&self.encoder, input(&self.encoder, 0)?, &mut total)?;
             dense(&mut total, &shape, self.latent.checked_mul(2)?)?;
-            let shape = body(&modality.encoder, vec![self.classes], &mut total)?;
+            let shape = body(&modality.encoder, vec![self.joint_width()], &mut total)?;
             dense(&mut total, &shape, self.latent.checked_mul(2)?)?;
             let shape = body(&modality.decoder, vec![self.latent], &mut total)?;
-            dense(&mut total, &shape, self.classes)?;
+            dense(&mut total, &shape, self.joint_width())?;
         }
         if let Some(top) = &self.top {
             let shape = body(&top.encoder, vec![self.latent], &mut total)?;
@@ -130,9 +130,12 @@ impl ModelConfig {
                     "the M2 model needs a classifier layer list".into(),
                 ))
             }
-            ModelKind::Jmvae if self.classes == 0 || self.modality.is_none() => {
+            ModelKind::Jmvae
+                if self.modality.is_none()
+                    || (self.classes == 0) == self.attributes().is_empty() =>
+            {
                 return Err(Error::Config(
-                    "the JMVAE model needs labelled classes (classes >= 2) and the label's networks (modality)".into(),
+                    "the JMVAE model needs the networks of w (modality) and w itself: labelled classes (classes >= 2) or binary attributes, not both".into(),
                 ))
             }
             ModelKind::Jmvae if self.top.is_some() || self.features.is_some() => {
@@ -148,6 +151,18 @@ impl ModelConfig {
             ));
         }
         if let Some(modality) = &self.modality {
+            let names = &modality.attributes;
+            if names.len() > super::MAX_ATTRIBUTES
+                || names
+                    .iter()
+                    .enumerate()
+                    .any(|(i, n)| n.is_empty() || names[..i].contains(n))
+            {
+                return Err(Error::Config(format!(
+                    "attributes must be at most {} distinct non-empty names",
+                    super::MAX_ATTRIBUTES
+                )));
+            }
             spec::validate(&modality.encoder, "label encoder", &ENCODER_HEADS)?;
             spec::validate(&modality.decoder, "label decoder", &OUTPUT_HEAD)?;
             if reads_image(&modality.encoder) || reads_image(&modality.decoder) {

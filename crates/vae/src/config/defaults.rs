@@ -24,3 +24,6 @@ pub const BURDA_ADAM_EPS: f64 = 1e-4;
 /// JMVAE-kl's α when a run gives none: the middle of the values Suzuki et al. 2016 compare on
 /// MNIST.
 pub const DEFAULT_JMVAE_ALPHA: f64 = 0.1;
+
+/// The most binary attributes a data set may name and a JMVAE may model.
+pub const MAX_ATTRIBUTES: usize = 256;

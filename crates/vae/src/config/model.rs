@@ -117,6 +117,11 @@ pub struct LabelModality {
     pub encoder: Vec<LayerSpec>,
     /// p(w | z)'s body.
     pub decoder: Vec<LayerSpec>,
+    /// The names of binary attributes when w is a vector of them (a folder's `attributes.csv`),
+    /// with independent Bernoulli p(w | z); empty when w is the one-hot label, with a softmax
+    /// p(w | z) over `classes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
 }
 
 /// Where a stacked M2's inputs come from (Kingma, Rezende, Mohamed & Welling 2014, Sec. 3.2, M1 +
@@ -286,9 +291,23 @@ impl ModelConfig {
     }
 
     /// What the encoder reads per image: the pixels with the one-hot label when conditional (see
-    /// [`ImageShape::network_input`]).
+    /// [`ImageShape::network_input`]), with w when a JMVAE's joint encoder.
     pub fn encoder_input_shape(&self) -> Vec<usize> {
-        self.image.network_input(&self.encoder, self.classes)
+        self.image.network_input(&self.encoder, self.joint_width())
+    }
+
+    /// The binary attributes a JMVAE's w holds (empty when w is the label).
+    pub fn attributes(&self) -> &[String] {
+        self.modality.as_ref().map_or(&[], |m| &m.attributes)
+    }
+
+    /// Values the encoder reads beside the image: a JMVAE's w (the one-hot label or the
+    /// attributes), a conditional model's one-hot label, else none.
+    pub fn joint_width(&self) -> usize {
+        match self.attributes().len() {
+            0 => self.classes,
+            n => n,
+        }
     }
 
     /// The dense products of a model whose networks are dense layers only, as (inputs, outputs):
@@ -359,6 +378,10 @@ impl ModelConfig {
     pub fn kind_name(&self) -> String {
         match self.kind {
             ModelKind::Ae => "plain autoencoder".to_string(),
+            ModelKind::Jmvae if !self.attributes().is_empty() => format!(
+                "JMVAE (image and {} binary attributes in one latent space)",
+                self.attributes().len()
+            ),
             ModelKind::Jmvae => format!(
                 "JMVAE (image and label, {} classes, in one latent space)",
                 self.classes

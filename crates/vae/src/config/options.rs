@@ -202,6 +202,9 @@ pub struct BuildFor {
     pub defaults: DataDefaults,
     /// M1 + M2: the codes of M1 this M2 reads.
     pub features: Option<Features>,
+    /// The binary attributes the data set names (a folder's `attributes.csv`): a JMVAE models
+    /// them as its w in place of the label.
+    pub attributes: Vec<String>,
 }
 
 impl RunOptions {
@@ -263,7 +266,11 @@ impl RunOptions {
                 ));
             }
         }
-        if target.classes == 0 && matches!(family, Family::Cvae | Family::M2 | Family::Jmvae) {
+        let jmvae_on_attributes = family == Family::Jmvae && !target.attributes.is_empty();
+        if target.classes == 0
+            && !jmvae_on_attributes
+            && matches!(family, Family::Cvae | Family::M2 | Family::Jmvae)
+        {
             return refuse(format!(
                 "{} needs labelled classes, and this data set has none",
                 spelling.given("model", family_name(family))
@@ -367,6 +374,7 @@ impl RunOptions {
             latent: self.latent.unwrap_or(model_defaults.latent),
             classes: match family {
                 Family::Vae | Family::Ae => 0,
+                Family::Jmvae if !target.attributes.is_empty() => 0,
                 Family::Cvae | Family::M2 | Family::Jmvae => target.classes,
             },
             // The label's networks: dense layers of the `hidden` widths (the default widths
@@ -380,6 +388,7 @@ impl RunOptions {
                 LabelModality {
                     encoder: spec::mlp(&widths, activation),
                     decoder: spec::mlp(&reversed, activation),
+                    attributes: target.attributes.clone(),
                 }
             }),
             likelihood: match self.likelihood {

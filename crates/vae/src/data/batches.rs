@@ -12,6 +12,7 @@ use crate::kernels::rng::{fill_standard_normal, Rng};
 pub struct BatchLoader {
     x: Vec<f32>,
     labels: Vec<u8>,
+    attributes: Vec<u8>,
     thresholds: [u32; 256],
     /// Codes: the rows' posteriors and the noise of a draw.
     posterior: Vec<f32>,
@@ -23,6 +24,7 @@ impl Default for BatchLoader {
         BatchLoader {
             x: Vec::new(),
             labels: Vec::new(),
+            attributes: Vec::new(),
             thresholds: bernoulli_thresholds(),
             posterior: Vec::new(),
             noise: Vec::new(),
@@ -57,8 +59,15 @@ impl BatchLoader {
             }
         }
         self.labels.extend(indices.iter().map(|&i| split.labels[i]));
+        self.attributes.clear();
+        for &i in indices {
+            self.attributes.extend_from_slice(split.attributes_of(i));
+        }
         debug_assert_eq!(self.x.len(), indices.len() * pixels);
-        Batch::new(&self.x, &self.labels, indices.len())
+        Batch {
+            attributes: &self.attributes,
+            ..Batch::new(&self.x, &self.labels, indices.len())
+        }
     }
 
     /// The codes `indices` of `codes`: a draw from each posterior with `rng` when the codes are

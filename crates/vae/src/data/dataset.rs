@@ -17,6 +17,8 @@ pub struct Dataset {
     pub test: Split,
     /// The name of each label (empty for unlabelled images).
     pub class_names: Vec<String>,
+    /// The name of each binary attribute (a folder's `attributes.csv`; empty for none).
+    pub attribute_names: Vec<String>,
 }
 
 impl Dataset {
@@ -74,5 +76,6 @@ pub(super) fn finish(
         train,
         test,
         class_names,
+        attribute_names: Vec::new(),
     })
 }

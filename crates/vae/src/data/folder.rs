@@ -2,6 +2,7 @@
 //! any, converted to grey or RGB, resized, split with a seed, and cached as bytes so the second
 //! run starts at once.
 
+use super::attributes::AttributeTable;
 use super::dataset::Dataset;
 use super::split::Split;
 pub use crate::config::FolderOptions;
@@ -75,7 +76,11 @@ fn list(dir: &Path) -> Result<Listing> {
     let mut skipped = Vec::new();
     let mut class_names = Vec::new();
     let entries = read(dir)?;
-    let top: Vec<&PathBuf> = entries.iter().filter(|p| p.is_file()).collect();
+    // The attributes' file is read as such, not skipped as a stray file.
+    let top: Vec<&PathBuf> = entries
+        .iter()
+        .filter(|p| p.is_file() && p.file_name().is_none_or(|n| n != super::attributes::FILE))
+        .collect();
     for sub in entries.iter().filter(|p| p.is_dir()) {
         let class = class_names.len();
         let mut any = false;
@@ -296,6 +301,33 @@ pub fn load(
             (class_names, images, labels)
         }
     };
+    let (attribute_names, attributes) = match AttributeTable::read(dir)? {
+        Some(table) => {
+            // The image files relative to `dir` with `/`: all of them, and those decoded, in
+            // the order of `images`.
+            let relative = |p: &PathBuf| -> String {
+                p.strip_prefix(dir)
+                    .unwrap_or(p)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            };
+            let unreadable: std::collections::HashSet<&PathBuf> =
+                skipped.iter().map(|(p, _)| p).collect();
+            let listed: Vec<String> = files.iter().map(|(p, _)| relative(p)).collect();
+            let decoded: Vec<String> = files
+                .iter()
+                .filter(|(p, _)| !unreadable.contains(p))
+                .map(|(p, _)| relative(p))
+                .collect();
+            let path = dir.join(super::attributes::FILE);
+            let values = table.values_of(&decoded, &listed, &path)?;
+            (table.names, values)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    let width = attribute_names.len();
     report.skipped = skipped;
     let count = labels.len();
     if count < 2 {
@@ -330,6 +362,10 @@ pub fn load(
             })
             .collect(),
         labels: indices.iter().map(|&i| labels[i]).collect(),
+        attributes: indices
+            .iter()
+            .flat_map(|&i| attributes[i * width..(i + 1) * width].iter().copied())
+            .collect(),
     };
     let dataset = Dataset {
         name: spec.into(),
@@ -337,6 +373,7 @@ pub fn load(
         train: take(train),
         test: take(test),
         class_names,
+        attribute_names,
     };
     Ok((dataset, report))
 }

@@ -129,6 +129,7 @@ pub fn load(data_dir: Option<&Path>) -> Result<Dataset> {
             })
             .collect(),
         labels: vec![0; indices.len()],
+        attributes: Vec::new(),
     };
     Ok(Dataset {
         name: NAME.into(),
@@ -136,6 +137,7 @@ pub fn load(data_dir: Option<&Path>) -> Result<Dataset> {
         train: take(train),
         test: take(test),
         class_names: vec!["face".into()],
+        attribute_names: Vec::new(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Data: the IDX reader, named data sets with checksums, downloads, and minibatches.
 
+pub mod attributes;
 pub mod batches;
 pub mod codes;
 mod dataset;

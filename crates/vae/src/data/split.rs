@@ -16,6 +16,9 @@ pub struct Split {
     pub images: Vec<u8>,
     /// A label per image.
     pub labels: Vec<u8>,
+    /// Binary attributes, `[len, attributes]` of 0 or 1 (a folder's `attributes.csv`); empty
+    /// when the data set has none.
+    pub attributes: Vec<u8>,
 }
 
 impl Split {
@@ -77,6 +80,7 @@ impl Split {
             shape,
             images: images.data,
             labels: labels.data,
+            attributes: Vec::new(),
         })
     }
 
@@ -113,6 +117,7 @@ impl Split {
             } else {
                 labels.to_vec()
             },
+            attributes: Vec::new(),
         })
     }
 
@@ -124,6 +129,17 @@ impl Split {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// Binary attributes per image (0 when the data set has none).
+    pub fn attribute_count(&self) -> usize {
+        self.attributes.len() / self.len().max(1)
+    }
+
+    /// The attributes of image `index`, 0 or 1 each (empty when there are none).
+    pub fn attributes_of(&self, index: usize) -> &[u8] {
+        let n = self.attribute_count();
+        &self.attributes[index * n..(index + 1) * n]
     }
 
     /// The bytes of image `index`.
@@ -142,16 +158,19 @@ impl Split {
             shape: self.shape,
             images,
             labels: self.labels.clone(),
+            attributes: self.attributes.clone(),
         }
     }
 
     /// The first `n` images (for quick runs and tests).
     pub fn truncated(&self, n: usize) -> Split {
         let n = n.min(self.len());
+        let width = self.attribute_count();
         Split {
             shape: self.shape,
             images: self.images[..n * self.shape.len()].to_vec(),
             labels: self.labels[..n].to_vec(),
+            attributes: self.attributes[..n * width].to_vec(),
         }
     }
 }

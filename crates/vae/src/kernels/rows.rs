@@ -24,6 +24,40 @@ pub fn append_one_hot<T: Scalar>(
     }
 }
 
+/// `x [rows, width]` with each row's `extra [rows, extra_width]` appended, into `buffer`.
+pub fn append_columns<T: Scalar>(
+    x: &[T],
+    width: usize,
+    extra: &[T],
+    extra_width: usize,
+    buffer: &mut Vec<T>,
+) {
+    buffer.clear();
+    for (row, more) in x.chunks_exact(width).zip(extra.chunks_exact(extra_width)) {
+        buffer.extend_from_slice(row);
+        buffer.extend_from_slice(more);
+    }
+}
+
+/// Channel-last images `x [rows, pixels · channels]` with each row's `extra [rows,
+/// extra_width]` appended to every pixel, as constant planes, into `buffer`.
+pub fn append_planes<T: Scalar>(
+    x: &[T],
+    width: usize,
+    channels: usize,
+    extra: &[T],
+    extra_width: usize,
+    buffer: &mut Vec<T>,
+) {
+    buffer.clear();
+    for (row, more) in x.chunks_exact(width).zip(extra.chunks_exact(extra_width)) {
+        for pixel in row.chunks_exact(channels) {
+            buffer.extend_from_slice(pixel);
+            buffer.extend_from_slice(more);
+        }
+    }
+}
+
 /// The one-hot code of each of `labels` into `buffer` `[labels, classes]`.
 pub fn one_hot<T: Scalar>(labels: &[u8], classes: usize, buffer: &mut Vec<T>) {
     buffer.clear();

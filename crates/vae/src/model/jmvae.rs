@@ -18,8 +18,7 @@
 
 use super::classifier::argmax_rows;
 use super::parts::{
-    check_images, check_labels, check_samples, checked_samples, decode_rows, networks,
-    with_one_hot, LabelJoin,
+    check_images, check_labels, check_samples, checked_samples, decode_rows, networks, LabelJoin,
 };
 use super::vae::{MAX_LOG_WEIGHTS, SCORE_ROWS};
 use super::workspace::{importance_weighted_log_likelihood, score_terms};
@@ -68,6 +67,16 @@ impl JointScore {
     }
 }
 
+/// A batch's w: the labels (one-hot, a softmax p(w | z)) or binary attribute rows `[rows,
+/// attributes]` of 0 or 1 (independent Bernoulli p(w | z)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Modality<'a> {
+    /// A label per row.
+    Labels(&'a [u8]),
+    /// The attributes of each row, one after another.
+    Attributes(&'a [u8]),
+}
+
 impl<T: Scalar> Jmvae<T> {
     /// A freshly initialised JMVAE; weights drawn from the stream `(seed, Init)`: the joint
     /// encoder and the image decoder as a VAE's, then `image_encoder`, `label_encoder` and
@@ -88,7 +97,7 @@ impl<T: Scalar> Jmvae<T> {
         )?;
         let label_encoder = Encoder::new(
             &mut b.pp("label_encoder"),
-            &[config.classes],
+            &[config.joint_width()],
             &modality.encoder,
             config.latent,
             true,
@@ -97,7 +106,7 @@ impl<T: Scalar> Jmvae<T> {
             &mut b.pp("label_decoder"),
             &[config.latent],
             &modality.decoder,
-            config.classes,
+            config.joint_width(),
         )?;
         Ok(Jmvae {
             config: config.clone(),
@@ -158,26 +167,111 @@ impl<T: Scalar> Jmvae<T> {
         }
     }
 
-    /// Images of the model's shape with one label in range each.
-    pub(crate) fn check_pairs(&self, x: &[T], labels: &[u8], rows: usize) -> Result<()> {
+    /// Values of w per row: the classes of a label, or the attributes.
+    pub fn width(&self) -> usize {
+        self.config.joint_width()
+    }
+
+    /// The binary attributes w holds (empty when w is the label).
+    pub fn attributes(&self) -> &[String] {
+        self.config.attributes()
+    }
+
+    /// A batch's w: its attributes when the model reads attributes, else its labels.
+    pub fn modality<'a>(&self, labels: &'a [u8], attributes: &'a [u8]) -> Modality<'a> {
+        if self.attributes().is_empty() {
+            Modality::Labels(labels)
+        } else {
+            Modality::Attributes(attributes)
+        }
+    }
+
+    /// `w` must be what this model reads, for `rows` rows: labels in range, or `rows` attribute
+    /// rows of 0 and 1.
+    pub(crate) fn check_modality(&self, w: Modality<'_>, rows: usize) -> Result<()> {
+        match w {
+            Modality::Labels(labels) if self.attributes().is_empty() => {
+                check_labels(labels, rows, self.classes())
+            }
+            Modality::Attributes(values) if !self.attributes().is_empty() => {
+                let width = self.width();
+                if values.len() != rows * width {
+                    return Err(Error::InvalidArgument(format!(
+                        "{} attribute values for {rows} rows of the model's {width} attributes",
+                        values.len()
+                    )));
+                }
+                if values.iter().any(|&v| v > 1) {
+                    return Err(Error::InvalidArgument("attributes are 0 or 1".into()));
+                }
+                Ok(())
+            }
+            Modality::Labels(_) => Err(Error::InvalidArgument(format!(
+                "this JMVAE reads the attributes {}, not labels",
+                self.attributes().join(", ")
+            ))),
+            Modality::Attributes(_) => Err(Error::InvalidArgument(
+                "this JMVAE reads labels, not attributes".into(),
+            )),
+        }
+    }
+
+    /// Images of the model's shape with their w.
+    pub(crate) fn check_pairs(&self, x: &[T], w: Modality<'_>, rows: usize) -> Result<()> {
         check_images(x, rows, self.pixels())?;
-        check_labels(labels, rows, self.classes())
+        self.check_modality(w, rows)
+    }
+
+    /// w as the networks read it, `[rows, width]` into `ws.joint.one_hot`: the one-hot labels
+    /// or the attributes as 0.0 and 1.0.
+    fn fill_modality(&self, ws: &mut VaeWorkspace<T>, w: Modality<'_>) {
+        match w {
+            Modality::Labels(labels) => {
+                rows::one_hot(labels, self.classes(), &mut ws.joint.one_hot)
+            }
+            Modality::Attributes(values) => {
+                ws.joint.one_hot.clear();
+                ws.joint
+                    .one_hot
+                    .extend(values.iter().map(|&v| T::of(f64::from(v))));
+            }
+        }
     }
 
     /// q(z | x, w) of the rows, left in `ws.encoder`, its KL to N(0, I) in `ws.kl`; the input
-    /// `[x | one-hot w]` stays in `ws.encoder_input` for the backward pass.
+    /// `[x | w]` stays in `ws.encoder_input` for the backward pass, w in `ws.joint.one_hot`.
     pub(crate) fn forward_joint(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
-        labels: &[u8],
+        w: Modality<'_>,
         rows: usize,
     ) -> Result<()> {
-        let join = LabelJoin::encoder(&self.config);
-        let input = with_one_hot(x, join, labels, self.classes(), &mut ws.encoder_input);
-        let q = self
-            .joint
-            .forward(self.params.values(), input, rows, &mut ws.encoder)?;
+        self.check_pairs(x, w, rows)?;
+        self.fill_modality(ws, w);
+        let width = self.width();
+        match LabelJoin::encoder(&self.config) {
+            LabelJoin::Row(pixels) => {
+                rows::append_columns(x, pixels, &ws.joint.one_hot, width, &mut ws.encoder_input)
+            }
+            LabelJoin::Planes {
+                width: values,
+                channels,
+            } => rows::append_planes(
+                x,
+                values,
+                channels,
+                &ws.joint.one_hot,
+                width,
+                &mut ws.encoder_input,
+            ),
+        }
+        let q = self.joint.forward(
+            self.params.values(),
+            ws.encoder_input.as_slice(),
+            rows,
+            &mut ws.encoder,
+        )?;
         ws.kl.resize(rows, T::zero());
         q.kl_to_standard_normal(&mut ws.kl);
         Ok(())
@@ -196,26 +290,27 @@ impl<T: Scalar> Jmvae<T> {
         Ok(())
     }
 
-    /// q(z | w) of the labels, left in `ws.joint.label_encoder`, its one-hot input in
+    /// q(z | w) of `rows` rows of w, left in `ws.joint.label_encoder`, its input in
     /// `ws.joint.one_hot`.
     pub(crate) fn forward_label_encoder(
         &self,
         ws: &mut VaeWorkspace<T>,
-        labels: &[u8],
+        w: Modality<'_>,
+        rows: usize,
     ) -> Result<()> {
-        check_labels(labels, labels.len(), self.classes())?;
-        rows::one_hot(labels, self.classes(), &mut ws.joint.one_hot);
+        self.check_modality(w, rows)?;
+        self.fill_modality(ws, w);
         self.label_encoder.forward(
             self.params.values(),
             ws.joint.one_hot.as_slice(),
-            labels.len(),
+            rows,
             &mut ws.joint.label_encoder,
         )?;
         Ok(())
     }
 
-    /// log p(w | z) `[n, classes]` of `z [n, latent]` into `ws.joint.log_probs`, the logits kept
-    /// for the backward pass.
+    /// p(w | z) of `z [n, latent]`: the logits kept in `ws.joint.label_decoder` for the backward
+    /// pass, and for labels log p(w | z) `[n, classes]` in `ws.joint.log_probs`.
     pub(crate) fn forward_label_decoder(
         &self,
         ws: &mut VaeWorkspace<T>,
@@ -223,42 +318,109 @@ impl<T: Scalar> Jmvae<T> {
         n: usize,
     ) -> Result<()> {
         let joint = &mut ws.joint;
-        self.label_decoder.forward(
-            self.params.values(),
-            z,
-            n,
-            &mut joint.label_decoder,
-            &mut joint.log_probs,
-        )
+        if self.attributes().is_empty() {
+            self.label_decoder.forward(
+                self.params.values(),
+                z,
+                n,
+                &mut joint.label_decoder,
+                &mut joint.log_probs,
+            )
+        } else {
+            self.label_decoder.network().forward(
+                self.params.values(),
+                z,
+                n,
+                &mut joint.label_decoder,
+            )
+        }
     }
 
-    /// The means of q(z | w) for each of `labels`, `[labels, latent]` into `out`: where a label
-    /// alone puts an image in the latent space.
+    /// −log p(w | z) of the latest `forward_label_decoder`'s `n` rows against `w` (row `i`
+    /// reads w's row `i % rows`, w filled into `ws.joint.one_hot`), into `ws.joint.nll`; with
+    /// `gradient`, the gradient of that factor times their sum with respect to the logits into
+    /// `ws.joint.d_logits`.
+    pub(crate) fn label_nll(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        w: Modality<'_>,
+        n: usize,
+        gradient: Option<T>,
+    ) {
+        let joint = &mut ws.joint;
+        joint.nll.resize(n, T::zero());
+        match w {
+            Modality::Labels(labels) => {
+                let classes = self.classes();
+                let rows = labels.len();
+                for (i, nll) in joint.nll.iter_mut().enumerate() {
+                    *nll = -joint.log_probs[i * classes + labels[i % rows] as usize];
+                }
+                if let Some(scale) = gradient {
+                    joint.d_logits.clear();
+                    for (i, lp) in joint.log_probs.chunks_exact(classes).enumerate() {
+                        let y = labels[i % rows] as usize;
+                        joint.d_logits.extend(lp.iter().enumerate().map(|(c, &l)| {
+                            scale * (l.exp() - if c == y { T::one() } else { T::zero() })
+                        }));
+                    }
+                }
+            }
+            Modality::Attributes(_) => {
+                let width = self.width();
+                let grad = gradient.map(|scale| {
+                    joint.d_logits.resize(n * width, T::zero());
+                    (&mut joint.d_logits[..], scale)
+                });
+                crate::kernels::loss::bernoulli_nll(
+                    joint.label_decoder.output(),
+                    &joint.one_hot,
+                    width,
+                    &mut joint.nll,
+                    grad,
+                );
+            }
+        }
+    }
+
+    /// The means of q(z | w) for each row of `w`, `[rows, latent]` into `out`: where w alone
+    /// puts an image in the latent space.
+    pub fn modality_means(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        w: Modality<'_>,
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        self.forward_label_encoder(ws, w, rows)?;
+        out.resize(rows * self.latent(), T::zero());
+        DiagonalGaussian::new(ws.joint.label_encoder.output(), self.latent()).means_into(out);
+        Ok(())
+    }
+
+    /// The means of q(z | y) for each of `labels` (see [`Jmvae::modality_means`]).
     pub fn label_means(
         &self,
         ws: &mut VaeWorkspace<T>,
         labels: &[u8],
         out: &mut Vec<T>,
     ) -> Result<()> {
-        self.forward_label_encoder(ws, labels)?;
-        out.resize(labels.len() * self.latent(), T::zero());
-        DiagonalGaussian::new(ws.joint.label_encoder.output(), self.latent()).means_into(out);
-        Ok(())
+        self.modality_means(ws, Modality::Labels(labels), labels.len(), out)
     }
 
-    /// Latent points moved along labels (the paper's "add a smile", Sec. 4.5): for each row
-    /// `r`, `z[r] += amounts[r] · (μ_w(to[r]) − μ_w(from[r]))`, where μ_w(y) is the mean of q(z | y):
-    /// the difference between where the two labels alone put an image.
-    pub fn shift_along_labels(
+    /// Latent points moved along w (the paper's "add a smile", Sec. 4.5): for each row `r`,
+    /// `z[r] += amounts[r] · (μ(to[r]) − μ(from[r]))`, where μ(w) is the mean of q(z | w): the
+    /// difference between where the two values of w alone put an image.
+    pub fn shift(
         &self,
         ws: &mut VaeWorkspace<T>,
         z: &mut [T],
-        from: &[u8],
-        to: &[u8],
+        from: Modality<'_>,
+        to: Modality<'_>,
         amounts: &[f64],
     ) -> Result<()> {
         let (latent, rows) = (self.latent(), amounts.len());
-        if z.len() != rows * latent || from.len() != rows || to.len() != rows {
+        if z.len() != rows * latent {
             return Err(Error::shape("rows to move", rows * latent, z.len()));
         }
         if let Some(bad) = amounts.iter().find(|a| !a.is_finite()) {
@@ -267,8 +429,8 @@ impl<T: Scalar> Jmvae<T> {
             )));
         }
         let (mut start, mut end) = (Vec::new(), Vec::new());
-        self.label_means(ws, from, &mut start)?;
-        self.label_means(ws, to, &mut end)?;
+        self.modality_means(ws, from, rows, &mut start)?;
+        self.modality_means(ws, to, rows, &mut end)?;
         let ends = end.chunks_exact(latent).zip(start.chunks_exact(latent));
         for ((row, (end, start)), &amount) in z.chunks_exact_mut(latent).zip(ends).zip(amounts) {
             let a = T::of(amount);
@@ -277,6 +439,29 @@ impl<T: Scalar> Jmvae<T> {
             }
         }
         Ok(())
+    }
+
+    /// `shift` between labels.
+    pub fn shift_along_labels(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        z: &mut [T],
+        from: &[u8],
+        to: &[u8],
+        amounts: &[f64],
+    ) -> Result<()> {
+        self.shift(ws, z, Modality::Labels(from), Modality::Labels(to), amounts)
+    }
+
+    /// p(w | z) at the mean of q(z | x) for the images of `x [rows, pixels]`, its logits left in
+    /// `ws.joint.label_decoder` (and log-probabilities in `ws.joint.log_probs` for labels).
+    fn read_modality(&self, ws: &mut VaeWorkspace<T>, x: &[T], rows: usize) -> Result<()> {
+        let mut means = std::mem::take(&mut ws.means);
+        let result = self
+            .encode_means(ws, x, &[], rows, &mut means)
+            .and_then(|()| self.forward_label_decoder(ws, &means, rows));
+        ws.means = means;
+        result
     }
 
     /// The label each image of `x [rows, pixels]` is read as: argmax_w p(w | z) at the mean of
@@ -288,38 +473,61 @@ impl<T: Scalar> Jmvae<T> {
         rows: usize,
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let mut means = std::mem::take(&mut ws.means);
-        let result = self
-            .encode_means(ws, x, &[], rows, &mut means)
-            .and_then(|()| self.forward_label_decoder(ws, &means, rows));
-        ws.means = means;
-        result?;
+        if !self.attributes().is_empty() {
+            return Err(Error::InvalidArgument(
+                "this JMVAE reads attributes, not labels".into(),
+            ));
+        }
+        self.read_modality(ws, x, rows)?;
         out.clear();
         out.extend(argmax_rows(&ws.joint.log_probs, self.classes()));
         Ok(())
     }
 
+    /// What each image of `x [rows, pixels]` is read as: its label, or each attribute it has
+    /// (p(w_a | z) > ½) at the mean of q(z | x); `[rows]` or `[rows, attributes]` into `out`.
+    pub fn infer(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        if self.attributes().is_empty() {
+            return self.infer_labels(ws, x, rows, out);
+        }
+        self.read_modality(ws, x, rows)?;
+        out.clear();
+        out.extend(
+            ws.joint
+                .label_decoder
+                .output()
+                .iter()
+                .map(|&l| u8::from(l > T::zero())),
+        );
+        Ok(())
+    }
+
     /// log p(x, w) from q(z | x, w) and log p(w) from q(z | w), each importance-sampled with `k`
-    /// samples, for each image of `x` with its label, appended to `out`.
+    /// samples, for each image of `x` with its w, appended to `out`.
     #[allow(clippy::too_many_arguments)]
     pub fn joint_scores(
         &self,
         ws: &mut VaeWorkspace<T>,
         x: &[T],
-        labels: &[u8],
+        w: Modality<'_>,
         rows: usize,
         k: usize,
         rng: &mut Rng,
         out: &mut Vec<JointScore>,
     ) -> Result<()> {
         check_samples(k)?;
-        self.check_pairs(x, labels, rows)?;
-        self.forward_joint(ws, x, labels, rows)?;
+        self.forward_joint(ws, x, w, rows)?;
         let proposal = ws.encoder.output().to_vec();
-        let joint = self.importance_sample(ws, &proposal, Some(x), Some(labels), rows, k, rng)?;
-        self.forward_label_encoder(ws, labels)?;
+        let joint = self.importance_sample(ws, &proposal, Some(x), Some(w), rows, k, rng)?;
+        self.forward_label_encoder(ws, w, rows)?;
         let proposal = ws.joint.label_encoder.output().to_vec();
-        let label = self.importance_sample(ws, &proposal, None, Some(labels), rows, k, rng)?;
+        let label = self.importance_sample(ws, &proposal, None, Some(w), rows, k, rng)?;
         out.extend(joint.iter().zip(&label).map(|(j, l)| JointScore {
             joint: j.log_likelihood,
             label: l.log_likelihood,
@@ -329,22 +537,25 @@ impl<T: Scalar> Jmvae<T> {
 
     /// Importance sampling of the observed modalities from `proposal` `[rows, 2 latent]`: per
     /// row, the mean of −log p(obs | z) over the `k` samples as `reconstruction` and log (1/k) Σ
-    /// p(obs | z) p(z) / q(z) as `log_likelihood` (`kl` left 0), where obs is the image, the
-    /// label, or both.
+    /// p(obs | z) p(z) / q(z) as `log_likelihood` (`kl` left 0), where obs is the image, w, or
+    /// both.
     #[allow(clippy::too_many_arguments)]
     fn importance_sample(
         &self,
         ws: &mut VaeWorkspace<T>,
         proposal: &[T],
         x: Option<&[T]>,
-        labels: Option<&[u8]>,
+        w: Option<Modality<'_>>,
         rows: usize,
         k: usize,
         rng: &mut Rng,
     ) -> Result<Vec<ImageScore>> {
-        let (latent, pixels, classes) = (self.latent(), self.pixels(), self.classes());
+        let (latent, pixels) = (self.latent(), self.pixels());
         let values = self.params.values();
         let q = DiagonalGaussian::new(proposal, latent);
+        if let Some(w) = w {
+            self.fill_modality(ws, w);
+        }
         let block = (SCORE_ROWS / rows.max(1)).clamp(1, k);
         let mut log_weights = vec![T::zero(); checked_samples(rows, k, MAX_LOG_WEIGHTS)?];
         let mut reconstruction = vec![0f64; rows];
@@ -371,14 +582,14 @@ impl<T: Scalar> Jmvae<T> {
                     None,
                 );
             }
-            if let Some(labels) = labels {
+            if let Some(w) = w {
                 let z = std::mem::take(&mut ws.z);
                 let result = self.forward_label_decoder(ws, &z, n);
                 ws.z = z;
                 result?;
-                for (i, nll) in ws.nll.iter_mut().enumerate() {
-                    let w = labels[i % rows] as usize;
-                    *nll -= ws.joint.log_probs[i * classes + w];
+                self.label_nll(ws, w, n, None);
+                for (nll, label) in ws.nll.iter_mut().zip(&ws.joint.nll) {
+                    *nll += *label;
                 }
             }
             rows::collect_log_weights(
@@ -401,6 +612,34 @@ impl<T: Scalar> Jmvae<T> {
                 .as_f64(),
             })
             .collect())
+    }
+
+    /// `n` images drawn from w: z ~ q(z | w) for each row of `w` (cycled), decoded.
+    pub fn sample_given(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        n: usize,
+        w: Modality<'_>,
+        rng: &mut Rng,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let latent = self.latent();
+        let mut z = vec![T::zero(); n * latent];
+        fill_standard_normal(rng, &mut z);
+        let width = self.width();
+        match w {
+            Modality::Labels(labels) => {
+                let wanted: Vec<u8> = labels.iter().copied().cycle().take(n).collect();
+                self.forward_label_encoder(ws, Modality::Labels(&wanted), n)?;
+            }
+            Modality::Attributes(values) => {
+                let wanted: Vec<u8> = values.iter().copied().cycle().take(n * width).collect();
+                self.forward_label_encoder(ws, Modality::Attributes(&wanted), n)?;
+            }
+        }
+        let eps = z.clone();
+        DiagonalGaussian::new(ws.joint.label_encoder.output(), latent).rsample(&eps, &mut z);
+        self.decode(ws, &z, &[], n, out)
     }
 }
 
@@ -427,11 +666,17 @@ impl<T: Scalar> Trainable<T> for Jmvae<T> {
         let mut scores = Vec::with_capacity(batch.rows);
         self.score(ws, batch.x, &[], batch.rows, samples, rng, &mut scores)?;
         let mut terms = score_terms(&scores);
-        if batch.labels.len() == batch.rows {
-            let mut predicted = Vec::with_capacity(batch.rows);
-            self.infer_labels(ws, batch.x, batch.rows, &mut predicted)?;
-            terms.classified = batch.rows;
-            terms.errors = mismatches(&predicted, batch.labels);
+        let truth = match self.modality(batch.labels, batch.attributes) {
+            Modality::Labels(labels) => labels,
+            Modality::Attributes(values) => values,
+        };
+        if truth.len() == batch.rows * self.width()
+            || (self.attributes().is_empty() && truth.len() == batch.rows)
+        {
+            let mut predicted = Vec::with_capacity(truth.len());
+            self.infer(ws, batch.x, batch.rows, &mut predicted)?;
+            terms.classified = truth.len();
+            terms.errors = mismatches(&predicted, truth);
         }
         Ok(terms)
     }
@@ -517,8 +762,9 @@ impl<T: Scalar> Generative<T> for Jmvae<T> {
         Ok(())
     }
 
-    /// `n` images from labels: z ~ q(z | w) for each of `labels` (cycled), decoded; from the
-    /// prior N(0, I) when `labels` is empty.
+    /// `n` images from labels: z ~ q(z | y) for each of `labels` (cycled), decoded; from the
+    /// prior N(0, I) when `labels` is empty or the model reads attributes
+    /// ([`Jmvae::sample_given`] draws from attributes).
     fn sample(
         &self,
         ws: &mut VaeWorkspace<T>,
@@ -527,15 +773,11 @@ impl<T: Scalar> Generative<T> for Jmvae<T> {
         rng: &mut Rng,
         out: &mut Vec<T>,
     ) -> Result<()> {
-        let latent = self.latent();
-        let mut z = vec![T::zero(); n * latent];
-        fill_standard_normal(rng, &mut z);
-        if !labels.is_empty() {
-            let wanted: Vec<u8> = labels.iter().copied().cycle().take(n).collect();
-            self.forward_label_encoder(ws, &wanted)?;
-            let eps = z.clone();
-            DiagonalGaussian::new(ws.joint.label_encoder.output(), latent).rsample(&eps, &mut z);
+        if labels.is_empty() || !self.attributes().is_empty() {
+            let mut z = vec![T::zero(); n * self.latent()];
+            fill_standard_normal(rng, &mut z);
+            return self.decode(ws, &z, &[], n, out);
         }
-        self.decode(ws, &z, &[], n, out)
+        self.sample_given(ws, n, Modality::Labels(labels), rng, out)
     }
 }

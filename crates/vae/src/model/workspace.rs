@@ -56,11 +56,11 @@ pub struct JointWorkspace<T> {
     pub(crate) image_encoder: NetworkBuffers<T>,
     pub(crate) label_encoder: NetworkBuffers<T>,
     pub(crate) label_decoder: NetworkBuffers<T>,
-    /// The one-hot labels q(z | w) reads, `[rows, classes]`.
+    /// w as the networks read it, `[rows, width]`: one-hot labels or attributes.
     pub(crate) one_hot: Vec<T>,
-    /// Each sample row's label, and log p(w | z) `[sample rows, classes]`.
-    pub(crate) labels: Vec<u8>,
+    /// For labels, log p(w | z) `[sample rows, classes]`; per sample row, −log p(w | z).
     pub(crate) log_probs: Vec<T>,
+    pub(crate) nll: Vec<T>,
     pub(crate) d_logits: Vec<T>,
     /// The gradient reaching z through p(w | z).
     pub(crate) d_z: Vec<T>,

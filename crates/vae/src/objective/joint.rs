@@ -15,7 +15,6 @@ use super::{require_labelled, warmed_kl_weight, LossTerms, Objective, Step};
 use crate::batch::Batch;
 use crate::error::Result;
 use crate::gaussian::DiagonalGaussian;
-use crate::kernels::loss::cross_entropy_grad;
 use crate::kernels::reduce::sum_f64;
 use crate::kernels::rng::{fill_standard_normal_rows, Rng};
 use crate::model::workspace::JointWorkspace;
@@ -60,26 +59,75 @@ impl<T: Scalar> Objective<T, Jmvae<T>> for JointElbo {
         rng: &mut Rng,
     ) -> Result<LossTerms> {
         require_labelled(batch)?;
-        let (x, labels, rows) = (batch.x, batch.labels, batch.rows);
-        model.check_pairs(x, labels, rows)?;
+        let (x, rows) = (batch.x, batch.rows);
+        let w = model.modality(batch.labels, batch.attributes);
         let weight = warmed_kl_weight(self.kl_weight, self.warmup_epochs, step);
-        let (latent, pixels, classes) = (model.latent(), model.pixels(), model.classes());
+        let latent = model.latent();
+        let pixels = model.pixels();
         let samples = self.samples.max(1);
         let n = samples * rows;
         let scale = T::one() / T::of(samples as f64);
 
-        // The three encoders and their divergences.
-        model.forward_joint(ws, x, labels, rows)?;
+        // The three encoders (the joint one checks the batch) and their divergences.
+        model.forward_joint(ws, x, w, rows)?;
         model.forward_image_encoder(ws, x, rows)?;
-        model.forward_label_encoder(ws, labels)?;
+        model.forward_label_encoder(ws, w, rows)?;
+        {
+            let VaeWorkspace {
+                encoder,
+                eps,
+                z,
+                joint,
+                ..
+            } = &mut *ws;
+            let q = DiagonalGaussian::new(encoder.output(), latent);
+            joint.kl_image.resize(rows, T::zero());
+            joint.kl_label.resize(rows, T::zero());
+            q.kl_to(
+                &DiagonalGaussian::new(joint.image_encoder.output(), latent),
+                &mut joint.kl_image,
+            );
+            q.kl_to(
+                &DiagonalGaussian::new(joint.label_encoder.output(), latent),
+                &mut joint.kl_label,
+            );
+            // z ~ q(z | x, w), sample-major.
+            eps.resize(n * latent, T::zero());
+            fill_standard_normal_rows(rng, batch.noise_rows(1).as_ref(), latent, eps)?;
+            z.resize(n * latent, T::zero());
+            q.rsample(eps, z);
+        }
+        let kl = sum_f64(&ws.kl);
+        let divergences = sum_f64(&ws.joint.kl_image) + sum_f64(&ws.joint.kl_label);
+
+        // Both decoders: −log p(x | z) and −log p(w | z), with their logits' gradients.
+        let values = model.params.values();
+        model.decoder.forward(values, &ws.z, n, &mut ws.decoder)?;
+        ws.nll.resize(n, T::zero());
+        ws.d_logits.resize(n * pixels, T::zero());
+        model.decoder.likelihood.nll(
+            values,
+            ws.decoder.output(),
+            x,
+            pixels,
+            &mut ws.nll,
+            Some((&mut ws.d_logits, scale)),
+        );
+        let reconstruction = sum_f64(&ws.nll) / samples as f64;
+        let z = std::mem::take(&mut ws.z);
+        let decoded = model.forward_label_decoder(ws, &z, n);
+        ws.z = z;
+        decoded?;
+        model.label_nll(ws, w, n, Some(scale));
+        let label_nll = sum_f64(&ws.joint.nll) / samples as f64;
+
+        // Backward: both decoders to z, z to q(z | x, w), the KL terms to all three encoders.
         let VaeWorkspace {
             encoder,
             decoder,
             encoder_input,
             eps,
             z,
-            nll,
-            kl,
             d_logits,
             d_z,
             d_posterior,
@@ -91,62 +139,12 @@ impl<T: Scalar> Objective<T, Jmvae<T>> for JointElbo {
             label_encoder,
             label_decoder,
             one_hot,
-            labels: row_labels,
-            log_probs,
             d_logits: d_label_logits,
             d_z: d_label_z,
-            kl_image,
-            kl_label,
             d_image_posterior,
             d_label_posterior,
+            ..
         } = joint;
-        let q = DiagonalGaussian::new(encoder.output(), latent);
-        let q_image = DiagonalGaussian::new(image_encoder.output(), latent);
-        let q_label = DiagonalGaussian::new(label_encoder.output(), latent);
-        kl_image.resize(rows, T::zero());
-        kl_label.resize(rows, T::zero());
-        q.kl_to(&q_image, kl_image);
-        q.kl_to(&q_label, kl_label);
-        let kl = sum_f64(kl);
-        let divergences = sum_f64(kl_image) + sum_f64(kl_label);
-
-        // z ~ q(z | x, w), sample-major, through both decoders.
-        eps.resize(n * latent, T::zero());
-        fill_standard_normal_rows(rng, batch.noise_rows(1).as_ref(), latent, eps)?;
-        z.resize(n * latent, T::zero());
-        q.rsample(eps, z);
-        let values = model.params.values();
-        model.decoder.forward(values, z, n, decoder)?;
-        nll.resize(n, T::zero());
-        d_logits.resize(n * pixels, T::zero());
-        model.decoder.likelihood.nll(
-            values,
-            decoder.output(),
-            x,
-            pixels,
-            nll,
-            Some((d_logits, scale)),
-        );
-        let reconstruction = sum_f64(nll) / samples as f64;
-        model
-            .label_decoder
-            .forward(values, z, n, label_decoder, log_probs)?;
-        row_labels.clear();
-        row_labels.extend((0..n).map(|i| labels[i % rows]));
-        let mut label_nll = 0.0;
-        cross_entropy_grad(
-            log_probs,
-            row_labels,
-            classes,
-            &mut label_nll,
-            d_label_logits,
-        );
-        for d in d_label_logits.iter_mut() {
-            *d *= scale;
-        }
-        let label_nll = label_nll / samples as f64;
-
-        // Backward: both decoders to z, z to q(z | x, w), the KL terms to all three encoders.
         let (values, grads) = model.params.split_mut();
         model.decoder.likelihood.backward_params(
             values,
@@ -174,6 +172,9 @@ impl<T: Scalar> Objective<T, Jmvae<T>> for JointElbo {
         for (d, e) in d_z.iter_mut().zip(d_label_z.iter()) {
             *d += *e;
         }
+        let q = DiagonalGaussian::new(encoder.output(), latent);
+        let q_image = DiagonalGaussian::new(image_encoder.output(), latent);
+        let q_label = DiagonalGaussian::new(label_encoder.output(), latent);
         d_posterior.clear();
         d_posterior.resize(rows * 2 * latent, T::zero());
         q.backward_rsample(eps, d_z, d_posterior);
@@ -185,7 +186,7 @@ impl<T: Scalar> Objective<T, Jmvae<T>> for JointElbo {
         let divergence_weight = T::of(weight * self.alpha);
         q.backward_kl_to(&q_image, divergence_weight, d_posterior, d_image_posterior);
         q.backward_kl_to(&q_label, divergence_weight, d_posterior, d_label_posterior);
-        // The joint encoder read `[x | one-hot w]`, still in its buffer.
+        // The joint encoder read `[x | w]`, still in its buffer.
         model.joint.backward(
             values,
             grads,

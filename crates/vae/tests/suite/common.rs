@@ -36,6 +36,7 @@ pub fn split(n: usize, seed: u64) -> Split {
         shape,
         images,
         labels,
+        attributes: Vec::new(),
     }
 }
 
@@ -48,6 +49,7 @@ pub fn dataset() -> Dataset {
         train,
         test,
         class_names: vec!["left".into(), "right".into()],
+        attribute_names: Vec::new(),
     }
 }
 
@@ -82,6 +84,7 @@ pub fn quadrants(n: usize, seed: u64) -> Split {
         shape,
         images,
         labels,
+        attributes: Vec::new(),
     }
 }
 

@@ -85,6 +85,7 @@ fn a_trained_2d_latent_space_separates_the_classes() -> Result<()> {
         train: train_split,
         test: test.clone(),
         class_names: (0..4).map(|c| c.to_string()).collect(),
+        attribute_names: Vec::new(),
     };
     let config = TrainConfig {
         epochs: 15,

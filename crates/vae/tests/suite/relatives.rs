@@ -28,6 +28,7 @@ fn quadrants() -> Dataset {
         train,
         test,
         class_names: (0..4).map(|c| c.to_string()).collect(),
+        attribute_names: Vec::new(),
     }
 }
 
@@ -250,6 +251,7 @@ fn two_hundred_fifty_six_classes() -> Result<()> {
         shape,
         images: vec![0, 128, 255, 64],
         labels: vec![255],
+        attributes: Vec::new(),
     };
     let grid = vae::figures::analogy(&model, &split, &[0], 1)?;
     // The image, then its style under each of the 256 labels: 257 tiles in a row.

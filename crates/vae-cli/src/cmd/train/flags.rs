@@ -77,6 +77,7 @@ pub(super) fn fresh(
         classes: dataset.class_names.len(),
         defaults: parsed.defaults(),
         features,
+        attributes: dataset.attribute_names.clone(),
     };
     let (model, train) = run_options(args)?.build(&target, Spelling::Flags)?;
     let config = RunConfig {
