@@ -68,6 +68,22 @@ def test_conditional_and_semi_supervised_models(quadrants):
     assert (predicted != test_labels).mean() < 0.4
 
 
+def test_jmvae_reads_labels_and_draws_from_them(quadrants):
+    train, labels, test, test_labels = quadrants
+    model = vae.VAE(model="jmvae", latent=4, hidden=[64], alpha=0.25, seed=1, threads=1)
+    model.fit(train, labels, epochs=20, batch_size=32, progress=False)
+    assert model.config["model"]["kind"] == "jmvae" and model.config["train"]["alpha"] == 0.25
+    # The label p(y | z) reads at the mean of q(z | x): far better than chance (75% error).
+    predicted = model.classify(test)
+    assert predicted.shape == (128,) and (predicted != test_labels).mean() < 0.4
+    # Images from a label (z ~ q(z | y)), and from the prior without one.
+    assert model.sample(4, label=2, seed=0).shape == (4, 8, 8)
+    assert model.sample(4, seed=0).shape == (4, 8, 8)
+    assert not np.array_equal(model.sample(4, label=2, seed=0), model.sample(4, seed=0))
+    with pytest.raises(ValueError, match="label 7 is not one of the 4 classes"):
+        model.sample(2, label=7)
+
+
 def test_a_callback_sees_every_batch_and_epoch_and_can_stop(quadrants):
     train, *_ = quadrants
     events = []

@@ -50,7 +50,8 @@ class VAE:
     defaults of `vae train` (the library holds them once for both).
 
     model: "vae" (Kingma & Welling 2013), "cvae" (conditional on labels), "ae" (plain
-    autoencoder), "m2" (semi-supervised, Kingma et al. 2014). arch: "mlp" or "conv" over the
+    autoencoder), "m2" (semi-supervised, Kingma et al. 2014), "jmvae" (the image and its label in
+    one latent space, Suzuki et al. 2016; `alpha` weighs its unimodal encoders' KL terms). arch: "mlp" or "conv" over the
     `hidden` widths (channels for conv). likelihood: "bernoulli" or "gaussian" (None: Bernoulli
     for arrays and digits, Gaussian for faces and photographs). objective: "elbo" or "iwae" with
     `samples` samples. threads: workers for training and inference (all cores when None).
@@ -129,7 +130,7 @@ class VAE:
         continues from them, exactly as an uninterrupted run would.
 
         X: images in [0, 1], or a `vae.datasets` Dataset (its test split then validates, its
-        labels and name are used). y: a class per image (cvae, m2). validation: held-out images,
+        labels and name are used). y: a class per image (cvae, m2, jmvae). validation: held-out images,
         or (images, labels), scored after every epoch; without it the first 1,000 training
         images stand in. batch_size: 128 by default, fixed once training starts.
 
@@ -200,7 +201,8 @@ class VAE:
 
     def sample(self, n: int, label: Optional[Union[int, Sequence[int]]] = None, seed: Optional[int] = None) -> np.ndarray:
         """`n` images decoded from draws z ~ N(0, I); conditional models take a `label` (one,
-        or one per image). A fixed `seed` gives the same images every time."""
+        or one per image), and a jmvae given one draws z from q(z | label) instead. A fixed
+        `seed` gives the same images every time."""
         labels = None
         if label is not None:
             if isinstance(label, (int, np.integer)):

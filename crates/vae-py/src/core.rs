@@ -20,6 +20,7 @@ use vae::config::{BuildFor, DataDefaults, RunOptions, Spelling};
 use vae::data::folder::FolderOptions;
 use vae::data::{Dataset, DatasetSpec, Split};
 use vae::kernels::rng::{stream, Purpose};
+use vae::model::jmvae::Modality;
 use vae::model::VaeWorkspace;
 use vae::run::{ResumeOptions, Run};
 use vae::run_dir::LOCK_FILE;
@@ -472,7 +473,11 @@ impl Core {
         if n == 0 {
             return Err(invalid("n must be at least 1"));
         }
-        let labels = self::labels(labels, n, model.classes(), "labels")?;
+        // A JMVAE draws from q(z | y) when given labels and from the prior without.
+        let labels = match (model, labels) {
+            (Model::Jmvae(_), None) => Vec::new(),
+            (model, labels) => self::labels(labels, n, model.classes(), "labels")?,
+        };
         vae::memory::decoding(model.config(), n)
             .check_available()
             .py()?;
@@ -485,11 +490,30 @@ impl Core {
                 &[1, draw],
             ),
         };
-        let mut z = vec![0f32; n * latent];
-        vae::kernels::rng::fill_standard_normal(&mut rng, &mut z);
-        let decoded = py
-            .detach(|| pool.install(|| decode_rows(model, &z, &labels, n)))
-            .py()?;
+        let decoded = match model {
+            Model::Jmvae(jmvae) if !labels.is_empty() => py
+                .detach(|| {
+                    pool.install(|| {
+                        let mut out = Vec::new();
+                        jmvae
+                            .sample_given(
+                                &mut VaeWorkspace::default(),
+                                n,
+                                Modality::Labels(&labels),
+                                &mut rng,
+                                &mut out,
+                            )
+                            .map(|()| out)
+                    })
+                })
+                .py()?,
+            _ => {
+                let mut z = vec![0f32; n * latent];
+                vae::kernels::rng::fill_standard_normal(&mut rng, &mut z);
+                py.detach(|| pool.install(|| decode_rows(model, &z, &labels, n)))
+                    .py()?
+            }
+        };
         let dims = image_dims(n, model.config().data_image());
         if seed.is_none() {
             self.draws += 1;

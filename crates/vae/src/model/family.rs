@@ -178,7 +178,8 @@ impl<T: Scalar> Model<T> {
         }
     }
 
-    /// M2's prediction argmax_y q(y | x) for each image; an error for the other kinds.
+    /// M2's prediction argmax_y q(y | x) for each image (a JMVAE's argmax_y p(y | z) at the mean
+    /// of q(z | x)); an error for the other kinds.
     pub fn classify(
         &self,
         ws: &mut VaeWorkspace<T>,
@@ -189,6 +190,7 @@ impl<T: Scalar> Model<T> {
         match self {
             Model::M2(m) => m.classify(ws, x, rows, out),
             Model::Stacked(m) => m.classify(ws, x, rows, out),
+            Model::Jmvae(m) => m.infer_labels(ws, x, rows, out),
             _ => Err(super::m2::no_classifier()),
         }
     }

@@ -88,7 +88,7 @@ pub fn html(input: &ReportInput<'_>) -> String {
                     ))
                 ),
                 ModelKind::Jmvae => format!(
-                    "{}, α = {} (JMVAE-kl); the ELBO below is the image's alone, through q(z | x), and the error rate that of the labels p(w | z) reads from it",
+                    "{}, α = {} (JMVAE-kl); the training terms below are the image's under q(z | x, y), the test ELBO the image's alone through q(z | x), and the error rate that of the labels (or attributes) p(y | z) reads from it",
                     c.model.kind_name(),
                     c.train.alpha.unwrap_or(crate::config::DEFAULT_JMVAE_ALPHA)
                 ),
