@@ -250,6 +250,18 @@ impl<T: Scalar> Generative<T> for Model<T> {
     ) -> Result<()> {
         each!(self, m => m.score(ws, x, labels, rows, k, rng, out))
     }
+
+    /// Each kind's own draws: a JMVAE draws from q(z | y) when given labels.
+    fn sample(
+        &self,
+        ws: &mut VaeWorkspace<T>,
+        n: usize,
+        labels: &[u8],
+        rng: &mut Rng,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        each!(self, m => m.sample(ws, n, labels, rng, out))
+    }
 }
 
 impl<T: Scalar> Trainable<T> for Model<T> {

@@ -279,6 +279,43 @@ fn scores_inference_and_sampling() -> Result<()> {
     let mut images = Vec::new();
     model.sample(&mut ws, 4, &[2, 1], &mut rng, &mut images)?;
     assert!(images.len() == 24 && images.iter().all(|v| (0.0..=1.0).contains(v)));
+    // Any model as a run directory holds it draws as its kind does: from q(z | y) here, not
+    // from the prior.
+    let family = vae::Model::Jmvae(model.clone());
+    let draw = |m: &dyn Fn(&mut Vec<f64>) -> Result<()>| -> Result<Vec<f64>> {
+        let mut out = Vec::new();
+        m(&mut out)?;
+        Ok(out)
+    };
+    let through_family = draw(&|out| {
+        family.sample(
+            &mut VaeWorkspace::default(),
+            4,
+            &[2, 1],
+            &mut stream(9, Purpose::Sample, &[]),
+            out,
+        )
+    })?;
+    let given = draw(&|out| {
+        model.sample_given(
+            &mut VaeWorkspace::default(),
+            4,
+            Modality::Labels(&[2, 1]),
+            &mut stream(9, Purpose::Sample, &[]),
+            out,
+        )
+    })?;
+    let prior = draw(&|out| {
+        family.sample(
+            &mut VaeWorkspace::default(),
+            4,
+            &[],
+            &mut stream(9, Purpose::Sample, &[]),
+            out,
+        )
+    })?;
+    assert_eq!(through_family, given);
+    assert_ne!(through_family, prior);
     let err = model
         .joint_scores(
             &mut ws,
