@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::kernels::rng::{stream, Purpose};
 use crate::latent::manifold_points;
 use crate::metrics::EpochMetrics;
+use crate::model::jmvae::Modality;
 use crate::model::{Generative, Model, VaeWorkspace};
 use serde::Serialize;
 
@@ -51,6 +52,14 @@ pub struct ModelInfo {
     /// (empty for other models).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub label_points: Vec<Vec<f32>>,
+    /// A JMVAE of attributes: their names, and for each the direction μ(e_a) − μ(0) between
+    /// the means of q(z | w) with that attribute alone and with none, which its toggle adds to
+    /// z or takes away (empty for other models).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attribute_names: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[allow(missing_docs)]
+    pub attribute_directions: Vec<Vec<f32>>,
     /// Label classes; 0 for an unconditional model.
     pub classes: usize,
     /// A name per class (empty for an unconditional model).
@@ -76,6 +85,9 @@ pub struct Encoding {
     pub label: Option<u8>,
     /// log p(x | y) per class, when the label was guessed.
     pub label_log_likelihoods: Option<Vec<f64>>,
+    /// A JMVAE of attributes: the attributes p(w | z) reads at the mean of q(z | x), 0 or 1 each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<u8>>,
     /// The image decoded from the mean.
     pub reconstruction: Vec<f32>,
 }
@@ -111,21 +123,38 @@ impl Explorer {
     /// What the page shows about the model.
     pub fn info(&self) -> Result<ModelInfo> {
         let m = &self.config.model;
-        let label_points = match &self.model {
-            Model::Jmvae(jmvae) => {
+        let (mut label_points, mut attribute_directions) = (Vec::new(), Vec::new());
+        if let Model::Jmvae(jmvae) = &self.model {
+            let mut ws = VaeWorkspace::default();
+            let mut means = Vec::new();
+            let count = jmvae.attributes().len();
+            if count == 0 {
                 let labels: Vec<u8> = (0..m.classes).map(|c| c as u8).collect();
-                let mut means = Vec::new();
-                jmvae.label_means(&mut VaeWorkspace::default(), &labels, &mut means)?;
-                means.chunks_exact(m.latent).map(<[f32]>::to_vec).collect()
+                jmvae.label_means(&mut ws, &labels, &mut means)?;
+                label_points = means.chunks_exact(m.latent).map(<[f32]>::to_vec).collect();
+            } else {
+                // No attribute, then each alone.
+                let mut rows = vec![0u8; count * (count + 1)];
+                for a in 0..count {
+                    rows[(a + 1) * count + a] = 1;
+                }
+                let w = Modality::Attributes(&rows);
+                jmvae.modality_means(&mut ws, w, count + 1, &mut means)?;
+                let (none, each) = means.split_at(m.latent);
+                attribute_directions = each
+                    .chunks_exact(m.latent)
+                    .map(|row| row.iter().zip(none).map(|(a, b)| a - b).collect())
+                    .collect();
             }
-            _ => Vec::new(),
-        };
+        }
         Ok(ModelInfo {
             kind: m.kind_name(),
             description: m.describe(),
             latent_dim: self.model.latent(),
             conditional: self.model.decoder_classes() > 0,
             label_points,
+            attribute_names: m.attributes().to_vec(),
+            attribute_directions,
             classes: m.classes,
             class_names: if m.classes > 0 {
                 self.class_names.clone()
@@ -257,21 +286,24 @@ impl Explorer {
         self.model
             .decode(ws, mean, &labels, 1, &mut reconstruction)
             .map_err(failed)?;
-        let label = match &self.model {
+        let (label, attributes) = match &self.model {
             Model::Jmvae(jmvae) => {
                 let mut read = Vec::new();
-                jmvae
-                    .infer_labels(ws, pixels, 1, &mut read)
-                    .map_err(failed)?;
-                read.first().copied()
+                jmvae.infer(ws, pixels, 1, &mut read).map_err(failed)?;
+                if jmvae.attributes().is_empty() {
+                    (read.first().copied(), None)
+                } else {
+                    (None, Some(read))
+                }
             }
-            _ => labels.first().copied(),
+            _ => (labels.first().copied(), None),
         };
         Ok(Encoding {
             mean: mean.to_vec(),
             log_var: log_var.to_vec(),
             label,
             label_log_likelihoods: scores,
+            attributes,
             reconstruction,
         })
     }

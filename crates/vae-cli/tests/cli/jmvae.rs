@@ -146,7 +146,7 @@ fn jmvae_trains_resumes_scores_generates_and_edits() {
 
 /// A folder of images with an `attributes.csv`: 24 grey 6 x 4 images, each bright on its left
 /// half or not and on its top half or not, those two facts its attributes.
-fn attribute_folder(root: &Path) -> std::path::PathBuf {
+pub(super) fn attribute_folder(root: &Path) -> std::path::PathBuf {
     let dir = root.join("faces");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let mut csv = String::from("file,left,top\n");
@@ -296,4 +296,44 @@ fn jmvae_of_a_folders_attributes_trains_edits_and_samples() {
         fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), needle);
         assert!(!out.exists(), "a refused run left {}", out.display());
     }
+}
+
+/// A convolutional JMVAE: its joint encoder reads the label as constant planes beside the
+/// pixels, its q(z | x) the pixels alone; it trains, scores and edits.
+#[test]
+fn a_convolutional_jmvae_reads_the_label_as_planes() {
+    use super::conv::{conv_train_args, strs, CONV_LAYERS};
+    let f = fixture();
+    let layers = f.root.join("layers.json");
+    std::fs::write(&layers, CONV_LAYERS).expect("write layers");
+    let run = f.root.join("conv-jmvae");
+    let mut args = conv_train_args(&f, &layers, &run, "2");
+    args.extend(["--model", "jmvae"].map(String::from));
+    ok(&strs(&args));
+    let weights = std::fs::read(run.join("model.safetensors")).expect("weights");
+    let len = u64::from_le_bytes(weights[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&weights[8..8 + len]).expect("header");
+    // 3 x 3 kernels over 1 + 2 channels (the pixels and the two label planes), and over the
+    // pixels alone for q(z | x).
+    assert_eq!(
+        header["encoder.conv.0.weight"]["shape"],
+        serde_json::json!([4, 3, 3, 3])
+    );
+    assert_eq!(
+        header["image_encoder.conv.0.weight"]["shape"],
+        serde_json::json!([4, 1, 3, 3])
+    );
+    let eval = ok(&["eval", "--model", path(&run), "--iw-samples", "3"]);
+    assert!(eval.contains("log p(x | y)"), "{eval}");
+    let out = f.root.join("edit.png");
+    ok(&[
+        "edit",
+        "--model",
+        path(&run),
+        "--add",
+        "1",
+        "--out",
+        path(&out),
+    ]);
+    assert!(image::open(&out).is_ok());
 }

@@ -10,9 +10,9 @@ use super::conv::{conv_train_args, strs, CONV_LAYERS};
 use super::webdriver::{available, Browser};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use vae::model::jmvae::Modality;
 use vae::model::VaeWorkspace;
 use vae::Generative;
-use vae::Model;
 
 /// Runs `expression` (a promise) in the page and returns what it resolves to.
 fn resolve(browser: &Browser, expression: &str) -> Value {
@@ -101,6 +101,7 @@ fn every_model_kind_decodes_in_the_page_as_natively() {
         ),
         run("two-layer", &["--top-latent", "2", "--top-hidden", "6"]),
         run("jmvae", &["--model", "jmvae"]),
+        attributes_run(&f),
     ];
 
     let browser = Browser::start();
@@ -156,8 +157,53 @@ fn every_model_kind_decodes_in_the_page_as_natively() {
             dir.display()
         );
 
+        // A JMVAE's attribute toggles move z by the difference of q(z | w)'s means with each
+        // attribute alone and with none.
+        if let Some(jmvae) = model.jmvae().ok().filter(|m| !m.attributes().is_empty()) {
+            let info = resolve(&browser, "window.vaeWebBackend.info()");
+            let count = jmvae.attributes().len();
+            let mut rows = vec![0u8; count * (count + 1)];
+            for a in 0..count {
+                rows[(a + 1) * count + a] = 1;
+            }
+            let mut means = Vec::new();
+            jmvae
+                .modality_means(&mut ws, Modality::Attributes(&rows), count + 1, &mut means)
+                .expect("native means");
+            let (none, each) = means.split_at(latent);
+            let native: Vec<f32> = each
+                .chunks_exact(latent)
+                .flat_map(|row| row.iter().zip(none).map(|(a, b)| a - b))
+                .collect();
+            let page: Vec<f32> = info["ok"]["attribute_directions"]
+                .as_array()
+                .expect("attribute directions")
+                .iter()
+                .flat_map(floats)
+                .collect();
+            assert!(max_difference(&native, &page) <= 1e-5, "{info}");
+            assert_eq!(
+                info["ok"]["attribute_names"],
+                json!(["left", "top"]),
+                "{info}"
+            );
+            // The first toggle moves the sliders' z by the first direction, and back.
+            let z =
+                |browser: &Browser| floats(&browser.execute("return state.z.slice();", json!([])));
+            let before = z(&browser);
+            let click = "document.querySelector('button.attribute').click(); return null;";
+            browser.execute(click, json!([]));
+            let moved: Vec<f32> = before
+                .iter()
+                .zip(&native[..latent])
+                .map(|(b, d)| (b + d).clamp(-4.0, 4.0))
+                .collect();
+            assert!(max_difference(&moved, &z(&browser)) <= 1e-5);
+            browser.execute(click, json!([]));
+            assert!(max_difference(&before, &z(&browser)) <= 1e-5);
+        }
         // A JMVAE's label buttons move z to the mean of q(z | y) for each label.
-        if let Model::Jmvae(jmvae) = &model {
+        if let Some(jmvae) = model.jmvae().ok().filter(|m| m.attributes().is_empty()) {
             let info = resolve(&browser, "window.vaeWebBackend.info()");
             let labels: Vec<u8> = (0..model.classes() as u8).collect();
             let mut native = Vec::new();
@@ -427,4 +473,31 @@ fn decode_rate_record() {
     )
     .expect("write the record");
     eprintln!("{}", serde_json::to_string_pretty(&record).expect("json"));
+}
+
+/// A JMVAE of the attributes of a folder of 6 x 4 images, one epoch.
+fn attributes_run(f: &Fixture) -> PathBuf {
+    let dir = super::jmvae::attribute_folder(&f.root);
+    let out = f.root.join("jmvae-attributes");
+    let spec = format!("folder:{}", dir.display());
+    ok(&[
+        "train",
+        "--dataset",
+        &spec,
+        "--size",
+        "6x4",
+        "--model",
+        "jmvae",
+        "--epochs",
+        "1",
+        "--hidden",
+        "16",
+        "--latent",
+        "3",
+        "--batch-size",
+        "8",
+        "--out",
+        path(&out),
+    ]);
+    out
 }
