@@ -8,7 +8,6 @@ use crate::data::{BatchLoader, Split};
 use crate::error::{Error, Result};
 use crate::kernels::gaussian::{accumulate_mean_statistics, accumulate_posterior_statistics};
 use crate::kernels::rng::{stream, Purpose};
-use crate::model::jmvae::Modality;
 use crate::model::vae::SCORE_ROWS;
 use crate::model::Generative;
 use crate::model::{
@@ -246,10 +245,7 @@ pub fn evaluate_across(
             match joint {
                 Some(m) => {
                     m.infer(&mut workspace, batch.x, batch.rows, &mut predicted)?;
-                    let truth = match m.modality(batch.labels, batch.attributes) {
-                        Modality::Labels(labels) => labels,
-                        Modality::Attributes(values) => values,
-                    };
+                    let truth = m.modality(batch.labels, batch.attributes).values();
                     errors += mismatches(&predicted, truth);
                 }
                 None => {

@@ -72,9 +72,7 @@ impl Classifier {
         self.net
             .backward(params, grads, x, rows, buffers, d_logits, None)
     }
-}
 
-impl Classifier {
     /// `backward` for a classifier whose input is itself a sample (JMVAE's p(w | z) reads z):
     /// also writes the gradient with respect to its input rows into `dx`.
     #[allow(clippy::too_many_arguments)]

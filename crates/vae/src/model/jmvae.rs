@@ -77,6 +77,23 @@ pub enum Modality<'a> {
     Attributes(&'a [u8]),
 }
 
+impl<'a> Modality<'a> {
+    /// The values: a label per row, or every row's attributes.
+    pub fn values(&self) -> &'a [u8] {
+        match *self {
+            Modality::Labels(values) | Modality::Attributes(values) => values,
+        }
+    }
+
+    /// The same kind of w with other values.
+    pub fn with<'b>(&self, values: &'b [u8]) -> Modality<'b> {
+        match self {
+            Modality::Labels(_) => Modality::Labels(values),
+            Modality::Attributes(_) => Modality::Attributes(values),
+        }
+    }
+}
+
 impl<T: Scalar> Jmvae<T> {
     /// A freshly initialised JMVAE; weights drawn from the stream `(seed, Init)`: the joint
     /// encoder and the image decoder as a VAE's, then `image_encoder`, `label_encoder` and
@@ -626,17 +643,18 @@ impl<T: Scalar> Jmvae<T> {
         let latent = self.latent();
         let mut z = vec![T::zero(); n * latent];
         fill_standard_normal(rng, &mut z);
-        let width = self.width();
-        match w {
-            Modality::Labels(labels) => {
-                let wanted: Vec<u8> = labels.iter().copied().cycle().take(n).collect();
-                self.forward_label_encoder(ws, Modality::Labels(&wanted), n)?;
-            }
-            Modality::Attributes(values) => {
-                let wanted: Vec<u8> = values.iter().copied().cycle().take(n * width).collect();
-                self.forward_label_encoder(ws, Modality::Attributes(&wanted), n)?;
-            }
-        }
+        let per_row = match w {
+            Modality::Labels(_) => 1,
+            Modality::Attributes(_) => self.width(),
+        };
+        let wanted: Vec<u8> = w
+            .values()
+            .iter()
+            .copied()
+            .cycle()
+            .take(n * per_row)
+            .collect();
+        self.forward_label_encoder(ws, w.with(&wanted), n)?;
         let eps = z.clone();
         DiagonalGaussian::new(ws.joint.label_encoder.output(), latent).rsample(&eps, &mut z);
         self.decode(ws, &z, &[], n, out)
@@ -666,13 +684,13 @@ impl<T: Scalar> Trainable<T> for Jmvae<T> {
         let mut scores = Vec::with_capacity(batch.rows);
         self.score(ws, batch.x, &[], batch.rows, samples, rng, &mut scores)?;
         let mut terms = score_terms(&scores);
-        let truth = match self.modality(batch.labels, batch.attributes) {
-            Modality::Labels(labels) => labels,
-            Modality::Attributes(values) => values,
+        let truth = self.modality(batch.labels, batch.attributes).values();
+        let per_row = if self.attributes().is_empty() {
+            1
+        } else {
+            self.width()
         };
-        if truth.len() == batch.rows * self.width()
-            || (self.attributes().is_empty() && truth.len() == batch.rows)
-        {
+        if truth.len() == batch.rows * per_row {
             let mut predicted = Vec::with_capacity(truth.len());
             self.infer(ws, batch.x, batch.rows, &mut predicted)?;
             terms.classified = truth.len();
