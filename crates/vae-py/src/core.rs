@@ -20,7 +20,6 @@ use vae::config::{BuildFor, DataDefaults, RunOptions, Spelling};
 use vae::data::folder::FolderOptions;
 use vae::data::{Dataset, DatasetSpec, Split};
 use vae::kernels::rng::{stream, Purpose};
-use vae::model::jmvae::Modality;
 use vae::model::VaeWorkspace;
 use vae::run::{ResumeOptions, Run};
 use vae::run_dir::LOCK_FILE;
@@ -491,18 +490,13 @@ impl Core {
             ),
         };
         let decoded = match model {
-            Model::Jmvae(jmvae) if !labels.is_empty() => py
+            // Its own draws: from q(z | y).
+            Model::Jmvae(_) if !labels.is_empty() => py
                 .detach(|| {
                     pool.install(|| {
                         let mut out = Vec::new();
-                        jmvae
-                            .sample_given(
-                                &mut VaeWorkspace::default(),
-                                n,
-                                Modality::Labels(&labels),
-                                &mut rng,
-                                &mut out,
-                            )
+                        model
+                            .sample(&mut VaeWorkspace::default(), n, &labels, &mut rng, &mut out)
                             .map(|()| out)
                     })
                 })

@@ -354,16 +354,10 @@ impl EditTarget {
             crate::batch::check_label_range(&[label], model.classes())?;
             Ok(EditTarget::Label(label))
         } else {
-            attributes
-                .iter()
-                .position(|a| a == name)
+            model
+                .jmvae()?
+                .attribute_index(name)
                 .map(EditTarget::Attribute)
-                .ok_or_else(|| {
-                    Error::InvalidArgument(format!(
-                        "`{name}` is not one of this JMVAE's attributes: {}",
-                        attributes.join(", ")
-                    ))
-                })
         }
     }
 }
@@ -462,13 +456,7 @@ pub fn samples_with_attributes(
     }
     let mut w = vec![0u8; names.len()];
     for name in on {
-        let a = names.iter().position(|x| x == name).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "`{name}` is not one of this JMVAE's attributes: {}",
-                names.join(", ")
-            ))
-        })?;
-        w[a] = 1;
+        w[jmvae.attribute_index(name)?] = 1;
     }
     let mut out = Vec::new();
     jmvae.sample_given(

@@ -356,11 +356,7 @@ impl ModelConfig {
     /// Values the decoder reads per row: z, then the one-hot label when conditional (a JMVAE's
     /// p(x | z) reads z alone).
     pub fn decoder_input(&self) -> usize {
-        if self.kind == ModelKind::Jmvae {
-            self.latent
-        } else {
-            self.latent + self.classes
-        }
+        self.latent + self.decoder_classes()
     }
 
     /// Label classes the decoder reads one-hot: a conditional VAE's and M2's; none for a JMVAE,

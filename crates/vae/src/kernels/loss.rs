@@ -304,6 +304,34 @@ pub fn log_softmax<T: Scalar>(logits: &[T], classes: usize, log_probs: &mut [T])
     }
 }
 
+/// Categorical decoder on log-probabilities: `−log p(y | row)` for each row of `log_probs
+/// [rows, classes]` into `nll`, row `i` reading the label `labels[i % labels.len()]` (the S samples
+/// of an image share its label). With `grad = Some((g, scale))`, writes `g [rows, classes] = scale
+/// · (softmax − one-hot)`, the gradient of `scale · Σ nll` with respect to the logits.
+pub fn categorical_nll<T: Scalar>(
+    log_probs: &[T],
+    labels: &[u8],
+    classes: usize,
+    nll: &mut [T],
+    grad: Option<(&mut Vec<T>, T)>,
+) {
+    let targets = labels.len();
+    for (i, nll) in nll.iter_mut().enumerate() {
+        *nll = -log_probs[i * classes + labels[i % targets] as usize];
+    }
+    if let Some((g, scale)) = grad {
+        g.clear();
+        for (i, lp) in log_probs.chunks_exact(classes).enumerate() {
+            let y = labels[i % targets] as usize;
+            g.extend(
+                lp.iter()
+                    .enumerate()
+                    .map(|(c, &l)| scale * (l.exp() - if c == y { T::one() } else { T::zero() })),
+            );
+        }
+    }
+}
+
 /// What the class-logit passes add to a batch's sums.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ClassTotals {

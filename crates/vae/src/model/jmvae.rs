@@ -28,7 +28,7 @@ use crate::config::{LabelModality, ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::gaussian::{standard_normal_log_prob, DiagonalGaussian};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
-use crate::kernels::rows;
+use crate::kernels::{elementwise, loss, rows};
 use crate::loss_terms::LossTerms;
 use crate::nn::{ParamBuilder, Parameters};
 use crate::scalar::Scalar;
@@ -192,6 +192,17 @@ impl<T: Scalar> Jmvae<T> {
     /// The binary attributes w holds (empty when w is the label).
     pub fn attributes(&self) -> &[String] {
         self.config.attributes()
+    }
+
+    /// The index of the attribute `name`, or an error listing the model's attributes.
+    pub fn attribute_index(&self, name: &str) -> Result<usize> {
+        let names = self.attributes();
+        names.iter().position(|a| a == name).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "`{name}` is not one of this JMVAE's attributes: {}",
+                names.join(", ")
+            ))
+        })
     }
 
     /// A batch's w: its attributes when the model reads attributes, else its labels.
@@ -367,29 +378,20 @@ impl<T: Scalar> Jmvae<T> {
         let joint = &mut ws.joint;
         joint.nll.resize(n, T::zero());
         match w {
-            Modality::Labels(labels) => {
-                let classes = self.classes();
-                let rows = labels.len();
-                for (i, nll) in joint.nll.iter_mut().enumerate() {
-                    *nll = -joint.log_probs[i * classes + labels[i % rows] as usize];
-                }
-                if let Some(scale) = gradient {
-                    joint.d_logits.clear();
-                    for (i, lp) in joint.log_probs.chunks_exact(classes).enumerate() {
-                        let y = labels[i % rows] as usize;
-                        joint.d_logits.extend(lp.iter().enumerate().map(|(c, &l)| {
-                            scale * (l.exp() - if c == y { T::one() } else { T::zero() })
-                        }));
-                    }
-                }
-            }
+            Modality::Labels(labels) => loss::categorical_nll(
+                &joint.log_probs,
+                labels,
+                self.classes(),
+                &mut joint.nll,
+                gradient.map(|scale| (&mut joint.d_logits, scale)),
+            ),
             Modality::Attributes(_) => {
                 let width = self.width();
                 let grad = gradient.map(|scale| {
                     joint.d_logits.resize(n * width, T::zero());
                     (&mut joint.d_logits[..], scale)
                 });
-                crate::kernels::loss::bernoulli_nll(
+                loss::bernoulli_nll(
                     joint.label_decoder.output(),
                     &joint.one_hot,
                     width,
@@ -448,13 +450,11 @@ impl<T: Scalar> Jmvae<T> {
         let (mut start, mut end) = (Vec::new(), Vec::new());
         self.modality_means(ws, from, rows, &mut start)?;
         self.modality_means(ws, to, rows, &mut end)?;
-        let ends = end.chunks_exact(latent).zip(start.chunks_exact(latent));
-        for ((row, (end, start)), &amount) in z.chunks_exact_mut(latent).zip(ends).zip(amounts) {
-            let a = T::of(amount);
-            for ((v, &e), &s) in row.iter_mut().zip(end).zip(start) {
-                *v += a * (e - s);
-            }
-        }
+        // end − start, as end + (−start).
+        elementwise::scale(&mut start, -T::one());
+        elementwise::add_assign(&mut end, &start);
+        let amounts: Vec<T> = amounts.iter().map(|&a| T::of(a)).collect();
+        rows::add_scaled_rows(z, &end, latent, &amounts);
         Ok(())
     }
 
@@ -605,9 +605,7 @@ impl<T: Scalar> Jmvae<T> {
                 ws.z = z;
                 result?;
                 self.label_nll(ws, w, n, None);
-                for (nll, label) in ws.nll.iter_mut().zip(&ws.joint.nll) {
-                    *nll += *label;
-                }
+                elementwise::add_assign(&mut ws.nll, &ws.joint.nll);
             }
             rows::collect_log_weights(
                 &ws.nll,
@@ -641,8 +639,8 @@ impl<T: Scalar> Jmvae<T> {
         out: &mut Vec<T>,
     ) -> Result<()> {
         let latent = self.latent();
-        let mut z = vec![T::zero(); n * latent];
-        fill_standard_normal(rng, &mut z);
+        let mut eps = vec![T::zero(); n * latent];
+        fill_standard_normal(rng, &mut eps);
         let per_row = match w {
             Modality::Labels(_) => 1,
             Modality::Attributes(_) => self.width(),
@@ -655,7 +653,7 @@ impl<T: Scalar> Jmvae<T> {
             .take(n * per_row)
             .collect();
         self.forward_label_encoder(ws, w.with(&wanted), n)?;
-        let eps = z.clone();
+        let mut z = vec![T::zero(); n * latent];
         DiagonalGaussian::new(ws.joint.label_encoder.output(), latent).rsample(&eps, &mut z);
         self.decode(ws, &z, &[], n, out)
     }

@@ -15,6 +15,7 @@ use super::{require_labelled, warmed_kl_weight, LossTerms, Objective, Step};
 use crate::batch::Batch;
 use crate::error::Result;
 use crate::gaussian::DiagonalGaussian;
+use crate::kernels::elementwise;
 use crate::kernels::reduce::sum_f64;
 use crate::kernels::rng::{fill_standard_normal_rows, Rng};
 use crate::model::workspace::JointWorkspace;
@@ -169,9 +170,7 @@ impl<T: Scalar> Objective<T, Jmvae<T>> for JointElbo {
             d_label_logits,
             d_label_z,
         )?;
-        for (d, e) in d_z.iter_mut().zip(d_label_z.iter()) {
-            *d += *e;
-        }
+        elementwise::add_assign(d_z, d_label_z);
         let q = DiagonalGaussian::new(encoder.output(), latent);
         let q_image = DiagonalGaussian::new(image_encoder.output(), latent);
         let q_label = DiagonalGaussian::new(label_encoder.output(), latent);
