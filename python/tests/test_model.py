@@ -84,6 +84,25 @@ def test_jmvae_reads_labels_and_draws_from_them(quadrants):
         model.sample(2, label=7)
 
 
+def test_draw_paints_in_steps_encodes_and_decodes(quadrants):
+    train, _, test, _ = quadrants
+    model = vae.VAE(model="draw", steps=4, lstm=16, latent=2, read=2, write=3, clip_norm=10.0,
+                    seed=1, threads=1)
+    model.fit(train, epochs=2, batch_size=32, progress=False)
+    draw = model.config["model"]["draw"]
+    assert draw == {"steps": 4, "lstm": 16, "attention": {"read": 2, "write": 3}}
+    assert model.config["train"]["optimizer"]["clip_norm"] == 10.0
+    # The latent is the whole sequence z_1..T.
+    mean, log_var = model.encode(test[:5])
+    assert mean.shape == log_var.shape == (5, 8)
+    assert model.decode(mean).shape == (5, 8, 8)
+    assert model.sample(3, seed=0).shape == (3, 8, 8)
+    with pytest.raises(ValueError, match="read grid of 9x9 filters does not fit"):
+        vae.VAE(model="draw", read=9).fit(train, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="steps applies to model=\"draw\" only"):
+        vae.VAE(steps=4).fit(train, epochs=1, progress=False)
+
+
 def test_a_callback_sees_every_batch_and_epoch_and_can_stop(quadrants):
     train, *_ = quadrants
     events = []

@@ -51,7 +51,10 @@ class VAE:
 
     model: "vae" (Kingma & Welling 2013), "cvae" (conditional on labels), "ae" (plain
     autoencoder), "m2" (semi-supervised, Kingma et al. 2014), "jmvae" (the image and its label in
-    one latent space, Suzuki et al. 2016; `alpha` weighs its unimodal encoders' KL terms). arch: "mlp" or "conv" over the
+    one latent space, Suzuki et al. 2016; `alpha` weighs its unimodal encoders' KL terms), "draw"
+    (Gregor et al. 2015: LSTMs paint the image in `steps` steps with `lstm` units and `latent`
+    dimensions per step, through `read` x `read` and `write` x `write` attention grids, or the
+    whole image with attention=False). arch: "mlp" or "conv" over the
     `hidden` widths (channels for conv). likelihood: "bernoulli" or "gaussian" (None: Bernoulli
     for arrays and digits, Gaussian for faces and photographs). objective: "elbo" or "iwae" with
     `samples` samples. threads: workers for training and inference (all cores when None).
@@ -93,6 +96,12 @@ class VAE:
         init_std: Optional[float] = None,
         precision: Optional[str] = None,
         layers: Optional[Union[str, Dict[str, Any]]] = None,
+        clip_norm: Optional[float] = None,
+        steps: Optional[int] = None,
+        lstm: Optional[int] = None,
+        read: Optional[int] = None,
+        write: Optional[int] = None,
+        attention: Optional[bool] = None,
     ) -> None:
         options = {k: v for k, v in locals().items() if k not in ("self", "threads")}
         if isinstance(layers, dict):

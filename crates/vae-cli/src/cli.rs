@@ -41,6 +41,10 @@ pub enum Command {
     /// Read the labels of test images (jmvae): argmax p(y|z) at the mean of q(z|x), each image
     /// drawn beside the label as the model draws it.
     Infer(InferArgs),
+    /// A DRAW painting: the canvas after chosen steps for a few prior draws (a row each, a column
+    /// per step; Gregor et al. 2015, Fig. 7), with the write window as a red box (--windows), and
+    /// every step as an animated GIF (--gif).
+    DrawSteps(DrawStepsArgs),
     /// Vary each latent dimension in turn around the encoding of one test image.
     Traverse(TraverseArgs),
     /// Plot train and test ELBO, reconstruction and KL per epoch from metrics.jsonl.
@@ -80,6 +84,7 @@ impl Command {
             Command::Analogy(_) => "analogy",
             Command::Edit(_) => "edit",
             Command::Infer(_) => "infer",
+            Command::DrawSteps(_) => "draw-steps",
             Command::Traverse(_) => "traverse",
             Command::Curves(_) => "curves",
             Command::Report(_) => "report",
@@ -145,7 +150,8 @@ pub struct TrainArgs {
     /// on the label: encoder q(z|x,y), decoder p(x|z,y)); m2 (semi-supervised: classifier q(y|x)
     /// learns from --labels labelled images and the rest unlabelled); jmvae (Suzuki et al. 2016's
     /// JMVAE-kl: image and label share z, encoders q(z|x,y), q(z|x), q(z|y), decoders p(x|z) and
-    /// p(y|z)) [default: vae]
+    /// p(y|z)); draw (Gregor et al. 2015's DRAW: encoder and decoder LSTMs paint the image on a
+    /// canvas in --steps steps, a latent of --latent per step, with attention) [default: vae]
     #[arg(long = "model", value_enum)]
     pub kind: Option<ModelArg>,
     /// m2: labelled training images, class-balanced, picked with --seed; the others are used
@@ -192,6 +198,10 @@ pub struct TrainArgs {
     /// L2 weight decay added to the gradient [default: 0]
     #[arg(long)]
     pub weight_decay: Option<f64>,
+    /// Rescale the gradient of the batch's mean loss to this L2 norm when longer (PyTorch's
+    /// clip_grad_norm_) [default: none]
+    #[arg(long, value_name = "NORM")]
+    pub clip_norm: Option<f64>,
     /// Learning-rate schedule, step by step: burda is Burda et al. 2015's 3^i passes at
     /// lr · 10^(−i/7), i = 0..7 (3,280 passes; it also sets Adam's ε to their 1e-4); cosine goes
     /// to 0 over --epochs; exponential multiplies by --lr-gamma per epoch [default: constant]
@@ -217,7 +227,7 @@ pub struct TrainArgs {
     /// the encoder's list); docs/networks.md shows the format
     #[arg(long, value_name = "FILE")]
     pub layers: Option<std::path::PathBuf>,
-    /// Latent dimensions [default: 20]; z1's with --top-latent
+    /// Latent dimensions [default: 20; draw: 100 per step]; z1's with --top-latent
     #[arg(long)]
     pub latent: Option<usize>,
     /// A second stochastic layer z2 of this many dimensions above the latent z1 (Burda et al.
@@ -227,6 +237,21 @@ pub struct TrainArgs {
     /// Hidden widths of q(z2 | z1), comma-separated; p(z1 | z2) mirrors them [default: 50,50]
     #[arg(long, value_delimiter = ',')]
     pub top_hidden: Option<Vec<usize>>,
+    /// draw: painting steps T [default: 64]
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// draw: hidden units of the encoder and decoder LSTMs [default: 256]
+    #[arg(long)]
+    pub lstm: Option<usize>,
+    /// draw: the read attention's N x N grid of Gaussian filters [default: 2]
+    #[arg(long, value_name = "N")]
+    pub read: Option<usize>,
+    /// draw: the write attention's N x N patch [default: 5]
+    #[arg(long, value_name = "N")]
+    pub write: Option<usize>,
+    /// draw: no attention: read the whole image and error image, write the whole canvas
+    #[arg(long)]
+    pub no_attention: bool,
     /// Hidden-layer nonlinearity [default: relu]
     #[arg(long, value_enum)]
     pub activation: Option<ActivationArg>,
@@ -547,6 +572,34 @@ pub struct InferArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct DrawStepsArgs {
+    /// Run directory of a draw model
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Draws from the prior: one row each
+    #[arg(long, default_value_t = 8)]
+    pub n: usize,
+    /// The steps shown, 1-based, comma-separated [default: eight from 1 to the last, doubling]
+    #[arg(long, value_delimiter = ',')]
+    pub steps: Option<Vec<usize>>,
+    /// Seed for the prior draws
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Draw the write window of each step as a red box (a model with attention)
+    #[arg(long)]
+    pub windows: bool,
+    /// Also write every step as an animated GIF beside the PNG (same name, .gif)
+    #[arg(long)]
+    pub gif: bool,
+    /// Output PNG file [default: MODEL/draw-steps.png]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Pixel size in the output (each image pixel becomes SCALE x SCALE)
+    #[arg(long, default_value_t = 2)]
+    pub scale: u32,
+}
+
+#[derive(Args, Debug)]
 pub struct TraverseArgs {
     /// Run directory of the model
     #[arg(long)]
@@ -736,6 +789,7 @@ pub enum ModelArg {
     Cvae,
     M2,
     Jmvae,
+    Draw,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

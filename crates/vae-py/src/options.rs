@@ -32,6 +32,18 @@ pub fn run_options(given: &Bound<'_, PyDict>) -> PyResult<RunOptions> {
             "labels" => o.labels = Some(whole(k, &value)?),
             "labelled_per_batch" => o.labelled_per_batch = Some(whole(k, &value)?),
             "samples" => o.samples = Some(whole(k, &value)?),
+            "steps" => o.steps = Some(whole(k, &value)?),
+            "lstm" => o.lstm = Some(whole(k, &value)?),
+            "read" => o.read = Some(whole(k, &value)?),
+            "write" => o.write = Some(whole(k, &value)?),
+            "attention" => {
+                o.attention = Some(
+                    value
+                        .extract()
+                        .map_err(|_| invalid("attention must be True or False"))?,
+                )
+            }
+            "clip_norm" => o.clip_norm = Some(real(k, &value)?),
             "epochs" => o.epochs = Some(whole(k, &value)?),
             "batch_size" => o.batch_size = Some(whole(k, &value)?),
             "seed" => o.seed = Some(whole(k, &value)? as u64),

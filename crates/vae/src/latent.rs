@@ -140,9 +140,15 @@ pub fn select_dims(points: &[f32], dim: usize, dims: (usize, usize)) -> Result<V
         .collect())
 }
 
+/// Latents wider than this are projected without forming their covariance (a DRAW's sequence of
+/// 64 latents of 100 has 6,400 dimensions: a covariance of 330 MB, and hours to fill it).
+const PCA_COVARIANCE_MAX_DIM: usize = 512;
+
 /// Projection of `points` (`[n, dim]`) onto their first two principal components, with the share
-/// of the variance each explains. Power iteration with deflation on the `dim x dim` covariance,
-/// from a fixed start, so the result is deterministic.
+/// of the variance each explains. Power iteration with deflation from a fixed start, so the result
+/// is deterministic: on the `dim x dim` covariance for narrow latents, and for wide ones on the
+/// covariance as the product of the centred points with themselves, never formed, stopping once
+/// the direction settles.
 pub fn pca_2d(points: &[f32], dim: usize) -> Result<(Vec<[f32; 2]>, [f64; 2])> {
     let n = points.len() / dim.max(1);
     if dim < 2 || n < 2 {
@@ -156,6 +162,30 @@ pub fn pca_2d(points: &[f32], dim: usize) -> Result<(Vec<[f32; 2]>, [f64; 2])> {
             *m += *v as f64 / n as f64;
         }
     }
+    let (components, explained) = if dim <= PCA_COVARIANCE_MAX_DIM {
+        covariance_components(points, dim, &mean)
+    } else {
+        implicit_components(points, dim, &mean)
+    };
+    let projected = points
+        .chunks_exact(dim)
+        .map(|p| {
+            let project = |c: &[f64]| {
+                p.iter()
+                    .zip(&mean)
+                    .zip(c)
+                    .map(|((x, m), w)| (*x as f64 - m) * w)
+                    .sum::<f64>() as f32
+            };
+            [project(&components[0]), project(&components[1])]
+        })
+        .collect();
+    Ok((projected, explained))
+}
+
+/// The first two eigenvectors of the covariance, formed, with their shares of the variance.
+fn covariance_components(points: &[f32], dim: usize, mean: &[f64]) -> (Vec<Vec<f64>>, [f64; 2]) {
+    let n = points.len() / dim;
     let mut cov = vec![0f64; dim * dim];
     for p in points.chunks_exact(dim) {
         for i in 0..dim {
@@ -192,20 +222,70 @@ pub fn pca_2d(points: &[f32], dim: usize) -> Result<(Vec<[f32; 2]>, [f64; 2])> {
         *slot = if total > 0.0 { eigenvalue / total } else { 0.0 };
         components.push(v);
     }
-    let projected = points
+    (components, explained)
+}
+
+/// The same components with the covariance applied as `Xcᵀ (Xc v) / (n − 1)`, Xc the centred
+/// points, and the first component's part removed from the second's iterates.
+fn implicit_components(points: &[f32], dim: usize, mean: &[f64]) -> (Vec<Vec<f64>>, [f64; 2]) {
+    let n = points.len() / dim;
+    let apply = |v: &[f64]| -> Vec<f64> {
+        let mut out = vec![0f64; dim];
+        for p in points.chunks_exact(dim) {
+            let dot: f64 = p
+                .iter()
+                .zip(mean)
+                .zip(v)
+                .map(|((x, m), w)| (*x as f64 - m) * w)
+                .sum();
+            for ((o, x), m) in out.iter_mut().zip(p).zip(mean) {
+                *o += dot * (*x as f64 - m) / (n - 1) as f64;
+            }
+        }
+        out
+    };
+    let total: f64 = points
         .chunks_exact(dim)
         .map(|p| {
-            let project = |c: &[f64]| {
-                p.iter()
-                    .zip(&mean)
-                    .zip(c)
-                    .map(|((x, m), w)| (*x as f64 - m) * w)
-                    .sum::<f64>() as f32
-            };
-            [project(&components[0]), project(&components[1])]
+            p.iter()
+                .zip(mean)
+                .map(|(x, m)| (*x as f64 - m).powi(2))
+                .sum::<f64>()
         })
-        .collect();
-    Ok((projected, explained))
+        .sum::<f64>()
+        / (n - 1) as f64;
+    let mut components: Vec<Vec<f64>> = Vec::new();
+    let mut eigenvalues: Vec<f64> = Vec::new();
+    let mut explained = [0f64; 2];
+    for slot in &mut explained {
+        let mut v: Vec<f64> = (0..dim).map(|i| 1.0 + i as f64 / dim as f64).collect();
+        let mut eigenvalue = 0.0;
+        for _ in 0..500 {
+            let mut next = apply(&v);
+            for (c, &lambda) in components.iter().zip(&eigenvalues) {
+                // Deflation: C v − λ (c · v) c for each component found.
+                let dot: f64 = c.iter().zip(&v).map(|(a, b)| a * b).sum();
+                for (x, w) in next.iter_mut().zip(c) {
+                    *x -= lambda * dot * w;
+                }
+            }
+            let norm = next.iter().map(|x| x * x).sum::<f64>().sqrt();
+            if norm == 0.0 {
+                break;
+            }
+            next.iter_mut().for_each(|x| *x /= norm);
+            let change: f64 = next.iter().zip(&v).map(|(a, b)| (a - b).abs()).sum();
+            eigenvalue = norm;
+            v = next;
+            if change < 1e-9 * dim as f64 {
+                break;
+            }
+        }
+        *slot = if total > 0.0 { eigenvalue / total } else { 0.0 };
+        components.push(v);
+        eigenvalues.push(eigenvalue);
+    }
+    (components, explained)
 }
 
 #[cfg(test)]
@@ -247,6 +327,38 @@ mod tests {
         let mid = &interpolate(&a, &b, 3, Path::Slerp)?[2..4];
         assert!((mid[0] - mid[1] / 2.0).abs() < 1e-6, "{mid:?}");
         Ok(())
+    }
+
+    /// The covariance never formed gives the components of the formed one, up to sign.
+    #[test]
+    fn pca_without_the_covariance_matches_pca_with_it() {
+        let dim = 12;
+        let points: Vec<f32> = (0..300)
+            .flat_map(|i| {
+                let (a, b) = ((i as f32 * 0.37).sin() * 3.0, (i as f32 * 0.11).cos());
+                (0..dim).map(move |d| {
+                    a * (d as f32 * 0.3).cos()
+                        + b * (d as f32 * 0.7).sin()
+                        + 0.05 * ((i * 13 + d * 7) % 11) as f32
+                })
+            })
+            .collect();
+        let mut mean = vec![0f64; dim];
+        for p in points.chunks_exact(dim) {
+            for (m, v) in mean.iter_mut().zip(p) {
+                *m += *v as f64 / 300.0;
+            }
+        }
+        let (formed, shares) = covariance_components(&points, dim, &mean);
+        let (implicit, implicit_shares) = implicit_components(&points, dim, &mean);
+        for k in 0..2 {
+            assert!(
+                (shares[k] - implicit_shares[k]).abs() < 1e-9,
+                "{shares:?} {implicit_shares:?}"
+            );
+            let dot: f64 = formed[k].iter().zip(&implicit[k]).map(|(a, b)| a * b).sum();
+            assert!((dot.abs() - 1.0).abs() < 1e-6, "component {k}: {dot}");
+        }
     }
 
     #[test]

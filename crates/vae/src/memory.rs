@@ -139,6 +139,22 @@ pub fn training(config: &RunConfig) -> MemoryPlan {
     ));
     let image = model.image;
     let pixels = image.len() as u128;
+    if let Some(draw) = &model.draw {
+        // DRAW keeps every step of every sample row for backpropagation through time.
+        let rows = batch.saturating_mul(samples);
+        plan.parts.push((
+            "painting steps kept for backpropagation through time".into(),
+            rows.saturating_mul(draw.steps as u128)
+                .saturating_mul(draw_step_values(model, true))
+                .saturating_mul(F32),
+        ));
+        plan.parts.push((
+            "per-image buffers".into(),
+            rows.saturating_mul(draw_row_values(model))
+                .saturating_mul(F32),
+        ));
+        return plan;
+    }
     // M2 runs every unlabelled image under each class, beside the labelled ones.
     let encoder_rows = if model.kind == ModelKind::M2 {
         let labelled = train.labelled_per_batch.map_or(batch, |l| l as u128);
@@ -248,11 +264,69 @@ pub fn training(config: &RunConfig) -> MemoryPlan {
     plan
 }
 
+/// Values one DRAW row keeps per step: the canvas, the error image, the encoder's input, both
+/// LSTMs' gates and states, the posterior, noise and z_t, the write's output, the grids and their
+/// products' intermediates; with `backward`, the gradients kept per step.
+pub fn draw_step_values(model: &ModelConfig, backward: bool) -> u128 {
+    let Some(draw) = &model.draw else { return 0 };
+    let image = model.image;
+    let (pixels, channels) = (image.len() as u128, image.channels as u128);
+    let (h, l) = (draw.lstm as u128, model.latent as u128);
+    let (read, write) = (
+        draw.read_width(image) as u128,
+        draw.write_width(image) as u128,
+    );
+    let side = (image.height + image.width) as u128;
+    let grids = draw.attention.map_or(0, |a| {
+        let (r, w) = (a.read as u128, a.write as u128);
+        pixels
+            + 2 * (6 + r * side)
+            + 2 * image.height as u128 * r * channels
+            + w * image.width as u128 * channels
+    });
+    // The encoder's input [read, h_dec]; gates, cells and outputs of both LSTMs; q, ε and z.
+    let forward = pixels + read + h + 12 * h + 4 * l + write + grids;
+    let kept = if backward {
+        8 * h + 2 * l + write + 10
+    } else {
+        0
+    };
+    forward.saturating_add(kept)
+}
+
+/// Values one DRAW row holds once, whatever the steps: its image, the gradients of the step
+/// being back-propagated, the likelihood's passes.
+pub fn draw_row_values(model: &ModelConfig) -> u128 {
+    let Some(draw) = &model.draw else { return 0 };
+    let pixels = model.image.len() as u128;
+    let (h, l) = (draw.lstm as u128, model.latent as u128);
+    6 * pixels + draw.read_width(model.image) as u128 + 7 * h + l * draw.steps as u128 + 2 * l
+}
+
 /// What decoding `rows` latent points at once holds: a picture's decoder pass (the decoder's
 /// buffers, and the images decoded).
 pub fn decoding(model: &ModelConfig, rows: usize) -> MemoryPlan {
     let rows = rows as u128;
     let pixels = model.image.len() as u128;
+    if model.draw.is_some() {
+        // Two slots of steps suffice to decode; the canvas of every step when pictured.
+        let steps = model.draw.as_ref().map_or(0, |d| d.steps as u128 + 1);
+        return MemoryPlan {
+            task: format!("decoding {rows} images at once"),
+            parts: vec![
+                (
+                    "painting steps".into(),
+                    rows.saturating_mul(steps)
+                        .saturating_mul(draw_step_values(model, false))
+                        .saturating_mul(F32),
+                ),
+                (
+                    "decoded images".into(),
+                    rows.saturating_mul(pixels).saturating_mul(2 * F32),
+                ),
+            ],
+        };
+    }
     MemoryPlan {
         task: format!("decoding {rows} images at once"),
         parts: vec![
@@ -287,6 +361,14 @@ pub fn scoring(model: &ModelConfig, images: usize, rows: usize, k: usize) -> Mem
     );
     let mut plan = decoding(model, rows);
     plan.task = format!("scoring with {k} importance samples");
+    if model.draw.is_some() {
+        plan.parts.push((
+            "per-image buffers".into(),
+            (rows as u128)
+                .saturating_mul(draw_row_values(model))
+                .saturating_mul(F32),
+        ));
+    }
     plan.parts.push(("encoder activations".into(), encoder));
     plan.parts.push((
         "log-weights".into(),

@@ -7,6 +7,7 @@ mod classifier;
 mod common;
 mod curves;
 mod data;
+mod draw_steps;
 mod edit;
 mod eval;
 mod export_web;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli, world: &dyn Collective) -> anyhow::Result<()> {
         Command::Analogy(args) => analogy::run(args),
         Command::Edit(args) => edit::run(args),
         Command::Infer(args) => infer::run(args),
+        Command::DrawSteps(args) => draw_steps::run(args),
         Command::Traverse(args) => traverse::run(args),
         Command::Curves(args) => curves::run(args),
         Command::Report(args) => report::run(args),

@@ -23,6 +23,7 @@ mod commands;
 mod common;
 mod conv;
 mod crash;
+mod draw;
 mod figures;
 mod jmvae;
 mod limits;

@@ -5,7 +5,7 @@
 use super::common::*;
 use serde_json::Value;
 
-const TARGETS: [&str; 20] = [
+const TARGETS: [&str; 22] = [
     "kingma2013-fig4-mnist",
     "kingma2013-fig4-frey",
     "kingma2013-fig5",
@@ -26,6 +26,8 @@ const TARGETS: [&str; 20] = [
     "kingma2014-m1m2-600",
     "kingma2014-m1m2-1000",
     "kingma2014-m1m2-3000",
+    "gregor2015-draw",
+    "gregor2015-draw-noattn",
 ];
 
 #[test]

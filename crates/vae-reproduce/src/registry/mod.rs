@@ -2,6 +2,7 @@
 //! the steps of each paper in its own file.
 
 mod burda2015;
+mod gregor2015;
 mod kingma2013;
 mod kingma2014;
 mod pytorch_examples;
@@ -10,6 +11,7 @@ mod suzuki2016;
 use crate::command::strings;
 use crate::target::{Budget, Metric, Step, Target};
 use burda2015::{burda_row, burda_steps};
+use gregor2015::{DRAW, DRAW_NO_ATTENTION};
 use kingma2013::{
     kingma_welling, kingma_welling_fig2, KW_FREY_EPOCHS, KW_MNIST_3H_EPOCHS, KW_MNIST_EPOCHS,
 };
@@ -286,4 +288,6 @@ pub const TARGETS: &[Target] = &[
         |b| m1_plus_m2_steps(3000, b),
     ),
     JMVAE,
+    DRAW,
+    DRAW_NO_ATTENTION,
 ];

@@ -3,10 +3,11 @@
 
 use super::image::reads_image;
 use super::model::{
-    GaussianVariance, LikelihoodKind, ModelConfig, ModelKind, ENCODER_HEADS, MAX_PARAMETERS,
-    MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
+    DrawConfig, GaussianVariance, LikelihoodKind, ModelConfig, ModelKind, ENCODER_HEADS,
+    MAX_DRAW_STEPS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
 };
 use crate::error::{Error, Result};
+use crate::kernels::attention::WINDOW_PARAMS;
 use crate::nn::spec::{self, LayerSpec};
 
 impl ModelConfig {
@@ -53,6 +54,17 @@ impl ModelConfig {
             })
         };
         let mut total = 0usize;
+        if let Some(draw) = &self.draw {
+            return draw_parameter_count(draw, image, self.latent).and_then(|n| {
+                match self.likelihood.is_gaussian() {
+                    true => n.checked_add(match self.gaussian_variance {
+                        GaussianVariance::Pixel => pixels,
+                        GaussianVariance::Image => 1,
+                    }),
+                    false => Some(n),
+                }
+            });
+        }
         let heads = if self.kind == ModelKind::Ae { 1 } else { 2 };
         let shape = body(
             &self.encoder,
@@ -138,12 +150,18 @@ impl ModelConfig {
                     "the JMVAE model needs the networks of w (modality) and w itself: labelled classes (classes >= 2) or binary attributes, not both".into(),
                 ))
             }
+            ModelKind::Draw => self.validate_draw()?,
             ModelKind::Jmvae if self.top.is_some() || self.features.is_some() => {
                 return Err(Error::Config(
                     "the JMVAE model has one stochastic layer and reads images".into(),
                 ))
             }
             _ => {}
+        }
+        if self.kind != ModelKind::Draw && self.draw.is_some() {
+            return Err(Error::Config(
+                "the painting steps (draw) apply to the draw model only".into(),
+            ));
         }
         if self.kind != ModelKind::Jmvae && self.modality.is_some() {
             return Err(Error::Config(
@@ -237,6 +255,87 @@ impl ModelConfig {
                 "min_log_var {:?} is outside [{}, {}]",
                 self.min_log_var, MIN_LOG_VAR_RANGE.0, MIN_LOG_VAR_RANGE.1
             )));
+        }
+        Ok(())
+    }
+}
+
+/// DRAW's parameters: two LSTM cells, the posterior's heads, the write layer and, with attention,
+/// the two window layers; `None` on overflow.
+fn draw_parameter_count(
+    draw: &DrawConfig,
+    image: super::ImageShape,
+    latent: usize,
+) -> Option<usize> {
+    let h = draw.lstm;
+    let dense = |i: usize, o: usize| i.checked_mul(o)?.checked_add(o);
+    let lstm = |i: usize| {
+        h.checked_mul(4)?
+            .checked_mul(i.checked_add(h)?.checked_add(2)?)
+    };
+    let read = match draw.attention {
+        Some(a) => a.read.checked_mul(a.read)?.checked_mul(image.channels)?,
+        None => image
+            .height
+            .checked_mul(image.width)?
+            .checked_mul(image.channels)?,
+    }
+    .checked_mul(2)?;
+    let write = match draw.attention {
+        Some(a) => a.write.checked_mul(a.write)?.checked_mul(image.channels)?,
+        None => image
+            .height
+            .checked_mul(image.width)?
+            .checked_mul(image.channels)?,
+    };
+    let windows = match draw.attention {
+        Some(_) => dense(h, WINDOW_PARAMS)?.checked_mul(2)?,
+        None => 0,
+    };
+    lstm(read.checked_add(h)?)?
+        .checked_add(lstm(latent)?)?
+        .checked_add(dense(h, latent.checked_mul(2)?)?)?
+        .checked_add(dense(h, write)?)?
+        .checked_add(windows)
+}
+
+impl ModelConfig {
+    /// A DRAW's steps, sizes and grids, and the fields it leaves empty.
+    fn validate_draw(&self) -> Result<()> {
+        let Some(draw) = &self.draw else {
+            return Err(Error::Config(
+                "the draw model needs its painting steps (draw)".into(),
+            ));
+        };
+        if !self.encoder.is_empty() || !self.decoder.is_empty() {
+            return Err(Error::Config(
+                "a DRAW's networks are its LSTMs: encoder and decoder lists must be empty".into(),
+            ));
+        }
+        if self.classes > 0 || self.top.is_some() || self.features.is_some() {
+            return Err(Error::Config(
+                "the draw model is unconditional, with one latent per step, on images".into(),
+            ));
+        }
+        if !(1..=MAX_DRAW_STEPS).contains(&draw.steps) {
+            return Err(Error::Config(format!(
+                "draw steps must be 1 to {MAX_DRAW_STEPS}, not {}",
+                draw.steps
+            )));
+        }
+        if draw.lstm == 0 {
+            return Err(Error::Config("the LSTMs need at least 1 unit".into()));
+        }
+        if let Some(a) = draw.attention {
+            let side = self.image.height.min(self.image.width);
+            for (what, n) in [("read", a.read), ("write", a.write)] {
+                if n == 0 || n > side {
+                    return Err(Error::Config(format!(
+                        "the {what} grid of {n}x{n} filters does not fit the {} image: it takes 1 to {side} filters a side",
+                        self.image
+                    )));
+                }
+            }
         }
         Ok(())
     }

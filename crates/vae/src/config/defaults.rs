@@ -27,3 +27,23 @@ pub const DEFAULT_JMVAE_ALPHA: f64 = 0.1;
 
 /// The most binary attributes a data set may name and a JMVAE may model.
 pub const MAX_ATTRIBUTES: usize = 256;
+
+/// DRAW's sizes when a run gives none: Gregor et al. 2015's MNIST settings (their Table 3).
+pub const DEFAULT_DRAW: DrawDefaults = DrawDefaults {
+    steps: 64,
+    lstm: 256,
+    latent: 100,
+    read: 2,
+    write: 5,
+};
+
+/// DRAW's sizes: painting steps, LSTM units, z_t's size and the N of the read and write grids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct DrawDefaults {
+    pub steps: usize,
+    pub lstm: usize,
+    pub latent: usize,
+    pub read: usize,
+    pub write: usize,
+}

@@ -15,8 +15,9 @@ pub use data::FolderOptions;
 pub use defaults::*;
 pub use image::{reads_image, ImageShape};
 pub use model::{
-    Features, GaussianVariance, LabelModality, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
-    TopLayer, ENCODER_HEADS, MAX_PARAMETERS, MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
+    Attention, DrawConfig, Features, GaussianVariance, LabelModality, LayerLists, LikelihoodKind,
+    ModelConfig, ModelKind, TopLayer, ENCODER_HEADS, MAX_DRAW_STEPS, MAX_PARAMETERS,
+    MIN_LOG_VAR_RANGE, OUTPUT_HEAD,
 };
 pub use options::{Arch, BuildFor, DataDefaults, Family, RunOptions, Schedule, Spelling};
 pub use train::{

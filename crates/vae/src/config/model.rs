@@ -58,6 +58,9 @@ pub enum ModelKind {
     /// x and its label w, encoders q(z | x, w), q(z | x) and q(z | w), decoders p(x | z) and
     /// p(w | z).
     Jmvae,
+    /// DRAW, the recurrent VAE of Gregor et al. 2015: an encoder and a decoder LSTM paint the
+    /// image on a canvas over `steps` steps, with a latent z_t per step (see [`DrawConfig`]).
+    Draw,
 }
 
 /// The model's architecture. Each network is a layer list (`nn::spec`); the model adds the head its
@@ -104,6 +107,60 @@ pub struct ModelConfig {
     /// JMVAE: the networks of the label modality, q(z | w) and p(w | z).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modality: Option<LabelModality>,
+    /// DRAW: its steps, LSTMs and attention; `latent` is then the size of each step's z_t, and
+    /// `encoder` and `decoder` are empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw: Option<DrawConfig>,
+}
+
+/// DRAW's recurrence (Gregor et al. 2015, Sec. 2): `steps` steps of an encoder LSTM reading the
+/// image and the error image through `read`, a Gaussian q(z_t | h_enc_t), and a decoder LSTM
+/// adding `write(h_dec_t)` to the canvas. The weights are PyTorch's `nn.LSTMCell` `encoder.` and
+/// `decoder.`, the dense heads `mean.` and `log_var.` on h_enc, `write.` (and with attention
+/// `read_window.` and `write_window.`, five numbers each) on h_dec.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrawConfig {
+    /// T, the painting steps.
+    pub steps: usize,
+    /// Hidden units of each LSTM.
+    pub lstm: usize,
+    /// The selective attention of Sec. 3.2; without it the encoder reads the whole image and the
+    /// error image, and `write` is a dense layer onto the whole canvas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<Attention>,
+}
+
+/// The sizes of DRAW's read and write grids, N x N filters each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attention {
+    /// N of the read grid: the encoder reads 2 N² values per channel (image and error image).
+    pub read: usize,
+    /// N of the write grid: the decoder writes an N x N patch per channel.
+    pub write: usize,
+}
+
+/// The most painting steps a DRAW may take.
+pub const MAX_DRAW_STEPS: usize = 1024;
+
+impl DrawConfig {
+    /// What the encoder LSTM reads per step: the read (the image and the error image, whole or
+    /// through the read grid), then the decoder's previous output.
+    pub fn read_width(&self, image: ImageShape) -> usize {
+        2 * match self.attention {
+            Some(a) => a.read * a.read * image.channels,
+            None => image.len(),
+        }
+    }
+
+    /// What the decoder writes per step: the whole canvas, or one patch.
+    pub fn write_width(&self, image: ImageShape) -> usize {
+        match self.attention {
+            Some(a) => a.write * a.write * image.channels,
+            None => image.len(),
+        }
+    }
 }
 
 /// The label as a second modality of a JMVAE (Suzuki et al. 2016): q(z | w)'s body, reading the
@@ -239,6 +296,7 @@ impl Default for ModelConfig {
             top: None,
             features: None,
             modality: None,
+            draw: None,
         }
     }
 }
@@ -373,6 +431,18 @@ impl ModelConfig {
     /// autoencoder`, `semi-supervised M2 (10 classes)`.
     pub fn kind_name(&self) -> String {
         match self.kind {
+            ModelKind::Draw => match &self.draw {
+                Some(DrawConfig {
+                    steps,
+                    attention: Some(a),
+                    ..
+                }) => format!(
+                    "DRAW ({steps} steps, read {0}x{0}, write {1}x{1} attention)",
+                    a.read, a.write
+                ),
+                Some(d) => format!("DRAW ({} steps, no attention)", d.steps),
+                None => "DRAW".into(),
+            },
             ModelKind::Ae => "plain autoencoder".to_string(),
             ModelKind::Jmvae if !self.attributes().is_empty() => format!(
                 "JMVAE (image and {} binary attributes in one latent space)",
@@ -424,6 +494,12 @@ impl ModelConfig {
     /// A one-line description of the networks: `784-400-20 relu, decoder mirrored` for the
     /// shorthand, each list spelled out otherwise.
     pub fn describe_networks(&self) -> String {
+        if let Some(draw) = &self.draw {
+            return format!(
+                "LSTMs of {} units, z_t of {} per step",
+                draw.lstm, self.latent
+            );
+        }
         let reversed = |layers: &[LayerSpec]| {
             spec::mlp_widths(layers).map(|(w, a)| (w.into_iter().rev().collect::<Vec<_>>(), a))
         };

@@ -5,13 +5,13 @@
 //! the option the way its caller spells it ([`Spelling`]).
 
 use super::defaults::{
-    BURDA_ADAM_EPS, DEFAULT_HIDDEN, DEFAULT_JMVAE_ALPHA, DEFAULT_LABELS, DEFAULT_LR_GAMMA,
-    DEFAULT_TOP_HIDDEN,
+    BURDA_ADAM_EPS, DEFAULT_DRAW, DEFAULT_HIDDEN, DEFAULT_JMVAE_ALPHA, DEFAULT_LABELS,
+    DEFAULT_LR_GAMMA, DEFAULT_TOP_HIDDEN,
 };
 use super::image::ImageShape;
 use super::model::{
-    Features, GaussianVariance, LabelModality, LayerLists, LikelihoodKind, ModelConfig, ModelKind,
-    TopLayer,
+    Attention, DrawConfig, Features, GaussianVariance, LabelModality, LayerLists, LikelihoodKind,
+    ModelConfig, ModelKind, TopLayer,
 };
 use super::train::{
     Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, Precision, TrainConfig,
@@ -36,6 +36,8 @@ pub enum Family {
     M2,
     /// Suzuki et al. 2016's joint multimodal VAE of the image and its label (JMVAE-kl).
     Jmvae,
+    /// Gregor et al. 2015's DRAW: LSTMs that paint the image in steps, with attention.
+    Draw,
 }
 
 /// The shorthand for the networks: dense layers, or convolutions.
@@ -98,7 +100,7 @@ pub trait Choice: DeserializeOwned {
 }
 
 impl Choice for Family {
-    const NAMES: &'static [&'static str] = &["vae", "cvae", "ae", "m2", "jmvae"];
+    const NAMES: &'static [&'static str] = &["vae", "cvae", "ae", "m2", "jmvae", "draw"];
 }
 impl Choice for Arch {
     const NAMES: &'static [&'static str] = &["mlp", "conv"];
@@ -167,6 +169,7 @@ pub struct RunOptions {
     pub lr: Option<f64>,
     pub optimizer: Option<OptimizerKind>,
     pub weight_decay: Option<f64>,
+    pub clip_norm: Option<f64>,
     pub lr_schedule: Option<Schedule>,
     pub lr_gamma: Option<f64>,
     pub eps: Option<f64>,
@@ -188,6 +191,12 @@ pub struct RunOptions {
     pub free_bits: Option<f64>,
     pub precision: Option<Precision>,
     pub seed: Option<u64>,
+    /// DRAW: painting steps, LSTM units, the read and write grids' N, and whether to attend.
+    pub steps: Option<usize>,
+    pub lstm: Option<usize>,
+    pub read: Option<usize>,
+    pub write: Option<usize>,
+    pub attention: Option<bool>,
 }
 
 /// What the options are built for: the images, their classes, the data set's defaults, and M1's
@@ -266,6 +275,7 @@ impl RunOptions {
                 ));
             }
         }
+        self.check_draw_options(family, spelling)?;
         let jmvae_on_attributes = family == Family::Jmvae && !target.attributes.is_empty();
         if target.classes == 0
             && !jmvae_on_attributes
@@ -292,6 +302,7 @@ impl RunOptions {
             OptimizerConfig::default_for(self.optimizer.unwrap_or(OptimizerKind::Adam));
         optimizer.lr = self.lr.unwrap_or(optimizer.lr);
         optimizer.weight_decay = self.weight_decay.unwrap_or(0.0);
+        optimizer.clip_norm = self.clip_norm;
         let schedule = self.lr_schedule.unwrap_or_default();
         if self.lr_gamma.is_some() && schedule != Schedule::Exponential {
             return Err(Error::InvalidArgument(format!(
@@ -363,6 +374,7 @@ impl RunOptions {
                 Family::Ae => ModelKind::Ae,
                 Family::M2 => ModelKind::M2,
                 Family::Jmvae => ModelKind::Jmvae,
+                Family::Draw => ModelKind::Draw,
             },
             image,
             classifier: (family == Family::M2).then(|| {
@@ -371,9 +383,12 @@ impl RunOptions {
                     activation,
                 )
             }),
-            latent: self.latent.unwrap_or(model_defaults.latent),
+            latent: self.latent.unwrap_or(match family {
+                Family::Draw => DEFAULT_DRAW.latent,
+                _ => model_defaults.latent,
+            }),
             classes: match family {
-                Family::Vae | Family::Ae => 0,
+                Family::Vae | Family::Ae | Family::Draw => 0,
                 Family::Jmvae if !target.attributes.is_empty() => 0,
                 Family::Cvae | Family::M2 | Family::Jmvae => target.classes,
             },
@@ -400,6 +415,21 @@ impl RunOptions {
             features: target.features.clone(),
             ..model_defaults
         };
+        if family == Family::Draw {
+            return Ok(ModelConfig {
+                encoder: Vec::new(),
+                decoder: Vec::new(),
+                draw: Some(DrawConfig {
+                    steps: self.steps.unwrap_or(DEFAULT_DRAW.steps),
+                    lstm: self.lstm.unwrap_or(DEFAULT_DRAW.lstm),
+                    attention: self.attention.unwrap_or(true).then(|| Attention {
+                        read: self.read.unwrap_or(DEFAULT_DRAW.read),
+                        write: self.write.unwrap_or(DEFAULT_DRAW.write),
+                    }),
+                }),
+                ..model
+            });
+        }
         let model = match (&self.layers, self.arch.unwrap_or_default()) {
             (Some(_), _) if self.arch.is_some() => {
                 return refuse(format!(
@@ -443,6 +473,61 @@ impl RunOptions {
                 })
             }
         }
+    }
+
+    /// DRAW's options apply to DRAW alone, and the other networks' options not to it.
+    fn check_draw_options(&self, family: Family, spelling: Spelling) -> Result<()> {
+        let name = |option: &str| spelling.option(option);
+        let draw_given = [
+            ("steps", self.steps.is_some()),
+            ("lstm", self.lstm.is_some()),
+            ("read", self.read.is_some()),
+            ("write", self.write.is_some()),
+            ("attention", self.attention.is_some()),
+        ];
+        let draw_option = draw_given.iter().find(|(_, given)| *given).map(|(o, _)| *o);
+        if family != Family::Draw {
+            return match draw_option {
+                Some(option) => Err(Error::InvalidArgument(format!(
+                    "{} applies to {} only",
+                    if option == "attention" && spelling == Spelling::Flags {
+                        "--no-attention".to_string()
+                    } else {
+                        name(option)
+                    },
+                    spelling.given("model", "draw")
+                ))),
+                None => Ok(()),
+            };
+        }
+        let refused = [
+            ("arch", self.arch.is_some()),
+            ("hidden", self.hidden.is_some()),
+            ("layers", self.layers.is_some()),
+            ("activation", self.activation.is_some()),
+            ("top_latent", self.top_latent.is_some()),
+            ("free_bits", self.free_bits.is_some()),
+            (
+                "objective",
+                self.objective.is_some_and(|o| o != ObjectiveKind::Elbo),
+            ),
+        ];
+        if let Some((option, _)) = refused.iter().find(|(_, given)| *given) {
+            return Err(Error::InvalidArgument(format!(
+                "{} does not apply to {}: its networks are LSTMs of {} units, trained with the ELBO",
+                name(option),
+                spelling.given("model", "draw"),
+                name("lstm")
+            )));
+        }
+        if self.attention == Some(false) && (self.read.is_some() || self.write.is_some()) {
+            return Err(Error::InvalidArgument(format!(
+                "{} and {} size the attention grids, which a model without attention has not",
+                name("read"),
+                name("write")
+            )));
+        }
+        Ok(())
     }
 
     /// The networks of a layer list in place of the `hidden` shorthand.
@@ -489,5 +574,6 @@ fn family_name(family: Family) -> &'static str {
         Family::Ae => "ae",
         Family::M2 => "m2",
         Family::Jmvae => "jmvae",
+        Family::Draw => "draw",
     }
 }

@@ -42,6 +42,11 @@ pub struct OptimizerConfig {
     /// How the learning rate changes over training.
     #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
     pub schedule: LrSchedule,
+    /// The most the gradient of the batch's mean loss may measure (its L2 norm over every
+    /// parameter), rescaled to this norm when longer, as PyTorch's `clip_grad_norm_`; none when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_norm: Option<f64>,
 }
 
 /// The learning rate over training, as a factor on the base rate, step by step.
@@ -82,6 +87,7 @@ impl OptimizerConfig {
             kind,
             lr,
             weight_decay: 0.0,
+            clip_norm: None,
             eps: None,
             schedule: LrSchedule::Constant,
         }
@@ -268,6 +274,13 @@ impl TrainConfig {
             if !(gamma.is_finite() && gamma > 0.0 && gamma <= 1.0) {
                 return Err(Error::Config(format!(
                     "the exponential schedule's gamma {gamma:?} must be in (0, 1]"
+                )));
+            }
+        }
+        if let Some(clip) = self.optimizer.clip_norm {
+            if !(clip.is_finite() && clip > 0.0) {
+                return Err(Error::Config(format!(
+                    "the gradient norm bound {clip:?} must be positive and finite"
                 )));
             }
         }

@@ -219,6 +219,19 @@ pub fn sigmoid<T: Scalar>(v: T) -> T {
     }
 }
 
+/// The logistic function as `sigmoid` computes it, both signs' forms evaluated and one selected
+/// so that a loop around it vectorises (f32's exp is `fastmath`'s).
+#[inline(always)]
+pub fn sigmoid_vectorisable<T: Scalar>(v: T) -> T {
+    let e = T::exp_neg_abs(v);
+    let r = T::one() / (T::one() + e);
+    if v >= T::zero() {
+        r
+    } else {
+        e * r
+    }
+}
+
 /// `out[i] = sigmoid(logits[i])`: decoder means for a Bernoulli or Gaussian decoder.
 pub fn sigmoid_into<T: Scalar>(logits: &[T], out: &mut [T]) {
     for (o, &l) in out.iter_mut().zip(logits) {

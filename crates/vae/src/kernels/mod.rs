@@ -4,6 +4,7 @@
 //! touching `nn` or `model`. Buffers are row-major `[rows, cols]` slices owned by the caller and
 //! reused across steps; nothing here allocates per call except the bounded scratch in `reduce`.
 
+pub mod attention;
 pub mod bf16;
 pub mod conv;
 pub mod convert;
@@ -14,6 +15,7 @@ pub mod gaussian;
 pub mod loss;
 pub mod matmul;
 pub mod peak;
+pub mod recurrent;
 pub mod reduce;
 pub mod rng;
 pub mod rows;

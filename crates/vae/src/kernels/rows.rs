@@ -295,3 +295,38 @@ pub fn scatter_columns<T: Copy>(values: &[T], columns: &[usize], fill: &[T], out
         }
     }
 }
+
+/// `[rows, steps · width]` (each row's steps one after another) to `[steps, rows, width]` (each
+/// step's rows together), as a recurrent model reads a sequence step by step.
+pub fn rows_to_steps<T: Scalar>(
+    src: &[T],
+    rows: usize,
+    steps: usize,
+    width: usize,
+    dst: &mut Vec<T>,
+) {
+    dst.resize(rows * steps * width, T::zero());
+    for (r, row) in src.chunks_exact(steps * width).take(rows).enumerate() {
+        for (t, step) in row.chunks_exact(width).enumerate() {
+            let at = (t * rows + r) * width;
+            dst[at..at + width].copy_from_slice(step);
+        }
+    }
+}
+
+/// The inverse of `rows_to_steps`: `[steps, rows, width]` to `[rows, steps · width]`.
+pub fn steps_to_rows<T: Scalar>(
+    src: &[T],
+    rows: usize,
+    steps: usize,
+    width: usize,
+    dst: &mut Vec<T>,
+) {
+    dst.resize(rows * steps * width, T::zero());
+    for (t, step) in src.chunks_exact(rows * width).take(steps).enumerate() {
+        for (r, row) in step.chunks_exact(width).enumerate() {
+            let at = (r * steps + t) * width;
+            dst[at..at + width].copy_from_slice(row);
+        }
+    }
+}

@@ -36,6 +36,8 @@ pub trait Scalar:
 
     /// tanh(v): a vectorisable approximation for f32 (`fastmath::tanh`), `std` for f64.
     fn tanh_vectorisable(v: Self) -> Self;
+    /// exp(−|v|), in a form the compiler vectorises for f32.
+    fn exp_neg_abs(v: Self) -> Self;
 
     /// The same slices as `f32`, when `Self` is `f32`: for kernels with an f32-only SIMD path.
     fn as_f32_pair<'a>(src: &'a [Self], dst: &'a mut [Self]) -> Option<(&'a [f32], &'a mut [f32])>;
@@ -64,6 +66,10 @@ impl Scalar for f32 {
     #[inline(always)]
     fn tanh_vectorisable(v: Self) -> Self {
         fastmath::tanh(v)
+    }
+    #[inline(always)]
+    fn exp_neg_abs(v: Self) -> Self {
+        fastmath::exp_nonpositive(-v.abs())
     }
     #[inline(always)]
     fn as_f32_pair<'a>(src: &'a [f32], dst: &'a mut [f32]) -> Option<(&'a [f32], &'a mut [f32])> {
@@ -96,6 +102,10 @@ impl Scalar for f64 {
     #[inline(always)]
     fn tanh_vectorisable(v: Self) -> Self {
         v.tanh()
+    }
+    #[inline(always)]
+    fn exp_neg_abs(v: Self) -> Self {
+        (-v.abs()).exp()
     }
     #[inline(always)]
     fn as_f32_pair<'a>(_: &'a [f64], _: &'a mut [f64]) -> Option<(&'a [f32], &'a mut [f32])> {

@@ -101,3 +101,25 @@ pub fn adagrad<T: Scalar>(
             true
         })
 }
+
+/// Rescales `grads` to L2 norm `max_norm` when longer, as `torch.nn.utils.clip_grad_norm_` does
+/// (by `max_norm / (norm + 1e-6)`); returns the norm before. The sum of squares runs in f64 in a
+/// fixed order.
+pub fn clip_norm<T: Scalar>(grads: &mut [T], max_norm: f64) -> f64 {
+    let norm = grads
+        .iter()
+        .map(|g| {
+            let g = g.as_f64();
+            g * g
+        })
+        .sum::<f64>()
+        .sqrt();
+    let coefficient = max_norm / (norm + 1e-6);
+    if coefficient < 1.0 {
+        let c = T::of(coefficient);
+        for g in grads.iter_mut() {
+            *g *= c;
+        }
+    }
+    norm
+}

@@ -2,7 +2,7 @@
 //! without caring which kind they were given. Each arm forwards to its own type; what a kind
 //! cannot do (classify without a classifier) is an error, not a branch inside one struct.
 
-use super::{Autoencoder, Hvae, ImageScore, Jmvae, Stacked, Vae, VaeWorkspace, M2};
+use super::{Autoencoder, Draw, Hvae, ImageScore, Jmvae, Stacked, Vae, VaeWorkspace, M2};
 use super::{Generative, Trainable};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
@@ -27,6 +27,8 @@ pub enum Model<T> {
     Stacked(Box<Stacked<T>>),
     /// The joint multimodal VAE of an image and its label (Suzuki et al. 2016).
     Jmvae(Jmvae<T>),
+    /// DRAW, the recurrent VAE that paints in steps (Gregor et al. 2015).
+    Draw(Draw<T>),
 }
 
 /// `$model.$method(...)` on whichever kind `$self` holds.
@@ -39,6 +41,7 @@ macro_rules! each {
             Model::Hvae($model) => $body,
             Model::Stacked($model) => $body,
             Model::Jmvae($model) => $body,
+            Model::Draw($model) => $body,
         }
     };
 }
@@ -52,6 +55,7 @@ impl<T: Scalar> Model<T> {
             ModelKind::Ae => Model::Autoencoder(Autoencoder::new(config, seed)?),
             ModelKind::M2 => Model::M2(M2::new(config, seed)?),
             ModelKind::Jmvae => Model::Jmvae(Jmvae::new(config, seed)?),
+            ModelKind::Draw => Model::Draw(Draw::new(config, seed)?),
         })
     }
 
@@ -77,6 +81,7 @@ impl<T: Scalar> Model<T> {
             Model::Hvae(m) => &m.config,
             Model::Stacked(m) => m.config(),
             Model::Jmvae(m) => &m.config,
+            Model::Draw(m) => &m.config,
         }
     }
 
@@ -102,6 +107,7 @@ impl<T: Scalar> Model<T> {
     pub fn latent(&self) -> usize {
         match self {
             Model::Hvae(m) => m.latent(),
+            Model::Draw(m) => m.latent(),
             _ => self.config().latent,
         }
     }
@@ -131,6 +137,7 @@ impl<T: Scalar> Model<T> {
             Model::Hvae(m) => Model::Hvae(m.cast()),
             Model::Stacked(m) => Model::Stacked(Box::new(m.cast())),
             Model::Jmvae(m) => Model::Jmvae(m.cast()),
+            Model::Draw(m) => Model::Draw(m.cast()),
         }
     }
 
@@ -156,6 +163,17 @@ impl<T: Scalar> Model<T> {
         }
     }
 
+    /// The DRAW inside, or an error naming what this model is.
+    pub fn draw(&self) -> Result<&Draw<T>> {
+        match self {
+            Model::Draw(m) => Ok(m),
+            other => Err(Error::InvalidArgument(format!(
+                "this is a {}, not a draw model",
+                other.config().kind_name()
+            ))),
+        }
+    }
+
     /// log p(x | y) for every class y of one image (conditional models; see
     /// `Vae::class_log_likelihoods`).
     pub fn class_log_likelihoods(
@@ -170,7 +188,7 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => m.class_log_likelihoods(ws, x, k, rng, out),
             Model::M2(m) => m.vae.class_log_likelihoods(ws, x, k, rng, out),
             Model::Stacked(m) => m.class_log_likelihoods(ws, x, k, rng, out),
-            Model::Autoencoder(_) | Model::Hvae(_) | Model::Jmvae(_) => {
+            Model::Autoencoder(_) | Model::Hvae(_) | Model::Jmvae(_) | Model::Draw(_) => {
                 Err(Error::InvalidArgument(
                     "only a conditional model has a likelihood per class".into(),
                 ))

@@ -8,6 +8,7 @@
 //! - [`m2`]: the conditional VAE with a classifier q(y | x), for few labels.
 //! - [`stacked`]: M2 on the codes of a VAE (M1 + M2), drawing through both decoders.
 //! - [`jmvae`]: the joint multimodal VAE, the image and its label in one latent space.
+//! - [`draw`]: DRAW, the recurrent VAE that paints its image on a canvas over steps.
 //! - [`generative`]: what every one of them does (encode, decode, sample, reconstruct, score);
 //!   [`family`]: any of them, as loaded from a run directory.
 //! - [`parts`]: what they share: building encoder and decoder, input checks, decoding.
@@ -18,6 +19,7 @@
 pub mod autoencoder;
 pub mod classifier;
 pub mod decoder;
+pub mod draw;
 pub mod encoder;
 pub mod family;
 pub mod generative;
@@ -34,6 +36,7 @@ pub mod workspace;
 pub use autoencoder::Autoencoder;
 pub use classifier::Classifier;
 pub use decoder::Decoder;
+pub use draw::Draw;
 pub use encoder::Encoder;
 pub use family::Model;
 pub use generative::Generative;

@@ -47,6 +47,8 @@ pub struct VaeWorkspace<T> {
     pub(crate) top: TopWorkspace<T>,
     /// A JMVAE's unimodal encoders and its label decoder.
     pub(crate) joint: JointWorkspace<T>,
+    /// DRAW's steps.
+    pub(crate) draw: super::draw::DrawWorkspace<T>,
 }
 
 /// Buffers of a JMVAE's networks beside the joint encoder and the image decoder.

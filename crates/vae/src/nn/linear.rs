@@ -149,6 +149,31 @@ impl Linear {
     }
 }
 
+impl Linear {
+    /// Where the bias lies in the parameters, for a model that sets its initial value.
+    pub fn bias_range(&self) -> Range<usize> {
+        self.bias.clone()
+    }
+
+    /// Adds the input's gradient `dy · W` to `dx [rows, in]`, given `dy` with respect to the
+    /// pre-activation output: for a layer whose weights' gradients are taken later, over many
+    /// steps at once.
+    pub fn input_grad<T: Scalar>(
+        &self,
+        params: &[T],
+        dy: &[T],
+        rows: usize,
+        dx: &mut [T],
+    ) -> Result<()> {
+        matmul(
+            dx,
+            MatRef::new(dy, rows, self.out_dim),
+            MatRef::new(&params[self.weight.clone()], self.out_dim, self.in_dim),
+            true,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

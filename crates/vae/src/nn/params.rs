@@ -148,6 +148,13 @@ impl<'a, T: Scalar> ParamBuilder<'a, T> {
         }
     }
 
+    /// Sets the value at `index` of the flat buffer: a model's own initial value for one weight.
+    pub fn set(&mut self, index: usize, value: f64) {
+        if let Some(v) = self.params.values.get_mut(index) {
+            *v = T::of(value);
+        }
+    }
+
     /// Appends the tensor `prefix.name` of `shape` and returns its range in the flat buffer.
     /// Consecutive calls return adjacent ranges.
     pub fn add(&mut self, name: &str, shape: &[usize], init: Init) -> Range<usize> {

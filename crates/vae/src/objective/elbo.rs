@@ -14,7 +14,7 @@ use crate::kernels::reduce::weighted_sum;
 use crate::kernels::rng::{Rng, RowShare};
 use crate::kernels::rows;
 pub use crate::model::vae::SharedImages;
-use crate::model::{Vae, VaeWorkspace};
+use crate::model::{Draw, Vae, VaeWorkspace};
 use crate::scalar::Scalar;
 
 /// The negative ELBO with `samples` latent draws per image.
@@ -175,5 +175,27 @@ impl<T: Scalar> Objective<T, Vae<T>> for Elbo {
             noise_rows: batch.noise_rows(1),
         };
         self.rows_loss_and_grad(model, ws, &rows, step, rng)
+    }
+}
+
+/// DRAW's negative ELBO (Gregor et al. 2015, eq. 12): the reconstruction of the final canvas and
+/// the steps' summed KL, with β and warm-up weighting the KL. Free bits are not defined per step
+/// and are refused.
+impl<T: Scalar> Objective<T, Draw<T>> for Elbo {
+    fn loss_and_grad(
+        &self,
+        model: &mut Draw<T>,
+        ws: &mut VaeWorkspace<T>,
+        batch: &Batch<'_, T>,
+        step: &Step,
+        rng: &mut Rng,
+    ) -> Result<LossTerms> {
+        require_labelled(batch)?;
+        if self.free_bits > 0.0 {
+            return Err(crate::error::Error::InvalidArgument(
+                "free bits are not defined for the draw model's per-step latents".into(),
+            ));
+        }
+        model.elbo_and_grad(ws, batch, self.samples, self.kl_weight_at(step), rng)
     }
 }

@@ -35,12 +35,12 @@ impl VaeObjective {
     pub fn for_model(kind: ModelKind, train: &TrainConfig, classification_weight: f64) -> Self {
         let elbo = Elbo::new(train.samples);
         match (kind, train.objective) {
-            (ModelKind::Vae, ObjectiveKind::Iwae) => VaeObjective::Iwae(Iwae {
+            (ModelKind::Vae | ModelKind::Draw, ObjectiveKind::Iwae) => VaeObjective::Iwae(Iwae {
                 kl_weight: train.beta,
                 warmup_epochs: train.kl_warmup,
                 ..Iwae::new(train.samples)
             }),
-            (ModelKind::Vae, ObjectiveKind::Elbo) => VaeObjective::Elbo(Elbo {
+            (ModelKind::Vae | ModelKind::Draw, ObjectiveKind::Elbo) => VaeObjective::Elbo(Elbo {
                 kl_weight: train.beta,
                 warmup_epochs: train.kl_warmup,
                 free_bits: train.free_bits,
@@ -79,6 +79,7 @@ impl<T: Scalar> Objective<T, Model<T>> for VaeObjective {
             (VaeObjective::Elbo(o), Model::Vae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
             (VaeObjective::Iwae(o), Model::Vae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
             (VaeObjective::Elbo(o), Model::Hvae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
+            (VaeObjective::Elbo(o), Model::Draw(m)) => o.loss_and_grad(m, ws, batch, step, rng),
             (VaeObjective::Iwae(o), Model::Hvae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
             (VaeObjective::Reconstruction(o), Model::Autoencoder(m)) => {
                 o.loss_and_grad(m, ws, batch, step, rng)

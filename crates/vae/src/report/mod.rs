@@ -93,6 +93,10 @@ pub fn html(input: &ReportInput<'_>) -> String {
                     c.train.alpha.unwrap_or(crate::config::DEFAULT_JMVAE_ALPHA)
                 ),
                 ModelKind::Vae => c.model.kind_name(),
+                ModelKind::Draw => format!(
+                    "{}; the KL below is summed over the steps' z_t",
+                    c.model.kind_name()
+                ),
             },
         ),
         ("image", c.model.data_image().to_string()),

@@ -239,6 +239,11 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
         let lr =
             config.optimizer.lr * schedule::factor(config.optimizer.schedule, &step, config.epochs);
         let (values, grads) = model.parameters_mut().update_view();
+        if let Some(max_norm) = config.optimizer.clip_norm {
+            // The bound is on the mean loss's gradient; the objective's is the batch's sum.
+            let images = terms.images.max(1) as f64;
+            crate::kernels::update::clip_norm(grads, max_norm * images);
+        }
         if !optimizer.step_with_lr(values, grads, lr)? {
             return Err(diverged("a gradient"));
         }

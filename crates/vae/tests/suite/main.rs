@@ -10,6 +10,7 @@
 //! | training objectives: IWAE, β, free bits, warm-up, samples in chunks | `objectives` |
 //! | the importance-weighted log p(x) estimate against the ELBO | `log_likelihood` |
 //! | two stochastic layers | `hierarchical` |
+//! | DRAW: the LSTM cell, attention, the whole model | `draw` |
 //! | M2 and the autoencoder learning; the labelled subset | `relatives` |
 //! | M1 + M2 | `stacked` |
 //! | data parallelism: the shares of a minibatch | `shares` |
@@ -22,6 +23,7 @@
 mod common;
 mod convolutions;
 mod data;
+mod draw;
 mod figures;
 mod gradients;
 mod hierarchical;

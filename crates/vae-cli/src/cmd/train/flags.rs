@@ -119,6 +119,7 @@ pub(super) fn resume(
         ("--lr", args.lr.is_some()),
         ("--optimizer", args.optimizer.is_some()),
         ("--weight-decay", args.weight_decay.is_some()),
+        ("--clip-norm", args.clip_norm.is_some()),
         ("--lr-schedule", args.lr_schedule.is_some()),
         ("--lr-gamma", args.lr_gamma.is_some()),
         ("--eps", args.eps.is_some()),
@@ -140,6 +141,11 @@ pub(super) fn resume(
         ("--active-threshold", args.active_threshold.is_some()),
         ("--labelled-per-batch", args.labelled_per_batch.is_some()),
         ("--init-std", args.init_std.is_some()),
+        ("--steps", args.steps.is_some()),
+        ("--lstm", args.lstm.is_some()),
+        ("--read", args.read.is_some()),
+        ("--write", args.write.is_some()),
+        ("--no-attention", args.no_attention),
     ];
     let given: Vec<&str> = fixed.iter().filter(|(_, g)| *g).map(|(f, _)| *f).collect();
     if !given.is_empty() {

@@ -29,6 +29,7 @@ pub(super) fn run_options(args: &TrainArgs) -> Result<RunOptions> {
         lr: args.lr,
         optimizer: choice("optimizer", args.optimizer)?,
         weight_decay: args.weight_decay,
+        clip_norm: args.clip_norm,
         lr_schedule: choice("lr_schedule", args.lr_schedule)?,
         lr_gamma: args.lr_gamma,
         eps: args.eps,
@@ -49,6 +50,11 @@ pub(super) fn run_options(args: &TrainArgs) -> Result<RunOptions> {
         free_bits: args.free_bits,
         precision: choice("precision", args.precision)?,
         seed: args.seed,
+        steps: args.steps,
+        lstm: args.lstm,
+        read: args.read,
+        write: args.write,
+        attention: args.no_attention.then_some(false),
     })
 }
 
