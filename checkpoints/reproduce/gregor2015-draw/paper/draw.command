@@ -1,0 +1,1 @@
+vae train --dataset mnist --model draw --steps 64 --lstm 256 --latent 100 --batch-size 100 --clip-norm 10 --read 2 --write 5 --epochs 100 --out runs/reproduce/gregor2015-draw/paper/draw --threads 2
