@@ -68,6 +68,21 @@ impl Grid {
         (g, delta, p[2].as_f64().exp())
     }
 
+    /// Where the grid five numbers place lies, in pixel coordinates: the centres of its first and
+    /// last filters on the x axis, then on the y axis.
+    pub fn extent<T: Scalar>(&self, p: &[T]) -> ((f64, f64), (f64, f64)) {
+        let span = |(g, delta, _): (f64, f64, f64)| {
+            (
+                g + self.offset(0) * delta,
+                g + self.offset(self.n - 1) * delta,
+            )
+        };
+        (
+            span(self.axis(p, 0, self.width)),
+            span(self.axis(p, 1, self.height)),
+        )
+    }
+
     /// The offset of filter `i` (0-based) from the centre, in strides: i + 1 − N/2 − 0.5.
     fn offset(&self, i: usize) -> f64 {
         i as f64 + 0.5 - self.n as f64 / 2.0

@@ -330,3 +330,12 @@ pub fn steps_to_rows<T: Scalar>(
         }
     }
 }
+
+/// `src` repeated `times` times into `dst`, one copy after another: a batch's rows once per
+/// latent sample, sample-major.
+pub fn repeat_batch<T: Scalar>(src: &[T], times: usize, dst: &mut Vec<T>) {
+    dst.clear();
+    for _ in 0..times {
+        dst.extend_from_slice(src);
+    }
+}

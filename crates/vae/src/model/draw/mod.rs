@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::kernels::attention::{Grid, WINDOW_PARAMS};
 use crate::kernels::reduce::sum_f64;
 use crate::kernels::rng::{fill_standard_normal, fill_standard_normal_rows, stream, Purpose, Rng};
-use crate::kernels::rows::{rows_to_steps, steps_to_rows};
+use crate::kernels::rows::{repeat_batch, rows_to_steps, steps_to_rows};
 use crate::likelihood::Likelihood;
 use crate::loss_terms::LossTerms;
 use crate::nn::{Linear, LstmCell, ParamBuilder, Parameters};
@@ -226,10 +226,7 @@ impl<T: Scalar> Draw<T> {
         let ws = &mut ws.draw;
         self.draw_noise(ws, n, Some(batch), rng)?;
         let mut x = std::mem::take(&mut ws.x);
-        x.clear();
-        for _ in 0..samples {
-            x.extend_from_slice(batch.x);
-        }
+        repeat_batch(batch.x, samples, &mut x);
         let result = self.elbo_on(ws, &x, batch.x, n, samples, kl_weight);
         ws.x = x;
         result
@@ -397,18 +394,8 @@ impl<T: Scalar> Draw<T> {
 
 /// The extent of the grid five numbers place, as `kernels::attention` places it.
 pub fn window_box<T: Scalar>(grid: &Grid, p: &[T]) -> WindowBox {
-    let n = grid.n as f64;
-    let span = |size: usize, centre: f64| {
-        let g = (size as f64 + 1.0) / 2.0 * (centre + 1.0);
-        let delta = (grid.height.max(grid.width) as f64 - 1.0) / (grid.n.max(2) - 1) as f64
-            * p[3].as_f64().exp();
-        let half = (n - 1.0) / 2.0 * delta;
-        (g - half, g + half)
-    };
-    WindowBox {
-        x: span(grid.width, p[0].as_f64()),
-        y: span(grid.height, p[1].as_f64()),
-    }
+    let (x, y) = grid.extent(p);
+    WindowBox { x, y }
 }
 
 impl<T: Scalar> Trainable<T> for Draw<T> {
@@ -555,10 +542,7 @@ impl<T: Scalar> Generative<T> for Draw<T> {
                 &mut ws.eps,
             );
             let mut repeated = std::mem::take(&mut ws.x);
-            repeated.clear();
-            for _ in 0..samples {
-                repeated.extend_from_slice(x);
-            }
+            repeat_batch(x, samples, &mut repeated);
             let result = self.forward(ws, &repeated, n, Latents::Sampled, false, (true, true));
             ws.x = repeated;
             result?;
