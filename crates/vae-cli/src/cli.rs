@@ -21,6 +21,11 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Evaluate a trained model: ELBO, its terms, and importance-sampled log p(x), in nats.
     Eval(EvalArgs),
+    /// Sharpness: the Fréchet distance between a model's samples and the test images in the
+    /// features of a reference classifier (lower is sharper and more faithful), with the test
+    /// set's own distance to the training set as the floor. Not Inception's FID: it compares our
+    /// models with one another on one data set.
+    Fid(FidArgs),
     /// Decode draws from the prior N(0, I) into an image grid.
     Sample(SampleArgs),
     /// Show test images beside their reconstructions.
@@ -30,7 +35,7 @@ pub enum Command {
     Manifold(ManifoldArgs),
     /// Plot the test set's encoder means in 2-D, coloured by label.
     Scatter(ScatterArgs),
-    /// Decode the path between the encodings of two test images.
+    /// Decode the path between the encodings of two test images (a GAN: between prior draws).
     Interpolate(InterpolateArgs),
     /// The same handwriting, another digit: test images re-decoded with every label (cvae, m2,
     /// jmvae).
@@ -76,6 +81,7 @@ impl Command {
         match self {
             Command::Train(_) => "train",
             Command::Eval(_) => "eval",
+            Command::Fid(_) => "fid",
             Command::Sample(_) => "sample",
             Command::Reconstruct(_) => "reconstruct",
             Command::Manifold(_) => "manifold",
@@ -151,7 +157,11 @@ pub struct TrainArgs {
     /// learns from --labels labelled images and the rest unlabelled); jmvae (Suzuki et al. 2016's
     /// JMVAE-kl: image and label share z, encoders q(z|x,y), q(z|x), q(z|y), decoders p(x|z) and
     /// p(y|z)); draw (Gregor et al. 2015's DRAW: encoder and decoder LSTMs paint the image on a
-    /// canvas in --steps steps, a latent of --latent per step, with attention) [default: vae]
+    /// canvas in --steps steps, a latent of --latent per step, with attention); gan (Goodfellow
+    /// et al. 2014: a dense generator from z against a discriminator; --hidden sizes the
+    /// generator); dcgan (Radford et al. 2016: the same game with convolutions, batch
+    /// normalization and Leaky ReLU, sized to the image). GANs train with Adam 2e-4, β1 0.5,
+    /// on grey levels [default: vae]
     #[arg(long = "model", value_enum)]
     pub kind: Option<ModelArg>,
     /// m2: labelled training images, class-balanced, picked with --seed; the others are used
@@ -357,6 +367,28 @@ pub struct EvalArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct FidArgs {
+    /// Run directory of the model
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Reference classifier (from `vae classifier train` on the same data set): its last hidden
+    /// layer is the feature space
+    #[arg(long)]
+    pub classifier: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Generated images, and test and training images, on each side
+    #[arg(long, default_value_t = 10_000)]
+    pub samples: usize,
+    /// Seed of the prior draws
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads [default: all cores]
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
 pub struct GridArgs {
     /// Output PNG file
     #[arg(long)]
@@ -515,6 +547,9 @@ pub struct InterpolateArgs {
     /// Straight line or spherical interpolation
     #[arg(long, value_enum, default_value_t = PathArg::Linear)]
     pub path: PathArg,
+    /// A GAN (no encoder): seed of the prior draws its 8 walks run between
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     #[command(flatten)]
     pub image: ImageArgs,
 }
@@ -790,6 +825,8 @@ pub enum ModelArg {
     M2,
     Jmvae,
     Draw,
+    Gan,
+    Dcgan,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -61,7 +61,8 @@
 //! - [`objective`]: what is minimised: the ELBO (with a KL weight), the IWAE bound, the
 //!   reconstruction loss, M2's eq. 9, the cross-entropy; each is handed the [`Step`].
 //! - [`optim`]: Adam and Adagrad as PyTorch implements them.
-//! - [`train`], [`eval`]: the one training loop and held-out evaluation.
+//! - [`train`], [`eval`]: the one training loop and held-out evaluation; [`frechet`]: the
+//!   Fréchet distance of generated images to real ones in the reference classifier's features.
 //! - [`checkpoint`], [`metrics`], [`run_dir`]: weights and training state, `metrics.jsonl`, a run
 //!   directory as training keeps it.
 //! - [`latent`], [`render`], [`plot`], [`figures`], [`report`]: grids and paths in the latent
@@ -81,6 +82,7 @@ pub mod error;
 pub mod eval;
 pub mod explore;
 pub mod figures;
+pub mod frechet;
 pub mod fs;
 pub mod gaussian;
 pub mod kernels;

@@ -1,5 +1,8 @@
 //! The numbers a step or an evaluation reports, summed over images.
 
+/// How many sums `LossTerms::to_sums` gives.
+pub const SUMS: usize = 9;
+
 /// Sums over the images of a batch or a data set, in nats.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LossTerms {
@@ -19,6 +22,10 @@ pub struct LossTerms {
     /// warm-up) and clamped (free bits), the negative IWAE bound, M2's eq. 9. Left 0 by held-out
     /// evaluation, which reports the true terms only.
     pub objective: f64,
+    /// GANs: Σ of the discriminator's loss, −log D(x) − log(1 − D(G(z))) per image.
+    pub discriminator: f64,
+    /// GANs: Σ of the generator's non-saturating loss, −log D(G(z)) per image.
+    pub generator: f64,
 }
 
 impl LossTerms {
@@ -37,10 +44,12 @@ impl LossTerms {
         self.classified += other.classified;
         self.errors += other.errors;
         self.objective += other.objective;
+        self.discriminator += other.discriminator;
+        self.generator += other.generator;
     }
 
     /// The sums as one vector, for a reduction across processes; `from_sums` reads it back.
-    pub fn to_sums(&self) -> [f64; 7] {
+    pub fn to_sums(&self) -> [f64; SUMS] {
         [
             self.images as f64,
             self.reconstruction,
@@ -49,11 +58,13 @@ impl LossTerms {
             self.classified as f64,
             self.errors as f64,
             self.objective,
+            self.discriminator,
+            self.generator,
         ]
     }
 
-    /// The terms from the seven sums `to_sums` gives (how processes add them up).
-    pub fn from_sums(sums: &[f64; 7]) -> LossTerms {
+    /// The terms from the sums `to_sums` gives (how processes add them up).
+    pub fn from_sums(sums: &[f64; SUMS]) -> LossTerms {
         // Counts travel as f64, exact up to 2^53.
         LossTerms {
             images: sums[0] as usize,
@@ -63,6 +74,8 @@ impl LossTerms {
             classified: sums[4] as usize,
             errors: sums[5] as usize,
             objective: sums[6],
+            discriminator: sums[7],
+            generator: sums[8],
         }
     }
 
@@ -97,6 +110,19 @@ impl LossTerms {
     /// What training minimised, per image.
     pub fn objective_per_image(&self) -> f64 {
         self.per_image(self.objective)
+    }
+
+    /// The discriminator's and the generator's losses per image (a GAN's).
+    pub fn adversarial_per_image(&self) -> (f64, f64) {
+        (
+            self.per_image(self.discriminator),
+            self.per_image(self.generator),
+        )
+    }
+
+    /// Whether every sum is a finite number.
+    pub fn is_finite(&self) -> bool {
+        self.to_sums().iter().all(|v| v.is_finite())
     }
 
     /// The KL term per image.

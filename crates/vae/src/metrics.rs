@@ -11,16 +11,22 @@ pub struct EpochMetrics {
     /// 1-based.
     pub epoch: usize,
     /// The training ELBO per image.
+    #[serde(default = "not_a_number", skip_serializing_if = "is_nan")]
     pub train_elbo: f64,
     /// Its reconstruction term, E_q[log p(x | z)], negated.
+    #[serde(default = "not_a_number", skip_serializing_if = "is_nan")]
     pub train_reconstruction: f64,
     /// Its KL term.
+    #[serde(default = "not_a_number", skip_serializing_if = "is_nan")]
     pub train_kl: f64,
     /// The test ELBO per image.
+    #[serde(default = "not_a_number", skip_serializing_if = "is_nan")]
     pub test_elbo: f64,
     /// Its reconstruction term, negated.
+    #[serde(default = "not_a_number", skip_serializing_if = "is_nan")]
     pub test_reconstruction: f64,
     /// Its KL term.
+    #[serde(default = "not_a_number", skip_serializing_if = "is_nan")]
     pub test_kl: f64,
     /// Seconds of the training pass.
     pub train_seconds: f64,
@@ -33,10 +39,53 @@ pub struct EpochMetrics {
     /// `train_elbo`, so runs with different objectives stay comparable. Absent in older files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_objective: Option<f64>,
+    /// A GAN's discriminator loss per image over the training pass, and on the test split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_discriminator: Option<f64>,
+    /// A GAN's generator loss per image over the training pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_generator: Option<f64>,
+    /// The discriminator's loss on the test split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_discriminator: Option<f64>,
+    /// The generator's loss against the discriminator, with the test split's batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_generator: Option<f64>,
+}
+
+/// A model without an ELBO (a GAN) leaves its ELBO fields out of the file; they read back as
+/// NaN.
+fn not_a_number() -> f64 {
+    f64::NAN
+}
+
+fn is_nan(value: &f64) -> bool {
+    value.is_nan()
 }
 
 impl From<&EpochReport> for EpochMetrics {
     fn from(r: &EpochReport) -> Self {
+        if r.adversarial {
+            let (train_d, train_g) = r.train.adversarial_per_image();
+            let (test_d, test_g) = r.test.adversarial_per_image();
+            return EpochMetrics {
+                epoch: r.epoch,
+                train_elbo: f64::NAN,
+                train_reconstruction: f64::NAN,
+                train_kl: f64::NAN,
+                test_elbo: f64::NAN,
+                test_reconstruction: f64::NAN,
+                test_kl: f64::NAN,
+                train_seconds: r.train_seconds,
+                images_per_second: r.images_per_second,
+                test_error: None,
+                train_objective: None,
+                train_discriminator: Some(train_d),
+                train_generator: Some(train_g),
+                test_discriminator: Some(test_d),
+                test_generator: Some(test_g),
+            };
+        }
         EpochMetrics {
             epoch: r.epoch,
             train_elbo: -r.train.negative_elbo_per_image(),
@@ -49,6 +98,10 @@ impl From<&EpochReport> for EpochMetrics {
             images_per_second: r.images_per_second,
             test_error: r.test.error_rate(),
             train_objective: Some(r.train.objective_per_image()),
+            train_discriminator: None,
+            train_generator: None,
+            test_discriminator: None,
+            test_generator: None,
         }
     }
 }

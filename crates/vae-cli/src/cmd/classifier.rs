@@ -72,7 +72,7 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
     };
     config.validate()?;
     let mut model = ReferenceClassifier::<f32>::new(&config.classifier, args.seed)?;
-    let mut optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
+    let mut optimizer = Optimizer::with_groups(config.train.optimizer, model.parameter_groups());
     println!(
         "training a reference classifier {}-{}-{} on {} ({} train / {} test images) for {} epochs; writing {}",
         dataset.shape.len(),

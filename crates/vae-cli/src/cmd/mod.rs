@@ -11,6 +11,7 @@ mod draw_steps;
 mod edit;
 mod eval;
 mod export_web;
+mod fid;
 mod figures;
 mod infer;
 mod interpolate;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli, world: &dyn Collective) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train::run(*args, world),
         Command::Eval(args) => eval::run(args, world),
+        Command::Fid(args) => fid::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),
         Command::Manifold(args) => manifold::run(args),

@@ -25,6 +25,7 @@ mod conv;
 mod crash;
 mod draw;
 mod figures;
+mod gan;
 mod jmvae;
 mod limits;
 #[cfg(feature = "mpi")]

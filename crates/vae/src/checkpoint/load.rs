@@ -402,7 +402,7 @@ pub fn read_for_resume(dir: &Path) -> Result<Resume> {
             ),
         ));
     }
-    let mut optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
+    let mut optimizer = Optimizer::with_groups(config.train.optimizer, model.parameter_groups());
     if let Some((name, _, _)) = tensors.iter().find(|(_, _, v)| !all_finite(v)) {
         return Err(checkpoint_err(
             &opt_path,

@@ -82,7 +82,7 @@ pub fn save(
     let state: Vec<(String, Vec<usize>, &[f32])> = optimizer
         .state()
         .into_iter()
-        .map(|(name, values)| (name.to_string(), vec![values.len()], values))
+        .map(|(name, values)| (name, vec![values.len()], values))
         .collect();
     let moments = safetensors_bytes(&dir.join(OPTIMIZER_FILE), &state, epoch_metadata(epoch))?;
     let training = TrainingState::new(epoch, optimizer.steps());

@@ -30,6 +30,13 @@ pub(super) fn check_header_length(bytes: &[u8], path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The tensors stored as int64, as PyTorch stores them: batch normalization's
+/// `num_batches_tracked`.
+const COUNT_SUFFIX: &str = "num_batches_tracked";
+
+/// The largest count an f32 holds exactly (2^24).
+const MAX_EXACT_COUNT: i64 = 1 << 24;
+
 pub(super) fn checkpoint_err(path: &Path, reason: impl Into<String>) -> Error {
     Error::Checkpoint {
         path: path.to_path_buf(),
@@ -56,12 +63,21 @@ pub(super) fn safetensors_bytes(
             ));
         }
     }
-    let bytes: Vec<Vec<u8>> = tensors.iter().map(|(_, _, v)| to_bytes(v)).collect();
+    // Batch normalization's count of batches is an integer tensor in PyTorch: int64 here too.
+    let counts = |name: &str| name.ends_with(COUNT_SUFFIX);
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(name, _, v)| match counts(name) {
+            true => v.iter().flat_map(|&c| (c as i64).to_le_bytes()).collect(),
+            false => to_bytes(v),
+        })
+        .collect();
     let views = tensors
         .iter()
         .zip(&bytes)
         .map(|((name, shape, _), data)| {
-            TensorView::new(Dtype::F32, shape.clone(), data)
+            let dtype = if counts(name) { Dtype::I64 } else { Dtype::F32 };
+            TensorView::new(dtype, shape.clone(), data)
                 .map(|view| (name.clone(), view))
                 .map_err(|e| checkpoint_err(path, e.to_string()))
         })
@@ -114,6 +130,23 @@ pub(super) fn parse_safetensors(
     let file = SafeTensors::deserialize(bytes).map_err(not_safetensors)?;
     let mut tensors = Vec::new();
     for (name, view) in file.tensors() {
+        if view.dtype() == Dtype::I64 && name.ends_with(COUNT_SUFFIX) {
+            let mut values = Vec::new();
+            for c in view.data().chunks_exact(8) {
+                let count = i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+                if !(0..=MAX_EXACT_COUNT).contains(&count) {
+                    return Err(checkpoint_err(
+                        path,
+                        format!(
+                            "tensor `{name}` counts {count} batches, outside 0..={MAX_EXACT_COUNT}"
+                        ),
+                    ));
+                }
+                values.push(count as f32);
+            }
+            tensors.push((name, view.shape().to_vec(), values));
+            continue;
+        }
         if view.dtype() != Dtype::F32 {
             return Err(checkpoint_err(
                 path,

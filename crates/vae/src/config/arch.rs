@@ -94,6 +94,111 @@ pub fn conv(
     Ok((encoder, decoder))
 }
 
+/// DCGAN's discriminator slope (Radford et al. 2016, Sec. 3: "the slope of the leak was set to
+/// 0.2 in all models").
+pub const DCGAN_LEAK: f64 = 0.2;
+/// Channels of DCGAN's full-resolution stage, doubled at each stage.
+const DCGAN_CHANNELS: usize = 64;
+/// At most this many stride-2 stages (64 x 64 -> 4 x 4).
+const DCGAN_STAGES: u32 = 4;
+
+/// DCGAN (Radford et al. 2016) adapted to `image`: `s` stride-2 stages, the most (up to 4) that
+/// keep both sides whole and at least 4 (28 x 28 -> 7 x 7; Frey's 28 x 20 -> 7 x 5; 32 -> 4;
+/// 64 -> 4). The generator projects z with a dense layer onto the last stage's shape (the
+/// paper's "project and reshape"), then transposed convolutions (4 x 4, stride 2, padding 1)
+/// halve the channels and double the sides, batch normalization and ReLU after each but the
+/// last, which gives the image's logits (sigmoid where the paper has tanh: the images here are
+/// in [0, 1]). The discriminator mirrors it with stride-2 convolutions and Leaky ReLU (0.2),
+/// batch normalization after all but the first, then the flattened features into one logit.
+/// Returns (generator, discriminator).
+pub fn dcgan(image: ImageShape) -> Result<(Vec<LayerSpec>, Vec<LayerSpec>)> {
+    let stages = (1..=DCGAN_STAGES)
+        .rev()
+        .find(|&s| {
+            let f = 1usize << s;
+            image.height.is_multiple_of(f) && image.width.is_multiple_of(f) && image.height.min(image.width) / f >= SMALLEST_SIDE
+        })
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "the dcgan preset halves the image sides with stride-2 stages down to at least {SMALLEST_SIDE}; a {image} image allows none: resize the images or write the layers by hand"
+            ))
+        })? as usize;
+    let (h, w) = (image.height >> stages, image.width >> stages);
+    let channels = |stage: usize| DCGAN_CHANNELS << stage;
+    let conv = |out: usize, transposed: bool| {
+        if transposed {
+            LayerSpec::ConvTranspose2d {
+                name: None,
+                out,
+                kernel: 4,
+                stride: 2,
+                padding: 1,
+                output_padding: 0,
+            }
+        } else {
+            LayerSpec::Conv2d {
+                name: None,
+                out,
+                kernel: 4,
+                stride: 2,
+                padding: 1,
+            }
+        }
+    };
+    let deepest = channels(stages - 1);
+    let mut generator = vec![
+        LayerSpec::Linear {
+            name: None,
+            out: h * w * deepest,
+        },
+        LayerSpec::Reshape {
+            shape: vec![h, w, deepest],
+        },
+        LayerSpec::BatchNorm { name: None },
+        LayerSpec::Relu,
+    ];
+    for stage in (0..stages - 1).rev() {
+        generator.extend([
+            conv(channels(stage), true),
+            LayerSpec::BatchNorm { name: None },
+            LayerSpec::Relu,
+        ]);
+    }
+    generator.push(conv(image.channels, true));
+    let leak = LayerSpec::LeakyRelu { slope: DCGAN_LEAK };
+    let mut discriminator = vec![conv(channels(0), false), leak.clone()];
+    for stage in 1..stages {
+        discriminator.extend([
+            conv(channels(stage), false),
+            LayerSpec::BatchNorm { name: None },
+            leak.clone(),
+        ]);
+    }
+    discriminator.push(LayerSpec::Flatten);
+    Ok((generator, discriminator))
+}
+
+/// The dense GAN of Goodfellow et al. 2014 for MNIST: a generator of ReLU layers of `hidden`
+/// widths (1200-1200 in their code) and a discriminator of two 240-unit layers, with Leaky ReLU
+/// (0.2) in place of their maxout units. Returns (generator, discriminator).
+pub fn gan(hidden: &[usize]) -> (Vec<LayerSpec>, Vec<LayerSpec>) {
+    let generator = spec::mlp(hidden, Activation::Relu);
+    let mut discriminator = Vec::new();
+    for (i, &out) in GAN_DISCRIMINATOR.iter().enumerate() {
+        discriminator.push(LayerSpec::Linear {
+            name: Some(format!("hidden.{i}")),
+            out,
+        });
+        discriminator.push(LayerSpec::LeakyRelu { slope: DCGAN_LEAK });
+    }
+    (generator, discriminator)
+}
+
+/// The dense discriminator's widths.
+pub const GAN_DISCRIMINATOR: [usize; 2] = [240, 240];
+/// The dense generator's widths when none are given.
+pub const GAN_GENERATOR: [usize; 2] = [1200, 1200];
+
 #[cfg(test)]
 mod tests {
     use super::*;

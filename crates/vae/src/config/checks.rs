@@ -54,6 +54,17 @@ impl ModelConfig {
             })
         };
         let mut total = 0usize;
+        if let Some(discriminator) = &self.discriminator {
+            let shape = body(&self.decoder, vec![self.latent], &mut total)?;
+            if shape != [image.height, image.width, image.channels] {
+                dense(&mut total, &shape, pixels)?;
+            }
+            let shape = body(discriminator, input(discriminator, 0)?, &mut total)?;
+            if shape.iter().product::<usize>() != 1 {
+                dense(&mut total, &shape, 1)?;
+            }
+            return Some(total);
+        }
         if let Some(draw) = &self.draw {
             return draw_parameter_count(draw, image, self.latent).and_then(|n| {
                 match self.likelihood.is_gaussian() {
@@ -108,6 +119,33 @@ impl ModelConfig {
         Some(total)
     }
 
+    /// A GAN: unconditional, one stochastic input, a generator (`decoder`) and a discriminator,
+    /// no encoder.
+    fn validate_gan(&self) -> Result<()> {
+        let Some(discriminator) = &self.discriminator else {
+            return Err(Error::Config(
+                "a GAN needs a discriminator layer list".into(),
+            ));
+        };
+        if self.classes > 0 || self.top.is_some() || self.features.is_some() {
+            return Err(Error::Config(
+                "a GAN here is unconditional, with z ~ N(0, I) its only input".into(),
+            ));
+        }
+        if !self.encoder.is_empty() {
+            return Err(Error::Config(
+                "a GAN has no encoder: leave its layer list empty".into(),
+            ));
+        }
+        if self.likelihood != LikelihoodKind::Bernoulli {
+            return Err(Error::Config(
+                "a GAN's generator draws sigmoid(output) and has no likelihood: leave it bernoulli"
+                    .into(),
+            ));
+        }
+        spec::validate(discriminator, "discriminator", &OUTPUT_HEAD)
+    }
+
     /// Refuses a model that cannot be built (an empty latent, lists that do not fit the image,
     /// heads named twice, too many parameters, ...), naming what is wrong.
     pub fn validate(&self) -> Result<()> {
@@ -151,6 +189,7 @@ impl ModelConfig {
                 ))
             }
             ModelKind::Draw => self.validate_draw()?,
+            ModelKind::Gan | ModelKind::Dcgan => self.validate_gan()?,
             ModelKind::Jmvae if self.top.is_some() || self.features.is_some() => {
                 return Err(Error::Config(
                     "the JMVAE model has one stochastic layer and reads images".into(),
@@ -161,6 +200,11 @@ impl ModelConfig {
         if self.kind != ModelKind::Draw && self.draw.is_some() {
             return Err(Error::Config(
                 "the painting steps (draw) apply to the draw model only".into(),
+            ));
+        }
+        if !self.kind.is_adversarial() && self.discriminator.is_some() {
+            return Err(Error::Config(
+                "a discriminator applies to the gan and dcgan models only".into(),
             ));
         }
         if self.kind != ModelKind::Jmvae && self.modality.is_some() {

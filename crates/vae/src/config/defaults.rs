@@ -47,3 +47,10 @@ pub struct DrawDefaults {
     pub read: usize,
     pub write: usize,
 }
+
+/// A GAN's z when none is given (Goodfellow et al. 2014's and Radford et al. 2016's 100).
+pub const DEFAULT_GAN_LATENT: usize = 100;
+/// A GAN's learning rate and Adam's betas (Radford et al. 2016, Sec. 4).
+pub const GAN_LR: f64 = 2e-4;
+/// Adam's (β1, β2) for GANs: β1 lowered to 0.5 "helped stabilize training".
+pub const GAN_BETAS: [f64; 2] = [0.5, 0.999];

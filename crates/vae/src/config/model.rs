@@ -61,6 +61,19 @@ pub enum ModelKind {
     /// DRAW, the recurrent VAE of Gregor et al. 2015: an encoder and a decoder LSTM paint the
     /// image on a canvas over `steps` steps, with a latent z_t per step (see [`DrawConfig`]).
     Draw,
+    /// The GAN of Goodfellow et al. 2014: a generator from z (the `decoder` list) against a
+    /// discriminator (the `discriminator` list), dense networks.
+    Gan,
+    /// DCGAN, Radford et al. 2016: the GAN with (transposed) convolutions, batch normalization and
+    /// Leaky ReLU.
+    Dcgan,
+}
+
+impl ModelKind {
+    /// Whether this kind is trained adversarially (GAN, DCGAN).
+    pub fn is_adversarial(self) -> bool {
+        matches!(self, ModelKind::Gan | ModelKind::Dcgan)
+    }
 }
 
 /// The model's architecture. Each network is a layer list (`nn::spec`); the model adds the head its
@@ -111,6 +124,11 @@ pub struct ModelConfig {
     /// `encoder` and `decoder` are empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub draw: Option<DrawConfig>,
+    /// GAN and DCGAN: the discriminator's body, reading the image; the model adds a dense head
+    /// `output` (one logit) unless the list ends with one value. The generator is `decoder`,
+    /// reading z; `encoder` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discriminator: Option<Vec<LayerSpec>>,
 }
 
 /// DRAW's recurrence (Gregor et al. 2015, Sec. 2): `steps` steps of an encoder LSTM reading the
@@ -297,6 +315,7 @@ impl Default for ModelConfig {
             features: None,
             modality: None,
             draw: None,
+            discriminator: None,
         }
     }
 }
@@ -444,6 +463,8 @@ impl ModelConfig {
                 None => "DRAW".into(),
             },
             ModelKind::Ae => "plain autoencoder".to_string(),
+            ModelKind::Gan => "GAN".to_string(),
+            ModelKind::Dcgan => "DCGAN".to_string(),
             ModelKind::Jmvae if !self.attributes().is_empty() => format!(
                 "JMVAE (image and {} binary attributes in one latent space)",
                 self.attributes().len()
@@ -494,6 +515,14 @@ impl ModelConfig {
     /// A one-line description of the networks: `784-400-20 relu, decoder mirrored` for the
     /// shorthand, each list spelled out otherwise.
     pub fn describe_networks(&self) -> String {
+        if let Some(discriminator) = &self.discriminator {
+            return format!(
+                "z of {}, generator [{}], discriminator [{}]",
+                self.latent,
+                spec::describe(&self.decoder),
+                spec::describe(discriminator)
+            );
+        }
         if let Some(draw) = &self.draw {
             return format!(
                 "LSTMs of {} units, z_t of {} per step",

@@ -4,9 +4,10 @@
 //! 2`) and the Python package (`vae.VAE(latent=2)`) both build their runs here; a refusal names
 //! the option the way its caller spells it ([`Spelling`]).
 
+use super::arch;
 use super::defaults::{
-    BURDA_ADAM_EPS, DEFAULT_DRAW, DEFAULT_HIDDEN, DEFAULT_JMVAE_ALPHA, DEFAULT_LABELS,
-    DEFAULT_LR_GAMMA, DEFAULT_TOP_HIDDEN,
+    BURDA_ADAM_EPS, DEFAULT_DRAW, DEFAULT_GAN_LATENT, DEFAULT_HIDDEN, DEFAULT_JMVAE_ALPHA,
+    DEFAULT_LABELS, DEFAULT_LR_GAMMA, DEFAULT_TOP_HIDDEN, GAN_BETAS, GAN_LR,
 };
 use super::image::ImageShape;
 use super::model::{
@@ -38,6 +39,10 @@ pub enum Family {
     Jmvae,
     /// Gregor et al. 2015's DRAW: LSTMs that paint the image in steps, with attention.
     Draw,
+    /// Goodfellow et al. 2014's GAN: dense generator and discriminator.
+    Gan,
+    /// Radford et al. 2016's DCGAN: convolutions, batch normalization, Leaky ReLU.
+    Dcgan,
 }
 
 /// The shorthand for the networks: dense layers, or convolutions.
@@ -100,7 +105,8 @@ pub trait Choice: DeserializeOwned {
 }
 
 impl Choice for Family {
-    const NAMES: &'static [&'static str] = &["vae", "cvae", "ae", "m2", "jmvae", "draw"];
+    const NAMES: &'static [&'static str] =
+        &["vae", "cvae", "ae", "m2", "jmvae", "draw", "gan", "dcgan"];
 }
 impl Choice for Arch {
     const NAMES: &'static [&'static str] = &["mlp", "conv"];
@@ -276,6 +282,7 @@ impl RunOptions {
             }
         }
         self.check_draw_options(family, spelling)?;
+        self.check_gan_options(family, spelling)?;
         let jmvae_on_attributes = family == Family::Jmvae && !target.attributes.is_empty();
         if target.classes == 0
             && !jmvae_on_attributes
@@ -300,6 +307,12 @@ impl RunOptions {
     ) -> Result<TrainConfig> {
         let mut optimizer =
             OptimizerConfig::default_for(self.optimizer.unwrap_or(OptimizerKind::Adam));
+        let adversarial = matches!(family, Family::Gan | Family::Dcgan);
+        if adversarial {
+            // Radford et al. 2016, Sec. 4: Adam, learning rate 0.0002, β1 = 0.5.
+            optimizer.lr = GAN_LR;
+            optimizer.betas = Some(GAN_BETAS);
+        }
         optimizer.lr = self.lr.unwrap_or(optimizer.lr);
         optimizer.weight_decay = self.weight_decay.unwrap_or(0.0);
         optimizer.clip_norm = self.clip_norm;
@@ -333,6 +346,8 @@ impl RunOptions {
             seed: self.seed.unwrap_or(defaults.seed),
             binarize: match self.binarize {
                 Some(binarize) => binarize,
+                // A discriminator compares generated grey levels with real ones.
+                None if adversarial => Binarize::None,
                 // M1's codes are read from the grey levels.
                 None if on_codes => Binarize::None,
                 None => data.binarize,
@@ -375,6 +390,8 @@ impl RunOptions {
                 Family::M2 => ModelKind::M2,
                 Family::Jmvae => ModelKind::Jmvae,
                 Family::Draw => ModelKind::Draw,
+                Family::Gan => ModelKind::Gan,
+                Family::Dcgan => ModelKind::Dcgan,
             },
             image,
             classifier: (family == Family::M2).then(|| {
@@ -385,10 +402,11 @@ impl RunOptions {
             }),
             latent: self.latent.unwrap_or(match family {
                 Family::Draw => DEFAULT_DRAW.latent,
+                Family::Gan | Family::Dcgan => DEFAULT_GAN_LATENT,
                 _ => model_defaults.latent,
             }),
             classes: match family {
-                Family::Vae | Family::Ae | Family::Draw => 0,
+                Family::Vae | Family::Ae | Family::Draw | Family::Gan | Family::Dcgan => 0,
                 Family::Jmvae if !target.attributes.is_empty() => 0,
                 Family::Cvae | Family::M2 | Family::Jmvae => target.classes,
             },
@@ -415,6 +433,19 @@ impl RunOptions {
             features: target.features.clone(),
             ..model_defaults
         };
+        if matches!(family, Family::Gan | Family::Dcgan) {
+            let (generator, discriminator) = match family {
+                Family::Gan => arch::gan(self.hidden.as_deref().unwrap_or(&arch::GAN_GENERATOR)),
+                _ => arch::dcgan(image)?,
+            };
+            return Ok(ModelConfig {
+                encoder: Vec::new(),
+                decoder: generator,
+                discriminator: Some(discriminator),
+                likelihood: LikelihoodKind::Bernoulli,
+                ..model
+            });
+        }
         if family == Family::Draw {
             return Ok(ModelConfig {
                 encoder: Vec::new(),
@@ -472,6 +503,36 @@ impl RunOptions {
                     ..model
                 })
             }
+        }
+    }
+
+    /// A GAN has no ELBO, no likelihood and no encoder: the options about them are refused.
+    fn check_gan_options(&self, family: Family, spelling: Spelling) -> Result<()> {
+        if !matches!(family, Family::Gan | Family::Dcgan) {
+            return Ok(());
+        }
+        let refused = [
+            ("arch", self.arch.is_some()),
+            ("layers", self.layers.is_some()),
+            ("activation", self.activation.is_some()),
+            ("hidden", self.hidden.is_some() && family == Family::Dcgan),
+            ("top_latent", self.top_latent.is_some()),
+            ("free_bits", self.free_bits.is_some()),
+            ("beta", self.beta.is_some()),
+            ("kl_warmup", self.kl_warmup.is_some()),
+            ("samples", self.samples.is_some()),
+            ("objective", self.objective.is_some()),
+            ("likelihood", self.likelihood.is_some()),
+            ("gaussian_variance", self.gaussian_variance.is_some()),
+        ];
+        match refused.iter().find(|(_, given)| *given) {
+            Some((option, _)) => Err(Error::InvalidArgument(format!(
+                "{} does not apply to {}: a GAN has a generator and a discriminator, no encoder, likelihood or ELBO{}",
+                spelling.option(option),
+                spelling.given("model", family_name(family)),
+                if family == Family::Gan { format!(" ({} sizes the generator)", spelling.option("hidden")) } else { String::new() }
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -575,5 +636,7 @@ fn family_name(family: Family) -> &'static str {
         Family::M2 => "m2",
         Family::Jmvae => "jmvae",
         Family::Draw => "draw",
+        Family::Gan => "gan",
+        Family::Dcgan => "dcgan",
     }
 }

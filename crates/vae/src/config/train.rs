@@ -47,6 +47,9 @@ pub struct OptimizerConfig {
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip_norm: Option<f64>,
+    /// Adam's β1 and β2; `None` is PyTorch's (0.9, 0.999). DCGAN trains with β1 = 0.5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub betas: Option<[f64; 2]>,
 }
 
 /// The learning rate over training, as a factor on the base rate, step by step.
@@ -88,6 +91,7 @@ impl OptimizerConfig {
             lr,
             weight_decay: 0.0,
             clip_norm: None,
+            betas: None,
             eps: None,
             schedule: LrSchedule::Constant,
         }

@@ -266,6 +266,33 @@ pub fn interpolation(
     tile(&row, model.config().image, grid(steps + 2, scale))
 }
 
+/// Walks between prior draws (Radford et al. 2016, Fig. 4), for a model without an encoder (a
+/// GAN): `rows` pairs z_a, z_b ~ N(0, I) from the stream `(seed, Sample)`, each row the `steps`
+/// points of the path from z_a to z_b decoded.
+pub fn prior_interpolation(
+    model: &Model<f32>,
+    rows: usize,
+    steps: usize,
+    path: latent::Path,
+    seed: u64,
+    scale: u32,
+) -> Result<DynamicImage> {
+    check_picture(model, rows.saturating_mul(steps), scale)?;
+    let latent = model.latent();
+    let mut ends = vec![0.0f32; 2 * rows * latent];
+    crate::kernels::rng::fill_standard_normal(&mut stream(seed, Purpose::Sample, &[]), &mut ends);
+    let mut points = Vec::with_capacity(rows * steps * latent);
+    for pair in ends.chunks_exact(2 * latent) {
+        let (a, b) = pair.split_at(latent);
+        points.extend(interpolate(a, b, steps, path)?);
+    }
+    tile(
+        &decode(model, &points, None)?,
+        model.config().image,
+        grid(steps, scale),
+    )
+}
+
 /// One row per latent dimension: that dimension swept over [-range, range] from the encoding of
 /// test image `index`, the others held.
 pub fn traversal(

@@ -208,6 +208,36 @@ fn scale_by<T: Scalar>(
     );
 }
 
+/// Leaky ReLU, `y = x` for `x > 0` and `slope · x` otherwise (`torch.nn.LeakyReLU`), over
+/// row-major `[rows, cols]` buffers.
+pub fn leaky_relu_into<T: Scalar>(x: &[T], y: &mut [T], cols: usize, slope: T) {
+    map_into(
+        x,
+        y,
+        cols,
+        #[inline(always)]
+        move |v| if v > T::zero() { v } else { v * slope },
+    );
+}
+
+/// Leaky ReLU's backward pass from its input: `dx = dy` where `x > 0`, `slope · dy` elsewhere
+/// (PyTorch's choice at 0).
+pub fn leaky_relu_backward<T: Scalar>(dy: &[T], x: &[T], dx: &mut [T], cols: usize, slope: T) {
+    for_each_row_chunk(
+        dx,
+        cols,
+        #[inline(always)]
+        |first_row, chunk| {
+            let start = first_row * cols;
+            let dy = &dy[start..start + chunk.len()];
+            let x = &x[start..start + chunk.len()];
+            for ((o, &g), &v) in chunk.iter_mut().zip(dy).zip(x) {
+                *o = if v > T::zero() { g } else { g * slope };
+            }
+        },
+    );
+}
+
 /// The logistic function, stable for large |v|.
 #[inline(always)]
 pub fn sigmoid<T: Scalar>(v: T) -> T {

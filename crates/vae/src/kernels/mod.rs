@@ -14,6 +14,7 @@ pub mod fastmath;
 pub mod gaussian;
 pub mod loss;
 pub mod matmul;
+pub mod normalize;
 pub mod peak;
 pub mod recurrent;
 pub mod reduce;

@@ -2,7 +2,7 @@
 //! without caring which kind they were given. Each arm forwards to its own type; what a kind
 //! cannot do (classify without a classifier) is an error, not a branch inside one struct.
 
-use super::{Autoencoder, Draw, Hvae, ImageScore, Jmvae, Stacked, Vae, VaeWorkspace, M2};
+use super::{Autoencoder, Draw, Gan, Hvae, ImageScore, Jmvae, Stacked, Vae, VaeWorkspace, M2};
 use super::{Generative, Trainable};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
@@ -29,6 +29,8 @@ pub enum Model<T> {
     Jmvae(Jmvae<T>),
     /// DRAW, the recurrent VAE that paints in steps (Gregor et al. 2015).
     Draw(Draw<T>),
+    /// A GAN or DCGAN: generator and discriminator (Goodfellow et al. 2014, Radford et al. 2016).
+    Gan(Gan<T>),
 }
 
 /// `$model.$method(...)` on whichever kind `$self` holds.
@@ -42,6 +44,7 @@ macro_rules! each {
             Model::Stacked($model) => $body,
             Model::Jmvae($model) => $body,
             Model::Draw($model) => $body,
+            Model::Gan($model) => $body,
         }
     };
 }
@@ -56,6 +59,7 @@ impl<T: Scalar> Model<T> {
             ModelKind::M2 => Model::M2(M2::new(config, seed)?),
             ModelKind::Jmvae => Model::Jmvae(Jmvae::new(config, seed)?),
             ModelKind::Draw => Model::Draw(Draw::new(config, seed)?),
+            ModelKind::Gan | ModelKind::Dcgan => Model::Gan(Gan::new(config, seed)?),
         })
     }
 
@@ -82,6 +86,7 @@ impl<T: Scalar> Model<T> {
             Model::Stacked(m) => m.config(),
             Model::Jmvae(m) => &m.config,
             Model::Draw(m) => &m.config,
+            Model::Gan(m) => &m.config,
         }
     }
 
@@ -138,6 +143,7 @@ impl<T: Scalar> Model<T> {
             Model::Stacked(m) => Model::Stacked(Box::new(m.cast())),
             Model::Jmvae(m) => Model::Jmvae(m.cast()),
             Model::Draw(m) => Model::Draw(m.cast()),
+            Model::Gan(m) => Model::Gan(m.cast()),
         }
     }
 
@@ -158,6 +164,17 @@ impl<T: Scalar> Model<T> {
             Model::Jmvae(m) => Ok(m),
             other => Err(Error::InvalidArgument(format!(
                 "this is a {}, not a jmvae model",
+                other.config().kind_name()
+            ))),
+        }
+    }
+
+    /// The GAN inside, or an error naming what this model is.
+    pub fn gan(&self) -> Result<&Gan<T>> {
+        match self {
+            Model::Gan(m) => Ok(m),
+            other => Err(Error::InvalidArgument(format!(
+                "this is a {}, not a gan or dcgan model",
                 other.config().kind_name()
             ))),
         }
@@ -188,11 +205,13 @@ impl<T: Scalar> Model<T> {
             Model::Vae(m) => m.class_log_likelihoods(ws, x, k, rng, out),
             Model::M2(m) => m.vae.class_log_likelihoods(ws, x, k, rng, out),
             Model::Stacked(m) => m.class_log_likelihoods(ws, x, k, rng, out),
-            Model::Autoencoder(_) | Model::Hvae(_) | Model::Jmvae(_) | Model::Draw(_) => {
-                Err(Error::InvalidArgument(
-                    "only a conditional model has a likelihood per class".into(),
-                ))
-            }
+            Model::Autoencoder(_)
+            | Model::Hvae(_)
+            | Model::Jmvae(_)
+            | Model::Draw(_)
+            | Model::Gan(_) => Err(Error::InvalidArgument(
+                "only a conditional model has a likelihood per class".into(),
+            )),
         }
     }
 
@@ -291,6 +310,10 @@ impl<T: Scalar> Trainable<T> for Model<T> {
 
     fn parameters_mut(&mut self) -> &mut Parameters<T> {
         each!(self, m => m.parameters_mut())
+    }
+
+    fn parameter_groups(&self) -> Vec<crate::nn::ParamGroup> {
+        each!(self, m => m.parameter_groups())
     }
 
     fn held_out_loss(

@@ -9,6 +9,7 @@
 //! - [`stacked`]: M2 on the codes of a VAE (M1 + M2), drawing through both decoders.
 //! - [`jmvae`]: the joint multimodal VAE, the image and its label in one latent space.
 //! - [`draw`]: DRAW, the recurrent VAE that paints its image on a canvas over steps.
+//! - [`gan`]: GAN and DCGAN, a generator against a discriminator, trained in two phases.
 //! - [`generative`]: what every one of them does (encode, decode, sample, reconstruct, score);
 //!   [`family`]: any of them, as loaded from a run directory.
 //! - [`parts`]: what they share: building encoder and decoder, input checks, decoding.
@@ -22,6 +23,7 @@ pub mod decoder;
 pub mod draw;
 pub mod encoder;
 pub mod family;
+pub mod gan;
 pub mod generative;
 pub mod hierarchical;
 pub mod jmvae;
@@ -39,6 +41,7 @@ pub use decoder::Decoder;
 pub use draw::Draw;
 pub use encoder::Encoder;
 pub use family::Model;
+pub use gan::{Gan, GanWorkspace};
 pub use generative::Generative;
 pub use hierarchical::Hvae;
 pub use jmvae::{Jmvae, JointScore};

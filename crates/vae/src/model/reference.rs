@@ -66,6 +66,30 @@ impl<T: Scalar> ReferenceClassifier<T> {
     }
 }
 
+impl<T: Scalar> ReferenceClassifier<T> {
+    /// The penultimate layer's values (the last hidden layer, after its activation) for each
+    /// image of `x [rows, pixels]`, `[rows, width]` into `out`: the feature space the Fréchet
+    /// distance compares images in. Returns the width.
+    pub fn features(
+        &self,
+        ws: &mut ClassifierWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        out: &mut Vec<T>,
+    ) -> Result<usize> {
+        let net = self.net.network();
+        net.forward(self.params.values(), x, rows, &mut ws.buffers)?;
+        let features = ws.buffers.penultimate().ok_or_else(|| {
+            Error::Config(
+                "the reference classifier has no hidden layer to take features from".into(),
+            )
+        })?;
+        out.clear();
+        out.extend_from_slice(features);
+        Ok(features.len() / rows.max(1))
+    }
+}
+
 fn predict<T: Scalar>(
     net: &Classifier,
     values: &[T],

@@ -49,6 +49,8 @@ pub struct VaeWorkspace<T> {
     pub(crate) joint: JointWorkspace<T>,
     /// DRAW's steps.
     pub(crate) draw: super::draw::DrawWorkspace<T>,
+    /// A GAN's two networks and the batch's fakes.
+    pub(crate) gan: super::gan::GanWorkspace<T>,
 }
 
 /// Buffers of a JMVAE's networks beside the joint encoder and the image decoder.

@@ -3,6 +3,7 @@
 //! Adding a layer kind means a kernel in `kernels/`, a file in `nn/` with its forward and backward,
 //! a `LayerSpec` variant, and one arm in each `match` below.
 
+use super::batch_norm::{BatchNorm, Mode};
 use super::conv::{Conv2d, ConvTranspose2d};
 use super::labelled_rows::{LabelledRows, LabelledScratch};
 use super::linear::Linear;
@@ -10,7 +11,8 @@ use super::params::ParamBuilder;
 use super::spec::LayerSpec;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{
-    activation_backward, activation_in_place, activation_into, multiply_into, Activation,
+    activation_backward, activation_in_place, activation_into, leaky_relu_backward,
+    leaky_relu_into, multiply_into, Activation,
 };
 use crate::scalar::Scalar;
 
@@ -45,6 +47,10 @@ pub enum Layer {
     /// output and the product of the activations' derivatives, two batches of values however
     /// long the chain, and its backward pass multiplies by that product.
     Chain(Vec<Activation>),
+    /// Leaky ReLU with its slope; its backward pass reads its input.
+    LeakyRelu(f64),
+    /// Batch normalization, in the mode each forward pass names.
+    BatchNorm(BatchNorm),
 }
 
 /// A layer's own buffer, kept from its forward pass for its backward pass: a convolution's
@@ -54,6 +60,11 @@ pub struct Kept<T> {
     values: Vec<T>,
     /// Whether `values` holds what the latest forward pass left for the backward pass.
     valid: bool,
+    /// The mode of the latest forward pass, for a layer that has one.
+    mode: Option<Mode>,
+    /// Whether a training-mode batch normalization holds statistics not yet folded into its
+    /// running estimates.
+    pending: bool,
 }
 
 impl<T> Kept<T> {
@@ -143,6 +154,12 @@ pub(super) fn build<T: Scalar>(
             let conv = ConvTranspose2d::new(&mut b.pp(name()), geometry, shape[2]);
             Built::Layer(Layer::ConvTranspose(conv, Activation::Identity), plan.shape)
         }
+        (LayerSpec::LeakyRelu { slope }, _) => Built::Layer(Layer::LeakyRelu(*slope), plan.shape),
+        (LayerSpec::BatchNorm { .. }, _) => {
+            let channels = *shape.last().unwrap_or(&0);
+            let norm = BatchNorm::new(&mut b.pp(name()), channels);
+            Built::Layer(Layer::BatchNorm(norm), plan.shape)
+        }
         (LayerSpec::Relu | LayerSpec::Tanh | LayerSpec::Softplus, _) => {
             let activation = spec.activation().unwrap_or(Activation::Identity);
             if after_product {
@@ -162,7 +179,9 @@ impl Layer {
             Layer::Linear(l, _) => (l.in_dim, l.out_dim),
             Layer::Conv(c, _) => (c.in_dim(), c.out_dim()),
             Layer::ConvTranspose(c, _) => (c.in_dim(), c.out_dim()),
-            Layer::Activation(_) | Layer::Chain(_) => (in_dim, in_dim),
+            Layer::Activation(_) | Layer::Chain(_) | Layer::LeakyRelu(_) | Layer::BatchNorm(_) => {
+                (in_dim, in_dim)
+            }
         }
     }
 
@@ -172,22 +191,43 @@ impl Layer {
             Layer::Linear(l, _) => l.in_dim * l.out_dim,
             Layer::Conv(c, _) => c.macs(),
             Layer::ConvTranspose(c, _) => c.macs(),
-            Layer::Activation(_) | Layer::Chain(_) => 0,
+            Layer::Activation(_) | Layer::Chain(_) | Layer::LeakyRelu(_) | Layer::BatchNorm(_) => 0,
         }
     }
 
-    /// `y [rows, out] = layer(x)`; `kept` is this layer's buffer for its backward pass.
+    /// `y [rows, out] = layer(x)`; `kept` is this layer's buffer for its backward pass. `mode`
+    /// is required by batch normalization and ignored by the other layers.
+    #[allow(clippy::too_many_arguments)]
     pub fn forward<T: Scalar>(
         &self,
         params: &[T],
         x: NetworkInput<'_, T>,
         rows: usize,
+        mode: Option<Mode>,
         scratch: &mut LayerScratch<T>,
         kept: &mut Kept<T>,
         y: &mut [T],
     ) -> Result<()> {
         kept.valid = false;
+        kept.pending = false;
+        kept.mode = mode;
         match (self, x) {
+            (Layer::LeakyRelu(slope), NetworkInput::Dense(x)) => {
+                leaky_relu_into(x, y, y.len() / rows.max(1), T::of(*slope));
+                Ok(())
+            }
+            (Layer::BatchNorm(norm), NetworkInput::Dense(x)) => {
+                let Some(mode) = mode else {
+                    return Err(Error::InvalidArgument(
+                        "a network with batch normalization runs in a mode: training or evaluation"
+                            .into(),
+                    ));
+                };
+                norm.forward(params, x, mode, &mut kept.values, y)?;
+                kept.valid = mode == Mode::Train;
+                kept.pending = kept.valid;
+                Ok(())
+            }
             (Layer::Linear(l, act), NetworkInput::Dense(x)) => {
                 l.forward(params, x, rows, *act, &mut scratch.weight_t, y)
             }
@@ -240,7 +280,9 @@ impl Layer {
             Layer::Linear(_, act) | Layer::Conv(_, act) | Layer::ConvTranspose(_, act) => {
                 Some(*act)
             }
-            Layer::Activation(_) | Layer::Chain(_) => None,
+            Layer::Activation(_) | Layer::Chain(_) | Layer::LeakyRelu(_) | Layer::BatchNorm(_) => {
+                None
+            }
         }
     }
 
@@ -248,13 +290,18 @@ impl Layer {
     pub(super) fn fused_activation_mut(&mut self) -> Option<&mut Activation> {
         match self {
             Layer::Linear(_, act) | Layer::Conv(_, act) | Layer::ConvTranspose(_, act) => Some(act),
-            Layer::Activation(_) | Layer::Chain(_) => None,
+            Layer::Activation(_) | Layer::Chain(_) | Layer::LeakyRelu(_) | Layer::BatchNorm(_) => {
+                None
+            }
         }
     }
 
     /// Whether this layer is a product an activation can be fused into.
     pub(super) fn is_product(&self) -> bool {
-        !matches!(self, Layer::Activation(_) | Layer::Chain(_))
+        matches!(
+            self,
+            Layer::Linear(..) | Layer::Conv(..) | Layer::ConvTranspose(..)
+        )
     }
 
     /// Appends `next`, an activation that follows this one with no product between, making a
@@ -271,6 +318,21 @@ impl Layer {
             }
             _ => false,
         }
+    }
+
+    /// Folds a training-mode batch normalization's pending statistics into its running
+    /// estimates; other layers, and one already folded, are left alone.
+    pub fn commit_statistics<T: Scalar>(&self, params: &mut [T], kept: &mut Kept<T>) -> Result<()> {
+        if let (Layer::BatchNorm(norm), true) = (self, kept.pending) {
+            norm.commit(params, &kept.values)?;
+            kept.pending = false;
+        }
+        Ok(())
+    }
+
+    /// Whether this layer normalises with batch statistics in training mode.
+    pub fn is_batch_norm(&self) -> bool {
+        matches!(self, Layer::BatchNorm(_))
     }
 
     /// Whether `activation_backward` changes anything.
@@ -298,6 +360,25 @@ impl Layer {
         // Whatever was kept is used (and overwritten) now.
         let kept_valid = std::mem::take(&mut kept.valid);
         match (self, x) {
+            (Layer::LeakyRelu(slope), NetworkInput::Dense(x)) => {
+                if let Some(dx) = dx {
+                    leaky_relu_backward(dy, x, dx, dy.len() / rows.max(1), T::of(*slope));
+                }
+                Ok(())
+            }
+            (Layer::BatchNorm(norm), NetworkInput::Dense(x)) => {
+                let mode = kept.mode.ok_or_else(|| {
+                    Error::InvalidArgument(
+                        "batch normalization's backward pass needs its forward pass first".into(),
+                    )
+                })?;
+                if mode == Mode::Train && !kept_valid {
+                    return Err(Error::InvalidArgument(
+                        "batch normalization's backward pass needs its forward pass first".into(),
+                    ));
+                }
+                norm.backward(params, grads, x, dy, mode, &kept.values, dx)
+            }
             (Layer::Linear(l, _), NetworkInput::Dense(x)) => {
                 l.backward(params, grads, x, dy, rows, dx)
             }

@@ -51,6 +51,7 @@ pub fn describe(layers: &[LayerSpec]) -> String {
             .map(|l| match l {
                 LayerSpec::Linear { out, .. } => format!("linear {out}"),
                 LayerSpec::Reshape { shape } => format!("reshape {shape:?}"),
+                LayerSpec::LeakyRelu { slope } => format!("leaky_relu {slope}"),
                 LayerSpec::Conv2d {
                     out,
                     kernel,

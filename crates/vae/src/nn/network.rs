@@ -5,6 +5,7 @@
 //! product's output pass, activations in a row after it form one chain that keeps two batches
 //! of values however long it is, and flatten and reshape cost nothing.
 
+use super::batch_norm::Mode;
 use super::layer::{build, At, Built, Kept, Layer, LayerScratch, NetworkInput};
 use super::linear::Linear;
 use super::params::ParamBuilder;
@@ -40,6 +41,13 @@ impl<T: Scalar> NetworkBuffers<T> {
     /// The last layer's output from the latest forward pass.
     pub fn output(&self) -> &[T] {
         self.outputs.last().map_or(&[], |v| v.as_slice())
+    }
+
+    /// The output of the layer before the last from the latest forward pass (the features a
+    /// head reads), if there are two layers or more.
+    pub fn penultimate(&self) -> Option<&[T]> {
+        let n = self.outputs.len();
+        (n >= 2).then(|| self.outputs[n - 2].as_slice())
     }
 
     /// The values these buffers hold (their lengths, not capacities): what a forward and
@@ -94,7 +102,7 @@ impl Network {
                 }
                 Built::Layer(layer, out) => {
                     fusable = layer.is_product();
-                    linear_index += usize::from(fusable);
+                    linear_index += usize::from(fusable || layer.is_batch_norm());
                     layers.push(layer);
                     shape = out;
                 }
@@ -147,6 +155,8 @@ impl Network {
     }
 
     /// Runs `x [rows, in]` through every layer; the result is `buffers.output()` `[rows, out]`.
+    /// A network with batch normalization refuses: it runs through `forward_in`, which names the
+    /// mode.
     pub fn forward<T: Scalar>(
         &self,
         params: &[T],
@@ -154,7 +164,39 @@ impl Network {
         rows: usize,
         buffers: &mut NetworkBuffers<T>,
     ) -> Result<()> {
-        self.forward_input(params, NetworkInput::Dense(x), rows, buffers)
+        self.run(params, NetworkInput::Dense(x), rows, None, buffers)
+    }
+
+    /// `forward` in `mode`: batch normalization on the batch's statistics (which stay pending
+    /// until `commit_statistics`) or on its running estimates.
+    pub fn forward_in<T: Scalar>(
+        &self,
+        mode: Mode,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        buffers: &mut NetworkBuffers<T>,
+    ) -> Result<()> {
+        self.run(params, NetworkInput::Dense(x), rows, Some(mode), buffers)
+    }
+
+    /// Whether a forward pass needs a mode: the network holds batch normalization.
+    pub fn has_modes(&self) -> bool {
+        self.layers.iter().any(Layer::is_batch_norm)
+    }
+
+    /// Folds the batch statistics the latest training-mode forward pass left into the running
+    /// estimates of every batch normalization layer, as PyTorch does during that pass. Once per
+    /// forward pass: a second call changes nothing.
+    pub fn commit_statistics<T: Scalar>(
+        &self,
+        params: &mut [T],
+        buffers: &mut NetworkBuffers<T>,
+    ) -> Result<()> {
+        for (layer, kept) in self.layers.iter().zip(buffers.kept.iter_mut()) {
+            layer.commit_statistics(params, kept)?;
+        }
+        Ok(())
     }
 
     /// `forward` for either kind of input rows.
@@ -163,6 +205,17 @@ impl Network {
         params: &[T],
         x: NetworkInput<'_, T>,
         rows: usize,
+        buffers: &mut NetworkBuffers<T>,
+    ) -> Result<()> {
+        self.run(params, x, rows, None, buffers)
+    }
+
+    fn run<T: Scalar>(
+        &self,
+        params: &[T],
+        x: NetworkInput<'_, T>,
+        rows: usize,
+        mode: Option<Mode>,
         buffers: &mut NetworkBuffers<T>,
     ) -> Result<()> {
         match x {
@@ -196,7 +249,7 @@ impl Network {
                 Some(previous) => NetworkInput::Dense(previous.as_slice()),
                 None => x,
             };
-            layer.forward(params, input, rows, scratch, &mut kept[i], out)?;
+            layer.forward(params, input, rows, mode, scratch, &mut kept[i], out)?;
             width = out_dim;
         }
         Ok(())

@@ -4,6 +4,7 @@
 //! named tensors (`encoder.hidden.0.weight`, ...) because every range is registered under its
 //! module path, as candle's `VarBuilder::pp` does.
 
+use super::batch_norm::is_estimate;
 use crate::kernels::convert::cast;
 use crate::kernels::elementwise::scale;
 use crate::kernels::rng::{append_uniform, fill_standard_normal, Rng};
@@ -104,6 +105,56 @@ impl<T: Scalar> Parameters<T> {
                 values.fill(T::zero());
             }
         }
+    }
+}
+
+/// The parameters one optimizer group updates: ranges of the flat buffer, and the name its state
+/// takes in a checkpoint (none for a model's single group).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamGroup {
+    /// Prefix of the group's state tensors (`discriminator.adam.exp_avg`); empty for one group.
+    pub name: String,
+    /// Where its values lie in the flat buffer, in order.
+    pub ranges: Vec<Range<usize>>,
+}
+
+impl ParamGroup {
+    /// Every learned tensor of `params` whose name starts with one of `prefixes` (all of them when
+    /// `prefixes` is empty), skipping batch normalization's running estimates; adjacent tensors
+    /// share one range.
+    pub fn of<T: Scalar>(name: &str, params: &Parameters<T>, prefixes: &[&str]) -> Self {
+        let mut ranges: Vec<Range<usize>> = Vec::new();
+        let wanted = |entry: &str| {
+            prefixes.is_empty()
+                || prefixes.iter().any(|p| {
+                    entry
+                        .strip_prefix(p)
+                        .is_some_and(|rest| rest.starts_with('.'))
+                })
+        };
+        for entry in params.entries() {
+            if !wanted(&entry.name) || is_estimate(&entry.name) {
+                continue;
+            }
+            match ranges.last_mut() {
+                Some(last) if last.end == entry.range.start => last.end = entry.range.end,
+                _ => ranges.push(entry.range.clone()),
+            }
+        }
+        ParamGroup {
+            name: name.to_string(),
+            ranges,
+        }
+    }
+
+    /// Values in the group.
+    pub fn len(&self) -> usize {
+        self.ranges.iter().map(ExactSizeIterator::len).sum()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -26,7 +26,7 @@ use crate::kernels::elementwise::Activation;
 use serde::{Deserialize, Serialize};
 
 /// One entry of a layer list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum LayerSpec {
     /// `y = x · Wᵀ + b`, weight `[out, in]` as `torch.nn.Linear`.
@@ -43,6 +43,20 @@ pub enum LayerSpec {
     Tanh,
     /// log(1 + e^x).
     Softplus,
+    /// `x` where `x > 0`, `slope · x` elsewhere (`torch.nn.LeakyReLU(slope)`); `slope` in [0, 1).
+    #[serde(rename = "leaky_relu")]
+    LeakyRelu {
+        /// The negative side's slope (0.2 in DCGAN's discriminator).
+        slope: f64,
+    },
+    /// Batch normalization over the last axis: `torch.nn.BatchNorm1d` on flat rows,
+    /// `torch.nn.BatchNorm2d` on images (momentum 0.1, ε 1e-5, learned scale and shift).
+    #[serde(rename = "batch_norm")]
+    BatchNorm {
+        /// The parameters' name in the checkpoint (`hidden.N` when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
     /// `[d0, d1, ...]` to `[d0 · d1 · ...]`.
     Flatten,
     /// A flat (or any) shape to `shape`, with the same number of values.
@@ -127,6 +141,8 @@ impl LayerSpec {
             LayerSpec::Relu => "relu",
             LayerSpec::Tanh => "tanh",
             LayerSpec::Softplus => "softplus",
+            LayerSpec::LeakyRelu { .. } => "leaky_relu",
+            LayerSpec::BatchNorm { .. } => "batch_norm",
             LayerSpec::Flatten => "flatten",
             LayerSpec::Reshape { .. } => "reshape",
             LayerSpec::Conv2d { .. } => "conv2d",
@@ -139,7 +155,8 @@ impl LayerSpec {
         match self {
             LayerSpec::Linear { name, .. }
             | LayerSpec::Conv2d { name, .. }
-            | LayerSpec::ConvTranspose2d { name, .. } => name.as_deref(),
+            | LayerSpec::ConvTranspose2d { name, .. }
+            | LayerSpec::BatchNorm { name } => name.as_deref(),
             _ => None,
         }
     }
@@ -148,7 +165,10 @@ impl LayerSpec {
     pub fn has_weights(&self) -> bool {
         matches!(
             self,
-            LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. } | LayerSpec::ConvTranspose2d { .. }
+            LayerSpec::Linear { .. }
+                | LayerSpec::Conv2d { .. }
+                | LayerSpec::ConvTranspose2d { .. }
+                | LayerSpec::BatchNorm { .. }
         )
     }
 
@@ -193,6 +213,24 @@ impl LayerSpec {
                 geometry: None,
             },
             LayerSpec::Relu | LayerSpec::Tanh | LayerSpec::Softplus => Plan::view(shape.to_vec()),
+            LayerSpec::LeakyRelu { slope } => {
+                if !(0.0..1.0).contains(slope) {
+                    return Err(format!("the slope must lie in [0, 1), got {slope}"));
+                }
+                Plan::view(shape.to_vec())
+            }
+            LayerSpec::BatchNorm { .. } => {
+                let channels = *shape.last().unwrap_or(&0);
+                Plan {
+                    shape: shape.to_vec(),
+                    // weight, bias, running_mean, running_var and num_batches_tracked.
+                    parameters: channels
+                        .checked_mul(4)
+                        .and_then(|p| p.checked_add(1))
+                        .ok_or_else(overflow)?,
+                    geometry: None,
+                }
+            }
             LayerSpec::Flatten => Plan::view(vec![shape
                 .iter()
                 .try_fold(1usize, |a, &d| a.checked_mul(d))

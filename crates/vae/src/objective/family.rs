@@ -3,8 +3,8 @@
 //! for the autoencoder, eq. 9 for M2, JMVAE-kl for the JMVAE.
 
 use super::{
-    require_labelled, Elbo, Iwae, JointElbo, LossTerms, Objective, Reconstruction, SemiSupervised,
-    Step,
+    require_labelled, Adversarial, Elbo, Iwae, JointElbo, LossTerms, Objective, Reconstruction,
+    SemiSupervised, Step,
 };
 use crate::batch::Batch;
 use crate::config::{ModelKind, ObjectiveKind, TrainConfig};
@@ -27,6 +27,8 @@ pub enum VaeObjective {
     SemiSupervised(SemiSupervised),
     /// JMVAE-kl, Suzuki et al. 2016, eq. 5.
     Joint(JointElbo),
+    /// A GAN's two phases: the discriminator's loss, then the generator's.
+    Adversarial(Adversarial),
 }
 
 impl VaeObjective {
@@ -47,6 +49,7 @@ impl VaeObjective {
                 ..elbo
             }),
             (ModelKind::Ae, _) => VaeObjective::Reconstruction(Reconstruction),
+            (ModelKind::Gan | ModelKind::Dcgan, _) => VaeObjective::Adversarial(Adversarial),
             (ModelKind::M2, _) => VaeObjective::SemiSupervised(SemiSupervised {
                 elbo,
                 classification_weight,
@@ -88,6 +91,9 @@ impl<T: Scalar> Objective<T, Model<T>> for VaeObjective {
                 o.loss_and_grad(m, ws, batch, step, rng)
             }
             (VaeObjective::Joint(o), Model::Jmvae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
+            (VaeObjective::Adversarial(o), Model::Gan(m)) => {
+                o.loss_and_grad(m, ws, batch, step, rng)
+            }
             (objective, model) => Err(Error::InvalidArgument(format!(
                 "{objective:?} does not train a {:?} model",
                 model.kind()

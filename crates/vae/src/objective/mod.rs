@@ -11,9 +11,11 @@
 //! - [`semi_supervised`]: M2's eq. 9 (Kingma et al. 2014), labelled and unlabelled rows.
 //! - [`joint`]: JMVAE-kl (Suzuki et al. 2016): the ELBO of an image and its label, with the
 //!   unimodal encoders pulled toward the joint one.
+//! - [`adversarial`]: a GAN's discriminator and generator losses, one per phase of a step.
 //! - [`cross_entropy`]: the reference classifier's −log q(y | x).
 //! - [`family`]: which of these a model of the VAE family trains with.
 
+pub mod adversarial;
 pub mod cross_entropy;
 pub mod elbo;
 pub mod family;
@@ -25,6 +27,7 @@ pub mod semi_supervised;
 
 pub use crate::loss_terms::LossTerms;
 pub use crate::model::Trainable;
+pub use adversarial::Adversarial;
 pub use cross_entropy::CrossEntropy;
 pub use elbo::Elbo;
 pub use family::VaeObjective;
@@ -57,6 +60,9 @@ pub struct Step {
     pub batch: usize,
     /// Batches per epoch.
     pub batches_per_epoch: usize,
+    /// Which of the model's parameter groups this pass trains (0 for a model with one): a GAN's
+    /// step is a discriminator phase, then a generator phase, on the same batch.
+    pub phase: usize,
 }
 
 impl Step {

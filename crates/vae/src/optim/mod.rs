@@ -7,6 +7,7 @@ pub mod schedule;
 use crate::config::{OptimizerConfig, OptimizerKind};
 use crate::error::{Error, Result};
 use crate::kernels::update;
+use crate::nn::ParamGroup;
 use crate::scalar::Scalar;
 
 const ADAM_BETA1: f64 = 0.9;
@@ -14,10 +15,10 @@ const ADAM_BETA2: f64 = 0.999;
 const ADAM_EPS: f64 = 1e-8;
 const ADAGRAD_EPS: f64 = 1e-10;
 
-/// An optimizer's state: its configuration, the updates taken, and its moments.
+/// One group's state: the updates taken, and its moments.
 #[derive(Clone, Debug)]
-pub struct Optimizer<T> {
-    config: OptimizerConfig,
+struct GroupState<T> {
+    group: ParamGroup,
     /// Updates taken so far (PyTorch's `state['step']`).
     step: u64,
     /// Adam: first and second moments. Adagrad: `first` is the running sum of squared gradients,
@@ -26,19 +27,47 @@ pub struct Optimizer<T> {
     second: Vec<T>,
 }
 
+/// An optimizer's state: its configuration and, for each parameter group, the updates taken and
+/// its moments. A model trains one group (every learned value) or several that take turns (a
+/// GAN's discriminator and generator), each with state of its own as PyTorch keeps one optimizer
+/// per network.
+#[derive(Clone, Debug)]
+pub struct Optimizer<T> {
+    config: OptimizerConfig,
+    groups: Vec<GroupState<T>>,
+}
+
 impl<T: Scalar> Optimizer<T> {
-    /// A fresh optimizer for `parameters` values.
+    /// A fresh optimizer for `parameters` values, one group over all of them.
     pub fn new(config: OptimizerConfig, parameters: usize) -> Self {
-        let second = match config.kind {
-            OptimizerKind::Adam => vec![T::zero(); parameters],
-            OptimizerKind::Adagrad => Vec::new(),
-        };
-        Optimizer {
+        Self::with_groups(
             config,
-            step: 0,
-            first: vec![T::zero(); parameters],
-            second,
-        }
+            vec![ParamGroup {
+                name: String::new(),
+                ranges: std::iter::once(0..parameters).collect(),
+            }],
+        )
+    }
+
+    /// A fresh optimizer with one state per group; the training loop steps them in turn.
+    pub fn with_groups(config: OptimizerConfig, groups: Vec<ParamGroup>) -> Self {
+        let groups = groups
+            .into_iter()
+            .map(|group| {
+                let len = group.len();
+                let second = match config.kind {
+                    OptimizerKind::Adam => vec![T::zero(); len],
+                    OptimizerKind::Adagrad => Vec::new(),
+                };
+                GroupState {
+                    group,
+                    step: 0,
+                    first: vec![T::zero(); len],
+                    second,
+                }
+            })
+            .collect();
+        Optimizer { config, groups }
     }
 
     /// Its configuration.
@@ -46,9 +75,54 @@ impl<T: Scalar> Optimizer<T> {
         &self.config
     }
 
-    /// Updates taken so far.
+    /// Updates taken so far (by the first group; the loop steps every group once per batch).
     pub fn steps(&self) -> u64 {
-        self.step
+        self.groups.first().map_or(0, |g| g.step)
+    }
+
+    /// How many groups take turns.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Zeroes every gradient outside group `g`: what another group's loss left there (a GAN's
+    /// generator loss reaches the discriminator's weights) is not this group's to follow.
+    pub fn keep_only_group(&self, g: usize, grads: &mut [T]) {
+        let Some(state) = self.groups.get(g) else {
+            return;
+        };
+        let mut from = 0;
+        for range in &state.group.ranges {
+            if let Some(outside) = grads.get_mut(from..range.start) {
+                outside.fill(T::zero());
+            }
+            from = range.end;
+        }
+        if let Some(outside) = grads.get_mut(from..) {
+            outside.fill(T::zero());
+        }
+    }
+
+    /// The values of group `g`'s gradient, for clipping.
+    pub fn group_grads<'a>(&self, g: usize, grads: &'a mut [T]) -> Vec<&'a mut [T]> {
+        let Some(state) = self.groups.get(g) else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(state.group.ranges.len());
+        let mut rest = grads;
+        let mut offset = 0;
+        for range in &state.group.ranges {
+            let taken = std::mem::take(&mut rest);
+            if range.end > offset + taken.len() || range.start < offset {
+                break;
+            }
+            let (_, tail) = taken.split_at_mut(range.start - offset);
+            let (inside, tail) = tail.split_at_mut(range.len());
+            out.push(inside);
+            rest = tail;
+            offset = range.end;
+        }
+        out
     }
 
     /// One update of `params` from `grads`, which it leaves zeroed for the next batch: one pass
@@ -63,83 +137,118 @@ impl<T: Scalar> Optimizer<T> {
     }
 
     /// `step` with the learning rate `lr` (the schedule's rate for this step) in place of the
-    /// configured base rate.
+    /// configured base rate, for every group.
     pub fn step_with_lr(&mut self, params: &mut [T], grads: &mut [T], lr: f64) -> Result<bool> {
-        if params.len() != self.first.len() || grads.len() != params.len() {
-            return Err(Error::shape(
-                "optimizer parameters",
-                self.first.len(),
-                params.len(),
-            ));
+        let mut finite = true;
+        for g in 0..self.groups.len() {
+            finite &= self.step_group(g, params, grads, lr)?;
         }
-        self.step += 1;
-        let wd = T::of(self.config.weight_decay);
-        let finite = match self.config.kind {
-            OptimizerKind::Adam => {
-                let t = self.step as i32;
-                let bias1 = 1.0 - ADAM_BETA1.powi(t);
-                let bias2_sqrt = (1.0 - ADAM_BETA2.powi(t)).sqrt();
-                let step_size = T::of(lr / bias1);
-                let (b1, b2) = (T::of(ADAM_BETA1), T::of(ADAM_BETA2));
-                let (inv_bias2_sqrt, eps) = (
-                    T::of(1.0 / bias2_sqrt),
-                    T::of(self.config.eps.unwrap_or(ADAM_EPS)),
-                );
-                let coefficients = update::Adam {
-                    step_size,
-                    beta1: b1,
-                    beta2: b2,
-                    inv_bias2_sqrt,
-                    eps,
-                    weight_decay: wd,
-                };
-                update::adam(
-                    params,
-                    grads,
-                    &mut self.first,
-                    &mut self.second,
-                    &coefficients,
-                )
-            }
-            OptimizerKind::Adagrad => {
-                let (lr, eps) = (T::of(lr), T::of(self.config.eps.unwrap_or(ADAGRAD_EPS)));
-                update::adagrad(params, grads, &mut self.first, lr, eps, wd)
-            }
-        };
         Ok(finite)
     }
 
-    /// Named state tensors for a checkpoint (`adam.exp_avg`, `adam.exp_avg_sq`, `adagrad.sum`).
-    pub fn state(&self) -> Vec<(&'static str, &[T])> {
-        match self.config.kind {
-            OptimizerKind::Adam => vec![
-                ("adam.exp_avg", &self.first),
-                ("adam.exp_avg_sq", &self.second),
-            ],
-            OptimizerKind::Adagrad => vec![("adagrad.sum", &self.first)],
+    /// One update of group `g`'s values, leaving its gradients zeroed.
+    pub fn step_group(
+        &mut self,
+        g: usize,
+        params: &mut [T],
+        grads: &mut [T],
+        lr: f64,
+    ) -> Result<bool> {
+        let config = self.config;
+        let Some(state) = self.groups.get_mut(g) else {
+            return Err(Error::InvalidArgument(format!(
+                "optimizer group {g} of {}",
+                self.groups.len()
+            )));
+        };
+        let end = state.group.ranges.last().map_or(0, |r| r.end);
+        if grads.len() != params.len() || params.len() < end {
+            return Err(Error::shape("optimizer parameters", end, params.len()));
         }
+        state.step += 1;
+        let wd = T::of(config.weight_decay);
+        let [beta1, beta2] = config.betas.unwrap_or([ADAM_BETA1, ADAM_BETA2]);
+        let mut finite = true;
+        let mut offset = 0;
+        for range in &state.group.ranges {
+            let (p, gr) = (&mut params[range.clone()], &mut grads[range.clone()]);
+            let first = &mut state.first[offset..offset + range.len()];
+            finite &= match config.kind {
+                OptimizerKind::Adam => {
+                    let t = state.step as i32;
+                    let bias1 = 1.0 - beta1.powi(t);
+                    let bias2_sqrt = (1.0 - beta2.powi(t)).sqrt();
+                    let coefficients = update::Adam {
+                        step_size: T::of(lr / bias1),
+                        beta1: T::of(beta1),
+                        beta2: T::of(beta2),
+                        inv_bias2_sqrt: T::of(1.0 / bias2_sqrt),
+                        eps: T::of(config.eps.unwrap_or(ADAM_EPS)),
+                        weight_decay: wd,
+                    };
+                    let second = &mut state.second[offset..offset + range.len()];
+                    update::adam(p, gr, first, second, &coefficients)
+                }
+                OptimizerKind::Adagrad => {
+                    let (lr, eps) = (T::of(lr), T::of(config.eps.unwrap_or(ADAGRAD_EPS)));
+                    update::adagrad(p, gr, first, lr, eps, wd)
+                }
+            };
+            offset += range.len();
+        }
+        Ok(finite)
     }
 
-    /// Restores the state written by `state` after `steps` updates.
+    /// Named state tensors for a checkpoint (`adam.exp_avg`, `adam.exp_avg_sq`, `adagrad.sum`),
+    /// prefixed by the group's name where it has one.
+    pub fn state(&self) -> Vec<(String, &[T])> {
+        let mut out = Vec::new();
+        for state in &self.groups {
+            let name = |n: &str| match state.group.name.as_str() {
+                "" => n.to_string(),
+                group => format!("{group}.{n}"),
+            };
+            match self.config.kind {
+                OptimizerKind::Adam => {
+                    out.push((name("adam.exp_avg"), state.first.as_slice()));
+                    out.push((name("adam.exp_avg_sq"), state.second.as_slice()));
+                }
+                OptimizerKind::Adagrad => out.push((name("adagrad.sum"), state.first.as_slice())),
+            }
+        }
+        out
+    }
+
+    /// Restores the state written by `state` after `steps` updates of every group.
     pub fn restore(&mut self, steps: u64, tensors: &[(String, Vec<T>)]) -> Result<()> {
-        let wanted: Vec<&str> = self.state().iter().map(|(name, _)| *name).collect();
-        for name in wanted {
-            let Some((_, data)) = tensors.iter().find(|(n, _)| n == name) else {
+        let wanted: Vec<(usize, String, bool)> = self
+            .state()
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (i, name.clone(), name.ends_with("exp_avg_sq")))
+            .collect();
+        let per_group = wanted.len() / self.groups.len().max(1);
+        for (i, name, second) in wanted {
+            let Some((_, data)) = tensors.iter().find(|(n, _)| *n == name) else {
                 return Err(Error::Config(format!("optimizer state lacks `{name}`")));
             };
-            if data.len() != self.first.len() {
+            let state = &mut self.groups[i / per_group.max(1)];
+            if data.len() != state.first.len() {
                 return Err(Error::shape(
                     "optimizer state",
-                    self.first.len(),
+                    state.first.len(),
                     data.len(),
                 ));
             }
-            match name {
-                "adam.exp_avg_sq" => self.second.clone_from(data),
-                _ => self.first.clone_from(data),
+            if second {
+                state.second.clone_from(data);
+            } else {
+                state.first.clone_from(data);
             }
         }
-        self.step = steps;
+        for state in &mut self.groups {
+            state.step = steps;
+        }
         Ok(())
     }
 }

@@ -41,6 +41,7 @@ mod tests {
             epoch,
             batch,
             batches_per_epoch: 4,
+            phase: 0,
         }
     }
 

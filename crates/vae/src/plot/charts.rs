@@ -127,6 +127,38 @@ pub fn curves(metrics: &[EpochMetrics]) -> Result<RgbImage> {
             "no epochs to plot: metrics.jsonl is empty".into(),
         ));
     }
+    if metrics.iter().all(|m| m.train_discriminator.is_some()) {
+        // A GAN: the two players' losses, no ELBO.
+        return canvas(1000, 450, |root| {
+            let panels = root.split_evenly((1, 2));
+            line_panel(
+                &panels[0],
+                "discriminator  −log D(x) − log(1 − D(G(z)))",
+                metrics,
+                &[
+                    ("train", color(0), false, |m| {
+                        m.train_discriminator.unwrap_or(f64::NAN)
+                    }),
+                    ("test", color(1), true, |m| {
+                        m.test_discriminator.unwrap_or(f64::NAN)
+                    }),
+                ],
+            )?;
+            line_panel(
+                &panels[1],
+                "generator  −log D(G(z))",
+                metrics,
+                &[
+                    ("train", color(0), false, |m| {
+                        m.train_generator.unwrap_or(f64::NAN)
+                    }),
+                    ("test", color(1), true, |m| {
+                        m.test_generator.unwrap_or(f64::NAN)
+                    }),
+                ],
+            )
+        });
+    }
     canvas(1500, 450, |root| {
         let panels = root.split_evenly((1, 3));
         line_panel(

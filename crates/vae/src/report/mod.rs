@@ -97,6 +97,10 @@ pub fn html(input: &ReportInput<'_>) -> String {
                     "{}; the KL below is summed over the steps' z_t",
                     c.model.kind_name()
                 ),
+                ModelKind::Gan | ModelKind::Dcgan => format!(
+                    "{}; no likelihood and no ELBO: the losses below are the discriminator's, −log D(x) − log(1 − D(G(z))), and the generator's, −log D(G(z)), per image",
+                    c.model.kind_name()
+                ),
             },
         ),
         ("image", c.model.data_image().to_string()),
@@ -130,7 +134,25 @@ pub fn html(input: &ReportInput<'_>) -> String {
     page.push_str("</table>\n");
 
     page.push_str("<h2>Numbers</h2>\n<table>\n<tr><th></th><th>nats per image</th></tr>\n");
-    if let Some(m) = input.metrics.last() {
+    let adversarial = c.model.kind.is_adversarial();
+    if let (Some(m), true) = (input.metrics.last(), adversarial) {
+        let numbers = [
+            (
+                format!("test discriminator loss (epoch {})", m.epoch),
+                m.test_discriminator,
+            ),
+            ("test generator loss".to_string(), m.test_generator),
+            (
+                "train discriminator loss".to_string(),
+                m.train_discriminator,
+            ),
+            ("train generator loss".to_string(), m.train_generator),
+        ];
+        for (k, v) in numbers {
+            let v = v.unwrap_or(f64::NAN);
+            let _ = writeln!(page, "<tr><td>{k}</td><td class=\"num\">{v:.3}</td></tr>");
+        }
+    } else if let Some(m) = input.metrics.last() {
         let numbers = [
             (format!("test ELBO (epoch {})", m.epoch), m.test_elbo),
             (
@@ -152,6 +174,7 @@ pub fn html(input: &ReportInput<'_>) -> String {
         }
     }
     match input.evaluation {
+        _ if adversarial => {}
         Some(e) => {
             let _ = writeln!(
                 page,

@@ -47,18 +47,46 @@ pub fn write(
             .and_then(|b| serde_json::from_slice(&b).ok());
     let png = |image: &image::DynamicImage| png_bytes(image);
     let mut figures = Vec::new();
+    let adversarial = model.kind().is_adversarial();
     if !metrics.is_empty() {
         figures.push(Figure {
             title: "Training curves".into(),
-            caption: "ELBO per image on the training set (running mean over each epoch) and the test set, and its two terms.".into(),
+            caption: if adversarial {
+                "The discriminator's and the generator's losses per image on the training set (running mean over each epoch) and the test set (networks in evaluation mode).".into()
+            } else {
+                "ELBO per image on the training set (running mean over each epoch) and the test set, and its two terms.".into()
+            },
             png: png(&curves(dir)?.into())?,
         });
     }
     figures.push(Figure {
         title: "Samples".into(),
-        caption: "64 draws z ~ N(0, I), decoded to the mean of p(x|z).".into(),
+        caption: if adversarial {
+            "64 draws z ~ N(0, I), through the generator.".into()
+        } else {
+            "64 draws z ~ N(0, I), decoded to the mean of p(x|z).".into()
+        },
         png: png(&samples(model, 64, None, config.train.seed, 8, 2)?)?,
     });
+    if adversarial {
+        // A GAN has no encoder: no reconstructions, scatter or interpolation between images.
+        if model.latent() >= 2 {
+            figures.push(Figure {
+                title: "Manifold".into(),
+                caption: "A 20 x 20 grid over latent dimensions 0 and 1, the others held at 0, spaced by the inverse Gaussian CDF, through the generator.".into(),
+                png: png(&manifold(model, 20, (0, 1), None, 1)?)?,
+            });
+        }
+        let page = html(&ReportInput {
+            run: &dir.display().to_string(),
+            config,
+            epoch,
+            metrics: &metrics,
+            evaluation: evaluation.as_ref(),
+            figures: &figures,
+        });
+        return atomic_write(out, page.as_bytes());
+    }
     let first: Vec<usize> = (0..32.min(test.len())).collect();
     figures.push(Figure {
         title: "Reconstructions".into(),

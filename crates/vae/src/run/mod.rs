@@ -86,7 +86,7 @@ impl Run {
             let mut rng = stream(config.train.seed, Purpose::Init, &[1]);
             model.parameters_mut().init_normal(std, &mut rng);
         }
-        let optimizer = Optimizer::new(config.train.optimizer, model.parameters().len());
+        let optimizer = Optimizer::with_groups(config.train.optimizer, model.parameter_groups());
         let writer = RunWriter::new(dir.clone(), config.clone());
         let (m1, m1_train_codes) = match m1 {
             Some((m1, codes)) => (Some(m1.vae), codes),

@@ -10,34 +10,26 @@ use std::path::PathBuf;
 
 impl Run {
     /// Draws the run's pictures into its directory: `samples.png` (64 prior draws),
-    /// `reconstructions.png` (32 images of `test` over their reconstructions) and `report.html`
-    /// (every figure, with `class_names` naming the labels); the files written, in that order.
-    pub fn write_pictures(&self, test: &Split, class_names: &[String]) -> Result<[PathBuf; 3]> {
+    /// `reconstructions.png` (32 images of `test` over their reconstructions; not for a GAN, which
+    /// has no encoder) and `report.html` (every figure, with `class_names` naming the labels);
+    /// the files written, in that order.
+    pub fn write_pictures(&self, test: &Split, class_names: &[String]) -> Result<Vec<PathBuf>> {
         let (model, dir) = (&self.model, &self.dir);
-        let files = [
-            dir.join("samples.png"),
-            dir.join("reconstructions.png"),
-            dir.join("report.html"),
-        ];
+        let mut files = vec![dir.join("samples.png")];
         save_png(
             &figures::samples(model, 64, None, self.config.train.seed, 8, 2)?,
             &files[0],
         )?;
-        let first: Vec<usize> = (0..32.min(test.len())).collect();
-        save_png(
-            &figures::reconstructions(model, test, &first, 8, 2)?,
-            &files[1],
-        )?;
+        if !model.kind().is_adversarial() {
+            let first: Vec<usize> = (0..32.min(test.len())).collect();
+            let path = dir.join("reconstructions.png");
+            save_png(&figures::reconstructions(model, test, &first, 8, 2)?, &path)?;
+            files.push(path);
+        }
         let epoch = self.start_epoch;
-        report::write(
-            dir,
-            &files[2],
-            &self.config,
-            model,
-            epoch,
-            test,
-            class_names,
-        )?;
+        let page = dir.join("report.html");
+        report::write(dir, &page, &self.config, model, epoch, test, class_names)?;
+        files.push(page);
         Ok(files)
     }
 }

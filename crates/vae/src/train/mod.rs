@@ -29,6 +29,8 @@ pub struct Progress {
     pub loss_per_image: f64,
     /// Images trained on so far in the epoch.
     pub images: usize,
+    /// A GAN's running discriminator and generator losses per image, in place of the ELBO.
+    pub adversarial: Option<(f64, f64)>,
 }
 
 /// One finished epoch.
@@ -44,6 +46,9 @@ pub struct EpochReport {
     pub train_seconds: f64,
     /// Training images per second of `train_seconds`.
     pub images_per_second: f64,
+    /// Whether the model is trained adversarially (a GAN): its terms are the discriminator's and
+    /// the generator's losses, not an ELBO.
+    pub adversarial: bool,
 }
 
 /// Called after every epoch with the model, the optimizer and the epoch's numbers: where a caller
@@ -138,6 +143,7 @@ pub fn train_across<M: Trainable<f32>, O: Objective<f32, M>>(
             test,
             train_seconds,
             images_per_second: train.images as f64 / train_seconds.max(1e-9),
+            adversarial: optimizer.group_count() > 1,
         };
         on_epoch(model, optimizer, &report)?;
     }
@@ -212,40 +218,62 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
             // Afterwards each optimizer step leaves the gradients zeroed.
             model.parameters_mut().zero_grads();
         }
-        // Every rank draws the whole minibatch's noise and keeps its rows (`Batch::share`).
+        // Every rank draws the whole minibatch's noise and keeps its rows (`Batch::share`); a
+        // model trained in phases (one per optimizer group) reads one stream through them all.
         let mut noise = stream(seed, Purpose::Noise, &coordinates);
-        let step = Step {
-            epoch,
-            batch: b,
-            batches_per_epoch: batches,
-        };
-        // The step's products multiply in the configured precision; scoring stays fp32.
-        let mut terms = with_precision(config.precision, || {
-            objective.loss_and_grad(model, workspace, &batch, &step, &mut noise)
-        })?;
-        if world.size() > 1 {
-            // The gradient of the whole batch's loss is the sum of the ranks' shares.
-            world.all_reduce_sum(model.parameters_mut().update_view().1)?;
-            terms = reduce_terms(world, &terms)?;
-        }
-        let diverged = |what| Error::NonFinite {
-            epoch: epoch + 1,
-            batch: b + 1,
-            what,
-        };
-        if !(terms.loss().is_finite() && terms.objective.is_finite()) {
-            return Err(diverged("the loss"));
-        }
-        let lr =
-            config.optimizer.lr * schedule::factor(config.optimizer.schedule, &step, config.epochs);
-        let (values, grads) = model.parameters_mut().update_view();
-        if let Some(max_norm) = config.optimizer.clip_norm {
-            // The bound is on the mean loss's gradient; the objective's is the batch's sum.
-            let images = terms.images.max(1) as f64;
-            crate::kernels::update::clip_norm(grads, max_norm * images);
-        }
-        if !optimizer.step_with_lr(values, grads, lr)? {
-            return Err(diverged("a gradient"));
+        let lr = config.optimizer.lr
+            * schedule::factor(
+                config.optimizer.schedule,
+                &Step {
+                    epoch,
+                    batch: b,
+                    batches_per_epoch: batches,
+                    phase: 0,
+                },
+                config.epochs,
+            );
+        let phases = optimizer.group_count();
+        let mut terms = LossTerms::default();
+        for phase in 0..phases {
+            let step = Step {
+                epoch,
+                batch: b,
+                batches_per_epoch: batches,
+                phase,
+            };
+            // The step's products multiply in the configured precision; scoring stays fp32.
+            let mut part = with_precision(config.precision, || {
+                objective.loss_and_grad(model, workspace, &batch, &step, &mut noise)
+            })?;
+            if world.size() > 1 {
+                // The gradient of the whole batch's loss is the sum of the ranks' shares.
+                world.all_reduce_sum(model.parameters_mut().update_view().1)?;
+                part = reduce_terms(world, &part)?;
+            }
+            let diverged = |what| Error::NonFinite {
+                epoch: epoch + 1,
+                batch: b + 1,
+                what,
+            };
+            if !part.is_finite() {
+                return Err(diverged("the loss"));
+            }
+            let (values, grads) = model.parameters_mut().update_view();
+            if phases > 1 {
+                optimizer.keep_only_group(phase, grads);
+            }
+            if let Some(max_norm) = config.optimizer.clip_norm {
+                // The bound is on the mean loss's gradient; the objective's is the batch's sum.
+                let images = part.images.max(1) as f64;
+                crate::kernels::update::clip_norm(grads, max_norm * images);
+            }
+            if !optimizer.step_group(phase, values, grads, lr)? {
+                return Err(diverged("a gradient"));
+            }
+            // Every phase reads the same images: they count once.
+            let images = terms.images.max(part.images);
+            terms.add(&part);
+            terms.images = images;
         }
         totals.add(&terms);
         on_batch(&Progress {
@@ -254,6 +282,7 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
             batches,
             loss_per_image: totals.loss_per_image(),
             images: totals.images,
+            adversarial: (phases > 1).then(|| totals.adversarial_per_image()),
         })?;
     }
     Ok(totals)

@@ -11,6 +11,7 @@
 //! | the importance-weighted log p(x) estimate against the ELBO | `log_likelihood` |
 //! | two stochastic layers | `hierarchical` |
 //! | DRAW: the LSTM cell, attention, the whole model | `draw` |
+//! | batch normalization, Leaky ReLU, GAN and DCGAN, the optimizer's groups | `adversarial` |
 //! | M2 and the autoencoder learning; the labelled subset | `relatives` |
 //! | M1 + M2 | `stacked` |
 //! | data parallelism: the shares of a minibatch | `shares` |
@@ -20,6 +21,7 @@
 //! | modules use only those above them | `layout` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod adversarial;
 mod common;
 mod convolutions;
 mod data;

@@ -167,6 +167,7 @@ fn tempered_iwae_gradient_is_exact() -> Result<()> {
         epoch: 1,
         batch: 2,
         batches_per_epoch: 4,
+        phase: 0,
     };
     assert_eq!(warm.kl_weight_at(&step), 1.5);
     Ok(())
@@ -300,6 +301,7 @@ fn warm_up_weights_over_steps() {
             epoch,
             batch,
             batches_per_epoch: 4,
+            phase: 0,
         })
     };
     // Hand-computed: β · (epoch + batch / 4) / 2.

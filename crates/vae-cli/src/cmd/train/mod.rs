@@ -119,12 +119,12 @@ pub fn run(args: TrainArgs, world: &dyn Collective) -> Result<()> {
 
 /// The run's pictures and report, and a line naming them.
 fn write_pictures(run: &Run, test: &Split, class_names: &[String]) -> Result<()> {
-    let [samples, reconstructions, report] = run.write_pictures(test, class_names)?;
-    println!(
-        "wrote {}, {} and {}",
-        samples.display(),
-        reconstructions.display(),
-        report.display()
-    );
+    let files = run.write_pictures(test, class_names)?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    match names.split_last() {
+        Some((last, [])) => println!("wrote {last}"),
+        Some((last, rest)) => println!("wrote {} and {last}", rest.join(", ")),
+        None => {}
+    }
     Ok(())
 }

@@ -70,13 +70,15 @@ impl Observer for Printer {
             }
             bar.set_position(p.batch as u64);
             let rate = p.images as f64 / self.epoch_started.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("loss {:.2}  {:.0} img/s", p.loss_per_image, rate));
+            bar.set_message(format!("{}  {:.0} img/s", progress_loss(p), rate));
         }
         let (epochs, batches) = (self.epochs, self.batches);
         self.heartbeat.tick(|| {
             format!(
-                "epoch {}/{epochs}: batch {} of {batches}, loss {:.2}",
-                p.epoch, p.batch, p.loss_per_image
+                "epoch {}/{epochs}: batch {} of {batches}, {}",
+                p.epoch,
+                p.batch,
+                progress_loss(p)
             )
         });
         Ok(())
@@ -99,7 +101,24 @@ impl Observer for Printer {
     }
 }
 
+/// The running loss: the negative ELBO, or a GAN's two losses.
+fn progress_loss(p: &Progress) -> String {
+    match p.adversarial {
+        Some((d, g)) => format!("loss D {d:.3} G {g:.3}"),
+        None => format!("loss {:.2}", p.loss_per_image),
+    }
+}
+
 fn print_epoch(report: &EpochReport, epochs: usize) {
+    if report.adversarial {
+        let (train_d, train_g) = report.train.adversarial_per_image();
+        let (test_d, test_g) = report.test.adversarial_per_image();
+        println!(
+            "epoch {:>3}/{epochs}  train loss D {train_d:6.3} G {train_g:6.3}  test loss D {test_d:6.3} G {test_g:6.3}  {:5.1} s  {:6.0} img/s",
+            report.epoch, report.train_seconds, report.images_per_second,
+        );
+        return;
+    }
     let error = report
         .test
         .error_rate()

@@ -1,0 +1,148 @@
+//! GANs from the command line: a dense GAN trains in two phases, resumes bit for bit, keeps both
+//! losses and one optimizer state per network, draws samples, walks and its report, and refuses
+//! what a GAN has not (an encoder, a likelihood, the ELBO's options); DCGAN refuses an image too
+//! small for its stride-2 stages.
+
+use crate::common::{fails, fixture, ok, path, Fixture};
+use std::path::Path;
+
+/// A tiny GAN on the 7 x 5 fixture: a 16-unit generator from z of 4.
+fn gan_args(f: &Fixture, out: &Path, epochs: &str) -> Vec<String> {
+    [
+        "train",
+        "--dataset",
+        f.dataset.as_str(),
+        "--model",
+        "gan",
+        "--hidden",
+        "16",
+        "--latent",
+        "4",
+        "--batch-size",
+        "32",
+        "--threads",
+        "2",
+        "--epochs",
+        epochs,
+        "--out",
+        path(out),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn run_ok(args: Vec<String>) -> String {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&refs)
+}
+
+#[test]
+fn a_gan_trains_resumes_and_draws() {
+    let f = fixture();
+    let straight = f.root.join("straight");
+    let out = run_ok(gan_args(&f, &straight, "3"));
+    assert!(out.contains("train loss D") && out.contains(" G "), "{out}");
+    let resumed = f.root.join("resumed");
+    run_ok(gan_args(&f, &resumed, "1"));
+    ok(&[
+        "train",
+        "--resume",
+        path(&resumed),
+        "--epochs",
+        "3",
+        "--threads",
+        "2",
+    ]);
+    let read = |dir: &Path, file: &str| std::fs::read(dir.join(file)).expect("file");
+    for file in ["model.safetensors", "optimizer.safetensors"] {
+        assert!(
+            read(&straight, file) == read(&resumed, file),
+            "{file} differs"
+        );
+    }
+    let optimizer = read(&straight, "optimizer.safetensors");
+    let state = safetensors::SafeTensors::deserialize(&optimizer).expect("safetensors");
+    let mut names: Vec<String> = state.names().into_iter().cloned().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "discriminator.adam.exp_avg",
+            "discriminator.adam.exp_avg_sq",
+            "generator.adam.exp_avg",
+            "generator.adam.exp_avg_sq"
+        ]
+    );
+    let config = String::from_utf8(read(&straight, "config.json")).expect("utf-8");
+    assert!(
+        config.contains("\"kind\": \"gan\"")
+            && config.contains("\"leaky_relu\"")
+            && config.contains("\"betas\""),
+        "{config}"
+    );
+    let metrics = String::from_utf8(read(&straight, "metrics.jsonl")).expect("utf-8");
+    assert_eq!(metrics.lines().count(), 3);
+    assert!(
+        metrics.contains("train_discriminator") && !metrics.contains("elbo"),
+        "{metrics}"
+    );
+    assert!(straight.join("samples.png").exists() && straight.join("report.html").exists());
+    assert!(!straight.join("reconstructions.png").exists());
+    for (command, extra) in [
+        ("sample", vec!["--n", "4"]),
+        ("manifold", vec!["--grid", "5"]),
+        ("interpolate", vec!["--steps", "5"]),
+    ] {
+        let file = f.root.join(format!("{command}.png"));
+        let mut args = vec![command, "--model", path(&straight), "--out", path(&file)];
+        args.extend(extra);
+        ok(&args);
+        assert!(image::open(&file).is_ok(), "{command}");
+    }
+    // Eight walks of five steps, 7 x 5 tiles (at the default scale, 1) with 1-pixel gaps.
+    let walks = image::open(f.root.join("interpolate.png")).expect("png");
+    assert_eq!((walks.width(), walks.height()), (5 * 5 + 6, 8 * 7 + 9));
+    fails(
+        &["reconstruct", "--model", path(&straight)],
+        "a GAN has no encoder",
+    );
+    fails(
+        &["eval", "--model", path(&straight), "--iw-samples", "2"],
+        "no likelihood",
+    );
+}
+
+#[test]
+fn gans_refuse_what_they_have_not() {
+    let f = fixture();
+    let out = f.root.join("x");
+    for (flag, value) in [("--beta", "2"), ("--arch", "conv"), ("--samples", "3")] {
+        fails(
+            &[
+                "train",
+                "--dataset",
+                &f.dataset,
+                "--model",
+                "gan",
+                flag,
+                value,
+                "--out",
+                path(&out),
+            ],
+            &format!("{flag} does not apply to --model gan"),
+        );
+    }
+    fails(
+        &[
+            "train",
+            "--dataset",
+            &f.dataset,
+            "--model",
+            "dcgan",
+            "--out",
+            path(&out),
+        ],
+        "the dcgan preset halves the image sides",
+    );
+}

@@ -1,0 +1,275 @@
+//! Batch normalization (Ioffe & Szegedy 2015) as `torch.nn.BatchNorm1d/2d` computes it, over
+//! channel-last values `[n, channels]`: `n` is the rows (times the positions of an image, for
+//! the 2-d form), and each channel is normalised over all `n`.
+//!
+//! Training mode normalises with the batch's mean and biased variance and reports the unbiased
+//! variance for the running estimate; evaluation mode uses the running estimates. Sums are taken
+//! in f64 in a fixed order, so results do not depend on the thread count.
+
+use crate::scalar::Scalar;
+
+/// PyTorch's default ε, added to the variance under the square root.
+pub const EPS: f64 = 1e-5;
+
+/// PyTorch's default momentum of the running estimates.
+pub const MOMENTUM: f64 = 0.1;
+
+/// What a training-mode forward pass leaves per channel: the batch mean, 1/sqrt(var + ε) with
+/// the biased variance, and the unbiased variance (for the running estimate).
+#[derive(Debug)]
+pub struct BatchStatistics<'a, T> {
+    /// Per channel.
+    pub mean: &'a mut [T],
+    /// Per channel.
+    pub inv_std: &'a mut [T],
+    /// Per channel.
+    pub unbiased_var: &'a mut [T],
+}
+
+/// Training mode: `x_hat = (x − mean) · inv_std` (kept for the backward pass) and
+/// `y = gamma · x_hat + beta`, with the batch's statistics written to `stats`.
+pub fn forward_train<T: Scalar>(
+    x: &[T],
+    channels: usize,
+    gamma: &[T],
+    beta: &[T],
+    stats: BatchStatistics<'_, T>,
+    x_hat: &mut [T],
+    y: &mut [T],
+) {
+    let n = x.len() / channels.max(1);
+    let mut sum = vec![0.0f64; channels];
+    for row in x.chunks_exact(channels) {
+        for (s, &v) in sum.iter_mut().zip(row) {
+            *s += v.as_f64();
+        }
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
+    let mut squares = vec![0.0f64; channels];
+    for row in x.chunks_exact(channels) {
+        for ((s, &v), m) in squares.iter_mut().zip(row).zip(&mean) {
+            let d = v.as_f64() - m;
+            *s += d * d;
+        }
+    }
+    for c in 0..channels {
+        let var = squares[c] / n.max(1) as f64;
+        stats.mean[c] = T::of(mean[c]);
+        stats.inv_std[c] = T::of(1.0 / (var + EPS).sqrt());
+        stats.unbiased_var[c] = T::of(squares[c] / n.saturating_sub(1).max(1) as f64);
+    }
+    let inv_std = &*stats.inv_std;
+    let mean = &*stats.mean;
+    for ((xr, hr), yr) in x
+        .chunks_exact(channels)
+        .zip(x_hat.chunks_exact_mut(channels))
+        .zip(y.chunks_exact_mut(channels))
+    {
+        for c in 0..channels {
+            let h = (xr[c] - mean[c]) * inv_std[c];
+            hr[c] = h;
+            yr[c] = gamma[c] * h + beta[c];
+        }
+    }
+}
+
+/// Evaluation mode: `y = gamma · (x − running_mean) / sqrt(running_var + ε) + beta`.
+pub fn forward_eval<T: Scalar>(
+    x: &[T],
+    channels: usize,
+    gamma: &[T],
+    beta: &[T],
+    running_mean: &[T],
+    running_var: &[T],
+    y: &mut [T],
+) {
+    let (scale, shift) = eval_affine(gamma, beta, running_mean, running_var);
+    for (xr, yr) in x.chunks_exact(channels).zip(y.chunks_exact_mut(channels)) {
+        for c in 0..channels {
+            yr[c] = xr[c] * scale[c] + shift[c];
+        }
+    }
+}
+
+/// Evaluation mode as one affine map per channel, `y = scale · x + shift`.
+fn eval_affine<T: Scalar>(
+    gamma: &[T],
+    beta: &[T],
+    running_mean: &[T],
+    running_var: &[T],
+) -> (Vec<T>, Vec<T>) {
+    let scale: Vec<T> = gamma
+        .iter()
+        .zip(running_var)
+        .map(|(&g, &v)| T::of(g.as_f64() / (v.as_f64() + EPS).sqrt()))
+        .collect();
+    let shift: Vec<T> = beta
+        .iter()
+        .zip(running_mean)
+        .zip(&scale)
+        .map(|((&b, &m), &s)| b - m * s)
+        .collect();
+    (scale, shift)
+}
+
+/// Training mode's backward pass through the batch statistics: accumulates `d_gamma += Σ dy ·
+/// x_hat` and `d_beta += Σ dy`, and writes `dx = gamma · inv_std / n · (n dy − Σ dy − x_hat Σ dy
+/// x_hat)` when asked.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_train<T: Scalar>(
+    dy: &[T],
+    x_hat: &[T],
+    channels: usize,
+    gamma: &[T],
+    inv_std: &[T],
+    d_gamma: &mut [T],
+    d_beta: &mut [T],
+    dx: Option<&mut [T]>,
+) {
+    let n = dy.len() / channels.max(1);
+    let (sum_dy, sum_dy_xhat) = channel_sums(dy, x_hat, channels);
+    for c in 0..channels {
+        d_gamma[c] += T::of(sum_dy_xhat[c]);
+        d_beta[c] += T::of(sum_dy[c]);
+    }
+    let Some(dx) = dx else { return };
+    let inv_n = 1.0 / n.max(1) as f64;
+    let mean_dy: Vec<T> = sum_dy.iter().map(|&s| T::of(s * inv_n)).collect();
+    let mean_dy_xhat: Vec<T> = sum_dy_xhat.iter().map(|&s| T::of(s * inv_n)).collect();
+    let factor: Vec<T> = gamma.iter().zip(inv_std).map(|(&g, &s)| g * s).collect();
+    for ((dyr, hr), dxr) in dy
+        .chunks_exact(channels)
+        .zip(x_hat.chunks_exact(channels))
+        .zip(dx.chunks_exact_mut(channels))
+    {
+        for c in 0..channels {
+            dxr[c] = factor[c] * (dyr[c] - mean_dy[c] - hr[c] * mean_dy_xhat[c]);
+        }
+    }
+}
+
+/// Evaluation mode's backward pass (the running estimates are constants): accumulates `d_gamma
+/// += Σ dy · (x − running_mean) / sqrt(running_var + ε)` and `d_beta += Σ dy`, and writes `dx =
+/// dy · gamma / sqrt(running_var + ε)` when asked.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_eval<T: Scalar>(
+    dy: &[T],
+    x: &[T],
+    channels: usize,
+    gamma: &[T],
+    running_mean: &[T],
+    running_var: &[T],
+    d_gamma: &mut [T],
+    d_beta: &mut [T],
+    dx: Option<&mut [T]>,
+) {
+    let inv_std: Vec<T> = running_var
+        .iter()
+        .map(|&v| T::of(1.0 / (v.as_f64() + EPS).sqrt()))
+        .collect();
+    let mut sum_dy = vec![0.0f64; channels];
+    let mut sum_dy_xhat = vec![0.0f64; channels];
+    for (dyr, xr) in dy.chunks_exact(channels).zip(x.chunks_exact(channels)) {
+        for c in 0..channels {
+            let h = (xr[c] - running_mean[c]) * inv_std[c];
+            sum_dy[c] += dyr[c].as_f64();
+            sum_dy_xhat[c] += (dyr[c] * h).as_f64();
+        }
+    }
+    for c in 0..channels {
+        d_gamma[c] += T::of(sum_dy_xhat[c]);
+        d_beta[c] += T::of(sum_dy[c]);
+    }
+    if let Some(dx) = dx {
+        for (dyr, dxr) in dy.chunks_exact(channels).zip(dx.chunks_exact_mut(channels)) {
+            for c in 0..channels {
+                dxr[c] = dyr[c] * gamma[c] * inv_std[c];
+            }
+        }
+    }
+}
+
+/// Per channel, Σ dy and Σ dy · x_hat, in f64.
+fn channel_sums<T: Scalar>(dy: &[T], x_hat: &[T], channels: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut sum_dy = vec![0.0f64; channels];
+    let mut sum_dy_xhat = vec![0.0f64; channels];
+    for (dyr, hr) in dy.chunks_exact(channels).zip(x_hat.chunks_exact(channels)) {
+        for c in 0..channels {
+            sum_dy[c] += dyr[c].as_f64();
+            sum_dy_xhat[c] += (dyr[c] * hr[c]).as_f64();
+        }
+    }
+    (sum_dy, sum_dy_xhat)
+}
+
+/// Folds one batch's statistics into the running estimates, as PyTorch does after each
+/// training-mode forward pass: `running = (1 − momentum) · running + momentum · batch`, the
+/// variance unbiased, and the count of batches tracked up by one.
+pub fn update_running<T: Scalar>(
+    running_mean: &mut [T],
+    running_var: &mut [T],
+    batches_tracked: &mut T,
+    mean: &[T],
+    unbiased_var: &[T],
+) {
+    let m = T::of(MOMENTUM);
+    let keep = T::of(1.0 - MOMENTUM);
+    for (r, &b) in running_mean.iter_mut().zip(mean) {
+        *r = *r * keep + m * b;
+    }
+    for (r, &b) in running_var.iter_mut().zip(unbiased_var) {
+        *r = *r * keep + m * b;
+    }
+    *batches_tracked += T::one();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PyTorch's formulas written out per channel, in f64: `(x − mean) / sqrt(var + ε) · γ + β`
+    /// with the biased variance, and the running estimates with the unbiased one.
+    #[test]
+    fn training_mode_matches_the_formulas() {
+        let (n, channels) = (5, 3);
+        let x: Vec<f64> = (0..n * channels)
+            .map(|i| ((i * 37 % 11) as f64 - 4.0) * 0.3)
+            .collect();
+        let gamma = [1.5, -0.5, 2.0];
+        let beta = [0.1, 0.2, -0.3];
+        let (mut mean, mut inv_std, mut var) = ([0.0; 3], [0.0; 3], [0.0; 3]);
+        let mut x_hat = vec![0.0; x.len()];
+        let mut y = vec![0.0; x.len()];
+        let stats = BatchStatistics {
+            mean: &mut mean,
+            inv_std: &mut inv_std,
+            unbiased_var: &mut var,
+        };
+        forward_train(&x, channels, &gamma, &beta, stats, &mut x_hat, &mut y);
+        for c in 0..channels {
+            let column: Vec<f64> = (0..n).map(|i| x[i * channels + c]).collect();
+            let m = column.iter().sum::<f64>() / n as f64;
+            let biased = column.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n as f64;
+            let unbiased = biased * n as f64 / (n - 1) as f64;
+            assert!((mean[c] - m).abs() < 1e-12);
+            assert!((var[c] - unbiased).abs() < 1e-12);
+            for i in 0..n {
+                let expected = (column[i] - m) / (biased + 1e-5).sqrt() * gamma[c] + beta[c];
+                assert!((y[i * channels + c] - expected).abs() < 1e-12);
+            }
+            let (mut rm, mut rv, mut count) = ([0.0], [1.0], 0.0);
+            update_running(&mut rm, &mut rv, &mut count, &[m], &[unbiased]);
+            assert!((rm[0] - 0.1 * m).abs() < 1e-15);
+            assert!((rv[0] - (0.9 + 0.1 * unbiased)).abs() < 1e-15);
+            assert_eq!(count, 1.0);
+        }
+        // Evaluation mode with running estimates equal to the batch's biased statistics gives
+        // the training-mode output.
+        let biased: Vec<f64> = inv_std.iter().map(|s| 1.0 / (s * s) - 1e-5).collect();
+        let mut y_eval = vec![0.0; x.len()];
+        forward_eval(&x, channels, &gamma, &beta, &mean, &biased, &mut y_eval);
+        for (a, b) in y.iter().zip(&y_eval) {
+            assert!((a - b).abs() < 1e-9);
+        }
+    }
+}

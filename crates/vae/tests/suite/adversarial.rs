@@ -1,0 +1,436 @@
+//! Batch normalization, Leaky ReLU and the GAN family: gradients against f64 central differences
+//! (batch normalization in training mode, through the batch statistics, and in evaluation mode;
+//! each network's loss with the other held fixed), running estimates against PyTorch's formulas,
+//! the optimizer's groups, and a tiny DCGAN's training steps.
+
+use super::gradients::{all, check, uniform, weights};
+use super::networks::list;
+use vae::config::{ImageShape, ModelConfig, ModelKind, OptimizerConfig, OptimizerKind};
+use vae::data::Batch;
+use vae::kernels::rng::{stream, Purpose};
+use vae::model::{Gan, VaeWorkspace};
+use vae::nn::{LayerSpec, Linear, Mode, Network, NetworkBuffers, ParamBuilder, Parameters};
+use vae::objective::{Adversarial, Objective, Step};
+use vae::{Optimizer, Result, Trainable};
+
+/// A network with batch normalization: parameter and input gradients in `mode` against central
+/// differences. In evaluation mode the running estimates are first moved off their initial
+/// values by one committed training pass.
+fn check_normalised(
+    name: &str,
+    in_shape: &[usize],
+    layers: &[LayerSpec],
+    mode: Mode,
+) -> Result<()> {
+    let rows = 6;
+    let in_dim: usize = in_shape.iter().product();
+    let mut params = Parameters::<f64>::default();
+    let mut rng = stream(5, Purpose::Init, &[]);
+    let mut b = ParamBuilder::new(&mut params, &mut rng);
+    let mut head = |b: &mut ParamBuilder<'_, f64>, shape: &[usize]| {
+        Some(Linear::new(&mut b.pp("output"), shape.iter().product(), 3))
+    };
+    let net = Network::build(&mut b, name, in_shape, layers, Some(&mut head))?;
+    assert!(net.has_modes());
+    let x = uniform(&mut rng, rows * in_dim, -1.0, 1.0);
+    if mode == Mode::Eval {
+        let mut buffers = NetworkBuffers::default();
+        let shifted: Vec<f64> = x.iter().map(|v| 0.7 * v + 0.3).collect();
+        net.forward_in(Mode::Train, params.values(), &shifted, rows, &mut buffers)?;
+        net.commit_statistics(params.values_mut(), &mut buffers)?;
+    }
+    let c = weights(rows * net.out_dim(), 7);
+    let loss = |p: &[f64], x: &[f64]| -> f64 {
+        let mut buffers = NetworkBuffers::default();
+        net.forward_in(mode, p, x, rows, &mut buffers)
+            .expect("shapes match");
+        buffers.output().iter().zip(&c).map(|(a, b)| a * b).sum()
+    };
+    let mut buffers = NetworkBuffers::default();
+    net.forward_in(mode, params.values(), &x, rows, &mut buffers)?;
+    let mut dx = vec![0.0; rows * in_dim];
+    let (values, grads) = params.split_mut();
+    net.backward(values, grads, &x, rows, &mut buffers, &c, Some(&mut dx))?;
+    let p0 = params.values().to_vec();
+    // The running estimates are read in evaluation mode but never learned: no gradient.
+    let learned: Vec<usize> = params
+        .entries()
+        .iter()
+        .filter(|e| !vae::nn::batch_norm::is_estimate(&e.name))
+        .flat_map(|e| e.range.clone())
+        .collect();
+    check(
+        &format!("{name} {mode:?} dparams"),
+        &mut |p| loss(p, &x),
+        &p0,
+        params.grads(),
+        &learned,
+    );
+    check(
+        &format!("{name} {mode:?} dx"),
+        &mut |x| loss(&p0, x),
+        &x,
+        &dx,
+        &all(x.len()),
+    );
+    Ok(())
+}
+
+#[test]
+fn batch_norm_and_leaky_relu_gradients() -> Result<()> {
+    let dense = list(
+        r#"[{"type": "linear", "out": 5}, {"type": "batch_norm"}, {"type": "leaky_relu", "slope": 0.2},
+            {"type": "linear", "out": 4}, {"type": "batch_norm", "name": "norm"}, {"type": "tanh"}]"#,
+    );
+    let conv = list(
+        r#"[{"type": "conv2d", "out": 3, "kernel": 3, "stride": 2, "padding": 1},
+            {"type": "batch_norm"}, {"type": "leaky_relu", "slope": 0.1},
+            {"type": "conv_transpose2d", "out": 2, "kernel": 4, "stride": 2, "padding": 1},
+            {"type": "batch_norm"}, {"type": "flatten"}]"#,
+    );
+    for mode in [Mode::Train, Mode::Eval] {
+        check_normalised("dense", &[7], &dense, mode)?;
+        check_normalised("conv", &[6, 6, 2], &conv, mode)?;
+    }
+    Ok(())
+}
+
+/// The running estimates after two committed passes, against PyTorch's update written out:
+/// `running = 0.9 running + 0.1 batch` with the unbiased variance, `num_batches_tracked` 2; and a
+/// network with batch normalization refuses to run without a mode.
+#[test]
+fn running_estimates_follow_pytorch() -> Result<()> {
+    let rows = 4;
+    let mut params = Parameters::<f64>::default();
+    let mut rng = stream(1, Purpose::Init, &[]);
+    let mut b = ParamBuilder::new(&mut params, &mut rng);
+    let net = Network::build(
+        &mut b,
+        "bn",
+        &[3],
+        &list(r#"[{"type": "batch_norm"}]"#),
+        None,
+    )?;
+    let names: Vec<&str> = params.entries().iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "hidden.0.weight",
+            "hidden.0.bias",
+            "hidden.0.running_mean",
+            "hidden.0.running_var",
+            "hidden.0.num_batches_tracked"
+        ]
+    );
+    assert!(
+        params.entries()[4].shape.is_empty(),
+        "a 0-d tensor, as PyTorch stores it"
+    );
+    let mut buffers = NetworkBuffers::default();
+    let x = [
+        [1.0, 2.0, -1.0, 0.5],
+        [3.0, 2.0, 0.0, -0.5],
+        [0.0, 4.0, 1.0, 2.5],
+    ];
+    let batch: Vec<f64> = (0..rows)
+        .flat_map(|r| x.iter().map(move |c| c[r]))
+        .collect();
+    assert!(net
+        .forward(params.values(), &batch, rows, &mut buffers)
+        .is_err());
+    let (mut mean, mut var) = (vec![0.0; 3], vec![1.0; 3]);
+    for _ in 0..2 {
+        net.forward_in(Mode::Train, params.values(), &batch, rows, &mut buffers)?;
+        net.commit_statistics(params.values_mut(), &mut buffers)?;
+        // A second commit of the same pass changes nothing.
+        net.commit_statistics(params.values_mut(), &mut buffers)?;
+        for (c, column) in x.iter().enumerate() {
+            let m = column.iter().sum::<f64>() / rows as f64;
+            let unbiased = column.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (rows - 1) as f64;
+            mean[c] = 0.9 * mean[c] + 0.1 * m;
+            var[c] = 0.9 * var[c] + 0.1 * unbiased;
+        }
+    }
+    let v = params.values();
+    for c in 0..3 {
+        assert!((v[6 + c] - mean[c]).abs() < 1e-12, "running mean {c}");
+        assert!((v[9 + c] - var[c]).abs() < 1e-12, "running var {c}");
+    }
+    assert_eq!(v[12], 2.0);
+    // Evaluation mode reads the running estimates and leaves them alone.
+    net.forward_in(Mode::Eval, params.values(), &batch, rows, &mut buffers)?;
+    let out = buffers.output();
+    for r in 0..rows {
+        for c in 0..3 {
+            let expected = (x[c][r] - mean[c]) / (var[c] + 1e-5).sqrt();
+            assert!((out[r * 3 + c] - expected).abs() < 1e-12);
+        }
+    }
+    Ok(())
+}
+
+fn tiny_gan(kind: ModelKind) -> ModelConfig {
+    let (image, generator, discriminator) = match kind {
+        ModelKind::Dcgan => (
+            ImageShape {
+                height: 8,
+                width: 8,
+                channels: 1,
+            },
+            list(
+                r#"[{"type": "linear", "out": 32}, {"type": "reshape", "shape": [4, 4, 2]},
+                    {"type": "batch_norm"}, {"type": "relu"},
+                    {"type": "conv_transpose2d", "out": 1, "kernel": 4, "stride": 2, "padding": 1}]"#,
+            ),
+            list(
+                r#"[{"type": "conv2d", "out": 3, "kernel": 4, "stride": 2, "padding": 1},
+                    {"type": "leaky_relu", "slope": 0.2}, {"type": "conv2d", "out": 2, "kernel": 4, "stride": 2, "padding": 1},
+                    {"type": "batch_norm"}, {"type": "leaky_relu", "slope": 0.2}, {"type": "flatten"}]"#,
+            ),
+        ),
+        _ => (
+            ImageShape {
+                height: 3,
+                width: 3,
+                channels: 1,
+            },
+            list(r#"[{"type": "linear", "out": 6}, {"type": "relu"}]"#),
+            list(r#"[{"type": "linear", "out": 5}, {"type": "leaky_relu", "slope": 0.2}]"#),
+        ),
+    };
+    ModelConfig {
+        kind,
+        image,
+        latent: 3,
+        encoder: Vec::new(),
+        decoder: generator,
+        discriminator: Some(discriminator),
+        ..ModelConfig::default()
+    }
+}
+
+fn step(phase: usize) -> Step {
+    Step {
+        phase,
+        ..Step::default()
+    }
+}
+
+/// Each phase's loss against central differences in its own network's weights, the other network
+/// held fixed: the discriminator's −log D(x) − log(1 − D(G(z))) in D's weights, the generator's
+/// −log D(G(z)) in G's.
+#[test]
+fn each_network_s_loss_has_its_gradient() -> Result<()> {
+    for kind in [ModelKind::Gan, ModelKind::Dcgan] {
+        let config = tiny_gan(kind);
+        let base = Gan::<f64>::new(&config, 4)?;
+        let rows = 5;
+        let x = uniform(
+            &mut stream(9, Purpose::Sample, &[]),
+            rows * config.image.len(),
+            0.0,
+            1.0,
+        );
+        let groups = base.parameter_groups();
+        let indices =
+            |g: usize| -> Vec<usize> { groups[g].ranges.iter().flat_map(|r| r.clone()).collect() };
+        for phase in [0usize, 1] {
+            let run = |p: &[f64]| -> (f64, Vec<f64>) {
+                let mut model = base.clone();
+                model.parameters_mut().values_mut().copy_from_slice(p);
+                model.parameters_mut().zero_grads();
+                let mut ws = VaeWorkspace::default();
+                let batch = Batch::new(&x, &[], rows);
+                let mut noise = stream(2, Purpose::Noise, &[]);
+                let d = Adversarial
+                    .loss_and_grad(&mut model, &mut ws, &batch, &step(0), &mut noise)
+                    .expect("discriminator phase");
+                if phase == 0 {
+                    return (d.discriminator, model.parameters().grads().to_vec());
+                }
+                model.parameters_mut().zero_grads();
+                let g = Adversarial
+                    .loss_and_grad(&mut model, &mut ws, &batch, &step(1), &mut noise)
+                    .expect("generator phase");
+                (g.generator, model.parameters().grads().to_vec())
+            };
+            let p0 = base.parameters().values().to_vec();
+            let (_, analytic) = run(&p0);
+            check(
+                &format!("{kind:?} phase {phase}"),
+                &mut |p| run(p).0,
+                &p0,
+                &analytic,
+                &indices(phase),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The optimizer's groups: a DCGAN's discriminator and generator, batch normalization's running
+/// estimates in neither; a step of one group leaves the other's values alone; their state is
+/// named per group.
+#[test]
+fn the_optimizer_steps_one_group_at_a_time() -> Result<()> {
+    let mut model = Gan::<f32>::new(&tiny_gan(ModelKind::Dcgan), 1)?;
+    let groups = model.parameter_groups();
+    assert_eq!(groups.len(), 2);
+    let entries = model.parameters().entries().to_vec();
+    let in_group = |g: usize, range: &std::ops::Range<usize>| {
+        groups[g]
+            .ranges
+            .iter()
+            .any(|r| r.start <= range.start && range.end <= r.end)
+    };
+    for entry in &entries {
+        let estimate =
+            entry.name.contains("running_") || entry.name.ends_with("num_batches_tracked");
+        let d = in_group(0, &entry.range);
+        let g = in_group(1, &entry.range);
+        assert_eq!(
+            (d, g),
+            (
+                !estimate && entry.name.starts_with("discriminator."),
+                !estimate && entry.name.starts_with("generator.")
+            ),
+            "{}",
+            entry.name
+        );
+    }
+    let config = OptimizerConfig {
+        betas: Some([0.5, 0.999]),
+        ..OptimizerConfig::default_for(OptimizerKind::Adam)
+    };
+    let mut optimizer = Optimizer::with_groups(config, groups.clone());
+    let before = model.parameters().values().to_vec();
+    let (values, grads) = model.parameters_mut().update_view();
+    grads.fill(0.5);
+    optimizer.keep_only_group(0, grads);
+    assert!(optimizer.step_group(0, values, grads, 1e-3)?);
+    let after = model.parameters().values();
+    for entry in &entries {
+        let moved = after[entry.range.clone()] != before[entry.range.clone()];
+        assert_eq!(moved, in_group(0, &entry.range), "{}", entry.name);
+    }
+    let names: Vec<String> = optimizer.state().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "discriminator.adam.exp_avg",
+            "discriminator.adam.exp_avg_sq",
+            "generator.adam.exp_avg",
+            "generator.adam.exp_avg_sq"
+        ]
+    );
+    Ok(())
+}
+
+fn gan_run(epochs: usize) -> vae::RunConfig {
+    vae::RunConfig {
+        format: vae::RunConfig::FORMAT,
+        dataset: "quadrants".into(),
+        folder: Default::default(),
+        model: tiny_gan(ModelKind::Dcgan),
+        train: vae::TrainConfig {
+            epochs,
+            batch_size: 16,
+            optimizer: OptimizerConfig {
+                lr: 2e-4,
+                betas: Some([0.5, 0.999]),
+                ..OptimizerConfig::default_for(OptimizerKind::Adam)
+            },
+            seed: 3,
+            binarize: vae::Binarize::None,
+            ..vae::TrainConfig::default()
+        },
+        data_dir: None,
+    }
+}
+
+fn quadrant_data() -> vae::train::TrainingData {
+    let train = super::common::quadrants(64, 1);
+    let test = super::common::quadrants(32, 2);
+    let names = (0..4).map(|c| c.to_string()).collect();
+    let dataset = vae::data::Dataset::from_splits("quadrants", train, test, names).expect("splits");
+    vae::train::TrainingData::prepare(dataset, vae::Binarize::None, 3)
+}
+
+/// Trains `config` from `start`, saving after every epoch; the reports' terms.
+fn train_gan(
+    config: &vae::RunConfig,
+    model: &mut vae::Model<f32>,
+    optimizer: &mut Optimizer<f32>,
+    start: usize,
+    dir: &std::path::Path,
+) -> Result<Vec<vae::loss_terms::LossTerms>> {
+    let mut terms = Vec::new();
+    vae::train::train(
+        model,
+        &vae::objective::VaeObjective::for_model(config.model.kind, &config.train, 0.0),
+        optimizer,
+        &quadrant_data(),
+        &config.train,
+        start,
+        &mut |_| Ok(()),
+        &mut |m, o, report| {
+            assert!(report.adversarial);
+            terms.push(report.train);
+            vae::checkpoint::save(dir, config, m, o, report.epoch)
+        },
+    )?;
+    Ok(terms)
+}
+
+/// A tiny DCGAN trained three epochs straight, and one epoch then resumed from its checkpoint
+/// for two: the same weights (batch normalization's running estimates included), optimizer state
+/// and losses, bit for bit.
+#[test]
+fn a_dcgan_resumes_bit_for_bit() -> Result<()> {
+    let fresh = |config: &vae::RunConfig| -> Result<(vae::Model<f32>, Optimizer<f32>)> {
+        let model = vae::Model::<f32>::new(&config.model, config.train.seed)?;
+        let optimizer = Optimizer::with_groups(config.train.optimizer, model.parameter_groups());
+        Ok((model, optimizer))
+    };
+    let straight_dir = tempfile::tempdir().expect("temp dir");
+    let (mut straight, mut opt) = fresh(&gan_run(3))?;
+    let straight_terms = train_gan(&gan_run(3), &mut straight, &mut opt, 0, straight_dir.path())?;
+    assert!(straight_terms
+        .iter()
+        .all(|t| t.discriminator > 0.0 && t.generator > 0.0));
+    let tracked = straight
+        .parameters()
+        .entry("generator.hidden.1.num_batches_tracked")
+        .expect("the generator's batch normalization")
+        .range
+        .start;
+    // Three epochs of 4 batches; the generator runs once per batch in training mode.
+    assert_eq!(straight.parameters().values()[tracked], 12.0);
+
+    let resumed_dir = tempfile::tempdir().expect("temp dir");
+    let (mut first, mut opt) = fresh(&gan_run(1))?;
+    train_gan(&gan_run(1), &mut first, &mut opt, 0, resumed_dir.path())?;
+    let resume = vae::checkpoint::load_for_resume(resumed_dir.path())?;
+    let (mut model, mut optimizer) = (resume.model, resume.optimizer);
+    let resumed_terms = train_gan(
+        &gan_run(3),
+        &mut model,
+        &mut optimizer,
+        1,
+        resumed_dir.path(),
+    )?;
+    assert_eq!(resumed_terms, straight_terms[1..]);
+    let read =
+        |dir: &std::path::Path, file| std::fs::read(dir.join(file)).expect("checkpoint file");
+    for file in [
+        vae::checkpoint::MODEL_FILE,
+        vae::checkpoint::OPTIMIZER_FILE,
+        vae::checkpoint::STATE_FILE,
+    ] {
+        assert!(
+            read(straight_dir.path(), file) == read(resumed_dir.path(), file),
+            "{file} differs"
+        );
+    }
+    Ok(())
+}
