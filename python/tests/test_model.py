@@ -103,6 +103,24 @@ def test_draw_paints_in_steps_encodes_and_decodes(quadrants):
         vae.VAE(steps=4).fit(train, epochs=1, progress=False)
 
 
+def test_a_dcgan_trains_in_two_phases_and_draws(quadrants):
+    train, *_ = quadrants
+    events = []
+    model = vae.VAE(model="dcgan", latent=8, seed=1, threads=1)
+    model.fit(train, epochs=2, batch_size=64, callback=events.append)
+    config = model.config
+    assert config["model"]["kind"] == "dcgan"
+    assert config["train"]["optimizer"]["betas"] == [0.5, 0.999]
+    batch = next(e for e in events if e["event"] == "batch")
+    epoch = next(e for e in events if e["event"] == "epoch")
+    assert batch["discriminator"] > 0 and batch["generator"] > 0
+    assert epoch["train_discriminator"] > 0 and epoch["test_generator"] > 0
+    images = model.sample(5, seed=0)
+    assert images.shape == (5, 8, 8) and 0 <= images.min() and images.max() <= 1
+    with pytest.raises(ValueError, match="a GAN has no encoder"):
+        model.encode(train[:2])
+
+
 def test_a_callback_sees_every_batch_and_epoch_and_can_stop(quadrants):
     train, *_ = quadrants
     events = []

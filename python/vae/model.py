@@ -54,7 +54,11 @@ class VAE:
     one latent space, Suzuki et al. 2016; `alpha` weighs its unimodal encoders' KL terms), "draw"
     (Gregor et al. 2015: LSTMs paint the image in `steps` steps with `lstm` units and `latent`
     dimensions per step, through `read` x `read` and `write` x `write` attention grids, or the
-    whole image with attention=False). arch: "mlp" or "conv" over the
+    whole image with attention=False), "gan" (Goodfellow et al. 2014: a dense generator of
+    `hidden` widths against a discriminator) or "dcgan" (Radford et al. 2016: convolutions, batch
+    normalization, Leaky ReLU; a GAN has no encoder, so `encode`, `reconstruct` and `score`
+    refuse, and its progress reports the discriminator's and generator's losses). arch: "mlp" or
+    "conv" over the
     `hidden` widths (channels for conv). likelihood: "bernoulli" or "gaussian" (None: Bernoulli
     for arrays and digits, Gaussian for faces and photographs). objective: "elbo" or "iwae" with
     `samples` samples. threads: workers for training and inference (all cores when None).

@@ -100,6 +100,10 @@ impl Observer for PyObserver {
                 d.set_item("batch", p.batch)?;
                 d.set_item("batches", p.batches)?;
                 d.set_item("loss", p.loss_per_image)?;
+                if let Some((discriminator, generator)) = p.adversarial {
+                    d.set_item("discriminator", discriminator)?;
+                    d.set_item("generator", generator)?;
+                }
                 d.set_item("images", p.images)?;
                 Ok(d)
             })();
@@ -132,7 +136,8 @@ impl Observer for PyObserver {
     }
 }
 
-/// An epoch's numbers as a dict: the training and held-out ELBO per image and their terms.
+/// An epoch's numbers as a dict: the training and held-out ELBO per image and their terms (a
+/// GAN's discriminator and generator losses besides).
 pub fn epoch_dict<'py>(
     py: Python<'py>,
     report: &EpochReport,
@@ -146,6 +151,11 @@ pub fn epoch_dict<'py>(
         d.set_item(format!("{prefix}_loss"), terms.loss_per_image())?;
         d.set_item(format!("{prefix}_reconstruction"), terms.reconstruction / n)?;
         d.set_item(format!("{prefix}_kl"), terms.kl / n)?;
+        if report.adversarial {
+            let (discriminator, generator) = terms.adversarial_per_image();
+            d.set_item(format!("{prefix}_discriminator"), discriminator)?;
+            d.set_item(format!("{prefix}_generator"), generator)?;
+        }
     }
     d.set_item("seconds", report.train_seconds)?;
     d.set_item("images_per_second", report.images_per_second)?;

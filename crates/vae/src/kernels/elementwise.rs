@@ -6,7 +6,7 @@ use crate::scalar::Scalar;
 use serde::{Deserialize, Serialize};
 
 /// The nonlinearity between hidden layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// max(0, v).
@@ -17,11 +17,38 @@ pub enum Activation {
     Softplus,
     /// v itself: no nonlinearity.
     Identity,
+    /// v for v > 0, slope · v otherwise (slope in [0, 1), so the sign of the output tells the
+    /// side): DCGAN's discriminator.
+    #[serde(rename = "leaky_relu")]
+    LeakyRelu(f32),
+}
+
+// A slope is checked to lie in [0, 1) where a list is read, so it is never NaN.
+impl Eq for Activation {}
+
+/// Leaky ReLU with `slope`, and its derivative from the output.
+#[inline(always)]
+fn leaky<T: Scalar>(v: T, slope: T) -> T {
+    if v > T::zero() {
+        v
+    } else {
+        v * slope
+    }
+}
+
+#[inline(always)]
+fn leaky_derivative<T: Scalar>(y: T, slope: T) -> T {
+    if y > T::zero() {
+        T::one()
+    } else {
+        slope
+    }
 }
 
 impl Activation {
+    /// The activation of one value.
     #[inline(always)]
-    fn apply<T: Scalar>(self, v: T) -> T {
+    pub(crate) fn apply<T: Scalar>(self, v: T) -> T {
         match self {
             Activation::Relu => v.max(T::zero()),
             Activation::Tanh => T::tanh_vectorisable(v),
@@ -30,6 +57,7 @@ impl Activation {
                 v.max(T::zero()) + log1p
             }
             Activation::Identity => v,
+            Activation::LeakyRelu(slope) => leaky(v, T::of(f64::from(slope))),
         }
     }
 
@@ -48,6 +76,7 @@ impl Activation {
             // softplus'(v) = sigmoid(v) = 1 − e^{−softplus(v)}.
             Activation::Softplus => T::one() - (-y).exp(),
             Activation::Identity => T::one(),
+            Activation::LeakyRelu(slope) => leaky_derivative(y, T::of(f64::from(slope))),
         }
     }
 }
@@ -61,6 +90,10 @@ pub fn bias_activation<T: Scalar>(y: &mut [T], bias: &[T], activation: Activatio
         Activation::Tanh => bias_map(y, bias, |v| Activation::Tanh.apply(v)),
         Activation::Softplus => bias_map(y, bias, |v| Activation::Softplus.apply(v)),
         Activation::Identity => bias_map(y, bias, |v| v),
+        Activation::LeakyRelu(slope) => {
+            let slope = T::of(f64::from(slope));
+            bias_map(y, bias, move |v| leaky(v, slope))
+        }
     }
 }
 
@@ -89,6 +122,10 @@ pub fn activation_into<T: Scalar>(x: &[T], y: &mut [T], cols: usize, activation:
         Activation::Tanh => map_into(x, y, cols, |v| Activation::Tanh.apply(v)),
         Activation::Softplus => map_into(x, y, cols, |v| Activation::Softplus.apply(v)),
         Activation::Identity => y.copy_from_slice(x),
+        Activation::LeakyRelu(slope) => {
+            let slope = T::of(f64::from(slope));
+            map_into(x, y, cols, move |v| leaky(v, slope))
+        }
     }
 }
 
@@ -129,6 +166,10 @@ pub fn activation_in_place<T: Scalar>(y: &mut [T], cols: usize, activation: Acti
         Activation::Tanh => map_in_place(y, cols, |v| Activation::Tanh.apply(v)),
         Activation::Softplus => map_in_place(y, cols, |v| Activation::Softplus.apply(v)),
         Activation::Identity => {}
+        Activation::LeakyRelu(slope) => {
+            let slope = T::of(f64::from(slope));
+            map_in_place(y, cols, move |v| leaky(v, slope))
+        }
     }
 }
 
@@ -183,6 +224,10 @@ pub fn activation_backward<T: Scalar>(
             Activation::Softplus.derivative_from_output(y)
         }),
         Activation::Identity => {}
+        Activation::LeakyRelu(slope) => {
+            let slope = T::of(f64::from(slope));
+            scale_by(grad, output, cols, move |y| leaky_derivative(y, slope))
+        }
     }
 }
 
@@ -203,36 +248,6 @@ fn scale_by<T: Scalar>(
             let out = &output[start..start + chunk.len()];
             for (g, &y) in chunk.iter_mut().zip(out) {
                 *g *= derivative(y);
-            }
-        },
-    );
-}
-
-/// Leaky ReLU, `y = x` for `x > 0` and `slope · x` otherwise (`torch.nn.LeakyReLU`), over
-/// row-major `[rows, cols]` buffers.
-pub fn leaky_relu_into<T: Scalar>(x: &[T], y: &mut [T], cols: usize, slope: T) {
-    map_into(
-        x,
-        y,
-        cols,
-        #[inline(always)]
-        move |v| if v > T::zero() { v } else { v * slope },
-    );
-}
-
-/// Leaky ReLU's backward pass from its input: `dx = dy` where `x > 0`, `slope · dy` elsewhere
-/// (PyTorch's choice at 0).
-pub fn leaky_relu_backward<T: Scalar>(dy: &[T], x: &[T], dx: &mut [T], cols: usize, slope: T) {
-    for_each_row_chunk(
-        dx,
-        cols,
-        #[inline(always)]
-        |first_row, chunk| {
-            let start = first_row * cols;
-            let dy = &dy[start..start + chunk.len()];
-            let x = &x[start..start + chunk.len()];
-            for ((o, &g), &v) in chunk.iter_mut().zip(dy).zip(x) {
-                *o = if v > T::zero() { g } else { g * slope };
             }
         },
     );
@@ -286,6 +301,7 @@ mod tests {
             Activation::Tanh,
             Activation::Softplus,
             Activation::Identity,
+            Activation::LeakyRelu(0.2),
         ] {
             let mut y = input.clone();
             bias_activation(&mut y, &bias, activation);
@@ -308,6 +324,7 @@ mod tests {
             Activation::Tanh,
             Activation::Softplus,
             Activation::Identity,
+            Activation::LeakyRelu(0.2),
         ] {
             let y: Vec<f64> = x.iter().map(|&v| activation.apply(v)).collect();
             let mut grad = upstream.clone();

@@ -6,6 +6,7 @@
 //! variance for the running estimate; evaluation mode uses the running estimates. Sums are taken
 //! in f64 in a fixed order, so results do not depend on the thread count.
 
+use super::elementwise::Activation;
 use crate::scalar::Scalar;
 
 /// PyTorch's default ε, added to the variance under the square root.
@@ -26,16 +27,16 @@ pub struct BatchStatistics<'a, T> {
     pub unbiased_var: &'a mut [T],
 }
 
-/// Training mode: `x_hat = (x − mean) · inv_std` (kept for the backward pass) and
-/// `y = gamma · x_hat + beta`, with the batch's statistics written to `stats`.
+/// Training mode: `y = activation(gamma · (x − mean) · inv_std + beta)`, with the batch's
+/// statistics written to `stats` (the backward pass recomputes x̂ from `x` and them).
 pub fn forward_train<T: Scalar>(
     x: &[T],
     channels: usize,
     gamma: &[T],
     beta: &[T],
     stats: BatchStatistics<'_, T>,
-    x_hat: &mut [T],
     y: &mut [T],
+    activation: Activation,
 ) {
     let n = x.len() / channels.max(1);
     let mut sum = vec![0.0f64; channels];
@@ -58,22 +59,64 @@ pub fn forward_train<T: Scalar>(
         stats.inv_std[c] = T::of(1.0 / (var + EPS).sqrt());
         stats.unbiased_var[c] = T::of(squares[c] / n.saturating_sub(1).max(1) as f64);
     }
-    let inv_std = &*stats.inv_std;
-    let mean = &*stats.mean;
-    for ((xr, hr), yr) in x
-        .chunks_exact(channels)
-        .zip(x_hat.chunks_exact_mut(channels))
-        .zip(y.chunks_exact_mut(channels))
-    {
+    let (mean, inv_std) = (&*stats.mean, &*stats.inv_std);
+    // y = gamma · ((x − mean) · inv_std) + beta, in that order, so evaluation with the same
+    // statistics gives the same values.
+    affine_rows(x, y, channels, activation, |xr, yr| {
         for c in 0..channels {
-            let h = (xr[c] - mean[c]) * inv_std[c];
-            hr[c] = h;
-            yr[c] = gamma[c] * h + beta[c];
+            yr[c] = gamma[c] * ((xr[c] - mean[c]) * inv_std[c]) + beta[c];
         }
-    }
+    });
 }
 
-/// Evaluation mode: `y = gamma · (x − running_mean) / sqrt(running_var + ε) + beta`.
+/// Runs `row(x_row, y_row)` over the rows, then the activation over each `y` row, the activation
+/// chosen outside the loop so that both vectorise.
+#[inline(always)]
+fn affine_rows<T: Scalar>(
+    x: &[T],
+    y: &mut [T],
+    channels: usize,
+    activation: Activation,
+    row: impl Fn(&[T], &mut [T]),
+) {
+    #[inline(always)]
+    fn each<T: Scalar>(
+        x: &[T],
+        y: &mut [T],
+        channels: usize,
+        row: impl Fn(&[T], &mut [T]),
+        f: impl Fn(T) -> T,
+    ) {
+        for (xr, yr) in x.chunks_exact(channels).zip(y.chunks_exact_mut(channels)) {
+            row(xr, yr);
+            for v in yr.iter_mut() {
+                *v = f(*v);
+            }
+        }
+    }
+    super::vectorized(
+        #[inline(always)]
+        || match activation {
+            Activation::Identity => each(x, y, channels, row, |v| v),
+            Activation::Relu => each(x, y, channels, row, |v| v.max(T::zero())),
+            Activation::LeakyRelu(slope) => {
+                let slope = T::of(f64::from(slope));
+                each(x, y, channels, row, move |v| {
+                    if v > T::zero() {
+                        v
+                    } else {
+                        v * slope
+                    }
+                })
+            }
+            other => each(x, y, channels, row, move |v| other.apply(v)),
+        },
+    );
+}
+
+/// Evaluation mode: `y = activation(gamma · (x − running_mean) / sqrt(running_var + ε) +
+/// beta)`.
+#[allow(clippy::too_many_arguments)]
 pub fn forward_eval<T: Scalar>(
     x: &[T],
     channels: usize,
@@ -82,52 +125,40 @@ pub fn forward_eval<T: Scalar>(
     running_mean: &[T],
     running_var: &[T],
     y: &mut [T],
+    activation: Activation,
 ) {
-    let (scale, shift) = eval_affine(gamma, beta, running_mean, running_var);
-    for (xr, yr) in x.chunks_exact(channels).zip(y.chunks_exact_mut(channels)) {
+    let inv_std = inverse_std(running_var);
+    affine_rows(x, y, channels, activation, |xr, yr| {
         for c in 0..channels {
-            yr[c] = xr[c] * scale[c] + shift[c];
+            yr[c] = gamma[c] * ((xr[c] - running_mean[c]) * inv_std[c]) + beta[c];
         }
-    }
+    });
 }
 
-/// Evaluation mode as one affine map per channel, `y = scale · x + shift`.
-fn eval_affine<T: Scalar>(
-    gamma: &[T],
-    beta: &[T],
-    running_mean: &[T],
-    running_var: &[T],
-) -> (Vec<T>, Vec<T>) {
-    let scale: Vec<T> = gamma
-        .iter()
-        .zip(running_var)
-        .map(|(&g, &v)| T::of(g.as_f64() / (v.as_f64() + EPS).sqrt()))
-        .collect();
-    let shift: Vec<T> = beta
-        .iter()
-        .zip(running_mean)
-        .zip(&scale)
-        .map(|((&b, &m), &s)| b - m * s)
-        .collect();
-    (scale, shift)
+/// 1 / sqrt(var + ε) per channel.
+fn inverse_std<T: Scalar>(var: &[T]) -> Vec<T> {
+    var.iter()
+        .map(|&v| T::of(1.0 / (v.as_f64() + EPS).sqrt()))
+        .collect()
 }
 
-/// Training mode's backward pass through the batch statistics: accumulates `d_gamma += Σ dy ·
-/// x_hat` and `d_beta += Σ dy`, and writes `dx = gamma · inv_std / n · (n dy − Σ dy − x_hat Σ dy
-/// x_hat)` when asked.
+/// Training mode's backward pass through the batch statistics, x̂ = (x − mean) · inv_std
+/// recomputed from `x`: accumulates `d_gamma += Σ dy · x̂` and `d_beta += Σ dy`, and writes
+/// `dx = gamma · inv_std / n · (n dy − Σ dy − x̂ Σ dy x̂)` when asked.
 #[allow(clippy::too_many_arguments)]
 pub fn backward_train<T: Scalar>(
     dy: &[T],
-    x_hat: &[T],
+    x: &[T],
     channels: usize,
     gamma: &[T],
+    mean: &[T],
     inv_std: &[T],
     d_gamma: &mut [T],
     d_beta: &mut [T],
     dx: Option<&mut [T]>,
 ) {
     let n = dy.len() / channels.max(1);
-    let (sum_dy, sum_dy_xhat) = channel_sums(dy, x_hat, channels);
+    let (sum_dy, sum_dy_xhat) = channel_sums(dy, x, channels, mean, inv_std);
     for c in 0..channels {
         d_gamma[c] += T::of(sum_dy_xhat[c]);
         d_beta[c] += T::of(sum_dy[c]);
@@ -137,15 +168,21 @@ pub fn backward_train<T: Scalar>(
     let mean_dy: Vec<T> = sum_dy.iter().map(|&s| T::of(s * inv_n)).collect();
     let mean_dy_xhat: Vec<T> = sum_dy_xhat.iter().map(|&s| T::of(s * inv_n)).collect();
     let factor: Vec<T> = gamma.iter().zip(inv_std).map(|(&g, &s)| g * s).collect();
-    for ((dyr, hr), dxr) in dy
-        .chunks_exact(channels)
-        .zip(x_hat.chunks_exact(channels))
-        .zip(dx.chunks_exact_mut(channels))
-    {
-        for c in 0..channels {
-            dxr[c] = factor[c] * (dyr[c] - mean_dy[c] - hr[c] * mean_dy_xhat[c]);
-        }
-    }
+    super::vectorized(
+        #[inline(always)]
+        || {
+            for ((dyr, xr), dxr) in dy
+                .chunks_exact(channels)
+                .zip(x.chunks_exact(channels))
+                .zip(dx.chunks_exact_mut(channels))
+            {
+                for c in 0..channels {
+                    let h = (xr[c] - mean[c]) * inv_std[c];
+                    dxr[c] = factor[c] * (dyr[c] - mean_dy[c] - h * mean_dy_xhat[c]);
+                }
+            }
+        },
+    );
 }
 
 /// Evaluation mode's backward pass (the running estimates are constants): accumulates `d_gamma
@@ -163,19 +200,8 @@ pub fn backward_eval<T: Scalar>(
     d_beta: &mut [T],
     dx: Option<&mut [T]>,
 ) {
-    let inv_std: Vec<T> = running_var
-        .iter()
-        .map(|&v| T::of(1.0 / (v.as_f64() + EPS).sqrt()))
-        .collect();
-    let mut sum_dy = vec![0.0f64; channels];
-    let mut sum_dy_xhat = vec![0.0f64; channels];
-    for (dyr, xr) in dy.chunks_exact(channels).zip(x.chunks_exact(channels)) {
-        for c in 0..channels {
-            let h = (xr[c] - running_mean[c]) * inv_std[c];
-            sum_dy[c] += dyr[c].as_f64();
-            sum_dy_xhat[c] += (dyr[c] * h).as_f64();
-        }
-    }
+    let inv_std = inverse_std(running_var);
+    let (sum_dy, sum_dy_xhat) = channel_sums(dy, x, channels, running_mean, &inv_std);
     for c in 0..channels {
         d_gamma[c] += T::of(sum_dy_xhat[c]);
         d_beta[c] += T::of(sum_dy[c]);
@@ -189,14 +215,21 @@ pub fn backward_eval<T: Scalar>(
     }
 }
 
-/// Per channel, Σ dy and Σ dy · x_hat, in f64.
-fn channel_sums<T: Scalar>(dy: &[T], x_hat: &[T], channels: usize) -> (Vec<f64>, Vec<f64>) {
+/// Per channel, Σ dy and Σ dy · x̂ with x̂ = (x − mean) · inv_std, in f64.
+fn channel_sums<T: Scalar>(
+    dy: &[T],
+    x: &[T],
+    channels: usize,
+    mean: &[T],
+    inv_std: &[T],
+) -> (Vec<f64>, Vec<f64>) {
     let mut sum_dy = vec![0.0f64; channels];
     let mut sum_dy_xhat = vec![0.0f64; channels];
-    for (dyr, hr) in dy.chunks_exact(channels).zip(x_hat.chunks_exact(channels)) {
+    for (dyr, xr) in dy.chunks_exact(channels).zip(x.chunks_exact(channels)) {
         for c in 0..channels {
+            let h = (xr[c] - mean[c]) * inv_std[c];
             sum_dy[c] += dyr[c].as_f64();
-            sum_dy_xhat[c] += (dyr[c] * hr[c]).as_f64();
+            sum_dy_xhat[c] += (dyr[c] * h).as_f64();
         }
     }
     (sum_dy, sum_dy_xhat)
@@ -238,14 +271,21 @@ mod tests {
         let gamma = [1.5, -0.5, 2.0];
         let beta = [0.1, 0.2, -0.3];
         let (mut mean, mut inv_std, mut var) = ([0.0; 3], [0.0; 3], [0.0; 3]);
-        let mut x_hat = vec![0.0; x.len()];
         let mut y = vec![0.0; x.len()];
         let stats = BatchStatistics {
             mean: &mut mean,
             inv_std: &mut inv_std,
             unbiased_var: &mut var,
         };
-        forward_train(&x, channels, &gamma, &beta, stats, &mut x_hat, &mut y);
+        forward_train(
+            &x,
+            channels,
+            &gamma,
+            &beta,
+            stats,
+            &mut y,
+            Activation::Identity,
+        );
         for c in 0..channels {
             let column: Vec<f64> = (0..n).map(|i| x[i * channels + c]).collect();
             let m = column.iter().sum::<f64>() / n as f64;
@@ -267,7 +307,16 @@ mod tests {
         // the training-mode output.
         let biased: Vec<f64> = inv_std.iter().map(|s| 1.0 / (s * s) - 1e-5).collect();
         let mut y_eval = vec![0.0; x.len()];
-        forward_eval(&x, channels, &gamma, &beta, &mean, &biased, &mut y_eval);
+        forward_eval(
+            &x,
+            channels,
+            &gamma,
+            &beta,
+            &mean,
+            &biased,
+            &mut y_eval,
+            Activation::Identity,
+        );
         for (a, b) in y.iter().zip(&y_eval) {
             assert!((a - b).abs() < 1e-9);
         }

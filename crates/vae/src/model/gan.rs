@@ -151,8 +151,8 @@ impl<T: Scalar> Gan<T> {
         Ok(loss)
     }
 
-    /// Backpropagates `ws.d_logits` through D (kept by the latest `discriminate`) into its
-    /// weights, and into `ws.d_image` when `to_input`.
+    /// Backpropagates `ws.d_logits` through D (kept by the latest `discriminate`): into its
+    /// weights, or with `to_input` into `ws.d_image` alone.
     fn discriminator_backward(
         &mut self,
         ws: &mut GanWorkspace<T>,
@@ -168,9 +168,19 @@ impl<T: Scalar> Gan<T> {
         } = ws;
         d_image.resize(x.len(), T::zero());
         let (values, grads) = self.params.split_mut();
-        let dx = to_input.then_some(d_image.as_mut_slice());
+        if to_input {
+            // The generator's phase: D is held fixed, so its weights' gradients are not taken.
+            return self.discriminator.input_gradient(
+                values,
+                x,
+                rows,
+                discriminator,
+                d_logits,
+                d_image,
+            );
+        }
         self.discriminator
-            .backward(values, grads, x, rows, discriminator, d_logits, dx)
+            .backward(values, grads, x, rows, discriminator, d_logits, None)
     }
 
     /// The discriminator's phase: fresh z from `rng`, G(z) kept for the generator's phase, D's
@@ -204,8 +214,8 @@ impl<T: Scalar> Gan<T> {
     }
 
     /// The generator's phase on the fakes the discriminator's phase kept: −log D(G(z)) through
-    /// the updated D, backpropagated into G's weights (D's gradients are left for the loop to
-    /// discard).
+    /// the updated D (held fixed: its weights' gradients are not taken), backpropagated into G's
+    /// weights.
     pub fn generator_step(&mut self, workspace: &mut VaeWorkspace<T>) -> Result<LossTerms> {
         let ws = &mut workspace.gan;
         let pixels = self.config.image.len();

@@ -9,6 +9,7 @@
 
 use super::params::{Init, ParamBuilder};
 use crate::error::{Error, Result};
+use crate::kernels::elementwise::Activation;
 use crate::kernels::normalize::{self, BatchStatistics};
 use crate::scalar::Scalar;
 use std::ops::Range;
@@ -56,19 +57,21 @@ impl BatchNorm {
         }
     }
 
-    /// Values kept from a training-mode forward pass of `len` values: x̂, then the mean, 1/std and
-    /// unbiased variance per channel.
-    pub fn kept_len(&self, len: usize) -> usize {
-        len + 3 * self.channels
+    /// Values kept from a training-mode forward pass: the mean, 1/std and unbiased variance per
+    /// channel (the backward pass recomputes x̂ from its input).
+    pub fn kept_len(&self) -> usize {
+        3 * self.channels
     }
 
-    /// `y = BN(x)` over `x [n, channels]`; in training mode `kept` receives x̂ and the batch's
-    /// statistics.
+    /// `y = activation(BN(x))` over `x [n, channels]`; in training mode `kept` receives the
+    /// batch's statistics. The backward pass takes the gradient with respect to BN(x), the
+    /// activation's derivative already applied (as for a product's fused activation).
     pub fn forward<T: Scalar>(
         &self,
         params: &[T],
         x: &[T],
         mode: Mode,
+        activation: Activation,
         kept: &mut Vec<T>,
         y: &mut [T],
     ) -> Result<()> {
@@ -84,16 +87,15 @@ impl BatchNorm {
                     ));
                 }
                 kept.clear();
-                kept.resize(self.kept_len(x.len()), T::zero());
-                let (x_hat, stats) = kept.split_at_mut(x.len());
-                let (mean, rest) = stats.split_at_mut(c);
+                kept.resize(self.kept_len(), T::zero());
+                let (mean, rest) = kept.split_at_mut(c);
                 let (inv_std, unbiased_var) = rest.split_at_mut(c);
                 let stats = BatchStatistics {
                     mean,
                     inv_std,
                     unbiased_var,
                 };
-                normalize::forward_train(x, c, gamma, beta, stats, x_hat, y);
+                normalize::forward_train(x, c, gamma, beta, stats, y, activation);
             }
             Mode::Eval => normalize::forward_eval(
                 x,
@@ -103,6 +105,7 @@ impl BatchNorm {
                 &params[self.running_mean.clone()],
                 &params[self.running_var.clone()],
                 y,
+                activation,
             ),
         }
         Ok(())
@@ -126,19 +129,27 @@ impl BatchNorm {
         self.check(x.len(), dy.len())?;
         let c = self.channels;
         let gamma = &params[self.weight.clone()];
-        let (d_gamma, d_beta) = grads[self.weight.start..self.bias.end].split_at_mut(c);
+        // Empty `grads`: the weights are held fixed; their sums go to scratch and are dropped.
+        let mut scratch = Vec::new();
+        let learned = match grads.is_empty() {
+            true => {
+                scratch.resize(2 * c, T::zero());
+                scratch.as_mut_slice()
+            }
+            false => &mut grads[self.weight.start..self.bias.end],
+        };
+        let (d_gamma, d_beta) = learned.split_at_mut(c);
         match mode {
             Mode::Train => {
-                if kept.len() != self.kept_len(x.len()) {
+                if kept.len() != self.kept_len() {
                     return Err(Error::shape(
-                        "batch normalization's kept values",
-                        self.kept_len(x.len()),
+                        "batch normalization's kept statistics",
+                        self.kept_len(),
                         kept.len(),
                     ));
                 }
-                let (x_hat, stats) = kept.split_at(x.len());
-                let inv_std = &stats[c..2 * c];
-                normalize::backward_train(dy, x_hat, c, gamma, inv_std, d_gamma, d_beta, dx);
+                let (mean, inv_std) = (&kept[..c], &kept[c..2 * c]);
+                normalize::backward_train(dy, x, c, gamma, mean, inv_std, d_gamma, d_beta, dx);
             }
             Mode::Eval => normalize::backward_eval(
                 dy,
@@ -158,15 +169,14 @@ impl BatchNorm {
     /// Folds the statistics a training-mode forward pass kept into the running estimates.
     pub fn commit<T: Scalar>(&self, params: &mut [T], kept: &[T]) -> Result<()> {
         let c = self.channels;
-        if kept.len() < 3 * c {
+        if kept.len() != self.kept_len() {
             return Err(Error::shape(
                 "batch normalization's statistics",
-                3 * c,
+                self.kept_len(),
                 kept.len(),
             ));
         }
-        let stats = &kept[kept.len() - 3 * c..];
-        let (mean, unbiased_var) = (&stats[..c], &stats[2 * c..]);
+        let (mean, unbiased_var) = (&kept[..c], &kept[2 * c..]);
         let (estimates, count) =
             params[self.running_mean.start..self.batches_tracked.end].split_at_mut(2 * c);
         let (running_mean, running_var) = estimates.split_at_mut(c);

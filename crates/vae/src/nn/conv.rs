@@ -157,25 +157,31 @@ impl Conv2d {
         check_rows("convolution input", x, images, self.in_dim())?;
         check_rows("convolution output gradient", dy, images, self.out_dim())?;
         let g = &self.geometry;
-        add_column_sums(&mut grads[self.bias.clone()], dy);
+        // Empty `grads`: the weights are held fixed and only the input's gradient is wanted.
+        let weights = !grads.is_empty();
+        if weights {
+            add_column_sums(&mut grads[self.bias.clone()], dy);
+        }
         for (first, n) in blocks(images, g.positions() * g.field_len()) {
             let rows = n * g.positions();
             let cols = grown(fields, rows * g.field_len());
-            // Kept fields are the whole batch's (one block), gathered from this very `x`.
-            if !(fields_kept && first == 0 && n == images) {
-                im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
-            }
             let dy = MatRef::new(
                 &dy[first * self.out_dim()..][..n * self.out_dim()],
                 rows,
                 self.out_channels,
             );
-            matmul(
-                &mut grads[self.weight.clone()],
-                dy.t(),
-                MatRef::new(cols, rows, g.field_len()),
-                true,
-            )?;
+            if weights {
+                // Kept fields are the whole batch's (one block), gathered from this very `x`.
+                if !(fields_kept && first == 0 && n == images) {
+                    im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
+                }
+                matmul(
+                    &mut grads[self.weight.clone()],
+                    dy.t(),
+                    MatRef::new(cols, rows, g.field_len()),
+                    true,
+                )?;
+            }
             if let Some(dx) = dx.as_deref_mut() {
                 // The fields are no longer needed: they receive dy · W, then scatter into dx.
                 check_rows("convolution input gradient", dx, images, self.in_dim())?;
@@ -304,7 +310,11 @@ impl ConvTranspose2d {
             self.out_dim(),
         )?;
         let g = &self.geometry;
-        add_column_sums(&mut grads[self.bias.clone()], dy);
+        // Empty `grads`: the weights are held fixed and only the input's gradient is wanted.
+        let weights = !grads.is_empty();
+        if weights {
+            add_column_sums(&mut grads[self.bias.clone()], dy);
+        }
         for (first, n) in blocks(images, g.positions() * g.field_len()) {
             let rows = n * g.positions();
             let cols = grown(cols, rows * g.field_len());
@@ -315,7 +325,9 @@ impl ConvTranspose2d {
                 rows,
                 self.in_channels,
             );
-            matmul(&mut grads[self.weight.clone()], x.t(), fields, true)?;
+            if weights {
+                matmul(&mut grads[self.weight.clone()], x.t(), fields, true)?;
+            }
             if let Some(dx) = dx.as_deref_mut() {
                 check_rows(
                     "transposed convolution input gradient",

@@ -11,8 +11,7 @@ use super::params::ParamBuilder;
 use super::spec::LayerSpec;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{
-    activation_backward, activation_in_place, activation_into, leaky_relu_backward,
-    leaky_relu_into, multiply_into, Activation,
+    activation_backward, activation_in_place, activation_into, multiply_into, Activation,
 };
 use crate::scalar::Scalar;
 
@@ -47,10 +46,9 @@ pub enum Layer {
     /// output and the product of the activations' derivatives, two batches of values however
     /// long the chain, and its backward pass multiplies by that product.
     Chain(Vec<Activation>),
-    /// Leaky ReLU with its slope; its backward pass reads its input.
-    LeakyRelu(f64),
-    /// Batch normalization, in the mode each forward pass names.
-    BatchNorm(BatchNorm),
+    /// Batch normalization, in the mode each forward pass names, and the activation fused into
+    /// its output.
+    BatchNorm(BatchNorm, Activation),
 }
 
 /// A layer's own buffer, kept from its forward pass for its backward pass: a convolution's
@@ -154,13 +152,15 @@ pub(super) fn build<T: Scalar>(
             let conv = ConvTranspose2d::new(&mut b.pp(name()), geometry, shape[2]);
             Built::Layer(Layer::ConvTranspose(conv, Activation::Identity), plan.shape)
         }
-        (LayerSpec::LeakyRelu { slope }, _) => Built::Layer(Layer::LeakyRelu(*slope), plan.shape),
         (LayerSpec::BatchNorm { .. }, _) => {
             let channels = *shape.last().unwrap_or(&0);
             let norm = BatchNorm::new(&mut b.pp(name()), channels);
-            Built::Layer(Layer::BatchNorm(norm), plan.shape)
+            Built::Layer(Layer::BatchNorm(norm, Activation::Identity), plan.shape)
         }
-        (LayerSpec::Relu | LayerSpec::Tanh | LayerSpec::Softplus, _) => {
+        (
+            LayerSpec::Relu | LayerSpec::Tanh | LayerSpec::Softplus | LayerSpec::LeakyRelu { .. },
+            _,
+        ) => {
             let activation = spec.activation().unwrap_or(Activation::Identity);
             if after_product {
                 Built::Fuse(activation)
@@ -179,9 +179,7 @@ impl Layer {
             Layer::Linear(l, _) => (l.in_dim, l.out_dim),
             Layer::Conv(c, _) => (c.in_dim(), c.out_dim()),
             Layer::ConvTranspose(c, _) => (c.in_dim(), c.out_dim()),
-            Layer::Activation(_) | Layer::Chain(_) | Layer::LeakyRelu(_) | Layer::BatchNorm(_) => {
-                (in_dim, in_dim)
-            }
+            Layer::Activation(_) | Layer::Chain(_) | Layer::BatchNorm(..) => (in_dim, in_dim),
         }
     }
 
@@ -191,7 +189,7 @@ impl Layer {
             Layer::Linear(l, _) => l.in_dim * l.out_dim,
             Layer::Conv(c, _) => c.macs(),
             Layer::ConvTranspose(c, _) => c.macs(),
-            Layer::Activation(_) | Layer::Chain(_) | Layer::LeakyRelu(_) | Layer::BatchNorm(_) => 0,
+            Layer::Activation(_) | Layer::Chain(_) | Layer::BatchNorm(..) => 0,
         }
     }
 
@@ -212,18 +210,14 @@ impl Layer {
         kept.pending = false;
         kept.mode = mode;
         match (self, x) {
-            (Layer::LeakyRelu(slope), NetworkInput::Dense(x)) => {
-                leaky_relu_into(x, y, y.len() / rows.max(1), T::of(*slope));
-                Ok(())
-            }
-            (Layer::BatchNorm(norm), NetworkInput::Dense(x)) => {
+            (Layer::BatchNorm(norm, act), NetworkInput::Dense(x)) => {
                 let Some(mode) = mode else {
                     return Err(Error::InvalidArgument(
                         "a network with batch normalization runs in a mode: training or evaluation"
                             .into(),
                     ));
                 };
-                norm.forward(params, x, mode, &mut kept.values, y)?;
+                norm.forward(params, x, mode, *act, &mut kept.values, y)?;
                 kept.valid = mode == Mode::Train;
                 kept.pending = kept.valid;
                 Ok(())
@@ -277,30 +271,31 @@ impl Layer {
 
     fn fused_activation(&self) -> Option<Activation> {
         match self {
-            Layer::Linear(_, act) | Layer::Conv(_, act) | Layer::ConvTranspose(_, act) => {
-                Some(*act)
-            }
-            Layer::Activation(_) | Layer::Chain(_) | Layer::LeakyRelu(_) | Layer::BatchNorm(_) => {
-                None
-            }
+            Layer::Linear(_, act)
+            | Layer::Conv(_, act)
+            | Layer::ConvTranspose(_, act)
+            | Layer::BatchNorm(_, act) => Some(*act),
+            Layer::Activation(_) | Layer::Chain(_) => None,
         }
     }
 
     /// The activation fused into this product's output, to be set while the list is built.
     pub(super) fn fused_activation_mut(&mut self) -> Option<&mut Activation> {
         match self {
-            Layer::Linear(_, act) | Layer::Conv(_, act) | Layer::ConvTranspose(_, act) => Some(act),
-            Layer::Activation(_) | Layer::Chain(_) | Layer::LeakyRelu(_) | Layer::BatchNorm(_) => {
-                None
-            }
+            Layer::Linear(_, act)
+            | Layer::Conv(_, act)
+            | Layer::ConvTranspose(_, act)
+            | Layer::BatchNorm(_, act) => Some(act),
+            Layer::Activation(_) | Layer::Chain(_) => None,
         }
     }
 
-    /// Whether this layer is a product an activation can be fused into.
+    /// Whether an activation that follows can be fused into this layer's output pass: a
+    /// product, or batch normalization.
     pub(super) fn is_product(&self) -> bool {
         matches!(
             self,
-            Layer::Linear(..) | Layer::Conv(..) | Layer::ConvTranspose(..)
+            Layer::Linear(..) | Layer::Conv(..) | Layer::ConvTranspose(..) | Layer::BatchNorm(..)
         )
     }
 
@@ -323,7 +318,7 @@ impl Layer {
     /// Folds a training-mode batch normalization's pending statistics into its running
     /// estimates; other layers, and one already folded, are left alone.
     pub fn commit_statistics<T: Scalar>(&self, params: &mut [T], kept: &mut Kept<T>) -> Result<()> {
-        if let (Layer::BatchNorm(norm), true) = (self, kept.pending) {
+        if let (Layer::BatchNorm(norm, _), true) = (self, kept.pending) {
             norm.commit(params, &kept.values)?;
             kept.pending = false;
         }
@@ -332,7 +327,7 @@ impl Layer {
 
     /// Whether this layer normalises with batch statistics in training mode.
     pub fn is_batch_norm(&self) -> bool {
-        matches!(self, Layer::BatchNorm(_))
+        matches!(self, Layer::BatchNorm(..))
     }
 
     /// Whether `activation_backward` changes anything.
@@ -360,13 +355,7 @@ impl Layer {
         // Whatever was kept is used (and overwritten) now.
         let kept_valid = std::mem::take(&mut kept.valid);
         match (self, x) {
-            (Layer::LeakyRelu(slope), NetworkInput::Dense(x)) => {
-                if let Some(dx) = dx {
-                    leaky_relu_backward(dy, x, dx, dy.len() / rows.max(1), T::of(*slope));
-                }
-                Ok(())
-            }
-            (Layer::BatchNorm(norm), NetworkInput::Dense(x)) => {
+            (Layer::BatchNorm(norm, _), NetworkInput::Dense(x)) => {
                 let mode = kept.mode.ok_or_else(|| {
                     Error::InvalidArgument(
                         "batch normalization's backward pass needs its forward pass first".into(),

@@ -130,13 +130,16 @@ impl Linear {
         rows: usize,
         dx: Option<&mut [T]>,
     ) -> Result<()> {
-        matmul(
-            &mut grads[self.weight.clone()],
-            MatRef::new(dy, rows, self.out_dim).t(),
-            MatRef::new(x, rows, self.in_dim),
-            true,
-        )?;
-        add_column_sums(&mut grads[self.bias.clone()], dy);
+        // Empty `grads`: the weights are held fixed and only the input's gradient is wanted.
+        if !grads.is_empty() {
+            matmul(
+                &mut grads[self.weight.clone()],
+                MatRef::new(dy, rows, self.out_dim).t(),
+                MatRef::new(x, rows, self.in_dim),
+                true,
+            )?;
+            add_column_sums(&mut grads[self.bias.clone()], dy);
+        }
         if let Some(dx) = dx {
             matmul(
                 dx,

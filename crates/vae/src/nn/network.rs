@@ -102,7 +102,7 @@ impl Network {
                 }
                 Built::Layer(layer, out) => {
                     fusable = layer.is_product();
-                    linear_index += usize::from(fusable || layer.is_batch_norm());
+                    linear_index += usize::from(fusable);
                     layers.push(layer);
                     shape = out;
                 }
@@ -280,7 +280,31 @@ impl Network {
         )
     }
 
-    /// `backward` for either kind of input rows; labelled rows are data and get no `dx`.
+    /// The gradient with respect to the input `x` alone, `dx`, for `d_output`: the network is
+    /// held fixed and its weights' gradients are not computed (a discriminator the generator's
+    /// loss passes through).
+    pub fn input_gradient<T: Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        buffers: &mut NetworkBuffers<T>,
+        d_output: &[T],
+        dx: &mut [T],
+    ) -> Result<()> {
+        self.backward_input(
+            params,
+            &mut [],
+            NetworkInput::Dense(x),
+            rows,
+            buffers,
+            d_output,
+            Some(dx),
+        )
+    }
+
+    /// `backward` for either kind of input rows; labelled rows are data and get no `dx`. Empty
+    /// `grads` asks for the input's gradient alone (see `input_gradient`).
     #[allow(clippy::too_many_arguments)]
     pub fn backward_input<T: Scalar>(
         &self,

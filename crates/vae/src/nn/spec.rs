@@ -120,6 +120,7 @@ impl LayerSpec {
             LayerSpec::Relu => Some(Activation::Relu),
             LayerSpec::Tanh => Some(Activation::Tanh),
             LayerSpec::Softplus => Some(Activation::Softplus),
+            LayerSpec::LeakyRelu { slope } => Some(Activation::LeakyRelu(*slope as f32)),
             _ => None,
         }
     }
@@ -130,6 +131,9 @@ impl LayerSpec {
             Activation::Relu => Some(LayerSpec::Relu),
             Activation::Tanh => Some(LayerSpec::Tanh),
             Activation::Softplus => Some(LayerSpec::Softplus),
+            Activation::LeakyRelu(slope) => Some(LayerSpec::LeakyRelu {
+                slope: f64::from(slope),
+            }),
             Activation::Identity => None,
         }
     }

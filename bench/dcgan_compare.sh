@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# A DCGAN training epoch on MNIST: `vae train --model dcgan` against the same model and step in
+# PyTorch (bench/dcgan_reference.py) and in JAX (bench/dcgan_jax.py: the epoch's batches one
+# jit-compiled lax.scan, data on the device), one after the other on the same MNIST files and
+# thread count. Prints one JSON object.
+#
+# Ours trains one whole epoch (469 batches of 128). The references run BATCHES batches (PyTorch,
+# default 100) or JAX_BATCHES (default 10: XLA's CPU convolutions with strides run slowly here)
+# after one untimed warm-up epoch of the same length, which for JAX holds XLA's compilation; their
+# epoch time is that pace times the epoch's images, and the JSON says so. Needs `pip install torch
+# numpy`; JAX runs when JAX_PYTHON (default python3) imports jax and optax, and JAX=0 leaves it
+# out.
+#
+#   THREADS=2 bench/dcgan_compare.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+threads="${THREADS:-$(nproc)}"
+batches="${BATCHES:-100}"
+jax_batches="${JAX_BATCHES:-10}"
+jax_python="${JAX_PYTHON:-python3}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cargo build --release --quiet
+vae=target/release/vae
+load_before="$(cut -d' ' -f1 /proc/loadavg)"
+"$vae" data fetch mnist >/dev/null
+data="$("$vae" data list | awk '/^mnist/{m=1; next} m && /train-images/{print $2; exit}')"
+data="$(dirname "$data")"
+
+echo "vae: one epoch, $threads threads" >&2
+"$vae" train --dataset mnist --model dcgan --epochs 1 --threads "$threads" --out "$work/vae" > "$work/vae.log"
+echo "PyTorch: $batches batches after as many untimed, $threads threads" >&2
+python3 bench/dcgan_reference.py --data-dir "$data" --epochs 2 --batches "$batches" \
+    --threads "$threads" > "$work/torch.json"
+if [ "${JAX:-1}" != 0 ] && "$jax_python" -c "import jax, optax" 2>/dev/null; then
+    echo "JAX: $jax_batches batches after as many untimed (compilation), $threads threads" >&2
+    "$jax_python" bench/dcgan_jax.py --data-dir "$data" --epochs 2 --batches "$jax_batches" \
+        --threads "$threads" > "$work/jax.json"
+else
+    echo '{"summary": true, "skipped": "jax and optax are not importable"}' > "$work/jax.json"
+fi
+
+python3 - "$work" "$load_before" "$batches" "$jax_batches" "$threads" <<'PY'
+import json, subprocess, sys
+work, load_before = sys.argv[1], float(sys.argv[2])
+batches, jax_batches, threads = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+ours = json.loads(open(f"{work}/vae/metrics.jsonl").readline())
+config = json.load(open(f"{work}/vae/config.json"))
+def pace(path):
+    summary = json.loads(open(path).read().strip().splitlines()[-1])
+    if "skipped" in summary:
+        return None, summary
+    last = summary["epochs"][-1]
+    return last["train_seconds"] / last["images"] * 60000, summary
+torch_epoch, torch_summary = pace(f"{work}/torch.json")
+jax_epoch, jax_summary = pace(f"{work}/jax.json")
+provenance = json.loads(subprocess.run(["target/release/vae", "bench", "--threads", str(threads), "--repeats", "1"],
+                                       capture_output=True, text=True, check=True).stdout)["provenance"]
+record = {
+    "command": f"THREADS={threads} BATCHES={batches} JAX_BATCHES={jax_batches} bench/dcgan_compare.sh",
+    "what": "one DCGAN training epoch on MNIST (60,000 images, batch 128: a discriminator and a generator step per batch); the references' epoch is their pace over the timed batches times 60,000 images",
+    "model": {"generator": config["model"]["decoder"], "discriminator": config["model"]["discriminator"],
+              "latent": config["model"]["latent"]},
+    "vae_epoch_seconds": ours["train_seconds"],
+    "pytorch_epoch_seconds": torch_epoch,
+    "jax_epoch_seconds": jax_epoch,
+    "vae_over_pytorch": ours["train_seconds"] / torch_epoch,
+    "vae_over_jax": None if jax_epoch is None else ours["train_seconds"] / jax_epoch,
+    "reference_batches_timed": {"pytorch": batches, "jax": jax_batches},
+    "pytorch": torch_summary,
+    "jax": jax_summary,
+    "vae_first_epoch": ours,
+    "load_average_before": load_before,
+    "machine": provenance,
+}
+print(json.dumps(record, indent=2))
+PY
