@@ -40,3 +40,23 @@ def test_models_it_does_not_build_are_refused(quadrants, tmp_path):
         train, labels, epochs=1, out=tmp_path / "m2", progress=False, pictures=False)
     with pytest.raises(ValueError, match="m2"):
         to_module(tmp_path / "m2")
+
+
+@pytest.mark.parametrize("kind", ["gan", "dcgan"])
+def test_a_gan_s_generator_draws_as_the_toolkit(quadrants, tmp_path, kind):
+    """Batch normalization in evaluation mode (its running estimates, num_batches_tracked an
+    int64), Leaky ReLU and the channel-last layouts, through PyTorch's own modules."""
+    train, *_ = quadrants
+    options = dict(hidden=[16]) if kind == "gan" else {}
+    model = vae.VAE(model=kind, latent=4, seed=3, threads=1, **options)
+    model.fit(train, epochs=2, batch_size=64, out=tmp_path / "run", progress=False, pictures=False)
+    module = to_module(tmp_path / "run")
+    z = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    with torch.no_grad():
+        drawn = module.decode(z).numpy()
+        logits = module.discriminate(drawn)
+    np.testing.assert_allclose(drawn, model.decode(z), atol=1e-5)
+    assert logits.shape == (6,) and torch.isfinite(logits).all()
+    if kind == "dcgan":
+        tracked = getattr(module.generator.hidden, "1").num_batches_tracked
+        assert tracked.dtype == torch.int64 and int(tracked) > 0
