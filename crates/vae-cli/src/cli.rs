@@ -40,6 +40,10 @@ pub enum Command {
     /// The same handwriting, another digit: test images re-decoded with every label (cvae, m2,
     /// jmvae).
     Analogy(AnalogyArgs),
+    /// Latent vector arithmetic (Radford et al. 2016, Fig. 7): the mean latent of a few images of
+    /// each of three classes A, B, C and A − B + C decoded, with variations. Test images of each
+    /// label through the encoder, or for a GAN prior draws a reference classifier reads as each.
+    Arithmetic(ArithmeticArgs),
     /// Move a test image along a label (jmvae): its q(z|x) mean shifted by the difference of
     /// q(z|y)'s means for the new label and its own, decoded at evenly spaced amounts.
     Edit(EditArgs),
@@ -88,6 +92,7 @@ impl Command {
             Command::Scatter(_) => "scatter",
             Command::Interpolate(_) => "interpolate",
             Command::Analogy(_) => "analogy",
+            Command::Arithmetic(_) => "arithmetic",
             Command::Edit(_) => "edit",
             Command::Infer(_) => "infer",
             Command::DrawSteps(_) => "draw-steps",
@@ -548,6 +553,30 @@ pub struct InterpolateArgs {
     #[arg(long, value_enum, default_value_t = PathArg::Linear)]
     pub path: PathArg,
     /// A GAN (no encoder): seed of the prior draws its 8 walks run between
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ArithmeticArgs {
+    /// Run directory of an unconditional model
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// A, B and C: the figure decodes A − B + C
+    #[arg(long, value_delimiter = ',', num_args = 1, required = true)]
+    pub classes: Vec<u8>,
+    /// Reference classifier (from `vae classifier train`) reading prior draws as classes: needed
+    /// for a GAN, which cannot encode test images
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// Exemplars averaged per class (their Fig. 7 averages 3)
+    #[arg(long, default_value_t = 3)]
+    pub average: usize,
+    /// Seed of the prior draws and of the variations' noise
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     #[command(flatten)]

@@ -1,6 +1,7 @@
 //! One file per subcommand; `common` holds what several of them share.
 
 mod analogy;
+mod arithmetic;
 mod bench;
 mod built_in;
 mod classifier;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli, world: &dyn Collective) -> anyhow::Result<()> {
         Command::Scatter(args) => scatter::run(args),
         Command::Interpolate(args) => interpolate::run(args),
         Command::Analogy(args) => analogy::run(args),
+        Command::Arithmetic(args) => arithmetic::run(args),
         Command::Edit(args) => edit::run(args),
         Command::Infer(args) => infer::run(args),
         Command::DrawSteps(args) => draw_steps::run(args),

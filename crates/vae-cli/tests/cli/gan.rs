@@ -108,6 +108,16 @@ fn a_gan_trains_resumes_and_draws() {
         "a GAN has no encoder",
     );
     fails(
+        &[
+            "arithmetic",
+            "--model",
+            path(&straight),
+            "--classes",
+            "1,0,1",
+        ],
+        "give --classifier DIR",
+    );
+    fails(
         &["eval", "--model", path(&straight), "--iw-samples", "2"],
         "no likelihood",
     );
@@ -144,5 +154,58 @@ fn gans_refuse_what_they_have_not() {
             path(&out),
         ],
         "the dcgan preset halves the image sides",
+    );
+}
+
+/// Latent arithmetic through a VAE's encoder: rows for A, B and C (the mean, then the three
+/// exemplars, padded with the mean) and the row of A − B + C with its eight variations.
+#[test]
+fn arithmetic_decodes_a_minus_b_plus_c() {
+    let f = fixture();
+    let run = f.root.join("vae");
+    ok(&[
+        "train",
+        "--dataset",
+        &f.dataset,
+        "--latent",
+        "2",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        path(&run),
+    ]);
+    let file = f.root.join("a.png");
+    let out = ok(&[
+        "arithmetic",
+        "--model",
+        path(&run),
+        "--classes",
+        "1,0,1",
+        "--out",
+        path(&file),
+    ]);
+    assert!(out.contains("last row 1 − 0 + 1"), "{out}");
+    let picture = image::open(&file).expect("png");
+    // 9 columns and 4 rows of 7 x 5 tiles with 1-pixel gaps.
+    assert_eq!((picture.width(), picture.height()), (9 * 5 + 10, 4 * 7 + 5));
+    fails(
+        &["arithmetic", "--model", path(&run), "--classes", "1,0"],
+        "--classes takes three classes",
+    );
+    fails(
+        &[
+            "arithmetic",
+            "--model",
+            path(&run),
+            "--classes",
+            "1,0,1",
+            "--average",
+            "9",
+        ],
+        "average between 1 and 8",
     );
 }

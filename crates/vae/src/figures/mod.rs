@@ -19,8 +19,10 @@ use crate::render::{interleave_rows, tile, GridLayout};
 use image::{DynamicImage, RgbImage};
 use std::path::{Path, PathBuf};
 
+mod arithmetic;
 mod draw;
 
+pub use arithmetic::{arithmetic, Exemplars};
 pub use draw::{draw_steps, draw_steps_gif};
 
 /// Images per encoder pass when encoding a whole split.
