@@ -125,7 +125,11 @@ pub fn run_target(target: &Target, budget: Budget, args: &Options) -> Result<()>
             } => {
                 let mut command = strings(&[name, "--model"]);
                 command.push(path_arg(&run_path(&runs, &dir, run)));
-                command.extend(a);
+                // `@NAME` stands for the directory of the target's run (or classifier) NAME.
+                command.extend(a.into_iter().map(|arg| match arg.strip_prefix('@') {
+                    Some(other) => path_arg(&run_path(&runs, &dir, other)),
+                    None => arg,
+                }));
                 command.push("--out".into());
                 command.push(path_arg(&dir.join(&file)));
                 run_vae(&args.vae, &command, None)?;
@@ -159,6 +163,36 @@ pub fn run_target(target: &Target, budget: Budget, args: &Options) -> Result<()>
                     "test_loss": -last.test_elbo,
                     "epoch": last.epoch,
                 }));
+            }
+            Step::Classifier { epochs } => {
+                let classifier = dir.join("classifier");
+                if classifier.join(vae::checkpoint::CONFIG_FILE).exists() {
+                    println!("   classifier: already trained");
+                    continue;
+                }
+                let mut command = strings(&["classifier", "train", "--dataset", dataset]);
+                command.extend(strings(&["--epochs", &epochs.to_string(), "--out"]));
+                command.push(path_arg(&classifier));
+                let command = with_shared(command, args);
+                run_vae(&args.vae, &command, None)?;
+                commands.push(display(&command));
+            }
+            Step::Fid { run, samples } => {
+                let model = run_path(&runs, &dir, run);
+                let mut command = strings(&["fid", "--model"]);
+                command.push(path_arg(&model));
+                command.push("--classifier".into());
+                command.push(path_arg(&dir.join("classifier")));
+                command.extend(strings(&["--samples", &samples.to_string()]));
+                let command = with_shared(command, args);
+                run_vae(&args.vae, &command, None)?;
+                commands.push(display(&command));
+                let file = model.join("fid.json");
+                let bytes = vae::fs::read_bounded(&file, vae::fs::JSON_LIMIT)?;
+                evaluation = Some(
+                    serde_json::from_slice(&bytes)
+                        .with_context(|| format!("reading {}", file.display()))?,
+                );
             }
             Step::Reference { epochs } => {
                 reference = Some(pytorch_reference(dataset, epochs, args)?);

@@ -29,7 +29,8 @@ pub enum Step {
         /// Test images scored, all when absent.
         limit: Option<usize>,
     },
-    /// `vae COMMAND --model DIR/RUN ARGS --out DIR/FILE`.
+    /// `vae COMMAND --model DIR/RUN ARGS --out DIR/FILE`; an argument `@NAME` stands for the
+    /// directory of the target's run NAME (`@classifier`: its reference classifier).
     Picture {
         /// The picture command (`sample`, `manifold`, ...).
         command: &'static str,
@@ -53,6 +54,20 @@ pub enum Step {
     FinalLoss {
         /// The run.
         run: &'static str,
+    },
+    /// `vae classifier train --epochs EPOCHS --out DIR/classifier` on the target's data set (kept
+    /// when already trained): the reference classifier a `Fid` step reads images with.
+    Classifier {
+        /// Epochs it trains.
+        epochs: usize,
+    },
+    /// `vae fid --model DIR/RUN --classifier DIR/classifier --samples N`: the Fréchet distance
+    /// of RUN's samples to the test images, from the `fid.json` it writes.
+    Fid {
+        /// The run measured.
+        run: &'static str,
+        /// Images on each side.
+        samples: usize,
     },
     /// pytorch/examples' VAE (`bench/pytorch_reference.py`) trained for `epochs` on the same
     /// data, when Python with PyTorch is here: its last test loss becomes the value ours is set
@@ -95,6 +110,7 @@ impl Target {
         match (self.paper_value, self.metric) {
             (Some(v), metric) => format!("{v:.2} {}", metric.unit()),
             (None, Metric::TestLoss) => "measured beside ours in the same command".into(),
+            (None, Metric::Frechet) => "none published: our classifier's features".into(),
             (None, _) => "figure".into(),
         }
     }
@@ -109,6 +125,9 @@ pub enum Metric {
     TestError,
     /// The negative ELBO per test image after training, in nats (no standard error: one run).
     TestLoss,
+    /// The Fréchet distance of samples to test images in the reference classifier's features
+    /// (`vae fid`; lower is sharper).
+    Frechet,
 }
 
 impl Metric {
@@ -118,6 +137,7 @@ impl Metric {
             Metric::LogLikelihood => "nats",
             Metric::TestError => "% test error",
             Metric::TestLoss => "nats test loss",
+            Metric::Frechet => "Fréchet distance (our classifier's features)",
         }
     }
 
@@ -136,6 +156,7 @@ impl Metric {
                 Some((100.0 * error, Some(100.0 * se)))
             }
             Metric::TestLoss => Some((evaluation.get("test_loss")?.as_f64()?, None)),
+            Metric::Frechet => Some((evaluation.get("distance")?.as_f64()?, None)),
         }
     }
 }

@@ -6,6 +6,7 @@ mod gregor2015;
 mod kingma2013;
 mod kingma2014;
 mod pytorch_examples;
+mod radford2016;
 mod suzuki2016;
 
 use crate::command::strings;
@@ -17,6 +18,7 @@ use kingma2013::{
 };
 use kingma2014::{kingma2014_row, m1_plus_m2_steps, m2_steps, M1_PLUS_M2, M2_ON_PIXELS};
 use pytorch_examples::pytorch_examples_steps;
+use radford2016::{DCGAN_FASHION, DCGAN_MNIST, GAN_MNIST};
 use suzuki2016::JMVAE;
 
 /// A figure of a paper: nothing to set a number of ours beside (the metric is never read).
@@ -290,4 +292,7 @@ pub const TARGETS: &[Target] = &[
     JMVAE,
     DRAW,
     DRAW_NO_ATTENTION,
+    GAN_MNIST,
+    DCGAN_MNIST,
+    DCGAN_FASHION,
 ];
