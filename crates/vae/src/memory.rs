@@ -203,6 +203,19 @@ pub fn training(config: &RunConfig) -> MemoryPlan {
         "reconstruction targets and gradients".into(),
         decoder_rows.saturating_mul(pixels).saturating_mul(3 * F32),
     ));
+    if let Some(discriminator) = &model.discriminator {
+        // A GAN's discriminator keeps one pass of the batch at a time for its backward pass.
+        plan.parts.push((
+            "discriminator activations".into(),
+            network(
+                discriminator,
+                image.network_input(discriminator, 0),
+                1,
+                batch,
+                None,
+            ),
+        ));
+    }
     if let Some(classifier) = &model.classifier {
         plan.parts.push((
             "classifier activations".into(),
@@ -414,6 +427,10 @@ fn network(
                     per_row = per_row.saturating_add(out);
                 }
             }
+        } else if matches!(layer, LayerSpec::BatchNorm { .. }) {
+            // Its output; an activation after it is fused into its output pass.
+            per_row = per_row.saturating_add(out);
+            (fusable, run) = (true, 0);
         } else if plan.geometry.is_some() || matches!(layer, LayerSpec::Linear { .. }) {
             per_row = per_row.saturating_add(out);
             if let Some(g) = plan.geometry {

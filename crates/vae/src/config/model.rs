@@ -504,6 +504,10 @@ impl ModelConfig {
 
     /// The model in one line: kind, networks and likelihood.
     pub fn describe(&self) -> String {
+        if self.kind.is_adversarial() {
+            // No likelihood: the generator's images are sigmoid of its output layer.
+            return format!("{} {}", self.kind_name(), self.describe_networks());
+        }
         format!(
             "{} {} ({:?} decoder)",
             self.kind_name(),
