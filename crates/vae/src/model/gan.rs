@@ -14,7 +14,7 @@ use super::{Generative, ImageScore, Trainable, VaeWorkspace};
 use crate::batch::Batch;
 use crate::config::{ImageShape, ModelConfig};
 use crate::error::{Error, Result};
-use crate::kernels::elementwise::sigmoid;
+use crate::kernels::elementwise::{sigmoid, sigmoid_into};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use crate::loss_terms::LossTerms;
 use crate::nn::{
@@ -112,9 +112,9 @@ impl<T: Scalar> Gan<T> {
             self.generator
                 .commit_statistics(self.params.values_mut(), &mut ws.generator)?;
         }
-        ws.fake.clear();
-        ws.fake
-            .extend(ws.generator.output().iter().map(|&l| sigmoid(l)));
+        let logits = ws.generator.output();
+        ws.fake.resize(logits.len(), T::zero());
+        sigmoid_into(logits, &mut ws.fake);
         Ok(())
     }
 
@@ -336,9 +336,9 @@ impl<T: Scalar> Trainable<T> for Gan<T> {
         let values = self.params.values();
         self.generator
             .forward_in(Mode::Eval, values, &ws.z, rows, &mut ws.generator)?;
-        ws.fake.clear();
-        ws.fake
-            .extend(ws.generator.output().iter().map(|&l| sigmoid(l)));
+        let logits = ws.generator.output();
+        ws.fake.resize(logits.len(), T::zero());
+        sigmoid_into(logits, &mut ws.fake);
         let mut terms = LossTerms {
             images: rows,
             ..LossTerms::default()
@@ -410,8 +410,8 @@ impl<T: Scalar> Generative<T> for Gan<T> {
         let buffers = &mut ws.gan.generator;
         self.generator
             .forward_in(Mode::Eval, self.params.values(), z, rows, buffers)?;
-        out.clear();
-        out.extend(buffers.output().iter().map(|&l| sigmoid(l)));
+        out.resize(buffers.output().len(), T::zero());
+        sigmoid_into(buffers.output(), out);
         Ok(())
     }
 
