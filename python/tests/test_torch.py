@@ -60,3 +60,20 @@ def test_a_gan_s_generator_draws_as_the_toolkit(quadrants, tmp_path, kind):
     if kind == "dcgan":
         tracked = getattr(module.generator.hidden, "1").num_batches_tracked
         assert tracked.dtype == torch.int64 and int(tracked) > 0
+
+
+def test_a_vae_gan_encodes_and_decodes_as_the_toolkit(quadrants, tmp_path):
+    """The encoder with its Gaussian heads, the decoder and the discriminator of a VAE-GAN, in
+    evaluation mode, against the toolkit's own encodings and reconstructions."""
+    train, *_ = quadrants
+    model = vae.VAE(model="vae-gan", latent=4, seed=3, threads=1)
+    model.fit(train, epochs=2, batch_size=64, out=tmp_path / "run", progress=False, pictures=False)
+    module = to_module(tmp_path / "run")
+    x = train[:6]
+    with torch.no_grad():
+        mean, log_var = module.encode(x)
+        rebuilt, _, _ = module(x)
+        logits = module.discriminate(rebuilt.numpy())
+    np.testing.assert_allclose(mean.numpy(), model.encode(x)[0], atol=1e-4)
+    np.testing.assert_allclose(rebuilt.numpy(), model.reconstruct(x), atol=1e-4)
+    assert logits.shape == (6,) and torch.isfinite(logits).all()

@@ -55,9 +55,12 @@ class VAE:
     (Gregor et al. 2015: LSTMs paint the image in `steps` steps with `lstm` units and `latent`
     dimensions per step, through `read` x `read` and `write` x `write` attention grids, or the
     whole image with attention=False), "gan" (Goodfellow et al. 2014: a dense generator of
-    `hidden` widths against a discriminator) or "dcgan" (Radford et al. 2016: convolutions, batch
+    `hidden` widths against a discriminator), "dcgan" (Radford et al. 2016: convolutions, batch
     normalization, Leaky ReLU; a GAN has no encoder, so `encode`, `reconstruct` and `score`
-    refuse, and its progress reports the discriminator's and generator's losses). arch: "mlp" or
+    refuse, and its progress reports the discriminator's and generator's losses) or "vae-gan"
+    (Larsen et al. 2015: DCGAN's networks and an encoder, the reconstruction error measured in the
+    discriminator's features and weighed by `feature_weight` against the GAN loss; it encodes and
+    reconstructs, but has no likelihood to `score`). arch: "mlp" or
     "conv" over the
     `hidden` widths (channels for conv). likelihood: "bernoulli" or "gaussian" (None: Bernoulli
     for arrays and digits, Gaussian for faces and photographs). objective: "elbo" or "iwae" with
@@ -95,6 +98,7 @@ class VAE:
         top_hidden: Optional[Sequence[int]] = None,
         labels: Optional[int] = None,
         alpha: Optional[float] = None,
+        feature_weight: Optional[float] = None,
         classifier_hidden: Optional[Sequence[int]] = None,
         labelled_per_batch: Optional[int] = None,
         init_std: Optional[float] = None,

@@ -47,7 +47,8 @@ def to_module(directory: "os.PathLike[str] | str"):
     `encode(x, y=None) -> (mean, log_var)`, `decode(z, y=None) -> images` (the decoder's means) and
     `forward(x, y=None) -> (reconstruction, mean, log_var)` through the mean; a GAN's with
     `decode(z)` (the generator's images), `discriminate(x)` (the discriminator's logits) and
-    `forward(z)` = `decode(z)`."""
+    `forward(z)` = `decode(z)`; a VAE-GAN's with `encode(x)`, `decode(z)`, `discriminate(x)`,
+    `features(x)` (Dis_l, the discriminator's layer list) and `forward(x)` as a VAE's."""
     import torch
 
     directory = os.fspath(directory)
@@ -57,15 +58,16 @@ def to_module(directory: "os.PathLike[str] | str"):
     with open(config_path) as f:
         config = json.load(f)
     model = config.get("model", {})
-    if model.get("kind") not in ("vae", "ae", "gan", "dcgan") or model.get("top") or model.get("features"):
+    adversarial = ("gan", "dcgan", "vae-gan")
+    if model.get("kind") not in ("vae", "ae") + adversarial or model.get("top") or model.get("features"):
         raise InvalidInputError(
-            "vae.torch.to_module builds the VAE, the conditional VAE, the autoencoder, GAN and DCGAN; "
+            "vae.torch.to_module builds the VAE, the conditional VAE, the autoencoder, GAN, DCGAN and VAE-GAN; "
             f"this run's model is {model.get('kind')}"
             + (" with two stochastic layers" if model.get("top") else "")
             + (" on M1's codes" if model.get("features") else "")
         )
     tensors = _read_safetensors(os.path.join(directory, "model.safetensors"))
-    module = (_Gan if model["kind"] in ("gan", "dcgan") else _Model)(model, tensors)
+    module = (_Gan if model["kind"] in adversarial else _Model)(model, tensors)
     state = {name: torch.from_numpy(value) for name, value in tensors.items()}
     module.load_state_dict(state, strict=True)
     return module.eval()
@@ -183,14 +185,24 @@ def _Gan(model: dict, tensors: Dict[str, np.ndarray]):
     image = model["image"]
     h, w, c = image["height"], image["width"], image["channels"]
 
+    # A VAE-GAN's generator is its decoder, beside an encoder.
+    encoded = model["kind"] == "vae-gan"
+    generator = "decoder" if encoded else "generator"
+
     class Gan(nn.Module):
         def __init__(self):
             super().__init__()
-            self.generator = nn.Module()
+            self.add_module(generator, nn.Module())
             self.discriminator = nn.Module()
-            self.g_steps, body = _build(self.generator, model["decoder"], (model["latent"],))
-            if "generator.output.weight" in tensors:
-                _place(self.generator, "output", nn.Linear(int(np.prod(body)), h * w * c))
+            self.g_steps, body = _build(getattr(self, generator), model["decoder"], (model["latent"],))
+            if f"{generator}.output.weight" in tensors:
+                _place(getattr(self, generator), "output", nn.Linear(int(np.prod(body)), h * w * c))
+            if encoded:
+                self.encoder = nn.Module()
+                shape = (h, w, c) if _reads_image(model["encoder"]) else (h * w * c,)
+                self.enc_steps, body = _build(self.encoder, model["encoder"], shape)
+                for head in ("mean", "log_var"):
+                    _place(self.encoder, head, nn.Linear(int(np.prod(body)), model["latent"]))
             layers = model["discriminator"]
             shape = (h, w, c) if _reads_image(layers) else (h * w * c,)
             self.d_steps, body = _build(self.discriminator, layers, shape)
@@ -201,21 +213,36 @@ def _Gan(model: dict, tensors: Dict[str, np.ndarray]):
             z = torch.as_tensor(z, dtype=torch.float32)
             n = z.shape[0]
             body = _run(self.g_steps, z).reshape(n, -1)
-            if hasattr(self.generator, "output"):
-                body = self.generator.output(body)
+            if hasattr(getattr(self, generator), "output"):
+                body = getattr(self, generator).output(body)
             return torch.sigmoid(body).reshape((n, h, w) if c == 1 else (n, h, w, c))
 
-        def discriminate(self, x):
+        def features(self, x):
             x = torch.as_tensor(x, dtype=torch.float32)
             n = x.shape[0]
             x = x.reshape((n, h, w, c) if _reads_image(model["discriminator"]) else (n, -1))
-            body = _run(self.d_steps, x).reshape(n, -1)
+            return _run(self.d_steps, x).reshape(n, -1)
+
+        def discriminate(self, x):
+            body = self.features(x)
             if hasattr(self.discriminator, "output"):
                 body = self.discriminator.output(body)
-            return body.reshape(n)
+            return body.reshape(body.shape[0])
 
-        def forward(self, z):
-            return self.decode(z)
+        def encode(self, x):
+            if not encoded:
+                raise InvalidInputError("a GAN has no encoder")
+            x = torch.as_tensor(x, dtype=torch.float32)
+            n = x.shape[0]
+            x = x.reshape((n, h, w, c) if _reads_image(model["encoder"]) else (n, -1))
+            body = _run(self.enc_steps, x).reshape(n, -1)
+            return self.encoder.mean(body), self.encoder.log_var(body)
+
+        def forward(self, x):
+            if not encoded:
+                return self.decode(x)
+            mean, log_var = self.encode(x)
+            return self.decode(mean), mean, log_var
 
     return Gan()
 

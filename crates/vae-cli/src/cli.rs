@@ -165,8 +165,10 @@ pub struct TrainArgs {
     /// canvas in --steps steps, a latent of --latent per step, with attention); gan (Goodfellow
     /// et al. 2014: a dense generator from z against a discriminator; --hidden sizes the
     /// generator); dcgan (Radford et al. 2016: the same game with convolutions, batch
-    /// normalization and Leaky ReLU, sized to the image). GANs train with Adam 2e-4, β1 0.5,
-    /// on grey levels [default: vae]
+    /// normalization and Leaky ReLU, sized to the image); vae-gan (Larsen et al. 2015: DCGAN's
+    /// networks and an encoder, the reconstruction error measured in the discriminator's
+    /// features, weighed by --feature-weight). GANs train with Adam 2e-4, β1 0.5, on grey levels
+    /// [default: vae]
     #[arg(long = "model", value_enum)]
     pub kind: Option<ModelArg>,
     /// m2: labelled training images, class-balanced, picked with --seed; the others are used
@@ -178,6 +180,11 @@ pub struct TrainArgs {
     /// KL(q(z|x,y)‖q(z|x)) + KL(q(z|x,y)‖q(z|y)) [default: 0.1]
     #[arg(long)]
     pub alpha: Option<f64>,
+    /// vae-gan: γ, the weight of the reconstruction error in the discriminator's features
+    /// against the GAN loss in the decoder's objective (Larsen et al. 2015, Sec. 2.3)
+    /// [default: 0.01]
+    #[arg(long)]
+    pub feature_weight: Option<f64>,
     /// m2: hidden layer widths of the classifier q(y|x), comma-separated [default: --hidden]
     #[arg(long, value_delimiter = ',')]
     pub classifier_hidden: Option<Vec<usize>>,
@@ -856,6 +863,7 @@ pub enum ModelArg {
     Draw,
     Gan,
     Dcgan,
+    VaeGan,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

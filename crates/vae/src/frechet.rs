@@ -7,6 +7,10 @@
 //! Each set of features is summarised by its mean and covariance, and the distance between the two
 //! Gaussians is `‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁^½ Σ₂ Σ₁^½)^½)`. The test split's own distance to
 //! as many training images is the floor a perfect generator would reach.
+//!
+//! Sharpness alone rewards a model that ignores its input; for a model with an encoder the same
+//! classifier also reads its reconstructions of the test images, and the fraction it labels as
+//! the image's own label says whether they stay recognisable.
 
 use crate::config::ModelConfig;
 use crate::data::Split;
@@ -105,6 +109,14 @@ pub struct Sharpness {
     pub features: usize,
     /// The seed of the generated images' draws.
     pub seed: u64,
+    /// For a model with an encoder: the fraction of its reconstructions (through the encoder's
+    /// mean) of those test images that the classifier labels as the image's label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconstruction_accuracy: Option<f64>,
+    /// The fraction of those test images themselves it labels correctly: what the
+    /// reconstructions' accuracy is measured against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
 }
 
 /// The features of `images [n, pixels]` (grey levels in [0, 1]), `[n, width]`.
@@ -124,6 +136,35 @@ fn features_of(
     Ok((out, width))
 }
 
+/// The fraction of `images [n, pixels]` that `classifier` labels as `labels` says.
+fn accuracy(
+    classifier: &ReferenceClassifier<f32>,
+    images: &[f32],
+    labels: &[u8],
+    pixels: usize,
+) -> Result<f64> {
+    let mut ws = ClassifierWorkspace::default();
+    let mut predicted = Vec::new();
+    let mut right = 0usize;
+    for (rows, truth) in images.chunks(CHUNK * pixels).zip(labels.chunks(CHUNK)) {
+        classifier.predict(&mut ws, rows, truth.len(), &mut predicted)?;
+        right += predicted.iter().zip(truth).filter(|(p, t)| p == t).count();
+    }
+    Ok(right as f64 / labels.len().max(1) as f64)
+}
+
+/// `model`'s reconstructions of `images [n, pixels]` through the encoder's mean.
+fn reconstructions(model: &Model<f32>, images: &[f32], pixels: usize) -> Result<Vec<f32>> {
+    let mut ws = VaeWorkspace::default();
+    let mut out = Vec::with_capacity(images.len());
+    let mut chunk = Vec::new();
+    for rows in images.chunks(CHUNK * pixels) {
+        model.reconstruct(&mut ws, rows, &[], rows.len() / pixels, &mut chunk)?;
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
 /// The first `n` images of `split` as grey levels.
 fn grey(split: &Split, n: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(n * split.shape.len());
@@ -135,7 +176,8 @@ fn grey(split: &Split, n: usize) -> Vec<f32> {
 
 /// The Fréchet distance of `model`'s samples (prior draws from the stream `(seed, Sample)`) to
 /// the first `samples` test images, in `classifier`'s features, with the floor: the same test
-/// images against the first `samples` training images.
+/// images against the first `samples` training images; for a model with an encoder, how many of
+/// its reconstructions of those test images the classifier reads as their labels.
 pub fn sharpness(
     model: &Model<f32>,
     classifier: &ReferenceClassifier<f32>,
@@ -179,7 +221,19 @@ pub fn sharpness(
         left -= n;
     }
     let (fake, width) = features_of(classifier, &generated, pixels)?;
-    let (real, _) = features_of(classifier, &grey(test, samples), pixels)?;
+    let test_images = grey(test, samples);
+    let labels = test.labels.get(..samples).unwrap_or_default();
+    let (reconstruction_accuracy, test_accuracy) =
+        if config.kind.has_encoder() && !labels.is_empty() {
+            let rebuilt = reconstructions(model, &test_images, pixels)?;
+            (
+                Some(accuracy(classifier, &rebuilt, labels, pixels)?),
+                Some(accuracy(classifier, &test_images, labels, pixels)?),
+            )
+        } else {
+            (None, None)
+        };
+    let (real, _) = features_of(classifier, &test_images, pixels)?;
     let (train_features, _) = features_of(classifier, &grey(train, samples), pixels)?;
     let real = FeatureMoments::of(&real, width)?;
     Ok(Sharpness {
@@ -188,6 +242,8 @@ pub fn sharpness(
         samples,
         features: width,
         seed,
+        reconstruction_accuracy,
+        test_accuracy,
     })
 }
 

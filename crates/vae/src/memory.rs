@@ -169,7 +169,17 @@ pub fn training(config: &RunConfig) -> MemoryPlan {
         let rows = usize::try_from(encoder_rows).unwrap_or(usize::MAX);
         samples.min(samples_per_chunk(model, train.samples, rows, SAMPLE_CHUNK_BYTES) as u128)
     };
-    let decoder_rows = encoder_rows.saturating_mul(decoded_samples);
+    let mut decoder_rows = encoder_rows.saturating_mul(decoded_samples);
+    // A VAE-GAN keeps two decoder passes (z and z_p) and three discriminator passes (x, x̃,
+    // x_p) for one backward pass, and every gradient of its first phase for the later ones.
+    let vae_gan = model.kind == ModelKind::VaeGan;
+    if vae_gan {
+        decoder_rows = decoder_rows.saturating_mul(2);
+        plan.parts.push((
+            "gradients kept between phases".into(),
+            parameters.saturating_mul(F32),
+        ));
+    }
     if train.objective == ObjectiveKind::Iwae {
         // Every sample's log-weight and normalised weight, whatever the chunks.
         plan.parts.push((
@@ -211,7 +221,7 @@ pub fn training(config: &RunConfig) -> MemoryPlan {
                 discriminator,
                 image.network_input(discriminator, 0),
                 1,
-                batch,
+                batch.saturating_mul(if vae_gan { 3 } else { 1 }),
                 None,
             ),
         ));

@@ -13,7 +13,8 @@ pub struct EpochMetrics {
     /// The training ELBO per image.
     #[serde(default = "not_a_number", skip_serializing_if = "is_nan")]
     pub train_elbo: f64,
-    /// Its reconstruction term, E_q[log p(x | z)], negated.
+    /// Its reconstruction term, E_q[log p(x | z)], negated (a VAE-GAN's error in its
+    /// discriminator's features, ½ ‖Dis_l(x̃) − Dis_l(x)‖²).
     #[serde(default = "not_a_number", skip_serializing_if = "is_nan")]
     pub train_reconstruction: f64,
     /// Its KL term.
@@ -68,14 +69,23 @@ impl From<&EpochReport> for EpochMetrics {
         if r.adversarial {
             let (train_d, train_g) = r.train.adversarial_per_image();
             let (test_d, test_g) = r.test.adversarial_per_image();
+            // A VAE-GAN's encoder has a KL and a reconstruction error (in the discriminator's
+            // features, so no ELBO of the pixels); a GAN has neither.
+            let encoded = |terms: &crate::loss_terms::LossTerms, value: f64| {
+                if terms.kl > 0.0 {
+                    value
+                } else {
+                    f64::NAN
+                }
+            };
             return EpochMetrics {
                 epoch: r.epoch,
                 train_elbo: f64::NAN,
-                train_reconstruction: f64::NAN,
-                train_kl: f64::NAN,
+                train_reconstruction: encoded(&r.train, r.train.reconstruction_per_image()),
+                train_kl: encoded(&r.train, r.train.kl_per_image()),
                 test_elbo: f64::NAN,
-                test_reconstruction: f64::NAN,
-                test_kl: f64::NAN,
+                test_reconstruction: encoded(&r.test, r.test.reconstruction_per_image()),
+                test_kl: encoded(&r.test, r.test.kl_per_image()),
                 train_seconds: r.train_seconds,
                 images_per_second: r.images_per_second,
                 test_error: None,

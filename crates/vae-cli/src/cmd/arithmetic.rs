@@ -19,7 +19,7 @@ pub fn run(args: ArithmeticArgs) -> Result<()> {
                 .with_context(|| format!("opening classifier {}", dir.display()))?
                 .1,
         ),
-        None if model.kind().is_adversarial() => bail!(
+        None if !model.kind().has_encoder() => bail!(
             "a GAN has no encoder to place test images in its latent space: give --classifier DIR (from `vae classifier train`) to read its prior draws as classes"
         ),
         None => None,

@@ -61,6 +61,13 @@ pub fn run(args: FidArgs) -> Result<()> {
         "  Fréchet distance {:10.3}   (lower is sharper; test vs training images: {:.3})",
         result.distance, result.floor
     );
+    if let (Some(rebuilt), Some(test)) = (result.reconstruction_accuracy, result.test_accuracy) {
+        println!(
+            "  reconstructions read as their label: {:.2}%   (the test images themselves: {:.2}%)",
+            100.0 * rebuilt,
+            100.0 * test
+        );
+    }
     println!(
         "  in {:.1} s; our reference classifier's features, not Inception's: comparable between our models on this data set only",
         started.elapsed().as_secs_f64()

@@ -12,7 +12,7 @@ pub fn run(args: InterpolateArgs) -> Result<()> {
         PathArg::Linear => Path::Linear,
         PathArg::Slerp => Path::Slerp,
     };
-    if model.kind().is_adversarial() {
+    if !model.kind().has_encoder() {
         // A GAN has no encoder: walk between prior draws instead of test images.
         let rows = 8;
         let image = vae::figures::prior_interpolation(

@@ -81,6 +81,40 @@ pub fn synthetic_idx(dir: &Path, train: usize, test: usize) {
     write_idx(&dir.join("t10k-labels-idx1-ubyte"), &[test], &test_labels).expect("write");
 }
 
+/// Four IDX files of 8 x 8 images, two classes (bright left half / bright right half): the
+/// smallest the DCGAN preset's one stride-2 stage takes (8 -> 4).
+pub fn eight_by_eight_idx(dir: &Path) -> String {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for (name, count, offset) in [("train", 128usize, 0usize), ("t10k", 32, 1)] {
+        let mut images = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..count {
+            let label = (i % 2) as u8;
+            for y in 0..8 {
+                for x in 0..8 {
+                    let bright = (x < 4) == (label == 0);
+                    let jitter = ((i * 31 + y * 7 + x * 3 + offset) % 40) as u8;
+                    images.push(if bright { 200 + jitter / 2 } else { jitter });
+                }
+            }
+            labels.push(label);
+        }
+        vae::data::idx::write_idx(
+            &dir.join(format!("{name}-images-idx3-ubyte")),
+            &[count, 8, 8],
+            &images,
+        )
+        .expect("write");
+        vae::data::idx::write_idx(
+            &dir.join(format!("{name}-labels-idx1-ubyte")),
+            &[count],
+            &labels,
+        )
+        .expect("write");
+    }
+    format!("idx:{}", dir.display())
+}
+
 pub struct Fixture {
     _tmp: tempfile::TempDir,
     pub root: PathBuf,

@@ -1,9 +1,10 @@
 //! GANs from the command line: a dense GAN trains in two phases, resumes bit for bit, keeps both
 //! losses and one optimizer state per network, draws samples, walks and its report, and refuses
 //! what a GAN has not (an encoder, a likelihood, the ELBO's options); DCGAN refuses an image too
-//! small for its stride-2 stages.
+//! small for its stride-2 stages. A VAE-GAN trains in three phases, reconstructs, and is measured
+//! by `vae fid` with its reconstructions' accuracy.
 
-use crate::common::{fails, fixture, ok, path, Fixture};
+use crate::common::{eight_by_eight_idx, fails, fixture, ok, path, Fixture};
 use std::path::Path;
 
 /// A tiny GAN on the 7 x 5 fixture: a 16-unit generator from z of 4.
@@ -208,4 +209,170 @@ fn arithmetic_decodes_a_minus_b_plus_c() {
         ],
         "average between 1 and 8",
     );
+}
+
+fn vae_gan_args(dataset: &str, out: &Path, epochs: &str) -> Vec<String> {
+    [
+        "train",
+        "--dataset",
+        dataset,
+        "--model",
+        "vae-gan",
+        "--latent",
+        "4",
+        "--feature-weight",
+        "0.1",
+        "--batch-size",
+        "32",
+        "--threads",
+        "2",
+        "--epochs",
+        epochs,
+        "--out",
+        path(out),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// VAE-GAN from the command line: three phases with an optimizer state each, bit-for-bit
+/// resume, the feature error and KL beside both GAN losses, reconstructions and the pictures an
+/// encoder allows, arithmetic on encoded images, no likelihood, and the fraction of
+/// reconstructions the reference classifier reads as their label in `vae fid`.
+#[test]
+fn a_vae_gan_trains_resumes_reconstructs_and_is_measured() {
+    let f = fixture();
+    let dataset = eight_by_eight_idx(&f.root.join("eight"));
+    let straight = f.root.join("straight");
+    let out = run_ok(vae_gan_args(&dataset, &straight, "2"));
+    assert!(out.contains("training vae-gan encoder ["), "{out}");
+    let resumed = f.root.join("resumed");
+    run_ok(vae_gan_args(&dataset, &resumed, "1"));
+    ok(&[
+        "train",
+        "--resume",
+        path(&resumed),
+        "--epochs",
+        "2",
+        "--threads",
+        "2",
+    ]);
+    let read = |dir: &Path, file: &str| std::fs::read(dir.join(file)).expect("file");
+    for file in ["model.safetensors", "optimizer.safetensors"] {
+        assert!(
+            read(&straight, file) == read(&resumed, file),
+            "{file} differs"
+        );
+    }
+    let optimizer = read(&straight, "optimizer.safetensors");
+    let state = safetensors::SafeTensors::deserialize(&optimizer).expect("safetensors");
+    let mut names: Vec<String> = state.names().into_iter().cloned().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "decoder.adam.exp_avg",
+            "decoder.adam.exp_avg_sq",
+            "discriminator.adam.exp_avg",
+            "discriminator.adam.exp_avg_sq",
+            "encoder.adam.exp_avg",
+            "encoder.adam.exp_avg_sq"
+        ]
+    );
+    let config = String::from_utf8(read(&straight, "config.json")).expect("utf-8");
+    assert!(
+        config.contains("\"kind\": \"vae-gan\"") && config.contains("\"feature_weight\": 0.1"),
+        "{config}"
+    );
+    let metrics = String::from_utf8(read(&straight, "metrics.jsonl")).expect("utf-8");
+    assert!(
+        metrics.contains("train_discriminator")
+            && metrics.contains("test_reconstruction")
+            && metrics.contains("test_kl")
+            && !metrics.contains("elbo"),
+        "{metrics}"
+    );
+    assert!(straight.join("reconstructions.png").exists());
+    let report = String::from_utf8(read(&straight, "report.html")).expect("utf-8");
+    assert!(report.contains("test feature error"), "report");
+    for (command, extra) in [
+        ("reconstruct", vec!["--n", "4"]),
+        ("interpolate", vec!["--steps", "4"]),
+        ("arithmetic", vec!["--classes", "1,0,1"]),
+    ] {
+        let file = f.root.join(format!("{command}.png"));
+        let mut args = vec![command, "--model", path(&straight), "--out", path(&file)];
+        args.extend(extra);
+        ok(&args);
+        assert!(image::open(&file).is_ok(), "{command}");
+    }
+    fails(
+        &["eval", "--model", path(&straight), "--iw-samples", "2"],
+        "no likelihood",
+    );
+    let classifier = f.root.join("classifier");
+    ok(&[
+        "classifier",
+        "train",
+        "--dataset",
+        &dataset,
+        "--hidden",
+        "16",
+        "--epochs",
+        "2",
+        "--out",
+        path(&classifier),
+    ]);
+    let out = ok(&[
+        "fid",
+        "--model",
+        path(&straight),
+        "--classifier",
+        path(&classifier),
+        "--samples",
+        "32",
+    ]);
+    assert!(out.contains("reconstructions read as their label"), "{out}");
+    let record: serde_json::Value =
+        serde_json::from_slice(&read(&straight, "fid.json")).expect("fid.json");
+    let accuracy = record["reconstruction_accuracy"]
+        .as_f64()
+        .expect("accuracy");
+    assert!((0.0..=1.0).contains(&accuracy), "{record}");
+    assert!(record["test_accuracy"].as_f64().is_some(), "{record}");
+}
+
+#[test]
+fn vae_gan_options_apply_to_it_alone() {
+    let f = fixture();
+    let out = f.root.join("x");
+    fails(
+        &[
+            "train",
+            "--dataset",
+            &f.dataset,
+            "--feature-weight",
+            "0.5",
+            "--out",
+            path(&out),
+        ],
+        "--feature-weight applies to --model vae-gan only",
+    );
+    for (flag, value) in [("--hidden", "8"), ("--kl-warmup", "2"), ("--samples", "2")] {
+        fails(
+            &[
+                "train",
+                "--dataset",
+                &f.dataset,
+                "--model",
+                "vae-gan",
+                flag,
+                value,
+                "--out",
+                path(&out),
+            ],
+            &format!("{flag} does not apply to --model vae-gan"),
+        );
+    }
 }

@@ -119,8 +119,8 @@ impl ModelConfig {
         Some(total)
     }
 
-    /// A GAN: unconditional, one stochastic input, a generator (`decoder`) and a discriminator,
-    /// no encoder.
+    /// A GAN: unconditional, one stochastic input, a generator (`decoder`) and a discriminator;
+    /// an encoder for a VAE-GAN alone.
     fn validate_gan(&self) -> Result<()> {
         let Some(discriminator) = &self.discriminator else {
             return Err(Error::Config(
@@ -132,7 +132,12 @@ impl ModelConfig {
                 "a GAN here is unconditional, with z ~ N(0, I) its only input".into(),
             ));
         }
-        if !self.encoder.is_empty() {
+        if self.kind == ModelKind::VaeGan && self.encoder.is_empty() {
+            return Err(Error::Config(
+                "a VAE-GAN needs an encoder layer list".into(),
+            ));
+        }
+        if self.kind != ModelKind::VaeGan && !self.encoder.is_empty() {
             return Err(Error::Config(
                 "a GAN has no encoder: leave its layer list empty".into(),
             ));
@@ -189,7 +194,7 @@ impl ModelConfig {
                 ))
             }
             ModelKind::Draw => self.validate_draw()?,
-            ModelKind::Gan | ModelKind::Dcgan => self.validate_gan()?,
+            ModelKind::Gan | ModelKind::Dcgan | ModelKind::VaeGan => self.validate_gan()?,
             ModelKind::Jmvae if self.top.is_some() || self.features.is_some() => {
                 return Err(Error::Config(
                     "the JMVAE model has one stochastic layer and reads images".into(),
@@ -204,7 +209,7 @@ impl ModelConfig {
         }
         if !self.kind.is_adversarial() && self.discriminator.is_some() {
             return Err(Error::Config(
-                "a discriminator applies to the gan and dcgan models only".into(),
+                "a discriminator applies to the gan, dcgan and vae-gan models only".into(),
             ));
         }
         if self.kind != ModelKind::Jmvae && self.modality.is_some() {

@@ -50,6 +50,9 @@ pub struct DrawDefaults {
 
 /// A GAN's z when none is given (Goodfellow et al. 2014's and Radford et al. 2016's 100).
 pub const DEFAULT_GAN_LATENT: usize = 100;
+/// VAE-GAN's γ when none is given: the weight of the feature reconstruction error against the
+/// GAN loss in the decoder's objective.
+pub const DEFAULT_FEATURE_WEIGHT: f64 = 0.01;
 /// A GAN's learning rate and Adam's betas (Radford et al. 2016, Sec. 4).
 pub const GAN_LR: f64 = 2e-4;
 /// Adam's (β1, β2) for GANs: β1 lowered to 0.5 "helped stabilize training".

@@ -98,9 +98,21 @@ impl RunConfig {
                 "the jmvae model trains with JMVAE-kl, which takes beta and KL warm-up but not the IWAE objective or free bits".into(),
             ));
         }
-        if family_objective && !matches!(self.model.kind, ModelKind::Vae | ModelKind::Jmvae) {
+        let vae_gan_objective =
+            t.objective != ObjectiveKind::Elbo || t.kl_warmup > 0.0 || t.free_bits > 0.0;
+        if self.model.kind == ModelKind::VaeGan && vae_gan_objective {
+            return Err(Error::Config(
+                "the vae-gan model trains with Larsen et al.'s three losses, which take beta (the encoder's KL weight) but not the IWAE objective, KL warm-up or free bits".into(),
+            ));
+        }
+        if family_objective
+            && !matches!(
+                self.model.kind,
+                ModelKind::Vae | ModelKind::Jmvae | ModelKind::VaeGan
+            )
+        {
             return Err(Error::Config(format!(
-                "the IWAE objective, beta, KL warm-up and free bits train the vae and cvae models (beta and KL warm-up the jmvae model too), not {}",
+                "the IWAE objective, beta, KL warm-up and free bits train the vae and cvae models (beta and KL warm-up the jmvae model too, beta the vae-gan model), not {}",
                 self.model.kind_name()
             )));
         }

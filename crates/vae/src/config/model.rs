@@ -67,12 +67,21 @@ pub enum ModelKind {
     /// DCGAN, Radford et al. 2016: the GAN with (transposed) convolutions, batch normalization and
     /// Leaky ReLU.
     Dcgan,
+    /// VAE-GAN, Larsen et al. 2015: a VAE whose reconstruction error is measured in the features
+    /// of a discriminator (the end of the `discriminator` list), trained against it as a GAN.
+    #[serde(rename = "vae-gan")]
+    VaeGan,
 }
 
 impl ModelKind {
-    /// Whether this kind is trained adversarially (GAN, DCGAN).
+    /// Whether this kind is trained adversarially (GAN, DCGAN, VAE-GAN).
     pub fn is_adversarial(self) -> bool {
-        matches!(self, ModelKind::Gan | ModelKind::Dcgan)
+        matches!(self, ModelKind::Gan | ModelKind::Dcgan | ModelKind::VaeGan)
+    }
+
+    /// Whether this kind maps images to z (every kind but GAN and DCGAN).
+    pub fn has_encoder(self) -> bool {
+        !matches!(self, ModelKind::Gan | ModelKind::Dcgan)
     }
 }
 
@@ -124,9 +133,10 @@ pub struct ModelConfig {
     /// `encoder` and `decoder` are empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub draw: Option<DrawConfig>,
-    /// GAN and DCGAN: the discriminator's body, reading the image; the model adds a dense head
-    /// `output` (one logit) unless the list ends with one value. The generator is `decoder`,
-    /// reading z; `encoder` is empty.
+    /// GAN, DCGAN and VAE-GAN: the discriminator's body, reading the image; the model adds a
+    /// dense head `output` (one logit) unless the list ends with one value. The generator is
+    /// `decoder`, reading z; `encoder` is empty but for a VAE-GAN, whose reconstruction error is
+    /// measured in the output of this list (Larsen et al.'s Dis_l).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discriminator: Option<Vec<LayerSpec>>,
 }
@@ -465,6 +475,7 @@ impl ModelConfig {
             ModelKind::Ae => "plain autoencoder".to_string(),
             ModelKind::Gan => "GAN".to_string(),
             ModelKind::Dcgan => "DCGAN".to_string(),
+            ModelKind::VaeGan => "VAE-GAN".to_string(),
             ModelKind::Jmvae if !self.attributes().is_empty() => format!(
                 "JMVAE (image and {} binary attributes in one latent space)",
                 self.attributes().len()
@@ -519,6 +530,15 @@ impl ModelConfig {
     /// A one-line description of the networks: `784-400-20 relu, decoder mirrored` for the
     /// shorthand, each list spelled out otherwise.
     pub fn describe_networks(&self) -> String {
+        if let (Some(discriminator), ModelKind::VaeGan) = (&self.discriminator, self.kind) {
+            return format!(
+                "encoder [{}], z of {}, decoder [{}], discriminator [{}]",
+                spec::describe(&self.encoder),
+                self.latent,
+                spec::describe(&self.decoder),
+                spec::describe(discriminator)
+            );
+        }
         if let Some(discriminator) = &self.discriminator {
             return format!(
                 "z of {}, generator [{}], discriminator [{}]",

@@ -6,8 +6,8 @@
 
 use super::arch;
 use super::defaults::{
-    BURDA_ADAM_EPS, DEFAULT_DRAW, DEFAULT_GAN_LATENT, DEFAULT_HIDDEN, DEFAULT_JMVAE_ALPHA,
-    DEFAULT_LABELS, DEFAULT_LR_GAMMA, DEFAULT_TOP_HIDDEN, GAN_BETAS, GAN_LR,
+    BURDA_ADAM_EPS, DEFAULT_DRAW, DEFAULT_FEATURE_WEIGHT, DEFAULT_GAN_LATENT, DEFAULT_HIDDEN,
+    DEFAULT_JMVAE_ALPHA, DEFAULT_LABELS, DEFAULT_LR_GAMMA, DEFAULT_TOP_HIDDEN, GAN_BETAS, GAN_LR,
 };
 use super::image::ImageShape;
 use super::model::{
@@ -43,6 +43,17 @@ pub enum Family {
     Gan,
     /// Radford et al. 2016's DCGAN: convolutions, batch normalization, Leaky ReLU.
     Dcgan,
+    /// Larsen et al. 2015's VAE-GAN: DCGAN's networks and an encoder, the reconstruction error
+    /// measured in the discriminator's features.
+    #[serde(rename = "vae-gan")]
+    VaeGan,
+}
+
+impl Family {
+    /// Whether the family trains against a discriminator.
+    fn is_adversarial(self) -> bool {
+        matches!(self, Family::Gan | Family::Dcgan | Family::VaeGan)
+    }
 }
 
 /// The shorthand for the networks: dense layers, or convolutions.
@@ -105,8 +116,9 @@ pub trait Choice: DeserializeOwned {
 }
 
 impl Choice for Family {
-    const NAMES: &'static [&'static str] =
-        &["vae", "cvae", "ae", "m2", "jmvae", "draw", "gan", "dcgan"];
+    const NAMES: &'static [&'static str] = &[
+        "vae", "cvae", "ae", "m2", "jmvae", "draw", "gan", "dcgan", "vae-gan",
+    ];
 }
 impl Choice for Arch {
     const NAMES: &'static [&'static str] = &["mlp", "conv"];
@@ -166,6 +178,7 @@ pub struct RunOptions {
     pub model: Option<Family>,
     pub labels: Option<usize>,
     pub alpha: Option<f64>,
+    pub feature_weight: Option<f64>,
     pub classifier_hidden: Option<Vec<usize>>,
     pub active_threshold: Option<f64>,
     pub labelled_per_batch: Option<usize>,
@@ -307,7 +320,7 @@ impl RunOptions {
     ) -> Result<TrainConfig> {
         let mut optimizer =
             OptimizerConfig::default_for(self.optimizer.unwrap_or(OptimizerKind::Adam));
-        let adversarial = matches!(family, Family::Gan | Family::Dcgan);
+        let adversarial = family.is_adversarial();
         if adversarial {
             // Radford et al. 2016, Sec. 4: Adam, learning rate 0.0002, β1 = 0.5.
             optimizer.lr = GAN_LR;
@@ -358,6 +371,10 @@ impl RunOptions {
             kl_warmup: self.kl_warmup.unwrap_or(defaults.kl_warmup),
             free_bits: self.free_bits.unwrap_or(defaults.free_bits),
             labels: (family == Family::M2).then(|| self.labels.unwrap_or(DEFAULT_LABELS)),
+            feature_weight: match family {
+                Family::VaeGan => Some(self.feature_weight.unwrap_or(DEFAULT_FEATURE_WEIGHT)),
+                _ => None,
+            },
             alpha: match family {
                 Family::Jmvae => Some(self.alpha.unwrap_or(DEFAULT_JMVAE_ALPHA)),
                 _ => self.alpha,
@@ -392,6 +409,7 @@ impl RunOptions {
                 Family::Draw => ModelKind::Draw,
                 Family::Gan => ModelKind::Gan,
                 Family::Dcgan => ModelKind::Dcgan,
+                Family::VaeGan => ModelKind::VaeGan,
             },
             image,
             classifier: (family == Family::M2).then(|| {
@@ -402,11 +420,16 @@ impl RunOptions {
             }),
             latent: self.latent.unwrap_or(match family {
                 Family::Draw => DEFAULT_DRAW.latent,
-                Family::Gan | Family::Dcgan => DEFAULT_GAN_LATENT,
+                Family::Gan | Family::Dcgan | Family::VaeGan => DEFAULT_GAN_LATENT,
                 _ => model_defaults.latent,
             }),
             classes: match family {
-                Family::Vae | Family::Ae | Family::Draw | Family::Gan | Family::Dcgan => 0,
+                Family::Vae
+                | Family::Ae
+                | Family::Draw
+                | Family::Gan
+                | Family::Dcgan
+                | Family::VaeGan => 0,
                 Family::Jmvae if !target.attributes.is_empty() => 0,
                 Family::Cvae | Family::M2 | Family::Jmvae => target.classes,
             },
@@ -433,13 +456,18 @@ impl RunOptions {
             features: target.features.clone(),
             ..model_defaults
         };
-        if matches!(family, Family::Gan | Family::Dcgan) {
+        if family.is_adversarial() {
             let (generator, discriminator) = match family {
                 Family::Gan => arch::gan(self.hidden.as_deref().unwrap_or(&arch::GAN_GENERATOR)),
                 _ => arch::dcgan(image)?,
             };
             return Ok(ModelConfig {
-                encoder: Vec::new(),
+                // Larsen et al.'s encoder reads the image as their discriminator does: the same
+                // stride-2 convolutions.
+                encoder: match family {
+                    Family::VaeGan => discriminator.clone(),
+                    _ => Vec::new(),
+                },
                 decoder: generator,
                 discriminator: Some(discriminator),
                 likelihood: LikelihoodKind::Bernoulli,
@@ -506,19 +534,28 @@ impl RunOptions {
         }
     }
 
-    /// A GAN has no ELBO, no likelihood and no encoder: the options about them are refused.
+    /// A GAN has no ELBO, no likelihood and no encoder: the options about them are refused. A
+    /// VAE-GAN has an encoder, but its reconstruction error is in the discriminator's features,
+    /// not a likelihood, and its networks are DCGAN's.
     fn check_gan_options(&self, family: Family, spelling: Spelling) -> Result<()> {
-        if !matches!(family, Family::Gan | Family::Dcgan) {
+        if family != Family::VaeGan && self.feature_weight.is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "{} applies to {} only",
+                spelling.option("feature_weight"),
+                spelling.given("model", "vae-gan")
+            )));
+        }
+        if !family.is_adversarial() {
             return Ok(());
         }
         let refused = [
             ("arch", self.arch.is_some()),
             ("layers", self.layers.is_some()),
             ("activation", self.activation.is_some()),
-            ("hidden", self.hidden.is_some() && family == Family::Dcgan),
+            ("hidden", self.hidden.is_some() && family != Family::Gan),
             ("top_latent", self.top_latent.is_some()),
             ("free_bits", self.free_bits.is_some()),
-            ("beta", self.beta.is_some()),
+            ("beta", self.beta.is_some() && family != Family::VaeGan),
             ("kl_warmup", self.kl_warmup.is_some()),
             ("samples", self.samples.is_some()),
             ("objective", self.objective.is_some()),
@@ -526,6 +563,12 @@ impl RunOptions {
             ("gaussian_variance", self.gaussian_variance.is_some()),
         ];
         match refused.iter().find(|(_, given)| *given) {
+            Some((option, _)) if family == Family::VaeGan => Err(Error::InvalidArgument(format!(
+                "{} does not apply to {}: its networks are DCGAN's with an encoder, its reconstruction error is in the discriminator's features (weighed by {}), not a likelihood",
+                spelling.option(option),
+                spelling.given("model", family_name(family)),
+                spelling.option("feature_weight"),
+            ))),
             Some((option, _)) => Err(Error::InvalidArgument(format!(
                 "{} does not apply to {}: a GAN has a generator and a discriminator, no encoder, likelihood or ELBO{}",
                 spelling.option(option),
@@ -638,5 +681,6 @@ fn family_name(family: Family) -> &'static str {
         Family::Draw => "draw",
         Family::Gan => "gan",
         Family::Dcgan => "dcgan",
+        Family::VaeGan => "vae-gan",
     }
 }

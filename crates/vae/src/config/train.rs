@@ -123,6 +123,11 @@ pub struct TrainConfig {
     /// (Kingma et al. 2014, eq. 9); `None` is the paper's 0.1 · N, N the training images.
     #[serde(default)]
     pub alpha: Option<f64>,
+    /// VAE-GAN: γ, the weight of the reconstruction error in the discriminator's features
+    /// against the GAN loss in the decoder's objective (Larsen et al. 2015, Sec. 2.3); `None`
+    /// for other models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_weight: Option<f64>,
     /// What is minimised: the ELBO with `samples` draws averaged, or the IWAE bound with
     /// `samples` importance samples (Burda et al. 2015).
     #[serde(default)]
@@ -181,6 +186,7 @@ impl Default for TrainConfig {
             samples: 1,
             labels: None,
             alpha: None,
+            feature_weight: None,
             objective: ObjectiveKind::Elbo,
             beta: 1.0,
             kl_warmup: 0.0,
@@ -241,6 +247,13 @@ impl TrainConfig {
             if !(std.is_finite() && std > 0.0) {
                 return Err(Error::Config(format!(
                     "init_std {std:?} must be positive and finite"
+                )));
+            }
+        }
+        if let Some(gamma) = self.feature_weight {
+            if !(gamma.is_finite() && gamma >= 0.0) {
+                return Err(Error::Config(format!(
+                    "feature_weight {gamma:?} must be non-negative and finite"
                 )));
             }
         }

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
-use crate::nn::{LayerSpec, Linear, Network, NetworkBuffers, NetworkInput, ParamBuilder};
+use crate::nn::{LayerSpec, Linear, Mode, Network, NetworkBuffers, NetworkInput, ParamBuilder};
 use crate::scalar::Scalar;
 
 /// q(z | x): a network and the dense heads of the Gaussian's mean and log-variance (the code for
@@ -69,6 +69,25 @@ impl Encoder {
             ));
         }
         self.net.forward_input(params, x.into(), rows, buffers)?;
+        Ok(DiagonalGaussian::new(buffers.output(), self.latent))
+    }
+
+    /// `forward` in `mode`, for an encoder holding batch normalization (a VAE-GAN's): in training
+    /// mode the batch statistics stay pending until the network's `commit_statistics`.
+    pub fn forward_in<'b, T: Scalar>(
+        &self,
+        mode: Mode,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        buffers: &'b mut NetworkBuffers<T>,
+    ) -> Result<DiagonalGaussian<'b, T>> {
+        if !self.stochastic {
+            return Err(Error::InvalidArgument(
+                "a deterministic encoder has no posterior distribution".into(),
+            ));
+        }
+        self.net.forward_in(mode, params, x, rows, buffers)?;
         Ok(DiagonalGaussian::new(buffers.output(), self.latent))
     }
 

@@ -2,7 +2,9 @@
 //! without caring which kind they were given. Each arm forwards to its own type; what a kind
 //! cannot do (classify without a classifier) is an error, not a branch inside one struct.
 
-use super::{Autoencoder, Draw, Gan, Hvae, ImageScore, Jmvae, Stacked, Vae, VaeWorkspace, M2};
+use super::{
+    Autoencoder, Draw, Gan, Hvae, ImageScore, Jmvae, Stacked, Vae, VaeGan, VaeWorkspace, M2,
+};
 use super::{Generative, Trainable};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
@@ -31,6 +33,8 @@ pub enum Model<T> {
     Draw(Draw<T>),
     /// A GAN or DCGAN: generator and discriminator (Goodfellow et al. 2014, Radford et al. 2016).
     Gan(Gan<T>),
+    /// A VAE-GAN: encoder, decoder and discriminator (Larsen et al. 2015).
+    VaeGan(VaeGan<T>),
 }
 
 /// `$model.$method(...)` on whichever kind `$self` holds.
@@ -45,6 +49,7 @@ macro_rules! each {
             Model::Jmvae($model) => $body,
             Model::Draw($model) => $body,
             Model::Gan($model) => $body,
+            Model::VaeGan($model) => $body,
         }
     };
 }
@@ -60,6 +65,7 @@ impl<T: Scalar> Model<T> {
             ModelKind::Jmvae => Model::Jmvae(Jmvae::new(config, seed)?),
             ModelKind::Draw => Model::Draw(Draw::new(config, seed)?),
             ModelKind::Gan | ModelKind::Dcgan => Model::Gan(Gan::new(config, seed)?),
+            ModelKind::VaeGan => Model::VaeGan(VaeGan::new(config, seed)?),
         })
     }
 
@@ -87,6 +93,7 @@ impl<T: Scalar> Model<T> {
             Model::Jmvae(m) => &m.config,
             Model::Draw(m) => &m.config,
             Model::Gan(m) => &m.config,
+            Model::VaeGan(m) => &m.config,
         }
     }
 
@@ -144,6 +151,7 @@ impl<T: Scalar> Model<T> {
             Model::Jmvae(m) => Model::Jmvae(m.cast()),
             Model::Draw(m) => Model::Draw(m.cast()),
             Model::Gan(m) => Model::Gan(m.cast()),
+            Model::VaeGan(m) => Model::VaeGan(m.cast()),
         }
     }
 
@@ -209,7 +217,8 @@ impl<T: Scalar> Model<T> {
             | Model::Hvae(_)
             | Model::Jmvae(_)
             | Model::Draw(_)
-            | Model::Gan(_) => Err(Error::InvalidArgument(
+            | Model::Gan(_)
+            | Model::VaeGan(_) => Err(Error::InvalidArgument(
                 "only a conditional model has a likelihood per class".into(),
             )),
         }

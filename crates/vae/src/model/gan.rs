@@ -12,7 +12,7 @@
 
 use super::{Generative, ImageScore, Trainable, VaeWorkspace};
 use crate::batch::Batch;
-use crate::config::{ImageShape, ModelConfig};
+use crate::config::{ImageShape, ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{sigmoid, sigmoid_into};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
@@ -49,7 +49,7 @@ pub struct GanWorkspace<T> {
 }
 
 /// −log σ(l) for target 1, −log(1 − σ(l)) for target 0, in f64: softplus(∓l).
-fn bce_with_logit(logit: f64, real: bool) -> f64 {
+pub(super) fn bce_with_logit(logit: f64, real: bool) -> f64 {
     let v = if real { -logit } else { logit };
     v.max(0.0) + (-v.abs()).exp().ln_1p()
 }
@@ -59,7 +59,7 @@ impl<T: Scalar> Gan<T> {
     /// PyTorch's layers draw theirs (DCGAN's N(0, 0.02) is not applied: `init_std` does that).
     pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
         config.validate()?;
-        if !config.kind.is_adversarial() {
+        if !matches!(config.kind, ModelKind::Gan | ModelKind::Dcgan) {
             return Err(Error::Config(format!(
                 "a {} model is not a GAN",
                 config.kind_name()
@@ -73,7 +73,7 @@ impl<T: Scalar> Gan<T> {
         let mut params = Parameters::default();
         let mut rng = stream(seed, Purpose::Init, &[]);
         let mut b = ParamBuilder::new(&mut params, &mut rng);
-        let generator = build_generator(&mut b.pp("generator"), config)?;
+        let generator = build_generator(&mut b.pp("generator"), config, "generator")?;
         let discriminator = build_discriminator(&mut b.pp("discriminator"), config.image, layers)?;
         Ok(Gan {
             config: config.clone(),
@@ -260,10 +260,11 @@ impl<T: Scalar> Gan<T> {
 }
 
 /// G: reads z, the layer list `decoder`, then a dense `output` head to the pixels unless the list
-/// ends with the image's shape.
-fn build_generator<T: Scalar>(
+/// ends with the image's shape. `name` labels errors.
+pub(super) fn build_generator<T: Scalar>(
     b: &mut ParamBuilder<'_, T>,
     config: &ModelConfig,
+    name: &str,
 ) -> Result<Network> {
     let image = config.image;
     let pixels = image.len();
@@ -272,13 +273,7 @@ fn build_generator<T: Scalar>(
         (shape != image_shape)
             .then(|| Linear::new(&mut b.pp("output"), shape.iter().product(), pixels))
     };
-    Network::build(
-        b,
-        "generator",
-        &[config.latent],
-        &config.decoder,
-        Some(&mut head),
-    )
+    Network::build(b, name, &[config.latent], &config.decoder, Some(&mut head))
 }
 
 /// D: reads the image (flat, or `[height, width, channels]` when its first layer with weights is

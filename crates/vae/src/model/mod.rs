@@ -10,6 +10,7 @@
 //! - [`jmvae`]: the joint multimodal VAE, the image and its label in one latent space.
 //! - [`draw`]: DRAW, the recurrent VAE that paints its image on a canvas over steps.
 //! - [`gan`]: GAN and DCGAN, a generator against a discriminator, trained in two phases.
+//! - [`vae_gan`]: VAE-GAN, a VAE whose reconstruction error is in a discriminator's features.
 //! - [`generative`]: what every one of them does (encode, decode, sample, reconstruct, score);
 //!   [`family`]: any of them, as loaded from a run directory.
 //! - [`parts`]: what they share: building encoder and decoder, input checks, decoding.
@@ -33,6 +34,7 @@ pub mod reference;
 pub mod stacked;
 pub mod trainable;
 pub mod vae;
+pub mod vae_gan;
 pub mod workspace;
 
 pub use autoencoder::Autoencoder;
@@ -50,4 +52,5 @@ pub use reference::{ClassifierWorkspace, ReferenceClassifier};
 pub use stacked::Stacked;
 pub use trainable::Trainable;
 pub use vae::Vae;
+pub use vae_gan::{VaeGan, VaeGanWorkspace};
 pub use workspace::{importance_weighted_log_likelihood, ImageScore, VaeWorkspace};

@@ -51,6 +51,8 @@ pub struct VaeWorkspace<T> {
     pub(crate) draw: super::draw::DrawWorkspace<T>,
     /// A GAN's two networks and the batch's fakes.
     pub(crate) gan: super::gan::GanWorkspace<T>,
+    /// A VAE-GAN's three networks, its passes and the gradients its later phases take.
+    pub(crate) vae_gan: super::vae_gan::VaeGanWorkspace<T>,
 }
 
 /// Buffers of a JMVAE's networks beside the joint encoder and the image decoder.

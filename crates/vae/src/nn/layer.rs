@@ -366,7 +366,11 @@ impl Layer {
                         "batch normalization's backward pass needs its forward pass first".into(),
                     ));
                 }
-                norm.backward(params, grads, x, dy, mode, &kept.values, dx)
+                norm.backward(params, grads, x, dy, mode, &kept.values, dx)?;
+                // Its statistics are only read: another backward pass through the same forward
+                // pass (a discriminator's gradient for two losses) may use them again.
+                kept.valid = kept_valid;
+                Ok(())
             }
             (Layer::Linear(l, _), NetworkInput::Dense(x)) => {
                 l.backward(params, grads, x, dy, rows, dx)

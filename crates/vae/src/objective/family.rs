@@ -3,8 +3,8 @@
 //! for the autoencoder, eq. 9 for M2, JMVAE-kl for the JMVAE.
 
 use super::{
-    require_labelled, Adversarial, Elbo, Iwae, JointElbo, LossTerms, Objective, Reconstruction,
-    SemiSupervised, Step,
+    require_labelled, Adversarial, Elbo, Iwae, JointElbo, LearnedSimilarity, LossTerms, Objective,
+    Reconstruction, SemiSupervised, Step,
 };
 use crate::batch::Batch;
 use crate::config::{ModelKind, ObjectiveKind, TrainConfig};
@@ -29,6 +29,8 @@ pub enum VaeObjective {
     Joint(JointElbo),
     /// A GAN's two phases: the discriminator's loss, then the generator's.
     Adversarial(Adversarial),
+    /// VAE-GAN's three phases: the discriminator's, the decoder's and the encoder's losses.
+    LearnedSimilarity(LearnedSimilarity),
 }
 
 impl VaeObjective {
@@ -50,6 +52,12 @@ impl VaeObjective {
             }),
             (ModelKind::Ae, _) => VaeObjective::Reconstruction(Reconstruction),
             (ModelKind::Gan | ModelKind::Dcgan, _) => VaeObjective::Adversarial(Adversarial),
+            (ModelKind::VaeGan, _) => VaeObjective::LearnedSimilarity(LearnedSimilarity {
+                feature_weight: train
+                    .feature_weight
+                    .unwrap_or(crate::config::DEFAULT_FEATURE_WEIGHT),
+                kl_weight: train.beta,
+            }),
             (ModelKind::M2, _) => VaeObjective::SemiSupervised(SemiSupervised {
                 elbo,
                 classification_weight,
@@ -92,6 +100,9 @@ impl<T: Scalar> Objective<T, Model<T>> for VaeObjective {
             }
             (VaeObjective::Joint(o), Model::Jmvae(m)) => o.loss_and_grad(m, ws, batch, step, rng),
             (VaeObjective::Adversarial(o), Model::Gan(m)) => {
+                o.loss_and_grad(m, ws, batch, step, rng)
+            }
+            (VaeObjective::LearnedSimilarity(o), Model::VaeGan(m)) => {
                 o.loss_and_grad(m, ws, batch, step, rng)
             }
             (objective, model) => Err(Error::InvalidArgument(format!(

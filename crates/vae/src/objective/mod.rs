@@ -27,7 +27,7 @@ pub mod semi_supervised;
 
 pub use crate::loss_terms::LossTerms;
 pub use crate::model::Trainable;
-pub use adversarial::Adversarial;
+pub use adversarial::{Adversarial, LearnedSimilarity};
 pub use cross_entropy::CrossEntropy;
 pub use elbo::Elbo;
 pub use family::VaeObjective;

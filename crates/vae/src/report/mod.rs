@@ -101,6 +101,11 @@ pub fn html(input: &ReportInput<'_>) -> String {
                     "{}; no likelihood and no ELBO: the losses below are the discriminator's, −log D(x) − log(1 − D(G(z))), and the generator's, −log D(G(z)), per image",
                     c.model.kind_name()
                 ),
+                ModelKind::VaeGan => format!(
+                    "{}, γ = {}; no likelihood of pixels: the reconstruction error is ½ ‖Dis_l(x̃) − Dis_l(x)‖² in the discriminator's features, and the GAN losses are the discriminator's, −log D(x) − log(1 − D(x̃)) − log(1 − D(x_p)), and the decoder's, −log D(x̃) − log D(x_p), per image",
+                    c.model.kind_name(),
+                    c.train.feature_weight.unwrap_or(crate::config::DEFAULT_FEATURE_WEIGHT)
+                ),
             },
         ),
         ("image", c.model.data_image().to_string()),
@@ -147,9 +152,18 @@ pub fn html(input: &ReportInput<'_>) -> String {
                 m.train_discriminator,
             ),
             ("train generator loss".to_string(), m.train_generator),
+            (
+                "test feature error ½ ‖Dis<sub>l</sub>(x̃) − Dis<sub>l</sub>(x)‖²".to_string(),
+                Some(m.test_reconstruction).filter(|v| !v.is_nan()),
+            ),
+            (
+                "test KL(q(z|x) ‖ p(z))".to_string(),
+                Some(m.test_kl).filter(|v| !v.is_nan()),
+            ),
         ];
         for (k, v) in numbers {
-            let v = v.unwrap_or(f64::NAN);
+            // A GAN has no encoder: its feature error and KL rows are left out.
+            let Some(v) = v else { continue };
             let _ = writeln!(page, "<tr><td>{k}</td><td class=\"num\">{v:.3}</td></tr>");
         }
     } else if let Some(m) = input.metrics.last() {

@@ -68,7 +68,7 @@ pub fn write(
         },
         png: png(&samples(model, 64, None, config.train.seed, 8, 2)?)?,
     });
-    if adversarial {
+    if !model.kind().has_encoder() {
         // A GAN has no encoder: no reconstructions, scatter or interpolation between images.
         if model.latent() >= 2 {
             figures.push(Figure {

@@ -1,16 +1,16 @@
 //! Batch normalization, Leaky ReLU and the GAN family: gradients against f64 central differences
 //! (batch normalization in training mode, through the batch statistics, and in evaluation mode;
 //! each network's loss with the other held fixed), running estimates against PyTorch's formulas,
-//! the optimizer's groups, and a tiny DCGAN's training steps.
+//! the optimizer's groups, and a tiny DCGAN's and VAE-GAN's training steps.
 
 use super::gradients::{all, check, uniform, weights};
 use super::networks::list;
 use vae::config::{ImageShape, ModelConfig, ModelKind, OptimizerConfig, OptimizerKind};
 use vae::data::Batch;
 use vae::kernels::rng::{stream, Purpose};
-use vae::model::{Gan, VaeWorkspace};
+use vae::model::{Gan, VaeGan, VaeWorkspace};
 use vae::nn::{LayerSpec, Linear, Mode, Network, NetworkBuffers, ParamBuilder, Parameters};
-use vae::objective::{Adversarial, Objective, Step};
+use vae::objective::{Adversarial, LearnedSimilarity, Objective, Step};
 use vae::{Optimizer, Result, Trainable};
 
 /// A network with batch normalization: parameter and input gradients in `mode` against central
@@ -206,6 +206,19 @@ fn tiny_gan(kind: ModelKind) -> ModelConfig {
         decoder: generator,
         discriminator: Some(discriminator),
         ..ModelConfig::default()
+    }
+}
+
+/// A tiny VAE-GAN on 8 x 8 images: the DCGAN's decoder and discriminator, and an encoder with
+/// batch normalization.
+fn tiny_vae_gan() -> ModelConfig {
+    ModelConfig {
+        kind: ModelKind::VaeGan,
+        encoder: list(
+            r#"[{"type": "conv2d", "out": 2, "kernel": 4, "stride": 2, "padding": 1},
+                {"type": "batch_norm"}, {"type": "relu"}, {"type": "flatten"}]"#,
+        ),
+        ..tiny_gan(ModelKind::Dcgan)
     }
 }
 
@@ -432,5 +445,169 @@ fn a_dcgan_resumes_bit_for_bit() -> Result<()> {
             "{file} differs"
         );
     }
+    Ok(())
+}
+
+/// VAE-GAN's three losses against central differences, each in its own network's weights with
+/// the others held fixed and the noise the same (Larsen et al. 2015, Algorithm 1): the
+/// discriminator's −log D(x) − log(1 − D(x̃)) − log(1 − D(x_p)); the decoder's γ · feature error
+/// − log D(x̃) − log D(x_p); the encoder's β · KL + feature error, ½ ‖Dis_l(x̃) − Dis_l(x)‖². The
+/// later phases hand over exactly the gradients the first computed, and nothing else.
+#[test]
+fn each_vae_gan_loss_has_its_gradient() -> Result<()> {
+    let config = tiny_vae_gan();
+    let base = VaeGan::<f64>::new(&config, 4)?;
+    let rows = 5;
+    let x = uniform(
+        &mut stream(9, Purpose::Sample, &[]),
+        rows * config.image.len(),
+        0.0,
+        1.0,
+    );
+    let objective = LearnedSimilarity {
+        feature_weight: 0.3,
+        kl_weight: 1.7,
+    };
+    let groups = base.parameter_groups();
+    let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["discriminator", "decoder", "encoder"]);
+    let indices =
+        |g: usize| -> Vec<usize> { groups[g].ranges.iter().flat_map(|r| r.clone()).collect() };
+    let run = |p: &[f64]| -> (
+        vae::loss_terms::LossTerms,
+        Vec<f64>,
+        VaeGan<f64>,
+        VaeWorkspace<f64>,
+    ) {
+        let mut model = base.clone();
+        model.parameters_mut().values_mut().copy_from_slice(p);
+        model.parameters_mut().zero_grads();
+        let mut ws = VaeWorkspace::default();
+        let batch = Batch::new(&x, &[], rows);
+        let mut noise = stream(2, Purpose::Noise, &[]);
+        let terms = objective
+            .loss_and_grad(&mut model, &mut ws, &batch, &step(0), &mut noise)
+            .expect("first phase");
+        let grads = model.parameters().grads().to_vec();
+        (terms, grads, model, ws)
+    };
+    let p0 = base.parameters().values().to_vec();
+    let (terms, analytic, mut model, mut ws) = run(&p0);
+    assert!(terms.reconstruction > 0.0 && terms.kl > 0.0);
+    assert!(terms.discriminator > 0.0 && terms.generator > 0.0);
+    type Loss = fn(&vae::loss_terms::LossTerms) -> f64;
+    let losses: [(&str, Loss); 3] = [
+        ("discriminator", |t| t.discriminator),
+        ("decoder", |t| 0.3 * t.reconstruction + t.generator),
+        ("encoder", |t| 1.7 * t.kl + t.reconstruction),
+    ];
+    for (g, (name, loss)) in losses.iter().enumerate() {
+        check(
+            &format!("vae-gan {name}"),
+            &mut |p| loss(&run(p).0),
+            &p0,
+            &analytic,
+            &indices(g),
+        );
+    }
+    // The decoder's and encoder's phases take the first phase's gradients, once each.
+    let batch = Batch::new(&x, &[], rows);
+    let mut noise = stream(2, Purpose::Noise, &[]);
+    for phase in [1, 2] {
+        model.parameters_mut().zero_grads();
+        let terms =
+            objective.loss_and_grad(&mut model, &mut ws, &batch, &step(phase), &mut noise)?;
+        assert_eq!(terms.images, rows);
+        assert_eq!(model.parameters().grads(), &analytic[..]);
+    }
+    assert!(objective
+        .loss_and_grad(&mut model, &mut ws, &batch, &step(1), &mut noise)
+        .is_err());
+    Ok(())
+}
+
+/// A tiny VAE-GAN trained three epochs straight, and one epoch then resumed for two: the same
+/// checkpoint files bit for bit; and it encodes, decodes and refuses to score.
+#[test]
+fn a_vae_gan_resumes_bit_for_bit() -> Result<()> {
+    let run = |epochs| vae::RunConfig {
+        model: tiny_vae_gan(),
+        train: vae::TrainConfig {
+            feature_weight: Some(0.01),
+            ..gan_run(epochs).train
+        },
+        ..gan_run(epochs)
+    };
+    let fresh = |config: &vae::RunConfig| -> Result<(vae::Model<f32>, Optimizer<f32>)> {
+        let model = vae::Model::<f32>::new(&config.model, config.train.seed)?;
+        let optimizer = Optimizer::with_groups(config.train.optimizer, model.parameter_groups());
+        Ok((model, optimizer))
+    };
+    let straight_dir = tempfile::tempdir().expect("temp dir");
+    let (mut straight, mut opt) = fresh(&run(3))?;
+    let straight_terms = train_gan(&run(3), &mut straight, &mut opt, 0, straight_dir.path())?;
+    assert!(straight_terms.iter().all(|t| t.discriminator > 0.0
+        && t.generator > 0.0
+        && t.kl > 0.0
+        && t.reconstruction > 0.0));
+    let tracked = |name: &str| {
+        let range = straight
+            .parameters()
+            .entry(name)
+            .expect("a batch normalization")
+            .range
+            .clone();
+        straight.parameters().values()[range.start]
+    };
+    // Three epochs of 4 batches: the encoder runs once per batch in training mode, the decoder
+    // twice (z and z_p), the discriminator three times (x, x̃, x_p).
+    assert_eq!(tracked("encoder.hidden.1.num_batches_tracked"), 12.0);
+    assert_eq!(tracked("decoder.hidden.1.num_batches_tracked"), 24.0);
+    assert_eq!(tracked("discriminator.hidden.2.num_batches_tracked"), 36.0);
+
+    let resumed_dir = tempfile::tempdir().expect("temp dir");
+    let (mut first, mut opt) = fresh(&run(1))?;
+    train_gan(&run(1), &mut first, &mut opt, 0, resumed_dir.path())?;
+    let resume = vae::checkpoint::load_for_resume(resumed_dir.path())?;
+    let (mut model, mut optimizer) = (resume.model, resume.optimizer);
+    let resumed_terms = train_gan(&run(3), &mut model, &mut optimizer, 1, resumed_dir.path())?;
+    assert_eq!(resumed_terms, straight_terms[1..]);
+    let read =
+        |dir: &std::path::Path, file| std::fs::read(dir.join(file)).expect("checkpoint file");
+    for file in [
+        vae::checkpoint::MODEL_FILE,
+        vae::checkpoint::OPTIMIZER_FILE,
+        vae::checkpoint::STATE_FILE,
+    ] {
+        assert!(
+            read(straight_dir.path(), file) == read(resumed_dir.path(), file),
+            "{file} differs"
+        );
+    }
+
+    use vae::Generative;
+    let mut ws = VaeWorkspace::default();
+    let split = super::common::quadrants(3, 4);
+    let images: Vec<f32> = split.images.iter().map(|&v| f32::from(v) / 255.0).collect();
+    let mut codes = Vec::new();
+    model.encode_means(&mut ws, &images, &[], 3, &mut codes)?;
+    assert_eq!(codes.len(), 3 * 3);
+    let mut decoded = Vec::new();
+    model.decode(&mut ws, &codes, &[], 3, &mut decoded)?;
+    assert_eq!(decoded.len(), 3 * 64);
+    assert!(decoded.iter().all(|p| (0.0..=1.0).contains(p)));
+    let mut scores = Vec::new();
+    let error = model
+        .score(
+            &mut ws,
+            &images,
+            &[],
+            3,
+            2,
+            &mut stream(1, Purpose::Evaluate, &[]),
+            &mut scores,
+        )
+        .expect_err("no likelihood");
+    assert!(error.to_string().contains("no likelihood"), "{error}");
     Ok(())
 }
