@@ -6,6 +6,9 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // An edit to a tracked file changes what `git status` says without touching the index: watch
+    // the sources too, so a build made before its edits are staged is not stamped clean.
+    println!("cargo:rerun-if-changed={}", root.join("crates").display());
     for file in [".git/HEAD", ".git/index"] {
         let path = root.join(file);
         if path.exists() {

@@ -111,6 +111,16 @@ pub(crate) const CONV_VAE_MNIST: Target = frechet_target(
     |budget| measured_steps("conv-vae", &["--arch", "conv"], budget),
 );
 
+/// The dense VAE (Kingma & Welling's networks, our default 400 hidden units, 20 latents), the
+/// first row of the comparison, on MNIST.
+pub(crate) const VAE_MNIST: Target = frechet_target(
+    "larsen2015-vae",
+    "Larsen et al. 2015's first baseline: a VAE with a pixel likelihood and dense networks (our defaults), for the Fréchet distance beside VAE-GAN's",
+    "mnist",
+    ("1 min", "5 min"),
+    |budget| measured_steps("vae", &["--model", "vae"], budget),
+);
+
 /// The convolutional VAE on Fashion-MNIST.
 pub(crate) const CONV_VAE_FASHION: Target = frechet_target(
     "larsen2015-conv-vae-fashion",

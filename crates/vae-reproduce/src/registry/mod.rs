@@ -18,7 +18,9 @@ use kingma2013::{
     kingma_welling, kingma_welling_fig2, KW_FREY_EPOCHS, KW_MNIST_3H_EPOCHS, KW_MNIST_EPOCHS,
 };
 use kingma2014::{kingma2014_row, m1_plus_m2_steps, m2_steps, M1_PLUS_M2, M2_ON_PIXELS};
-use larsen2015::{CONV_VAE_FASHION, CONV_VAE_MNIST, VAE_GAN_FASHION, VAE_GAN_FREY, VAE_GAN_MNIST};
+use larsen2015::{
+    CONV_VAE_FASHION, CONV_VAE_MNIST, VAE_GAN_FASHION, VAE_GAN_FREY, VAE_GAN_MNIST, VAE_MNIST,
+};
 use pytorch_examples::pytorch_examples_steps;
 use radford2016::{DCGAN_FASHION, DCGAN_MNIST, GAN_MNIST};
 use suzuki2016::JMVAE;
@@ -297,8 +299,9 @@ pub const TARGETS: &[Target] = &[
     GAN_MNIST,
     DCGAN_MNIST,
     DCGAN_FASHION,
-    VAE_GAN_MNIST,
+    VAE_MNIST,
     CONV_VAE_MNIST,
+    VAE_GAN_MNIST,
     VAE_GAN_FASHION,
     CONV_VAE_FASHION,
     VAE_GAN_FREY,
