@@ -284,6 +284,18 @@ pub fn sigmoid_into<T: Scalar>(logits: &[T], out: &mut [T]) {
     }
 }
 
+/// `d_logits[i] = d_images[i] · p_i (1 − p_i)`: a gradient with respect to images p =
+/// σ(logits) taken back through the sigmoid.
+pub fn sigmoid_backward<T: Scalar>(d_images: &[T], images: &[T], d_logits: &mut Vec<T>) {
+    d_logits.clear();
+    d_logits.extend(
+        d_images
+            .iter()
+            .zip(images)
+            .map(|(&g, &p)| g * p * (T::one() - p)),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

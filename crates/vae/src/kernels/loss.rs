@@ -405,3 +405,24 @@ pub fn cross_entropy_grad<T: Scalar>(
         );
     }
 }
+
+/// −log σ(l) for a real image, −log(1 − σ(l)) for a fake one, in f64: softplus(∓l), a
+/// discriminator's binary cross-entropy on its logit `l`.
+pub fn bce_with_logit(logit: f64, real: bool) -> f64 {
+    let v = if real { -logit } else { logit };
+    v.max(0.0) + (-v.abs()).exp().ln_1p()
+}
+
+/// Σ `bce_with_logit` over a batch's logits, all labelled `real` or all fake, with the gradient
+/// with respect to each logit, σ(l) − target, in `d_logits`.
+pub fn bce_with_logits<T: Scalar>(logits: &[T], real: bool, d_logits: &mut Vec<T>) -> f64 {
+    let target = if real { 1.0 } else { 0.0 };
+    d_logits.clear();
+    let mut loss = 0.0;
+    for &l in logits {
+        let l = l.as_f64();
+        loss += bce_with_logit(l, real);
+        d_logits.push(T::of(sigmoid(l) - target));
+    }
+    loss
+}

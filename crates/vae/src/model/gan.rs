@@ -14,7 +14,8 @@ use super::{Generative, ImageScore, Trainable, VaeWorkspace};
 use crate::batch::Batch;
 use crate::config::{ImageShape, ModelConfig, ModelKind};
 use crate::error::{Error, Result};
-use crate::kernels::elementwise::{sigmoid, sigmoid_into};
+use crate::kernels::elementwise::{sigmoid_backward, sigmoid_into};
+use crate::kernels::loss::{bce_with_logit, bce_with_logits};
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use crate::loss_terms::LossTerms;
 use crate::nn::{
@@ -46,12 +47,6 @@ pub struct GanWorkspace<T> {
     d_logits: Vec<T>,
     d_image: Vec<T>,
     d_generated: Vec<T>,
-}
-
-/// −log σ(l) for target 1, −log(1 − σ(l)) for target 0, in f64: softplus(∓l).
-pub(super) fn bce_with_logit(logit: f64, real: bool) -> f64 {
-    let v = if real { -logit } else { logit };
-    v.max(0.0) + (-v.abs()).exp().ln_1p()
 }
 
 impl<T: Scalar> Gan<T> {
@@ -139,16 +134,11 @@ impl<T: Scalar> Gan<T> {
             self.discriminator
                 .commit_statistics(self.params.values_mut(), &mut ws.discriminator)?;
         }
-        let logits = ws.discriminator.output();
-        let target = if real { 1.0 } else { 0.0 };
-        ws.d_logits.clear();
-        let mut loss = 0.0;
-        for &l in logits {
-            let l = l.as_f64();
-            loss += bce_with_logit(l, real);
-            ws.d_logits.push(T::of(sigmoid(l) - target));
-        }
-        Ok(loss)
+        Ok(bce_with_logits(
+            ws.discriminator.output(),
+            real,
+            &mut ws.d_logits,
+        ))
     }
 
     /// Backpropagates `ws.d_logits` through D (kept by the latest `discriminate`): into its
@@ -232,14 +222,7 @@ impl<T: Scalar> Gan<T> {
                 self.discriminator_backward(ws, &fake, rows, true)?;
                 Ok(loss)
             });
-        // Through the sigmoid: dG = d_image · σ (1 − σ).
-        ws.d_generated.clear();
-        ws.d_generated.extend(
-            ws.d_image
-                .iter()
-                .zip(&fake)
-                .map(|(&g, &p)| g * p * (T::one() - p)),
-        );
+        sigmoid_backward(&ws.d_image, &fake, &mut ws.d_generated);
         ws.fake = fake;
         let loss = result?;
         let GanWorkspace {

@@ -19,13 +19,14 @@
 //! the first kept. Every network runs in training mode during a step (batch statistics, folded
 //! into the running estimates once per pass) and in evaluation mode elsewhere.
 
-use super::gan::{bce_with_logit, build_generator};
+use super::gan::build_generator;
 use super::{Encoder, Generative, ImageScore, Trainable, VaeWorkspace};
 use crate::batch::Batch;
 use crate::config::{ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
-use crate::kernels::elementwise::{sigmoid, sigmoid_into};
+use crate::kernels::elementwise::{sigmoid_backward, sigmoid_into};
+use crate::kernels::loss::bce_with_logits;
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use crate::loss_terms::LossTerms;
 use crate::nn::{Linear, Mode, Network, NetworkBuffers, ParamBuilder, ParamGroup, Parameters};
@@ -85,32 +86,6 @@ pub struct VaeGanWorkspace<T> {
     kept_grads: Vec<T>,
     kept_rows: usize,
     phases_left: usize,
-}
-
-/// Σ −log D for `real` targets or −log(1 − D) for fakes over the rows' logits, with the
-/// gradient with respect to each logit, σ(l) − target, in `d_logits`.
-fn logit_loss<T: Scalar>(logits: &[T], real: bool, d_logits: &mut Vec<T>) -> f64 {
-    let target = if real { 1.0 } else { 0.0 };
-    d_logits.clear();
-    let mut loss = 0.0;
-    for &l in logits {
-        let l = l.as_f64();
-        loss += bce_with_logit(l, real);
-        d_logits.push(T::of(sigmoid(l) - target));
-    }
-    loss
-}
-
-/// `d_out = d_image · p (1 − p)`: a gradient with respect to images p = σ(logits) taken back
-/// through the sigmoid.
-fn through_sigmoid<T: Scalar>(d_image: &[T], images: &[T], d_out: &mut Vec<T>) {
-    d_out.clear();
-    d_out.extend(
-        d_image
-            .iter()
-            .zip(images)
-            .map(|(&g, &p)| g * p * (T::one() - p)),
-    );
 }
 
 /// ½ ‖a − b‖² summed over every row, with a − b in `error`.
@@ -384,9 +359,9 @@ impl<T: Scalar> VaeGan<T> {
         );
 
         // The discriminator's loss: x real, x̃ and x_p fake.
-        terms.discriminator += logit_loss(ws.real.head.output(), true, &mut ws.d_logits);
+        terms.discriminator += bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits);
         self.discriminator_backward(&mut ws.real, x, rows, &ws.d_logits, &mut ws.d_features)?;
-        terms.discriminator += logit_loss(ws.recon.head.output(), false, &mut ws.d_logits);
+        terms.discriminator += bce_with_logits(ws.recon.head.output(), false, &mut ws.d_logits);
         self.discriminator_backward(
             &mut ws.recon,
             &ws.recon_images,
@@ -394,7 +369,7 @@ impl<T: Scalar> VaeGan<T> {
             &ws.d_logits,
             &mut ws.d_features,
         )?;
-        terms.discriminator += logit_loss(ws.prior.head.output(), false, &mut ws.d_logits);
+        terms.discriminator += bce_with_logits(ws.prior.head.output(), false, &mut ws.d_logits);
         self.discriminator_backward(
             &mut ws.prior,
             &ws.prior_images,
@@ -404,7 +379,7 @@ impl<T: Scalar> VaeGan<T> {
         )?;
 
         // The decoder's loss on x̃: −log D(x̃) + γ · feature error, through D held fixed.
-        terms.generator += logit_loss(ws.recon.head.output(), true, &mut ws.d_logits);
+        terms.generator += bce_with_logits(ws.recon.head.output(), true, &mut ws.d_logits);
         self.discriminator_input_gradient(
             &mut ws.recon,
             &ws.recon_images,
@@ -414,7 +389,7 @@ impl<T: Scalar> VaeGan<T> {
             &mut ws.d_features,
             &mut ws.d_image,
         )?;
-        through_sigmoid(&ws.d_image, &ws.recon_images, &mut ws.d_decoder);
+        sigmoid_backward(&ws.d_image, &ws.recon_images, &mut ws.d_decoder);
         {
             let (values, grads) = self.params.split_mut();
             self.decoder.backward(
@@ -437,7 +412,7 @@ impl<T: Scalar> VaeGan<T> {
             &mut ws.d_features,
             &mut ws.d_image_encoder,
         )?;
-        through_sigmoid(&ws.d_image_encoder, &ws.recon_images, &mut ws.d_decoder);
+        sigmoid_backward(&ws.d_image_encoder, &ws.recon_images, &mut ws.d_decoder);
         ws.d_z.resize(rows * latent, T::zero());
         self.decoder.input_gradient(
             self.params.values(),
@@ -449,7 +424,7 @@ impl<T: Scalar> VaeGan<T> {
         )?;
 
         // The decoder's loss on x_p: −log D(x_p).
-        terms.generator += logit_loss(ws.prior.head.output(), true, &mut ws.d_logits);
+        terms.generator += bce_with_logits(ws.prior.head.output(), true, &mut ws.d_logits);
         self.discriminator_input_gradient(
             &mut ws.prior,
             &ws.prior_images,
@@ -459,7 +434,7 @@ impl<T: Scalar> VaeGan<T> {
             &mut ws.d_features,
             &mut ws.d_image,
         )?;
-        through_sigmoid(&ws.d_image, &ws.prior_images, &mut ws.d_decoder);
+        sigmoid_backward(&ws.d_image, &ws.prior_images, &mut ws.d_decoder);
         {
             let (values, grads) = self.params.split_mut();
             self.decoder.backward(
@@ -580,11 +555,11 @@ impl<T: Scalar> Trainable<T> for VaeGan<T> {
             ws.real.features.output(),
             &mut ws.feature_error,
         );
-        terms.discriminator = logit_loss(ws.real.head.output(), true, &mut ws.d_logits)
-            + logit_loss(ws.recon.head.output(), false, &mut ws.d_logits)
-            + logit_loss(ws.prior.head.output(), false, &mut ws.d_logits);
-        terms.generator = logit_loss(ws.recon.head.output(), true, &mut ws.d_logits)
-            + logit_loss(ws.prior.head.output(), true, &mut ws.d_logits);
+        terms.discriminator = bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits)
+            + bce_with_logits(ws.recon.head.output(), false, &mut ws.d_logits)
+            + bce_with_logits(ws.prior.head.output(), false, &mut ws.d_logits);
+        terms.generator = bce_with_logits(ws.recon.head.output(), true, &mut ws.d_logits)
+            + bce_with_logits(ws.prior.head.output(), true, &mut ws.d_logits);
         Ok(terms)
     }
 }
