@@ -224,14 +224,66 @@ impl<T: Scalar> VaeGan<T> {
         )
     }
 
-    /// `run_discriminator` in training mode, its batch statistics folded into the running
-    /// estimates.
-    fn discriminate(&mut self, buffers: &mut Discriminated<T>, x: &[T], rows: usize) -> Result<()> {
-        self.run_discriminator(Mode::Train, buffers, x, rows)?;
+    /// The forward pass of a step in `mode`, the batch statistics left pending: q(z | x), ε and
+    /// then z_p from `rng`, z = μ + σ ε, x̃ = Dec(z), x_p = Dec(z_p), and the discriminator on x,
+    /// x̃ and x_p. Returns Σ KL(q(z | x) || N(0, I)) and the feature error Σ ½ ‖Dis_l(x̃) −
+    /// Dis_l(x)‖², its gradient Dis_l(x̃) − Dis_l(x) kept in `ws.feature_error`.
+    fn forward(
+        &self,
+        mode: Mode,
+        ws: &mut VaeGanWorkspace<T>,
+        x: &[T],
+        rows: usize,
+        rng: &mut Rng,
+    ) -> Result<(f64, f64)> {
+        let latent = self.config.latent;
+        let q = self
+            .encoder
+            .forward_in(mode, self.params.values(), x, rows, &mut ws.encoder)?;
+        ws.eps.resize(rows * latent, T::zero());
+        fill_standard_normal(rng, &mut ws.eps);
+        ws.z.resize(rows * latent, T::zero());
+        q.rsample(&ws.eps, &mut ws.z);
+        ws.kl.resize(rows, T::zero());
+        q.kl_to_standard_normal(&mut ws.kl);
+        let kl = ws.kl.iter().map(|v| v.as_f64()).sum();
+        ws.z_prior.resize(rows * latent, T::zero());
+        fill_standard_normal(rng, &mut ws.z_prior);
+        self.run_decoder(mode, &ws.z, rows, &mut ws.decoder, &mut ws.recon_images)?;
+        self.run_decoder(
+            mode,
+            &ws.z_prior,
+            rows,
+            &mut ws.prior_decoder,
+            &mut ws.prior_images,
+        )?;
+        self.run_discriminator(mode, &mut ws.real, x, rows)?;
+        self.run_discriminator(mode, &mut ws.recon, &ws.recon_images, rows)?;
+        self.run_discriminator(mode, &mut ws.prior, &ws.prior_images, rows)?;
+        let error = feature_error(
+            ws.recon.features.output(),
+            ws.real.features.output(),
+            &mut ws.feature_error,
+        );
+        Ok((kl, error))
+    }
+
+    /// Folds the batch statistics of a training-mode `forward` into the running estimates, pass
+    /// by pass in the order they ran (as PyTorch does during each pass).
+    fn commit_statistics(&mut self, ws: &mut VaeGanWorkspace<T>) -> Result<()> {
         let values = self.params.values_mut();
-        self.features
-            .commit_statistics(values, &mut buffers.features)?;
-        self.head.commit_statistics(values, &mut buffers.head)
+        self.encoder
+            .network()
+            .commit_statistics(values, &mut ws.encoder)?;
+        for buffers in [&mut ws.decoder, &mut ws.prior_decoder] {
+            self.decoder.commit_statistics(values, buffers)?;
+        }
+        for pass in [&mut ws.real, &mut ws.recon, &mut ws.prior] {
+            self.features
+                .commit_statistics(values, &mut pass.features)?;
+            self.head.commit_statistics(values, &mut pass.head)?;
+        }
+        Ok(())
     }
 
     /// Backpropagates `d_logits` into the discriminator's weights from its latest pass on `x`.
@@ -307,56 +359,12 @@ impl<T: Scalar> VaeGan<T> {
         let (x, rows, latent) = (batch.x, batch.rows, self.config.latent);
         ws.phases_left = 0;
 
-        // q(z | x), z = μ + σ ε, and the KL.
-        self.encoder
-            .forward_in(Mode::Train, self.params.values(), x, rows, &mut ws.encoder)?;
-        self.encoder
-            .network()
-            .commit_statistics(self.params.values_mut(), &mut ws.encoder)?;
-        let q = DiagonalGaussian::new(ws.encoder.output(), latent);
-        ws.eps.resize(rows * latent, T::zero());
-        fill_standard_normal(rng, &mut ws.eps);
-        ws.z.resize(rows * latent, T::zero());
-        q.rsample(&ws.eps, &mut ws.z);
-        ws.kl.resize(rows, T::zero());
-        q.kl_to_standard_normal(&mut ws.kl);
         let mut terms = LossTerms {
             images: rows,
-            kl: ws.kl.iter().map(|v| v.as_f64()).sum(),
             ..LossTerms::default()
         };
-
-        // x̃ = Dec(z), x_p = Dec(z_p).
-        ws.z_prior.resize(rows * latent, T::zero());
-        fill_standard_normal(rng, &mut ws.z_prior);
-        self.run_decoder(
-            Mode::Train,
-            &ws.z,
-            rows,
-            &mut ws.decoder,
-            &mut ws.recon_images,
-        )?;
-        self.decoder
-            .commit_statistics(self.params.values_mut(), &mut ws.decoder)?;
-        self.run_decoder(
-            Mode::Train,
-            &ws.z_prior,
-            rows,
-            &mut ws.prior_decoder,
-            &mut ws.prior_images,
-        )?;
-        self.decoder
-            .commit_statistics(self.params.values_mut(), &mut ws.prior_decoder)?;
-
-        // The discriminator on x, x̃ and x_p, and the feature error.
-        self.discriminate(&mut ws.real, x, rows)?;
-        self.discriminate(&mut ws.recon, &ws.recon_images, rows)?;
-        self.discriminate(&mut ws.prior, &ws.prior_images, rows)?;
-        terms.reconstruction = feature_error(
-            ws.recon.features.output(),
-            ws.real.features.output(),
-            &mut ws.feature_error,
-        );
+        (terms.kl, terms.reconstruction) = self.forward(Mode::Train, ws, x, rows, rng)?;
+        self.commit_statistics(ws)?;
 
         // The discriminator's loss: x real, x̃ and x_p fake.
         terms.discriminator += bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits);
@@ -516,45 +524,12 @@ impl<T: Scalar> Trainable<T> for VaeGan<T> {
         rng: &mut Rng,
     ) -> Result<LossTerms> {
         let ws = &mut workspace.vae_gan;
-        let (x, rows, latent) = (batch.x, batch.rows, self.config.latent);
-        let q =
-            self.encoder
-                .forward_in(Mode::Eval, self.params.values(), x, rows, &mut ws.encoder)?;
-        ws.eps.resize(rows * latent, T::zero());
-        fill_standard_normal(rng, &mut ws.eps);
-        ws.z.resize(rows * latent, T::zero());
-        q.rsample(&ws.eps, &mut ws.z);
-        ws.kl.resize(rows, T::zero());
-        q.kl_to_standard_normal(&mut ws.kl);
+        let (x, rows) = (batch.x, batch.rows);
         let mut terms = LossTerms {
             images: rows,
-            kl: ws.kl.iter().map(|v| v.as_f64()).sum(),
             ..LossTerms::default()
         };
-        ws.z_prior.resize(rows * latent, T::zero());
-        fill_standard_normal(rng, &mut ws.z_prior);
-        self.run_decoder(
-            Mode::Eval,
-            &ws.z,
-            rows,
-            &mut ws.decoder,
-            &mut ws.recon_images,
-        )?;
-        self.run_decoder(
-            Mode::Eval,
-            &ws.z_prior,
-            rows,
-            &mut ws.prior_decoder,
-            &mut ws.prior_images,
-        )?;
-        self.run_discriminator(Mode::Eval, &mut ws.real, x, rows)?;
-        self.run_discriminator(Mode::Eval, &mut ws.recon, &ws.recon_images, rows)?;
-        self.run_discriminator(Mode::Eval, &mut ws.prior, &ws.prior_images, rows)?;
-        terms.reconstruction = feature_error(
-            ws.recon.features.output(),
-            ws.real.features.output(),
-            &mut ws.feature_error,
-        );
+        (terms.kl, terms.reconstruction) = self.forward(Mode::Eval, ws, x, rows, rng)?;
         terms.discriminator = bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits)
             + bce_with_logits(ws.recon.head.output(), false, &mut ws.d_logits)
             + bce_with_logits(ws.prior.head.output(), false, &mut ws.d_logits);
