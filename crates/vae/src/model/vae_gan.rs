@@ -539,6 +539,24 @@ impl<T: Scalar> Trainable<T> for VaeGan<T> {
     }
 }
 
+impl<T: Scalar> VaeGan<T> {
+    /// q(z | x) with the encoder in evaluation mode, borrowing the workspace's buffers.
+    fn posterior<'b>(
+        &self,
+        ws: &'b mut VaeWorkspace<T>,
+        x: &[T],
+        rows: usize,
+    ) -> Result<DiagonalGaussian<'b, T>> {
+        self.encoder.forward_in(
+            Mode::Eval,
+            self.params.values(),
+            x,
+            rows,
+            &mut ws.vae_gan.encoder,
+        )
+    }
+}
+
 impl<T: Scalar> Generative<T> for VaeGan<T> {
     fn config(&self) -> &ModelConfig {
         &self.config
@@ -553,10 +571,7 @@ impl<T: Scalar> Generative<T> for VaeGan<T> {
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
-        let buffers = &mut ws.vae_gan.encoder;
-        let q = self
-            .encoder
-            .forward_in(Mode::Eval, self.params.values(), x, rows, buffers)?;
+        let q = self.posterior(ws, x, rows)?;
         out.clear();
         out.extend_from_slice(q.params());
         Ok(())
@@ -570,10 +585,7 @@ impl<T: Scalar> Generative<T> for VaeGan<T> {
         rows: usize,
         out: &mut Vec<T>,
     ) -> Result<()> {
-        let buffers = &mut ws.vae_gan.encoder;
-        let q = self
-            .encoder
-            .forward_in(Mode::Eval, self.params.values(), x, rows, buffers)?;
+        let q = self.posterior(ws, x, rows)?;
         out.resize(rows * self.config.latent, T::zero());
         q.means_into(out);
         Ok(())
