@@ -120,6 +120,11 @@ pub enum ClassifierCommand {
 pub struct ClassifierTrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
+    /// Network: dense layers only, or stride-2 convolutions adapted to the image shape (as
+    /// `train --arch conv`'s encoder) before the --hidden dense layers; the last hidden layer is
+    /// the feature space `vae fid` reads
+    #[arg(long, value_enum, default_value = "mlp")]
+    pub arch: ArchArg,
     /// Hidden layer widths, comma-separated
     #[arg(long, value_delimiter = ',', default_value = "500")]
     pub hidden: Vec<usize>,

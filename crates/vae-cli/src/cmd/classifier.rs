@@ -2,11 +2,11 @@
 //! conditional samples with. It trains through the same loop as every model.
 
 use super::common::{load_dataset, thread_pool};
-use crate::cli::{ClassifierCommand, ClassifierTrainArgs};
+use crate::cli::{ArchArg, ClassifierCommand, ClassifierTrainArgs};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use vae::checkpoint::{self, save_classifier};
-use vae::config::{ClassifierConfig, ClassifierRunConfig};
+use vae::config::{arch, ClassifierConfig, ClassifierRunConfig};
 use vae::data::folder::FolderOptions;
 use vae::data::DatasetSpec;
 use vae::model::ReferenceClassifier;
@@ -47,6 +47,10 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
     if classes < 2 {
         bail!("{spec} has {classes} class: a classifier needs at least 2");
     }
+    let layers = match args.arch {
+        ArchArg::Mlp => spec::mlp(&args.hidden, Activation::Relu),
+        ArchArg::Conv => arch::conv(dataset.shape, &args.hidden, Activation::Relu)?.0,
+    };
     let config = ClassifierRunConfig {
         format: RunConfig::FORMAT,
         kind: ClassifierRunConfig::KIND.into(),
@@ -54,7 +58,7 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
         folder,
         classifier: ClassifierConfig {
             image: dataset.shape,
-            layers: spec::mlp(&args.hidden, Activation::Relu),
+            layers,
             classes,
         },
         train: TrainConfig {
@@ -74,8 +78,12 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
     let mut model = ReferenceClassifier::<f32>::new(&config.classifier, args.seed)?;
     let mut optimizer = Optimizer::with_groups(config.train.optimizer, model.parameter_groups());
     println!(
-        "training a reference classifier {}-{}-{} on {} ({} train / {} test images) for {} epochs; writing {}",
+        "training a reference classifier {}{}-{}-{} on {} ({} train / {} test images) for {} epochs; writing {}",
         dataset.shape.len(),
+        match args.arch {
+            ArchArg::Mlp => "",
+            ArchArg::Conv => "-conv",
+        },
         args.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join("-"),
         classes,
         dataset.name,

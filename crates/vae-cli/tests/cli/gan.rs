@@ -341,6 +341,40 @@ fn a_vae_gan_trains_resumes_reconstructs_and_is_measured() {
         .expect("accuracy");
     assert!((0.0..=1.0).contains(&accuracy), "{record}");
     assert!(record["test_accuracy"].as_f64().is_some(), "{record}");
+
+    // A convolutional classifier's last hidden layer serves as the feature space the same way.
+    let conv = f.root.join("conv-classifier");
+    let out = ok(&[
+        "classifier",
+        "train",
+        "--dataset",
+        &dataset,
+        "--arch",
+        "conv",
+        "--hidden",
+        "12",
+        "--epochs",
+        "1",
+        "--out",
+        path(&conv),
+    ]);
+    assert!(out.contains("-conv-12-"), "{out}");
+    let config: serde_json::Value =
+        serde_json::from_slice(&read(&conv, "config.json")).expect("config.json");
+    let layers = config["classifier"]["layers"].as_array().expect("layers");
+    assert_eq!(layers[0]["type"], "conv2d", "{config}");
+    ok(&[
+        "fid",
+        "--model",
+        path(&straight),
+        "--classifier",
+        path(&conv),
+        "--samples",
+        "32",
+    ]);
+    let record: serde_json::Value =
+        serde_json::from_slice(&read(&straight, "fid.json")).expect("fid.json");
+    assert_eq!(record["features"], 12, "{record}");
 }
 
 #[test]
