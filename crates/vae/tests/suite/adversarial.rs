@@ -395,43 +395,32 @@ fn train_gan(
     Ok(terms)
 }
 
-/// A tiny DCGAN trained three epochs straight, and one epoch then resumed from its checkpoint
-/// for two: the same weights (batch normalization's running estimates included), optimizer state
-/// and losses, bit for bit.
-#[test]
-fn a_dcgan_resumes_bit_for_bit() -> Result<()> {
+/// `run(3)` trained three epochs straight, and `run(1)` trained one epoch then resumed from its
+/// checkpoint for two: the same losses and checkpoint files (weights, batch normalization's
+/// running estimates, optimizer state), bit for bit. Returns the straight model with its losses,
+/// and the resumed model.
+fn straight_and_resumed(
+    run: impl Fn(usize) -> vae::RunConfig,
+) -> Result<(
+    vae::Model<f32>,
+    Vec<vae::loss_terms::LossTerms>,
+    vae::Model<f32>,
+)> {
     let fresh = |config: &vae::RunConfig| -> Result<(vae::Model<f32>, Optimizer<f32>)> {
         let model = vae::Model::<f32>::new(&config.model, config.train.seed)?;
         let optimizer = Optimizer::with_groups(config.train.optimizer, model.parameter_groups());
         Ok((model, optimizer))
     };
     let straight_dir = tempfile::tempdir().expect("temp dir");
-    let (mut straight, mut opt) = fresh(&gan_run(3))?;
-    let straight_terms = train_gan(&gan_run(3), &mut straight, &mut opt, 0, straight_dir.path())?;
-    assert!(straight_terms
-        .iter()
-        .all(|t| t.discriminator > 0.0 && t.generator > 0.0));
-    let tracked = straight
-        .parameters()
-        .entry("generator.hidden.1.num_batches_tracked")
-        .expect("the generator's batch normalization")
-        .range
-        .start;
-    // Three epochs of 4 batches; the generator runs once per batch in training mode.
-    assert_eq!(straight.parameters().values()[tracked], 12.0);
+    let (mut straight, mut opt) = fresh(&run(3))?;
+    let straight_terms = train_gan(&run(3), &mut straight, &mut opt, 0, straight_dir.path())?;
 
     let resumed_dir = tempfile::tempdir().expect("temp dir");
-    let (mut first, mut opt) = fresh(&gan_run(1))?;
-    train_gan(&gan_run(1), &mut first, &mut opt, 0, resumed_dir.path())?;
+    let (mut first, mut opt) = fresh(&run(1))?;
+    train_gan(&run(1), &mut first, &mut opt, 0, resumed_dir.path())?;
     let resume = vae::checkpoint::load_for_resume(resumed_dir.path())?;
     let (mut model, mut optimizer) = (resume.model, resume.optimizer);
-    let resumed_terms = train_gan(
-        &gan_run(3),
-        &mut model,
-        &mut optimizer,
-        1,
-        resumed_dir.path(),
-    )?;
+    let resumed_terms = train_gan(&run(3), &mut model, &mut optimizer, 1, resumed_dir.path())?;
     assert_eq!(resumed_terms, straight_terms[1..]);
     let read =
         |dir: &std::path::Path, file| std::fs::read(dir.join(file)).expect("checkpoint file");
@@ -445,6 +434,34 @@ fn a_dcgan_resumes_bit_for_bit() -> Result<()> {
             "{file} differs"
         );
     }
+    Ok((straight, straight_terms, model))
+}
+
+/// The value of the batch normalization counter `name` in `model`.
+fn batches_tracked(model: &vae::Model<f32>, name: &str) -> f32 {
+    let start = model
+        .parameters()
+        .entry(name)
+        .expect("a batch normalization")
+        .range
+        .start;
+    model.parameters().values()[start]
+}
+
+/// A tiny DCGAN trained three epochs straight, and one epoch then resumed from its checkpoint
+/// for two: the same weights (batch normalization's running estimates included), optimizer state
+/// and losses, bit for bit.
+#[test]
+fn a_dcgan_resumes_bit_for_bit() -> Result<()> {
+    let (straight, straight_terms, _) = straight_and_resumed(gan_run)?;
+    assert!(straight_terms
+        .iter()
+        .all(|t| t.discriminator > 0.0 && t.generator > 0.0));
+    // Three epochs of 4 batches; the generator runs once per batch in training mode.
+    assert_eq!(
+        batches_tracked(&straight, "generator.hidden.1.num_batches_tracked"),
+        12.0
+    );
     Ok(())
 }
 
@@ -538,52 +555,17 @@ fn a_vae_gan_resumes_bit_for_bit() -> Result<()> {
         },
         ..gan_run(epochs)
     };
-    let fresh = |config: &vae::RunConfig| -> Result<(vae::Model<f32>, Optimizer<f32>)> {
-        let model = vae::Model::<f32>::new(&config.model, config.train.seed)?;
-        let optimizer = Optimizer::with_groups(config.train.optimizer, model.parameter_groups());
-        Ok((model, optimizer))
-    };
-    let straight_dir = tempfile::tempdir().expect("temp dir");
-    let (mut straight, mut opt) = fresh(&run(3))?;
-    let straight_terms = train_gan(&run(3), &mut straight, &mut opt, 0, straight_dir.path())?;
+    let (straight, straight_terms, model) = straight_and_resumed(run)?;
     assert!(straight_terms.iter().all(|t| t.discriminator > 0.0
         && t.generator > 0.0
         && t.kl > 0.0
         && t.reconstruction > 0.0));
-    let tracked = |name: &str| {
-        let range = straight
-            .parameters()
-            .entry(name)
-            .expect("a batch normalization")
-            .range
-            .clone();
-        straight.parameters().values()[range.start]
-    };
     // Three epochs of 4 batches: the encoder runs once per batch in training mode, the decoder
     // twice (z and z_p), the discriminator three times (x, x̃, x_p).
+    let tracked = |name| batches_tracked(&straight, name);
     assert_eq!(tracked("encoder.hidden.1.num_batches_tracked"), 12.0);
     assert_eq!(tracked("decoder.hidden.1.num_batches_tracked"), 24.0);
     assert_eq!(tracked("discriminator.hidden.2.num_batches_tracked"), 36.0);
-
-    let resumed_dir = tempfile::tempdir().expect("temp dir");
-    let (mut first, mut opt) = fresh(&run(1))?;
-    train_gan(&run(1), &mut first, &mut opt, 0, resumed_dir.path())?;
-    let resume = vae::checkpoint::load_for_resume(resumed_dir.path())?;
-    let (mut model, mut optimizer) = (resume.model, resume.optimizer);
-    let resumed_terms = train_gan(&run(3), &mut model, &mut optimizer, 1, resumed_dir.path())?;
-    assert_eq!(resumed_terms, straight_terms[1..]);
-    let read =
-        |dir: &std::path::Path, file| std::fs::read(dir.join(file)).expect("checkpoint file");
-    for file in [
-        vae::checkpoint::MODEL_FILE,
-        vae::checkpoint::OPTIMIZER_FILE,
-        vae::checkpoint::STATE_FILE,
-    ] {
-        assert!(
-            read(straight_dir.path(), file) == read(resumed_dir.path(), file),
-            "{file} differs"
-        );
-    }
 
     use vae::Generative;
     let mut ws = VaeWorkspace::default();
