@@ -18,7 +18,7 @@ struct Record<'a> {
     /// The classifier's run directory, as given.
     classifier: String,
     /// What the number is and is not.
-    note: &'static str,
+    note: String,
     machine: Provenance,
 }
 
@@ -76,7 +76,14 @@ pub fn run(args: FidArgs) -> Result<()> {
         sharpness: &result,
         epoch,
         classifier: args.classifier.display().to_string(),
-        note: "Fréchet distance in the penultimate layer of the reference classifier (an MLP trained on this data set), not the Inception-based FID",
+        note: format!(
+            "Fréchet distance in the penultimate layer of the reference classifier ({} trained on this data set), not the Inception-based FID",
+            if classifier_config.classifier.layers.iter().any(|l| l.reads_image()) {
+                "a convolutional network"
+            } else {
+                "an MLP"
+            }
+        ),
         machine: Provenance::now(pool.current_num_threads()),
     };
     let json = serde_json::to_vec_pretty(&record)?;

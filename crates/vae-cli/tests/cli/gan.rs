@@ -341,6 +341,10 @@ fn a_vae_gan_trains_resumes_reconstructs_and_is_measured() {
         .expect("accuracy");
     assert!((0.0..=1.0).contains(&accuracy), "{record}");
     assert!(record["test_accuracy"].as_f64().is_some(), "{record}");
+    assert!(
+        record["note"].as_str().expect("note").contains("an MLP"),
+        "{record}"
+    );
 
     // A convolutional classifier's last hidden layer serves as the feature space the same way.
     let conv = f.root.join("conv-classifier");
@@ -375,6 +379,8 @@ fn a_vae_gan_trains_resumes_reconstructs_and_is_measured() {
     let record: serde_json::Value =
         serde_json::from_slice(&read(&straight, "fid.json")).expect("fid.json");
     assert_eq!(record["features"], 12, "{record}");
+    let note = record["note"].as_str().expect("note");
+    assert!(note.contains("a convolutional network"), "{note}");
 }
 
 #[test]
