@@ -111,7 +111,8 @@ impl Command {
 
 #[derive(Subcommand, Debug)]
 pub enum ClassifierCommand {
-    /// Train an MLP classifier on a labelled data set's training images (grey levels) and report
+    /// Train a classifier (an MLP, or convolutions then dense layers with --arch conv) on a
+    /// labelled data set's training images (grey levels) and report
     /// its test error; `vae eval --classifier DIR` then scores conditional samples with it.
     Train(ClassifierTrainArgs),
 }

@@ -1,8 +1,9 @@
 //! A sharpness number: the Fréchet distance between generated and real images in the feature
 //! space of our reference classifier (its penultimate layer), in the manner of Heusel et al.
 //! 2017's FID. It is **not** the Inception-based FID of the literature: the features are those of
-//! a small MLP trained on the data set itself, so the number compares our models with one
-//! another on one data set, never with published FIDs.
+//! a small network (an MLP, or a few convolutions and dense layers) trained on the data set
+//! itself, so the number compares our models with one another on one data set and one
+//! classifier, never with published FIDs.
 //!
 //! Each set of features is summarised by its mean and covariance, and the distance between the two
 //! Gaussians is `‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁^½ Σ₂ Σ₁^½)^½)`. The test split's own distance to

@@ -47,9 +47,12 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
     if classes < 2 {
         bail!("{spec} has {classes} class: a classifier needs at least 2");
     }
-    let layers = match args.arch {
-        ArchArg::Mlp => spec::mlp(&args.hidden, Activation::Relu),
-        ArchArg::Conv => arch::conv(dataset.shape, &args.hidden, Activation::Relu)?.0,
+    let (layers, kind) = match args.arch {
+        ArchArg::Mlp => (spec::mlp(&args.hidden, Activation::Relu), ""),
+        ArchArg::Conv => (
+            arch::conv(dataset.shape, &args.hidden, Activation::Relu)?.0,
+            "-conv",
+        ),
     };
     let config = ClassifierRunConfig {
         format: RunConfig::FORMAT,
@@ -80,10 +83,7 @@ fn train_classifier(args: ClassifierTrainArgs) -> Result<()> {
     println!(
         "training a reference classifier {}{}-{}-{} on {} ({} train / {} test images) for {} epochs; writing {}",
         dataset.shape.len(),
-        match args.arch {
-            ArchArg::Mlp => "",
-            ArchArg::Conv => "-conv",
-        },
+        kind,
         args.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join("-"),
         classes,
         dataset.name,

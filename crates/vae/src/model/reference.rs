@@ -1,5 +1,6 @@
-//! The reference classifier: an MLP trained with labels on real images, used to check what a
-//! conditional model generates ("is a sample drawn as a 7 read as a 7?"). It shares the
+//! The reference classifier: a network (dense layers, or convolutions then dense layers) trained
+//! with labels on real images, used to check what a conditional model generates ("is a sample
+//! drawn as a 7 read as a 7?") and as the feature space of the Fréchet distance. It shares the
 //! classifier network with M2 and trains through the same loop.
 
 use super::classifier::{argmax_rows, Classifier};
