@@ -191,6 +191,12 @@ pub struct TrainArgs {
     /// [default: 0.01]
     #[arg(long)]
     pub feature_weight: Option<f64>,
+    /// vae-gan: the equilibrium rule of Larsen et al.'s code with this margin (0.4 in theirs):
+    /// on a batch where the discriminator's mean loss on real images or on fakes is below
+    /// 0.68 − m it sits the batch out, above 0.68 + m the decoder does [default: off, every
+    /// network steps on every batch as in the paper's Algorithm 1]
+    #[arg(long, value_name = "M")]
+    pub equilibrium_margin: Option<f64>,
     /// m2: hidden layer widths of the classifier q(y|x), comma-separated [default: --hidden]
     #[arg(long, value_delimiter = ',')]
     pub classifier_hidden: Option<Vec<usize>>,

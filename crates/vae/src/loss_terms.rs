@@ -1,7 +1,7 @@
 //! The numbers a step or an evaluation reports, summed over images.
 
 /// How many sums `LossTerms::to_sums` gives.
-pub const SUMS: usize = 9;
+pub const SUMS: usize = 10;
 
 /// Sums over the images of a batch or a data set, in nats.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -24,6 +24,8 @@ pub struct LossTerms {
     pub objective: f64,
     /// GANs: Σ of the discriminator's loss, −log D(x) − log(1 − D(G(z))) per image.
     pub discriminator: f64,
+    /// GANs: the part of `discriminator` on real images, Σ −log D(x).
+    pub discriminator_real: f64,
     /// GANs: Σ of the generator's non-saturating loss, −log D(G(z)) per image.
     pub generator: f64,
 }
@@ -45,6 +47,7 @@ impl LossTerms {
         self.errors += other.errors;
         self.objective += other.objective;
         self.discriminator += other.discriminator;
+        self.discriminator_real += other.discriminator_real;
         self.generator += other.generator;
     }
 
@@ -60,6 +63,7 @@ impl LossTerms {
             self.objective,
             self.discriminator,
             self.generator,
+            self.discriminator_real,
         ]
     }
 
@@ -76,6 +80,7 @@ impl LossTerms {
             objective: sums[6],
             discriminator: sums[7],
             generator: sums[8],
+            discriminator_real: sums[9],
         }
     }
 

@@ -222,6 +222,8 @@ fn vae_gan_args(dataset: &str, out: &Path, epochs: &str) -> Vec<String> {
         "4",
         "--feature-weight",
         "0.1",
+        "--equilibrium-margin",
+        "0.4",
         "--batch-size",
         "32",
         "--threads",
@@ -282,7 +284,9 @@ fn a_vae_gan_trains_resumes_reconstructs_and_is_measured() {
     );
     let config = String::from_utf8(read(&straight, "config.json")).expect("utf-8");
     assert!(
-        config.contains("\"kind\": \"vae-gan\"") && config.contains("\"feature_weight\": 0.1"),
+        config.contains("\"kind\": \"vae-gan\"")
+            && config.contains("\"feature_weight\": 0.1")
+            && config.contains("\"equilibrium_margin\": 0.4"),
         "{config}"
     );
     let metrics = String::from_utf8(read(&straight, "metrics.jsonl")).expect("utf-8");
@@ -387,17 +391,32 @@ fn a_vae_gan_trains_resumes_reconstructs_and_is_measured() {
 fn vae_gan_options_apply_to_it_alone() {
     let f = fixture();
     let out = f.root.join("x");
+    for (flag, value) in [("--feature-weight", "0.5"), ("--equilibrium-margin", "0.4")] {
+        fails(
+            &[
+                "train",
+                "--dataset",
+                &f.dataset,
+                flag,
+                value,
+                "--out",
+                path(&out),
+            ],
+            &format!("{flag} applies to --model vae-gan only"),
+        );
+    }
     fails(
         &[
             "train",
             "--dataset",
-            &f.dataset,
-            "--feature-weight",
-            "0.5",
+            &eight_by_eight_idx(&f.root.join("eight")),
+            "--model",
+            "vae-gan",
+            "--equilibrium-margin=-1",
             "--out",
             path(&out),
         ],
-        "--feature-weight applies to --model vae-gan only",
+        "equilibrium_margin -1.0 must be non-negative and finite",
     );
     for (flag, value) in [("--hidden", "8"), ("--kl-warmup", "2"), ("--samples", "2")] {
         fails(

@@ -411,7 +411,11 @@ pub fn read_for_resume(dir: &Path) -> Result<Resume> {
     }
     let tensors: Vec<(String, Vec<f32>)> = tensors.into_iter().map(|(n, _, v)| (n, v)).collect();
     optimizer
-        .restore(state.optimizer_steps, &tensors)
+        .restore(
+            state.optimizer_steps,
+            state.group_steps.as_deref(),
+            &tensors,
+        )
         .map_err(|e| checkpoint_err(&opt_path, e.to_string()))?;
     Ok(Resume {
         config,

@@ -42,8 +42,13 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 pub struct TrainingState {
     /// Epochs completed.
     pub epoch: usize,
-    /// Optimizer updates made.
+    /// Optimizer updates made (by the first parameter group where there are several).
     pub optimizer_steps: u64,
+    /// The updates made by each parameter group, where they differ (a VAE-GAN under the
+    /// equilibrium rule holds a network back on some batches); absent where every group made
+    /// `optimizer_steps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_steps: Option<Vec<u64>>,
     /// How the random streams are derived; nothing else is needed to continue them.
     pub rng: String,
 }
@@ -54,6 +59,7 @@ impl TrainingState {
         TrainingState {
             epoch,
             optimizer_steps,
+            group_steps: None,
             rng: "counter-based: every stream is named by (seed, purpose, epoch, batch)".into(),
         }
     }
@@ -85,7 +91,11 @@ pub fn save(
         .map(|(name, values)| (name, vec![values.len()], values))
         .collect();
     let moments = safetensors_bytes(&dir.join(OPTIMIZER_FILE), &state, epoch_metadata(epoch))?;
-    let training = TrainingState::new(epoch, optimizer.steps());
+    let mut training = TrainingState::new(epoch, optimizer.steps());
+    let group_steps = optimizer.group_steps();
+    if group_steps.iter().any(|&s| s != training.optimizer_steps) {
+        training.group_steps = Some(group_steps);
+    }
     let training =
         serde_json::to_vec_pretty(&training).map_err(|e| checkpoint_err(dir, e.to_string()))?;
     commit(

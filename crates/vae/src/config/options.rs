@@ -179,6 +179,7 @@ pub struct RunOptions {
     pub labels: Option<usize>,
     pub alpha: Option<f64>,
     pub feature_weight: Option<f64>,
+    pub equilibrium_margin: Option<f64>,
     pub classifier_hidden: Option<Vec<usize>>,
     pub active_threshold: Option<f64>,
     pub labelled_per_batch: Option<usize>,
@@ -375,6 +376,10 @@ impl RunOptions {
                 Family::VaeGan => Some(self.feature_weight.unwrap_or(DEFAULT_FEATURE_WEIGHT)),
                 _ => None,
             },
+            equilibrium_margin: match family {
+                Family::VaeGan => self.equilibrium_margin,
+                _ => None,
+            },
             alpha: match family {
                 Family::Jmvae => Some(self.alpha.unwrap_or(DEFAULT_JMVAE_ALPHA)),
                 _ => self.alpha,
@@ -538,12 +543,17 @@ impl RunOptions {
     /// VAE-GAN has an encoder, but its reconstruction error is in the discriminator's features,
     /// not a likelihood, and its networks are DCGAN's.
     fn check_gan_options(&self, family: Family, spelling: Spelling) -> Result<()> {
-        if family != Family::VaeGan && self.feature_weight.is_some() {
-            return Err(Error::InvalidArgument(format!(
-                "{} applies to {} only",
-                spelling.option("feature_weight"),
-                spelling.given("model", "vae-gan")
-            )));
+        for (option, given) in [
+            ("feature_weight", self.feature_weight.is_some()),
+            ("equilibrium_margin", self.equilibrium_margin.is_some()),
+        ] {
+            if family != Family::VaeGan && given {
+                return Err(Error::InvalidArgument(format!(
+                    "{} applies to {} only",
+                    spelling.option(option),
+                    spelling.given("model", "vae-gan")
+                )));
+            }
         }
         if !family.is_adversarial() {
             return Ok(());

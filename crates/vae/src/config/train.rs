@@ -128,6 +128,11 @@ pub struct TrainConfig {
     /// for other models.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feature_weight: Option<f64>,
+    /// VAE-GAN: the margin of the equilibrium rule of Larsen et al.'s code (a network whose
+    /// opponent is out of balance sits the batch out; see `objective::LearnedSimilarity`);
+    /// `None` steps every network on every batch, as the paper's Algorithm 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equilibrium_margin: Option<f64>,
     /// What is minimised: the ELBO with `samples` draws averaged, or the IWAE bound with
     /// `samples` importance samples (Burda et al. 2015).
     #[serde(default)]
@@ -187,6 +192,7 @@ impl Default for TrainConfig {
             labels: None,
             alpha: None,
             feature_weight: None,
+            equilibrium_margin: None,
             objective: ObjectiveKind::Elbo,
             beta: 1.0,
             kl_warmup: 0.0,
@@ -254,6 +260,13 @@ impl TrainConfig {
             if !(gamma.is_finite() && gamma >= 0.0) {
                 return Err(Error::Config(format!(
                     "feature_weight {gamma:?} must be non-negative and finite"
+                )));
+            }
+        }
+        if let Some(margin) = self.equilibrium_margin {
+            if !(margin.is_finite() && margin >= 0.0) {
+                return Err(Error::Config(format!(
+                    "equilibrium_margin {margin:?} must be non-negative and finite"
                 )));
             }
         }

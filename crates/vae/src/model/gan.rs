@@ -199,6 +199,7 @@ impl<T: Scalar> Gan<T> {
         Ok(LossTerms {
             images: rows,
             discriminator: real + result?,
+            discriminator_real: real,
             ..LossTerms::default()
         })
     }
@@ -324,8 +325,9 @@ impl<T: Scalar> Trainable<T> for Gan<T> {
         self.discriminator
             .forward_in(Mode::Eval, values, batch.x, rows, &mut ws.discriminator)?;
         for &l in ws.discriminator.output() {
-            terms.discriminator += bce_with_logit(l.as_f64(), true);
+            terms.discriminator_real += bce_with_logit(l.as_f64(), true);
         }
+        terms.discriminator = terms.discriminator_real;
         self.discriminator
             .forward_in(Mode::Eval, values, &ws.fake, rows, &mut ws.discriminator)?;
         for &l in ws.discriminator.output() {

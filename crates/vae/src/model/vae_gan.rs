@@ -367,7 +367,8 @@ impl<T: Scalar> VaeGan<T> {
         self.commit_statistics(ws)?;
 
         // The discriminator's loss: x real, x̃ and x_p fake.
-        terms.discriminator += bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits);
+        terms.discriminator_real = bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits);
+        terms.discriminator = terms.discriminator_real;
         self.discriminator_backward(&mut ws.real, x, rows, &ws.d_logits, &mut ws.d_features)?;
         terms.discriminator += bce_with_logits(ws.recon.head.output(), false, &mut ws.d_logits);
         self.discriminator_backward(
@@ -530,7 +531,8 @@ impl<T: Scalar> Trainable<T> for VaeGan<T> {
             ..LossTerms::default()
         };
         (terms.kl, terms.reconstruction) = self.forward(Mode::Eval, ws, x, rows, rng)?;
-        terms.discriminator = bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits)
+        terms.discriminator_real = bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits);
+        terms.discriminator = terms.discriminator_real
             + bce_with_logits(ws.recon.head.output(), false, &mut ws.d_logits)
             + bce_with_logits(ws.prior.head.output(), false, &mut ws.d_logits);
         terms.generator = bce_with_logits(ws.recon.head.output(), true, &mut ws.d_logits)

@@ -57,6 +57,7 @@ impl VaeObjective {
                     .feature_weight
                     .unwrap_or(crate::config::DEFAULT_FEATURE_WEIGHT),
                 kl_weight: train.beta,
+                equilibrium_margin: train.equilibrium_margin,
             }),
             (ModelKind::M2, _) => VaeObjective::SemiSupervised(SemiSupervised {
                 elbo,
@@ -109,6 +110,13 @@ impl<T: Scalar> Objective<T, Model<T>> for VaeObjective {
                 "{objective:?} does not train a {:?} model",
                 model.kind()
             ))),
+        }
+    }
+
+    fn steps(&self, phase: usize, first_phase: &LossTerms) -> bool {
+        match self {
+            VaeObjective::LearnedSimilarity(o) => o.updates(phase, first_phase),
+            _ => true,
         }
     }
 }

@@ -100,4 +100,11 @@ pub trait Objective<T: Scalar, M: Trainable<T>> {
         step: &Step,
         rng: &mut Rng,
     ) -> Result<LossTerms>;
+
+    /// Whether the optimizer steps phase `phase`'s parameter group on this batch, given what
+    /// the batch's first phase reported (summed over every process, so all decide alike). A
+    /// group held back keeps its weights and its optimizer state; its gradient is dropped.
+    fn steps(&self, _phase: usize, _first_phase: &LossTerms) -> bool {
+        true
+    }
 }

@@ -75,9 +75,15 @@ impl<T: Scalar> Optimizer<T> {
         &self.config
     }
 
-    /// Updates taken so far (by the first group; the loop steps every group once per batch).
+    /// Updates taken so far (by the first group; the loop steps every group once per batch
+    /// unless the objective holds one back).
     pub fn steps(&self) -> u64 {
         self.groups.first().map_or(0, |g| g.step)
+    }
+
+    /// Updates taken so far by each group, in order.
+    pub fn group_steps(&self) -> Vec<u64> {
+        self.groups.iter().map(|g| g.step).collect()
     }
 
     /// How many groups take turns.
@@ -219,8 +225,23 @@ impl<T: Scalar> Optimizer<T> {
         out
     }
 
-    /// Restores the state written by `state` after `steps` updates of every group.
-    pub fn restore(&mut self, steps: u64, tensors: &[(String, Vec<T>)]) -> Result<()> {
+    /// Restores the state written by `state` after `steps` updates of every group, or after
+    /// `group_steps[g]` of group `g` where the groups' counts differ.
+    pub fn restore(
+        &mut self,
+        steps: u64,
+        group_steps: Option<&[u64]>,
+        tensors: &[(String, Vec<T>)],
+    ) -> Result<()> {
+        if let Some(counts) = group_steps {
+            if counts.len() != self.groups.len() {
+                return Err(Error::Config(format!(
+                    "the state counts the updates of {} optimizer groups; the model has {}",
+                    counts.len(),
+                    self.groups.len()
+                )));
+            }
+        }
         let wanted: Vec<(usize, String, bool)> = self
             .state()
             .iter()
@@ -246,8 +267,8 @@ impl<T: Scalar> Optimizer<T> {
                 state.first.clone_from(data);
             }
         }
-        for state in &mut self.groups {
-            state.step = steps;
+        for (g, state) in self.groups.iter_mut().enumerate() {
+            state.step = group_steps.and_then(|c| c.get(g).copied()).unwrap_or(steps);
         }
         Ok(())
     }

@@ -234,6 +234,7 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
             );
         let phases = optimizer.group_count();
         let mut terms = LossTerms::default();
+        let mut first_phase = LossTerms::default();
         for phase in 0..phases {
             let step = Step {
                 epoch,
@@ -258,17 +259,25 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
             if !part.is_finite() {
                 return Err(diverged("the loss"));
             }
+            if phase == 0 {
+                first_phase = part;
+            }
             let (values, grads) = model.parameters_mut().update_view();
-            if phases > 1 {
-                optimizer.keep_only_group(phase, grads);
-            }
-            if let Some(max_norm) = config.optimizer.clip_norm {
-                // The bound is on the mean loss's gradient; the objective's is the batch's sum.
-                let images = part.images.max(1) as f64;
-                crate::kernels::update::clip_norm(grads, max_norm * images);
-            }
-            if !optimizer.step_group(phase, values, grads, lr)? {
-                return Err(diverged("a gradient"));
+            if !objective.steps(phase, &first_phase) {
+                // Held back on this batch: its weights and optimizer state stay as they are.
+                grads.fill(0.0);
+            } else {
+                if phases > 1 {
+                    optimizer.keep_only_group(phase, grads);
+                }
+                if let Some(max_norm) = config.optimizer.clip_norm {
+                    // The bound is on the mean loss's gradient; the objective's is the batch's sum.
+                    let images = part.images.max(1) as f64;
+                    crate::kernels::update::clip_norm(grads, max_norm * images);
+                }
+                if !optimizer.step_group(phase, values, grads, lr)? {
+                    return Err(diverged("a gradient"));
+                }
             }
             // Every phase reads the same images: they count once.
             let images = terms.images.max(part.images);
