@@ -28,6 +28,10 @@ pub struct LossTerms {
     pub discriminator_real: f64,
     /// GANs: Σ of the generator's non-saturating loss, −log D(G(z)) per image.
     pub generator: f64,
+    /// Batches on which the optimizer held back phase p's network (a VAE-GAN's equilibrium
+    /// rule: 0 the discriminator, 1 the decoder). The training loop counts them after the
+    /// processes' sums are reduced, every process alike, so they are not among `to_sums`.
+    pub held_back: [usize; 2],
 }
 
 impl LossTerms {
@@ -49,6 +53,9 @@ impl LossTerms {
         self.discriminator += other.discriminator;
         self.discriminator_real += other.discriminator_real;
         self.generator += other.generator;
+        for (count, other) in self.held_back.iter_mut().zip(other.held_back) {
+            *count += other;
+        }
     }
 
     /// The sums as one vector, for a reduction across processes; `from_sums` reads it back.
@@ -81,6 +88,7 @@ impl LossTerms {
             discriminator: sums[7],
             generator: sums[8],
             discriminator_real: sums[9],
+            held_back: [0; 2],
         }
     }
 

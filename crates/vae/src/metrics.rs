@@ -52,6 +52,13 @@ pub struct EpochMetrics {
     /// The generator's loss against the discriminator, with the test split's batches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_generator: Option<f64>,
+    /// Batches of the training pass on which the discriminator sat out (a VAE-GAN's
+    /// equilibrium rule); absent where it stepped on every batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discriminator_held_back: Option<usize>,
+    /// Batches on which the generator (a VAE-GAN's decoder) sat out; absent where none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_held_back: Option<usize>,
 }
 
 /// A model without an ELBO (a GAN) leaves its ELBO fields out of the file; they read back as
@@ -94,6 +101,8 @@ impl From<&EpochReport> for EpochMetrics {
                 train_generator: Some(train_g),
                 test_discriminator: Some(test_d),
                 test_generator: Some(test_g),
+                discriminator_held_back: Some(r.train.held_back[0]).filter(|&n| n > 0),
+                generator_held_back: Some(r.train.held_back[1]).filter(|&n| n > 0),
             };
         }
         EpochMetrics {
@@ -112,6 +121,8 @@ impl From<&EpochReport> for EpochMetrics {
             train_generator: None,
             test_discriminator: None,
             test_generator: None,
+            discriminator_held_back: None,
+            generator_held_back: None,
         }
     }
 }
@@ -158,5 +169,32 @@ mod tests {
             (-100.47215172171107f64).to_bits()
         );
         assert_eq!(to_jsonl(&metrics), format!("{line}\n"));
+    }
+
+    /// The batches a network sat out appear in a GAN's line where there were any.
+    #[test]
+    fn held_back_batches_are_written_where_there_were_any() {
+        let terms = |held_back| crate::loss_terms::LossTerms {
+            images: 10,
+            discriminator: 7.0,
+            generator: 9.0,
+            held_back,
+            ..Default::default()
+        };
+        let line = |held_back| {
+            let report = EpochReport {
+                epoch: 1,
+                train: terms(held_back),
+                test: terms([0, 0]),
+                train_seconds: 1.0,
+                images_per_second: 10.0,
+                adversarial: true,
+            };
+            to_jsonl(&[EpochMetrics::from(&report)])
+        };
+        let held = line([3, 0]);
+        assert!(held.contains(r#""discriminator_held_back":3"#), "{held}");
+        assert!(!held.contains("generator_held_back"), "{held}");
+        assert!(!line([0, 0]).contains("held_back"));
     }
 }

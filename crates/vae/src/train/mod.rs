@@ -263,7 +263,8 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
                 first_phase = part;
             }
             let (values, grads) = model.parameters_mut().update_view();
-            if !objective.steps(phase, &first_phase) {
+            let held_back = !objective.steps(phase, &first_phase);
+            if held_back {
                 // Held back on this batch: its weights and optimizer state stay as they are.
                 grads.fill(0.0);
             } else {
@@ -283,6 +284,9 @@ fn train_epoch<M: Trainable<f32>, O: Objective<f32, M>>(
             let images = terms.images.max(part.images);
             terms.add(&part);
             terms.images = images;
+            if let Some(count) = terms.held_back.get_mut(phase).filter(|_| held_back) {
+                *count += 1;
+            }
         }
         totals.add(&terms);
         on_batch(&Progress {

@@ -640,6 +640,7 @@ fn the_equilibrium_rule_holds_a_network_back() -> Result<()> {
         "the decoder sits out: {terms:?}"
     );
     assert_eq!(optimizer.group_steps(), [1, 0, 1]);
+    assert_eq!(terms[0].held_back, [0, 1]);
     let groups = model.parameter_groups();
     let moments = optimizer.state();
     for (g, group) in groups.iter().enumerate() {

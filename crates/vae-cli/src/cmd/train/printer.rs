@@ -113,8 +113,12 @@ fn print_epoch(report: &EpochReport, epochs: usize) {
     if report.adversarial {
         let (train_d, train_g) = report.train.adversarial_per_image();
         let (test_d, test_g) = report.test.adversarial_per_image();
+        let held = match report.train.held_back {
+            [0, 0] => String::new(),
+            [d, g] => format!("  sat out: D {d}, G {g} batches"),
+        };
         println!(
-            "epoch {:>3}/{epochs}  train loss D {train_d:6.3} G {train_g:6.3}  test loss D {test_d:6.3} G {test_g:6.3}  {:5.1} s  {:6.0} img/s",
+            "epoch {:>3}/{epochs}  train loss D {train_d:6.3} G {train_g:6.3}  test loss D {test_d:6.3} G {test_g:6.3}  {:5.1} s  {:6.0} img/s{held}",
             report.epoch, report.train_seconds, report.images_per_second,
         );
         return;
