@@ -124,10 +124,13 @@ def test_a_dcgan_trains_in_two_phases_and_draws(quadrants):
 def test_a_vae_gan_trains_in_three_phases_encodes_and_has_no_likelihood(quadrants):
     train, *_ = quadrants
     events = []
-    model = vae.VAE(model="vae-gan", latent=4, feature_weight=0.1, seed=1, threads=1)
+    model = vae.VAE(
+        model="vae-gan", latent=4, feature_weight=0.1, equilibrium_margin=0.4, seed=1, threads=1
+    )
     model.fit(train, epochs=1, batch_size=64, callback=events.append)
     config = model.config
     assert config["model"]["kind"] == "vae-gan" and config["train"]["feature_weight"] == 0.1
+    assert config["train"]["equilibrium_margin"] == 0.4
     epoch = next(e for e in events if e["event"] == "epoch")
     assert epoch["train_discriminator"] > 0 and epoch["train_generator"] > 0
     means, log_vars = model.encode(train[:3])
@@ -138,6 +141,8 @@ def test_a_vae_gan_trains_in_three_phases_encodes_and_has_no_likelihood(quadrant
         model.elbo(train[:2])
     with pytest.raises(ValueError, match="feature_weight applies to model=\"vae-gan\" only"):
         vae.VAE(feature_weight=0.5).fit(train, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="equilibrium_margin applies to model=\"vae-gan\" only"):
+        vae.VAE(equilibrium_margin=0.4).fit(train, epochs=1, progress=False)
 
 
 def test_a_callback_sees_every_batch_and_epoch_and_can_stop(quadrants):

@@ -59,8 +59,9 @@ class VAE:
     normalization, Leaky ReLU; a GAN has no encoder, so `encode`, `reconstruct` and `score`
     refuse, and its progress reports the discriminator's and generator's losses) or "vae-gan"
     (Larsen et al. 2015: DCGAN's networks and an encoder, the reconstruction error measured in the
-    discriminator's features and weighed by `feature_weight` against the GAN loss; it encodes and
-    reconstructs, but has no likelihood to `score`). arch: "mlp" or
+    discriminator's features and weighed by `feature_weight` against the GAN loss, and with
+    `equilibrium_margin` the rule of their code that sits a network out while the discriminator
+    is far ahead or behind; it encodes and reconstructs, but has no likelihood to `score`). arch: "mlp" or
     "conv" over the
     `hidden` widths (channels for conv). likelihood: "bernoulli" or "gaussian" (None: Bernoulli
     for arrays and digits, Gaussian for faces and photographs). objective: "elbo" or "iwae" with
@@ -99,6 +100,7 @@ class VAE:
         labels: Optional[int] = None,
         alpha: Optional[float] = None,
         feature_weight: Optional[float] = None,
+        equilibrium_margin: Optional[float] = None,
         classifier_hidden: Optional[Sequence[int]] = None,
         labelled_per_batch: Optional[int] = None,
         init_std: Optional[float] = None,
