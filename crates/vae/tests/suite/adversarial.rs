@@ -548,15 +548,8 @@ fn each_vae_gan_loss_has_its_gradient() -> Result<()> {
 /// checkpoint files bit for bit; and it encodes, decodes and refuses to score.
 #[test]
 fn a_vae_gan_resumes_bit_for_bit() -> Result<()> {
-    let run = |epochs| vae::RunConfig {
-        model: tiny_vae_gan(),
-        train: vae::TrainConfig {
-            feature_weight: Some(0.01),
-            ..gan_run(epochs).train
-        },
-        ..gan_run(epochs)
-    };
-    let (straight, straight_terms, model) = straight_and_resumed(run)?;
+    let (straight, straight_terms, model) =
+        straight_and_resumed(|epochs| vae_gan_run(epochs, None))?;
     assert!(straight_terms.iter().all(|t| t.discriminator > 0.0
         && t.generator > 0.0
         && t.kl > 0.0
@@ -615,12 +608,13 @@ fn vae_gan_run(epochs: usize, margin: Option<f64>) -> vae::RunConfig {
 /// so the decoder sits the batch out.
 #[test]
 fn the_equilibrium_rule_holds_a_network_back() -> Result<()> {
+    let base = vae_gan_run(1, Some(0.3));
     let config = vae::RunConfig {
         train: vae::TrainConfig {
             batch_size: 64,
-            ..vae_gan_run(1, Some(0.3)).train
+            ..base.train
         },
-        ..vae_gan_run(1, Some(0.3))
+        ..base
     };
     let initial = vae::Model::<f32>::new(&config.model, config.train.seed)?;
     let mut model = initial.clone();
