@@ -123,6 +123,11 @@ pub fn run_target(target: &Target, budget: Budget, args: &Options) -> Result<()>
                 args: a,
                 file,
             } => {
+                // `--gif` writes the animation beside the picture: a figure of its own.
+                let animation = a
+                    .iter()
+                    .any(|arg| arg == "--gif")
+                    .then(|| Path::new(&file).with_extension("gif"));
                 let mut command = strings(&[name, "--model"]);
                 command.push(path_arg(&run_path(&runs, &dir, run)));
                 // `@NAME` stands for the directory of the target's run (or classifier) NAME.
@@ -135,6 +140,7 @@ pub fn run_target(target: &Target, budget: Budget, args: &Options) -> Result<()>
                 run_vae(&args.vae, &command, None)?;
                 commands.push(display(&command));
                 figures.push(file);
+                figures.extend(animation.map(|gif| gif.display().to_string()));
             }
             Step::Curves {
                 runs: names,

@@ -80,6 +80,14 @@ fn every_target_runs_at_the_quick_budget() {
             let file = dir.join(figure.as_str().expect("a name"));
             image::open(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         }
+        if name.starts_with("gregor2015-") {
+            // The canvas over the steps comes as a picture and as its animation.
+            assert!(result["figures"]
+                .as_array()
+                .expect("figures")
+                .iter()
+                .any(|f| f == "draw-steps.gif"));
+        }
         if name.starts_with("kingma2014-") {
             test_error_agrees_with_its_evaluation(&result);
         }
