@@ -9,6 +9,7 @@ use vae::data::Batch;
 use vae::kernels::elementwise::Activation;
 use vae::kernels::loss::bernoulli_nll;
 use vae::kernels::matmul::matmul;
+use vae::kernels::recurrent::{lstm_backward, lstm_forward};
 use vae::kernels::rng::{fill_standard_normal, stream, Purpose};
 use vae::model::vae::SCORE_ROWS;
 use vae::model::VaeWorkspace;
@@ -141,6 +142,41 @@ fn model(c: &mut Criterion) {
 
 /// Every product shape of the default VAE's training step (784-400-20, batch 128) and of its scoring
 /// decoder (2,048 rows), as `Linear` runs it and with the right operand stored the other way.
+/// The LSTM cell's gate math at DRAW's MNIST shape (batch 100, 256 units), forward and backward.
+fn lstm(c: &mut Criterion) {
+    let (rows, hidden) = (100, 256);
+    let pre = random(rows * 4 * hidden, 8);
+    let c_prev = random(rows * hidden, 9);
+    let dh = random(rows * hidden, 10);
+    let (mut gates, mut cell, mut h) = (
+        pre.clone(),
+        vec![0f32; rows * hidden],
+        vec![0f32; rows * hidden],
+    );
+    let mut dc = vec![0f32; rows * hidden];
+    let mut d_gates = vec![0f32; rows * 4 * hidden];
+    c.bench_function("LSTM gates forward, 100 x 256", |b| {
+        b.iter(|| {
+            gates.copy_from_slice(&pre);
+            lstm_forward(black_box(&mut gates), &c_prev, hidden, &mut cell, &mut h)
+        })
+    });
+    c.bench_function("LSTM gates backward, 100 x 256", |b| {
+        b.iter(|| {
+            dc.copy_from_slice(&dh);
+            lstm_backward(
+                &gates,
+                &c_prev,
+                &cell,
+                black_box(&dh),
+                &mut dc,
+                hidden,
+                &mut d_gates,
+            )
+        })
+    });
+}
+
 fn product_shapes(c: &mut Criterion) {
     let layers = [(784, 400), (400, 40), (20, 400), (400, 784)];
     let shapes = step_and_scoring(&layers, BATCH, &layers[2..], SCORE_ROWS);
@@ -177,5 +213,5 @@ fn product_shapes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, linear, loss, adam, model, product_shapes);
+criterion_group!(benches, linear, loss, adam, model, lstm, product_shapes);
 criterion_main!(benches);

@@ -25,29 +25,22 @@ pub fn lstm_forward<T: Scalar>(
 ) {
     let rows = c.len() / hidden.max(1);
     let body = |gates: &mut [T], c_prev: &[T], c: &mut [T], h: &mut [T]| {
-        vectorized(
-            #[inline(always)]
-            || {
-                for (((row, c_prev), c), h) in gates
-                    .chunks_exact_mut(4 * hidden)
-                    .zip(c_prev.chunks_exact(hidden))
-                    .zip(c.chunks_exact_mut(hidden))
-                    .zip(h.chunks_exact_mut(hidden))
-                {
-                    let (i, rest) = row.split_at_mut(hidden);
-                    let (f, rest) = rest.split_at_mut(hidden);
-                    let (g, o) = rest.split_at_mut(hidden);
-                    for j in 0..hidden {
-                        i[j] = sigmoid(i[j]);
-                        f[j] = sigmoid(f[j]);
-                        g[j] = T::tanh_vectorisable(g[j]);
-                        o[j] = sigmoid(o[j]);
-                        c[j] = f[j] * c_prev[j] + i[j] * g[j];
-                        h[j] = o[j] * T::tanh_vectorisable(c[j]);
-                    }
-                }
-            },
-        )
+        for (((row, c_prev), c), h) in gates
+            .chunks_exact_mut(4 * hidden)
+            .zip(c_prev.chunks_exact(hidden))
+            .zip(c.chunks_exact_mut(hidden))
+            .zip(h.chunks_exact_mut(hidden))
+        {
+            let (i_f, rest) = row.split_at_mut(2 * hidden);
+            let (g, o) = rest.split_at_mut(hidden);
+            map_in_place(i_f, sigmoid);
+            map_in_place(g, T::tanh_vectorisable);
+            map_in_place(o, sigmoid);
+            let (i, f) = i_f.split_at(hidden);
+            // c = f ⊙ c_prev + i ⊙ g, then h = o ⊙ tanh(c).
+            zip_map(c, [f, c_prev, i, g], |[f, c_prev, i, g]| f * c_prev + i * g);
+            zip_map(h, [o, c], |[o, c]| o * T::tanh_vectorisable(c));
+        }
     };
     match rows_per_task(rows, 4 * hidden) {
         None => body(gates, c_prev, c, h),
@@ -76,34 +69,35 @@ pub fn lstm_backward<T: Scalar>(
     let rows = c.len() / hidden.max(1);
     let body =
         |(gates, d_gates): (&[T], &mut [T]), c_prev: &[T], c: &[T], dh: &[T], dc: &mut [T]| {
-            vectorized(
-                #[inline(always)]
-                || {
-                    for r in 0..dh.len() / hidden {
-                        let row = &gates[r * 4 * hidden..(r + 1) * 4 * hidden];
-                        let d_row = &mut d_gates[r * 4 * hidden..(r + 1) * 4 * hidden];
-                        let span = r * hidden..(r + 1) * hidden;
-                        let (c_prev, c, dh) =
-                            (&c_prev[span.clone()], &c[span.clone()], &dh[span.clone()]);
-                        let dc = &mut dc[span];
-                        let (i, rest) = row.split_at(hidden);
-                        let (f, rest) = rest.split_at(hidden);
-                        let (g, o) = rest.split_at(hidden);
-                        let (di, rest) = d_row.split_at_mut(hidden);
-                        let (df, rest) = rest.split_at_mut(hidden);
-                        let (dg, d_o) = rest.split_at_mut(hidden);
-                        for j in 0..hidden {
-                            let tanh_c = T::tanh_vectorisable(c[j]);
-                            let dc_total = dc[j] + dh[j] * o[j] * (one - tanh_c * tanh_c);
-                            d_o[j] = dh[j] * tanh_c * o[j] * (one - o[j]);
-                            di[j] = dc_total * g[j] * i[j] * (one - i[j]);
-                            df[j] = dc_total * c_prev[j] * f[j] * (one - f[j]);
-                            dg[j] = dc_total * i[j] * (one - g[j] * g[j]);
-                            dc[j] = dc_total * f[j];
-                        }
-                    }
-                },
-            )
+            for (((((row, d_row), c_prev), c), dh), dc) in gates
+                .chunks_exact(4 * hidden)
+                .zip(d_gates.chunks_exact_mut(4 * hidden))
+                .zip(c_prev.chunks_exact(hidden))
+                .zip(c.chunks_exact(hidden))
+                .zip(dh.chunks_exact(hidden))
+                .zip(dc.chunks_exact_mut(hidden))
+            {
+                let (i, rest) = row.split_at(hidden);
+                let (f, rest) = rest.split_at(hidden);
+                let (g, o) = rest.split_at(hidden);
+                let (di, rest) = d_row.split_at_mut(hidden);
+                let (df, rest) = rest.split_at_mut(hidden);
+                let (dg, d_o) = rest.split_at_mut(hidden);
+                // Through h = o ⊙ tanh(c): the output gate's gradient, and the cell's, which joins
+                // the gradient reaching c from the next step (`d_o` holds tanh(c) meanwhile).
+                zip_map(d_o, [c], |[c]| T::tanh_vectorisable(c));
+                zip_map_in_place(dc, [dh, o, d_o], |dc, [dh, o, tanh_c]| {
+                    dc + dh * o * (one - tanh_c * tanh_c)
+                });
+                zip_map_in_place(d_o, [dh, o], |tanh_c, [dh, o]| dh * tanh_c * o * (one - o));
+                // Through c = f ⊙ c_prev + i ⊙ g, `dc` now the whole gradient reaching c.
+                zip_map(di, [dc, g, i], |[dc, g, i]| dc * g * i * (one - i));
+                zip_map(df, [dc, c_prev, f], |[dc, c_prev, f]| {
+                    dc * c_prev * f * (one - f)
+                });
+                zip_map(dg, [dc, i, g], |[dc, i, g]| dc * i * (one - g * g));
+                zip_map_in_place(dc, [f], |dc, [f]| dc * f);
+            }
         };
     match rows_per_task(rows, 4 * hidden) {
         None => body((gates, d_gates), c_prev, c, dh, dc),
@@ -118,6 +112,56 @@ pub fn lstm_backward<T: Scalar>(
     }
 }
 
+// The passes above are short loops with one output each, every one dispatched to the widest SIMD
+// on its own: one loop computing all of a cell's outputs at once writes six buffers the compiler
+// cannot prove apart, and stays scalar.
+
+/// `v = f(v)` for every element.
+fn map_in_place<T: Scalar>(values: &mut [T], f: impl Fn(T) -> T) {
+    vectorized(
+        #[inline(always)]
+        || {
+            for v in values.iter_mut() {
+                *v = f(*v);
+            }
+        },
+    )
+}
+
+/// `out[j] = f([a[j], b[j], ...])` over `N` inputs as long as `out`.
+fn zip_map<T: Scalar, const N: usize>(out: &mut [T], inputs: [&[T]; N], f: impl Fn([T; N]) -> T) {
+    zip_map_in_place(out, inputs, |_, x| f(x))
+}
+
+/// `out[j] = f(out[j], [a[j], b[j], ...])` over `N` inputs as long as `out`, a block of lanes at
+/// a time so that each input is read by whole fixed-size blocks the compiler vectorises.
+fn zip_map_in_place<T: Scalar, const N: usize>(
+    out: &mut [T],
+    inputs: [&[T]; N],
+    f: impl Fn(T, [T; N]) -> T,
+) {
+    const BLOCK: usize = 16;
+    let n = out.len();
+    let inputs = inputs.map(|input| &input[..n]);
+    let blocks = inputs.map(|input| input.as_chunks::<BLOCK>().0);
+    vectorized(
+        #[inline(always)]
+        || {
+            let (out_blocks, tail) = out.as_chunks_mut::<BLOCK>();
+            for (b, block) in out_blocks.iter_mut().enumerate() {
+                let x = blocks.map(|input| &input[b]);
+                for (j, o) in block.iter_mut().enumerate() {
+                    *o = f(*o, x.map(|x| x[j]));
+                }
+            }
+            let start = n - tail.len();
+            for (j, o) in tail.iter_mut().enumerate() {
+                *o = f(*o, inputs.map(|input| input[start + j]));
+            }
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,26 +169,77 @@ mod tests {
     /// One row of the forward pass written out with the formulas of the module's documentation.
     #[test]
     fn forward_follows_the_gate_equations() {
-        let hidden = 3;
-        let a: Vec<f64> = (0..12).map(|k| (k as f64 - 5.5) / 3.0).collect();
-        let c_prev = [0.3, -0.7, 1.2];
+        // 19 units: a whole block of the vectorised loops and a remainder.
+        let hidden = 19;
+        let a: Vec<f64> = (0..4 * hidden).map(|k| (k as f64 - 37.5) / 9.0).collect();
+        let c_prev: Vec<f64> = (0..hidden).map(|k| (k as f64 * 0.9).sin()).collect();
         let mut gates = a.clone();
-        let (mut c, mut h) = (vec![0.0; 3], vec![0.0; 3]);
+        let (mut c, mut h) = (vec![0.0; hidden], vec![0.0; hidden]);
         lstm_forward(&mut gates, &c_prev, hidden, &mut c, &mut h);
         let s = |v: f64| 1.0 / (1.0 + (-v).exp());
         for j in 0..hidden {
-            let (i, f, g, o) = (s(a[j]), s(a[3 + j]), a[6 + j].tanh(), s(a[9 + j]));
+            let (i, f) = (s(a[j]), s(a[hidden + j]));
+            let (g, o) = (a[2 * hidden + j].tanh(), s(a[3 * hidden + j]));
             let cj = f * c_prev[j] + i * g;
             assert!((c[j] - cj).abs() < 1e-14);
             assert!((h[j] - o * cj.tanh()).abs() < 1e-14);
-            assert!((gates[j] - i).abs() < 1e-14 && (gates[6 + j] - g).abs() < 1e-14);
+            assert!((gates[j] - i).abs() < 1e-14 && (gates[2 * hidden + j] - g).abs() < 1e-14);
+        }
+    }
+
+    /// The f32 passes, split into vectorised loops, give bit for bit what one scalar loop over
+    /// each cell's formulas gives, forward and backward (the rows split into parallel tasks where
+    /// there are several threads).
+    #[test]
+    fn the_split_loops_keep_every_bit() {
+        let (rows, hidden) = (128, 37);
+        let wave = |n: usize, scale: f32| -> Vec<f32> {
+            (0..n).map(|k| (k as f32 * 0.618).sin() * scale).collect()
+        };
+        let (a, c_prev) = (wave(rows * 4 * hidden, 6.0), wave(rows * hidden, 2.0));
+        let (dh, dc_next) = (wave(rows * hidden + 5, 1.0), wave(rows * hidden + 3, 1.0));
+        let (dh, dc_next) = (&dh[5..], &dc_next[3..]);
+
+        let mut gates = a.clone();
+        let (mut c, mut h) = (vec![0.0; rows * hidden], vec![0.0; rows * hidden]);
+        lstm_forward(&mut gates, &c_prev, hidden, &mut c, &mut h);
+        let mut dc = dc_next.to_vec();
+        let mut d_gates = vec![0.0; a.len()];
+        lstm_backward(&gates, &c_prev, &c, dh, &mut dc, hidden, &mut d_gates);
+
+        let tanh = f32::tanh_vectorisable;
+        for r in 0..rows {
+            for j in 0..hidden {
+                let at = |gate: usize| r * 4 * hidden + gate * hidden + j;
+                let k = r * hidden + j;
+                let (i, f) = (sigmoid(a[at(0)]), sigmoid(a[at(1)]));
+                let (g, o) = (tanh(a[at(2)]), sigmoid(a[at(3)]));
+                let cell = f * c_prev[k] + i * g;
+                assert_eq!(c[k].to_bits(), cell.to_bits());
+                assert_eq!(h[k].to_bits(), (o * tanh(cell)).to_bits());
+                for (gate, value) in [i, f, g, o].into_iter().enumerate() {
+                    assert_eq!(gates[at(gate)].to_bits(), value.to_bits());
+                }
+                let tanh_c = tanh(cell);
+                let dc_total = dc_next[k] + dh[k] * o * (1.0 - tanh_c * tanh_c);
+                let expected = [
+                    dc_total * g * i * (1.0 - i),
+                    dc_total * c_prev[k] * f * (1.0 - f),
+                    dc_total * i * (1.0 - g * g),
+                    dh[k] * tanh_c * o * (1.0 - o),
+                ];
+                for (gate, value) in expected.into_iter().enumerate() {
+                    assert_eq!(d_gates[at(gate)].to_bits(), value.to_bits(), "row {r}");
+                }
+                assert_eq!(dc[k].to_bits(), (dc_total * f).to_bits());
+            }
         }
     }
 
     /// The backward pass against central differences of `Σ u ⊙ h + Σ v ⊙ c` in f64.
     #[test]
     fn backward_matches_central_differences() {
-        let (rows, hidden) = (2, 3);
+        let (rows, hidden) = (2, 19);
         let a: Vec<f64> = (0..rows * 4 * hidden)
             .map(|k| ((k * 7 % 11) as f64 - 5.0) / 4.0)
             .collect();
