@@ -140,8 +140,6 @@ fn model(c: &mut Criterion) {
     );
 }
 
-/// Every product shape of the default VAE's training step (784-400-20, batch 128) and of its scoring
-/// decoder (2,048 rows), as `Linear` runs it and with the right operand stored the other way.
 /// The LSTM cell's gate math at DRAW's MNIST shape (batch 100, 256 units), forward and backward.
 fn lstm(c: &mut Criterion) {
     let (rows, hidden) = (100, 256);
@@ -177,6 +175,8 @@ fn lstm(c: &mut Criterion) {
     });
 }
 
+/// Every product shape of the default VAE's training step (784-400-20, batch 128) and of its scoring
+/// decoder (2,048 rows), as `Linear` runs it and with the right operand stored the other way.
 fn product_shapes(c: &mut Criterion) {
     let layers = [(784, 400), (400, 40), (20, 400), (400, 784)];
     let shapes = step_and_scoring(&layers, BATCH, &layers[2..], SCORE_ROWS);

@@ -33,9 +33,9 @@ pub fn lstm_forward<T: Scalar>(
         {
             let (i_f, rest) = row.split_at_mut(2 * hidden);
             let (g, o) = rest.split_at_mut(hidden);
-            map_in_place(i_f, sigmoid);
-            map_in_place(g, T::tanh_vectorisable);
-            map_in_place(o, sigmoid);
+            zip_map_in_place(i_f, [], |a, []| sigmoid(a));
+            zip_map_in_place(g, [], |a, []| T::tanh_vectorisable(a));
+            zip_map_in_place(o, [], |a, []| sigmoid(a));
             let (i, f) = i_f.split_at(hidden);
             // c = f ⊙ c_prev + i ⊙ g, then h = o ⊙ tanh(c).
             zip_map(c, [f, c_prev, i, g], |[f, c_prev, i, g]| f * c_prev + i * g);
@@ -115,18 +115,6 @@ pub fn lstm_backward<T: Scalar>(
 // The passes above are short loops with one output each, every one dispatched to the widest SIMD
 // on its own: one loop computing all of a cell's outputs at once writes six buffers the compiler
 // cannot prove apart, and stays scalar.
-
-/// `v = f(v)` for every element.
-fn map_in_place<T: Scalar>(values: &mut [T], f: impl Fn(T) -> T) {
-    vectorized(
-        #[inline(always)]
-        || {
-            for v in values.iter_mut() {
-                *v = f(*v);
-            }
-        },
-    )
-}
 
 /// `out[j] = f([a[j], b[j], ...])` over `N` inputs as long as `out`.
 fn zip_map<T: Scalar, const N: usize>(out: &mut [T], inputs: [&[T]; N], f: impl Fn([T; N]) -> T) {
