@@ -21,7 +21,8 @@ pub use model::{
 };
 pub use options::{Arch, BuildFor, DataDefaults, Family, RunOptions, Schedule, Spelling};
 pub use train::{
-    Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, Precision, TrainConfig,
+    Binarize, DecoderStatistics, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind,
+    Precision, TrainConfig,
 };
 
 use crate::error::{Error, Result};
@@ -104,6 +105,12 @@ impl RunConfig {
             return Err(Error::Config(
                 "the vae-gan model trains with Larsen et al.'s three losses, which take beta (the encoder's KL weight) but not the IWAE objective, KL warm-up or free bits".into(),
             ));
+        }
+        if t.decoder_statistics.is_some() && self.model.kind != ModelKind::VaeGan {
+            return Err(Error::Config(format!(
+                "decoder_statistics applies to the vae-gan model, not {}",
+                self.model.kind_name()
+            )));
         }
         if family_objective
             && !matches!(

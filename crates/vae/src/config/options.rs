@@ -15,7 +15,8 @@ use super::model::{
     ModelConfig, ModelKind, TopLayer,
 };
 use super::train::{
-    Binarize, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind, Precision, TrainConfig,
+    Binarize, DecoderStatistics, LrSchedule, ObjectiveKind, OptimizerConfig, OptimizerKind,
+    Precision, TrainConfig,
 };
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::Activation;
@@ -380,6 +381,7 @@ impl RunOptions {
                 Family::VaeGan => self.equilibrium_margin,
                 _ => None,
             },
+            decoder_statistics: (family == Family::VaeGan).then_some(DecoderStatistics::Prior),
             alpha: match family {
                 Family::Jmvae => Some(self.alpha.unwrap_or(DEFAULT_JMVAE_ALPHA)),
                 _ => self.alpha,

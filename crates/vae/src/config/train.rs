@@ -133,6 +133,10 @@ pub struct TrainConfig {
     /// `None` steps every network on every batch, as the paper's Algorithm 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equilibrium_margin: Option<f64>,
+    /// VAE-GAN: the decoder passes its running statistics follow; `None` for other models, and
+    /// for VAE-GAN runs written before the choice existed (both passes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoder_statistics: Option<DecoderStatistics>,
     /// What is minimised: the ELBO with `samples` draws averaged, or the IWAE bound with
     /// `samples` importance samples (Burda et al. 2015).
     #[serde(default)]
@@ -169,6 +173,23 @@ fn one() -> f64 {
     1.0
 }
 
+/// VAE-GAN: which of the decoder's two training passes its batch normalization's running
+/// statistics follow. They only matter in evaluation mode (samples, reconstructions, the Fréchet
+/// distance); training normalises every pass with its own batch's statistics either way, so the
+/// weights are the same under both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecoderStatistics {
+    /// The pass on z ~ q(z | x) and the pass on z_p ~ N(0, I), in the order they ran, as a
+    /// PyTorch module running both would keep them. The estimates then describe neither
+    /// distribution of z when the two differ; run directories written before the choice existed
+    /// trained so.
+    Both,
+    /// The pass on z_p ~ N(0, I) alone: the decoder as a generator, the distribution samples
+    /// are drawn from, as a DCGAN's generator keeps them.
+    Prior,
+}
+
 /// The training objective of a VAE.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -193,6 +214,7 @@ impl Default for TrainConfig {
             alpha: None,
             feature_weight: None,
             equilibrium_margin: None,
+            decoder_statistics: None,
             objective: ObjectiveKind::Elbo,
             beta: 1.0,
             kl_warmup: 0.0,

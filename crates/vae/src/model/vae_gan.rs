@@ -17,12 +17,15 @@
 //! same weights, from one forward pass: the training loop's first phase computes them all and
 //! steps the discriminator; its second and third take the decoder's and the encoder's from what
 //! the first kept. Every network runs in training mode during a step (batch statistics, folded
-//! into the running estimates once per pass) and in evaluation mode elsewhere.
+//! into the running estimates once per pass) and in evaluation mode elsewhere. The decoder's
+//! estimates follow its pass on z_p alone, or both its passes (`config::DecoderStatistics`):
+//! when q(z | x) is far from N(0, I), the two passes' statistics differ, and estimates mixing
+//! them fit neither the samples nor the reconstructions.
 
 use super::gan::build_generator;
 use super::{Encoder, Generative, ImageScore, Trainable, VaeWorkspace};
 use crate::batch::Batch;
-use crate::config::{ModelConfig, ModelKind};
+use crate::config::{DecoderStatistics, ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
 use crate::kernels::elementwise::{sigmoid_backward, sigmoid_into};
@@ -269,15 +272,22 @@ impl<T: Scalar> VaeGan<T> {
     }
 
     /// Folds the batch statistics of a training-mode `forward` into the running estimates, pass
-    /// by pass in the order they ran (as PyTorch does during each pass).
-    fn commit_statistics(&mut self, ws: &mut VaeGanWorkspace<T>) -> Result<()> {
+    /// by pass in the order they ran (as PyTorch does during each pass); the decoder's from the
+    /// passes `decoder` names.
+    fn commit_statistics(
+        &mut self,
+        ws: &mut VaeGanWorkspace<T>,
+        decoder: DecoderStatistics,
+    ) -> Result<()> {
         let values = self.params.values_mut();
         self.encoder
             .network()
             .commit_statistics(values, &mut ws.encoder)?;
-        for buffers in [&mut ws.decoder, &mut ws.prior_decoder] {
-            self.decoder.commit_statistics(values, buffers)?;
+        if decoder == DecoderStatistics::Both {
+            self.decoder.commit_statistics(values, &mut ws.decoder)?;
         }
+        self.decoder
+            .commit_statistics(values, &mut ws.prior_decoder)?;
         for pass in [&mut ws.real, &mut ws.recon, &mut ws.prior] {
             self.features
                 .commit_statistics(values, &mut pass.features)?;
@@ -345,14 +355,15 @@ impl<T: Scalar> VaeGan<T> {
 
     /// The first phase of a step: the forward pass of Algorithm 1 on `batch` (ε and then z_p
     /// from `rng`), every network's gradient of its own loss, `feature_weight` being γ and
-    /// `kl_weight` β. The gradients of the decoder and the encoder are kept for the phases after
-    /// it.
+    /// `kl_weight` β, the decoder's running statistics following the passes `statistics` names.
+    /// The gradients of the decoder and the encoder are kept for the phases after it.
     pub fn step(
         &mut self,
         workspace: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,
         feature_weight: f64,
         kl_weight: f64,
+        statistics: DecoderStatistics,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
         let ws = &mut workspace.vae_gan;
@@ -364,7 +375,7 @@ impl<T: Scalar> VaeGan<T> {
             ..LossTerms::default()
         };
         (terms.kl, terms.reconstruction) = self.forward(Mode::Train, ws, x, rows, rng)?;
-        self.commit_statistics(ws)?;
+        self.commit_statistics(ws, statistics)?;
 
         // The discriminator's loss: x real, x̃ and x_p fake.
         terms.discriminator_real = bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits);

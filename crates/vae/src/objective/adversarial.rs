@@ -6,6 +6,7 @@
 
 use super::{require_labelled, LossTerms, Objective, Step};
 use crate::batch::Batch;
+use crate::config::DecoderStatistics;
 use crate::error::{Error, Result};
 use crate::kernels::rng::Rng;
 use crate::model::{Gan, VaeGan, VaeWorkspace};
@@ -52,6 +53,8 @@ pub struct LearnedSimilarity {
     /// be held, both step. The encoder always steps. This is the rule of Larsen et al.'s
     /// published code, with its margin 0.4, that keeps the two players level.
     pub equilibrium_margin: Option<f64>,
+    /// The decoder passes its batch normalization's running statistics follow.
+    pub decoder_statistics: DecoderStatistics,
 }
 
 /// The discriminator's mean loss per image at which the equilibrium rule centres its margin
@@ -91,7 +94,14 @@ impl<T: Scalar> Objective<T, VaeGan<T>> for LearnedSimilarity {
     ) -> Result<LossTerms> {
         require_labelled(batch)?;
         match step.phase {
-            0 => model.step(ws, batch, self.feature_weight, self.kl_weight, rng),
+            0 => model.step(
+                ws,
+                batch,
+                self.feature_weight,
+                self.kl_weight,
+                self.decoder_statistics,
+                rng,
+            ),
             1 | 2 => model.kept_gradients(ws),
             phase => Err(Error::InvalidArgument(format!(
                 "a VAE-GAN's step has three phases, not {}",
@@ -126,6 +136,7 @@ mod tests {
             feature_weight: 0.01,
             kl_weight: 1.0,
             equilibrium_margin: margin,
+            decoder_statistics: DecoderStatistics::Prior,
         };
         let steps = |margin, real, fake| -> Vec<bool> {
             (0..3)

@@ -7,7 +7,7 @@ use super::{
     Reconstruction, SemiSupervised, Step,
 };
 use crate::batch::Batch;
-use crate::config::{ModelKind, ObjectiveKind, TrainConfig};
+use crate::config::{DecoderStatistics, ModelKind, ObjectiveKind, TrainConfig};
 use crate::error::{Error, Result};
 use crate::kernels::rng::Rng;
 use crate::model::{Model, VaeWorkspace};
@@ -58,6 +58,7 @@ impl VaeObjective {
                     .unwrap_or(crate::config::DEFAULT_FEATURE_WEIGHT),
                 kl_weight: train.beta,
                 equilibrium_margin: train.equilibrium_margin,
+                decoder_statistics: train.decoder_statistics.unwrap_or(DecoderStatistics::Both),
             }),
             (ModelKind::M2, _) => VaeObjective::SemiSupervised(SemiSupervised {
                 elbo,

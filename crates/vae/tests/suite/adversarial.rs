@@ -5,7 +5,9 @@
 
 use super::gradients::{all, check, uniform, weights};
 use super::networks::list;
-use vae::config::{ImageShape, ModelConfig, ModelKind, OptimizerConfig, OptimizerKind};
+use vae::config::{
+    DecoderStatistics, ImageShape, ModelConfig, ModelKind, OptimizerConfig, OptimizerKind,
+};
 use vae::data::Batch;
 use vae::kernels::rng::{stream, Purpose};
 use vae::model::{Gan, VaeGan, VaeWorkspace};
@@ -485,6 +487,7 @@ fn each_vae_gan_loss_has_its_gradient() -> Result<()> {
         feature_weight: 0.3,
         kl_weight: 1.7,
         equilibrium_margin: None,
+        decoder_statistics: DecoderStatistics::Both,
     };
     let groups = base.parameter_groups();
     let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
@@ -588,6 +591,66 @@ fn a_vae_gan_resumes_bit_for_bit() -> Result<()> {
     Ok(())
 }
 
+/// A VAE-GAN's decoder statistics choice changes its decoder's running estimates and nothing
+/// else: trained from one seed with the estimates following both decoder passes and following
+/// the pass on z_p alone, every weight, every other network's estimates and every loss are the
+/// same bit for bit; the decoder counted 4 batches instead of 8, and its running mean and
+/// variance, after one pass per batch in place of two, differ.
+#[test]
+fn the_decoder_statistics_follow_the_chosen_passes() -> Result<()> {
+    let trained = |statistics| -> Result<(vae::Model<f32>, Vec<vae::loss_terms::LossTerms>)> {
+        let base = vae_gan_run(1, None);
+        let config = vae::RunConfig {
+            train: vae::TrainConfig {
+                decoder_statistics: Some(statistics),
+                ..base.train
+            },
+            ..base
+        };
+        let mut model = vae::Model::<f32>::new(&config.model, config.train.seed)?;
+        let mut optimizer =
+            Optimizer::with_groups(config.train.optimizer, model.parameter_groups());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let terms = train_gan(&config, &mut model, &mut optimizer, 0, dir.path())?;
+        Ok((model, terms))
+    };
+    let (both, both_terms) = trained(DecoderStatistics::Both)?;
+    let (prior, prior_terms) = trained(DecoderStatistics::Prior)?;
+    assert_eq!(both_terms, prior_terms);
+    let value = |model: &vae::Model<f32>, name: &str| -> Vec<f32> {
+        let range = model
+            .parameters()
+            .entry(name)
+            .expect("a tensor")
+            .range
+            .clone();
+        model.parameters().values()[range].to_vec()
+    };
+    let mut estimates = 0;
+    for entry in both.parameters().entries() {
+        let name = entry.name.as_str();
+        let running = name.ends_with("running_mean")
+            || name.ends_with("running_var")
+            || name.ends_with("num_batches_tracked");
+        if name.starts_with("decoder.") && running {
+            assert_ne!(value(&both, name), value(&prior, name), "{name}");
+            estimates += 1;
+        } else {
+            assert_eq!(value(&both, name), value(&prior, name), "{name}");
+        }
+    }
+    assert_eq!(estimates, 3, "one batch normalization in the decoder");
+    assert_eq!(
+        batches_tracked(&prior, "decoder.hidden.1.num_batches_tracked"),
+        4.0
+    );
+    assert_eq!(
+        batches_tracked(&both, "decoder.hidden.1.num_batches_tracked"),
+        8.0
+    );
+    Ok(())
+}
+
 fn vae_gan_run(epochs: usize, margin: Option<f64>) -> vae::RunConfig {
     let base = gan_run(epochs);
     vae::RunConfig {
@@ -626,6 +689,7 @@ fn the_equilibrium_rule_holds_a_network_back() -> Result<()> {
         feature_weight: 0.01,
         kl_weight: 1.0,
         equilibrium_margin: Some(0.3),
+        decoder_statistics: DecoderStatistics::Prior,
     };
     let steps: Vec<bool> = (0..3).map(|phase| rule.updates(phase, &terms[0])).collect();
     assert_eq!(
