@@ -648,6 +648,42 @@ fn the_decoder_statistics_follow_the_chosen_passes() -> Result<()> {
     Ok(())
 }
 
+/// The decoder's statistics are VAE-GAN's alone: a DCGAN's configuration naming them is refused
+/// in one line, and VAE-GAN's takes either choice or none (the runs before the choice existed).
+#[test]
+fn only_vae_gan_takes_a_decoder_statistics_choice() {
+    let dcgan = gan_run(1);
+    let named = vae::RunConfig {
+        train: vae::TrainConfig {
+            decoder_statistics: Some(DecoderStatistics::Prior),
+            ..dcgan.train.clone()
+        },
+        ..dcgan.clone()
+    };
+    let message = named.validate().expect_err("refused").to_string();
+    assert!(
+        message.contains("decoder_statistics applies to the vae-gan model, not DCGAN"),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "{message}");
+    dcgan.validate().expect("a DCGAN without the choice");
+    for statistics in [
+        None,
+        Some(DecoderStatistics::Both),
+        Some(DecoderStatistics::Prior),
+    ] {
+        let base = vae_gan_run(1, None);
+        let config = vae::RunConfig {
+            train: vae::TrainConfig {
+                decoder_statistics: statistics,
+                ..base.train
+            },
+            ..base
+        };
+        config.validate().expect("a VAE-GAN with any choice");
+    }
+}
+
 fn vae_gan_run(epochs: usize, margin: Option<f64>) -> vae::RunConfig {
     let base = gan_run(epochs);
     vae::RunConfig {
