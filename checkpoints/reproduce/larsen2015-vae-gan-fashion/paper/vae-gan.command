@@ -1,1 +1,0 @@
-vae train --dataset fashion-mnist --model vae-gan --equilibrium-margin 0.4 --beta 8 --epochs 25 --out runs/reproduce/larsen2015-vae-gan-fashion/paper/vae-gan --threads 1

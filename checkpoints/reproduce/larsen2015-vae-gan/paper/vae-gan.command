@@ -1,1 +1,0 @@
-vae train --dataset mnist --model vae-gan --equilibrium-margin 0.4 --beta 8 --epochs 25 --out runs/reproduce/larsen2015-vae-gan/paper/vae-gan --threads 1
