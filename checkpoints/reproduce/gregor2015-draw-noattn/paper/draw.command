@@ -1,0 +1,1 @@
+vae train --dataset mnist --model draw --steps 64 --lstm 256 --latent 100 --batch-size 100 --clip-norm 10 --no-attention --epochs 100 --out runs/reproduce/gregor2015-draw-noattn/paper/draw --threads 1
