@@ -599,14 +599,7 @@ fn a_vae_gan_resumes_bit_for_bit() -> Result<()> {
 #[test]
 fn the_decoder_statistics_follow_the_chosen_passes() -> Result<()> {
     let trained = |statistics| -> Result<(vae::Model<f32>, Vec<vae::loss_terms::LossTerms>)> {
-        let base = vae_gan_run(1, None);
-        let config = vae::RunConfig {
-            train: vae::TrainConfig {
-                decoder_statistics: Some(statistics),
-                ..base.train
-            },
-            ..base
-        };
+        let config = vae_gan_with_statistics(Some(statistics));
         let mut model = vae::Model::<f32>::new(&config.model, config.train.seed)?;
         let mut optimizer =
             Optimizer::with_groups(config.train.optimizer, model.parameter_groups());
@@ -653,12 +646,13 @@ fn the_decoder_statistics_follow_the_chosen_passes() -> Result<()> {
 #[test]
 fn only_vae_gan_takes_a_decoder_statistics_choice() {
     let dcgan = gan_run(1);
+    dcgan.validate().expect("a DCGAN without the choice");
     let named = vae::RunConfig {
         train: vae::TrainConfig {
             decoder_statistics: Some(DecoderStatistics::Prior),
-            ..dcgan.train.clone()
+            ..dcgan.train
         },
-        ..dcgan.clone()
+        ..dcgan
     };
     let message = named.validate().expect_err("refused").to_string();
     assert!(
@@ -666,21 +660,26 @@ fn only_vae_gan_takes_a_decoder_statistics_choice() {
         "{message}"
     );
     assert!(!message.contains('\n'), "{message}");
-    dcgan.validate().expect("a DCGAN without the choice");
     for statistics in [
         None,
         Some(DecoderStatistics::Both),
         Some(DecoderStatistics::Prior),
     ] {
-        let base = vae_gan_run(1, None);
-        let config = vae::RunConfig {
-            train: vae::TrainConfig {
-                decoder_statistics: statistics,
-                ..base.train
-            },
-            ..base
-        };
-        config.validate().expect("a VAE-GAN with any choice");
+        vae_gan_with_statistics(statistics)
+            .validate()
+            .expect("a VAE-GAN with any choice");
+    }
+}
+
+/// The tiny VAE-GAN of `vae_gan_run`, one epoch, its decoder keeping the chosen statistics.
+fn vae_gan_with_statistics(statistics: Option<DecoderStatistics>) -> vae::RunConfig {
+    let base = vae_gan_run(1, None);
+    vae::RunConfig {
+        train: vae::TrainConfig {
+            decoder_statistics: statistics,
+            ..base.train
+        },
+        ..base
     }
 }
 
