@@ -125,12 +125,19 @@ def test_a_vae_gan_trains_in_three_phases_encodes_and_has_no_likelihood(quadrant
     train, *_ = quadrants
     events = []
     model = vae.VAE(
-        model="vae-gan", latent=4, feature_weight=0.1, equilibrium_margin=0.4, seed=1, threads=1
+        model="vae-gan",
+        latent=4,
+        feature_weight=0.1,
+        equilibrium_margin=0.4,
+        real_weight=0.5,
+        seed=1,
+        threads=1,
     )
     model.fit(train, epochs=1, batch_size=64, callback=events.append)
     config = model.config
     assert config["model"]["kind"] == "vae-gan" and config["train"]["feature_weight"] == 0.1
     assert config["train"]["equilibrium_margin"] == 0.4
+    assert config["train"]["real_weight"] == 0.5
     epoch = next(e for e in events if e["event"] == "epoch")
     assert epoch["train_discriminator"] > 0 and epoch["train_generator"] > 0
     means, log_vars = model.encode(train[:3])
@@ -143,6 +150,10 @@ def test_a_vae_gan_trains_in_three_phases_encodes_and_has_no_likelihood(quadrant
         vae.VAE(feature_weight=0.5).fit(train, epochs=1, progress=False)
     with pytest.raises(ValueError, match="equilibrium_margin applies to model=\"vae-gan\" only"):
         vae.VAE(equilibrium_margin=0.4).fit(train, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="real_weight applies to model=\"vae-gan\" only"):
+        vae.VAE(real_weight=0.5).fit(train, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        vae.VAE(model="vae-gan", real_weight=1.0).fit(train, epochs=1, progress=False)
 
 
 def test_a_callback_sees_every_batch_and_epoch_and_can_stop(quadrants):

@@ -61,7 +61,8 @@ class VAE:
     (Larsen et al. 2015: DCGAN's networks and an encoder, the reconstruction error measured in the
     discriminator's features and weighed by `feature_weight` against the GAN loss, and with
     `equilibrium_margin` the rule of their code that sits a network out while the discriminator
-    is far ahead or behind; it encodes and reconstructs, but has no likelihood to `score`). arch: "mlp" or
+    is far ahead or behind, and with `real_weight` the real images' share of the discriminator's
+    loss, as their code weighs it; it encodes and reconstructs, but has no likelihood to `score`). arch: "mlp" or
     "conv" over the
     `hidden` widths (channels for conv). likelihood: "bernoulli" or "gaussian" (None: Bernoulli
     for arrays and digits, Gaussian for faces and photographs). objective: "elbo" or "iwae" with
@@ -101,6 +102,7 @@ class VAE:
         alpha: Optional[float] = None,
         feature_weight: Optional[float] = None,
         equilibrium_margin: Optional[float] = None,
+        real_weight: Optional[float] = None,
         classifier_hidden: Optional[Sequence[int]] = None,
         labelled_per_batch: Optional[int] = None,
         init_std: Optional[float] = None,

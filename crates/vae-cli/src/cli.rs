@@ -197,6 +197,11 @@ pub struct TrainArgs {
     /// network steps on every batch as in the paper's Algorithm 1]
     #[arg(long, value_name = "M")]
     pub equilibrium_margin: Option<f64>,
+    /// vae-gan: the real images' share w of the discriminator's loss, the rest split evenly
+    /// between reconstructions and prior samples (0.5 in Larsen et al.'s code) [default: the
+    /// three terms summed, as the paper's Algorithm 1]
+    #[arg(long, value_name = "W")]
+    pub real_weight: Option<f64>,
     /// m2: hidden layer widths of the classifier q(y|x), comma-separated [default: --hidden]
     #[arg(long, value_delimiter = ',')]
     pub classifier_hidden: Option<Vec<usize>>,

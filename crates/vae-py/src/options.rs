@@ -53,6 +53,7 @@ pub fn run_options(given: &Bound<'_, PyDict>) -> PyResult<RunOptions> {
             "alpha" => o.alpha = Some(real(k, &value)?),
             "feature_weight" => o.feature_weight = Some(real(k, &value)?),
             "equilibrium_margin" => o.equilibrium_margin = Some(real(k, &value)?),
+            "real_weight" => o.real_weight = Some(real(k, &value)?),
             "active_threshold" => o.active_threshold = Some(real(k, &value)?),
             "init_std" => o.init_std = Some(real(k, &value)?),
             "lr" => o.lr = Some(real(k, &value)?),

@@ -391,7 +391,11 @@ fn a_vae_gan_trains_resumes_reconstructs_and_is_measured() {
 fn vae_gan_options_apply_to_it_alone() {
     let f = fixture();
     let out = f.root.join("x");
-    for (flag, value) in [("--feature-weight", "0.5"), ("--equilibrium-margin", "0.4")] {
+    for (flag, value) in [
+        ("--feature-weight", "0.5"),
+        ("--equilibrium-margin", "0.4"),
+        ("--real-weight", "0.5"),
+    ] {
         fails(
             &[
                 "train",
@@ -418,6 +422,22 @@ fn vae_gan_options_apply_to_it_alone() {
         ],
         "equilibrium_margin -1.0 must be non-negative and finite",
     );
+    for weight in ["0", "1", "NaN"] {
+        fails(
+            &[
+                "train",
+                "--dataset",
+                &eight_by_eight_idx(&f.root.join("eight")),
+                "--model",
+                "vae-gan",
+                "--real-weight",
+                weight,
+                "--out",
+                path(&out),
+            ],
+            "must lie strictly between 0 and 1",
+        );
+    }
     for (flag, value) in [("--hidden", "8"), ("--kl-warmup", "2"), ("--samples", "2")] {
         fails(
             &[

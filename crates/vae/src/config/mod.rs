@@ -106,11 +106,16 @@ impl RunConfig {
                 "the vae-gan model trains with Larsen et al.'s three losses, which take beta (the encoder's KL weight) but not the IWAE objective, KL warm-up or free bits".into(),
             ));
         }
-        if t.decoder_statistics.is_some() && self.model.kind != ModelKind::VaeGan {
-            return Err(Error::Config(format!(
-                "decoder_statistics applies to the vae-gan model, not {}",
-                self.model.kind_name()
-            )));
+        for (option, given) in [
+            ("decoder_statistics", t.decoder_statistics.is_some()),
+            ("real_weight", t.real_weight.is_some()),
+        ] {
+            if given && self.model.kind != ModelKind::VaeGan {
+                return Err(Error::Config(format!(
+                    "{option} applies to the vae-gan model, not {}",
+                    self.model.kind_name()
+                )));
+            }
         }
         if family_objective
             && !matches!(

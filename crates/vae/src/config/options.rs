@@ -181,6 +181,7 @@ pub struct RunOptions {
     pub alpha: Option<f64>,
     pub feature_weight: Option<f64>,
     pub equilibrium_margin: Option<f64>,
+    pub real_weight: Option<f64>,
     pub classifier_hidden: Option<Vec<usize>>,
     pub active_threshold: Option<f64>,
     pub labelled_per_batch: Option<usize>,
@@ -382,6 +383,10 @@ impl RunOptions {
                 _ => None,
             },
             decoder_statistics: (family == Family::VaeGan).then_some(DecoderStatistics::Prior),
+            real_weight: match family {
+                Family::VaeGan => self.real_weight,
+                _ => None,
+            },
             alpha: match family {
                 Family::Jmvae => Some(self.alpha.unwrap_or(DEFAULT_JMVAE_ALPHA)),
                 _ => self.alpha,
@@ -548,6 +553,7 @@ impl RunOptions {
         for (option, given) in [
             ("feature_weight", self.feature_weight.is_some()),
             ("equilibrium_margin", self.equilibrium_margin.is_some()),
+            ("real_weight", self.real_weight.is_some()),
         ] {
             if family != Family::VaeGan && given {
                 return Err(Error::InvalidArgument(format!(

@@ -137,6 +137,11 @@ pub struct TrainConfig {
     /// for VAE-GAN runs written before the choice existed (both passes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decoder_statistics: Option<DecoderStatistics>,
+    /// VAE-GAN: w, the real images' share of the discriminator's loss, the rest split evenly
+    /// between the reconstructions and the prior's samples (Larsen et al.'s code: 0.5); `None`
+    /// sums the three terms, as the paper's Algorithm 1 writes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_weight: Option<f64>,
     /// What is minimised: the ELBO with `samples` draws averaged, or the IWAE bound with
     /// `samples` importance samples (Burda et al. 2015).
     #[serde(default)]
@@ -215,6 +220,7 @@ impl Default for TrainConfig {
             feature_weight: None,
             equilibrium_margin: None,
             decoder_statistics: None,
+            real_weight: None,
             objective: ObjectiveKind::Elbo,
             beta: 1.0,
             kl_warmup: 0.0,
@@ -289,6 +295,13 @@ impl TrainConfig {
             if !(margin.is_finite() && margin >= 0.0) {
                 return Err(Error::Config(format!(
                     "equilibrium_margin {margin:?} must be non-negative and finite"
+                )));
+            }
+        }
+        if let Some(w) = self.real_weight {
+            if !(w > 0.0 && w < 1.0) {
+                return Err(Error::Config(format!(
+                    "real_weight {w:?} must lie strictly between 0 and 1"
                 )));
             }
         }

@@ -52,5 +52,5 @@ pub use reference::{ClassifierWorkspace, ReferenceClassifier};
 pub use stacked::Stacked;
 pub use trainable::Trainable;
 pub use vae::Vae;
-pub use vae_gan::{VaeGan, VaeGanWorkspace};
+pub use vae_gan::{LossWeights, VaeGan, VaeGanWorkspace};
 pub use workspace::{importance_weighted_log_likelihood, ImageScore, VaeWorkspace};

@@ -6,7 +6,9 @@
 //! constant left out).
 //!
 //! Algorithm 1 on a batch x, with z ~ q(z | x), x̃ = Dec(z), z_p ~ N(0, I), x_p = Dec(z_p):
-//! - the discriminator minimises −log D(x) − log(1 − D(x̃)) − log(1 − D(x_p));
+//! - the discriminator minimises −log D(x) − log(1 − D(x̃)) − log(1 − D(x_p)), or with a real
+//!   images' weight w (Larsen et al.'s code: 0.5) w · (−log D(x)) + (1 − w)/2 · (−log(1 − D(x̃))
+//!   − log(1 − D(x_p)));
 //! - the decoder minimises γ · ½ ‖Dis_l(x̃) − Dis_l(x)‖² − log D(x̃) − log D(x_p) (the
 //!   non-saturating form of the GAN term, as the GAN here trains);
 //! - the encoder minimises β · KL(q(z | x) || N(0, I)) + ½ ‖Dis_l(x̃) − Dis_l(x)‖² (β = 1 in
@@ -48,6 +50,38 @@ pub struct VaeGan<T> {
     features: Network,
     /// The dense head from Dis_l to D's logit.
     head: Network,
+}
+
+/// The weights of VAE-GAN's losses in a step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LossWeights {
+    /// γ: the feature error's weight against the GAN loss in the decoder's objective.
+    pub feature: f64,
+    /// β: the KL's weight in the encoder's objective.
+    pub kl: f64,
+    /// w: the real images' share of the discriminator's loss, the rest split evenly between
+    /// x̃ and x_p; `None` sums the three terms, as Algorithm 1 writes them.
+    pub real: Option<f64>,
+}
+
+impl LossWeights {
+    /// The factors of the discriminator's loss on x and on each of x̃ and x_p.
+    fn discriminator(&self) -> (f64, f64) {
+        match self.real {
+            Some(w) => (w, 0.5 * (1.0 - w)),
+            None => (1.0, 1.0),
+        }
+    }
+}
+
+/// `values` times `factor`, unless the factor is 1.
+fn scale<T: Scalar>(values: &mut [T], factor: f64) {
+    if factor != 1.0 {
+        let factor = T::of(factor);
+        for v in values {
+            *v *= factor;
+        }
+    }
 }
 
 /// One pass through the discriminator: its features and its head.
@@ -354,15 +388,15 @@ impl<T: Scalar> VaeGan<T> {
     }
 
     /// The first phase of a step: the forward pass of Algorithm 1 on `batch` (ε and then z_p
-    /// from `rng`), every network's gradient of its own loss, `feature_weight` being γ and
-    /// `kl_weight` β, the decoder's running statistics following the passes `statistics` names.
-    /// The gradients of the decoder and the encoder are kept for the phases after it.
+    /// from `rng`), every network's gradient of its own loss weighted by `weights`, the
+    /// decoder's running statistics following the passes `statistics` names. The gradients of
+    /// the decoder and the encoder are kept for the phases after it. The losses reported are
+    /// unweighted: the discriminator's sums its three terms.
     pub fn step(
         &mut self,
         workspace: &mut VaeWorkspace<T>,
         batch: &Batch<'_, T>,
-        feature_weight: f64,
-        kl_weight: f64,
+        weights: &LossWeights,
         statistics: DecoderStatistics,
         rng: &mut Rng,
     ) -> Result<LossTerms> {
@@ -378,10 +412,13 @@ impl<T: Scalar> VaeGan<T> {
         self.commit_statistics(ws, statistics)?;
 
         // The discriminator's loss: x real, x̃ and x_p fake.
+        let (real_factor, fake_factor) = weights.discriminator();
         terms.discriminator_real = bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits);
         terms.discriminator = terms.discriminator_real;
+        scale(&mut ws.d_logits, real_factor);
         self.discriminator_backward(&mut ws.real, x, rows, &ws.d_logits, &mut ws.d_features)?;
         terms.discriminator += bce_with_logits(ws.recon.head.output(), false, &mut ws.d_logits);
+        scale(&mut ws.d_logits, fake_factor);
         self.discriminator_backward(
             &mut ws.recon,
             &ws.recon_images,
@@ -390,6 +427,7 @@ impl<T: Scalar> VaeGan<T> {
             &mut ws.d_features,
         )?;
         terms.discriminator += bce_with_logits(ws.prior.head.output(), false, &mut ws.d_logits);
+        scale(&mut ws.d_logits, fake_factor);
         self.discriminator_backward(
             &mut ws.prior,
             &ws.prior_images,
@@ -405,7 +443,7 @@ impl<T: Scalar> VaeGan<T> {
             &ws.recon_images,
             rows,
             Some(&ws.d_logits),
-            Some((&ws.feature_error, T::of(feature_weight))),
+            Some((&ws.feature_error, T::of(weights.feature))),
             &mut ws.d_features,
             &mut ws.d_image,
         )?;
@@ -473,7 +511,7 @@ impl<T: Scalar> VaeGan<T> {
         ws.d_posterior.resize(rows * 2 * latent, T::zero());
         let q = DiagonalGaussian::new(ws.encoder.output(), latent);
         q.backward_rsample(&ws.eps, &ws.d_z, &mut ws.d_posterior);
-        q.backward_kl(None, T::of(kl_weight), &mut ws.d_posterior);
+        q.backward_kl(None, T::of(weights.kl), &mut ws.d_posterior);
         let (values, grads) = self.params.split_mut();
         self.encoder
             .backward(values, grads, x, rows, &mut ws.encoder, &ws.d_posterior)?;

@@ -9,7 +9,7 @@ use crate::batch::Batch;
 use crate::config::DecoderStatistics;
 use crate::error::{Error, Result};
 use crate::kernels::rng::Rng;
-use crate::model::{Gan, VaeGan, VaeWorkspace};
+use crate::model::{Gan, LossWeights, VaeGan, VaeWorkspace};
 use crate::scalar::Scalar;
 
 /// The adversarial game, phase 0 the discriminator's and phase 1 the generator's.
@@ -55,6 +55,10 @@ pub struct LearnedSimilarity {
     pub equilibrium_margin: Option<f64>,
     /// The decoder passes its batch normalization's running statistics follow.
     pub decoder_statistics: DecoderStatistics,
+    /// w: the real images' share of the discriminator's loss, the rest split evenly between the
+    /// reconstructions and the prior's samples (Larsen et al.'s code: 0.5, there
+    /// `real_vs_gen_weight`); `None` sums the three terms, as Algorithm 1 writes them.
+    pub real_weight: Option<f64>,
 }
 
 /// The discriminator's mean loss per image at which the equilibrium rule centres its margin
@@ -97,8 +101,11 @@ impl<T: Scalar> Objective<T, VaeGan<T>> for LearnedSimilarity {
             0 => model.step(
                 ws,
                 batch,
-                self.feature_weight,
-                self.kl_weight,
+                &LossWeights {
+                    feature: self.feature_weight,
+                    kl: self.kl_weight,
+                    real: self.real_weight,
+                },
                 self.decoder_statistics,
                 rng,
             ),
@@ -137,6 +144,7 @@ mod tests {
             kl_weight: 1.0,
             equilibrium_margin: margin,
             decoder_statistics: DecoderStatistics::Prior,
+            real_weight: None,
         };
         let steps = |margin, real, fake| -> Vec<bool> {
             (0..3)

@@ -59,6 +59,7 @@ impl VaeObjective {
                 kl_weight: train.beta,
                 equilibrium_margin: train.equilibrium_margin,
                 decoder_statistics: train.decoder_statistics.unwrap_or(DecoderStatistics::Both),
+                real_weight: train.real_weight,
             }),
             (ModelKind::M2, _) => VaeObjective::SemiSupervised(SemiSupervised {
                 elbo,

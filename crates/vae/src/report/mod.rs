@@ -102,7 +102,7 @@ pub fn html(input: &ReportInput<'_>) -> String {
                     c.model.kind_name()
                 ),
                 ModelKind::VaeGan => format!(
-                    "{}, γ = {}{}{}; no likelihood of pixels: the reconstruction error is ½ ‖Dis_l(x̃) − Dis_l(x)‖² in the discriminator's features, and the GAN losses are the discriminator's, −log D(x) − log(1 − D(x̃)) − log(1 − D(x_p)), and the decoder's, −log D(x̃) − log D(x_p), per image",
+                    "{}, γ = {}{}{}{}; no likelihood of pixels: the reconstruction error is ½ ‖Dis_l(x̃) − Dis_l(x)‖² in the discriminator's features, and the GAN losses are the discriminator's, −log D(x) − log(1 − D(x̃)) − log(1 − D(x_p)), and the decoder's, −log D(x̃) − log D(x_p), per image",
                     c.model.kind_name(),
                     c.train.feature_weight.unwrap_or(crate::config::DEFAULT_FEATURE_WEIGHT),
                     match c.train.equilibrium_margin {
@@ -113,6 +113,13 @@ pub fn html(input: &ReportInput<'_>) -> String {
                         Some(crate::config::DecoderStatistics::Prior) =>
                             ", the decoder's running statistics from its passes on z_p alone",
                         _ => "",
+                    },
+                    match c.train.real_weight {
+                        Some(w) => format!(
+                            ", the discriminator's gradient weighing real images {w} and each fake {}",
+                            0.5 * (1.0 - w)
+                        ),
+                        None => String::new(),
                     }
                 ),
             },

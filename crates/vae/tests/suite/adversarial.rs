@@ -474,6 +474,18 @@ fn a_dcgan_resumes_bit_for_bit() -> Result<()> {
 /// later phases hand over exactly the gradients the first computed, and nothing else.
 #[test]
 fn each_vae_gan_loss_has_its_gradient() -> Result<()> {
+    check_vae_gan_gradients(None)
+}
+
+/// As above with the real images weighed w = 0.3 in the discriminator's loss, as Larsen et
+/// al.'s code weighs them: w · (−log D(x)) + (1 − w)/2 · (−log(1 − D(x̃)) − log(1 − D(x_p))),
+/// the decoder's and encoder's losses unchanged.
+#[test]
+fn a_weighted_discriminator_loss_has_its_gradient() -> Result<()> {
+    check_vae_gan_gradients(Some(0.3))
+}
+
+fn check_vae_gan_gradients(real_weight: Option<f64>) -> Result<()> {
     let config = tiny_vae_gan();
     let base = VaeGan::<f64>::new(&config, 4)?;
     let rows = 5;
@@ -488,6 +500,7 @@ fn each_vae_gan_loss_has_its_gradient() -> Result<()> {
         kl_weight: 1.7,
         equilibrium_margin: None,
         decoder_statistics: DecoderStatistics::Both,
+        real_weight,
     };
     let groups = base.parameter_groups();
     let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
@@ -516,11 +529,19 @@ fn each_vae_gan_loss_has_its_gradient() -> Result<()> {
     let (terms, analytic, mut model, mut ws) = run(&p0);
     assert!(terms.reconstruction > 0.0 && terms.kl > 0.0);
     assert!(terms.discriminator > 0.0 && terms.generator > 0.0);
-    type Loss = fn(&vae::loss_terms::LossTerms) -> f64;
+    // The reported losses are unweighted; the discriminator's gradient follows its weights.
+    let (w_real, w_fake) = real_weight.map_or((1.0, 1.0), |w| (w, 0.5 * (1.0 - w)));
+    let discriminator = move |t: &vae::loss_terms::LossTerms| {
+        w_real * t.discriminator_real + w_fake * (t.discriminator - t.discriminator_real)
+    };
+    type Loss<'a> = Box<dyn Fn(&vae::loss_terms::LossTerms) -> f64 + 'a>;
     let losses: [(&str, Loss); 3] = [
-        ("discriminator", |t| t.discriminator),
-        ("decoder", |t| 0.3 * t.reconstruction + t.generator),
-        ("encoder", |t| 1.7 * t.kl + t.reconstruction),
+        ("discriminator", Box::new(discriminator)),
+        (
+            "decoder",
+            Box::new(|t| 0.3 * t.reconstruction + t.generator),
+        ),
+        ("encoder", Box::new(|t| 1.7 * t.kl + t.reconstruction)),
     ];
     for (g, (name, loss)) in losses.iter().enumerate() {
         check(
@@ -671,6 +692,40 @@ fn only_vae_gan_takes_a_decoder_statistics_choice() {
     }
 }
 
+/// The real images' weight in the discriminator's loss: a VAE-GAN's alone, strictly between 0
+/// and 1, and kept in config.json only when given (older runs load as the three terms summed).
+#[test]
+fn a_real_weight_is_a_vae_gan_share() {
+    let with = |config: &vae::RunConfig, weight| vae::RunConfig {
+        train: vae::TrainConfig {
+            real_weight: weight,
+            ..config.train.clone()
+        },
+        ..config.clone()
+    };
+    let message = with(&gan_run(1), Some(0.5))
+        .validate()
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        message.contains("real_weight applies to the vae-gan model, not DCGAN"),
+        "{message}"
+    );
+    let vae_gan = vae_gan_run(1, None);
+    with(&vae_gan, Some(0.5)).validate().expect("w = 0.5");
+    for weight in [0.0, 1.0, -0.5, f64::NAN, f64::INFINITY] {
+        let message = with(&vae_gan, Some(weight))
+            .validate()
+            .expect_err("refused")
+            .to_string();
+        assert!(message.contains("strictly between 0 and 1"), "{message}");
+    }
+    let unset = serde_json::to_string(&vae_gan.train).expect("json");
+    assert!(!unset.contains("real_weight"), "{unset}");
+    let set = serde_json::to_string(&with(&vae_gan, Some(0.5)).train).expect("json");
+    assert!(set.contains("\"real_weight\":0.5"), "{set}");
+}
+
 /// The tiny VAE-GAN of `vae_gan_run`, one epoch, its decoder keeping the chosen statistics.
 fn vae_gan_with_statistics(statistics: Option<DecoderStatistics>) -> vae::RunConfig {
     let base = vae_gan_run(1, None);
@@ -722,6 +777,7 @@ fn the_equilibrium_rule_holds_a_network_back() -> Result<()> {
         kl_weight: 1.0,
         equilibrium_margin: Some(0.3),
         decoder_statistics: DecoderStatistics::Prior,
+        real_weight: None,
     };
     let steps: Vec<bool> = (0..3).map(|phase| rule.updates(phase, &terms[0])).collect();
     assert_eq!(

@@ -112,6 +112,7 @@ pub(super) fn resume(
         ("--alpha", args.alpha.is_some()),
         ("--feature-weight", args.feature_weight.is_some()),
         ("--equilibrium-margin", args.equilibrium_margin.is_some()),
+        ("--real-weight", args.real_weight.is_some()),
         ("--classifier-hidden", args.classifier_hidden.is_some()),
         ("--layers", args.layers.is_some()),
         ("--channels", args.channels.is_some()),

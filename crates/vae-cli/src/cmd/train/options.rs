@@ -22,6 +22,7 @@ pub(super) fn run_options(args: &TrainArgs) -> Result<RunOptions> {
         alpha: args.alpha,
         feature_weight: args.feature_weight,
         equilibrium_margin: args.equilibrium_margin,
+        real_weight: args.real_weight,
         classifier_hidden: args.classifier_hidden.clone(),
         active_threshold: args.active_threshold,
         labelled_per_batch: args.labelled_per_batch,
