@@ -25,22 +25,22 @@ pub fn lstm_forward<T: Scalar>(
 ) {
     let rows = c.len() / hidden.max(1);
     let body = |gates: &mut [T], c_prev: &[T], c: &mut [T], h: &mut [T]| {
-        for (((row, c_prev), c), h) in gates
-            .chunks_exact_mut(4 * hidden)
-            .zip(c_prev.chunks_exact(hidden))
-            .zip(c.chunks_exact_mut(hidden))
-            .zip(h.chunks_exact_mut(hidden))
-        {
-            let (i_f, rest) = row.split_at_mut(2 * hidden);
-            let (g, o) = rest.split_at_mut(hidden);
-            zip_map_in_place(i_f, [], |a, []| sigmoid(a));
-            zip_map_in_place(g, [], |a, []| T::tanh_vectorisable(a));
-            zip_map_in_place(o, [], |a, []| sigmoid(a));
-            let (i, f) = i_f.split_at(hidden);
-            // c = f ⊙ c_prev + i ⊙ g, then h = o ⊙ tanh(c).
-            zip_map(c, [f, c_prev, i, g], |[f, c_prev, i, g]| f * c_prev + i * g);
-            zip_map(h, [o, c], |[o, c]| o * T::tanh_vectorisable(c));
-        }
+        vectorized(
+            #[inline(always)]
+            || {
+                for (((row, c_prev), c), h) in gates
+                    .chunks_exact_mut(4 * hidden)
+                    .zip(c_prev.chunks_exact(hidden))
+                    .zip(c.chunks_exact_mut(hidden))
+                    .zip(h.chunks_exact_mut(hidden))
+                {
+                    let (i, rest) = row.split_at_mut(hidden);
+                    let (f, rest) = rest.split_at_mut(hidden);
+                    let (g, o) = rest.split_at_mut(hidden);
+                    forward_row(i, f, g, o, c_prev, c, h);
+                }
+            },
+        )
     };
     match rows_per_task(rows, 4 * hidden) {
         None => body(gates, c_prev, c, h),
@@ -65,39 +65,30 @@ pub fn lstm_backward<T: Scalar>(
     hidden: usize,
     d_gates: &mut [T],
 ) {
-    let one = T::one();
     let rows = c.len() / hidden.max(1);
     let body =
         |(gates, d_gates): (&[T], &mut [T]), c_prev: &[T], c: &[T], dh: &[T], dc: &mut [T]| {
-            for (((((row, d_row), c_prev), c), dh), dc) in gates
-                .chunks_exact(4 * hidden)
-                .zip(d_gates.chunks_exact_mut(4 * hidden))
-                .zip(c_prev.chunks_exact(hidden))
-                .zip(c.chunks_exact(hidden))
-                .zip(dh.chunks_exact(hidden))
-                .zip(dc.chunks_exact_mut(hidden))
-            {
-                let (i, rest) = row.split_at(hidden);
-                let (f, rest) = rest.split_at(hidden);
-                let (g, o) = rest.split_at(hidden);
-                let (di, rest) = d_row.split_at_mut(hidden);
-                let (df, rest) = rest.split_at_mut(hidden);
-                let (dg, d_o) = rest.split_at_mut(hidden);
-                // Through h = o ⊙ tanh(c): the output gate's gradient, and the cell's, which joins
-                // the gradient reaching c from the next step (`d_o` holds tanh(c) meanwhile).
-                zip_map(d_o, [c], |[c]| T::tanh_vectorisable(c));
-                zip_map_in_place(dc, [dh, o, d_o], |dc, [dh, o, tanh_c]| {
-                    dc + dh * o * (one - tanh_c * tanh_c)
-                });
-                zip_map_in_place(d_o, [dh, o], |tanh_c, [dh, o]| dh * tanh_c * o * (one - o));
-                // Through c = f ⊙ c_prev + i ⊙ g, `dc` now the whole gradient reaching c.
-                zip_map(di, [dc, g, i], |[dc, g, i]| dc * g * i * (one - i));
-                zip_map(df, [dc, c_prev, f], |[dc, c_prev, f]| {
-                    dc * c_prev * f * (one - f)
-                });
-                zip_map(dg, [dc, i, g], |[dc, i, g]| dc * i * (one - g * g));
-                zip_map_in_place(dc, [f], |dc, [f]| dc * f);
-            }
+            vectorized(
+                #[inline(always)]
+                || {
+                    for (((((row, d_row), c_prev), c), dh), dc) in gates
+                        .chunks_exact(4 * hidden)
+                        .zip(d_gates.chunks_exact_mut(4 * hidden))
+                        .zip(c_prev.chunks_exact(hidden))
+                        .zip(c.chunks_exact(hidden))
+                        .zip(dh.chunks_exact(hidden))
+                        .zip(dc.chunks_exact_mut(hidden))
+                    {
+                        let (i, rest) = row.split_at(hidden);
+                        let (f, rest) = rest.split_at(hidden);
+                        let (g, o) = rest.split_at(hidden);
+                        let (di, rest) = d_row.split_at_mut(hidden);
+                        let (df, rest) = rest.split_at_mut(hidden);
+                        let (dg, d_o) = rest.split_at_mut(hidden);
+                        backward_row([i, f, g, o], [c_prev, c, dh], dc, [di, df, dg, d_o]);
+                    }
+                },
+            )
         };
     match rows_per_task(rows, 4 * hidden) {
         None => body((gates, d_gates), c_prev, c, dh, dc),
@@ -112,42 +103,142 @@ pub fn lstm_backward<T: Scalar>(
     }
 }
 
-// The passes above are short loops with one output each, every one dispatched to the widest SIMD
-// on its own: one loop computing all of a cell's outputs at once writes six buffers the compiler
-// cannot prove apart, and stays scalar.
+// A row is taken a block of lanes at a time, each slice's block passed to a function as an array
+// reference of its own: references passed so cannot alias, and the compiler vectorises the
+// lanes' loop with all of a cell's outputs computed in one pass. (One loop over the row's slices
+// themselves, which it cannot prove apart, stays scalar.) Lanes past the last whole block go one
+// by one through the same cell formulas.
 
-/// `out[j] = f([a[j], b[j], ...])` over `N` inputs as long as `out`.
-fn zip_map<T: Scalar, const N: usize>(out: &mut [T], inputs: [&[T]; N], f: impl Fn([T; N]) -> T) {
-    zip_map_in_place(out, inputs, |_, x| f(x))
+/// Lanes per block.
+const BLOCK: usize = 16;
+
+/// One cell forward: the gate pre-activations `[i, f, g, o]` and the previous cell in; the
+/// activated gates, the cell and the output out.
+#[inline(always)]
+fn forward_cell<T: Scalar>([i, f, g, o]: [T; 4], c_prev: T) -> ([T; 4], T, T) {
+    let (i, f) = (sigmoid(i), sigmoid(f));
+    let (g, o) = (T::tanh_vectorisable(g), sigmoid(o));
+    // c = f ⊙ c_prev + i ⊙ g, then h = o ⊙ tanh(c).
+    let c = f * c_prev + i * g;
+    ([i, f, g, o], c, o * T::tanh_vectorisable(c))
 }
 
-/// `out[j] = f(out[j], [a[j], b[j], ...])` over `N` inputs as long as `out`, a block of lanes at
-/// a time so that each input is read by whole fixed-size blocks the compiler vectorises.
-fn zip_map_in_place<T: Scalar, const N: usize>(
-    out: &mut [T],
-    inputs: [&[T]; N],
-    f: impl Fn(T, [T; N]) -> T,
+/// One cell backward: the activated gates `[i, f, g, o]`, `[c_prev, c, dh]` and the gradient `dc`
+/// reaching c from the next step in; the gates' gradients and the gradient reaching c_prev out.
+#[inline(always)]
+fn backward_cell<T: Scalar>([i, f, g, o]: [T; 4], [c_prev, c, dh]: [T; 3], dc: T) -> ([T; 4], T) {
+    let one = T::one();
+    // Through h = o ⊙ tanh(c): the output gate's gradient, and the cell's, which joins the
+    // gradient reaching c from the next step.
+    let tanh_c = T::tanh_vectorisable(c);
+    let dc = dc + dh * o * (one - tanh_c * tanh_c);
+    let d_o = dh * tanh_c * o * (one - o);
+    // Through c = f ⊙ c_prev + i ⊙ g, `dc` now the whole gradient reaching c.
+    let di = dc * g * i * (one - i);
+    let df = dc * c_prev * f * (one - f);
+    let dg = dc * i * (one - g * g);
+    ([di, df, dg, d_o], dc * f)
+}
+
+#[inline(always)]
+fn forward_row<T: Scalar>(
+    i: &mut [T],
+    f: &mut [T],
+    g: &mut [T],
+    o: &mut [T],
+    c_prev: &[T],
+    c: &mut [T],
+    h: &mut [T],
 ) {
-    const BLOCK: usize = 16;
-    let n = out.len();
-    let inputs = inputs.map(|input| &input[..n]);
-    let blocks = inputs.map(|input| input.as_chunks::<BLOCK>().0);
-    vectorized(
-        #[inline(always)]
-        || {
-            let (out_blocks, tail) = out.as_chunks_mut::<BLOCK>();
-            for (b, block) in out_blocks.iter_mut().enumerate() {
-                let x = blocks.map(|input| &input[b]);
-                for (j, o) in block.iter_mut().enumerate() {
-                    *o = f(*o, x.map(|x| x[j]));
-                }
-            }
-            let start = n - tail.len();
-            for (j, o) in tail.iter_mut().enumerate() {
-                *o = f(*o, inputs.map(|input| input[start + j]));
-            }
-        },
-    )
+    let n = c.len();
+    let whole = n - n % BLOCK;
+    {
+        let blocks = i[..whole]
+            .as_chunks_mut::<BLOCK>()
+            .0
+            .iter_mut()
+            .zip(f[..whole].as_chunks_mut::<BLOCK>().0)
+            .zip(g[..whole].as_chunks_mut::<BLOCK>().0)
+            .zip(o[..whole].as_chunks_mut::<BLOCK>().0)
+            .zip(c_prev[..whole].as_chunks::<BLOCK>().0)
+            .zip(c[..whole].as_chunks_mut::<BLOCK>().0)
+            .zip(h[..whole].as_chunks_mut::<BLOCK>().0);
+        for ((((((i, f), g), o), c_prev), c), h) in blocks {
+            forward_block(i, f, g, o, c_prev, c, h);
+        }
+    }
+    for j in whole..n {
+        let (gates, cell, out) = forward_cell([i[j], f[j], g[j], o[j]], c_prev[j]);
+        [i[j], f[j], g[j], o[j]] = gates;
+        (c[j], h[j]) = (cell, out);
+    }
+}
+
+#[inline(always)]
+fn forward_block<T: Scalar>(
+    i: &mut [T; BLOCK],
+    f: &mut [T; BLOCK],
+    g: &mut [T; BLOCK],
+    o: &mut [T; BLOCK],
+    c_prev: &[T; BLOCK],
+    c: &mut [T; BLOCK],
+    h: &mut [T; BLOCK],
+) {
+    for j in 0..BLOCK {
+        let (gates, cell, out) = forward_cell([i[j], f[j], g[j], o[j]], c_prev[j]);
+        [i[j], f[j], g[j], o[j]] = gates;
+        (c[j], h[j]) = (cell, out);
+    }
+}
+
+#[inline(always)]
+fn backward_row<T: Scalar>(
+    [i, f, g, o]: [&[T]; 4],
+    [c_prev, c, dh]: [&[T]; 3],
+    dc: &mut [T],
+    [di, df, dg, d_o]: [&mut [T]; 4],
+) {
+    let n = dc.len();
+    let whole = n - n % BLOCK;
+    {
+        let blocks = i[..whole]
+            .as_chunks::<BLOCK>()
+            .0
+            .iter()
+            .zip(f[..whole].as_chunks::<BLOCK>().0)
+            .zip(g[..whole].as_chunks::<BLOCK>().0)
+            .zip(o[..whole].as_chunks::<BLOCK>().0)
+            .zip(c_prev[..whole].as_chunks::<BLOCK>().0)
+            .zip(c[..whole].as_chunks::<BLOCK>().0)
+            .zip(dh[..whole].as_chunks::<BLOCK>().0)
+            .zip(dc[..whole].as_chunks_mut::<BLOCK>().0)
+            .zip(di[..whole].as_chunks_mut::<BLOCK>().0)
+            .zip(df[..whole].as_chunks_mut::<BLOCK>().0)
+            .zip(dg[..whole].as_chunks_mut::<BLOCK>().0)
+            .zip(d_o[..whole].as_chunks_mut::<BLOCK>().0);
+        for (((((((((((i, f), g), o), c_prev), c), dh), dc), di), df), dg), d_o) in blocks {
+            backward_block([i, f, g, o], [c_prev, c, dh], dc, [di, df, dg, d_o]);
+        }
+    }
+    for j in whole..n {
+        let (d, dc_prev) = backward_cell([i[j], f[j], g[j], o[j]], [c_prev[j], c[j], dh[j]], dc[j]);
+        [di[j], df[j], dg[j], d_o[j]] = d;
+        dc[j] = dc_prev;
+    }
+}
+
+#[inline(always)]
+fn backward_block<T: Scalar>(
+    [i, f, g, o]: [&[T; BLOCK]; 4],
+    [c_prev, c, dh]: [&[T; BLOCK]; 3],
+    dc: &mut [T; BLOCK],
+    [di, df, dg, d_o]: [&mut [T; BLOCK]; 4],
+) {
+    for j in 0..BLOCK {
+        let (d, dc_prev) = backward_cell([i[j], f[j], g[j], o[j]], [c_prev[j], c[j], dh[j]], dc[j]);
+        [di[j], df[j], dg[j], d_o[j]] = d;
+        dc[j] = dc_prev;
+    }
 }
 
 #[cfg(test)]
