@@ -24,10 +24,11 @@ jax_python="${JAX_PYTHON:-python3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+# The 1-minute load average before anything runs (the build included): a busy machine slows
+# both sides unevenly.
+load_before="$(cut -d' ' -f1 /proc/loadavg)"
 cargo build --release --quiet
 vae=target/release/vae
-# The 1-minute load average before anything runs: a busy machine slows both sides unevenly.
-load_before="$(cut -d' ' -f1 /proc/loadavg)"
 "$vae" data fetch mnist >/dev/null
 data="$("$vae" data list | awk '/^mnist/{m=1; next} m && /train-images/{print $2; exit}')"
 data="$(dirname "$data")"

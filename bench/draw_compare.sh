@@ -24,9 +24,10 @@ jax_python="${JAX_PYTHON:-python3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+# Read before the build, whose own load would otherwise show in it.
+load_before="$(cut -d' ' -f1 /proc/loadavg)"
 cargo build --release --quiet
 vae=target/release/vae
-load_before="$(cut -d' ' -f1 /proc/loadavg)"
 "$vae" data fetch mnist >/dev/null
 data="$("$vae" data list | awk '/^mnist/{m=1; next} m && /train-images/{print $2; exit}')"
 data="$(dirname "$data")"
