@@ -409,33 +409,28 @@ fn vae_gan_options_apply_to_it_alone() {
             &format!("{flag} applies to --model vae-gan only"),
         );
     }
-    fails(
-        &[
-            "train",
-            "--dataset",
-            &eight_by_eight_idx(&f.root.join("eight")),
-            "--model",
-            "vae-gan",
+    let eight = eight_by_eight_idx(&f.root.join("eight"));
+    for (value, message) in [
+        (
             "--equilibrium-margin=-1",
-            "--out",
-            path(&out),
-        ],
-        "equilibrium_margin -1.0 must be non-negative and finite",
-    );
-    for weight in ["0", "1", "NaN"] {
+            "equilibrium_margin -1.0 must be non-negative and finite",
+        ),
+        ("--real-weight=0", "must lie strictly between 0 and 1"),
+        ("--real-weight=1", "must lie strictly between 0 and 1"),
+        ("--real-weight=NaN", "must lie strictly between 0 and 1"),
+    ] {
         fails(
             &[
                 "train",
                 "--dataset",
-                &eight_by_eight_idx(&f.root.join("eight")),
+                &eight,
                 "--model",
                 "vae-gan",
-                "--real-weight",
-                weight,
+                value,
                 "--out",
                 path(&out),
             ],
-            "must lie strictly between 0 and 1",
+            message,
         );
     }
     for (flag, value) in [("--hidden", "8"), ("--kl-warmup", "2"), ("--samples", "2")] {

@@ -30,7 +30,7 @@ use crate::batch::Batch;
 use crate::config::{DecoderStatistics, ModelConfig, ModelKind};
 use crate::error::{Error, Result};
 use crate::gaussian::DiagonalGaussian;
-use crate::kernels::elementwise::{sigmoid_backward, sigmoid_into};
+use crate::kernels::elementwise::{scale, sigmoid_backward, sigmoid_into};
 use crate::kernels::loss::bce_with_logits;
 use crate::kernels::rng::{fill_standard_normal, stream, Purpose, Rng};
 use crate::loss_terms::LossTerms;
@@ -70,16 +70,6 @@ impl LossWeights {
         match self.real {
             Some(w) => (w, 0.5 * (1.0 - w)),
             None => (1.0, 1.0),
-        }
-    }
-}
-
-/// `values` times `factor`, unless the factor is 1.
-fn scale<T: Scalar>(values: &mut [T], factor: f64) {
-    if factor != 1.0 {
-        let factor = T::of(factor);
-        for v in values {
-            *v *= factor;
         }
     }
 }
@@ -415,10 +405,10 @@ impl<T: Scalar> VaeGan<T> {
         let (real_factor, fake_factor) = weights.discriminator();
         terms.discriminator_real = bce_with_logits(ws.real.head.output(), true, &mut ws.d_logits);
         terms.discriminator = terms.discriminator_real;
-        scale(&mut ws.d_logits, real_factor);
+        scale(&mut ws.d_logits, T::of(real_factor));
         self.discriminator_backward(&mut ws.real, x, rows, &ws.d_logits, &mut ws.d_features)?;
         terms.discriminator += bce_with_logits(ws.recon.head.output(), false, &mut ws.d_logits);
-        scale(&mut ws.d_logits, fake_factor);
+        scale(&mut ws.d_logits, T::of(fake_factor));
         self.discriminator_backward(
             &mut ws.recon,
             &ws.recon_images,
@@ -427,7 +417,7 @@ impl<T: Scalar> VaeGan<T> {
             &mut ws.d_features,
         )?;
         terms.discriminator += bce_with_logits(ws.prior.head.output(), false, &mut ws.d_logits);
-        scale(&mut ws.d_logits, fake_factor);
+        scale(&mut ws.d_logits, T::of(fake_factor));
         self.discriminator_backward(
             &mut ws.prior,
             &ws.prior_images,
