@@ -4,10 +4,15 @@
 //!
 //! Training mode normalises with the batch's mean and biased variance and reports the unbiased
 //! variance for the running estimate; evaluation mode uses the running estimates. Sums are taken
-//! in f64 in a fixed order, so results do not depend on the thread count.
+//! in f64 in a fixed order, so results do not depend on the thread count: large passes split the
+//! channels between threads for the sums (each channel still summed by one thread, row after
+//! row) and the rows for the element-wise passes.
 
 use super::elementwise::Activation;
+use super::{for_each_row_chunk, PARALLEL_MIN_ELEMENTS};
 use crate::scalar::Scalar;
+use rayon::prelude::*;
+use std::ops::Range;
 
 /// PyTorch's default ε, added to the variance under the square root.
 pub const EPS: f64 = 1e-5;
@@ -39,20 +44,23 @@ pub fn forward_train<T: Scalar>(
     activation: Activation,
 ) {
     let n = x.len() / channels.max(1);
-    let mut sum = vec![0.0f64; channels];
-    for row in x.chunks_exact(channels) {
-        for (s, &v) in sum.iter_mut().zip(row) {
-            *s += v.as_f64();
+    let (mean, squares) = by_channels(n, channels, |range| {
+        let mut sum = vec![0.0f64; range.len()];
+        for row in x.chunks_exact(channels) {
+            for (s, &v) in sum.iter_mut().zip(&row[range.clone()]) {
+                *s += v.as_f64();
+            }
         }
-    }
-    let mean: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
-    let mut squares = vec![0.0f64; channels];
-    for row in x.chunks_exact(channels) {
-        for ((s, &v), m) in squares.iter_mut().zip(row).zip(&mean) {
-            let d = v.as_f64() - m;
-            *s += d * d;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
+        let mut squares = vec![0.0f64; range.len()];
+        for row in x.chunks_exact(channels) {
+            for ((s, &v), m) in squares.iter_mut().zip(&row[range.clone()]).zip(&mean) {
+                let d = v.as_f64() - m;
+                *s += d * d;
+            }
         }
-    }
+        (mean, squares)
+    });
     for c in 0..channels {
         let var = squares[c] / n.max(1) as f64;
         stats.mean[c] = T::of(mean[c]);
@@ -69,15 +77,42 @@ pub fn forward_train<T: Scalar>(
     });
 }
 
+/// Per-channel sums over all rows, `part(channels) -> (a, b)` for a range of channels: the whole
+/// range on this thread for a small pass, else one range per thread, whose parts are joined in
+/// channel order. Each channel is summed by one call either way, so the sums are the same.
+fn by_channels(
+    rows: usize,
+    channels: usize,
+    part: impl Fn(Range<usize>) -> (Vec<f64>, Vec<f64>) + Sync,
+) -> (Vec<f64>, Vec<f64>) {
+    let threads = rayon::current_num_threads();
+    // Ranges of whole 8-channel groups, so each thread's reads stay vectorisable.
+    if rows * channels < PARALLEL_MIN_ELEMENTS || threads == 1 || channels < 16 {
+        return part(0..channels);
+    }
+    let per_task = channels.div_ceil(threads).next_multiple_of(8);
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = (0..channels.div_ceil(per_task))
+        .into_par_iter()
+        .map(|task| part(task * per_task..channels.min((task + 1) * per_task)))
+        .collect();
+    parts
+        .into_iter()
+        .fold((Vec::new(), Vec::new()), |(mut a, mut b), (pa, pb)| {
+            a.extend(pa);
+            b.extend(pb);
+            (a, b)
+        })
+}
+
 /// Runs `row(x_row, y_row)` over the rows, then the activation over each `y` row, the activation
-/// chosen outside the loop so that both vectorise.
+/// chosen outside the loop so that both vectorise. Large passes split the rows between threads.
 #[inline(always)]
 fn affine_rows<T: Scalar>(
     x: &[T],
     y: &mut [T],
     channels: usize,
     activation: Activation,
-    row: impl Fn(&[T], &mut [T]),
+    row: impl Fn(&[T], &mut [T]) + Sync + Send,
 ) {
     #[inline(always)]
     fn each<T: Scalar>(
@@ -94,9 +129,10 @@ fn affine_rows<T: Scalar>(
             }
         }
     }
-    super::vectorized(
-        #[inline(always)]
-        || match activation {
+    for_each_row_chunk(y, channels, |first, y| {
+        let x = &x[first * channels..][..y.len()];
+        let row = &row;
+        match activation {
             Activation::Identity => each(x, y, channels, row, |v| v),
             Activation::Relu => each(x, y, channels, row, |v| v.max(T::zero())),
             Activation::LeakyRelu(slope) => {
@@ -110,8 +146,8 @@ fn affine_rows<T: Scalar>(
                 })
             }
             other => each(x, y, channels, row, move |v| other.apply(v)),
-        },
-    );
+        }
+    });
 }
 
 /// Evaluation mode: `y = activation(gamma · (x − running_mean) / sqrt(running_var + ε) +
@@ -168,21 +204,19 @@ pub fn backward_train<T: Scalar>(
     let mean_dy: Vec<T> = sum_dy.iter().map(|&s| T::of(s * inv_n)).collect();
     let mean_dy_xhat: Vec<T> = sum_dy_xhat.iter().map(|&s| T::of(s * inv_n)).collect();
     let factor: Vec<T> = gamma.iter().zip(inv_std).map(|(&g, &s)| g * s).collect();
-    super::vectorized(
-        #[inline(always)]
-        || {
-            for ((dyr, xr), dxr) in dy
-                .chunks_exact(channels)
-                .zip(x.chunks_exact(channels))
-                .zip(dx.chunks_exact_mut(channels))
-            {
-                for c in 0..channels {
-                    let h = (xr[c] - mean[c]) * inv_std[c];
-                    dxr[c] = factor[c] * (dyr[c] - mean_dy[c] - h * mean_dy_xhat[c]);
-                }
+    for_each_row_chunk(dx, channels, |first, dx| {
+        let rows = first * channels..first * channels + dx.len();
+        for ((dyr, xr), dxr) in dy[rows.clone()]
+            .chunks_exact(channels)
+            .zip(x[rows].chunks_exact(channels))
+            .zip(dx.chunks_exact_mut(channels))
+        {
+            for c in 0..channels {
+                let h = (xr[c] - mean[c]) * inv_std[c];
+                dxr[c] = factor[c] * (dyr[c] - mean_dy[c] - h * mean_dy_xhat[c]);
             }
-        },
-    );
+        }
+    });
 }
 
 /// Evaluation mode's backward pass (the running estimates are constants): accumulates `d_gamma
@@ -223,16 +257,20 @@ fn channel_sums<T: Scalar>(
     mean: &[T],
     inv_std: &[T],
 ) -> (Vec<f64>, Vec<f64>) {
-    let mut sum_dy = vec![0.0f64; channels];
-    let mut sum_dy_xhat = vec![0.0f64; channels];
-    for (dyr, xr) in dy.chunks_exact(channels).zip(x.chunks_exact(channels)) {
-        for c in 0..channels {
-            let h = (xr[c] - mean[c]) * inv_std[c];
-            sum_dy[c] += dyr[c].as_f64();
-            sum_dy_xhat[c] += (dyr[c] * h).as_f64();
+    by_channels(dy.len() / channels.max(1), channels, |range| {
+        let (mean, inv_std) = (&mean[range.clone()], &inv_std[range.clone()]);
+        let mut sum_dy = vec![0.0f64; range.len()];
+        let mut sum_dy_xhat = vec![0.0f64; range.len()];
+        for (dyr, xr) in dy.chunks_exact(channels).zip(x.chunks_exact(channels)) {
+            let (dyr, xr) = (&dyr[range.clone()], &xr[range.clone()]);
+            for c in 0..range.len() {
+                let h = (xr[c] - mean[c]) * inv_std[c];
+                sum_dy[c] += dyr[c].as_f64();
+                sum_dy_xhat[c] += (dyr[c] * h).as_f64();
+            }
         }
-    }
-    (sum_dy, sum_dy_xhat)
+        (sum_dy, sum_dy_xhat)
+    })
 }
 
 /// Folds one batch's statistics into the running estimates, as PyTorch does after each
@@ -320,5 +358,61 @@ mod tests {
         for (a, b) in y.iter().zip(&y_eval) {
             assert!((a - b).abs() < 1e-9);
         }
+    }
+
+    /// Large passes split channels (sums) and rows (element-wise) between threads: one, two and
+    /// three threads give the same bits, with channel ranges of unequal lengths.
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let (n, channels) = (700, 40);
+        assert!(n * channels >= PARALLEL_MIN_ELEMENTS);
+        let x: Vec<f32> = (0..n * channels)
+            .map(|i| ((i * 7919 % 1009) as f32 - 500.0) * 0.01)
+            .collect();
+        let dy: Vec<f32> = (0..n * channels)
+            .map(|i| ((i * 104729 % 997) as f32 - 498.0) * 0.003)
+            .collect();
+        let gamma: Vec<f32> = (0..channels).map(|c| 0.5 + c as f32 * 0.05).collect();
+        let beta: Vec<f32> = (0..channels).map(|c| c as f32 * 0.01 - 0.2).collect();
+        let run = || {
+            let (mut mean, mut inv_std, mut var) = (
+                vec![0f32; channels],
+                vec![0f32; channels],
+                vec![0f32; channels],
+            );
+            let mut y = vec![0f32; x.len()];
+            let stats = BatchStatistics {
+                mean: &mut mean,
+                inv_std: &mut inv_std,
+                unbiased_var: &mut var,
+            };
+            let act = Activation::LeakyRelu(0.2);
+            forward_train(&x, channels, &gamma, &beta, stats, &mut y, act);
+            let (mut d_gamma, mut d_beta) = (vec![0f32; channels], vec![0f32; channels]);
+            let mut dx = vec![0f32; x.len()];
+            backward_train(
+                &dy,
+                &x,
+                channels,
+                &gamma,
+                &mean,
+                &inv_std,
+                &mut d_gamma,
+                &mut d_beta,
+                Some(&mut dx),
+            );
+            [mean, inv_std, var, y, d_gamma, d_beta, dx]
+                .map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        };
+        let with = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool")
+                .install(run)
+        };
+        let one = with(1);
+        assert_eq!(one, with(2));
+        assert_eq!(one, with(3));
     }
 }

@@ -25,6 +25,12 @@ pub type Shape3 = (usize, usize, usize);
 /// thousands of importance samples at once would otherwise take hundreds of megabytes.
 const FIELD_BUDGET: usize = 1 << 22;
 
+/// The most values of receptive fields a convolution keeps from its forward pass for its backward
+/// pass (32 MiB of f32): a batch whose fields take several blocks keeps them all when they fit
+/// this, so the weights' gradient reads them instead of gathering them again. The products still
+/// run block by block, so keeping them changes no result.
+const KEPT_BUDGET: usize = 1 << 23;
+
 /// Splits `images` images, whose receptive fields take `fields` values each, into blocks that fit
 /// the budget: `(first image, images)` of each.
 fn blocks(images: usize, fields: usize) -> impl Iterator<Item = (usize, usize)> {
@@ -108,8 +114,8 @@ impl Conv2d {
 
     /// `y [images, out_h, out_w, out] = activation(conv(x) + b)`. The receptive fields are
     /// gathered into `fields`, this layer's own buffer, which afterwards holds the whole batch's
-    /// fields when they fit one block: the backward pass then reads them instead of gathering
-    /// them again. Returns whether they do.
+    /// fields, block after block, when they fit `KEPT_BUDGET`: the backward pass then reads them
+    /// instead of gathering them again. Returns whether they do.
     pub fn forward<T: Scalar>(
         &self,
         params: &[T],
@@ -122,10 +128,17 @@ impl Conv2d {
         check_rows("convolution input", x, images, self.in_dim())?;
         check_rows("convolution output", y, images, self.out_dim())?;
         let g = &self.geometry;
-        let mut blocks_done = 0;
-        for (first, n) in blocks(images, g.positions() * g.field_len()) {
+        let per_image = g.positions() * g.field_len();
+        let keep = images
+            .checked_mul(per_image)
+            .is_some_and(|all| all <= KEPT_BUDGET);
+        for (first, n) in blocks(images, per_image) {
             let rows = n * g.positions();
-            let cols = grown(fields, rows * g.field_len());
+            let cols = if keep {
+                &mut grown(fields, images * per_image)[first * per_image..][..n * per_image]
+            } else {
+                grown(fields, n * per_image)
+            };
             im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
             matmul(
                 &mut y[first * self.out_dim()..][..n * self.out_dim()],
@@ -133,15 +146,15 @@ impl Conv2d {
                 self.weight(params).t(),
                 false,
             )?;
-            blocks_done += 1;
         }
         bias_activation(y, &params[self.bias.clone()], activation);
-        Ok(blocks_done == 1)
+        Ok(keep)
     }
 
     /// Accumulates `dW += dyᵀ · cols` and `db += Σ dy`; writes `dx` when asked. `dy` is the
     /// gradient with respect to the pre-activation output. `fields` is this layer's buffer; with
-    /// `fields_kept` it still holds the fields of `x` from `forward`. It is overwritten here.
+    /// `fields_kept` it still holds the fields of `x` from `forward`, block after block. It is
+    /// overwritten here.
     #[allow(clippy::too_many_arguments)]
     pub fn backward<T: Scalar>(
         &self,
@@ -162,17 +175,23 @@ impl Conv2d {
         if weights {
             add_column_sums(&mut grads[self.bias.clone()], dy);
         }
-        for (first, n) in blocks(images, g.positions() * g.field_len()) {
+        let per_image = g.positions() * g.field_len();
+        // Kept fields are the whole batch's, gathered from this very `x`.
+        let kept = fields_kept && fields.len() >= images * per_image;
+        for (first, n) in blocks(images, per_image) {
             let rows = n * g.positions();
-            let cols = grown(fields, rows * g.field_len());
+            let cols = if kept {
+                &mut fields[first * per_image..][..n * per_image]
+            } else {
+                grown(fields, n * per_image)
+            };
             let dy = MatRef::new(
                 &dy[first * self.out_dim()..][..n * self.out_dim()],
                 rows,
                 self.out_channels,
             );
             if weights {
-                // Kept fields are the whole batch's (one block), gathered from this very `x`.
-                if !(fields_kept && first == 0 && n == images) {
+                if !kept {
                     im2col(g, &x[first * self.in_dim()..][..n * self.in_dim()], cols)?;
                 }
                 matmul(
