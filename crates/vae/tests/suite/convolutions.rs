@@ -10,6 +10,7 @@ use vae::data::Batch;
 use vae::kernels::rng::{stream, Purpose};
 use vae::nn::{LayerSpec, Network, NetworkBuffers, ParamBuilder, Parameters};
 use vae::objective::{Elbo, Iwae};
+use vae::scalar::Scalar;
 use vae::{Model, ModelKind, Result, Trainable, Vae};
 
 /// PyTorch's `Conv2d` on channel-last images, directly from its definition.
@@ -489,19 +490,32 @@ fn kept_fields_serve_one_backward_pass() -> Result<()> {
     )?;
     let x = uniform(&mut rng, n * 7 * 6 * 2, -1.0, 1.0);
     let dy = uniform(&mut rng, n * net.out_dim(), -1.0, 1.0);
-    let mut buffers = NetworkBuffers::default();
-    net.forward(params.values(), &x, n, &mut buffers)?;
-    let mut grads_of_each = Vec::new();
-    for _ in 0..2 {
-        params.zero_grads();
-        let mut dx = vec![0.0; x.len()];
-        let (values, grads) = params.split_mut();
-        net.backward(values, grads, &x, n, &mut buffers, &dy, Some(&mut dx))?;
-        grads_of_each.push((params.grads().to_vec(), dx));
-    }
+    let grads_of_each = backward_twice(&net, &mut params, &x, &dy, n)?;
     assert_eq!(grads_of_each[0], grads_of_each[1]);
     assert!(grads_of_each[0].0.iter().any(|g| *g != 0.0));
     Ok(())
+}
+
+/// One forward pass, then two backward passes after it: the first reads the fields the forward
+/// pass kept, the second gathers them again. The weights' and input's gradients of each.
+fn backward_twice<T: Scalar>(
+    net: &Network,
+    params: &mut Parameters<T>,
+    x: &[T],
+    dy: &[T],
+    n: usize,
+) -> Result<Vec<(Vec<T>, Vec<T>)>> {
+    let mut buffers = NetworkBuffers::default();
+    net.forward(params.values(), x, n, &mut buffers)?;
+    let mut grads_of_each = Vec::new();
+    for _ in 0..2 {
+        params.zero_grads();
+        let mut dx = vec![T::zero(); x.len()];
+        let (values, grads) = params.split_mut();
+        net.backward(values, grads, x, n, &mut buffers, dy, Some(&mut dx))?;
+        grads_of_each.push((params.grads().to_vec(), dx));
+    }
+    Ok(grads_of_each)
 }
 
 /// A batch whose fields take two blocks keeps both from the forward pass: the backward pass that
@@ -534,18 +548,11 @@ fn fields_kept_over_blocks_give_the_gathered_gradients() -> Result<()> {
         .into_iter()
         .map(|v| v as f32)
         .collect();
-    let mut buffers = NetworkBuffers::default();
-    net.forward(params.values(), &x, n, &mut buffers)?;
-    let mut grads_of_each = Vec::new();
-    // The first backward reads the kept fields, the second gathers them again.
-    for _ in 0..2 {
-        params.zero_grads();
-        let mut dx = vec![0.0; x.len()];
-        let (values, grads) = params.split_mut();
-        net.backward(values, grads, &x, n, &mut buffers, &dy, Some(&mut dx))?;
-        let bits = |v: &[f32]| v.iter().map(|g| g.to_bits()).collect::<Vec<_>>();
-        grads_of_each.push((bits(params.grads()), bits(&dx)));
-    }
+    let bits = |v: &[f32]| v.iter().map(|g| g.to_bits()).collect::<Vec<_>>();
+    let grads_of_each: Vec<_> = backward_twice(&net, &mut params, &x, &dy, n)?
+        .iter()
+        .map(|(grads, dx)| (bits(grads), bits(dx)))
+        .collect();
     assert_eq!(grads_of_each[0], grads_of_each[1]);
     Ok(())
 }
